@@ -1,0 +1,46 @@
+//! The CRM port (Pipedrive): making a consultant the owner of a deal, lead or person, and noting
+//! which protocol was opened for whom.
+
+use crate::values::PipedriveUserId;
+
+/// A CRM record the rotation can hand to a consultant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CrmTarget {
+    Deal(i64),
+    /// Pipedrive leads are identified by a UUID.
+    Lead(String),
+    Person(i64),
+}
+
+/// A CRM user, as listed for operators filling `id_pipedrive`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrmUser {
+    pub id: PipedriveUserId,
+    pub name: String,
+    pub email: Option<String>,
+    pub active: bool,
+}
+
+/// Why a CRM call failed, split by what the caller should do next.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CrmError {
+    /// Worth retrying later (network error, timeout, 5xx, 429). `retry_after_secs` is the wait the
+    /// CRM asked for, when it said.
+    #[error("falha temporária: {reason}")]
+    Transient {
+        reason: String,
+        retry_after_secs: Option<u64>,
+    },
+    /// Retrying will not help (bad token, unknown record, invalid payload).
+    #[error("falha permanente: {reason}")]
+    Permanent { reason: String },
+}
+
+/// The operations the service performs in the CRM. Calls block; callers run them off the
+/// request path.
+#[cfg_attr(test, mockall::automock)]
+pub trait CrmGateway: Send + Sync {
+    fn set_owner(&self, target: &CrmTarget, owner: PipedriveUserId) -> Result<(), CrmError>;
+    fn add_note(&self, target: &CrmTarget, content: &str) -> Result<(), CrmError>;
+    fn list_users(&self) -> Result<Vec<CrmUser>, CrmError>;
+}

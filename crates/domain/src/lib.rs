@@ -1,0 +1,34 @@
+//! The heart of the consultores service: consultants, protocols, the distribution policy
+//! (who gets the next contact) and the ports through which adapters store and deliver them.
+//!
+//! Nothing here knows about HTTP, SQL or Pipedrive. Values are parsed into newtypes at the edge
+//! (`ConsultantName::parse`, `Language::parse`, …), so a value held by the domain is always valid.
+
+pub mod api_key;
+pub mod clock;
+pub mod consultant;
+pub mod crm;
+pub mod distribution;
+pub mod error;
+pub mod idempotency;
+pub mod ports;
+pub mod protocol;
+pub mod services;
+pub mod values;
+
+pub use api_key::{ApiKey, ApiKeyId, ApiKeyScope, NewApiKey};
+pub use clock::{Clock, SystemClock};
+pub use consultant::{Consultant, ConsultantFilter, ConsultantId, ConsultantPatch, NewConsultant};
+pub use crm::{CrmError, CrmGateway, CrmTarget, CrmUser};
+pub use distribution::{eligible_queue, is_eligible, queue_head, Assignment};
+pub use error::DomainError;
+pub use idempotency::{IdempotencyClaim, IdempotencyKey, Recorded, IDEMPOTENCY_WINDOW_HOURS};
+pub use ports::{ApiKeyStore, AssignmentPort, ConsultantRepository, ProtocolRepository};
+pub use protocol::{
+    NewProtocol, Priority, Protocol, ProtocolFilter, ProtocolId, ProtocolPatch, ProtocolStatus,
+};
+pub use services::{ConsultantService, DistributionService, ProtocolService};
+pub use values::{
+    ConsultantName, Description, Email, InvalidValue, Language, LanguageList, Phone,
+    PipedriveUserId, ProtocolNumber,
+};

@@ -1,0 +1,112 @@
+//! The ports the domain needs from the outside world. Persistence adapters implement them for
+//! each backend; the services use them. All calls block: the HTTP adapter runs them off its
+//! async workers.
+//!
+//! Every method reports a store that cannot be reached as [`DomainError::Unavailable`].
+
+use chrono::{DateTime, Utc};
+
+use crate::api_key::{ApiKey, ApiKeyId, NewApiKey};
+use crate::consultant::{Consultant, ConsultantFilter, ConsultantId, ConsultantPatch, NewConsultant};
+use crate::distribution::Assignment;
+use crate::error::DomainError;
+use crate::idempotency::{IdempotencyClaim, Recorded};
+use crate::protocol::{NewProtocol, Protocol, ProtocolFilter, ProtocolId, ProtocolPatch};
+use crate::values::Language;
+
+/// Consultants, with soft delete: a deleted consultant is never returned by `get` or `list`, but
+/// stays in the store so their protocols keep pointing at them.
+#[cfg_attr(test, mockall::automock)]
+pub trait ConsultantRepository: Send + Sync {
+    /// Stores a new consultant with `last_served_at = now` (newcomers join the back of the queue).
+    /// An email already used by a non-deleted consultant (case-insensitive) is
+    /// [`DomainError::EmailTaken`].
+    fn create(&self, new: &NewConsultant, now: DateTime<Utc>) -> Result<Consultant, DomainError>;
+
+    /// A non-deleted consultant by id.
+    fn get(&self, id: ConsultantId) -> Result<Option<Consultant>, DomainError>;
+
+    /// Non-deleted consultants matching `filter`, by ascending id.
+    fn list(&self, filter: &ConsultantFilter) -> Result<Vec<Consultant>, DomainError>;
+
+    /// Applies `patch` to a non-deleted consultant and returns the result, or `None` if there is
+    /// no such consultant. Email conflicts are [`DomainError::EmailTaken`].
+    fn update(
+        &self,
+        id: ConsultantId,
+        patch: &ConsultantPatch,
+    ) -> Result<Option<Consultant>, DomainError>;
+
+    /// Marks a consultant deleted; `false` if there was no such (non-deleted) consultant.
+    fn soft_delete(&self, id: ConsultantId, now: DateTime<Utc>) -> Result<bool, DomainError>;
+}
+
+/// Protocols. Numbers come from one counter, in the same transaction as the insert, so they are
+/// unique and gapless: a failed insert consumes no number.
+#[cfg_attr(test, mockall::automock)]
+pub trait ProtocolRepository: Send + Sync {
+    /// Opens a protocol with the next number. A `consultant_id` that names no non-deleted
+    /// consultant is [`DomainError::ConsultantNotFound`] (checked in the same transaction). With a
+    /// claim, a retry of the same request returns the stored protocol instead of a new one, and a
+    /// different request under the same key is [`DomainError::IdempotencyKeyReused`].
+    fn create(
+        &self,
+        new: &NewProtocol,
+        now: DateTime<Utc>,
+        claim: Option<&IdempotencyClaim>,
+    ) -> Result<Recorded<Protocol>, DomainError>;
+
+    fn get(&self, id: ProtocolId) -> Result<Option<Protocol>, DomainError>;
+
+    /// A page of protocols by ascending id.
+    fn list(&self, filter: &ProtocolFilter) -> Result<Vec<Protocol>, DomainError>;
+
+    /// Applies `patch`; `None` if the protocol does not exist. Reassigning to a consultant that is
+    /// unknown or deleted is [`DomainError::ConsultantNotFound`].
+    fn update(
+        &self,
+        id: ProtocolId,
+        patch: &ProtocolPatch,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Protocol>, DomainError>;
+}
+
+/// The rotation's one atomic step.
+#[cfg_attr(test, mockall::automock)]
+pub trait AssignmentPort: Send + Sync {
+    /// In one transaction: picks the head of the queue for `language` (the order of
+    /// [`crate::distribution::queue_head`]), stamps its `last_served_at = now`, takes the next
+    /// protocol number and opens a protocol for it. Nobody eligible is
+    /// [`DomainError::NoneAvailable`] and changes nothing. Idempotency claims behave as in
+    /// [`ProtocolRepository::create`].
+    fn assign_next(
+        &self,
+        language: &Language,
+        now: DateTime<Utc>,
+        claim: Option<&IdempotencyClaim>,
+    ) -> Result<Recorded<Assignment>, DomainError>;
+}
+
+/// API keys, stored hashed.
+#[cfg_attr(test, mockall::automock)]
+pub trait ApiKeyStore: Send + Sync {
+    /// The active key whose secret is `presented`, recording its use; `None` for an unknown or
+    /// revoked secret.
+    fn authenticate(
+        &self,
+        presented: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ApiKey>, DomainError>;
+
+    /// Creates a key and returns it with its secret: the only time the secret is visible.
+    fn create(&self, new: &NewApiKey, now: DateTime<Utc>) -> Result<(ApiKey, String), DomainError>;
+
+    /// Every key, revoked ones included, by id.
+    fn list(&self) -> Result<Vec<ApiKey>, DomainError>;
+
+    /// Revokes a key; `false` if no such key exists or it was already revoked.
+    fn revoke(&self, id: ApiKeyId, now: DateTime<Utc>) -> Result<bool, DomainError>;
+
+    /// Whether any active key exists (start-up uses it to decide whether to generate one).
+    fn any_active(&self) -> Result<bool, DomainError>;
+}

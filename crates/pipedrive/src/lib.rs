@@ -1,0 +1,1 @@
+//! Pipedrive adapter: not built yet (see the README).
