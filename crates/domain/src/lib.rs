@@ -23,7 +23,9 @@ pub use crm::{CrmError, CrmGateway, CrmTarget, CrmUser};
 pub use distribution::{eligible_queue, is_eligible, queue_head, Assignment};
 pub use error::DomainError;
 pub use idempotency::{IdempotencyClaim, IdempotencyKey, Recorded, IDEMPOTENCY_WINDOW_HOURS};
-pub use ports::{ApiKeyStore, AssignmentPort, ConsultantRepository, ProtocolRepository};
+pub use ports::{
+    ApiKeyStore, AssignmentPort, ConsultantRepository, PoolState, ProtocolRepository, StoreHealth,
+};
 pub use protocol::{
     NewProtocol, Priority, Protocol, ProtocolFilter, ProtocolId, ProtocolPatch, ProtocolStatus,
 };

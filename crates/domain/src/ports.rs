@@ -110,3 +110,20 @@ pub trait ApiKeyStore: Send + Sync {
     /// Whether any active key exists (start-up uses it to decide whether to generate one).
     fn any_active(&self) -> Result<bool, DomainError>;
 }
+
+/// The state of a store's connection pool, for `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolState {
+    pub connections: u32,
+    pub idle: u32,
+    pub max_size: u32,
+}
+
+/// Health of the store, for `/ready` and `/metrics`.
+#[cfg_attr(test, mockall::automock)]
+pub trait StoreHealth: Send + Sync {
+    /// Answers `Ok` when the store responds to a trivial query, [`DomainError::Unavailable`]
+    /// otherwise (within the pool's checkout timeout).
+    fn ping(&self) -> Result<(), DomainError>;
+    fn pool_state(&self) -> PoolState;
+}

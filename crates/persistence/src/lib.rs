@@ -14,12 +14,14 @@
 //!     pub fn connect(url: &str, pool: &PoolSettings) -> Result<Database, PersistenceError>;
 //!     pub fn backend(&self) -> Backend;             // Backend::{Postgres, Sqlite}
 //!     pub fn run_migrations(&self) -> Result<Vec<String>, PersistenceError>; // applied versions
-//!     pub fn ping(&self) -> Result<(), DomainError>;  // SELECT 1; Unavailable when down
-//!     pub fn pool_state(&self) -> PoolState;        // { connections: u32, idle: u32, max_size: u32 }
 //! }
 //! impl ConsultantRepository for Database
 //! impl ProtocolRepository for Database
 //! impl AssignmentPort for Database
 //! impl ApiKeyStore for Database
+//! impl StoreHealth for Database      // ping = SELECT 1 (Unavailable when down), pool_state
+//! pub mod testing (feature "testing"): TestDatabase::postgres() / ::sqlite() — a fresh, migrated
+//!     database per test (PostgreSQL: CREATE DATABASE from TEST_DATABASE_URL, dropped on Drop;
+//!     SQLite: a temp file), exposing `.database() -> Database` and `.url() -> &str`.
 //! pub enum PersistenceError  // thiserror; Display is one clear line for start-up errors
 //! ```
