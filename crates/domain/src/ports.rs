@@ -53,7 +53,7 @@ pub trait ProtocolRepository: Send + Sync {
         &self,
         new: &NewProtocol,
         now: DateTime<Utc>,
-        claim: Option<&IdempotencyClaim>,
+        claim: Option<IdempotencyClaim>,
     ) -> Result<Recorded<Protocol>, DomainError>;
 
     fn get(&self, id: ProtocolId) -> Result<Option<Protocol>, DomainError>;
@@ -83,7 +83,7 @@ pub trait AssignmentPort: Send + Sync {
         &self,
         language: &Language,
         now: DateTime<Utc>,
-        claim: Option<&IdempotencyClaim>,
+        claim: Option<IdempotencyClaim>,
     ) -> Result<Recorded<Assignment>, DomainError>;
 }
 

@@ -30,7 +30,7 @@ impl DistributionService {
     pub fn assign_next(
         &self,
         language: &Language,
-        claim: Option<&IdempotencyClaim>,
+        claim: Option<IdempotencyClaim>,
     ) -> Result<Recorded<Assignment>, DomainError> {
         self.assignments
             .assign_next(language, self.clock.now(), claim)

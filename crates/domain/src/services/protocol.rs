@@ -27,7 +27,7 @@ impl ProtocolService {
     /// A new protocol tied to no consultant (`GET /gerar-protocolo`).
     pub fn generate(
         &self,
-        claim: Option<&IdempotencyClaim>,
+        claim: Option<IdempotencyClaim>,
     ) -> Result<Recorded<Protocol>, DomainError> {
         self.repository
             .create(&NewProtocol::default(), self.clock.now(), claim)
@@ -38,7 +38,7 @@ impl ProtocolService {
     pub fn open(
         &self,
         new: &NewProtocol,
-        claim: Option<&IdempotencyClaim>,
+        claim: Option<IdempotencyClaim>,
     ) -> Result<Recorded<Protocol>, DomainError> {
         self.repository.create(new, self.clock.now(), claim)
     }
