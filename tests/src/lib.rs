@@ -1,1 +1,236 @@
-//! Helpers for the end-to-end tests.
+//! Helpers for the end-to-end tests: the built `consultores` binary started as a real process on
+//! a free port, against a fresh SQLite file or a fresh PostgreSQL database, driven over HTTP.
+//!
+//! The binary is found at `$CONSULTORES_BIN`, or in the workspace's `target/debug`; the test
+//! command of the README builds it before running the tests.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test support: failing loudly is the point
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub use consultores_persistence::testing::TestDatabase;
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use serde_json::Value;
+
+/// The API key every test service is configured with.
+pub const API_KEY: &str = "e2e-chave-de-teste";
+
+/// Path of the binary under test.
+pub fn binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("CONSULTORES_BIN") {
+        return PathBuf::from(path);
+    }
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_path_buf();
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace.join("target"));
+    let path = target.join("debug").join("consultores");
+    assert!(
+        path.exists(),
+        "{} not found: build it first with `cargo build --bin consultores` \
+         (or point CONSULTORES_BIN at a built binary)",
+        path.display()
+    );
+    path
+}
+
+/// A free TCP port on the loopback interface.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A running `consultores` process. Killed (SIGKILL) on drop if still running.
+pub struct Service {
+    child: Child,
+    pub base_url: String,
+    pub port: u16,
+    stdout: Arc<Mutex<Vec<String>>>,
+    stderr: Arc<Mutex<Vec<String>>>,
+    client: Client,
+}
+
+/// How to start a service.
+#[derive(Clone, Debug)]
+pub struct ServiceConfig {
+    pub database_url: Option<String>,
+    pub api_key: Option<String>,
+    pub work_dir: Option<PathBuf>,
+    pub extra_env: Vec<(String, String)>,
+    pub port: Option<u16>,
+}
+
+impl ServiceConfig {
+    pub fn with_database(url: &str) -> Self {
+        Self {
+            database_url: Some(url.to_owned()),
+            api_key: Some(API_KEY.to_owned()),
+            work_dir: None,
+            extra_env: Vec::new(),
+            port: None,
+        }
+    }
+}
+
+impl Service {
+    /// Starts the binary and waits until `/health` answers (panics after 30 s, showing stderr).
+    pub fn start(config: &ServiceConfig) -> Self {
+        let port = config.port.unwrap_or_else(free_port);
+        let mut command = Command::new(binary());
+        command
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOST", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .env("LOG_LEVEL", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(url) = &config.database_url {
+            command.env("DATABASE_URL", url);
+        }
+        if let Some(key) = &config.api_key {
+            command.env("AUTHENTICATION_API_KEY", key);
+        }
+        if let Some(dir) = &config.work_dir {
+            command.current_dir(dir);
+        }
+        for (name, value) in &config.extra_env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().expect("start the consultores binary");
+        let stdout = collect_lines(child.stdout.take().expect("stdout piped"));
+        let stderr = collect_lines(child.stderr.take().expect("stderr piped"));
+        let service = Self {
+            child,
+            base_url: format!("http://127.0.0.1:{port}"),
+            port,
+            stdout,
+            stderr,
+            client: Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("http client"),
+        };
+        service.wait_healthy();
+        service
+    }
+
+    fn wait_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(response) = self.client.get(self.url("/health")).send() {
+                if response.status().is_success() {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "service did not become healthy; stderr:\n{}",
+            self.stderr_lines().join("\n")
+        );
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    /// A request with the test API key.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .header("api-key", API_KEY)
+    }
+
+    pub fn get(&self, path: &str) -> Response {
+        self.request(reqwest::Method::GET, path)
+            .send()
+            .expect("GET")
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> Response {
+        self.request(reqwest::Method::POST, path)
+            .json(body)
+            .send()
+            .expect("POST")
+    }
+
+    pub fn put(&self, path: &str, body: &Value) -> Response {
+        self.request(reqwest::Method::PUT, path)
+            .json(body)
+            .send()
+            .expect("PUT")
+    }
+
+    pub fn delete(&self, path: &str) -> Response {
+        self.request(reqwest::Method::DELETE, path)
+            .send()
+            .expect("DELETE")
+    }
+
+    pub fn stdout_lines(&self) -> Vec<String> {
+        self.stdout.lock().expect("stdout lines").clone()
+    }
+
+    pub fn stderr_lines(&self) -> Vec<String> {
+        self.stderr.lock().expect("stderr lines").clone()
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    pub fn terminate(mut self) -> ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for the service") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "service ignored SIGTERM for 30 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn collect_lines(stream: impl std::io::Read + Send + 'static) -> Arc<Mutex<Vec<String>>> {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = lines.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            if let Ok(mut lines) = sink.lock() {
+                lines.push(line);
+            }
+        }
+    });
+    lines
+}
+
+/// Reads a response as JSON, with the status for assertions.
+pub fn json(response: Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let body = response.json::<Value>().unwrap_or(Value::Null);
+    (status, body)
+}

@@ -1,1 +1,38 @@
-fn main() {}
+//! The `consultores` binary: configuration, command line, wiring and start-up.
+
+mod cli;
+mod config;
+mod keys;
+mod logging;
+mod serve;
+mod startup;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::config::Config;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("consultores: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve::run(&config),
+        Command::Migrate => startup::migrate_command(&config),
+        Command::ApiKey(command) => keys::run(&config, command),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("consultores: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -40,3 +40,41 @@ impl fmt::Display for Description {
         f.write_str(&self.0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_two_thousand_characters() {
+        assert!(Description::parse(&"a".repeat(2000)).is_ok());
+        // Characters, not bytes: 2,000 "ç" are 4,000 bytes.
+        assert!(Description::parse(&"ç".repeat(2000)).is_ok());
+    }
+
+    #[test]
+    fn rejects_two_thousand_and_one_characters() {
+        assert_eq!(
+            Description::parse(&"a".repeat(2001)),
+            Err(InvalidValue::TooLong { max: 2000 })
+        );
+        assert_eq!(
+            Description::parse(&"ç".repeat(2001)),
+            Err(InvalidValue::TooLong { max: 2000 })
+        );
+    }
+
+    #[test]
+    fn keeps_the_text_as_given_including_line_breaks() {
+        let text = "Cliente pediu retorno.\nLigar após 14h. ";
+        let description = Description::parse(text).unwrap();
+        assert_eq!(description.as_str(), text);
+        assert_eq!(description.to_string(), text);
+        assert_eq!(String::from(description), text);
+    }
+
+    #[test]
+    fn accepts_an_empty_description() {
+        assert_eq!(Description::parse("").unwrap().as_str(), "");
+    }
+}

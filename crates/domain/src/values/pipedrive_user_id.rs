@@ -41,3 +41,26 @@ impl fmt::Display for PipedriveUserId {
         write!(f, "{}", self.0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_positive_ids() {
+        assert_eq!(PipedriveUserId::new(1).unwrap().get(), 1);
+        assert_eq!(PipedriveUserId::new(456).unwrap().to_string(), "456");
+        assert_eq!(i64::from(PipedriveUserId::new(i64::MAX).unwrap()), i64::MAX);
+    }
+
+    #[test]
+    fn rejects_zero() {
+        assert_eq!(PipedriveUserId::new(0), Err(InvalidValue::NotPositive));
+    }
+
+    #[test]
+    fn rejects_negative_ids() {
+        assert_eq!(PipedriveUserId::new(-1), Err(InvalidValue::NotPositive));
+        assert_eq!(PipedriveUserId::try_from(i64::MIN), Err(InvalidValue::NotPositive));
+    }
+}

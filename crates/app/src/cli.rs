@@ -1,0 +1,105 @@
+//! The command line.
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// consultores: hands each incoming contact to the consultant who has waited longest and keeps
+/// a numbered protocol of every hand-off.
+///
+/// Configuration comes from environment variables (and an optional .env file in the working
+/// directory): DATABASE_URL (or the v6 POSTGRES_* variables), AUTHENTICATION_API_KEY, HOST, PORT,
+/// and more; see the README. With no configuration at all the service keeps its data in
+/// ./data/consultores.db (SQLite) and listens on http://127.0.0.1:8000.
+#[derive(Debug, Parser)]
+#[command(name = "consultores", version, about, long_about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Applies pending database migrations, then serves the HTTP API (the default command).
+    Serve,
+    /// Applies pending database migrations (also adopts a v6 database in place) and exits.
+    Migrate,
+    /// Manages the API keys stored in the database (only their hashes are stored).
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Creates a key and prints it once: store it now, it cannot be shown again.
+    Create {
+        /// What the key is for, e.g. "chatbot do site".
+        #[arg(long)]
+        description: String,
+        /// What the key may do. Defaults to the least privileged scope, `leitura`.
+        #[arg(long, value_enum, default_value_t = ScopeArg::Leitura)]
+        scope: ScopeArg,
+    },
+    /// Lists every key: id, description, scope, created, last used, revoked.
+    List,
+    /// Revokes a key by id; requests using it are refused from then on.
+    Revoke {
+        /// The key's id, as shown by `consultores api-key list`.
+        id: i64,
+    },
+}
+
+/// API key scopes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScopeArg {
+    /// Everything, including consultant management and key management.
+    Admin,
+    /// The rotation and protocols (da-vez, gerar-protocolo, POST/PUT protocolo) and every read.
+    Distribuicao,
+    /// Read-only access.
+    Leitura,
+}
+
+impl From<ScopeArg> for consultores_domain::ApiKeyScope {
+    fn from(value: ScopeArg) -> Self {
+        match value {
+            ScopeArg::Admin => Self::Admin,
+            ScopeArg::Distribuicao => Self::Distribuicao,
+            ScopeArg::Leitura => Self::Leitura,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_subcommand_means_serve() {
+        let cli = Cli::try_parse_from(["consultores"]).unwrap();
+        assert!(cli.command.is_none());
+    }
+
+    #[test]
+    fn api_key_create_defaults_to_the_read_only_scope() {
+        let cli =
+            Cli::try_parse_from(["consultores", "api-key", "create", "--description", "bot"])
+                .unwrap();
+        match cli.command {
+            Some(Command::ApiKey(ApiKeyCommand::Create { description, scope })) => {
+                assert_eq!(description, "bot");
+                assert_eq!(scope, ScopeArg::Leitura);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn api_key_revoke_requires_a_numeric_id() {
+        assert!(Cli::try_parse_from(["consultores", "api-key", "revoke", "abc"]).is_err());
+    }
+}

@@ -1,0 +1,95 @@
+//! `consultores serve`: wires the adapters to the domain and runs the HTTP server until SIGTERM
+//! or SIGINT, then finishes in-flight requests (bounded by `SHUTDOWN_TIMEOUT_SECS`) and exits.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use consultores_domain::{
+    ApiKeyScope, ApiKeyStore, ConsultantService, DistributionService, NewApiKey, ProtocolService,
+    SystemClock,
+};
+use consultores_http::{build_server, ApiState, HttpSettings};
+use consultores_persistence::Database;
+use slog::{info, warn};
+
+use crate::config::Config;
+use crate::logging;
+use crate::startup::{self, StartupError};
+
+pub fn run(config: &Config) -> Result<(), StartupError> {
+    let (logger, _log_guard) = logging::init(config.log_level);
+    let database = startup::connect(config)?;
+    let applied = startup::migrate_when_ready(&database, config.startup_timeout, |error, delay| {
+        warn!(logger, "database not ready, retrying";
+            "error" => %error, "retry_in_ms" => delay.as_millis() as u64);
+    })?;
+    info!(logger, "database ready";
+        "database" => config.redacted_database_url(),
+        "backend" => ?database.backend(),
+        "migrations_applied" => applied.len());
+    let address = format!("{}:{}", config.host, config.port);
+    if config.api_key.is_none() && !database.any_active()? {
+        announce_first_key(&database, &address)?;
+    }
+    let listener = TcpListener::bind(&address).map_err(|source| StartupError::Listen {
+        address: address.clone(),
+        source,
+    })?;
+    let state = wire(&database, logger.clone());
+    let settings = HttpSettings {
+        configured_api_key: config.api_key.clone(),
+        log_bodies: config.log_bodies,
+        cors_origins: config.cors_origins.clone(),
+        metrics_public: config.metrics_public,
+        request_timeout: config.request_timeout,
+        shutdown_timeout: config.shutdown_timeout,
+        workers: config.workers,
+        max_connections: config.max_connections,
+        ..HttpSettings::default()
+    };
+    info!(logger, "listening"; "address" => format!("http://{address}"));
+    actix_web::rt::System::new().block_on(async move {
+        let server = build_server(listener, state, settings)?;
+        server.await
+    })?;
+    info!(logger, "stopped");
+    Ok(())
+}
+
+/// Builds the services over one database handle: every port is the same `Database`.
+fn wire(database: &Database, logger: slog::Logger) -> ApiState {
+    let store = Arc::new(database.clone());
+    let clock = Arc::new(SystemClock);
+    ApiState::new(
+        ConsultantService::new(store.clone(), clock.clone()),
+        DistributionService::new(store.clone(), clock.clone()),
+        ProtocolService::new(store.clone(), clock),
+        store.clone(),
+        store,
+        logger,
+    )
+}
+
+/// First run with no key anywhere: create an admin key and show it once, so a new user can make
+/// the first request without reading anything else.
+fn announce_first_key(database: &Database, address: &str) -> Result<(), StartupError> {
+    let new = NewApiKey {
+        description: Some("generated on first start".to_owned()),
+        scope: ApiKeyScope::Admin,
+    };
+    let (key, secret) = database.create(&new, chrono::Utc::now())?;
+    eprintln!(
+        "\n\
+         ==================================================================\n\
+         No API key was configured, so an admin key was created (id {id}):\n\n\
+         \x20   {secret}\n\n\
+         Store it now: it is shown only this once (only its hash is kept).\n\
+         Send it in the `api-key` header of every request, e.g.\n\
+         \x20   curl -H 'api-key: {secret}' http://{address}/consultores\n\
+         Manage keys with `consultores api-key --help`, or set\n\
+         AUTHENTICATION_API_KEY to use a key of your own.\n\
+         ==================================================================\n",
+        id = key.id.0
+    );
+    Ok(())
+}
