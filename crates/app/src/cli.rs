@@ -25,6 +25,8 @@ pub enum Command {
     /// Manages the API keys stored in the database (only their hashes are stored).
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// Exits 0 if the service at HOST:PORT answers /health (for container health checks).
+    Healthcheck,
 }
 
 #[derive(Debug, Subcommand)]

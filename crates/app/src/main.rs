@@ -2,6 +2,7 @@
 
 mod cli;
 mod config;
+mod healthcheck;
 mod keys;
 mod logging;
 mod serve;
@@ -26,6 +27,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve::run(&config),
         Command::Migrate => startup::migrate_command(&config),
+        Command::Healthcheck => healthcheck::run(&config),
         Command::ApiKey(command) => keys::run(&config, command),
     };
     match outcome {

@@ -20,6 +20,8 @@ pub enum StartupError {
         address: String,
         source: std::io::Error,
     },
+    #[error("unhealthy: {0}")]
+    Unhealthy(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
