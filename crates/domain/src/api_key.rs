@@ -69,3 +69,36 @@ pub struct NewApiKey {
     pub description: Option<String>,
     pub scope: ApiKeyScope,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::values::tests::serde_probe::{from_str, to_plain, Plain};
+
+    #[test]
+    fn scope_parses_every_name_and_round_trips() {
+        for scope in ApiKeyScope::ALL {
+            assert_eq!(scope.as_str().parse::<ApiKeyScope>(), Ok(scope));
+            assert_eq!(scope.to_string(), scope.as_str());
+            assert_eq!(to_plain(&scope), Plain::Str(scope.as_str().to_owned()));
+            assert_eq!(from_str::<ApiKeyScope>(scope.as_str()).unwrap(), scope);
+        }
+        assert_eq!(
+            "distribuicao".parse::<ApiKeyScope>(),
+            Ok(ApiKeyScope::Distribuicao)
+        );
+    }
+
+    #[test]
+    fn scope_rejects_unknown_names_listing_the_allowed_ones() {
+        for raw in ["", "Admin", "distribuição", "root"] {
+            assert_eq!(
+                raw.parse::<ApiKeyScope>(),
+                Err(InvalidValue::NotAllowed {
+                    allowed: "admin, distribuicao, leitura"
+                }),
+                "{raw:?}"
+            );
+        }
+    }
+}

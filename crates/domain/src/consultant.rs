@@ -135,3 +135,248 @@ impl ConsultantFilter {
             && self.active.is_none_or(|a| consultant.active == a)
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    pub(crate) fn languages(codes: &[&str]) -> LanguageList {
+        LanguageList::new(codes.iter().map(|c| Language::parse(c).unwrap()).collect()).unwrap()
+    }
+
+    /// An eligible-looking consultant speaking `pt` and `en`: active, in the rotation, online,
+    /// never served, not deleted.
+    pub(crate) fn sample_consultant(id: i64) -> Consultant {
+        Consultant {
+            id: ConsultantId(id),
+            name: ConsultantName::parse(&format!("Consultor {id}")).unwrap(),
+            email: Some(Email::parse(&format!("c{id}@exemplo.com")).unwrap()),
+            phone: Some(Phone::parse("+5511999999999").unwrap()),
+            languages: languages(&["pt", "en"]),
+            active: true,
+            in_rotation: true,
+            online: true,
+            last_served_at: None,
+            pipedrive_user_id: Some(PipedriveUserId::new(456).unwrap()),
+            deleted: false,
+        }
+    }
+
+    fn full_patch() -> ConsultantPatch {
+        ConsultantPatch {
+            name: Some(ConsultantName::parse("Novo Nome").unwrap()),
+            email: Some(Some(Email::parse("novo@exemplo.com").unwrap())),
+            phone: Some(Some(Phone::parse("+5521988887777").unwrap())),
+            languages: Some(languages(&["es"])),
+            active: Some(false),
+            in_rotation: Some(false),
+            online: Some(false),
+            pipedrive_user_id: Some(Some(PipedriveUserId::new(999).unwrap())),
+        }
+    }
+
+    #[test]
+    fn new_consultant_is_active_in_rotation_and_offline_by_default() {
+        let new = NewConsultant::new(
+            ConsultantName::parse("Ana Souza").unwrap(),
+            languages(&["pt"]),
+        );
+        assert!(new.active);
+        assert!(new.in_rotation);
+        assert!(!new.online);
+        assert_eq!(new.email, None);
+        assert_eq!(new.phone, None);
+        assert_eq!(new.pipedrive_user_id, None);
+    }
+
+    #[test]
+    fn empty_patch_leaves_every_field_unchanged() {
+        let original = sample_consultant(1);
+        let mut patched = original.clone();
+        let patch = ConsultantPatch::default();
+        assert!(patch.is_empty());
+        patch.apply_to(&mut patched);
+        assert_eq!(patched, original);
+    }
+
+    #[test]
+    fn patch_with_values_sets_every_present_field() {
+        let mut consultant = sample_consultant(1);
+        full_patch().apply_to(&mut consultant);
+        assert_eq!(consultant.name.as_str(), "Novo Nome");
+        assert_eq!(
+            consultant.email.as_ref().map(Email::as_str),
+            Some("novo@exemplo.com")
+        );
+        assert_eq!(
+            consultant.phone.as_ref().map(Phone::as_str),
+            Some("+5521988887777")
+        );
+        assert_eq!(consultant.languages, languages(&["es"]));
+        assert!(!consultant.active);
+        assert!(!consultant.in_rotation);
+        assert!(!consultant.online);
+        assert_eq!(
+            consultant.pipedrive_user_id.map(PipedriveUserId::get),
+            Some(999)
+        );
+    }
+
+    #[test]
+    fn patch_never_touches_id_last_served_at_or_deleted() {
+        let mut consultant = sample_consultant(7);
+        let served = Utc.with_ymd_and_hms(2026, 11, 29, 14, 30, 0).unwrap();
+        consultant.last_served_at = Some(served);
+        full_patch().apply_to(&mut consultant);
+        assert_eq!(consultant.id, ConsultantId(7));
+        assert_eq!(consultant.last_served_at, Some(served));
+        assert!(!consultant.deleted);
+    }
+
+    #[test]
+    fn null_in_patch_clears_email_phone_and_pipedrive_id() {
+        let mut consultant = sample_consultant(1);
+        let patch = ConsultantPatch {
+            email: Some(None),
+            phone: Some(None),
+            pipedrive_user_id: Some(None),
+            ..ConsultantPatch::default()
+        };
+        assert!(!patch.is_empty());
+        patch.apply_to(&mut consultant);
+        assert_eq!(consultant.email, None);
+        assert_eq!(consultant.phone, None);
+        assert_eq!(consultant.pipedrive_user_id, None);
+        // Everything else stays.
+        let original = sample_consultant(1);
+        assert_eq!(consultant.name, original.name);
+        assert_eq!(consultant.languages, original.languages);
+        assert!(consultant.online);
+    }
+
+    #[test]
+    fn absent_optional_fields_stay_as_they_were() {
+        let mut consultant = sample_consultant(1);
+        let patch = ConsultantPatch {
+            name: Some(ConsultantName::parse("Outro Nome").unwrap()),
+            ..ConsultantPatch::default()
+        };
+        patch.apply_to(&mut consultant);
+        let original = sample_consultant(1);
+        assert_eq!(consultant.email, original.email);
+        assert_eq!(consultant.phone, original.phone);
+        assert_eq!(consultant.pipedrive_user_id, original.pipedrive_user_id);
+        assert_eq!(consultant.name.as_str(), "Outro Nome");
+    }
+
+    #[test]
+    fn online_patch_switches_only_status_online() {
+        let patch = ConsultantPatch::online(false);
+        assert!(!patch.is_empty());
+        assert_eq!(
+            patch,
+            ConsultantPatch {
+                online: Some(false),
+                ..ConsultantPatch::default()
+            }
+        );
+        let mut consultant = sample_consultant(1);
+        patch.apply_to(&mut consultant);
+        let mut expected = sample_consultant(1);
+        expected.online = false;
+        assert_eq!(consultant, expected);
+    }
+
+    #[test]
+    fn a_patch_setting_a_switch_to_false_is_not_empty() {
+        let patch = ConsultantPatch {
+            active: Some(false),
+            ..ConsultantPatch::default()
+        };
+        assert!(!patch.is_empty());
+        assert!(!ConsultantPatch {
+            email: Some(None),
+            ..ConsultantPatch::default()
+        }
+        .is_empty());
+    }
+
+    #[test]
+    fn default_filter_matches_every_non_deleted_consultant() {
+        let filter = ConsultantFilter::default();
+        let mut offline_inactive = sample_consultant(1);
+        offline_inactive.online = false;
+        offline_inactive.active = false;
+        assert!(filter.matches(&sample_consultant(1)));
+        assert!(filter.matches(&offline_inactive));
+    }
+
+    #[test]
+    fn filter_never_matches_a_deleted_consultant() {
+        let mut deleted = sample_consultant(1);
+        deleted.deleted = true;
+        assert!(!ConsultantFilter::default().matches(&deleted));
+    }
+
+    #[test]
+    fn filter_by_language_matches_case_insensitively() {
+        let filter = ConsultantFilter {
+            language: Some(Language::parse("EN").unwrap()),
+            ..ConsultantFilter::default()
+        };
+        assert!(filter.matches(&sample_consultant(1)));
+        let spanish = ConsultantFilter {
+            language: Some(Language::parse("es").unwrap()),
+            ..ConsultantFilter::default()
+        };
+        assert!(!spanish.matches(&sample_consultant(1)));
+    }
+
+    #[test]
+    fn filter_by_online_and_active_compares_the_switches() {
+        let mut offline = sample_consultant(1);
+        offline.online = false;
+        let online_only = ConsultantFilter {
+            online: Some(true),
+            ..ConsultantFilter::default()
+        };
+        let offline_only = ConsultantFilter {
+            online: Some(false),
+            ..ConsultantFilter::default()
+        };
+        assert!(online_only.matches(&sample_consultant(1)));
+        assert!(!online_only.matches(&offline));
+        assert!(offline_only.matches(&offline));
+
+        let mut inactive = sample_consultant(2);
+        inactive.active = false;
+        let inactive_only = ConsultantFilter {
+            active: Some(false),
+            ..ConsultantFilter::default()
+        };
+        assert!(inactive_only.matches(&inactive));
+        assert!(!inactive_only.matches(&sample_consultant(2)));
+    }
+
+    #[test]
+    fn filters_combine_with_and() {
+        let filter = ConsultantFilter {
+            language: Some(Language::parse("pt").unwrap()),
+            online: Some(true),
+            active: Some(true),
+        };
+        assert!(filter.matches(&sample_consultant(1)));
+        let mut offline = sample_consultant(1);
+        offline.online = false;
+        assert!(!filter.matches(&offline));
+    }
+
+    #[test]
+    fn consultant_id_serializes_as_a_plain_integer() {
+        use crate::values::tests::serde_probe::{from_i64, to_plain, Plain};
+        assert_eq!(to_plain(&ConsultantId(7)), Plain::I64(7));
+        assert_eq!(from_i64::<ConsultantId>(7).unwrap(), ConsultantId(7));
+    }
+}

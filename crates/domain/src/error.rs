@@ -42,3 +42,66 @@ impl DomainError {
         Self::Internal(cause.into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn messages_are_the_contract_texts() {
+        assert_eq!(
+            DomainError::ConsultantNotFound.to_string(),
+            "Consultor não encontrado"
+        );
+        assert_eq!(
+            DomainError::ProtocolNotFound.to_string(),
+            "Protocolo não encontrado"
+        );
+        assert_eq!(DomainError::EmailTaken.to_string(), "Email já cadastrado");
+        assert_eq!(
+            DomainError::IdempotencyKeyReused.to_string(),
+            "Idempotency-Key já usada com outros parâmetros"
+        );
+        assert_eq!(
+            DomainError::unavailable("pool timeout").to_string(),
+            "Serviço indisponível"
+        );
+        assert_eq!(DomainError::internal("boom").to_string(), "Erro interno");
+    }
+
+    #[test]
+    fn none_available_names_the_language() {
+        let error = DomainError::NoneAvailable(Language::parse("PT").unwrap());
+        assert_eq!(
+            error.to_string(),
+            "Não há consultor disponível para o idioma pt"
+        );
+    }
+
+    #[test]
+    fn unavailable_and_internal_keep_their_cause_out_of_the_message() {
+        let unavailable = DomainError::unavailable("connection refused to 10.0.0.5");
+        assert!(!unavailable.to_string().contains("10.0.0.5"));
+        assert_eq!(
+            unavailable.source().map(ToString::to_string).as_deref(),
+            Some("connection refused to 10.0.0.5")
+        );
+        let internal = DomainError::internal("secret detail");
+        assert!(!internal.to_string().contains("secret"));
+        assert!(internal.source().is_some());
+    }
+
+    #[test]
+    fn invalid_names_the_field_and_the_rule() {
+        let error = DomainError::Invalid {
+            field: "id_pipedrive",
+            problem: InvalidValue::NotPositive,
+        };
+        assert_eq!(
+            error.to_string(),
+            "id_pipedrive: deve ser um número inteiro maior que zero"
+        );
+    }
+}

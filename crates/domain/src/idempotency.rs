@@ -9,8 +9,9 @@ use crate::values::{check_length_public, InvalidValue};
 /// How long a key is remembered.
 pub const IDEMPOTENCY_WINDOW_HOURS: i64 = 24;
 
-/// The client's key: 1 to 255 visible ASCII characters.
+/// The client's key: 1 to 255 printable ASCII characters (spaces included).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
@@ -21,12 +22,25 @@ impl IdempotencyKey {
         if raw.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
             Ok(Self(raw.to_owned()))
         } else {
-            Err(InvalidValue::ControlCharacters)
+            Err(InvalidValue::NotPrintableAscii)
         }
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl TryFrom<String> for IdempotencyKey {
+    type Error = InvalidValue;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<IdempotencyKey> for String {
+    fn from(value: IdempotencyKey) -> Self {
+        value.0
     }
 }
 
@@ -42,7 +56,12 @@ pub struct IdempotencyClaim {
 }
 
 impl IdempotencyClaim {
-    pub fn new(scope: String, key: IdempotencyKey, fingerprint: String, now: DateTime<Utc>) -> Self {
+    pub fn new(
+        scope: String,
+        key: IdempotencyKey,
+        fingerprint: String,
+        now: DateTime<Utc>,
+    ) -> Self {
         Self {
             scope,
             key,
@@ -73,5 +92,95 @@ impl<T> Recorded<T> {
             value,
             replayed: true,
         }
+    }
+}
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::values::tests::serde_probe::{from_str, to_plain, Plain};
+
+    #[test]
+    fn claim_expires_twenty_four_hours_after_now() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 29, 14, 30, 0).unwrap();
+        let key = IdempotencyKey::parse("retry-123").unwrap();
+        let claim =
+            IdempotencyClaim::new("key:1".to_owned(), key.clone(), "GET /x".to_owned(), now);
+        assert_eq!(
+            claim.expires_at,
+            Utc.with_ymd_and_hms(2026, 11, 30, 14, 30, 0).unwrap()
+        );
+        assert_eq!(claim.expires_at - now, Duration::hours(24));
+        assert_eq!(claim.scope, "key:1");
+        assert_eq!(claim.key, key);
+        assert_eq!(claim.fingerprint, "GET /x");
+    }
+
+    #[test]
+    fn key_accepts_one_to_255_visible_ascii_characters() {
+        assert_eq!(IdempotencyKey::parse("a").unwrap().as_str(), "a");
+        assert!(IdempotencyKey::parse(&"k".repeat(255)).is_ok());
+        assert!(IdempotencyKey::parse("550e8400-e29b-41d4-a716-446655440000").is_ok());
+        assert!(IdempotencyKey::parse("pedido #42 / tentativa=1").is_ok());
+    }
+
+    #[test]
+    fn key_rejects_empty_and_256_characters() {
+        assert_eq!(
+            IdempotencyKey::parse(""),
+            Err(InvalidValue::TooShort { min: 1 })
+        );
+        assert_eq!(
+            IdempotencyKey::parse(&"k".repeat(256)),
+            Err(InvalidValue::TooLong { max: 255 })
+        );
+    }
+
+    #[test]
+    fn key_rejects_control_and_non_ascii_characters() {
+        for raw in ["abc\n", "a\tb", "a\u{0}b", "chave-é", "🔑"] {
+            assert_eq!(
+                IdempotencyKey::parse(raw),
+                Err(InvalidValue::NotPrintableAscii),
+                "{raw:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn key_serializes_as_a_plain_string() {
+        let key = IdempotencyKey::parse("retry-123").unwrap();
+        assert_eq!(to_plain(&key), Plain::Str("retry-123".to_owned()));
+        assert_eq!(from_str::<IdempotencyKey>("retry-123").unwrap(), key);
+    }
+
+    /// BUG: `IdempotencyKey` derives `Deserialize` without `#[serde(try_from = "String")]`, so
+    /// deserializing bypasses `parse` and yields keys the type promises cannot exist.
+    #[test]
+    fn deserializing_an_invalid_key_fails() {
+        assert!(
+            from_str::<IdempotencyKey>("").is_err(),
+            "empty key accepted"
+        );
+        let long = "k".repeat(256);
+        assert!(
+            from_str::<IdempotencyKey>(&long).is_err(),
+            "256 chars accepted"
+        );
+        assert!(
+            from_str::<IdempotencyKey>("a\nb").is_err(),
+            "control char accepted"
+        );
+    }
+
+    #[test]
+    fn recorded_marks_fresh_and_replayed_results() {
+        let fresh = Recorded::fresh(1);
+        assert_eq!(fresh.value, 1);
+        assert!(!fresh.replayed);
+        let replayed = Recorded::replayed("x");
+        assert_eq!(replayed.value, "x");
+        assert!(replayed.replayed);
     }
 }

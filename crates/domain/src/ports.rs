@@ -7,7 +7,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::api_key::{ApiKey, ApiKeyId, NewApiKey};
-use crate::consultant::{Consultant, ConsultantFilter, ConsultantId, ConsultantPatch, NewConsultant};
+use crate::consultant::{
+    Consultant, ConsultantFilter, ConsultantId, ConsultantPatch, NewConsultant,
+};
 use crate::distribution::Assignment;
 use crate::error::DomainError;
 use crate::idempotency::{IdempotencyClaim, Recorded};

@@ -170,3 +170,134 @@ impl ProtocolFilter {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::values::tests::serde_probe::{from_str, to_plain, Plain};
+
+    #[test]
+    fn priority_parses_every_wire_name_and_round_trips() {
+        for priority in Priority::ALL {
+            assert_eq!(priority.as_str().parse::<Priority>(), Ok(priority));
+            assert_eq!(priority.to_string(), priority.as_str());
+        }
+        assert_eq!("urgente".parse::<Priority>(), Ok(Priority::Urgente));
+        assert_eq!("baixa".parse::<Priority>(), Ok(Priority::Baixa));
+    }
+
+    #[test]
+    fn priority_rejects_unknown_or_differently_cased_names() {
+        for raw in ["", "ALTA", "Alta", "high", " alta", "média"] {
+            let error = raw.parse::<Priority>().unwrap_err();
+            assert_eq!(
+                error,
+                InvalidValue::NotAllowed {
+                    allowed: "baixa, normal, alta, urgente"
+                },
+                "{raw:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn protocol_status_parses_every_wire_name_and_round_trips() {
+        for status in ProtocolStatus::ALL {
+            assert_eq!(status.as_str().parse::<ProtocolStatus>(), Ok(status));
+            assert_eq!(status.to_string(), status.as_str());
+        }
+        assert_eq!(
+            "em_andamento".parse::<ProtocolStatus>(),
+            Ok(ProtocolStatus::EmAndamento)
+        );
+    }
+
+    #[test]
+    fn protocol_status_rejects_unknown_names() {
+        for raw in ["", "em andamento", "emAndamento", "EM_ANDAMENTO", "closed"] {
+            assert!(matches!(
+                raw.parse::<ProtocolStatus>(),
+                Err(InvalidValue::NotAllowed { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn defaults_are_normal_priority_and_open_status() {
+        assert_eq!(Priority::default(), Priority::Normal);
+        assert_eq!(ProtocolStatus::default(), ProtocolStatus::Aberto);
+    }
+
+    #[test]
+    fn enums_serialize_as_their_wire_names_and_deserialize_back() {
+        for priority in Priority::ALL {
+            assert_eq!(
+                to_plain(&priority),
+                Plain::Str(priority.as_str().to_owned())
+            );
+            assert_eq!(from_str::<Priority>(priority.as_str()).unwrap(), priority);
+        }
+        for status in ProtocolStatus::ALL {
+            assert_eq!(to_plain(&status), Plain::Str(status.as_str().to_owned()));
+            assert_eq!(from_str::<ProtocolStatus>(status.as_str()).unwrap(), status);
+        }
+        assert!(from_str::<Priority>("Alta").is_err());
+        assert!(from_str::<ProtocolStatus>("EmAndamento").is_err());
+    }
+
+    #[test]
+    fn new_protocol_by_default_has_no_consultant_and_normal_priority() {
+        let new = NewProtocol::default();
+        assert_eq!(new.consultant_id, None);
+        assert_eq!(new.description, None);
+        assert_eq!(new.priority, Priority::Normal);
+    }
+
+    #[test]
+    fn protocol_patch_is_empty_only_when_nothing_is_present() {
+        assert!(ProtocolPatch::default().is_empty());
+        assert!(!ProtocolPatch {
+            description: Some(None),
+            ..ProtocolPatch::default()
+        }
+        .is_empty());
+        assert!(!ProtocolPatch {
+            status: Some(ProtocolStatus::Fechado),
+            ..ProtocolPatch::default()
+        }
+        .is_empty());
+        assert!(!ProtocolPatch {
+            consultant_id: Some(ConsultantId(7)),
+            ..ProtocolPatch::default()
+        }
+        .is_empty());
+    }
+
+    #[test]
+    fn protocol_filter_rejects_a_zero_limit() {
+        assert_eq!(
+            ProtocolFilter::new(None, 0, 0),
+            Err(InvalidValue::NotPositive)
+        );
+    }
+
+    #[test]
+    fn protocol_filter_accepts_limits_of_one_and_one_thousand() {
+        let one = ProtocolFilter::new(Some(ConsultantId(7)), 5, 1).unwrap();
+        assert_eq!(one.limit, 1);
+        assert_eq!(one.skip, 5);
+        assert_eq!(one.consultant_id, Some(ConsultantId(7)));
+        let max = ProtocolFilter::new(None, 0, 1000).unwrap();
+        assert_eq!(max.limit, ProtocolFilter::MAX_LIMIT);
+        assert!(ProtocolFilter::new(None, u64::MAX, ProtocolFilter::DEFAULT_LIMIT).is_ok());
+    }
+
+    #[test]
+    fn protocol_filter_rejects_a_limit_above_one_thousand() {
+        assert_eq!(
+            ProtocolFilter::new(None, 0, 1001),
+            Err(InvalidValue::TooManyItems { max: 1000 })
+        );
+        assert!(ProtocolFilter::new(None, 0, u32::MAX).is_err());
+    }
+}

@@ -1,7 +1,9 @@
 use std::sync::Arc;
 
 use crate::clock::Clock;
-use crate::consultant::{Consultant, ConsultantFilter, ConsultantId, ConsultantPatch, NewConsultant};
+use crate::consultant::{
+    Consultant, ConsultantFilter, ConsultantId, ConsultantPatch, NewConsultant,
+};
 use crate::error::DomainError;
 use crate::ports::ConsultantRepository;
 
@@ -64,5 +66,291 @@ impl ConsultantService {
         } else {
             Err(DomainError::ConsultantNotFound)
         }
+    }
+}
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, TimeZone, Utc};
+    use mockall::predicate::{always, eq, function};
+
+    use super::*;
+    use crate::clock::MockClock;
+    use crate::consultant::tests::{languages, sample_consultant};
+    use crate::ports::MockConsultantRepository;
+    use crate::values::{ConsultantName, Email};
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 29, 14, 30, 0).unwrap()
+    }
+
+    /// A clock that must be read exactly once.
+    fn clock_read_once() -> MockClock {
+        let mut clock = MockClock::new();
+        clock.expect_now().times(1).return_const(now());
+        clock
+    }
+
+    /// A clock that must not be read at all (no expectation: any call panics).
+    fn unread_clock() -> MockClock {
+        MockClock::new()
+    }
+
+    fn service(repository: MockConsultantRepository, clock: MockClock) -> ConsultantService {
+        ConsultantService::new(Arc::new(repository), Arc::new(clock))
+    }
+
+    fn new_consultant() -> NewConsultant {
+        let mut new = NewConsultant::new(
+            ConsultantName::parse("Ana Souza").unwrap(),
+            languages(&["pt"]),
+        );
+        new.email = Some(Email::parse("ana@exemplo.com").unwrap());
+        new
+    }
+
+    #[test]
+    fn register_passes_the_clock_now_to_the_repository_exactly_once() {
+        let new = new_consultant();
+        let mut repository = MockConsultantRepository::new();
+        repository
+            .expect_create()
+            .with(eq(new.clone()), eq(now()))
+            .times(1)
+            .returning(|_, now| {
+                Ok(Consultant {
+                    last_served_at: Some(now),
+                    ..sample_consultant(1)
+                })
+            });
+        let created = service(repository, clock_read_once())
+            .register(&new)
+            .unwrap();
+        assert_eq!(created.last_served_at, Some(now()));
+    }
+
+    #[test]
+    fn register_propagates_email_taken() {
+        let mut repository = MockConsultantRepository::new();
+        repository
+            .expect_create()
+            .times(1)
+            .returning(|_, _| Err(DomainError::EmailTaken));
+        let result = service(repository, clock_read_once()).register(&new_consultant());
+        assert!(matches!(result, Err(DomainError::EmailTaken)));
+    }
+
+    #[test]
+    fn get_returns_the_stored_consultant() {
+        let mut repository = MockConsultantRepository::new();
+        repository
+            .expect_get()
+            .with(eq(ConsultantId(7)))
+            .times(1)
+            .returning(|id| Ok(Some(sample_consultant(id.0))));
+        let consultant = service(repository, unread_clock())
+            .get(ConsultantId(7))
+            .unwrap();
+        assert_eq!(consultant.id, ConsultantId(7));
+    }
+
+    #[test]
+    fn get_of_a_missing_consultant_is_consultant_not_found() {
+        let mut repository = MockConsultantRepository::new();
+        repository
+            .expect_get()
+            .with(eq(ConsultantId(404)))
+            .times(1)
+            .returning(|_| Ok(None));
+        let result = service(repository, unread_clock()).get(ConsultantId(404));
+        assert!(matches!(result, Err(DomainError::ConsultantNotFound)));
+    }
+
+    #[test]
+    fn get_propagates_an_unavailable_store() {
+        let mut repository = MockConsultantRepository::new();
+        repository
+            .expect_get()
+            .times(1)
+            .returning(|_| Err(DomainError::unavailable("pool timeout")));
+        let result = service(repository, unread_clock()).get(ConsultantId(1));
+        assert!(matches!(result, Err(DomainError::Unavailable(_))));
+    }
+
+    #[test]
+    fn list_passes_the_filter_through() {
+        let filter = ConsultantFilter {
+            online: Some(true),
+            ..ConsultantFilter::default()
+        };
+        let mut repository = MockConsultantRepository::new();
+        repository
+            .expect_list()
+            .with(eq(filter.clone()))
+            .times(1)
+            .returning(|_| Ok(vec![sample_consultant(1), sample_consultant(2)]));
+        let listed = service(repository, unread_clock()).list(&filter).unwrap();
+        assert_eq!(listed.len(), 2);
+    }
+
+    #[test]
+    fn update_with_an_empty_patch_reads_and_does_not_write() {
+        let mut repository = MockConsultantRepository::new();
+        repository
+            .expect_get()
+            .with(eq(ConsultantId(3)))
+            .times(1)
+            .returning(|id| Ok(Some(sample_consultant(id.0))));
+        repository.expect_update().never();
+        let consultant = service(repository, unread_clock())
+            .update(ConsultantId(3), &ConsultantPatch::default())
+            .unwrap();
+        assert_eq!(consultant, sample_consultant(3));
+    }
+
+    #[test]
+    fn update_with_an_empty_patch_of_a_missing_consultant_is_consultant_not_found() {
+        let mut repository = MockConsultantRepository::new();
+        repository.expect_get().times(1).returning(|_| Ok(None));
+        repository.expect_update().never();
+        let result = service(repository, unread_clock())
+            .update(ConsultantId(3), &ConsultantPatch::default());
+        assert!(matches!(result, Err(DomainError::ConsultantNotFound)));
+    }
+
+    #[test]
+    fn update_passes_the_patch_to_the_repository_once_without_a_read() {
+        let patch = ConsultantPatch {
+            email: Some(None),
+            ..ConsultantPatch::default()
+        };
+        let mut repository = MockConsultantRepository::new();
+        repository.expect_get().never();
+        repository
+            .expect_update()
+            .with(eq(ConsultantId(5)), eq(patch.clone()))
+            .times(1)
+            .returning(|id, patch| {
+                let mut consultant = sample_consultant(id.0);
+                patch.apply_to(&mut consultant);
+                Ok(Some(consultant))
+            });
+        let updated = service(repository, unread_clock())
+            .update(ConsultantId(5), &patch)
+            .unwrap();
+        assert_eq!(updated.email, None);
+    }
+
+    #[test]
+    fn update_of_a_missing_consultant_is_consultant_not_found() {
+        let mut repository = MockConsultantRepository::new();
+        repository
+            .expect_update()
+            .times(1)
+            .returning(|_, _| Ok(None));
+        let result = service(repository, unread_clock())
+            .update(ConsultantId(404), &ConsultantPatch::online(true));
+        assert!(matches!(result, Err(DomainError::ConsultantNotFound)));
+    }
+
+    #[test]
+    fn update_propagates_email_taken() {
+        let mut repository = MockConsultantRepository::new();
+        repository
+            .expect_update()
+            .times(1)
+            .returning(|_, _| Err(DomainError::EmailTaken));
+        let patch = ConsultantPatch {
+            email: Some(Some(Email::parse("outro@exemplo.com").unwrap())),
+            ..ConsultantPatch::default()
+        };
+        let result = service(repository, unread_clock()).update(ConsultantId(1), &patch);
+        assert!(matches!(result, Err(DomainError::EmailTaken)));
+    }
+
+    #[test]
+    fn set_online_sends_a_patch_that_switches_only_status_online() {
+        let mut repository = MockConsultantRepository::new();
+        repository
+            .expect_update()
+            .with(
+                eq(ConsultantId(9)),
+                function(|patch: &ConsultantPatch| {
+                    *patch
+                        == ConsultantPatch {
+                            online: Some(true),
+                            ..ConsultantPatch::default()
+                        }
+                }),
+            )
+            .times(1)
+            .returning(|id, _| Ok(Some(sample_consultant(id.0))));
+        let consultant = service(repository, unread_clock())
+            .set_online(ConsultantId(9), true)
+            .unwrap();
+        assert!(consultant.online);
+    }
+
+    #[test]
+    fn set_offline_sends_online_false() {
+        let mut repository = MockConsultantRepository::new();
+        repository
+            .expect_update()
+            .with(always(), eq(ConsultantPatch::online(false)))
+            .times(1)
+            .returning(|id, patch| {
+                let mut consultant = sample_consultant(id.0);
+                patch.apply_to(&mut consultant);
+                Ok(Some(consultant))
+            });
+        let consultant = service(repository, unread_clock())
+            .set_online(ConsultantId(9), false)
+            .unwrap();
+        assert!(!consultant.online);
+    }
+
+    #[test]
+    fn set_online_of_a_missing_consultant_is_consultant_not_found() {
+        let mut repository = MockConsultantRepository::new();
+        repository
+            .expect_update()
+            .times(1)
+            .returning(|_, _| Ok(None));
+        let result = service(repository, unread_clock()).set_online(ConsultantId(404), true);
+        assert!(matches!(result, Err(DomainError::ConsultantNotFound)));
+    }
+
+    #[test]
+    fn remove_soft_deletes_with_the_clock_now() {
+        let mut repository = MockConsultantRepository::new();
+        repository
+            .expect_soft_delete()
+            .with(eq(ConsultantId(4)), eq(now()))
+            .times(1)
+            .returning(|_, _| Ok(true));
+        assert!(service(repository, clock_read_once())
+            .remove(ConsultantId(4))
+            .is_ok());
+    }
+
+    #[test]
+    fn remove_of_a_missing_consultant_is_consultant_not_found() {
+        let mut repository = MockConsultantRepository::new();
+        repository
+            .expect_soft_delete()
+            .times(1)
+            .returning(|_, _| Ok(false));
+        let result = service(repository, clock_read_once()).remove(ConsultantId(404));
+        assert!(matches!(result, Err(DomainError::ConsultantNotFound)));
+    }
+
+    #[test]
+    fn remove_propagates_an_unavailable_store() {
+        let mut repository = MockConsultantRepository::new();
+        repository
+            .expect_soft_delete()
+            .times(1)
+            .returning(|_, _| Err(DomainError::unavailable("down")));
+        let result = service(repository, clock_read_once()).remove(ConsultantId(1));
+        assert!(matches!(result, Err(DomainError::Unavailable(_))));
     }
 }

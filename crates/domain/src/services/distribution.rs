@@ -16,7 +16,8 @@ pub struct DistributionService {
 
 impl std::fmt::Debug for DistributionService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DistributionService").finish_non_exhaustive()
+        f.debug_struct("DistributionService")
+            .finish_non_exhaustive()
     }
 }
 
@@ -39,5 +40,136 @@ impl DistributionService {
     /// The time the service would stamp now (used to build idempotency claims consistently).
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()
+    }
+}
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, TimeZone, Utc};
+    use mockall::predicate::eq;
+
+    use super::*;
+    use crate::clock::MockClock;
+    use crate::consultant::tests::sample_consultant;
+    use crate::idempotency::IdempotencyKey;
+    use crate::ports::MockAssignmentPort;
+    use crate::protocol::{Priority, Protocol, ProtocolId, ProtocolStatus};
+    use crate::values::ProtocolNumber;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 29, 14, 30, 0).unwrap()
+    }
+
+    fn pt() -> Language {
+        Language::parse("pt").unwrap()
+    }
+
+    fn clock_read_once() -> MockClock {
+        let mut clock = MockClock::new();
+        clock.expect_now().times(1).return_const(now());
+        clock
+    }
+
+    fn service(port: MockAssignmentPort, clock: MockClock) -> DistributionService {
+        DistributionService::new(Arc::new(port), Arc::new(clock))
+    }
+
+    fn assignment(language: &Language, now: DateTime<Utc>) -> Assignment {
+        let consultant = crate::consultant::Consultant {
+            last_served_at: Some(now),
+            ..sample_consultant(7)
+        };
+        Assignment {
+            protocol: Protocol {
+                id: ProtocolId(42),
+                number: ProtocolNumber::from_counter(42).unwrap(),
+                consultant_id: Some(consultant.id),
+                language: Some(language.clone()),
+                description: None,
+                priority: Priority::Normal,
+                status: ProtocolStatus::Aberto,
+                created_at: now,
+                updated_at: now,
+            },
+            consultant,
+        }
+    }
+
+    fn claim() -> IdempotencyClaim {
+        IdempotencyClaim::new(
+            "api-key:1".to_owned(),
+            IdempotencyKey::parse("retry-1").unwrap(),
+            "GET /consultor/da-vez?idioma=pt".to_owned(),
+            now(),
+        )
+    }
+
+    #[test]
+    fn assign_next_passes_language_and_now_to_the_port_exactly_once() {
+        let mut port = MockAssignmentPort::new();
+        port.expect_assign_next()
+            .with(eq(pt()), eq(now()), eq(None::<IdempotencyClaim>))
+            .times(1)
+            .returning(|language, now, _| Ok(Recorded::fresh(assignment(language, now))));
+        let recorded = service(port, clock_read_once())
+            .assign_next(&pt(), None)
+            .unwrap();
+        assert!(!recorded.replayed);
+        assert_eq!(recorded.value.consultant.id.0, 7);
+        assert_eq!(recorded.value.protocol.number.to_string(), "#00042");
+    }
+
+    #[test]
+    fn assign_next_passes_the_idempotency_claim_through() {
+        let mut port = MockAssignmentPort::new();
+        port.expect_assign_next()
+            .with(eq(pt()), eq(now()), eq(Some(claim())))
+            .times(1)
+            .returning(|language, now, _| Ok(Recorded::replayed(assignment(language, now))));
+        let recorded = service(port, clock_read_once())
+            .assign_next(&pt(), Some(claim()))
+            .unwrap();
+        assert!(recorded.replayed);
+    }
+
+    #[test]
+    fn assign_next_propagates_none_available_for_the_language() {
+        let mut port = MockAssignmentPort::new();
+        port.expect_assign_next()
+            .times(1)
+            .returning(|language, _, _| Err(DomainError::NoneAvailable(language.clone())));
+        let result = service(port, clock_read_once()).assign_next(&pt(), None);
+        match result {
+            Err(error @ DomainError::NoneAvailable(_)) => assert_eq!(
+                error.to_string(),
+                "Não há consultor disponível para o idioma pt"
+            ),
+            other => panic!("expected NoneAvailable, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn assign_next_propagates_an_unavailable_store() {
+        let mut port = MockAssignmentPort::new();
+        port.expect_assign_next()
+            .times(1)
+            .returning(|_, _, _| Err(DomainError::unavailable("pool timeout")));
+        let result = service(port, clock_read_once()).assign_next(&pt(), None);
+        assert!(matches!(result, Err(DomainError::Unavailable(_))));
+    }
+
+    #[test]
+    fn assign_next_propagates_a_reused_idempotency_key() {
+        let mut port = MockAssignmentPort::new();
+        port.expect_assign_next()
+            .times(1)
+            .returning(|_, _, _| Err(DomainError::IdempotencyKeyReused));
+        let result = service(port, clock_read_once()).assign_next(&pt(), Some(claim()));
+        assert!(matches!(result, Err(DomainError::IdempotencyKeyReused)));
+    }
+
+    #[test]
+    fn now_reads_the_clock() {
+        let service = service(MockAssignmentPort::new(), clock_read_once());
+        assert_eq!(service.now(), now());
     }
 }

@@ -44,7 +44,9 @@ impl ProtocolService {
     }
 
     pub fn get(&self, id: ProtocolId) -> Result<Protocol, DomainError> {
-        self.repository.get(id)?.ok_or(DomainError::ProtocolNotFound)
+        self.repository
+            .get(id)?
+            .ok_or(DomainError::ProtocolNotFound)
     }
 
     pub fn list(&self, filter: &ProtocolFilter) -> Result<Vec<Protocol>, DomainError> {
@@ -63,5 +65,299 @@ impl ProtocolService {
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()
+    }
+}
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, TimeZone, Utc};
+    use mockall::predicate::{always, eq, function};
+
+    use super::*;
+    use crate::clock::MockClock;
+    use crate::consultant::ConsultantId;
+    use crate::idempotency::IdempotencyKey;
+    use crate::ports::MockProtocolRepository;
+    use crate::protocol::{Priority, ProtocolStatus};
+    use crate::values::{Description, ProtocolNumber};
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 29, 14, 30, 0).unwrap()
+    }
+
+    fn clock_read_once() -> MockClock {
+        let mut clock = MockClock::new();
+        clock.expect_now().times(1).return_const(now());
+        clock
+    }
+
+    fn unread_clock() -> MockClock {
+        MockClock::new()
+    }
+
+    fn service(repository: MockProtocolRepository, clock: MockClock) -> ProtocolService {
+        ProtocolService::new(Arc::new(repository), Arc::new(clock))
+    }
+
+    fn stored(id: i64, new: &NewProtocol, now: DateTime<Utc>) -> Protocol {
+        Protocol {
+            id: ProtocolId(id),
+            number: ProtocolNumber::from_counter(id).unwrap(),
+            consultant_id: new.consultant_id,
+            language: None,
+            description: new.description.clone(),
+            priority: new.priority,
+            status: ProtocolStatus::Aberto,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn claim() -> IdempotencyClaim {
+        IdempotencyClaim::new(
+            "api-key:1".to_owned(),
+            IdempotencyKey::parse("retry-1").unwrap(),
+            "POST /protocolo".to_owned(),
+            now(),
+        )
+    }
+
+    #[test]
+    fn generate_creates_a_protocol_tied_to_no_consultant() {
+        let mut repository = MockProtocolRepository::new();
+        repository
+            .expect_create()
+            .with(
+                function(|new: &NewProtocol| {
+                    new.consultant_id.is_none()
+                        && new.description.is_none()
+                        && new.priority == Priority::Normal
+                }),
+                eq(now()),
+                eq(None::<IdempotencyClaim>),
+            )
+            .times(1)
+            .returning(|new, now, _| Ok(Recorded::fresh(stored(43, new, now))));
+        let recorded = service(repository, clock_read_once())
+            .generate(None)
+            .unwrap();
+        assert_eq!(recorded.value.number.to_string(), "#00043");
+        assert_eq!(recorded.value.consultant_id, None);
+    }
+
+    #[test]
+    fn generate_passes_the_idempotency_claim_through() {
+        let mut repository = MockProtocolRepository::new();
+        repository
+            .expect_create()
+            .with(always(), always(), eq(Some(claim())))
+            .times(1)
+            .returning(|new, now, _| Ok(Recorded::replayed(stored(43, new, now))));
+        let recorded = service(repository, clock_read_once())
+            .generate(Some(claim()))
+            .unwrap();
+        assert!(recorded.replayed);
+    }
+
+    #[test]
+    fn open_passes_the_new_protocol_now_and_claim_through() {
+        let new = NewProtocol {
+            consultant_id: Some(ConsultantId(7)),
+            description: Some(Description::parse("retornar ligação").unwrap()),
+            priority: Priority::Alta,
+        };
+        let mut repository = MockProtocolRepository::new();
+        repository
+            .expect_create()
+            .with(eq(new.clone()), eq(now()), eq(Some(claim())))
+            .times(1)
+            .returning(|new, now, _| Ok(Recorded::fresh(stored(44, new, now))));
+        let recorded = service(repository, clock_read_once())
+            .open(&new, Some(claim()))
+            .unwrap();
+        assert_eq!(recorded.value.consultant_id, Some(ConsultantId(7)));
+        assert_eq!(recorded.value.priority, Priority::Alta);
+    }
+
+    #[test]
+    fn open_for_an_unknown_consultant_propagates_consultant_not_found() {
+        let mut repository = MockProtocolRepository::new();
+        repository
+            .expect_create()
+            .times(1)
+            .returning(|_, _, _| Err(DomainError::ConsultantNotFound));
+        let new = NewProtocol {
+            consultant_id: Some(ConsultantId(404)),
+            ..NewProtocol::default()
+        };
+        let result = service(repository, clock_read_once()).open(&new, None);
+        assert!(matches!(result, Err(DomainError::ConsultantNotFound)));
+    }
+
+    #[test]
+    fn open_propagates_a_reused_idempotency_key() {
+        let mut repository = MockProtocolRepository::new();
+        repository
+            .expect_create()
+            .times(1)
+            .returning(|_, _, _| Err(DomainError::IdempotencyKeyReused));
+        let result =
+            service(repository, clock_read_once()).open(&NewProtocol::default(), Some(claim()));
+        assert!(matches!(result, Err(DomainError::IdempotencyKeyReused)));
+    }
+
+    #[test]
+    fn get_returns_the_stored_protocol() {
+        let mut repository = MockProtocolRepository::new();
+        repository
+            .expect_get()
+            .with(eq(ProtocolId(42)))
+            .times(1)
+            .returning(|id| Ok(Some(stored(id.0, &NewProtocol::default(), now()))));
+        let protocol = service(repository, unread_clock())
+            .get(ProtocolId(42))
+            .unwrap();
+        assert_eq!(protocol.number.to_string(), "#00042");
+    }
+
+    #[test]
+    fn get_of_a_missing_protocol_is_protocol_not_found() {
+        let mut repository = MockProtocolRepository::new();
+        repository
+            .expect_get()
+            .with(eq(ProtocolId(404)))
+            .times(1)
+            .returning(|_| Ok(None));
+        let result = service(repository, unread_clock()).get(ProtocolId(404));
+        assert!(matches!(result, Err(DomainError::ProtocolNotFound)));
+    }
+
+    #[test]
+    fn list_passes_the_page_through() {
+        let filter = ProtocolFilter::new(Some(ConsultantId(7)), 100, 50).unwrap();
+        let mut repository = MockProtocolRepository::new();
+        repository
+            .expect_list()
+            .with(eq(filter))
+            .times(1)
+            .returning(|_| Ok(Vec::new()));
+        assert!(service(repository, unread_clock())
+            .list(&filter)
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn update_with_an_empty_patch_reads_only_and_does_not_stamp() {
+        let mut repository = MockProtocolRepository::new();
+        repository
+            .expect_get()
+            .with(eq(ProtocolId(42)))
+            .times(1)
+            .returning(|id| Ok(Some(stored(id.0, &NewProtocol::default(), now()))));
+        repository.expect_update().never();
+        let protocol = service(repository, unread_clock())
+            .update(ProtocolId(42), &ProtocolPatch::default())
+            .unwrap();
+        assert_eq!(protocol.id, ProtocolId(42));
+    }
+
+    #[test]
+    fn update_with_an_empty_patch_of_a_missing_protocol_is_protocol_not_found() {
+        let mut repository = MockProtocolRepository::new();
+        repository.expect_get().times(1).returning(|_| Ok(None));
+        repository.expect_update().never();
+        let result =
+            service(repository, unread_clock()).update(ProtocolId(404), &ProtocolPatch::default());
+        assert!(matches!(result, Err(DomainError::ProtocolNotFound)));
+    }
+
+    #[test]
+    fn update_passes_the_patch_and_now_once_without_a_read() {
+        let patch = ProtocolPatch {
+            status: Some(ProtocolStatus::Fechado),
+            priority: Some(Priority::Urgente),
+            ..ProtocolPatch::default()
+        };
+        let mut repository = MockProtocolRepository::new();
+        repository.expect_get().never();
+        repository
+            .expect_update()
+            .with(eq(ProtocolId(42)), eq(patch.clone()), eq(now()))
+            .times(1)
+            .returning(|id, patch, now| {
+                let mut protocol = stored(id.0, &NewProtocol::default(), now);
+                protocol.status = patch.status.unwrap_or_default();
+                Ok(Some(protocol))
+            });
+        let protocol = service(repository, clock_read_once())
+            .update(ProtocolId(42), &patch)
+            .unwrap();
+        assert_eq!(protocol.status, ProtocolStatus::Fechado);
+    }
+
+    #[test]
+    fn update_of_a_missing_protocol_is_protocol_not_found() {
+        let mut repository = MockProtocolRepository::new();
+        repository
+            .expect_update()
+            .times(1)
+            .returning(|_, _, _| Ok(None));
+        let patch = ProtocolPatch {
+            description: Some(None),
+            ..ProtocolPatch::default()
+        };
+        let result = service(repository, clock_read_once()).update(ProtocolId(404), &patch);
+        assert!(matches!(result, Err(DomainError::ProtocolNotFound)));
+    }
+
+    #[test]
+    fn update_reassigning_to_an_unknown_consultant_propagates_consultant_not_found() {
+        let mut repository = MockProtocolRepository::new();
+        repository
+            .expect_update()
+            .times(1)
+            .returning(|_, _, _| Err(DomainError::ConsultantNotFound));
+        let patch = ProtocolPatch {
+            consultant_id: Some(ConsultantId(404)),
+            ..ProtocolPatch::default()
+        };
+        let result = service(repository, clock_read_once()).update(ProtocolId(1), &patch);
+        assert!(matches!(result, Err(DomainError::ConsultantNotFound)));
+    }
+
+    #[test]
+    fn unavailable_store_propagates_from_every_operation() {
+        let mut repository = MockProtocolRepository::new();
+        repository
+            .expect_create()
+            .times(1)
+            .returning(|_, _, _| Err(DomainError::unavailable("down")));
+        repository
+            .expect_get()
+            .times(1)
+            .returning(|_| Err(DomainError::unavailable("down")));
+        repository
+            .expect_update()
+            .times(1)
+            .returning(|_, _, _| Err(DomainError::unavailable("down")));
+        let mut clock = MockClock::new();
+        clock.expect_now().times(2).return_const(now());
+        let service = service(repository, clock);
+        assert!(matches!(
+            service.generate(None),
+            Err(DomainError::Unavailable(_))
+        ));
+        assert!(matches!(
+            service.get(ProtocolId(1)),
+            Err(DomainError::Unavailable(_))
+        ));
+        let patch = ProtocolPatch {
+            priority: Some(Priority::Baixa),
+            ..ProtocolPatch::default()
+        };
+        assert!(matches!(
+            service.update(ProtocolId(1), &patch),
+            Err(DomainError::Unavailable(_))
+        ));
     }
 }

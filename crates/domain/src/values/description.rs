@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use super::invalid::{check_length, InvalidValue};
 
-/// Free text attached to a protocol: at most 2,000 characters.
+/// Free text attached to a protocol: at most 2,000 characters. Line breaks and tabs are fine;
+/// NUL is refused because PostgreSQL cannot store it in text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Description(String);
@@ -14,6 +15,9 @@ impl Description {
 
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         check_length(raw, 0, Self::MAX_CHARS)?;
+        if raw.contains('\0') {
+            return Err(InvalidValue::ControlCharacters);
+        }
         Ok(Self(raw.to_owned()))
     }
 
@@ -76,5 +80,16 @@ mod tests {
     #[test]
     fn accepts_an_empty_description() {
         assert_eq!(Description::parse("").unwrap().as_str(), "");
+    }
+
+    /// BUG: PostgreSQL `text` cannot hold U+0000, so a description with a NUL that the domain
+    /// accepts makes the insert fail in the store (a 500 instead of a 422 on the production
+    /// backend, while SQLite stores it): the value is "valid" yet cannot be kept.
+    #[test]
+    fn rejects_a_nul_character_that_postgresql_cannot_store() {
+        assert_eq!(
+            Description::parse("antes\u{0}depois"),
+            Err(InvalidValue::ControlCharacters)
+        );
     }
 }

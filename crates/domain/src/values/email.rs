@@ -21,7 +21,9 @@ impl Email {
         let (local, domain) = trimmed.split_once('@').ok_or(InvalidValue::NotAnEmail)?;
         let local_ok = !local.is_empty()
             && local.chars().count() <= 64
-            && local.chars().all(|c| !c.is_whitespace() && !c.is_control() && c != '@');
+            && local
+                .chars()
+                .all(|c| !c.is_whitespace() && !c.is_control() && c != '@');
         let labels: Vec<&str> = domain.split('.').collect();
         let domain_ok = labels.len() >= 2
             && labels.iter().all(|label| {
@@ -88,13 +90,22 @@ mod tests {
 
     #[test]
     fn rejects_an_address_without_at_sign() {
-        assert_eq!(Email::parse("joao.exemplo.com"), Err(InvalidValue::NotAnEmail));
+        assert_eq!(
+            Email::parse("joao.exemplo.com"),
+            Err(InvalidValue::NotAnEmail)
+        );
     }
 
     #[test]
     fn rejects_an_address_with_two_at_signs() {
-        assert_eq!(Email::parse("joao@silva@exemplo.com"), Err(InvalidValue::NotAnEmail));
-        assert_eq!(Email::parse("joao@@exemplo.com"), Err(InvalidValue::NotAnEmail));
+        assert_eq!(
+            Email::parse("joao@silva@exemplo.com"),
+            Err(InvalidValue::NotAnEmail)
+        );
+        assert_eq!(
+            Email::parse("joao@@exemplo.com"),
+            Err(InvalidValue::NotAnEmail)
+        );
     }
 
     #[test]
@@ -107,18 +118,39 @@ mod tests {
 
     #[test]
     fn rejects_a_domain_without_a_dot_or_with_empty_labels() {
-        assert_eq!(Email::parse("joao@localhost"), Err(InvalidValue::NotAnEmail));
+        assert_eq!(
+            Email::parse("joao@localhost"),
+            Err(InvalidValue::NotAnEmail)
+        );
         assert_eq!(Email::parse("joao@exemplo."), Err(InvalidValue::NotAnEmail));
-        assert_eq!(Email::parse("joao@.exemplo.com"), Err(InvalidValue::NotAnEmail));
-        assert_eq!(Email::parse("joao@exemplo..com"), Err(InvalidValue::NotAnEmail));
+        assert_eq!(
+            Email::parse("joao@.exemplo.com"),
+            Err(InvalidValue::NotAnEmail)
+        );
+        assert_eq!(
+            Email::parse("joao@exemplo..com"),
+            Err(InvalidValue::NotAnEmail)
+        );
     }
 
     #[test]
     fn rejects_domain_labels_that_start_or_end_with_a_hyphen_or_hold_symbols() {
-        assert_eq!(Email::parse("joao@-exemplo.com"), Err(InvalidValue::NotAnEmail));
-        assert_eq!(Email::parse("joao@exemplo-.com"), Err(InvalidValue::NotAnEmail));
-        assert_eq!(Email::parse("joao@exem_plo.com"), Err(InvalidValue::NotAnEmail));
-        assert_eq!(Email::parse("joao@exemplo.com/x"), Err(InvalidValue::NotAnEmail));
+        assert_eq!(
+            Email::parse("joao@-exemplo.com"),
+            Err(InvalidValue::NotAnEmail)
+        );
+        assert_eq!(
+            Email::parse("joao@exemplo-.com"),
+            Err(InvalidValue::NotAnEmail)
+        );
+        assert_eq!(
+            Email::parse("joao@exem_plo.com"),
+            Err(InvalidValue::NotAnEmail)
+        );
+        assert_eq!(
+            Email::parse("joao@exemplo.com/x"),
+            Err(InvalidValue::NotAnEmail)
+        );
     }
 
     #[test]

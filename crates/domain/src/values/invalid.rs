@@ -24,6 +24,8 @@ pub enum InvalidValue {
     NotAllowed { allowed: &'static str },
     #[error("não pode conter caracteres de controle")]
     ControlCharacters,
+    #[error("deve conter apenas caracteres ASCII imprimíveis")]
+    NotPrintableAscii,
 }
 
 impl InvalidValue {
@@ -41,6 +43,7 @@ impl InvalidValue {
             Self::NotAProtocolNumber => "value_error.protocol_number",
             Self::NotAllowed { .. } => "enum",
             Self::ControlCharacters => "value_error.control_characters",
+            Self::NotPrintableAscii => "value_error.ascii",
         }
     }
 }
@@ -54,5 +57,88 @@ pub(crate) fn check_length(value: &str, min: usize, max: usize) -> Result<(), In
         Err(InvalidValue::TooLong { max })
     } else {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_variant() -> Vec<InvalidValue> {
+        vec![
+            InvalidValue::TooShort { min: 3 },
+            InvalidValue::TooLong { max: 255 },
+            InvalidValue::TooFewItems { min: 1 },
+            InvalidValue::TooManyItems { max: 20 },
+            InvalidValue::NotAnEmail,
+            InvalidValue::NotAPhone,
+            InvalidValue::NotALanguageCode,
+            InvalidValue::NotPositive,
+            InvalidValue::NotAProtocolNumber,
+            InvalidValue::NotAllowed {
+                allowed: "baixa, normal",
+            },
+            InvalidValue::ControlCharacters,
+        ]
+    }
+
+    #[test]
+    fn every_rule_has_a_distinct_non_empty_kind() {
+        let kinds: Vec<&str> = every_variant().iter().map(InvalidValue::kind).collect();
+        assert!(kinds.iter().all(|kind| !kind.is_empty()));
+        let mut unique = kinds.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), kinds.len(), "{kinds:?}");
+    }
+
+    #[test]
+    fn length_kinds_use_the_pydantic_names_clients_know() {
+        assert_eq!(InvalidValue::TooShort { min: 3 }.kind(), "string_too_short");
+        assert_eq!(InvalidValue::TooLong { max: 255 }.kind(), "string_too_long");
+        assert_eq!(InvalidValue::NotAnEmail.kind(), "value_error.email");
+    }
+
+    #[test]
+    fn every_rule_has_a_non_empty_portuguese_message() {
+        for value in every_variant() {
+            assert!(!value.to_string().trim().is_empty(), "{value:?}");
+        }
+    }
+
+    #[test]
+    fn messages_state_the_bounds_of_the_rule() {
+        assert_eq!(
+            InvalidValue::TooShort { min: 3 }.to_string(),
+            "deve ter no mínimo 3 caracteres"
+        );
+        assert_eq!(
+            InvalidValue::TooLong { max: 255 }.to_string(),
+            "deve ter no máximo 255 caracteres"
+        );
+        assert_eq!(
+            InvalidValue::TooManyItems { max: 20 }.to_string(),
+            "deve ter no máximo 20 itens"
+        );
+        assert!(InvalidValue::NotAllowed {
+            allowed: "baixa, normal"
+        }
+        .to_string()
+        .ends_with("baixa, normal"));
+    }
+
+    #[test]
+    fn check_length_bounds_are_inclusive_and_count_characters() {
+        assert_eq!(check_length("abc", 3, 5), Ok(()));
+        assert_eq!(check_length("abcde", 3, 5), Ok(()));
+        assert_eq!(
+            check_length("ab", 3, 5),
+            Err(InvalidValue::TooShort { min: 3 })
+        );
+        assert_eq!(
+            check_length("abcdef", 3, 5),
+            Err(InvalidValue::TooLong { max: 5 })
+        );
+        assert_eq!(check_length("ééééé", 3, 5), Ok(()));
     }
 }

@@ -151,14 +151,23 @@ mod tests {
     #[test]
     fn rejects_one_character_and_six_characters() {
         assert_eq!(Language::parse("p"), Err(InvalidValue::NotALanguageCode));
-        assert_eq!(Language::parse("pt-bra"), Err(InvalidValue::NotALanguageCode));
-        assert_eq!(Language::parse("abcdef"), Err(InvalidValue::NotALanguageCode));
+        assert_eq!(
+            Language::parse("pt-bra"),
+            Err(InvalidValue::NotALanguageCode)
+        );
+        assert_eq!(
+            Language::parse("abcdef"),
+            Err(InvalidValue::NotALanguageCode)
+        );
         assert_eq!(Language::parse(""), Err(InvalidValue::NotALanguageCode));
     }
 
     #[test]
     fn rejects_two_hyphens() {
-        assert_eq!(Language::parse("a-b-c"), Err(InvalidValue::NotALanguageCode));
+        assert_eq!(
+            Language::parse("a-b-c"),
+            Err(InvalidValue::NotALanguageCode)
+        );
     }
 
     #[test]
@@ -193,7 +202,10 @@ mod tests {
 
     #[test]
     fn converts_to_and_from_string() {
-        assert_eq!(String::from(Language::try_from("FR".to_owned()).unwrap()), "fr");
+        assert_eq!(
+            String::from(Language::try_from("FR".to_owned()).unwrap()),
+            "fr"
+        );
         assert!(Language::try_from("f".to_owned()).is_err());
     }
 
@@ -230,7 +242,10 @@ mod tests {
     #[test]
     fn twenty_distinct_languages_are_accepted_and_twenty_one_are_too_many() {
         assert_eq!(
-            LanguageList::new(distinct_languages(20)).unwrap().as_slice().len(),
+            LanguageList::new(distinct_languages(20))
+                .unwrap()
+                .as_slice()
+                .len(),
             20
         );
         assert_eq!(

@@ -30,7 +30,7 @@ pub(crate) mod tests {
 
     /// A minimal serializer and JSON-like deserializers, shared by the tests of the crate.
     pub(crate) mod serde_probe {
-        use serde::de::value::{BorrowedStrDeserializer, Error, I64Deserializer, SeqDeserializer};
+        use serde::de::value::{BorrowedStrDeserializer, Error, SeqDeserializer};
         use serde::de::{Deserialize, Deserializer, IntoDeserializer, Visitor};
         use serde::ser::{Impossible, Serialize, SerializeSeq, Serializer};
 
@@ -60,7 +60,7 @@ pub(crate) mod tests {
 
         /// Deserializes `T` from a JSON-like integer value.
         pub(crate) fn from_i64<'de, T: Deserialize<'de>>(raw: i64) -> Result<T, Error> {
-            T::deserialize(I64Deserializer::<Error>::new(raw))
+            T::deserialize(JsonI64(raw))
         }
 
         /// Deserializes `T` from a JSON-like array of strings.
@@ -102,15 +102,40 @@ pub(crate) mod tests {
                 variants: &'static [&'static str],
                 visitor: V,
             ) -> Result<V::Value, Error> {
-                BorrowedStrDeserializer::<Error>::new(self.0).deserialize_enum(
-                    name, variants, visitor,
-                )
+                BorrowedStrDeserializer::<Error>::new(self.0)
+                    .deserialize_enum(name, variants, visitor)
             }
 
             serde::forward_to_deserialize_any! {
                 bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
                 bytes byte_buf option unit unit_struct seq tuple
                 tuple_struct map struct identifier ignored_any
+            }
+        }
+
+        /// An integer value that, like serde_json, lets a newtype struct see through to it.
+        #[derive(Debug, Clone, Copy)]
+        struct JsonI64(i64);
+
+        impl<'de> Deserializer<'de> for JsonI64 {
+            type Error = Error;
+
+            fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+                visitor.visit_i64(self.0)
+            }
+
+            fn deserialize_newtype_struct<V: Visitor<'de>>(
+                self,
+                _name: &'static str,
+                visitor: V,
+            ) -> Result<V::Value, Error> {
+                visitor.visit_newtype_struct(self)
+            }
+
+            serde::forward_to_deserialize_any! {
+                bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+                bytes byte_buf option unit unit_struct seq tuple
+                tuple_struct map struct enum identifier ignored_any
             }
         }
 
@@ -308,7 +333,10 @@ pub(crate) mod tests {
             Language::parse("en").unwrap(),
         ])
         .unwrap();
-        assert_eq!(to_plain(&list), Plain::Seq(vec![string("pt"), string("en")]));
+        assert_eq!(
+            to_plain(&list),
+            Plain::Seq(vec![string("pt"), string("en")])
+        );
     }
 
     #[test]

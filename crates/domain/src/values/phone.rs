@@ -70,26 +70,43 @@ mod tests {
 
     #[test]
     fn rejects_sixteen_digits() {
-        assert_eq!(Phone::parse("+1234567890123456"), Err(InvalidValue::NotAPhone));
+        assert_eq!(
+            Phone::parse("+1234567890123456"),
+            Err(InvalidValue::NotAPhone)
+        );
     }
 
     #[test]
     fn rejects_a_number_without_the_plus() {
         assert_eq!(Phone::parse("5511999999999"), Err(InvalidValue::NotAPhone));
-        assert_eq!(Phone::parse("005511999999999"), Err(InvalidValue::NotAPhone));
+        assert_eq!(
+            Phone::parse("005511999999999"),
+            Err(InvalidValue::NotAPhone)
+        );
     }
 
     #[test]
     fn rejects_letters_or_symbols_among_the_digits() {
-        for raw in ["+55119999abcd", "+5511999O99999", "++5511999999999", "+55-11-99999-9999"] {
+        for raw in [
+            "+55119999abcd",
+            "+5511999O99999",
+            "++5511999999999",
+            "+55-11-99999-9999",
+        ] {
             assert_eq!(Phone::parse(raw), Err(InvalidValue::NotAPhone), "{raw:?}");
         }
     }
 
     #[test]
     fn rejects_spaces_inside_the_number() {
-        assert_eq!(Phone::parse("+55 11 99999 9999"), Err(InvalidValue::NotAPhone));
-        assert_eq!(Phone::parse("+ 5511999999999"), Err(InvalidValue::NotAPhone));
+        assert_eq!(
+            Phone::parse("+55 11 99999 9999"),
+            Err(InvalidValue::NotAPhone)
+        );
+        assert_eq!(
+            Phone::parse("+ 5511999999999"),
+            Err(InvalidValue::NotAPhone)
+        );
     }
 
     #[test]

@@ -61,6 +61,9 @@ mod tests {
     #[test]
     fn rejects_negative_ids() {
         assert_eq!(PipedriveUserId::new(-1), Err(InvalidValue::NotPositive));
-        assert_eq!(PipedriveUserId::try_from(i64::MIN), Err(InvalidValue::NotPositive));
+        assert_eq!(
+            PipedriveUserId::try_from(i64::MIN),
+            Err(InvalidValue::NotPositive)
+        );
     }
 }
