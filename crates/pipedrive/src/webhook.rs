@@ -1,0 +1,614 @@
+//! Pipedrive webhook v2 payloads, parsed into what the service acts on. Pure: no I/O.
+//!
+//! Format (<https://pipedrive.readme.io/docs/guide-for-webhooks-v2>, "Webhook format" and
+//! "Webhook's meta block"; <https://pipedrive.readme.io/docs/webhooks-v2-migration-guide>,
+//! "Custom fields format in webhooks v2"):
+//!
+//! ```json
+//! { "meta": { "action": "create", "entity": "deal", "entity_id": "8", "attempt": 1,
+//!             "id": "…event uuid…", "change_source": "app", "user_id": "12415231",
+//!             "version": "2.0", … },
+//!   "data": { "id": 8, "owner_id": 12415231, "custom_fields": { "<40-char key>": {…} }, … },
+//!   "previous": null }
+//! ```
+//!
+//! `data` is the record after the event (`null` on delete); `previous` holds only the fields that
+//! changed (`null` on create). Pipedrive sends ids in `meta` as strings, and retries a delivery
+//! up to 3 times (`attempt` 2–4) when the answer is not a 2xx within 10 seconds.
+
+use std::fmt;
+
+use consultores_domain::{CrmTarget, PipedriveUserId};
+use serde_json::{Map, Number, Value};
+
+/// What happened to the record (`meta.action`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebhookAction {
+    /// `create`: a new record.
+    Create,
+    /// `change`: an update (also the surviving record of a merge).
+    Change,
+    /// `delete`: a removal.
+    Delete,
+    /// An action this service does not know; kept so it can be recorded.
+    Other(String),
+}
+
+impl WebhookAction {
+    fn parse(text: &str) -> Self {
+        match text {
+            "create" => Self::Create,
+            "change" => Self::Change,
+            "delete" => Self::Delete,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    /// The wire name (`create`, `change`, `delete`, …).
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Create => "create",
+            Self::Change => "change",
+            Self::Delete => "delete",
+            Self::Other(other) => other,
+        }
+    }
+}
+
+impl fmt::Display for WebhookAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The kind of record (`meta.entity`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebhookEntity {
+    /// `deal`
+    Deal,
+    /// `lead` (v2 only; ids are UUIDs)
+    Lead,
+    /// `person`
+    Person,
+    /// Any other entity (`activity`, `note`, `organization`, …).
+    Other(String),
+}
+
+impl WebhookEntity {
+    fn parse(text: &str) -> Self {
+        match text {
+            "deal" => Self::Deal,
+            "lead" => Self::Lead,
+            "person" => Self::Person,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    /// The wire name (`deal`, `lead`, `person`, …).
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Deal => "deal",
+            Self::Lead => "lead",
+            Self::Person => "person",
+            Self::Other(other) => other,
+        }
+    }
+}
+
+impl fmt::Display for WebhookEntity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The value of one custom field in a webhook v2 payload.
+///
+/// Webhooks v2 wrap each value with its type (`{"type": "varchar", "value": "…"}`); single and
+/// multiple option fields carry only option ids (`{"type": "enum", "id": 17}`), whose labels come
+/// from `GET /api/v1/dealFields` (see [`crate::PipedriveClient::field_options`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CustomFieldValue {
+    /// A text-like value (`varchar`, `text`, `varchar_auto`, `phone`, `date`, …).
+    Text(String),
+    /// A number (`double`, `monetary`).
+    Number(Number),
+    /// A single option (`enum`): the option id.
+    Option(i64),
+    /// Multiple options (`set`): the option ids.
+    Options(Vec<i64>),
+    /// Anything else (address parts, ranges, user/person/org references), as sent.
+    Other(Value),
+}
+
+impl CustomFieldValue {
+    /// The text of a text-like value.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Self::Text(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    fn from_wire(value: &Value) -> Option<Self> {
+        match value {
+            Value::Null => None,
+            Value::String(text) => Some(Self::Text(text.clone())),
+            Value::Number(number) => Some(Self::Number(number.clone())),
+            Value::Object(fields) => Self::from_typed(fields, value),
+            other => Some(Self::Other(other.clone())),
+        }
+    }
+
+    fn from_typed(fields: &Map<String, Value>, whole: &Value) -> Option<Self> {
+        let kind = fields.get("type").and_then(Value::as_str).unwrap_or("");
+        match kind {
+            "enum" => fields.get("id").and_then(as_i64).map(Self::Option),
+            "set" => {
+                let ids = fields
+                    .get("values")
+                    .and_then(Value::as_array)
+                    .map(|values| {
+                        values
+                            .iter()
+                            .filter_map(|option| option.get("id").and_then(as_i64))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                Some(Self::Options(ids))
+            }
+            // Address and range values carry more than `value`; keep them whole.
+            "address" | "daterange" | "timerange" | "monetary" => Some(Self::Other(whole.clone())),
+            _ => match fields.get("value") {
+                Some(Value::Null) => None,
+                Some(Value::String(text)) => Some(Self::Text(text.clone())),
+                Some(Value::Number(number)) => Some(Self::Number(number.clone())),
+                _ => Some(Self::Other(whole.clone())),
+            },
+        }
+    }
+}
+
+/// A webhook v2 delivery, parsed. Unknown actions and entities are kept (not errors), so the
+/// endpoint can record and acknowledge every delivery; only a payload without the fields that
+/// identify the event is rejected.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookEvent {
+    /// `meta.action`
+    pub action: WebhookAction,
+    /// `meta.entity`
+    pub entity: WebhookEntity,
+    /// `meta.entity_id`: a number for deals and persons, a UUID for leads (always a string here).
+    pub entity_id: String,
+    /// `meta.attempt`: 1 on the first delivery, up to 4 on retries (1 when absent).
+    pub attempt: u32,
+    /// `meta.id`: the id of the event.
+    pub event_id: Option<String>,
+    /// `meta.change_source`: `app` (web app) or `api` (an API call, such as ours).
+    pub change_source: Option<String>,
+    /// `meta.user_id`: the user whose action triggered the event.
+    pub user_id: Option<i64>,
+    /// `data`: the record after the event (`Null` on delete).
+    pub data: Value,
+    /// `previous`: the changed fields before the event (`None` on create).
+    pub previous: Option<Value>,
+}
+
+/// Why a body is not a usable webhook v2 payload.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookPayloadError {
+    /// Not JSON, or not a JSON object.
+    #[error("o corpo do webhook não é um JSON válido: {0}")]
+    InvalidJson(String),
+    /// A field that identifies the event is missing or empty.
+    #[error("o webhook não tem o campo {0}")]
+    MissingField(&'static str),
+    /// A webhook of another version (v1 sends `meta.v`, `meta.object` and `current`).
+    #[error("webhook na versão {0}; registre o webhook na versão 2.0")]
+    UnsupportedVersion(String),
+}
+
+impl WebhookEvent {
+    /// Parses a delivery body.
+    pub fn parse(body: &[u8]) -> Result<Self, WebhookPayloadError> {
+        let value: Value = serde_json::from_slice(body)
+            .map_err(|error| WebhookPayloadError::InvalidJson(error.to_string()))?;
+        Self::from_value(value)
+    }
+
+    /// Parses a delivery already read as JSON.
+    pub fn from_value(mut value: Value) -> Result<Self, WebhookPayloadError> {
+        let body = value
+            .as_object_mut()
+            .ok_or_else(|| WebhookPayloadError::InvalidJson("não é um objeto".into()))?;
+        let meta = body
+            .get("meta")
+            .and_then(Value::as_object)
+            .ok_or(WebhookPayloadError::MissingField("meta"))?;
+
+        if let Some(version) = meta.get("version").and_then(id_text) {
+            if !version.starts_with('2') {
+                return Err(WebhookPayloadError::UnsupportedVersion(version));
+            }
+        } else if meta.contains_key("v") || meta.contains_key("object") {
+            let version = meta
+                .get("v")
+                .and_then(id_text)
+                .unwrap_or_else(|| "1".into());
+            return Err(WebhookPayloadError::UnsupportedVersion(version));
+        }
+
+        let action = meta
+            .get("action")
+            .and_then(Value::as_str)
+            .filter(|text| !text.is_empty())
+            .map(WebhookAction::parse)
+            .ok_or(WebhookPayloadError::MissingField("meta.action"))?;
+        let entity = meta
+            .get("entity")
+            .and_then(Value::as_str)
+            .filter(|text| !text.is_empty())
+            .map(WebhookEntity::parse)
+            .ok_or(WebhookPayloadError::MissingField("meta.entity"))?;
+        let attempt = meta
+            .get("attempt")
+            .and_then(Value::as_u64)
+            .and_then(|attempt| u32::try_from(attempt).ok())
+            .unwrap_or(1);
+        let event_id = meta.get("id").and_then(id_text);
+        let change_source = meta
+            .get("change_source")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let user_id = meta.get("user_id").and_then(as_i64);
+
+        let data = body.remove("data").unwrap_or(Value::Null);
+        let previous = body.remove("previous").filter(|value| !value.is_null());
+        let entity_id = body
+            .get("meta")
+            .and_then(|meta| meta.get("entity_id"))
+            .and_then(id_text)
+            // Older deliveries may lack `entity_id`; the record's own id says the same.
+            .or_else(|| data.get("id").and_then(id_text))
+            .or_else(|| {
+                previous
+                    .as_ref()
+                    .and_then(|p| p.get("id"))
+                    .and_then(id_text)
+            })
+            .ok_or(WebhookPayloadError::MissingField("meta.entity_id"))?;
+
+        Ok(Self {
+            action,
+            entity,
+            entity_id,
+            attempt,
+            event_id,
+            change_source,
+            user_id,
+            data,
+            previous,
+        })
+    }
+
+    /// The deal, lead or person this event is about, whatever the action.
+    pub fn record(&self) -> Option<CrmTarget> {
+        match self.entity {
+            WebhookEntity::Deal => positive_id(&self.entity_id).map(CrmTarget::Deal),
+            WebhookEntity::Lead => Some(CrmTarget::Lead(self.entity_id.clone())),
+            WebhookEntity::Person => positive_id(&self.entity_id).map(CrmTarget::Person),
+            WebhookEntity::Other(_) => None,
+        }
+    }
+
+    /// The record to hand to a consultant: a newly created deal or lead. `None` for every other
+    /// event (changes, deletes, other entities), which the service only records.
+    pub fn target(&self) -> Option<CrmTarget> {
+        let assignable = matches!(self.entity, WebhookEntity::Deal | WebhookEntity::Lead);
+        if self.action == WebhookAction::Create && assignable {
+            self.record()
+        } else {
+            None
+        }
+    }
+
+    /// The owner of the record after the event (`data.owner_id`).
+    pub fn owner_id(&self) -> Option<PipedriveUserId> {
+        user_id_in(&self.data)
+    }
+
+    /// The owner before the event, when the event changed it (`previous.owner_id`).
+    pub fn previous_owner_id(&self) -> Option<PipedriveUserId> {
+        self.previous.as_ref().and_then(user_id_in)
+    }
+
+    /// The value of a custom field (its 40-character key) in `data.custom_fields`; `None` when
+    /// the field is absent or empty. A key found at the top level of `data` (the shape of API
+    /// responses before v2) is read too.
+    pub fn custom_field(&self, key: &str) -> Option<CustomFieldValue> {
+        self.data
+            .get("custom_fields")
+            .and_then(|fields| fields.get(key))
+            .or_else(|| self.data.get(key))
+            .and_then(CustomFieldValue::from_wire)
+    }
+
+    /// True when this is the change event of an owner update to `user`: action `change`, the
+    /// owner is among the changed fields, and the new owner is `user`. After the service makes a
+    /// consultant the owner, Pipedrive sends exactly this event; recognising it avoids a loop.
+    pub fn is_owner_change_to(&self, user: PipedriveUserId) -> bool {
+        let owner_changed = self
+            .previous
+            .as_ref()
+            .is_some_and(|previous| previous.get("owner_id").is_some());
+        self.action == WebhookAction::Change && owner_changed && self.owner_id() == Some(user)
+    }
+
+    /// A key naming the event, equal across redeliveries of it: `create:deal:8`. Pipedrive
+    /// redelivers an event when our answer was slow or not 2xx, so the endpoint stores events
+    /// under this key and assigns each created record once.
+    pub fn dedup_key(&self) -> String {
+        format!("{}:{}:{}", self.action, self.entity, self.entity_id)
+    }
+}
+
+fn user_id_in(record: &Value) -> Option<PipedriveUserId> {
+    record
+        .get("owner_id")
+        .and_then(as_i64)
+        .and_then(|id| PipedriveUserId::new(id).ok())
+}
+
+fn positive_id(text: &str) -> Option<i64> {
+    text.parse().ok().filter(|id| *id > 0)
+}
+
+/// An integer sent as a number or as a string (v2 `meta` sends ids as strings).
+fn as_i64(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(number) => number.as_i64(),
+        Value::String(text) => text.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// An id sent as a string or a number, as a non-empty string.
+fn id_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) if !text.trim().is_empty() => Some(text.trim().to_owned()),
+        Value::Number(number) => Some(number.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const LANGUAGE_FIELD: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
+    const OPTION_FIELD: &str = "f0e1d2c3b4a5968778695a4b3c2d1e0f98765432";
+
+    fn fixture(name: &str) -> WebhookEvent {
+        let body = match name {
+            "deal_create" => include_str!("../tests/fixtures/webhook_deal_create.json"),
+            "lead_create" => include_str!("../tests/fixtures/webhook_lead_create.json"),
+            "deal_owner_change" => {
+                include_str!("../tests/fixtures/webhook_deal_owner_change.json")
+            }
+            other => panic!("no fixture {other}"),
+        };
+        WebhookEvent::parse(body.as_bytes()).unwrap()
+    }
+
+    fn user(id: i64) -> PipedriveUserId {
+        PipedriveUserId::new(id).unwrap()
+    }
+
+    #[test]
+    fn a_created_deal_is_a_target_with_its_owner_and_language() {
+        let event = fixture("deal_create");
+        assert_eq!(event.action, WebhookAction::Create);
+        assert_eq!(event.entity, WebhookEntity::Deal);
+        assert_eq!(event.entity_id, "42");
+        assert_eq!(event.attempt, 1);
+        assert_eq!(
+            event.event_id.as_deref(),
+            Some("6f1c9a2e-8b4d-4f3a-a7e5-1d2c3b4a5f60")
+        );
+        assert_eq!(event.change_source.as_deref(), Some("app"));
+        assert_eq!(event.user_id, Some(1001));
+        assert_eq!(event.previous, None);
+        assert_eq!(event.target(), Some(CrmTarget::Deal(42)));
+        assert_eq!(event.owner_id(), Some(user(1001)));
+        assert_eq!(
+            event.custom_field(LANGUAGE_FIELD),
+            Some(CustomFieldValue::Text("es".into()))
+        );
+        assert_eq!(event.dedup_key(), "create:deal:42");
+    }
+
+    #[test]
+    fn single_option_fields_give_the_option_id() {
+        let event = fixture("deal_create");
+        assert_eq!(
+            event.custom_field(OPTION_FIELD),
+            Some(CustomFieldValue::Option(31))
+        );
+    }
+
+    #[test]
+    fn a_missing_custom_field_is_none() {
+        assert_eq!(fixture("deal_create").custom_field("nope"), None);
+    }
+
+    #[test]
+    fn a_created_lead_is_a_target_by_uuid() {
+        let event = fixture("lead_create");
+        assert_eq!(event.entity, WebhookEntity::Lead);
+        assert_eq!(event.attempt, 2);
+        assert_eq!(
+            event.target(),
+            Some(CrmTarget::Lead(
+                "3c0e4a7e-1f2b-11f0-9a3d-0242ac120002".into()
+            ))
+        );
+        assert_eq!(
+            event
+                .custom_field(LANGUAGE_FIELD)
+                .as_ref()
+                .and_then(CustomFieldValue::as_text),
+            Some("en")
+        );
+        assert_eq!(
+            event.dedup_key(),
+            "create:lead:3c0e4a7e-1f2b-11f0-9a3d-0242ac120002"
+        );
+    }
+
+    #[test]
+    fn an_owner_change_is_recognised_as_the_echo_of_our_update() {
+        let event = fixture("deal_owner_change");
+        assert_eq!(event.action, WebhookAction::Change);
+        assert_eq!(event.target(), None, "changes are not assigned");
+        assert_eq!(event.record(), Some(CrmTarget::Deal(42)));
+        assert_eq!(event.owner_id(), Some(user(2002)));
+        assert_eq!(event.previous_owner_id(), Some(user(1001)));
+        assert!(event.is_owner_change_to(user(2002)));
+        assert!(!event.is_owner_change_to(user(1001)));
+    }
+
+    #[test]
+    fn a_change_of_other_fields_is_not_an_owner_change() {
+        let event = WebhookEvent::from_value(json!({
+            "meta": {"action": "change", "entity": "deal", "entity_id": "42", "version": "2.0"},
+            "data": {"id": 42, "owner_id": 2002, "title": "novo"},
+            "previous": {"title": "velho"}
+        }))
+        .unwrap();
+        assert!(!event.is_owner_change_to(user(2002)));
+    }
+
+    #[test]
+    fn a_created_deal_is_not_an_owner_change() {
+        assert!(!fixture("deal_create").is_owner_change_to(user(1001)));
+    }
+
+    #[test]
+    fn other_entities_and_deletes_are_kept_but_not_targets() {
+        let note = WebhookEvent::from_value(json!({
+            "meta": {"action": "create", "entity": "note", "entity_id": "1", "version": "2.0"},
+            "data": {"id": 1}, "previous": null
+        }))
+        .unwrap();
+        assert_eq!(note.entity, WebhookEntity::Other("note".into()));
+        assert_eq!(note.target(), None);
+
+        let deleted = WebhookEvent::from_value(json!({
+            "meta": {"action": "delete", "entity": "deal", "entity_id": "42", "version": "2.0"},
+            "data": null, "previous": {"id": 42, "owner_id": 1001}
+        }))
+        .unwrap();
+        assert_eq!(deleted.action, WebhookAction::Delete);
+        assert_eq!(deleted.data, Value::Null);
+        assert_eq!(deleted.target(), None);
+        assert_eq!(deleted.owner_id(), None);
+    }
+
+    #[test]
+    fn numeric_ids_in_meta_are_accepted() {
+        let event = WebhookEvent::from_value(json!({
+            "meta": {"action": "create", "entity": "deal", "entity_id": 7, "user_id": 1001, "attempt": 3, "version": "2.0"},
+            "data": {"id": 7, "owner_id": "1001"}
+        }))
+        .unwrap();
+        assert_eq!(event.target(), Some(CrmTarget::Deal(7)));
+        assert_eq!(event.user_id, Some(1001));
+        assert_eq!(event.attempt, 3);
+        assert_eq!(event.owner_id(), Some(user(1001)));
+    }
+
+    #[test]
+    fn entity_id_falls_back_to_the_record_id() {
+        let event = WebhookEvent::from_value(json!({
+            "meta": {"action": "create", "entity": "deal"},
+            "data": {"id": 9}
+        }))
+        .unwrap();
+        assert_eq!(event.entity_id, "9");
+        assert_eq!(event.attempt, 1);
+    }
+
+    #[test]
+    fn a_deal_with_a_non_numeric_id_is_not_a_target() {
+        let event = WebhookEvent::from_value(json!({
+            "meta": {"action": "create", "entity": "deal", "entity_id": "abc", "version": "2.0"},
+            "data": {}
+        }))
+        .unwrap();
+        assert_eq!(event.target(), None);
+    }
+
+    #[test]
+    fn typed_custom_field_values_are_read() {
+        let event = WebhookEvent::from_value(json!({
+            "meta": {"action": "create", "entity": "deal", "entity_id": "1", "version": "2.0"},
+            "data": {"id": 1, "custom_fields": {
+                "set": {"type": "set", "values": [{"id": 13}, {"id": 14}]},
+                "num": {"type": "double", "value": 123},
+                "empty": {"type": "varchar", "value": null},
+                "addr": {"type": "address", "value": "Tallinn", "locality": "Tallinn"},
+                "plain": "pt"
+            }}
+        }))
+        .unwrap();
+        assert_eq!(
+            event.custom_field("set"),
+            Some(CustomFieldValue::Options(vec![13, 14]))
+        );
+        assert_eq!(
+            event.custom_field("num"),
+            Some(CustomFieldValue::Number(123.into()))
+        );
+        assert_eq!(event.custom_field("empty"), None);
+        assert!(matches!(
+            event.custom_field("addr"),
+            Some(CustomFieldValue::Other(_))
+        ));
+        assert_eq!(
+            event.custom_field("plain"),
+            Some(CustomFieldValue::Text("pt".into()))
+        );
+    }
+
+    #[test]
+    fn v1_payloads_are_rejected_with_the_version() {
+        let body = include_str!("../tests/fixtures/webhook_v1_deal_added.json");
+        assert_eq!(
+            WebhookEvent::parse(body.as_bytes()),
+            Err(WebhookPayloadError::UnsupportedVersion("1".into()))
+        );
+    }
+
+    #[test]
+    fn bodies_without_meta_or_action_are_rejected() {
+        assert!(matches!(
+            WebhookEvent::parse(b"not json"),
+            Err(WebhookPayloadError::InvalidJson(_))
+        ));
+        assert_eq!(
+            WebhookEvent::from_value(json!({"data": {}})),
+            Err(WebhookPayloadError::MissingField("meta"))
+        );
+        assert_eq!(
+            WebhookEvent::from_value(json!({"meta": {"entity": "deal", "entity_id": "1"}})),
+            Err(WebhookPayloadError::MissingField("meta.action"))
+        );
+        assert_eq!(
+            WebhookEvent::from_value(
+                json!({"meta": {"action": "create", "entity": "deal"}, "data": null})
+            ),
+            Err(WebhookPayloadError::MissingField("meta.entity_id"))
+        );
+    }
+}

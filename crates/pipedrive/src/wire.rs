@@ -1,0 +1,192 @@
+//! The JSON shapes Pipedrive answers with, and their mapping to this crate's types.
+//!
+//! Every answer is wrapped in `{"success", "data", "additional_data"}`
+//! (<https://pipedrive.readme.io/docs/core-api-concepts-responses>); list endpoints put
+//! `{"start", "limit", "more_items_in_collection", "next_start"}` under
+//! `additional_data.pagination`.
+
+use consultores_domain::{CrmUser, PipedriveUserId};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// A successful answer's envelope.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Envelope {
+    /// `false` with a 2xx status has not been seen, but the envelope allows it.
+    #[serde(default)]
+    pub success: Option<bool>,
+    #[serde(default)]
+    pub data: Value,
+    #[serde(default)]
+    pub additional_data: Value,
+}
+
+impl Envelope {
+    /// Where the next page starts, when the collection has more items.
+    pub fn next_start(&self) -> Option<u64> {
+        let pagination = self.additional_data.get("pagination")?;
+        let more = pagination
+            .get("more_items_in_collection")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        if !more {
+            return None;
+        }
+        pagination
+            .get("next_start")
+            .and_then(Value::as_u64)
+            .or_else(|| {
+                let start = pagination.get("start").and_then(Value::as_u64)?;
+                let limit = pagination.get("limit").and_then(Value::as_u64)?;
+                Some(start + limit)
+            })
+    }
+}
+
+/// One element of `GET /api/v1/users`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct UserDto {
+    pub id: i64,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    /// A boolean in current answers; older ones sent 0/1.
+    #[serde(default)]
+    pub active_flag: Option<Value>,
+}
+
+impl UserDto {
+    /// The domain's view of the user; `None` for an id the domain cannot hold (not positive).
+    pub fn into_domain(self) -> Option<CrmUser> {
+        let id = PipedriveUserId::new(self.id).ok()?;
+        let email = self
+            .email
+            .map(|email| email.trim().to_owned())
+            .filter(|email| !email.is_empty());
+        // Only what Pipedrive calls active is active: a missing flag does not vouch for a user.
+        let active = match self.active_flag {
+            Some(Value::Bool(flag)) => flag,
+            Some(Value::Number(number)) => number.as_i64() == Some(1),
+            _ => false,
+        };
+        Some(CrmUser {
+            id,
+            name: self.name.unwrap_or_default(),
+            email,
+            active,
+        })
+    }
+}
+
+/// A webhook as `POST`/`GET /api/v1/webhooks` describe it. Pipedrive echoes the basic-auth
+/// password in these answers; it is deliberately not read.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Webhook {
+    /// The webhook's id.
+    pub id: i64,
+    /// Where Pipedrive delivers the events.
+    #[serde(default)]
+    pub subscription_url: String,
+    /// `create`, `change`, `delete` or `*`.
+    #[serde(default)]
+    pub event_action: String,
+    /// `deal`, `lead`, `person`, … or `*`.
+    #[serde(default)]
+    pub event_object: String,
+    /// `1.0` or `2.0`.
+    #[serde(default)]
+    pub version: Option<String>,
+}
+
+/// An option of a single or multiple option custom field.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct FieldOption {
+    /// The id webhooks v2 send for the option.
+    pub id: i64,
+    /// The text shown in Pipedrive.
+    pub label: String,
+}
+
+/// One element of `GET /api/v1/dealFields`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct FieldDto {
+    pub key: String,
+    #[serde(default)]
+    pub options: Option<Vec<FieldOption>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn user(value: Value) -> Option<CrmUser> {
+        serde_json::from_value::<UserDto>(value)
+            .unwrap()
+            .into_domain()
+    }
+
+    #[test]
+    fn maps_an_active_user() {
+        let mapped = user(
+            json!({"id": 7, "name": "João Silva", "email": "joao@acme.com", "active_flag": true, "is_admin": 0}),
+        );
+        assert_eq!(
+            mapped,
+            Some(CrmUser {
+                id: PipedriveUserId::new(7).unwrap(),
+                name: "João Silva".into(),
+                email: Some("joao@acme.com".into()),
+                active: true,
+            })
+        );
+    }
+
+    #[test]
+    fn inactive_and_unflagged_users_are_inactive() {
+        assert!(
+            !user(json!({"id": 8, "name": "Ana", "active_flag": false}))
+                .unwrap()
+                .active
+        );
+        assert!(!user(json!({"id": 8, "name": "Ana"})).unwrap().active);
+        assert!(
+            user(json!({"id": 8, "name": "Ana", "active_flag": 1}))
+                .unwrap()
+                .active
+        );
+    }
+
+    #[test]
+    fn blank_email_is_none() {
+        assert_eq!(
+            user(json!({"id": 9, "name": "Bia", "email": " "}))
+                .unwrap()
+                .email,
+            None
+        );
+    }
+
+    #[test]
+    fn users_with_impossible_ids_are_skipped() {
+        assert_eq!(user(json!({"id": 0, "name": "?"})), None);
+    }
+
+    #[test]
+    fn next_start_follows_pagination() {
+        let envelope: Envelope = serde_json::from_value(json!({
+            "success": true, "data": [],
+            "additional_data": {"pagination": {"start": 0, "limit": 100, "more_items_in_collection": true}}
+        }))
+        .unwrap();
+        assert_eq!(envelope.next_start(), Some(100));
+        let last: Envelope = serde_json::from_value(json!({
+            "success": true, "data": [],
+            "additional_data": {"pagination": {"start": 100, "limit": 100, "more_items_in_collection": false}}
+        }))
+        .unwrap();
+        assert_eq!(last.next_start(), None);
+    }
+}

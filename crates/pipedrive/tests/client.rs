@@ -1,0 +1,757 @@
+//! The client against a local server that answers like Pipedrive's documented API.
+#![allow(clippy::unwrap_used)] // test support: failing loudly is the point
+
+use std::time::Duration;
+
+use consultores_domain::{CrmError, CrmGateway, CrmTarget, CrmUser, PipedriveUserId};
+use consultores_pipedrive::{FieldOption, PipedriveClient, PipedriveConfig, RateLimit};
+use serde_json::{json, Value};
+use url::Url;
+use wiremock::matchers::{body_json, header, header_exists, method, path, query_param};
+use wiremock::{Mock, MockBuilder, MockServer, Request, ResponseTemplate};
+
+const TOKEN: &str = "0123456789abcdef0123456789abcdef01234567";
+const LEAD: &str = "adf21080-0e10-11eb-879b-05d71fb426ec";
+
+/// A local Pipedrive and a way to call the blocking client next to it.
+struct FakePipedrive {
+    server: MockServer,
+}
+
+impl FakePipedrive {
+    async fn start() -> Self {
+        Self {
+            server: MockServer::start().await,
+        }
+    }
+
+    fn config(&self, timeout: Duration) -> PipedriveConfig {
+        PipedriveConfig::new(TOKEN, Url::parse(&self.server.uri()).unwrap()).with_timeout(timeout)
+    }
+
+    /// Runs `call` with a fresh client on a blocking thread: the blocking client owns a runtime
+    /// of its own and must neither run nor be dropped on the async test's threads.
+    async fn call<T, F>(&self, call: F) -> T
+    where
+        T: Send + 'static,
+        F: FnOnce(&PipedriveClient) -> T + Send + 'static,
+    {
+        self.call_with_timeout(Duration::from_secs(5), call).await
+    }
+
+    async fn call_with_timeout<T, F>(&self, timeout: Duration, call: F) -> T
+    where
+        T: Send + 'static,
+        F: FnOnce(&PipedriveClient) -> T + Send + 'static,
+    {
+        let config = self.config(timeout);
+        tokio::task::spawn_blocking(move || {
+            let client = PipedriveClient::new(config).unwrap();
+            call(&client)
+        })
+        .await
+        .unwrap()
+    }
+
+    async fn requests(&self) -> Vec<Request> {
+        self.server.received_requests().await.unwrap()
+    }
+
+    /// Every request carried the token in its header and nowhere in its URL.
+    async fn assert_token_only_in_header(&self) {
+        let requests = self.requests().await;
+        assert!(!requests.is_empty());
+        for request in requests {
+            assert_eq!(request.headers.get("x-api-token").unwrap(), TOKEN);
+            assert!(
+                !request.url.as_str().contains(TOKEN),
+                "token in URL: {}",
+                request.url
+            );
+            assert!(request.url.query_pairs().all(|(key, _)| key != "api_token"));
+        }
+    }
+}
+
+fn ok(data: Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"success": true, "data": data}))
+}
+
+fn pipedrive_error(status: u16, error: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(json!({
+        "success": false,
+        "error": error,
+        "error_info": "Please check developers.pipedrive.com",
+        "data": null,
+        "additional_data": null
+    }))
+}
+
+fn user(id: i64) -> PipedriveUserId {
+    PipedriveUserId::new(id).unwrap()
+}
+
+fn owner_update(path_text: &str, owner: i64) -> MockBuilder {
+    Mock::given(method("PATCH"))
+        .and(path(path_text))
+        .and(header("x-api-token", TOKEN))
+        .and(header("content-type", "application/json"))
+        .and(body_json(json!({"owner_id": owner})))
+}
+
+fn note(body: Value) -> MockBuilder {
+    Mock::given(method("POST"))
+        .and(path("/api/v1/notes"))
+        .and(header("x-api-token", TOKEN))
+        .and(body_json(body))
+}
+
+#[tokio::test]
+async fn sets_the_owner_of_a_deal_through_the_v2_endpoint() {
+    let pipedrive = FakePipedrive::start().await;
+    owner_update("/api/v2/deals/42", 7)
+        .respond_with(ok(json!({"id": 42, "owner_id": 7})))
+        .expect(1)
+        .mount(&pipedrive.server)
+        .await;
+
+    let result = pipedrive
+        .call(|client| client.set_owner(&CrmTarget::Deal(42), user(7)))
+        .await;
+
+    assert_eq!(result, Ok(()));
+    pipedrive.assert_token_only_in_header().await;
+}
+
+#[tokio::test]
+async fn sets_the_owner_of_a_person_through_the_v2_endpoint() {
+    let pipedrive = FakePipedrive::start().await;
+    owner_update("/api/v2/persons/17", 7)
+        .respond_with(ok(json!({"id": 17, "owner_id": 7})))
+        .expect(1)
+        .mount(&pipedrive.server)
+        .await;
+
+    let result = pipedrive
+        .call(|client| client.set_owner(&CrmTarget::Person(17), user(7)))
+        .await;
+
+    assert_eq!(result, Ok(()));
+    pipedrive.assert_token_only_in_header().await;
+}
+
+#[tokio::test]
+async fn sets_the_owner_of_a_lead_through_the_v1_endpoint() {
+    let pipedrive = FakePipedrive::start().await;
+    owner_update(&format!("/api/v1/leads/{LEAD}"), 7)
+        .respond_with(ok(json!({"id": LEAD, "owner_id": 7})))
+        .expect(1)
+        .mount(&pipedrive.server)
+        .await;
+
+    let result = pipedrive
+        .call(|client| client.set_owner(&CrmTarget::Lead(LEAD.into()), user(7)))
+        .await;
+
+    assert_eq!(result, Ok(()));
+    pipedrive.assert_token_only_in_header().await;
+}
+
+#[tokio::test]
+async fn a_lead_id_cannot_escape_its_path_segment() {
+    let pipedrive = FakePipedrive::start().await;
+    Mock::given(method("PATCH"))
+        .respond_with(ok(json!({})))
+        .mount(&pipedrive.server)
+        .await;
+
+    pipedrive
+        .call(|client| client.set_owner(&CrmTarget::Lead("../deals/1".into()), user(7)))
+        .await
+        .unwrap();
+
+    let requests = pipedrive.requests().await;
+    assert_eq!(requests[0].url.path(), "/api/v1/leads/..%2Fdeals%2F1");
+}
+
+#[tokio::test]
+async fn adds_a_note_to_a_deal() {
+    let pipedrive = FakePipedrive::start().await;
+    note(
+        json!({"content": "Protocolo #00042 — atendimento atribuído a João Silva", "deal_id": 42}),
+    )
+    .respond_with(ok(json!({"id": 1, "deal_id": 42})))
+    .expect(1)
+    .mount(&pipedrive.server)
+    .await;
+
+    let result = pipedrive
+        .call(|client| {
+            client.add_note(
+                &CrmTarget::Deal(42),
+                "Protocolo #00042 — atendimento atribuído a João Silva",
+            )
+        })
+        .await;
+
+    assert_eq!(result, Ok(()));
+    pipedrive.assert_token_only_in_header().await;
+}
+
+#[tokio::test]
+async fn adds_a_note_to_a_lead() {
+    let pipedrive = FakePipedrive::start().await;
+    note(json!({"content": "Protocolo #00043 — atendimento atribuído a Ana", "lead_id": LEAD}))
+        .respond_with(ok(json!({"id": 2, "lead_id": LEAD})))
+        .expect(1)
+        .mount(&pipedrive.server)
+        .await;
+
+    let result = pipedrive
+        .call(|client| {
+            client.add_note(
+                &CrmTarget::Lead(LEAD.into()),
+                "Protocolo #00043 — atendimento atribuído a Ana",
+            )
+        })
+        .await;
+
+    assert_eq!(result, Ok(()));
+}
+
+#[tokio::test]
+async fn adds_a_note_to_a_person_with_html_escaped() {
+    let pipedrive = FakePipedrive::start().await;
+    note(json!({"content": "Protocolo #00044 — atendimento atribuído a Ana &amp; Bia", "person_id": 17}))
+        .respond_with(ok(json!({"id": 3, "person_id": 17})))
+        .expect(1)
+        .mount(&pipedrive.server)
+        .await;
+
+    let result = pipedrive
+        .call(|client| {
+            client.add_note(
+                &CrmTarget::Person(17),
+                "Protocolo #00044 — atendimento atribuído a Ana & Bia",
+            )
+        })
+        .await;
+
+    assert_eq!(result, Ok(()));
+}
+
+#[tokio::test]
+async fn a_bad_token_is_a_permanent_error_that_never_shows_the_token() {
+    let pipedrive = FakePipedrive::start().await;
+    Mock::given(method("PATCH"))
+        .respond_with(pipedrive_error(401, "unauthorized access"))
+        .mount(&pipedrive.server)
+        .await;
+
+    let result = pipedrive
+        .call(|client| client.set_owner(&CrmTarget::Deal(42), user(7)))
+        .await;
+
+    let Err(CrmError::Permanent { reason }) = result else {
+        panic!("expected a permanent error, got {result:?}");
+    };
+    assert!(reason.contains("401"), "{reason}");
+    assert!(reason.contains("unauthorized access"), "{reason}");
+    assert!(!reason.contains(TOKEN));
+}
+
+#[tokio::test]
+async fn an_unknown_deal_is_a_permanent_error() {
+    let pipedrive = FakePipedrive::start().await;
+    Mock::given(method("PATCH"))
+        .and(path("/api/v2/deals/999"))
+        .respond_with(pipedrive_error(404, "Deal not found"))
+        .mount(&pipedrive.server)
+        .await;
+
+    let result = pipedrive
+        .call(|client| client.set_owner(&CrmTarget::Deal(999), user(7)))
+        .await;
+
+    assert_eq!(
+        result,
+        Err(CrmError::Permanent {
+            reason: "Pipedrive respondeu 404 Not Found: Deal not found".into()
+        })
+    );
+}
+
+#[tokio::test]
+async fn too_many_requests_waits_as_long_as_retry_after_says() {
+    let pipedrive = FakePipedrive::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            pipedrive_error(429, "Request over limit")
+                .insert_header("retry-after", "7")
+                .insert_header("x-ratelimit-remaining", "0")
+                .insert_header("x-ratelimit-reset", "2"),
+        )
+        .mount(&pipedrive.server)
+        .await;
+
+    let result = pipedrive
+        .call(|client| client.add_note(&CrmTarget::Deal(42), "nota"))
+        .await;
+
+    assert_eq!(
+        result,
+        Err(CrmError::Transient {
+            reason: "Pipedrive respondeu 429 Too Many Requests: Request over limit".into(),
+            retry_after_secs: Some(7),
+        })
+    );
+}
+
+#[tokio::test]
+async fn too_many_requests_without_retry_after_waits_for_the_burst_window() {
+    let pipedrive = FakePipedrive::start().await;
+    Mock::given(method("PATCH"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("x-ratelimit-limit", "40")
+                .insert_header("x-ratelimit-remaining", "0")
+                .insert_header("x-ratelimit-reset", "2"),
+        )
+        .mount(&pipedrive.server)
+        .await;
+
+    let (result, state) = pipedrive
+        .call(|client| {
+            let result = client.set_owner(&CrmTarget::Deal(42), user(7));
+            (result, client.last_rate_limit())
+        })
+        .await;
+
+    assert!(
+        matches!(
+            result,
+            Err(CrmError::Transient {
+                retry_after_secs: Some(2),
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+    assert_eq!(
+        state,
+        Some(RateLimit {
+            remaining: Some(0),
+            reset_secs: Some(2),
+            daily_left: None
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_spent_daily_budget_waits_until_it_resets() {
+    let pipedrive = FakePipedrive::start().await;
+    Mock::given(method("PATCH"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("x-ratelimit-remaining", "30")
+                .insert_header("x-daily-requests-left", "0"),
+        )
+        .mount(&pipedrive.server)
+        .await;
+
+    let result = pipedrive
+        .call(|client| client.set_owner(&CrmTarget::Deal(42), user(7)))
+        .await;
+
+    let Err(CrmError::Transient {
+        retry_after_secs: Some(wait),
+        ..
+    }) = result
+    else {
+        panic!("expected a transient error with a wait, got {result:?}");
+    };
+    assert!((1..=86_400).contains(&wait), "{wait}");
+}
+
+#[tokio::test]
+async fn a_server_error_is_transient() {
+    let pipedrive = FakePipedrive::start().await;
+    Mock::given(method("PATCH"))
+        .respond_with(ResponseTemplate::new(500).set_body_string("upstream exploded"))
+        .mount(&pipedrive.server)
+        .await;
+
+    let result = pipedrive
+        .call(|client| client.set_owner(&CrmTarget::Deal(42), user(7)))
+        .await;
+
+    assert_eq!(
+        result,
+        Err(CrmError::Transient {
+            reason: "Pipedrive respondeu 500 Internal Server Error".into(),
+            retry_after_secs: None,
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_server_error_then_success_succeeds_on_the_retry() {
+    let pipedrive = FakePipedrive::start().await;
+    Mock::given(method("PATCH"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .mount(&pipedrive.server)
+        .await;
+    owner_update("/api/v2/deals/42", 7)
+        .respond_with(ok(json!({"id": 42, "owner_id": 7})))
+        .mount(&pipedrive.server)
+        .await;
+
+    let (first, second) = pipedrive
+        .call(|client| {
+            let target = CrmTarget::Deal(42);
+            (
+                client.set_owner(&target, user(7)),
+                client.set_owner(&target, user(7)),
+            )
+        })
+        .await;
+
+    assert!(
+        matches!(first, Err(CrmError::Transient { .. })),
+        "{first:?}"
+    );
+    assert_eq!(second, Ok(()));
+}
+
+#[tokio::test]
+async fn a_slow_server_beyond_the_timeout_is_transient() {
+    let pipedrive = FakePipedrive::start().await;
+    Mock::given(method("PATCH"))
+        .respond_with(ok(json!({})).set_delay(Duration::from_secs(3)))
+        .mount(&pipedrive.server)
+        .await;
+
+    let result = pipedrive
+        .call_with_timeout(Duration::from_millis(200), |client| {
+            client.set_owner(&CrmTarget::Deal(42), user(7))
+        })
+        .await;
+
+    let Err(CrmError::Transient {
+        reason,
+        retry_after_secs: None,
+    }) = result
+    else {
+        panic!("expected a transient error, got {result:?}");
+    };
+    assert!(reason.contains("timeout"), "{reason}");
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_transient() {
+    // A port nothing listens on: bind one, then let it go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base_url = Url::parse(&format!("http://127.0.0.1:{port}")).unwrap();
+
+    let result = tokio::task::spawn_blocking(move || {
+        let client = PipedriveClient::new(PipedriveConfig::new(TOKEN, base_url)).unwrap();
+        client.set_owner(&CrmTarget::Deal(42), user(7))
+    })
+    .await
+    .unwrap();
+
+    let Err(CrmError::Transient { reason, .. }) = result else {
+        panic!("expected a transient error, got {result:?}");
+    };
+    assert!(!reason.contains(TOKEN));
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed() {
+    let pipedrive = FakePipedrive::start().await;
+    Mock::given(method("PATCH"))
+        .respond_with(
+            ResponseTemplate::new(301).insert_header("location", "https://elsewhere.example/"),
+        )
+        .mount(&pipedrive.server)
+        .await;
+
+    let result = pipedrive
+        .call(|client| client.set_owner(&CrmTarget::Deal(42), user(7)))
+        .await;
+
+    assert!(
+        matches!(result, Err(CrmError::Permanent { .. })),
+        "{result:?}"
+    );
+    assert_eq!(pipedrive.requests().await.len(), 1);
+}
+
+#[tokio::test]
+async fn remembers_the_rate_limit_of_every_answer() {
+    let pipedrive = FakePipedrive::start().await;
+    Mock::given(method("PATCH"))
+        .respond_with(
+            ok(json!({"id": 42}))
+                .insert_header("x-ratelimit-limit", "40")
+                .insert_header("x-ratelimit-remaining", "39")
+                .insert_header("x-ratelimit-reset", "2")
+                .insert_header("x-daily-requests-left", "9999"),
+        )
+        .mount(&pipedrive.server)
+        .await;
+
+    let (before, after) = pipedrive
+        .call(|client| {
+            let before = client.last_rate_limit();
+            client.set_owner(&CrmTarget::Deal(42), user(7)).unwrap();
+            (before, client.last_rate_limit())
+        })
+        .await;
+
+    assert_eq!(before, None);
+    let after = after.unwrap();
+    assert_eq!(
+        after,
+        RateLimit {
+            remaining: Some(39),
+            reset_secs: Some(2),
+            daily_left: Some(9999)
+        }
+    );
+    assert_eq!(after.pause(), None);
+}
+
+#[tokio::test]
+async fn lists_users_with_their_active_flag() {
+    let pipedrive = FakePipedrive::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users"))
+        .and(header("x-api-token", TOKEN))
+        .respond_with(ok(json!([
+            {"id": 7, "name": "João Silva", "email": "joao@acme.com", "active_flag": true, "is_admin": 1},
+            {"id": 8, "name": "Ana Souza", "email": "ana@acme.com", "active_flag": false, "is_admin": 0}
+        ])))
+        .expect(1)
+        .mount(&pipedrive.server)
+        .await;
+
+    let users = pipedrive.call(|client| client.list_users()).await.unwrap();
+
+    assert_eq!(
+        users,
+        vec![
+            CrmUser {
+                id: user(7),
+                name: "João Silva".into(),
+                email: Some("joao@acme.com".into()),
+                active: true
+            },
+            CrmUser {
+                id: user(8),
+                name: "Ana Souza".into(),
+                email: Some("ana@acme.com".into()),
+                active: false
+            },
+        ]
+    );
+    pipedrive.assert_token_only_in_header().await;
+}
+
+#[tokio::test]
+async fn lists_users_across_pages_when_pipedrive_paginates() {
+    let pipedrive = FakePipedrive::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users"))
+        .and(query_param("start", "1"))
+        .respond_with(ok(json!([{"id": 8, "name": "Ana", "active_flag": true}])))
+        .mount(&pipedrive.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "success": true,
+            "data": [{"id": 7, "name": "João", "active_flag": true}],
+            "additional_data": {"pagination": {"start": 0, "limit": 1, "more_items_in_collection": true, "next_start": 1}}
+        })))
+        .up_to_n_times(1)
+        .mount(&pipedrive.server)
+        .await;
+
+    let users = pipedrive.call(|client| client.list_users()).await.unwrap();
+
+    let ids: Vec<i64> = users.iter().map(|user| user.id.get()).collect();
+    assert_eq!(ids, vec![7, 8]);
+}
+
+#[tokio::test]
+async fn registers_a_v2_webhook_with_basic_auth() {
+    let pipedrive = FakePipedrive::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/webhooks"))
+        .and(header("x-api-token", TOKEN))
+        .and(body_json(json!({
+            "subscription_url": "https://consultores.acme.com/webhooks/pipedrive",
+            "event_action": "create",
+            "event_object": "deal",
+            "name": "consultores create.deal",
+            "version": "2.0",
+            "http_auth_user": "pipedrive",
+            "http_auth_password": "hook-secret"
+        })))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "status": "ok",
+            "success": true,
+            "data": {
+                "id": 1234,
+                "company_id": 900100,
+                "owner_id": 1001,
+                "user_id": 1001,
+                "event_action": "create",
+                "event_object": "deal",
+                "subscription_url": "https://consultores.acme.com/webhooks/pipedrive",
+                "is_active": 1,
+                "http_auth_user": "pipedrive",
+                "http_auth_password": "hook-secret",
+                "version": "2.0"
+            }
+        })))
+        .expect(1)
+        .mount(&pipedrive.server)
+        .await;
+
+    let webhook = pipedrive
+        .call(|client| {
+            client.register_webhook(
+                "https://consultores.acme.com/webhooks/pipedrive",
+                "pipedrive",
+                "hook-secret",
+                "create",
+                "deal",
+            )
+        })
+        .await
+        .unwrap();
+
+    assert_eq!(webhook.id, 1234);
+    assert_eq!(webhook.event_action, "create");
+    assert_eq!(webhook.event_object, "deal");
+    assert_eq!(webhook.version.as_deref(), Some("2.0"));
+    assert!(!format!("{webhook:?}").contains("hook-secret"));
+}
+
+#[tokio::test]
+async fn a_webhook_limit_is_a_permanent_error() {
+    let pipedrive = FakePipedrive::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/webhooks"))
+        .respond_with(pipedrive_error(422, "Webhooks limit reached"))
+        .mount(&pipedrive.server)
+        .await;
+
+    let result = pipedrive
+        .call(|client| client.register_webhook("https://x.example/h", "u", "p", "create", "lead"))
+        .await;
+
+    assert_eq!(
+        result,
+        Err(CrmError::Permanent {
+            reason: "Pipedrive respondeu 422 Unprocessable Entity: Webhooks limit reached".into()
+        })
+    );
+}
+
+#[tokio::test]
+async fn lists_existing_webhooks() {
+    let pipedrive = FakePipedrive::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/webhooks"))
+        .respond_with(ok(json!([
+            {"id": 1, "event_action": "create", "event_object": "deal", "subscription_url": "https://x.example/h", "version": "2.0"},
+            {"id": 2, "event_action": "create", "event_object": "lead", "subscription_url": "https://x.example/h", "version": "2.0"}
+        ])))
+        .mount(&pipedrive.server)
+        .await;
+
+    let webhooks = pipedrive
+        .call(|client| client.list_webhooks())
+        .await
+        .unwrap();
+
+    let events: Vec<String> = webhooks
+        .iter()
+        .map(|hook| format!("{}.{}", hook.event_action, hook.event_object))
+        .collect();
+    assert_eq!(events, vec!["create.deal", "create.lead"]);
+}
+
+#[tokio::test]
+async fn reads_the_options_of_a_deal_field() {
+    let pipedrive = FakePipedrive::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/dealFields"))
+        .and(query_param("start", "0"))
+        .respond_with(ok(json!([
+            {"id": 12, "key": "title", "name": "Title", "field_type": "varchar"},
+            {"id": 13, "key": "f0e1d2c3b4a5968778695a4b3c2d1e0f98765432", "name": "Idioma", "field_type": "enum",
+             "options": [{"id": 31, "label": "Espanhol"}, {"id": 32, "label": "Inglês"}]}
+        ])))
+        .mount(&pipedrive.server)
+        .await;
+
+    let (options, missing) = pipedrive
+        .call(|client| {
+            (
+                client.field_options("f0e1d2c3b4a5968778695a4b3c2d1e0f98765432"),
+                client.field_options("no-such-field"),
+            )
+        })
+        .await;
+
+    assert_eq!(
+        options,
+        Ok(vec![
+            FieldOption {
+                id: 31,
+                label: "Espanhol".into()
+            },
+            FieldOption {
+                id: 32,
+                label: "Inglês".into()
+            },
+        ])
+    );
+    assert!(
+        matches!(missing, Err(CrmError::Permanent { .. })),
+        "{missing:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_client_debug_output_hides_the_token() {
+    let pipedrive = FakePipedrive::start().await;
+    let shown = pipedrive.call(|client| format!("{client:?}")).await;
+    assert!(!shown.contains(TOKEN), "{shown}");
+    assert!(shown.contains("[redacted]"), "{shown}");
+    assert!(shown.contains("127.0.0.1"), "{shown}");
+}
+
+#[tokio::test]
+async fn every_request_asks_for_json() {
+    let pipedrive = FakePipedrive::start().await;
+    Mock::given(method("GET"))
+        .and(header_exists("user-agent"))
+        .and(header("accept", "application/json"))
+        .respond_with(ok(json!([])))
+        .expect(1)
+        .mount(&pipedrive.server)
+        .await;
+
+    let users = pipedrive.call(|client| client.list_users()).await.unwrap();
+    assert!(users.is_empty());
+}
