@@ -1,1 +1,34 @@
-//! HTTP adapter.
+//! The HTTP adapter of the consultores service: the v6-compatible REST API on actix-web.
+//!
+//! - [`build_server`] binds the application to a listener; [`app`] is the same application for
+//!   actix's test harness.
+//! - [`ApiState`] holds the domain services and ports; [`HttpSettings`] the keys, limits and
+//!   timeouts.
+//! - [`openapi`] is the generated OpenAPI 3.1 document served at `/openapi.json`.
+//!
+//! Wire names are Portuguese (v6's contract); the code is English.
+
+pub mod auth;
+pub mod blocking;
+pub mod dto;
+pub mod error_body;
+pub mod errors;
+pub mod extractor_errors;
+pub mod idempotency;
+pub mod input;
+pub mod logging;
+pub mod metrics;
+pub mod openapi;
+pub mod request_id;
+pub mod routes;
+pub mod scopes;
+pub mod server;
+pub mod settings;
+pub mod state;
+pub mod validation;
+
+pub use errors::ApiError;
+pub use openapi::openapi;
+pub use server::{app, build_server};
+pub use settings::HttpSettings;
+pub use state::ApiState;

@@ -1,0 +1,172 @@
+//! The `api-key` middleware: finds the route a request will reach (before actix routes it),
+//! looks up what the route needs in [`crate::scopes`], authenticates the key and checks its
+//! scope. Missing or wrong key: 401; a valid key outside the route's scopes: 403.
+//!
+//! The configured key (`AUTHENTICATION_API_KEY`) is compared in constant time over SHA-256
+//! digests of both sides, so neither its content nor its length leaks through timing; stored
+//! keys are hashed and looked up by the store.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::web::Data;
+use actix_web::{Error, FromRequest, HttpMessage, HttpRequest};
+use consultores_domain::{ApiKeyId, ApiKeyScope};
+use futures_util::future::{ready, Ready};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::blocking;
+use crate::errors::ApiError;
+use crate::routes::RouteTable;
+use crate::scopes::{self, Access};
+use crate::settings::HttpSettings;
+use crate::state::ApiState;
+
+/// The header that carries the key (v6's name).
+pub const API_KEY_HEADER: &str = "api-key";
+
+/// Keys longer than this are refused without a lookup.
+pub const MAX_API_KEY_BYTES: usize = 512;
+
+/// Which key made the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallerIdentity {
+    /// The key from the settings.
+    Configured,
+    /// A key from the store.
+    Stored(ApiKeyId),
+}
+
+/// The authenticated caller of a protected route, in the request's extensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller {
+    pub identity: CallerIdentity,
+    pub scope: ApiKeyScope,
+}
+
+impl Caller {
+    /// The caller's identity as an idempotency scope: `config` or `key:<id>`.
+    pub fn idempotency_scope(&self) -> String {
+        match self.identity {
+            CallerIdentity::Configured => "config".to_owned(),
+            CallerIdentity::Stored(id) => format!("key:{}", id.0),
+        }
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(req.extensions().get::<Caller>().copied().ok_or_else(|| {
+            ApiError::internal("a protected handler ran without an authenticated caller")
+        }))
+    }
+}
+
+/// The middleware.
+pub async fn authenticate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let access = {
+        let Some(table) = req.app_data::<Data<RouteTable>>() else {
+            return Ok(req.error_response(ApiError::internal("route table missing")));
+        };
+        // Unknown routes go on to the fallback (404/405) without asking for a key.
+        match table.find(req.method(), req.match_info().as_str()) {
+            Some(pattern) => scopes::access_of(req.method(), pattern),
+            None => Access::Public,
+        }
+    };
+    let metrics_public = req
+        .app_data::<Data<HttpSettings>>()
+        .is_some_and(|settings| settings.metrics_public);
+    let required = match access {
+        Access::Public => None,
+        Access::Metrics if metrics_public => None,
+        other => Some(other.scopes()),
+    };
+    if let Some(allowed) = required {
+        let caller = match identify(&req).await {
+            Ok(caller) => caller,
+            Err(error) => return Ok(req.error_response(error)),
+        };
+        if !allowed.contains(&caller.scope) {
+            return Ok(req.error_response(ApiError::Forbidden));
+        }
+        req.extensions_mut().insert(caller);
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_boxed_body)
+}
+
+async fn identify(req: &ServiceRequest) -> Result<Caller, ApiError> {
+    let presented = req
+        .headers()
+        .get(API_KEY_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+        .filter(|key| !key.is_empty() && key.len() <= MAX_API_KEY_BYTES)
+        .ok_or(ApiError::Unauthorized)?
+        .to_owned();
+    let configured = req
+        .app_data::<Data<HttpSettings>>()
+        .and_then(|settings| settings.configured_api_key.clone())
+        .filter(|key| !key.is_empty());
+    if configured.is_some_and(|configured| same_secret(&presented, &configured)) {
+        return Ok(Caller {
+            identity: CallerIdentity::Configured,
+            scope: ApiKeyScope::Admin,
+        });
+    }
+    let state = req
+        .app_data::<Data<ApiState>>()
+        .ok_or_else(|| ApiError::internal("application state missing"))?;
+    let store = state.api_keys.clone();
+    let now = state.distribution.now();
+    let found = blocking::run(move || store.authenticate(&presented, now)).await?;
+    found
+        .map(|key| Caller {
+            identity: CallerIdentity::Stored(key.id),
+            scope: key.scope,
+        })
+        .ok_or(ApiError::Unauthorized)
+}
+
+/// Constant-time equality of two secrets of any lengths.
+fn same_secret(presented: &str, expected: &str) -> bool {
+    let presented = Sha256::digest(presented.as_bytes());
+    let expected = Sha256::digest(expected.as_bytes());
+    presented.ct_eq(&expected).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_match_only_when_identical() {
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd"));
+        assert!(!same_secret("abc", "abcd"));
+        assert!(!same_secret("", "abc"));
+    }
+
+    #[test]
+    fn idempotency_scopes_name_the_key() {
+        let configured = Caller {
+            identity: CallerIdentity::Configured,
+            scope: ApiKeyScope::Admin,
+        };
+        let stored = Caller {
+            identity: CallerIdentity::Stored(ApiKeyId(12)),
+            scope: ApiKeyScope::Leitura,
+        };
+        assert_eq!(configured.idempotency_scope(), "config");
+        assert_eq!(stored.idempotency_scope(), "key:12");
+    }
+}

@@ -1,0 +1,61 @@
+//! Wire DTOs: Portuguese field names on the wire, English in the code. Request DTOs are read
+//! from a JSON object by [`crate::input::ObjectReader`], checked with `validator` for shapes, then
+//! parsed into domain types; every failure lands in the same 422 list.
+
+pub mod api_key;
+pub mod consultant;
+pub mod health;
+pub mod protocol;
+pub mod rotation;
+pub mod time;
+
+use serde_json::Value;
+use validator::Validate;
+
+use crate::input::ObjectReader;
+use crate::validation::{record_validator_errors, Place};
+
+/// Which wire name each Rust field of a request DTO has, in the declared order of the wire.
+pub(crate) trait WireFields {
+    /// `(rust field, wire field)` pairs.
+    const FIELDS: &'static [(&'static str, &'static str)];
+
+    /// The wire name of a Rust field.
+    fn wire_name(field: &str) -> Option<&'static str> {
+        Self::FIELDS
+            .iter()
+            .find(|(rust, _)| *rust == field)
+            .map(|(_, wire)| *wire)
+    }
+
+    /// The wire names, in order.
+    fn wire_order() -> Vec<&'static str> {
+        Self::FIELDS.iter().map(|(_, wire)| *wire).collect()
+    }
+}
+
+/// Runs the DTO's `validator` rules, recording failures under their wire names.
+pub(crate) fn check_shape<T: Validate + WireFields>(dto: &T, reader: &mut ObjectReader<'_>) {
+    if let Err(errors) = dto.validate() {
+        let raw: Vec<(&'static str, Value)> = T::FIELDS
+            .iter()
+            .map(|(_, wire)| (*wire, reader.raw(wire)))
+            .collect();
+        let input = |wire: &str| {
+            raw.iter()
+                .find(|(name, _)| *name == wire)
+                .map_or(Value::Null, |(_, value)| value.clone())
+        };
+        record_validator_errors(&errors, Place::Body, T::wire_name, input, reader.problems());
+    }
+}
+
+/// Trims text fields the way the domain does, so length rules count what will be stored.
+pub(crate) fn trimmed(text: String) -> String {
+    let trimmed = text.trim();
+    if trimmed.len() == text.len() {
+        text
+    } else {
+        trimmed.to_owned()
+    }
+}

@@ -1,0 +1,71 @@
+//! The answer of `GET /consultor/da-vez`.
+
+use consultores_domain::{Assignment, PipedriveUserId};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::time::timestamp;
+
+/// Who got the contact, and the protocol opened for it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "consultor_id": 7,
+    "consultor_nome": "João Silva",
+    "consultor_email": "joao@exemplo.com",
+    "consultor_telefone": "+5511999999999",
+    "consultor_idiomas": ["pt", "en"],
+    "consultor_status_online": true,
+    "consultor_atendimento_iso": "2026-11-29T14:30:00.123456+00:00",
+    "consultor_id_pipedrive": 456,
+    "numero_protocolo": "#00042",
+    "protocolo_id": 42
+}))]
+pub struct AssignmentResponse {
+    #[serde(rename = "consultor_id")]
+    pub consultant_id: i64,
+    #[serde(rename = "consultor_nome")]
+    pub consultant_name: String,
+    #[serde(rename = "consultor_email")]
+    pub consultant_email: Option<String>,
+    #[serde(rename = "consultor_telefone")]
+    pub consultant_phone: Option<String>,
+    #[serde(rename = "consultor_idiomas")]
+    pub consultant_languages: Vec<String>,
+    #[serde(rename = "consultor_status_online")]
+    pub consultant_online: bool,
+    /// The moment of this assignment (the consultant's new `ultimo_atendimento`).
+    #[serde(rename = "consultor_atendimento_iso")]
+    pub served_at: Option<String>,
+    #[serde(rename = "consultor_id_pipedrive")]
+    pub consultant_pipedrive_user_id: Option<i64>,
+    #[serde(rename = "numero_protocolo")]
+    pub protocol_number: String,
+    /// The id of the protocol opened (extension).
+    #[serde(rename = "protocolo_id")]
+    pub protocol_id: i64,
+}
+
+impl From<Assignment> for AssignmentResponse {
+    fn from(assignment: Assignment) -> Self {
+        let Assignment {
+            consultant,
+            protocol,
+        } = assignment;
+        Self {
+            consultant_id: consultant.id.0,
+            consultant_name: consultant.name.into(),
+            consultant_email: consultant.email.map(String::from),
+            consultant_phone: consultant.phone.map(String::from),
+            consultant_languages: consultant
+                .languages
+                .iter()
+                .map(|language| language.as_str().to_owned())
+                .collect(),
+            consultant_online: consultant.online,
+            served_at: consultant.last_served_at.as_ref().map(timestamp),
+            consultant_pipedrive_user_id: consultant.pipedrive_user_id.map(PipedriveUserId::get),
+            protocol_number: protocol.number.to_string(),
+            protocol_id: protocol.id.0,
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! `Idempotency-Key`: the claim a request makes on a key. The persistence adapter stores the
+//! first answer under (caller, key) atomically with the work, and replays it for a retry with the
+//! same fingerprint.
+
+use actix_web::http::header::HeaderName;
+use actix_web::HttpRequest;
+use chrono::{DateTime, Utc};
+use consultores_domain::{IdempotencyClaim, IdempotencyKey};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::auth::Caller;
+use crate::input::{JsonBody, QueryParams};
+use crate::validation::{FieldError, Loc, Place};
+
+/// The request header.
+pub const IDEMPOTENCY_KEY_HEADER: HeaderName = HeaderName::from_static("idempotency-key");
+/// The response header set on replays.
+pub const IDEMPOTENCY_REPLAYED_HEADER: HeaderName = HeaderName::from_static("idempotency-replayed");
+
+/// The claim of `req`, if it sends a key: scoped to the caller, fingerprinted by method, path,
+/// query (sorted) and body (canonical JSON). An invalid key is a 422 at
+/// `["header", "idempotency-key"]`.
+pub fn claim(
+    req: &HttpRequest,
+    caller: &Caller,
+    body: Option<&JsonBody>,
+    now: DateTime<Utc>,
+) -> Result<Option<IdempotencyClaim>, FieldError> {
+    let Some(value) = req.headers().get(&IDEMPOTENCY_KEY_HEADER) else {
+        return Ok(None);
+    };
+    let raw = String::from_utf8_lossy(value.as_bytes());
+    let key = IdempotencyKey::parse(&raw).map_err(|problem| {
+        FieldError::invalid(
+            &problem,
+            Loc::field(Place::Header, "idempotency-key"),
+            Value::String(raw.clone().into_owned()),
+        )
+    })?;
+    let fingerprint = fingerprint(req, body);
+    Ok(Some(IdempotencyClaim::new(
+        caller.idempotency_scope(),
+        key,
+        fingerprint,
+        now,
+    )))
+}
+
+/// SHA-256 (hex) of method, path, sorted query pairs and canonical body.
+pub fn fingerprint(req: &HttpRequest, body: Option<&JsonBody>) -> String {
+    let mut pairs = QueryParams::of(req).pairs().to_vec();
+    pairs.sort();
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    let body = body.map(JsonBody::canonical).unwrap_or_default();
+    let mut hasher = Sha256::new();
+    for part in [req.method().as_str(), req.path(), &query, &body] {
+        hasher.update(part.as_bytes());
+        hasher.update([0u8]);
+    }
+    hex::encode(hasher.finalize())
+}

@@ -1,0 +1,124 @@
+//! The query string, read like FastAPI reads scalar query parameters: the last occurrence of a
+//! name wins; lax conversions for integers and booleans.
+
+use actix_web::HttpRequest;
+use serde_json::Value;
+
+use super::fields::Slot;
+use super::lax::{parse_bool, parse_int};
+use crate::validation::{FieldError, Loc, Place, Problems, WireRule};
+
+/// The decoded `name=value` pairs of a request's query string.
+#[derive(Debug, Clone, Default)]
+pub struct QueryParams(Vec<(String, String)>);
+
+impl QueryParams {
+    /// Decodes the query string of `req` (`+` and percent escapes).
+    pub fn of(req: &HttpRequest) -> Self {
+        Self::parse(req.query_string())
+    }
+
+    /// Decodes a raw query string.
+    pub fn parse(query: &str) -> Self {
+        Self(
+            url::form_urlencoded::parse(query.as_bytes())
+                .map(|(name, value)| (name.into_owned(), value.into_owned()))
+                .collect(),
+        )
+    }
+
+    /// Every pair, in order.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+
+    /// The last value given for `name`.
+    pub fn last(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// A required text parameter; a missing one is recorded.
+    pub fn required_text(&self, name: &'static str, problems: &mut Problems) -> Option<&str> {
+        let value = self.last(name);
+        if value.is_none() {
+            problems.push(FieldError::rule(
+                WireRule::Missing,
+                Loc::field(Place::Query, name),
+                Value::Null,
+            ));
+        }
+        value
+    }
+
+    /// An integer parameter.
+    pub fn int(&self, name: &'static str, problems: &mut Problems) -> Slot<i64> {
+        self.convert(name, problems, parse_int)
+    }
+
+    /// A boolean parameter (lax spellings).
+    pub fn bool(&self, name: &'static str, problems: &mut Problems) -> Slot<bool> {
+        self.convert(name, problems, |text| {
+            parse_bool(text).ok_or(WireRule::BoolParsing)
+        })
+    }
+
+    fn convert<T>(
+        &self,
+        name: &'static str,
+        problems: &mut Problems,
+        parse: impl FnOnce(&str) -> Result<T, WireRule>,
+    ) -> Slot<T> {
+        match self.last(name) {
+            None => Slot::Absent,
+            Some(text) => match parse(text) {
+                Ok(value) => Slot::Set(value),
+                Err(rule) => {
+                    problems.push(FieldError::rule(
+                        rule,
+                        Loc::field(Place::Query, name),
+                        Value::String(text.to_owned()),
+                    ));
+                    Slot::Failed
+                }
+            },
+        }
+    }
+}
+
+/// A required query parameter: an absent one is recorded as missing.
+pub fn require<T>(slot: Slot<T>, name: &'static str, problems: &mut Problems) -> Option<T> {
+    match slot {
+        Slot::Set(value) => Some(value),
+        Slot::Absent => {
+            problems.push(FieldError::rule(
+                WireRule::Missing,
+                Loc::field(Place::Query, name),
+                Value::Null,
+            ));
+            None
+        }
+        Slot::Null | Slot::Failed => None,
+    }
+}
+
+/// A language code in the query (`idioma`), parsed by the domain.
+pub fn language(
+    raw: Option<&str>,
+    name: &'static str,
+    problems: &mut Problems,
+) -> Option<consultores_domain::Language> {
+    let raw = raw?;
+    consultores_domain::Language::parse(raw)
+        .map_err(|problem| {
+            problems.push(FieldError::invalid(
+                &problem,
+                Loc::field(Place::Query, name),
+                Value::String(raw.to_owned()),
+            ));
+        })
+        .ok()
+}

@@ -1,0 +1,160 @@
+//! Structured access logs through the application's `slog::Logger` (JSON lines in production):
+//!
+//! - `request`: request_id, method, path, query (parameters, with anything that looks like a key
+//!   redacted);
+//! - `response`: request_id, method, path, status, elapsed_ms, route (the matched pattern);
+//! - `error` (5xx only): request_id, method, path, status, error (the cause chain).
+//!
+//! Headers are never logged, so neither is the `api-key`. Bodies only with `log_bodies`.
+
+use std::time::Instant;
+
+use actix_web::body::{self, BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::web::{Bytes, BytesMut, Data};
+use actix_web::{Error, HttpMessage};
+use futures_util::StreamExt;
+use slog::{error, info, o, Logger};
+
+use crate::errors::{cause_chain, ApiError};
+use crate::input::QueryParams;
+use crate::metrics::UNMATCHED_ROUTE;
+use crate::request_id::RequestId;
+use crate::routes::RouteTable;
+use crate::settings::HttpSettings;
+use crate::state::ApiState;
+
+/// Bodies logged with `log_bodies` are cut to this many bytes.
+const MAX_LOGGED_BODY_BYTES: usize = 4096;
+
+/// The middleware.
+pub async fn log(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let started = Instant::now();
+    let logger = req.app_data::<Data<ApiState>>().map_or_else(
+        || Logger::root(slog::Discard, o!()),
+        |state| state.logger.clone(),
+    );
+    let log_bodies = req
+        .app_data::<Data<HttpSettings>>()
+        .is_some_and(|settings| settings.log_bodies);
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|id| id.0.clone())
+        .unwrap_or_default();
+    let method = req.method().to_string();
+    let path = req.path().to_owned();
+    let query = redacted_query(req.query_string());
+    let route = req
+        .app_data::<Data<RouteTable>>()
+        .and_then(|table| {
+            table
+                .find(req.method(), req.match_info().as_str())
+                .or_else(|| table.find_any_method(req.match_info().as_str()))
+        })
+        .unwrap_or(UNMATCHED_ROUTE);
+
+    if log_bodies {
+        let limit = req
+            .app_data::<Data<HttpSettings>>()
+            .map_or(HttpSettings::DEFAULT_PAYLOAD_LIMIT_BYTES, |s| {
+                s.payload_limit_bytes
+            });
+        let (bytes, rest) = peek_body(&mut req, limit).await;
+        info!(logger, "request";
+            "request_id" => &request_id, "method" => &method, "path" => &path,
+            "query" => &query, "body" => printable(&bytes));
+        req.set_payload(rest);
+    } else {
+        info!(logger, "request";
+            "request_id" => &request_id, "method" => &method, "path" => &path, "query" => &query);
+    }
+
+    let mut response = next.call(req).await?.map_into_boxed_body();
+    let status = response.status().as_u16();
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+
+    if log_bodies {
+        let (request, http_response) = response.into_parts();
+        let (head, body) = http_response.into_parts();
+        let bytes = body::to_bytes(body).await.unwrap_or_default();
+        info!(logger, "response";
+            "request_id" => &request_id, "method" => &method, "path" => &path,
+            "status" => status, "elapsed_ms" => elapsed_ms, "route" => route,
+            "body" => printable(&bytes));
+        response = ServiceResponse::new(request, head.set_body(BoxBody::new(bytes)));
+    } else {
+        info!(logger, "response";
+            "request_id" => &request_id, "method" => &method, "path" => &path,
+            "status" => status, "elapsed_ms" => elapsed_ms, "route" => route);
+    }
+
+    if response.status().is_server_error() {
+        let chain = response.response().error().map_or_else(
+            || format!("HTTP {status}"),
+            |error| match error.as_error::<ApiError>() {
+                Some(api_error) => cause_chain(api_error),
+                None => error.to_string(),
+            },
+        );
+        error!(logger, "error";
+            "request_id" => &request_id, "method" => &method, "path" => &path,
+            "status" => status, "error" => chain);
+    }
+    Ok(response)
+}
+
+/// Reads up to `limit + 1` bytes of the body for the log and gives back a payload that replays
+/// them followed by whatever was not read.
+async fn peek_body(req: &mut ServiceRequest, limit: usize) -> (Bytes, Payload) {
+    let mut payload = req.take_payload();
+    let mut seen = BytesMut::new();
+    let mut failure = None;
+    while seen.len() <= limit {
+        match payload.next().await {
+            Some(Ok(chunk)) => seen.extend_from_slice(&chunk),
+            Some(Err(error)) => {
+                failure = Some(error);
+                break;
+            }
+            None => break,
+        }
+    }
+    let seen = seen.freeze();
+    let head = futures_util::stream::once(futures_util::future::ready(Ok(seen.clone())));
+    let rest: Payload =
+        match failure {
+            Some(error) => Payload::Stream {
+                payload: Box::pin(head.chain(futures_util::stream::once(
+                    futures_util::future::ready(Err(error)),
+                ))),
+            },
+            None => Payload::Stream {
+                payload: Box::pin(head.chain(payload)),
+            },
+        };
+    (seen, rest)
+}
+
+fn printable(bytes: &[u8]) -> String {
+    let cut = &bytes[..bytes.len().min(MAX_LOGGED_BODY_BYTES)];
+    String::from_utf8_lossy(cut).into_owned()
+}
+
+/// The query string as `name=value&…` with values of key-like names replaced by `***`.
+pub fn redacted_query(query: &str) -> String {
+    let params = QueryParams::parse(query);
+    let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in params.pairs() {
+        let lowered = name.to_ascii_lowercase().replace(['-', '_'], "");
+        let secret = ["apikey", "key", "token", "secret", "password", "senha"]
+            .iter()
+            .any(|word| lowered.contains(word));
+        serializer.append_pair(name, if secret { "***" } else { value });
+    }
+    serializer.finish()
+}

@@ -1,0 +1,172 @@
+//! Prometheus metrics of the service, in a registry of its own (no global state, so tests and
+//! several servers in one process never mix their counts).
+//!
+//! Label values are bounded: `route` is the matched route pattern (or `unmatched`), `method` one of
+//! the known verbs (or `OTHER`), `idioma` only a language that a consultant was actually assigned
+//! for. Nothing a client sends can create a new series.
+
+use consultores_domain::{Language, PoolState};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
+
+/// The route label of requests that matched no route.
+pub(crate) const UNMATCHED_ROUTE: &str = "unmatched";
+
+/// Every collector of the service.
+pub(crate) struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    durations: HistogramVec,
+    assignments: IntCounterVec,
+    none_available: IntCounter,
+    pool_connections: IntGauge,
+    pool_idle: IntGauge,
+    pool_max_size: IntGauge,
+}
+
+impl Metrics {
+    /// Creates and registers every collector.
+    #[allow(clippy::expect_used)] // constant, valid and distinct names: a failure is a bug that every test would show
+    pub(crate) fn new() -> Self {
+        Self::try_new().expect("metric definitions are valid")
+    }
+
+    fn try_new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests answered, by method, route pattern and status.",
+            ),
+            &["method", "route", "status"],
+        )?;
+        let durations = HistogramVec::new(
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "Time to answer an HTTP request, by route pattern.",
+            ),
+            &["route"],
+        )?;
+        let assignments = IntCounterVec::new(
+            Opts::new(
+                "consultores_assignments_total",
+                "Contacts handed to a consultant by the rotation, by language.",
+            ),
+            &["idioma"],
+        )?;
+        let none_available = IntCounter::new(
+            "consultores_assignments_none_available_total",
+            "Rotation requests that found no eligible consultant.",
+        )?;
+        let pool_connections = IntGauge::new(
+            "consultores_db_pool_connections",
+            "Database connections currently open (idle and in use).",
+        )?;
+        let pool_idle = IntGauge::new(
+            "consultores_db_pool_idle_connections",
+            "Database connections open and idle.",
+        )?;
+        let pool_max_size = IntGauge::new(
+            "consultores_db_pool_max_size",
+            "Largest number of database connections the pool may open.",
+        )?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(durations.clone()))?;
+        registry.register(Box::new(assignments.clone()))?;
+        registry.register(Box::new(none_available.clone()))?;
+        registry.register(Box::new(pool_connections.clone()))?;
+        registry.register(Box::new(pool_idle.clone()))?;
+        registry.register(Box::new(pool_max_size.clone()))?;
+        Ok(Self {
+            registry,
+            requests,
+            durations,
+            assignments,
+            none_available,
+            pool_connections,
+            pool_idle,
+            pool_max_size,
+        })
+    }
+
+    /// Counts one answered request and its duration.
+    pub(crate) fn observe_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let method = bounded_method(method);
+        self.requests
+            .with_label_values(&[method, route, &status.to_string()])
+            .inc();
+        self.durations.with_label_values(&[route]).observe(seconds);
+    }
+
+    /// Counts one successful assignment in `language`.
+    pub(crate) fn assignment(&self, language: &Language) {
+        self.assignments
+            .with_label_values(&[language.as_str()])
+            .inc();
+    }
+
+    /// Counts one rotation request that found nobody.
+    pub(crate) fn none_available(&self) {
+        self.none_available.inc();
+    }
+
+    /// The text exposition of every metric, with the pool gauges set to `pool` first.
+    pub(crate) fn render(&self, pool: PoolState) -> Result<String, prometheus::Error> {
+        self.pool_connections.set(i64::from(pool.connections));
+        self.pool_idle.set(i64::from(pool.idle));
+        self.pool_max_size.set(i64::from(pool.max_size));
+        let mut buffer = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
+        String::from_utf8(buffer).map_err(|error| prometheus::Error::Msg(error.to_string()))
+    }
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+/// Known HTTP verbs keep their name; anything else is `OTHER`, so random verbs make no series.
+fn bounded_method(method: &str) -> &'static str {
+    const KNOWN: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    KNOWN
+        .into_iter()
+        .find(|known| *known == method)
+        .unwrap_or("OTHER")
+}
+
+/// The content type of the text exposition format.
+pub(crate) const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The middleware: counts and times every request by route pattern.
+pub async fn record(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    use actix_web::web::Data;
+
+    let started = std::time::Instant::now();
+    let method = req.method().to_string();
+    let route = req
+        .app_data::<Data<crate::routes::RouteTable>>()
+        .and_then(|table| {
+            table
+                .find(req.method(), req.match_info().as_str())
+                .or_else(|| table.find_any_method(req.match_info().as_str()))
+        })
+        .unwrap_or(UNMATCHED_ROUTE);
+    let metrics = req
+        .app_data::<Data<crate::state::ApiState>>()
+        .map(|state| state.metrics.clone());
+    let response = next.call(req).await?.map_into_boxed_body();
+    if let Some(metrics) = metrics {
+        let seconds = started.elapsed().as_secs_f64();
+        metrics.observe_request(&method, route, response.status().as_u16(), seconds);
+    }
+    Ok(response)
+}

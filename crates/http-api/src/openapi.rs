@@ -1,0 +1,205 @@
+//! The OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]` and the DTOs, with
+//! the security of every operation generated from [`crate::scopes::ACCESS_TABLE`] so the document
+//! and the enforcement cannot disagree.
+
+use actix_web::http::Method;
+use serde_json::json;
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::extensions::Extensions;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{Ref, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+
+use crate::dto::api_key::{ApiKeyCreateRequest, ApiKeyCreatedResponse, ApiKeyResponse, ScopeWire};
+use crate::dto::consultant::{
+    ConsultantCreateRequest, ConsultantResponse, ConsultantUpdateRequest,
+};
+use crate::dto::health::HealthResponse;
+use crate::dto::protocol::{
+    GeneratedProtocolResponse, PriorityWire, ProtocolCreateRequest, ProtocolResponse,
+    ProtocolUpdateRequest, StatusWire,
+};
+use crate::dto::rotation::AssignmentResponse;
+use crate::errors::{DetailResponse, InternalErrorResponse, ValidationErrorResponse};
+use crate::routes;
+use crate::scopes::{self, Access};
+use crate::validation::{FieldError, LocPart};
+
+/// The name of the security scheme.
+pub const SECURITY_SCHEME: &str = "api-key";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Sistema de Gestão de Consultores",
+        description = "Hands each customer contact to the consultant who has waited longest, and keeps \
+gapless numbered protocols. Compatible with the v6 API.\n\n\
+Every operation except `/health`, `/ready`, `/docs` and `/openapi.json` needs the header \
+`api-key`. Each operation lists the key scopes it accepts (`x-scopes`): `admin` (everything), \
+`distribuicao` (the rotation, protocols and every read), `leitura` (every read).",
+    ),
+    paths(
+        routes::consultants::list,
+        routes::consultants::create,
+        routes::rotation::assign_next,
+        routes::consultants::get,
+        routes::consultants::update,
+        routes::consultants::delete,
+        routes::consultants::connection,
+        routes::protocols::list,
+        routes::protocols::get,
+        routes::protocols::update,
+        routes::protocols::generate,
+        routes::protocols::create,
+        routes::api_keys::create,
+        routes::api_keys::list,
+        routes::api_keys::revoke,
+        routes::health::health,
+        routes::health::ready,
+        routes::metrics::scrape,
+    ),
+    components(schemas(
+        ConsultantResponse,
+        ConsultantCreateRequest,
+        ConsultantUpdateRequest,
+        AssignmentResponse,
+        ProtocolResponse,
+        ProtocolCreateRequest,
+        ProtocolUpdateRequest,
+        GeneratedProtocolResponse,
+        PriorityWire,
+        StatusWire,
+        ApiKeyCreateRequest,
+        ApiKeyCreatedResponse,
+        ApiKeyResponse,
+        ScopeWire,
+        HealthResponse,
+        DetailResponse,
+        ValidationErrorResponse,
+        InternalErrorResponse,
+        FieldError,
+        LocPart,
+    )),
+    modifiers(&ScopeSecurity),
+    tags(
+        (name = "consultores", description = "Consultants."),
+        (name = "rodizio", description = "The rotation: who gets the next contact."),
+        (name = "protocolos", description = "Numbered protocols."),
+        (name = "api-keys", description = "Scoped API keys (admin only)."),
+        (name = "operacao", description = "Health, readiness and metrics."),
+    )
+)]
+struct ApiDoc;
+
+/// The generated document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut document = ApiDoc::openapi();
+    document.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    document
+}
+
+/// Adds the `api-key` scheme and, for each operation, the security and `x-scopes` of the scope
+/// table, plus the 401/403/500/503 answers every protected operation can give.
+struct ScopeSecurity;
+
+impl Modify for ScopeSecurity {
+    fn modify(&self, document: &mut utoipa::openapi::OpenApi) {
+        let components = document.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            SECURITY_SCHEME,
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "api-key",
+                "The service's key (AUTHENTICATION_API_KEY, scope admin) or a stored key.",
+            ))),
+        );
+        for (path, item) in document.paths.paths.iter_mut() {
+            let operations = [
+                (Method::GET, item.get.as_mut()),
+                (Method::POST, item.post.as_mut()),
+                (Method::PUT, item.put.as_mut()),
+                (Method::DELETE, item.delete.as_mut()),
+            ];
+            for (method, operation) in operations {
+                if let Some(operation) = operation {
+                    secure(operation, scopes::access_of(&method, path));
+                }
+            }
+        }
+    }
+}
+
+fn secure(operation: &mut Operation, access: Access) {
+    let scopes: Vec<&str> = access.scopes().iter().map(|scope| scope.as_str()).collect();
+    let mut extensions = Extensions::default();
+    extensions.insert("x-scopes".to_owned(), json!(scopes));
+    if access == Access::Metrics {
+        extensions.insert("x-public-when-configured".to_owned(), json!(true));
+    }
+    operation
+        .extensions
+        .get_or_insert_with(Default::default)
+        .merge(extensions);
+    let who = if scopes.is_empty() {
+        "No key needed.".to_owned()
+    } else {
+        let listed: Vec<String> = scopes.iter().map(|scope| format!("`{scope}`")).collect();
+        format!("Key scopes: {}.", listed.join(", "))
+    };
+    operation.description = Some(match operation.description.take() {
+        Some(text) if !text.is_empty() => format!("{text}\n\n{who}"),
+        _ => who,
+    });
+    if access != Access::Public {
+        operation.security = Some(vec![SecurityRequirement::new(SECURITY_SCHEME, scopes)]);
+        add_response(
+            operation,
+            "401",
+            "Missing or wrong `api-key`.",
+            "API Key inválida",
+        );
+        add_response(
+            operation,
+            "403",
+            "The key's scope does not allow this operation.",
+            "Acesso negado para esta chave",
+        );
+    }
+    let responses = &mut operation.responses.responses;
+    if !responses.contains_key("500") {
+        let internal = ResponseBuilder::new()
+            .description("Unexpected failure; the details are in the log under `request_id`.")
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("InternalErrorResponse")))
+                    .build(),
+            )
+            .build();
+        responses.insert("500".to_owned(), internal.into());
+    }
+    add_response(
+        operation,
+        "503",
+        "The database is unreachable.",
+        "Serviço indisponível",
+    );
+}
+
+fn add_response(operation: &mut Operation, status: &str, description: &str, detail: &str) {
+    let responses = &mut operation.responses.responses;
+    if responses.contains_key(status) {
+        return;
+    }
+    let response = ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("DetailResponse")))
+                .example(Some(json!({ "detail": detail })))
+                .build(),
+        )
+        .build();
+    responses.insert(status.to_owned(), response.into());
+}

@@ -1,0 +1,87 @@
+//! `/api-keys`: creating, listing and revoking scoped keys (admin only).
+
+use actix_web::web::Data;
+use actix_web::{HttpRequest, HttpResponse};
+use consultores_domain::{ApiKeyId, DomainError};
+
+use crate::blocking;
+use crate::dto::api_key::{ApiKeyCreateRequest, ApiKeyCreatedResponse, ApiKeyResponse};
+use crate::errors::{ApiError, DetailResponse, ValidationErrorResponse};
+use crate::input::{path, JsonBody};
+use crate::state::ApiState;
+use crate::validation::Problems;
+
+/// The path parameter of a key's id.
+pub(crate) const API_KEY_ID: &str = "api_key_id";
+
+/// Creates a key; the answer is the only time its secret is shown.
+#[utoipa::path(
+    post,
+    path = "/api-keys",
+    operation_id = "criar_api_key",
+    tag = "api-keys",
+    request_body = ApiKeyCreateRequest,
+    responses(
+        (status = 200, description = "The new key, with its secret.", body = ApiKeyCreatedResponse),
+        (status = 413, description = "Body over the limit.", body = DetailResponse),
+        (status = 422, description = "Invalid body.", body = ValidationErrorResponse),
+    )
+)]
+pub async fn create(state: Data<ApiState>, body: JsonBody) -> Result<HttpResponse, ApiError> {
+    let mut problems = Problems::new();
+    let new = ApiKeyCreateRequest::parse(&body, &mut problems);
+    problems.finish()?;
+    let Some(new) = new else {
+        return Err(ApiError::internal(
+            "key parsed without problems but without a value",
+        ));
+    };
+    let store = state.api_keys.clone();
+    let now = state.distribution.now();
+    let (key, secret) = blocking::run(move || store.create(&new, now)).await?;
+    Ok(HttpResponse::Ok().json(ApiKeyCreatedResponse::new(key, secret)))
+}
+
+/// Every key, revoked ones included, without secrets.
+#[utoipa::path(
+    get,
+    path = "/api-keys",
+    operation_id = "listar_api_keys",
+    tag = "api-keys",
+    responses(
+        (status = 200, description = "The keys, by id.", body = Vec<ApiKeyResponse>),
+    )
+)]
+pub async fn list(state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
+    let store = state.api_keys.clone();
+    let keys = blocking::run(move || store.list()).await?;
+    let body: Vec<ApiKeyResponse> = keys.into_iter().map(Into::into).collect();
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// Revokes a key: it stops working at once.
+#[utoipa::path(
+    delete,
+    path = "/api-keys/{api_key_id}",
+    operation_id = "revogar_api_key",
+    tag = "api-keys",
+    params(("api_key_id" = i64, Path, description = "The key's id.")),
+    responses(
+        (status = 200, description = "Revoked.", body = DetailResponse,
+            example = json!({"detail": "Chave de API revogada com sucesso"})),
+        (status = 404, description = "No such active key.", body = DetailResponse,
+            example = json!({"detail": "Chave de API não encontrada"})),
+        (status = 422, description = "The id is not a 64-bit integer.", body = ValidationErrorResponse),
+    )
+)]
+pub async fn revoke(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
+    let id = path::id(&req, API_KEY_ID).map_err(|error| ApiError::Validation(vec![error]))?;
+    let store = state.api_keys.clone();
+    let now = state.distribution.now();
+    let revoked = blocking::run(move || store.revoke(ApiKeyId(id), now)).await?;
+    if revoked {
+        Ok(HttpResponse::Ok().json(DetailResponse::new("Chave de API revogada com sucesso")))
+    } else {
+        Err(DomainError::ApiKeyNotFound.into())
+    }
+}

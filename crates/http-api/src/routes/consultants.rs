@@ -1,0 +1,195 @@
+//! `/consultores` and `/consultor/...`: registering, reading, editing, switching and removing
+//! consultants.
+
+use actix_web::web::Data;
+use actix_web::{HttpRequest, HttpResponse};
+use consultores_domain::{ConsultantFilter, ConsultantId};
+
+use crate::blocking;
+use crate::dto::consultant::{
+    ConsultantCreateRequest, ConsultantResponse, ConsultantUpdateRequest,
+};
+use crate::errors::{ApiError, DetailResponse, ValidationErrorResponse};
+use crate::input::query::{language, require};
+use crate::input::{path, JsonBody, QueryParams};
+use crate::state::ApiState;
+use crate::validation::Problems;
+
+/// The path parameter of a consultant's id.
+pub(crate) const CONSULTANT_ID: &str = "consultor_id";
+
+/// Every consultant that is not deleted, by id; optional filters.
+#[utoipa::path(
+    get,
+    path = "/consultores",
+    operation_id = "listar_consultores",
+    tag = "consultores",
+    params(
+        ("idioma" = Option<String>, Query, description = "Only consultants who speak this language (case-insensitive).", example = "pt"),
+        ("status_online" = Option<bool>, Query, description = "Only consultants online (true) or offline (false)."),
+        ("status_ativo" = Option<bool>, Query, description = "Only active (true) or inactive (false) consultants."),
+    ),
+    responses(
+        (status = 200, description = "The consultants, by ascending id.", body = Vec<ConsultantResponse>),
+        (status = 422, description = "Invalid filter.", body = ValidationErrorResponse),
+    )
+)]
+pub async fn list(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
+    let query = QueryParams::of(&req);
+    let mut problems = Problems::new();
+    let language = language(query.last("idioma"), "idioma", &mut problems);
+    let online = query.bool("status_online", &mut problems).value();
+    let active = query.bool("status_ativo", &mut problems).value();
+    problems.finish()?;
+    let filter = ConsultantFilter {
+        language,
+        online,
+        active,
+    };
+    let service = state.consultants.clone();
+    let consultants = blocking::run(move || service.list(&filter)).await?;
+    let body: Vec<ConsultantResponse> = consultants.into_iter().map(Into::into).collect();
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// Registers a consultant at the back of the queue (`ultimo_atendimento` = now).
+#[utoipa::path(
+    post,
+    path = "/consultor",
+    operation_id = "criar_consultor",
+    tag = "consultores",
+    request_body = ConsultantCreateRequest,
+    responses(
+        (status = 200, description = "The new consultant (200, as v6).", body = ConsultantResponse),
+        (status = 400, description = "Email already used by another consultant.", body = DetailResponse,
+            example = json!({"detail": "Email já cadastrado"})),
+        (status = 413, description = "Body over the limit.", body = DetailResponse),
+        (status = 422, description = "Invalid body.", body = ValidationErrorResponse),
+    )
+)]
+pub async fn create(state: Data<ApiState>, body: JsonBody) -> Result<HttpResponse, ApiError> {
+    let new = ConsultantCreateRequest::parse(&body)?;
+    let service = state.consultants.clone();
+    let consultant = blocking::run(move || service.register(&new)).await?;
+    Ok(HttpResponse::Ok().json(ConsultantResponse::from(consultant)))
+}
+
+/// One consultant.
+#[utoipa::path(
+    get,
+    path = "/consultor/{consultor_id}",
+    operation_id = "obter_consultor",
+    tag = "consultores",
+    params(("consultor_id" = i64, Path, description = "The consultant's id.")),
+    responses(
+        (status = 200, description = "The consultant.", body = ConsultantResponse),
+        (status = 404, description = "No such consultant.", body = DetailResponse,
+            example = json!({"detail": "Consultor não encontrado"})),
+        (status = 422, description = "The id is not a 64-bit integer.", body = ValidationErrorResponse),
+    )
+)]
+pub async fn get(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
+    let id = consultant_id(&req)?;
+    let service = state.consultants.clone();
+    let consultant = blocking::run(move || service.get(id)).await?;
+    Ok(HttpResponse::Ok().json(ConsultantResponse::from(consultant)))
+}
+
+/// Changes only the fields present in the body; `null` clears `email`, `telefone` and
+/// `id_pipedrive`.
+#[utoipa::path(
+    put,
+    path = "/consultor/{consultor_id}",
+    operation_id = "atualizar_consultor",
+    tag = "consultores",
+    params(("consultor_id" = i64, Path, description = "The consultant's id.")),
+    request_body = ConsultantUpdateRequest,
+    responses(
+        (status = 200, description = "The updated consultant.", body = ConsultantResponse),
+        (status = 400, description = "Email already used by another consultant.", body = DetailResponse,
+            example = json!({"detail": "Email já cadastrado"})),
+        (status = 404, description = "No such consultant.", body = DetailResponse,
+            example = json!({"detail": "Consultor não encontrado"})),
+        (status = 413, description = "Body over the limit.", body = DetailResponse),
+        (status = 422, description = "Invalid id or body.", body = ValidationErrorResponse),
+    )
+)]
+pub async fn update(
+    req: HttpRequest,
+    state: Data<ApiState>,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    let mut problems = Problems::new();
+    let id = problems.take(path::id(&req, CONSULTANT_ID));
+    let patch = ConsultantUpdateRequest::parse(&body, &mut problems);
+    problems.finish()?;
+    let (Some(id), Some(patch)) = (id, patch) else {
+        return Err(ApiError::internal(
+            "update parsed without problems but without values",
+        ));
+    };
+    let service = state.consultants.clone();
+    let consultant = blocking::run(move || service.update(ConsultantId(id), &patch)).await?;
+    Ok(HttpResponse::Ok().json(ConsultantResponse::from(consultant)))
+}
+
+/// Removes a consultant from every listing and from the rotation; their protocols stay.
+#[utoipa::path(
+    delete,
+    path = "/consultor/{consultor_id}",
+    operation_id = "remover_consultor",
+    tag = "consultores",
+    params(("consultor_id" = i64, Path, description = "The consultant's id.")),
+    responses(
+        (status = 200, description = "Removed.", body = DetailResponse,
+            example = json!({"detail": "Consultor removido com sucesso"})),
+        (status = 404, description = "No such consultant.", body = DetailResponse,
+            example = json!({"detail": "Consultor não encontrado"})),
+        (status = 422, description = "The id is not a 64-bit integer.", body = ValidationErrorResponse),
+    )
+)]
+pub async fn delete(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
+    let id = consultant_id(&req)?;
+    let service = state.consultants.clone();
+    blocking::run(move || service.remove(id)).await?;
+    Ok(HttpResponse::Ok().json(DetailResponse::new("Consultor removido com sucesso")))
+}
+
+/// Switches `status_online`.
+#[utoipa::path(
+    put,
+    path = "/consultor/{consultor_id}/connection",
+    operation_id = "alterar_conexao",
+    tag = "consultores",
+    params(
+        ("consultor_id" = i64, Path, description = "The consultant's id."),
+        ("status" = bool, Query, description = "true: online; false: offline."),
+    ),
+    responses(
+        (status = 200, description = "The consultant with the new `status_online`.", body = ConsultantResponse),
+        (status = 404, description = "No such consultant.", body = DetailResponse,
+            example = json!({"detail": "Consultor não encontrado"})),
+        (status = 422, description = "Invalid id or status.", body = ValidationErrorResponse),
+    )
+)]
+pub async fn connection(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
+    let mut problems = Problems::new();
+    let id = problems.take(path::id(&req, CONSULTANT_ID));
+    let query = QueryParams::of(&req);
+    let online = require(query.bool("status", &mut problems), "status", &mut problems);
+    problems.finish()?;
+    let (Some(id), Some(online)) = (id, online) else {
+        return Err(ApiError::internal(
+            "connection parsed without problems but without values",
+        ));
+    };
+    let service = state.consultants.clone();
+    let consultant = blocking::run(move || service.set_online(ConsultantId(id), online)).await?;
+    Ok(HttpResponse::Ok().json(ConsultantResponse::from(consultant)))
+}
+
+fn consultant_id(req: &HttpRequest) -> Result<ConsultantId, ApiError> {
+    path::id(req, CONSULTANT_ID)
+        .map(ConsultantId)
+        .map_err(|error| ApiError::Validation(vec![error]))
+}

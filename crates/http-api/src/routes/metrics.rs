@@ -1,0 +1,31 @@
+//! `GET /metrics`: Prometheus text format.
+
+use actix_web::web::Data;
+use actix_web::HttpResponse;
+use consultores_domain::DomainError;
+
+use crate::blocking;
+use crate::errors::ApiError;
+use crate::metrics::CONTENT_TYPE;
+use crate::state::ApiState;
+
+/// Requests by route and status, latency histograms, assignments by language, assignments that
+/// found nobody, and the database pool's state (read now).
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "operacao",
+    responses((status = 200, description = "Prometheus text exposition format.", content_type = "text/plain", body = String)),
+)]
+pub async fn scrape(state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
+    let health = state.health.clone();
+    let metrics = state.metrics.clone();
+    let text = blocking::run(move || {
+        metrics
+            .render(health.pool_state())
+            .map_err(DomainError::internal)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().content_type(CONTENT_TYPE).body(text))
+}

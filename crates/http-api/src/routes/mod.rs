@@ -1,0 +1,59 @@
+//! The endpoints: one file per resource family, thin handlers (DTO → domain → service → DTO),
+//! and the one list that registers them.
+
+pub mod api_keys;
+pub mod consultants;
+pub mod docs;
+pub mod fallback;
+pub mod health;
+pub mod metrics;
+pub mod protocols;
+pub mod rotation;
+pub mod table;
+
+use actix_web::http::Method;
+
+pub use table::{Endpoint, RouteTable};
+
+/// Every endpoint of the service, in routing order. `/consultor/da-vez` comes before
+/// `/consultor/{consultor_id}` so the rotation is not taken for a consultant id.
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint::new(Method::GET, "/consultores", consultants::list),
+        Endpoint::new(Method::POST, "/consultor", consultants::create),
+        Endpoint::new(Method::GET, "/consultor/da-vez", rotation::assign_next),
+        Endpoint::new(Method::GET, "/consultor/{consultor_id}", consultants::get),
+        Endpoint::new(
+            Method::PUT,
+            "/consultor/{consultor_id}",
+            consultants::update,
+        ),
+        Endpoint::new(
+            Method::DELETE,
+            "/consultor/{consultor_id}",
+            consultants::delete,
+        ),
+        Endpoint::new(
+            Method::PUT,
+            "/consultor/{consultor_id}/connection",
+            consultants::connection,
+        ),
+        Endpoint::new(Method::GET, "/protocolos", protocols::list),
+        Endpoint::new(Method::GET, "/protocolo/{protocolo_id}", protocols::get),
+        Endpoint::new(Method::PUT, "/protocolo/{protocolo_id}", protocols::update),
+        Endpoint::new(Method::GET, "/gerar-protocolo", protocols::generate),
+        Endpoint::new(Method::POST, "/protocolo", protocols::create),
+        Endpoint::new(Method::POST, "/api-keys", api_keys::create),
+        Endpoint::new(Method::GET, "/api-keys", api_keys::list),
+        Endpoint::new(Method::DELETE, "/api-keys/{api_key_id}", api_keys::revoke),
+        Endpoint::new(Method::GET, "/health", health::health),
+        Endpoint::new(Method::GET, "/ready", health::ready),
+        Endpoint::new(Method::GET, "/metrics", metrics::scrape),
+        Endpoint::new(Method::GET, docs::OPENAPI_PATH, docs::openapi_json),
+        Endpoint::new(Method::GET, "/docs", docs::index),
+        Endpoint::new(Method::GET, "/docs/{tail:.*}", docs::asset),
+    ]
+}
+
+/// The paths served for the documentation itself, which the OpenAPI document does not list.
+pub const DOCUMENTATION_PATHS: &[&str] = &[docs::OPENAPI_PATH, "/docs", "/docs/{tail:.*}"];

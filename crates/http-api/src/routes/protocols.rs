@@ -1,0 +1,177 @@
+//! `/protocolos`, `/protocolo/...` and `/gerar-protocolo`: protocols outside the rotation.
+
+use actix_web::web::Data;
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
+use consultores_domain::ProtocolId;
+
+use crate::auth::Caller;
+use crate::blocking;
+use crate::dto::protocol::{
+    GeneratedProtocolResponse, ProtocolCreateRequest, ProtocolListQuery, ProtocolResponse,
+    ProtocolUpdateRequest,
+};
+use crate::errors::{ApiError, DetailResponse, ValidationErrorResponse};
+use crate::idempotency::{self, IDEMPOTENCY_REPLAYED_HEADER};
+use crate::input::{path, JsonBody, QueryParams};
+use crate::state::ApiState;
+use crate::validation::Problems;
+
+/// The path parameter of a protocol's id.
+pub(crate) const PROTOCOL_ID: &str = "protocolo_id";
+
+/// A page of protocols by ascending id (stable pages).
+#[utoipa::path(
+    get,
+    path = "/protocolos",
+    operation_id = "listar_protocolos",
+    tag = "protocolos",
+    params(ProtocolListQuery),
+    responses(
+        (status = 200, description = "The page, by ascending id.", body = Vec<ProtocolResponse>),
+        (status = 422, description = "Invalid `consultor_id`, `skip` or `limit`.", body = ValidationErrorResponse),
+    )
+)]
+pub async fn list(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
+    let filter = ProtocolListQuery::parse(&QueryParams::of(&req))?;
+    let service = state.protocols.clone();
+    let protocols = blocking::run(move || service.list(&filter)).await?;
+    let body: Vec<ProtocolResponse> = protocols.into_iter().map(Into::into).collect();
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// One protocol.
+#[utoipa::path(
+    get,
+    path = "/protocolo/{protocolo_id}",
+    operation_id = "obter_protocolo",
+    tag = "protocolos",
+    params(("protocolo_id" = i64, Path, description = "The protocol's id.")),
+    responses(
+        (status = 200, description = "The protocol.", body = ProtocolResponse),
+        (status = 404, description = "No such protocol.", body = DetailResponse,
+            example = json!({"detail": "Protocolo não encontrado"})),
+        (status = 422, description = "The id is not a 64-bit integer.", body = ValidationErrorResponse),
+    )
+)]
+pub async fn get(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
+    let id = path::id(&req, PROTOCOL_ID).map_err(|error| ApiError::Validation(vec![error]))?;
+    let service = state.protocols.clone();
+    let protocol = blocking::run(move || service.get(ProtocolId(id))).await?;
+    Ok(HttpResponse::Ok().json(ProtocolResponse::from(protocol)))
+}
+
+/// Edits a protocol: description, priority, status, or the consultant it belongs to.
+#[utoipa::path(
+    put,
+    path = "/protocolo/{protocolo_id}",
+    operation_id = "atualizar_protocolo",
+    tag = "protocolos",
+    params(("protocolo_id" = i64, Path, description = "The protocol's id.")),
+    request_body = ProtocolUpdateRequest,
+    responses(
+        (status = 200, description = "The updated protocol.", body = ProtocolResponse),
+        (status = 404, description = "No such protocol, or `consultor_id` names no consultant.", body = DetailResponse,
+            example = json!({"detail": "Protocolo não encontrado"})),
+        (status = 413, description = "Body over the limit.", body = DetailResponse),
+        (status = 422, description = "Invalid id or body.", body = ValidationErrorResponse),
+    )
+)]
+pub async fn update(
+    req: HttpRequest,
+    state: Data<ApiState>,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    let mut problems = Problems::new();
+    let id = problems.take(path::id(&req, PROTOCOL_ID));
+    let patch = ProtocolUpdateRequest::parse(&body, &mut problems);
+    problems.finish()?;
+    let (Some(id), Some(patch)) = (id, patch) else {
+        return Err(ApiError::internal(
+            "update parsed without problems but without values",
+        ));
+    };
+    let service = state.protocols.clone();
+    let protocol = blocking::run(move || service.update(ProtocolId(id), &patch)).await?;
+    Ok(HttpResponse::Ok().json(ProtocolResponse::from(protocol)))
+}
+
+/// A new protocol tied to no consultant.
+#[utoipa::path(
+    get,
+    path = "/gerar-protocolo",
+    operation_id = "gerar_protocolo",
+    tag = "protocolos",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Up to 255 characters: a retry with the same key within 24 h gets the same number."),
+    ),
+    responses(
+        (status = 200, description = "The new number.", body = GeneratedProtocolResponse,
+            headers(("Idempotency-Replayed" = String, description = "`true` when this is the stored answer of an earlier request."))),
+        (status = 422, description = "Invalid `Idempotency-Key`, or reused with other parameters.", body = ValidationErrorResponse),
+    )
+)]
+pub async fn generate(
+    req: HttpRequest,
+    state: Data<ApiState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let claim = idempotency::claim(&req, &caller, None, state.protocols.now())
+        .map_err(|error| ApiError::Validation(vec![error]))?;
+    let service = state.protocols.clone();
+    let recorded = blocking::run(move || service.generate(claim)).await?;
+    Ok(replayable(recorded.replayed).json(GeneratedProtocolResponse::from(recorded.value)))
+}
+
+/// Opens a protocol by hand for a consultant; does not touch the rotation.
+#[utoipa::path(
+    post,
+    path = "/protocolo",
+    operation_id = "criar_protocolo",
+    tag = "protocolos",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Up to 255 characters: a retry with the same key and body within 24 h gets the same protocol."),
+    ),
+    request_body = ProtocolCreateRequest,
+    responses(
+        (status = 200, description = "The new protocol.", body = ProtocolResponse,
+            headers(("Idempotency-Replayed" = String, description = "`true` when this is the stored answer of an earlier request."))),
+        (status = 404, description = "`consultor_id` names no consultant.", body = DetailResponse,
+            example = json!({"detail": "Consultor não encontrado"})),
+        (status = 413, description = "Body over the limit.", body = DetailResponse),
+        (status = 422, description = "Invalid body or `Idempotency-Key`, or a key reused with another body.", body = ValidationErrorResponse),
+    )
+)]
+pub async fn create(
+    req: HttpRequest,
+    state: Data<ApiState>,
+    caller: Caller,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    let mut problems = Problems::new();
+    let claim = problems
+        .take(idempotency::claim(
+            &req,
+            &caller,
+            Some(&body),
+            state.protocols.now(),
+        ))
+        .flatten();
+    let new = ProtocolCreateRequest::parse(&body, &mut problems);
+    problems.finish()?;
+    let Some(new) = new else {
+        return Err(ApiError::internal(
+            "protocol parsed without problems but without a value",
+        ));
+    };
+    let service = state.protocols.clone();
+    let recorded = blocking::run(move || service.open(&new, claim)).await?;
+    Ok(replayable(recorded.replayed).json(ProtocolResponse::from(recorded.value)))
+}
+
+fn replayable(replayed: bool) -> HttpResponseBuilder {
+    let mut response = HttpResponse::Ok();
+    if replayed {
+        response.insert_header((IDEMPOTENCY_REPLAYED_HEADER, "true"));
+    }
+    response
+}

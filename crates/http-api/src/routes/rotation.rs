@@ -1,0 +1,73 @@
+//! `GET /consultor/da-vez`: the rotation.
+
+use actix_web::web::Data;
+use actix_web::{HttpRequest, HttpResponse};
+use consultores_domain::DomainError;
+
+use crate::auth::Caller;
+use crate::blocking;
+use crate::dto::rotation::AssignmentResponse;
+use crate::errors::{ApiError, DetailResponse, ValidationErrorResponse};
+use crate::idempotency::{self, IDEMPOTENCY_REPLAYED_HEADER};
+use crate::input::query::language;
+use crate::input::QueryParams;
+use crate::state::ApiState;
+use crate::validation::Problems;
+
+/// Hands the next contact in `idioma` to the eligible consultant who has waited longest, and
+/// opens a protocol for it, atomically.
+#[utoipa::path(
+    get,
+    path = "/consultor/da-vez",
+    operation_id = "consultor_da_vez",
+    tag = "rodizio",
+    params(
+        ("idioma" = String, Query, description = "The contact's language (case-insensitive).", example = "pt"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Up to 255 characters: a retry with the same key (same API key and parameters) within 24 h gets the first answer again."),
+    ),
+    responses(
+        (status = 200, description = "The consultant chosen and the protocol opened.", body = AssignmentResponse,
+            headers(("Idempotency-Replayed" = String, description = "`true` when this is the stored answer of an earlier request."))),
+        (status = 404, description = "Nobody eligible speaks this language.", body = DetailResponse,
+            example = json!({"detail": "Não há consultor disponível para o idioma pt"})),
+        (status = 422, description = "Missing or invalid `idioma` or `Idempotency-Key`, or a key reused with other parameters.", body = ValidationErrorResponse),
+    )
+)]
+pub async fn assign_next(
+    req: HttpRequest,
+    state: Data<ApiState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let query = QueryParams::of(&req);
+    let mut problems = Problems::new();
+    let raw_language = query.required_text("idioma", &mut problems);
+    let language = language(raw_language, "idioma", &mut problems);
+    let now = state.distribution.now();
+    let claim = problems
+        .take(idempotency::claim(&req, &caller, None, now))
+        .flatten();
+    problems.finish()?;
+    let Some(language) = language else {
+        return Err(ApiError::internal(
+            "idioma parsed without problems but without a value",
+        ));
+    };
+    let service = state.distribution.clone();
+    let requested = language.clone();
+    match blocking::run(move || service.assign_next(&requested, claim)).await {
+        Ok(recorded) => {
+            let mut response = HttpResponse::Ok();
+            if recorded.replayed {
+                response.insert_header((IDEMPOTENCY_REPLAYED_HEADER, "true"));
+            } else {
+                state.metrics.assignment(&language);
+            }
+            Ok(response.json(AssignmentResponse::from(recorded.value)))
+        }
+        Err(error @ ApiError::Domain(DomainError::NoneAvailable(_))) => {
+            state.metrics.none_available();
+            Err(error)
+        }
+        Err(error) => Err(error),
+    }
+}

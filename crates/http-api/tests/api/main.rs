@@ -1,0 +1,16 @@
+//! The HTTP API against real persistence: every test runs on SQLite and on PostgreSQL.
+
+// A test crate: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+mod auth;
+mod consultants;
+mod docs;
+mod idempotency;
+mod logging;
+mod metrics;
+mod protocols;
+mod rotation;
+mod transport;
