@@ -1,27 +1,40 @@
-//! Persistence adapter: Diesel on PostgreSQL and embedded SQLite.
+//! Persistence adapter of the consultores service: every port of `consultores-domain` on Diesel 2,
+//! over two real backends that share one schema and one set of queries:
 //!
-//! INTERFACE CONTRACT (other crates rely on exactly these items; the implementation may add more):
+//! * **PostgreSQL** (production; any number of service replicas on one database), and
+//! * **SQLite** (the embedded default: a single file, WAL mode).
 //!
-//! ```ignore
-//! pub struct PoolSettings { pub max_size: u32, pub connect_timeout: std::time::Duration }
-//! impl Default for PoolSettings  // max_size 16, timeout 5 s
+//! [`Database`] is the entry point: [`Database::connect`] picks the backend from `DATABASE_URL`,
+//! [`Database::run_migrations`] brings the schema up to date (adopting a v6 database in place),
+//! and the value implements [`ConsultantRepository`], [`ProtocolRepository`], [`AssignmentPort`],
+//! [`ApiKeyStore`] and [`StoreHealth`]. All calls block; run them off async executors.
 //!
-//! #[derive(Clone)] pub struct Database { .. }      // cheap to clone (Arc inside)
-//! impl Database {
-//!     /// Parses `postgres://…`, `postgresql://…` or `sqlite://path` (file created if missing,
-//!     /// WAL, busy timeout, foreign keys); builds the pool WITHOUT requiring the database to be
-//!     /// up (r2d2 `build_unchecked`), so the service can start and answer 503 while it is down.
-//!     pub fn connect(url: &str, pool: &PoolSettings) -> Result<Database, PersistenceError>;
-//!     pub fn backend(&self) -> Backend;             // Backend::{Postgres, Sqlite}
-//!     pub fn run_migrations(&self) -> Result<Vec<String>, PersistenceError>; // applied versions
-//! }
-//! impl ConsultantRepository for Database
-//! impl ProtocolRepository for Database
-//! impl AssignmentPort for Database
-//! impl ApiKeyStore for Database
-//! impl StoreHealth for Database      // ping = SELECT 1 (Unavailable when down), pool_state
-//! pub mod testing (feature "testing"): TestDatabase::postgres() / ::sqlite() — a fresh, migrated
-//!     database per test (PostgreSQL: CREATE DATABASE from TEST_DATABASE_URL, dropped on Drop;
-//!     SQLite: a temp file), exposing `.database() -> Database` and `.url() -> &str`.
-//! pub enum PersistenceError  // thiserror; Display is one clear line for start-up errors
-//! ```
+//! Every SQL statement of the service lives in this crate. The atomic assignment, the part that
+//! decides fairness and gapless numbering, is in `assignment.rs` with its locking design.
+//!
+//! [`ConsultantRepository`]: consultores_domain::ConsultantRepository
+//! [`ProtocolRepository`]: consultores_domain::ProtocolRepository
+//! [`AssignmentPort`]: consultores_domain::AssignmentPort
+//! [`ApiKeyStore`]: consultores_domain::ApiKeyStore
+//! [`StoreHealth`]: consultores_domain::StoreHealth
+
+mod api_keys;
+mod assignment;
+mod consultants;
+mod database;
+mod error;
+mod faults;
+mod health;
+mod idempotency;
+mod models;
+mod protocols;
+mod queries;
+mod schema;
+mod sql_types;
+mod url;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use database::{Backend, Database, PoolSettings};
+pub use error::PersistenceError;

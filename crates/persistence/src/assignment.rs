@@ -1,0 +1,300 @@
+//! [`AssignmentPort`]: the rotation's one atomic step (pick the head of the queue, stamp it,
+//! number a protocol, open it).
+//!
+//! # Locking design (PostgreSQL)
+//!
+//! Gapless numbering already serialises every assignment: each one increments the single counter
+//! row, and nobody can take the next number before the previous holder commits or rolls back.
+//! So the counter row lock IS the global serialisation point, and everything else is built
+//! around it, in one READ COMMITTED transaction:
+//!
+//! 1. (with an `Idempotency-Key`) claim the key: `INSERT … ON CONFLICT DO NOTHING`. A concurrent
+//!    twin waits here, on the key, before it touches the counter.
+//! 2. `UPDATE controle_protocolo SET ultimo_numero = ultimo_numero + 1 … RETURNING`: takes the
+//!    counter row lock. Every assignment and every protocol creation takes it, and takes it
+//!    before any consultant row lock, so the lock order is always key → counter → consultant:
+//!    no deadlock is possible.
+//! 3. ONE statement, sent after the lock is granted, so that READ COMMITTED gives it a fresh
+//!    snapshot that sees every assignment committed before ours: select the queue head
+//!    (`ORDER BY ultimo_atendimento NULLS FIRST, id LIMIT 1 FOR UPDATE`; the row lock only makes
+//!    a concurrent `PUT /consultor` wait, assignments cannot race here), stamp it, insert the
+//!    protocol, return everything the answer needs — data-modifying CTEs, one round trip.
+//! 4. COMMIT (after storing the idempotent answer, if any).
+//!
+//! The stamp written in step 3 comes from step 2: `now`, or 1 µs after the previous holder's
+//! stamp when that is later. Callers read the clock before queueing for the lock, so their `now`
+//! values arrive out of order under a burst; stamps taken under the lock strictly increase in
+//! commit order, which is what keeps the queue fair (each of K consultants gets exactly n of
+//! K×n calls) across threads and replicas with skewed clocks.
+//!
+//! No `SKIP LOCKED`: it exists to let concurrent pickers take different rows, but here the
+//! pickers are already serialised, and under a burst it would skip rows locked by transactions
+//! about to commit, answering "nobody available" while consultants are free and breaking queue
+//! order (v6's bug). No table lock, no DDL at request time. The counter lock is held for
+//! statement 3 and COMMIT only (plus storing the idempotent answer when there is a key): that
+//! bounds the throughput of the whole rotation, across all replicas, to one such
+//! round-trip sequence at a time. Nobody eligible: the transaction rolls back, so the number
+//! taken in step 2 is not consumed (gapless).
+//!
+//! # SQLite
+//!
+//! SQLite has no DML in CTEs and only one writer at a time anyway: the same steps run as
+//! separate statements inside `BEGIN IMMEDIATE`, which takes the database's write lock up front
+//! (serialising assignments, as the counter row lock does on PostgreSQL), while the process-wide
+//! writer mutex queues this process's writers in order.
+
+use chrono::{DateTime, Utc};
+use consultores_domain::{
+    Assignment, AssignmentPort, DomainError, IdempotencyClaim, Language, Priority, ProtocolStatus,
+    Recorded,
+};
+use diesel::dsl::exists;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Nullable, Text};
+use diesel::{PgConnection, SqliteConnection};
+
+use crate::database::{Database, Pools};
+use crate::error::StoreError;
+use crate::faults::FaultPoint;
+use crate::idempotency::{record, replay};
+use crate::models::{consultants_with_languages, ConsultantRow, NewProtocolRow, ProtocolRow};
+use crate::queries::{CounterQuery, Queries};
+use crate::schema::{consultor_idiomas, consultores, protocolos};
+use crate::sql_types::{Timestamp, UtcTimestamp};
+
+/// Step 3 on PostgreSQL. `$1` language, `$2` the stamp (see `Queries::take_protocol_number`:
+/// `now`, or just after the previous stamp if that is later), `$3` the protocol number. The eligibility
+/// terms repeat the predicate of the partial index `consultores_rotation_idx` word for word, so
+/// the planner can walk that index in queue order.
+pub(crate) const ASSIGN_HEAD: &str = "\
+WITH head AS (
+    SELECT c.id
+    FROM consultores c
+    WHERE c.removido_em IS NULL AND c.status_ativo AND c.status_ativo_sequencial AND c.status_online
+      AND EXISTS (SELECT 1 FROM consultor_idiomas ci WHERE ci.consultor_id = c.id AND ci.idioma = $1)
+    ORDER BY c.ultimo_atendimento ASC NULLS FIRST, c.id ASC
+    LIMIT 1
+    FOR UPDATE OF c
+), stamped AS (
+    UPDATE consultores c SET ultimo_atendimento = $2
+    FROM head
+    WHERE c.id = head.id
+    RETURNING c.id, c.nome, c.email, c.telefone, c.status_ativo, c.status_ativo_sequencial,
+              c.status_online, c.ultimo_atendimento, c.id_pipedrive
+), opened AS (
+    INSERT INTO protocolos (numero, consultor_id, idioma, prioridade, status, created_at, updated_at)
+    SELECT $3, stamped.id, $1, 'normal', 'aberto', $2, $2 FROM stamped
+    RETURNING id, numero, consultor_id, idioma, descricao, prioridade, status, created_at, updated_at
+)
+SELECT s.id AS consultor_id, s.nome, s.email, s.telefone, s.status_ativo,
+       s.status_ativo_sequencial, s.status_online, s.ultimo_atendimento, s.id_pipedrive,
+       (SELECT string_agg(ci.idioma, ',' ORDER BY ci.posicao)
+          FROM consultor_idiomas ci WHERE ci.consultor_id = s.id) AS idiomas,
+       o.id AS protocolo_id, o.numero, o.idioma, o.descricao, o.prioridade, o.status,
+       o.created_at, o.updated_at
+FROM stamped s CROSS JOIN opened o";
+
+/// The row of [`ASSIGN_HEAD`].
+#[derive(Debug, QueryableByName)]
+struct AssignedRow {
+    #[diesel(sql_type = BigInt)]
+    consultor_id: i64,
+    #[diesel(sql_type = Text)]
+    nome: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    email: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    telefone: Option<String>,
+    #[diesel(sql_type = Bool)]
+    status_ativo: bool,
+    #[diesel(sql_type = Bool)]
+    status_ativo_sequencial: bool,
+    #[diesel(sql_type = Bool)]
+    status_online: bool,
+    #[diesel(sql_type = Nullable<UtcTimestamp>)]
+    ultimo_atendimento: Option<Timestamp>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    id_pipedrive: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    idiomas: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    protocolo_id: i64,
+    #[diesel(sql_type = Text)]
+    numero: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    idioma: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    descricao: Option<String>,
+    #[diesel(sql_type = Text)]
+    prioridade: String,
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = UtcTimestamp)]
+    created_at: Timestamp,
+    #[diesel(sql_type = UtcTimestamp)]
+    updated_at: Timestamp,
+}
+
+impl AssignedRow {
+    fn into_domain(self) -> Result<Assignment, StoreError> {
+        let languages = self
+            .idiomas
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .filter(|code| !code.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let consultant = ConsultantRow {
+            id: self.consultor_id,
+            nome: self.nome,
+            email: self.email,
+            telefone: self.telefone,
+            status_ativo: self.status_ativo,
+            status_ativo_sequencial: self.status_ativo_sequencial,
+            status_online: self.status_online,
+            ultimo_atendimento: self.ultimo_atendimento,
+            id_pipedrive: self.id_pipedrive,
+            removido_em: None,
+        }
+        .into_domain(languages)?;
+        let protocol = ProtocolRow {
+            id: self.protocolo_id,
+            numero: self.numero,
+            consultor_id: Some(self.consultor_id),
+            idioma: self.idioma,
+            descricao: self.descricao,
+            prioridade: self.prioridade,
+            status: self.status,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+        .into_domain()?;
+        Ok(Assignment {
+            consultant,
+            protocol,
+        })
+    }
+}
+
+impl Database {
+    fn assign_on_postgres(
+        &self,
+        conn: &mut PgConnection,
+        language: &Language,
+        now: DateTime<Utc>,
+        claim: Option<&IdempotencyClaim>,
+    ) -> Result<Recorded<Assignment>, StoreError> {
+        conn.build_transaction().read_committed().run(|conn| {
+            if let Some(previous) = replay::<Assignment>(conn, claim, now)? {
+                return Ok(Recorded::replayed(previous));
+            }
+            self.faults().check(FaultPoint::AfterClaim, conn)?;
+            // From here to COMMIT every other assignment and protocol creation waits on us.
+            let taken = conn.take_protocol_number(now)?;
+            self.faults().check(FaultPoint::AfterCounter, conn)?;
+            let assigned = diesel::sql_query(ASSIGN_HEAD)
+                .bind::<Text, _>(language.as_str())
+                .bind::<UtcTimestamp, _>(Timestamp(taken.stamp))
+                .bind::<Text, _>(taken.number.to_string())
+                .get_result::<AssignedRow>(conn)
+                .optional()?;
+            let Some(assigned) = assigned else {
+                return Err(DomainError::NoneAvailable(language.clone()).into());
+            };
+            self.faults().check(FaultPoint::AfterWrite, conn)?;
+            let assignment = assigned.into_domain()?;
+            record(conn, claim, &assignment)?;
+            self.faults().check(FaultPoint::BeforeCommit, conn)?;
+            Ok(Recorded::fresh(assignment))
+        })
+    }
+
+    fn assign_on_sqlite(
+        &self,
+        conn: &mut SqliteConnection,
+        language: &Language,
+        now: DateTime<Utc>,
+        claim: Option<&IdempotencyClaim>,
+    ) -> Result<Recorded<Assignment>, StoreError> {
+        conn.immediate_transaction(|conn| {
+            if let Some(previous) = replay::<Assignment>(conn, claim, now)? {
+                return Ok(Recorded::replayed(previous));
+            }
+            self.faults().check(FaultPoint::AfterClaim, conn)?;
+            let taken = conn.take_protocol_number(now)?;
+            self.faults().check(FaultPoint::AfterCounter, conn)?;
+            // The same terms as the partial index `consultores_rotation_idx`; SQLite sorts NULLs
+            // first in ascending order, which is the policy's "never served goes first".
+            let head = consultores::table
+                .filter(consultores::removido_em.is_null())
+                .filter(consultores::status_ativo)
+                .filter(consultores::status_ativo_sequencial)
+                .filter(consultores::status_online)
+                .filter(exists(
+                    consultor_idiomas::table
+                        .filter(consultor_idiomas::consultor_id.eq(consultores::id))
+                        .filter(consultor_idiomas::idioma.eq(language.as_str())),
+                ))
+                .order((consultores::ultimo_atendimento.asc(), consultores::id.asc()))
+                .select(consultores::id)
+                .first::<i64>(conn)
+                .optional()?;
+            let Some(head) = head else {
+                return Err(DomainError::NoneAvailable(language.clone()).into());
+            };
+            let stamped = diesel::update(consultores::table.find(head))
+                .set(consultores::ultimo_atendimento.eq(Some(Timestamp(taken.stamp))))
+                .returning(ConsultantRow::as_returning())
+                .get_result(conn)?;
+            self.faults().check(FaultPoint::AfterWrite, conn)?;
+            let number = taken.number.to_string();
+            let opened = diesel::insert_into(protocolos::table)
+                .values(NewProtocolRow {
+                    numero: &number,
+                    consultor_id: Some(head),
+                    idioma: Some(language.as_str()),
+                    descricao: None,
+                    prioridade: Priority::Normal.as_str(),
+                    status: ProtocolStatus::Aberto.as_str(),
+                    created_at: Timestamp(taken.stamp),
+                    updated_at: Timestamp(taken.stamp),
+                })
+                .returning(ProtocolRow::as_returning())
+                .get_result(conn)?;
+            let languages = conn.languages_of(&[head])?;
+            let consultant = consultants_with_languages(vec![stamped], languages)?
+                .pop()
+                .ok_or_else(|| StoreError::internal("the stamped consultant vanished"))?;
+            let assignment = Assignment {
+                consultant,
+                protocol: opened.into_domain()?,
+            };
+            record(conn, claim, &assignment)?;
+            self.faults().check(FaultPoint::BeforeCommit, conn)?;
+            Ok(Recorded::fresh(assignment))
+        })
+    }
+}
+
+impl AssignmentPort for Database {
+    fn assign_next(
+        &self,
+        language: &Language,
+        now: DateTime<Utc>,
+        claim: Option<IdempotencyClaim>,
+    ) -> Result<Recorded<Assignment>, DomainError> {
+        let result = match self.pools() {
+            Pools::Postgres(pool) => pool.get().map_err(StoreError::from).and_then(|mut conn| {
+                self.assign_on_postgres(&mut conn, language, now, claim.as_ref())
+            }),
+            Pools::Sqlite(pool) => {
+                let _writer = self.sqlite_writer();
+                pool.get().map_err(StoreError::from).and_then(|mut conn| {
+                    self.assign_on_sqlite(&mut conn, language, now, claim.as_ref())
+                })
+            }
+        };
+        Ok(result?)
+    }
+}

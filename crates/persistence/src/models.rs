@@ -1,0 +1,231 @@
+//! Rows as stored, and their conversion into domain values. Stored values are parsed with the
+//! domain's own constructors: a row the domain cannot represent is an internal error, except for
+//! optional contact details written by v6 in a form the service no longer accepts, which read as
+//! absent (the stored text stays untouched until someone edits it).
+
+use std::collections::HashMap;
+
+use consultores_domain::{
+    Consultant, ConsultantId, ConsultantName, Description, Email, Language, LanguageList, Phone,
+    PipedriveUserId, Protocol, ProtocolId, ProtocolNumber,
+};
+use diesel::prelude::*;
+
+use crate::error::StoreError;
+use crate::schema::{consultor_idiomas, consultores, protocolos};
+use crate::sql_types::Timestamp;
+
+/// A `consultores` row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = consultores)]
+pub(crate) struct ConsultantRow {
+    pub id: i64,
+    pub nome: String,
+    pub email: Option<String>,
+    pub telefone: Option<String>,
+    pub status_ativo: bool,
+    pub status_ativo_sequencial: bool,
+    pub status_online: bool,
+    pub ultimo_atendimento: Option<Timestamp>,
+    pub id_pipedrive: Option<i64>,
+    pub removido_em: Option<Timestamp>,
+}
+
+/// A new `consultores` row.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = consultores)]
+pub(crate) struct NewConsultantRow<'a> {
+    pub nome: &'a str,
+    pub email: Option<&'a str>,
+    pub telefone: Option<&'a str>,
+    pub status_ativo: bool,
+    pub status_ativo_sequencial: bool,
+    pub status_online: bool,
+    pub ultimo_atendimento: Option<Timestamp>,
+    pub id_pipedrive: Option<i64>,
+}
+
+/// The columns a consultant patch may change: `None` leaves a column alone, `Some(None)` sets
+/// NULL.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = consultores)]
+pub(crate) struct ConsultantChanges<'a> {
+    pub nome: Option<&'a str>,
+    pub email: Option<Option<&'a str>>,
+    pub telefone: Option<Option<&'a str>>,
+    pub status_ativo: Option<bool>,
+    pub status_ativo_sequencial: Option<bool>,
+    pub status_online: Option<bool>,
+    pub id_pipedrive: Option<Option<i64>>,
+}
+
+impl ConsultantChanges<'_> {
+    pub fn is_empty(&self) -> bool {
+        self.nome.is_none()
+            && self.email.is_none()
+            && self.telefone.is_none()
+            && self.status_ativo.is_none()
+            && self.status_ativo_sequencial.is_none()
+            && self.status_online.is_none()
+            && self.id_pipedrive.is_none()
+    }
+}
+
+/// A `consultor_idiomas` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = consultor_idiomas)]
+pub(crate) struct LanguageRow {
+    pub consultor_id: i64,
+    pub idioma: String,
+    pub posicao: i32,
+}
+
+/// The language rows of one consultant, in the order given.
+pub(crate) fn language_rows(consultant_id: i64, languages: &LanguageList) -> Vec<LanguageRow> {
+    languages
+        .iter()
+        .zip(0..)
+        .map(|(language, position)| LanguageRow {
+            consultor_id: consultant_id,
+            idioma: language.as_str().to_owned(),
+            posicao: position,
+        })
+        .collect()
+}
+
+/// A `protocolos` row.
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = protocolos)]
+pub(crate) struct ProtocolRow {
+    pub id: i64,
+    pub numero: String,
+    pub consultor_id: Option<i64>,
+    pub idioma: Option<String>,
+    pub descricao: Option<String>,
+    pub prioridade: String,
+    pub status: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A new `protocolos` row.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = protocolos)]
+pub(crate) struct NewProtocolRow<'a> {
+    pub numero: &'a str,
+    pub consultor_id: Option<i64>,
+    pub idioma: Option<&'a str>,
+    pub descricao: Option<&'a str>,
+    pub prioridade: &'a str,
+    pub status: &'a str,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// The columns a protocol patch may change.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = protocolos)]
+pub(crate) struct ProtocolChanges<'a> {
+    pub descricao: Option<Option<&'a str>>,
+    pub prioridade: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub consultor_id: Option<Option<i64>>,
+    pub updated_at: Timestamp,
+}
+
+impl ConsultantRow {
+    /// The domain value, with the languages loaded separately (in order).
+    pub fn into_domain(self, languages: Vec<String>) -> Result<Consultant, StoreError> {
+        let languages = languages
+            .iter()
+            .map(|code| Language::parse(code))
+            .collect::<Result<Vec<_>, _>>()
+            .and_then(LanguageList::new)
+            .map_err(|error| {
+                StoreError::internal(format!(
+                    "consultant {}: stored languages {languages:?}: {error}",
+                    self.id
+                ))
+            })?;
+        let name = ConsultantName::parse(&self.nome).map_err(|error| {
+            StoreError::internal(format!("consultant {}: stored name: {error}", self.id))
+        })?;
+        Ok(Consultant {
+            id: ConsultantId(self.id),
+            name,
+            email: self.email.as_deref().and_then(|raw| Email::parse(raw).ok()),
+            phone: self
+                .telefone
+                .as_deref()
+                .and_then(|raw| Phone::parse(raw).ok()),
+            languages,
+            active: self.status_ativo,
+            in_rotation: self.status_ativo_sequencial,
+            online: self.status_online,
+            last_served_at: self.ultimo_atendimento.map(|t| t.0),
+            pipedrive_user_id: self
+                .id_pipedrive
+                .and_then(|id| PipedriveUserId::new(id).ok()),
+            deleted: self.removido_em.is_some(),
+        })
+    }
+}
+
+/// Joins consultant rows with their language rows (sorted by consultant, then position).
+pub(crate) fn consultants_with_languages(
+    rows: Vec<ConsultantRow>,
+    languages: Vec<LanguageRow>,
+) -> Result<Vec<Consultant>, StoreError> {
+    let mut by_consultant: HashMap<i64, Vec<String>> = HashMap::with_capacity(rows.len());
+    for row in languages {
+        by_consultant
+            .entry(row.consultor_id)
+            .or_default()
+            .push(row.idioma);
+    }
+    rows.into_iter()
+        .map(|row| {
+            let languages = by_consultant.remove(&row.id).unwrap_or_default();
+            row.into_domain(languages)
+        })
+        .collect()
+}
+
+impl ProtocolRow {
+    pub fn into_domain(self) -> Result<Protocol, StoreError> {
+        let id = self.id;
+        let broken = move |what: &str, error: &dyn std::fmt::Display| {
+            StoreError::internal(format!("protocol {id}: stored {what}: {error}"))
+        };
+        Ok(Protocol {
+            id: ProtocolId(self.id),
+            number: self
+                .numero
+                .parse::<ProtocolNumber>()
+                .map_err(|error| broken("numero", &error))?,
+            consultant_id: self.consultor_id.map(ConsultantId),
+            language: self
+                .idioma
+                .as_deref()
+                .map(Language::parse)
+                .transpose()
+                .map_err(|error| broken("idioma", &error))?,
+            description: self
+                .descricao
+                .as_deref()
+                .map(Description::parse)
+                .transpose()
+                .map_err(|error| broken("descricao", &error))?,
+            priority: self
+                .prioridade
+                .parse()
+                .map_err(|error| broken("prioridade", &error))?,
+            status: self
+                .status
+                .parse()
+                .map_err(|error| broken("status", &error))?,
+            created_at: self.created_at.0,
+            updated_at: self.updated_at.0,
+        })
+    }
+}

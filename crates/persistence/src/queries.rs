@@ -1,0 +1,208 @@
+//! Statements shared by several ports, written once and compiled for both connection types.
+
+use chrono::{DateTime, Utc};
+use consultores_domain::{IdempotencyClaim, ProtocolNumber};
+use diesel::prelude::*;
+use diesel::{PgConnection, SqliteConnection};
+
+use crate::error::StoreError;
+use crate::faults::Interruptible;
+use crate::models::LanguageRow;
+use crate::schema::{consultor_idiomas, consultores, controle_protocolo, idempotency_keys};
+use crate::sql_types::Timestamp;
+
+/// The live row of `controle_protocolo` (created by the migrations, never at request time).
+const COUNTER_ROW: i32 = 1;
+
+/// Ids per `IN (…)` list: far below SQLite's and PostgreSQL's limits on bound parameters.
+const IDS_PER_QUERY: usize = 5_000;
+
+/// An idempotency record found under a claimed key.
+#[derive(Debug, Queryable)]
+pub(crate) struct StoredAnswer {
+    pub fingerprint: String,
+    pub answer: String,
+}
+
+/// A protocol number taken from the counter, and the instant of the write that took it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TakenNumber {
+    pub number: ProtocolNumber,
+    pub stamp: DateTime<Utc>,
+}
+
+#[derive(Debug, QueryableByName)]
+struct CounterRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    ultimo_numero: i64,
+    #[diesel(sql_type = crate::sql_types::UtcTimestamp)]
+    updated_at: Timestamp,
+}
+
+fn missing_counter() -> StoreError {
+    StoreError::internal(
+        "the protocol counter row (controle_protocolo id 1) is missing: run the migrations",
+    )
+}
+
+fn taken(counter: i64, stamp: DateTime<Utc>) -> Result<TakenNumber, StoreError> {
+    ProtocolNumber::from_counter(counter)
+        .map(|number| TakenNumber { number, stamp })
+        .map_err(|error| StoreError::internal(format!("protocol counter {counter}: {error}")))
+}
+
+/// Shared statements; every method runs on the caller's connection (and transaction).
+pub(crate) trait Queries: Interruptible + CounterQuery {
+    /// Claims `claim`'s key: an expired record is dropped first; then, if no record exists, one
+    /// is inserted (its answer is written by [`Queries::record_answer`] before COMMIT) and the
+    /// result is `None`: go ahead. Otherwise the existing record is returned. On PostgreSQL a
+    /// concurrent twin's uncommitted record makes the insert wait for that twin's COMMIT or
+    /// ROLLBACK, so the record read here is always complete.
+    fn claim_key(
+        &mut self,
+        claim: &IdempotencyClaim,
+        now: DateTime<Utc>,
+    ) -> Result<Option<StoredAnswer>, StoreError>;
+
+    /// Stores the answer of a claimed key.
+    fn record_answer(&mut self, claim: &IdempotencyClaim, answer: &str) -> Result<(), StoreError>;
+
+    /// Whether a consultant exists and is not deleted.
+    fn consultant_is_live(&mut self, id: i64) -> Result<bool, StoreError>;
+
+    /// The language rows of these consultants, by consultant and position.
+    fn languages_of(&mut self, ids: &[i64]) -> Result<Vec<LanguageRow>, StoreError>;
+}
+
+macro_rules! impl_queries {
+    ($($conn:ty),+) => {$(
+        impl Queries for $conn {
+            fn claim_key(
+                &mut self,
+                claim: &IdempotencyClaim,
+                now: DateTime<Utc>,
+            ) -> Result<Option<StoredAnswer>, StoreError> {
+                use idempotency_keys::dsl as k;
+                let key = claim.key.as_str();
+                diesel::delete(
+                    k::idempotency_keys
+                        .filter(k::scope.eq(&claim.scope))
+                        .filter(k::chave.eq(key))
+                        .filter(k::expires_at.le(Timestamp(now))),
+                )
+                .execute(self)?;
+                let inserted = diesel::insert_into(k::idempotency_keys)
+                    .values((
+                        k::scope.eq(&claim.scope),
+                        k::chave.eq(key),
+                        k::fingerprint.eq(&claim.fingerprint),
+                        k::resposta.eq(""),
+                        k::created_at.eq(Timestamp(now)),
+                        k::expires_at.eq(Timestamp(claim.expires_at)),
+                    ))
+                    .on_conflict_do_nothing()
+                    .execute(self)?;
+                if inserted == 1 {
+                    return Ok(None);
+                }
+                let existing = k::idempotency_keys
+                    .filter(k::scope.eq(&claim.scope))
+                    .filter(k::chave.eq(key))
+                    .select((k::fingerprint, k::resposta))
+                    .first::<StoredAnswer>(self)?;
+                Ok(Some(existing))
+            }
+
+            fn record_answer(
+                &mut self,
+                claim: &IdempotencyClaim,
+                answer: &str,
+            ) -> Result<(), StoreError> {
+                use idempotency_keys::dsl as k;
+                diesel::update(
+                    k::idempotency_keys
+                        .filter(k::scope.eq(&claim.scope))
+                        .filter(k::chave.eq(claim.key.as_str())),
+                )
+                .set(k::resposta.eq(answer))
+                .execute(self)?;
+                Ok(())
+            }
+
+            fn consultant_is_live(&mut self, id: i64) -> Result<bool, StoreError> {
+                let found = consultores::table
+                    .filter(consultores::id.eq(id))
+                    .filter(consultores::removido_em.is_null())
+                    .select(consultores::id)
+                    .first::<i64>(self)
+                    .optional()?;
+                Ok(found.is_some())
+            }
+
+            fn languages_of(&mut self, ids: &[i64]) -> Result<Vec<LanguageRow>, StoreError> {
+                let mut rows = Vec::with_capacity(ids.len() * 2);
+                for chunk in ids.chunks(IDS_PER_QUERY) {
+                    rows.extend(
+                        consultor_idiomas::table
+                            .filter(consultor_idiomas::consultor_id.eq_any(chunk))
+                            .order((consultor_idiomas::consultor_id, consultor_idiomas::posicao))
+                            .select(LanguageRow::as_select())
+                            .load(self)?,
+                    );
+                }
+                Ok(rows)
+            }
+        }
+    )+};
+}
+
+impl_queries!(PgConnection, SqliteConnection);
+
+impl CounterQuery for PgConnection {
+    fn take_protocol_number(&mut self, now: DateTime<Utc>) -> Result<TakenNumber, StoreError> {
+        let row = diesel::sql_query(
+            "UPDATE controle_protocolo \
+             SET ultimo_numero = ultimo_numero + 1, \
+                 updated_at = GREATEST($1, updated_at + INTERVAL '1 microsecond') \
+             WHERE id = 1 \
+             RETURNING ultimo_numero, updated_at",
+        )
+        .bind::<crate::sql_types::UtcTimestamp, _>(Timestamp(now))
+        .get_result::<CounterRow>(self)
+        .optional()?
+        .ok_or_else(missing_counter)?;
+        taken(row.ultimo_numero, row.updated_at.0)
+    }
+}
+
+impl CounterQuery for SqliteConnection {
+    fn take_protocol_number(&mut self, now: DateTime<Utc>) -> Result<TakenNumber, StoreError> {
+        use controle_protocolo::dsl as c;
+        // Inside BEGIN IMMEDIATE nobody else writes, so two statements are as good as one.
+        let (counter, previous) = diesel::update(c::controle_protocolo.find(COUNTER_ROW))
+            .set(c::ultimo_numero.eq(c::ultimo_numero + 1))
+            .returning((c::ultimo_numero, c::updated_at))
+            .get_result::<(i64, Timestamp)>(self)
+            .optional()?
+            .ok_or_else(missing_counter)?;
+        let stamp = now.max(previous.0 + chrono::Duration::microseconds(1));
+        diesel::update(c::controle_protocolo.find(COUNTER_ROW))
+            .set(c::updated_at.eq(Timestamp(stamp)))
+            .execute(self)?;
+        taken(counter, stamp)
+    }
+}
+
+/// The counter statement differs per backend (SQL interval arithmetic).
+pub(crate) trait CounterQuery {
+    /// Increments the protocol counter and returns the new number with the instant to stamp
+    /// this write with. On PostgreSQL this takes the counter row's lock until the transaction
+    /// ends.
+    ///
+    /// The instant is `now`, unless an earlier holder of the counter stamped a time at or after
+    /// it: then it is 1 µs after that one. Callers read their clock before waiting for the lock,
+    /// so under a burst `now` values arrive out of order; stamping them as they came would put a
+    /// consultant served last back at the head of the queue. Stamps taken under the counter lock
+    /// strictly increase in commit order, across threads and replicas (whatever their clock skew).
+    fn take_protocol_number(&mut self, now: DateTime<Utc>) -> Result<TakenNumber, StoreError>;
+}

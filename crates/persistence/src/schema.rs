@@ -1,0 +1,97 @@
+//! The tables, one definition for both backends (names inherited from v6).
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    consultores (id) {
+        id -> BigInt,
+        nome -> Text,
+        email -> Nullable<Text>,
+        telefone -> Nullable<Text>,
+        status_ativo -> Bool,
+        status_ativo_sequencial -> Bool,
+        status_online -> Bool,
+        ultimo_atendimento -> Nullable<UtcTimestamp>,
+        id_pipedrive -> Nullable<BigInt>,
+        removido_em -> Nullable<UtcTimestamp>,
+    }
+}
+
+diesel::table! {
+    consultor_idiomas (consultor_id, idioma) {
+        consultor_id -> BigInt,
+        idioma -> Text,
+        posicao -> Integer,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    protocolos (id) {
+        id -> BigInt,
+        numero -> Text,
+        consultor_id -> Nullable<BigInt>,
+        idioma -> Nullable<Text>,
+        descricao -> Nullable<Text>,
+        prioridade -> Text,
+        status -> Text,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    controle_protocolo (id) {
+        id -> Integer,
+        ultimo_numero -> BigInt,
+        updated_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    api_keys (id) {
+        id -> BigInt,
+        key_hash -> Text,
+        description -> Nullable<Text>,
+        scope -> Text,
+        is_active -> Bool,
+        created_at -> UtcTimestamp,
+        last_used_at -> Nullable<UtcTimestamp>,
+        revoked_at -> Nullable<UtcTimestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    idempotency_keys (scope, chave) {
+        scope -> Text,
+        chave -> Text,
+        fingerprint -> Text,
+        resposta -> Text,
+        created_at -> UtcTimestamp,
+        expires_at -> UtcTimestamp,
+    }
+}
+
+diesel::joinable!(consultor_idiomas -> consultores (consultor_id));
+diesel::joinable!(protocolos -> consultores (consultor_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    consultores,
+    consultor_idiomas,
+    protocolos,
+    controle_protocolo,
+    api_keys,
+    idempotency_keys,
+);

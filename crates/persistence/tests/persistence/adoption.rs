@@ -1,0 +1,199 @@
+//! Adopting a v6 database in place (PostgreSQL only: v6 never ran on SQLite).
+
+use std::time::Instant;
+
+use consultores_domain::{
+    queue_head, ApiKeyScope, ApiKeyStore, AssignmentPort, ConsultantFilter, ConsultantId,
+    ConsultantRepository, ProtocolFilter, ProtocolRepository,
+};
+use consultores_persistence::testing::{now_micros, TestDatabase};
+
+use crate::common::{count, counter, language};
+
+const V6_SCHEMA: &str = include_str!("../fixtures/v6_schema.sql");
+
+/// Consultants as they must read after adoption, computed from the v6 columns: languages
+/// lowercased with first occurrences kept in order, "" contacts as none, NULL switches off.
+const V6_CONSULTANTS_NORMALISED: &str = "\
+SELECT concat_ws('|', c.id, c.nome, coalesce(nullif(btrim(c.email), ''), '-'),
+                 coalesce(nullif(btrim(c.telefone), ''), '-'),
+                 (SELECT string_agg(l.idioma, ',' ORDER BY l.ordem)
+                    FROM (SELECT lower(u.idioma) AS idioma, min(u.ordem) AS ordem
+                          FROM unnest(c.idiomas) WITH ORDINALITY AS u (idioma, ordem)
+                          GROUP BY lower(u.idioma)) l),
+                 coalesce(c.status_ativo, false), coalesce(c.status_ativo_sequencial, false),
+                 coalesce(c.status_online, false), coalesce(c.ultimo_atendimento::text, '-'),
+                 coalesce(c.id_pipedrive::text, '-')) AS value
+FROM consultores c ORDER BY c.id";
+
+const CONSULTANTS_ADOPTED: &str = "\
+SELECT concat_ws('|', c.id, c.nome, coalesce(c.email, '-'), coalesce(c.telefone, '-'),
+                 (SELECT string_agg(i.idioma, ',' ORDER BY i.posicao)
+                    FROM consultor_idiomas i WHERE i.consultor_id = c.id),
+                 c.status_ativo, c.status_ativo_sequencial, c.status_online,
+                 coalesce(c.ultimo_atendimento::text, '-'), coalesce(c.id_pipedrive::text, '-')) AS value
+FROM consultores c ORDER BY c.id";
+
+const PROTOCOLS: &str = "\
+SELECT concat_ws('|', id, numero, consultor_id, created_at) AS value FROM protocolos ORDER BY id";
+
+fn build_v6(counter_row: Option<i64>) -> TestDatabase {
+    let test = TestDatabase::postgres_unmigrated();
+    test.execute(V6_SCHEMA);
+    if let Some(value) = counter_row {
+        test.execute(&format!(
+            "INSERT INTO controle_protocolo (id, ultimo_numero, updated_at) VALUES (1, {value}, now())"
+        ));
+    }
+    test
+}
+
+fn adopts_a_v6_database(counter_row: Option<i64>, next_number: &str) {
+    let test = build_v6(counter_row);
+    let consultants_before = test.query_strings(V6_CONSULTANTS_NORMALISED);
+    let protocols_before = test.query_strings(PROTOCOLS);
+    assert_eq!(
+        (consultants_before.len(), protocols_before.len()),
+        (1000, 10_000)
+    );
+
+    let started = Instant::now();
+    let applied = test.migrate();
+    println!(
+        "adopted 1000 consultants, 10000 protocols, 3 keys in {:?} (migrations {applied:?})",
+        started.elapsed()
+    );
+    assert!(!applied.is_empty());
+
+    // Every row carried over, values kept.
+    assert_eq!(test.query_strings(CONSULTANTS_ADOPTED), consultants_before);
+    assert_eq!(test.query_strings(PROTOCOLS), protocols_before);
+    assert_eq!(count(&test, "consultor_idiomas"), 1750);
+    assert_eq!(count(&test, "api_keys"), 3);
+    let db = test.database();
+    let listed = ConsultantRepository::list(&db, &ConsultantFilter::default()).unwrap();
+    assert_eq!(listed.len(), 1000);
+    let first = &listed[0];
+    assert_eq!(
+        first
+            .languages
+            .iter()
+            .map(|l| l.as_str())
+            .collect::<Vec<_>>(),
+        ["es", "en"],
+        "['Es','EN','es','En'] lowercased, first occurrences in order"
+    );
+    assert_eq!(first.email, None, "\"\" read as no email");
+    assert_eq!(
+        ProtocolRepository::list(
+            &db,
+            &ProtocolFilter::new(Some(ConsultantId(8)), 0, 1000).unwrap()
+        )
+        .unwrap()
+        .len(),
+        10,
+    );
+
+    // The v6 leftovers are gone.
+    assert_eq!(
+        test.query_i64(
+            "SELECT count(*) AS value FROM pg_proc WHERE proname IN ('get_next_protocol_number', \
+             'create_protocol_for_consultant', 'create_protocol_on_consultant_selection')"
+        ),
+        0
+    );
+    assert_eq!(
+        test.query_i64("SELECT count(*) AS value FROM pg_trigger WHERE NOT tgisinternal"),
+        0
+    );
+    assert_eq!(
+        test.query_i64(
+            "SELECT count(*) AS value FROM pg_class WHERE relname = 'seq_numero_protocolo'"
+        ),
+        0
+    );
+
+    // The next number continues after the highest; one assignment, one protocol (no trigger);
+    // the queue order of the adopted pool is the policy's.
+    let expected_head = queue_head(&listed, &language("pt")).map(|c| c.id);
+    let assigned = db
+        .assign_next(&language("pt"), now_micros(), None)
+        .unwrap()
+        .value;
+    assert_eq!(Some(assigned.consultant.id), expected_head);
+    assert_eq!(assigned.protocol.number.to_string(), next_number);
+    assert_eq!(count(&test, "protocolos"), 10_001);
+
+    // Deleting a consultant keeps their protocols (v6 cascaded).
+    assert!(ConsultantRepository::soft_delete(&db, ConsultantId(8), now_micros()).unwrap());
+    assert_eq!(
+        test.query_i64("SELECT count(*) AS value FROM protocolos WHERE consultor_id = 8"),
+        10
+    );
+
+    // Plain keys still work, stored hashed; the inactive one stays refused.
+    let key = db
+        .authenticate("v6-plain-secret-key", now_micros())
+        .unwrap()
+        .unwrap();
+    assert_eq!(key.scope, ApiKeyScope::Admin);
+    assert_eq!(key.description.as_deref(), Some("AUTHENTICATION_API_KEY"));
+    assert!(db
+        .authenticate("n8n\\key-2024", now_micros())
+        .unwrap()
+        .is_some());
+    assert_eq!(
+        db.authenticate("v6-old-key\\with-backslash", now_micros())
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        test.query_i64(
+            "SELECT count(*) AS value FROM information_schema.columns \
+             WHERE table_name = 'api_keys' AND column_name = 'key'"
+        ),
+        0
+    );
+    let keys = ApiKeyStore::list(&db).unwrap();
+    assert_eq!(keys.iter().filter(|k| k.revoked_at.is_some()).count(), 1);
+
+    // Migrating again changes nothing.
+    let consultants_after = test.query_strings(CONSULTANTS_ADOPTED);
+    let protocols_after = test.query_strings(PROTOCOLS);
+    let counter_after = counter(&test);
+    assert!(test.migrate().is_empty());
+    assert_eq!(test.query_strings(CONSULTANTS_ADOPTED), consultants_after);
+    assert_eq!(test.query_strings(PROTOCOLS), protocols_after);
+    assert_eq!(counter(&test), counter_after);
+}
+
+#[test]
+fn adopts_a_v6_database_with_its_counter_row() {
+    adopts_a_v6_database(Some(10_005), "#10006");
+}
+
+#[test]
+fn adopts_a_v6_database_without_a_counter_row() {
+    adopts_a_v6_database(None, "#10001");
+}
+
+#[test]
+fn refuses_to_adopt_duplicate_emails_and_changes_nothing() {
+    let test = build_v6(Some(10_000));
+    test.execute(
+        "UPDATE consultores SET email = 'Dup@Exemplo.com' WHERE id = 2; \
+         UPDATE consultores SET email = 'dup@exemplo.COM' WHERE id = 3;",
+    );
+    let consultants_before = test.query_strings(V6_CONSULTANTS_NORMALISED);
+    let error = test.database().run_migrations().unwrap_err().to_string();
+    assert!(error.contains("dup@exemplo.com (ids 2, 3)"), "{error}");
+    assert_eq!(
+        test.query_strings(V6_CONSULTANTS_NORMALISED),
+        consultants_before
+    );
+    assert_eq!(
+        test.query_i64("SELECT count(*) AS value FROM pg_trigger WHERE NOT tgisinternal"),
+        1,
+        "the failed migration rolled back entirely"
+    );
+}

@@ -1,0 +1,245 @@
+//! Many threads at once, on both backends: unique and gapless numbers, fair rotation, no false
+//! "nobody available", exactly-once idempotency.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+use consultores_domain::{
+    Assignment, AssignmentPort, ConsultantId, ConsultantRepository, DomainError, NewProtocol,
+    ProtocolRepository, Recorded,
+};
+use consultores_persistence::testing::{now_micros, TestDatabase};
+use consultores_persistence::PoolSettings;
+
+use crate::common::{claim, consultant, count, counter, language};
+
+fn settings() -> PoolSettings {
+    PoolSettings {
+        max_size: 16,
+        connect_timeout: Duration::from_secs(60),
+    }
+}
+
+macro_rules! on_both_backends_with_big_pools {
+    ($($name:ident),+ $(,)?) => {
+        mod postgres {
+            $(#[test] fn $name() { super::$name(&TestDatabase::postgres_with(super::settings())); })+
+            use consultores_persistence::testing::TestDatabase;
+        }
+        mod sqlite {
+            $(#[test] fn $name() { super::$name(&TestDatabase::sqlite_with(super::settings())); })+
+            use consultores_persistence::testing::TestDatabase;
+        }
+    };
+}
+
+on_both_backends_with_big_pools!(
+    sixty_four_assignments_share_eight_consultants_fairly_with_contiguous_numbers,
+    four_languages_interleaved_stay_fair_and_contiguous,
+    thirty_two_unassigned_protocols_get_contiguous_numbers,
+    a_burst_larger_than_the_pool_of_consultants_never_finds_nobody,
+    sixteen_idempotent_twins_open_exactly_one_protocol,
+);
+
+/// Runs `task(i)` on `threads` threads released together; returns the results in thread order.
+fn burst<T: Send>(threads: usize, task: impl Fn(usize) -> T + Sync) -> (Vec<T>, Duration) {
+    let barrier = Barrier::new(threads);
+    let started = Instant::now();
+    let results = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|i| {
+                let barrier = &barrier;
+                let task = &task;
+                scope.spawn(move || {
+                    barrier.wait();
+                    task(i)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    (results, started.elapsed())
+}
+
+fn add_consultants(
+    test: &TestDatabase,
+    prefix: &str,
+    codes: &[&str],
+    how_many: usize,
+) -> Vec<ConsultantId> {
+    let db = test.database();
+    (0..how_many)
+        .map(|i| {
+            ConsultantRepository::create(
+                &db,
+                &consultant(&format!("{prefix} {i}"), codes),
+                now_micros(),
+            )
+            .unwrap()
+            .id
+        })
+        .collect()
+}
+
+fn assert_contiguous(mut numbers: Vec<u64>, first: u64) {
+    numbers.sort_unstable();
+    let expected: Vec<u64> = (first..first + numbers.len() as u64).collect();
+    assert_eq!(numbers, expected, "numbers are unique and gapless");
+}
+
+fn tally(assignments: &[Recorded<Assignment>]) -> BTreeMap<ConsultantId, usize> {
+    let mut per_consultant = BTreeMap::new();
+    for assignment in assignments {
+        *per_consultant
+            .entry(assignment.value.consultant.id)
+            .or_default() += 1;
+    }
+    per_consultant
+}
+
+fn sixty_four_assignments_share_eight_consultants_fairly_with_contiguous_numbers(
+    test: &TestDatabase,
+) {
+    let ids = add_consultants(test, "Consultor pt", &["pt"], 8);
+    let db = test.database();
+    let (results, elapsed) = burst(64, |_| db.assign_next(&language("pt"), now_micros(), None));
+    let assignments: Vec<_> = results.into_iter().map(|r| r.unwrap()).collect();
+    assert_contiguous(
+        assignments
+            .iter()
+            .map(|a| a.value.protocol.number.counter())
+            .collect(),
+        1,
+    );
+    let per_consultant = tally(&assignments);
+    assert_eq!(per_consultant.keys().copied().collect::<Vec<_>>(), ids);
+    assert!(
+        per_consultant.values().all(|&n| n == 8),
+        "{per_consultant:?}"
+    );
+    assert_eq!(count(test, "protocolos"), 64);
+    assert_eq!(counter(test), 64);
+    println!(
+        "{:?}: 64 assignments over 8 consultants in {elapsed:?}",
+        test.backend()
+    );
+}
+
+fn four_languages_interleaved_stay_fair_and_contiguous(test: &TestDatabase) {
+    let codes = ["pt", "en", "es", "fr"];
+    let mut ids = Vec::new();
+    for code in codes {
+        ids.push(add_consultants(
+            test,
+            &format!("Consultor {code}"),
+            &[code],
+            4,
+        ));
+    }
+    let db = test.database();
+    let (results, elapsed) = burst(64, |i| {
+        db.assign_next(&language(codes[i % 4]), now_micros(), None)
+    });
+    let assignments: Vec<_> = results.into_iter().map(|r| r.unwrap()).collect();
+    assert_contiguous(
+        assignments
+            .iter()
+            .map(|a| a.value.protocol.number.counter())
+            .collect(),
+        1,
+    );
+    let per_consultant = tally(&assignments);
+    assert_eq!(per_consultant.len(), 16);
+    assert!(
+        per_consultant.values().all(|&n| n == 4),
+        "{per_consultant:?}"
+    );
+    for (i, assignment) in assignments.iter().enumerate() {
+        let code = language(codes[i % 4]);
+        assert_eq!(assignment.value.protocol.language.as_ref(), Some(&code));
+        assert!(ids[i % 4].contains(&assignment.value.consultant.id));
+    }
+    println!(
+        "{:?}: 64 assignments in 4 languages in {elapsed:?}",
+        test.backend()
+    );
+}
+
+fn thirty_two_unassigned_protocols_get_contiguous_numbers(test: &TestDatabase) {
+    let db = test.database();
+    let (results, elapsed) = burst(32, |_| {
+        ProtocolRepository::create(&db, &NewProtocol::default(), now_micros(), None)
+    });
+    let numbers = results
+        .into_iter()
+        .map(|r| r.unwrap().value.number.counter())
+        .collect();
+    assert_contiguous(numbers, 1);
+    assert_eq!(counter(test), 32);
+    println!(
+        "{:?}: 32 unassigned protocols in {elapsed:?}",
+        test.backend()
+    );
+}
+
+fn a_burst_larger_than_the_pool_of_consultants_never_finds_nobody(test: &TestDatabase) {
+    add_consultants(test, "Poucos", &["pt"], 3);
+    let db = test.database();
+    let (results, elapsed) = burst(64, |_| db.assign_next(&language("pt"), now_micros(), None));
+    let none_available = results
+        .iter()
+        .filter(|r| matches!(r, Err(DomainError::NoneAvailable(_))))
+        .count();
+    assert_eq!(none_available, 0);
+    let assignments: Vec<_> = results.into_iter().map(|r| r.unwrap()).collect();
+    assert_contiguous(
+        assignments
+            .iter()
+            .map(|a| a.value.protocol.number.counter())
+            .collect(),
+        1,
+    );
+    let per_consultant = tally(&assignments);
+    let (min, max) = (
+        per_consultant.values().min().unwrap(),
+        per_consultant.values().max().unwrap(),
+    );
+    assert!(
+        max - min <= 1,
+        "strict queue order keeps the counts within one: {per_consultant:?}"
+    );
+    println!(
+        "{:?}: 64 assignments over 3 consultants in {elapsed:?}, {per_consultant:?}",
+        test.backend()
+    );
+}
+
+fn sixteen_idempotent_twins_open_exactly_one_protocol(test: &TestDatabase) {
+    add_consultants(test, "Gêmeos", &["pt"], 4);
+    let db = test.database();
+    let now = now_micros();
+    let key = claim("twin-key", "GET /consultor/da-vez?idioma=pt", now);
+    let (results, _) = burst(16, |_| {
+        db.assign_next(&language("pt"), now, Some(key.clone()))
+    });
+    let results: Vec<_> = results.into_iter().map(|r| r.unwrap()).collect();
+    assert_eq!(results.iter().filter(|r| !r.replayed).count(), 1);
+    let distinct: HashSet<_> = results.iter().map(|r| r.value.protocol.id).collect();
+    assert_eq!(distinct.len(), 1);
+    assert!(results.iter().all(|r| r.value == results[0].value));
+    assert_eq!(count(test, "protocolos"), 1);
+    assert_eq!(counter(test), 1);
+
+    let (results, _) = burst(16, |_| {
+        ProtocolRepository::create(
+            &db,
+            &NewProtocol::default(),
+            now,
+            Some(claim("twin-2", "GET /gerar-protocolo", now)),
+        )
+    });
+    let results: Vec<_> = results.into_iter().map(|r| r.unwrap()).collect();
+    assert_eq!(results.iter().filter(|r| !r.replayed).count(), 1);
+    assert_eq!(count(test, "protocolos"), 2);
+}

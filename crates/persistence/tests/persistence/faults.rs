@@ -1,0 +1,249 @@
+//! Failures: gapless numbering when an assignment fails after taking a number, crash safety at
+//! every step of the write transactions, and a database that is down or drops connections.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::{Duration, Instant};
+
+use consultores_domain::{
+    AssignmentPort, ConsultantFilter, ConsultantRepository, DomainError, NewProtocol,
+    ProtocolRepository, StoreHealth,
+};
+use consultores_persistence::testing::{now_micros, FaultAction, FaultPoint, TestDatabase};
+use consultores_persistence::{Database, PersistenceError, PoolSettings};
+
+use crate::common::{claim, consultant, count, counter, language, on_both_backends};
+
+on_both_backends!(
+    a_failure_after_taking_a_number_consumes_none,
+    a_conflicting_protocol_number_rolls_the_assignment_back,
+    an_assignment_interrupted_at_any_step_leaves_nothing_half_written,
+    a_protocol_creation_interrupted_at_any_step_leaves_nothing_half_written,
+);
+
+const POINTS: [FaultPoint; 4] = [
+    FaultPoint::AfterClaim,
+    FaultPoint::AfterCounter,
+    FaultPoint::AfterWrite,
+    FaultPoint::BeforeCommit,
+];
+const ACTIONS: [FaultAction; 3] = [
+    FaultAction::Fail,
+    FaultAction::Panic,
+    FaultAction::DropConnection,
+];
+
+/// Everything an assignment writes.
+fn snapshot(test: &TestDatabase) -> (i64, i64, i64, Vec<String>) {
+    (
+        counter(test),
+        count(test, "protocolos"),
+        count(test, "idempotency_keys"),
+        test.query_strings(
+            "SELECT CAST(id AS TEXT) || ' ' || coalesce(CAST(ultimo_atendimento AS TEXT), '-') AS value \
+             FROM consultores ORDER BY id",
+        ),
+    )
+}
+
+fn a_failure_after_taking_a_number_consumes_none(test: &TestDatabase) {
+    let db = test.database();
+    ConsultantRepository::create(&db, &consultant("Joana", &["pt"]), now_micros()).unwrap();
+    let before = snapshot(test);
+    test.inject_fault(FaultPoint::AfterCounter, FaultAction::Fail);
+    assert!(matches!(
+        db.assign_next(&language("pt"), now_micros(), None),
+        Err(DomainError::Internal(_))
+    ));
+    assert_eq!(snapshot(test), before);
+    let next = db
+        .assign_next(&language("pt"), now_micros(), None)
+        .unwrap()
+        .value;
+    assert_eq!(next.protocol.number.to_string(), "#00001");
+}
+
+fn a_conflicting_protocol_number_rolls_the_assignment_back(test: &TestDatabase) {
+    let db = test.database();
+    ConsultantRepository::create(&db, &consultant("Karina", &["pt"]), now_micros()).unwrap();
+    let first = db
+        .assign_next(&language("pt"), now_micros(), None)
+        .unwrap()
+        .value;
+    assert_eq!(first.protocol.number.to_string(), "#00001");
+    // A row that already holds the next number (as a hand-made import could leave).
+    test.execute(
+        "INSERT INTO protocolos (numero, prioridade, status, created_at, updated_at) \
+         VALUES ('#00002', 'normal', 'aberto', '2026-01-01T00:00:00.000000+00:00', \
+         '2026-01-01T00:00:00.000000+00:00')",
+    );
+    let before = snapshot(test);
+    assert!(matches!(
+        db.assign_next(&language("pt"), now_micros(), None),
+        Err(DomainError::Internal(_))
+    ));
+    assert_eq!(
+        snapshot(test),
+        before,
+        "counter, stamp and protocols unchanged"
+    );
+    test.execute("DELETE FROM protocolos WHERE numero = '#00002'");
+    let next = db
+        .assign_next(&language("pt"), now_micros(), None)
+        .unwrap()
+        .value;
+    assert_eq!(next.protocol.number.to_string(), "#00002");
+}
+
+fn an_assignment_interrupted_at_any_step_leaves_nothing_half_written(test: &TestDatabase) {
+    let db = test.database();
+    for name in ["Laura", "Marcos", "Nina"] {
+        ConsultantRepository::create(&db, &consultant(name, &["pt"]), now_micros()).unwrap();
+    }
+    let mut expected_number = 1;
+    for point in POINTS {
+        for action in ACTIONS {
+            let before = snapshot(test);
+            test.inject_fault(point, action);
+            let key = claim(
+                &format!("crash-{point:?}-{action:?}"),
+                "GET /consultor/da-vez?idioma=pt",
+                now_micros(),
+            );
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                db.assign_next(&language("pt"), now_micros(), Some(key.clone()))
+            }));
+            assert!(
+                !matches!(outcome, Ok(Ok(_))),
+                "{point:?}/{action:?} must interrupt the assignment"
+            );
+            assert_eq!(snapshot(test), before, "{point:?}/{action:?} left a trace");
+            // The pool recovers (broken connections are replaced) and the key is still usable.
+            let next = db
+                .assign_next(&language("pt"), now_micros(), Some(key))
+                .unwrap();
+            assert!(!next.replayed);
+            assert_eq!(next.value.protocol.number.counter(), expected_number);
+            expected_number += 1;
+        }
+    }
+}
+
+fn a_protocol_creation_interrupted_at_any_step_leaves_nothing_half_written(test: &TestDatabase) {
+    let db = test.database();
+    let mut expected_number = 1;
+    for point in POINTS {
+        for action in ACTIONS {
+            let before = snapshot(test);
+            test.inject_fault(point, action);
+            let key = claim(
+                &format!("crash-{point:?}-{action:?}"),
+                "GET /gerar-protocolo",
+                now_micros(),
+            );
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                ProtocolRepository::create(
+                    &db,
+                    &NewProtocol::default(),
+                    now_micros(),
+                    Some(key.clone()),
+                )
+            }));
+            assert!(!matches!(outcome, Ok(Ok(_))), "{point:?}/{action:?}");
+            assert_eq!(snapshot(test), before, "{point:?}/{action:?} left a trace");
+            let next =
+                ProtocolRepository::create(&db, &NewProtocol::default(), now_micros(), Some(key))
+                    .unwrap();
+            assert!(!next.replayed);
+            assert_eq!(next.value.number.counter(), expected_number);
+            expected_number += 1;
+        }
+    }
+}
+
+#[test]
+fn a_database_that_is_down_answers_unavailable_quickly() {
+    let settings = PoolSettings {
+        max_size: 2,
+        connect_timeout: Duration::from_secs(1),
+    };
+    let started = Instant::now();
+    let db = Database::connect("postgres://postgres@127.0.0.1:1/nothing_here", &settings).unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "start-up does not wait for the database"
+    );
+
+    let started = Instant::now();
+    assert!(matches!(
+        db.assign_next(&language("pt"), now_micros(), None),
+        Err(DomainError::Unavailable(_))
+    ));
+    assert!(matches!(db.ping(), Err(DomainError::Unavailable(_))));
+    assert!(matches!(
+        ConsultantRepository::list(&db, &ConsultantFilter::default()),
+        Err(DomainError::Unavailable(_))
+    ));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "bounded by the checkout timeout: {:?}",
+        started.elapsed()
+    );
+    assert!(matches!(
+        db.run_migrations(),
+        Err(PersistenceError::Unavailable(_))
+    ));
+}
+
+#[test]
+fn unsupported_urls_are_refused_with_one_clear_line() {
+    let error =
+        Database::connect("mysql://root:secret@db/app", &PoolSettings::default()).unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("DATABASE_URL") && message.contains("sqlite://"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("secret") && !message.contains('\n'),
+        "{message}"
+    );
+}
+
+#[test]
+fn connections_killed_by_the_server_are_replaced_transparently() {
+    let test = TestDatabase::postgres();
+    let db = test.database();
+    ConsultantRepository::create(&db, &consultant("Otávio", &["pt"]), now_micros()).unwrap();
+    db.ping().unwrap();
+    // What a PostgreSQL restart does to every pooled connection.
+    let admin = TestDatabase::postgres();
+    let name = test.url().rsplit('/').next().unwrap().to_owned();
+    admin.execute(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    ));
+    for _ in 0..3 {
+        db.assign_next(&language("pt"), now_micros(), None).unwrap();
+        ConsultantRepository::list(&db, &ConsultantFilter::default()).unwrap();
+    }
+}
+
+#[test]
+fn a_sqlite_url_creates_the_file_and_its_directory() {
+    let dir = std::env::temp_dir().join(format!("consultores-sqlite-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let path = dir.join("nested").join("app.db");
+    for url in [
+        format!("sqlite://{}", path.display()),
+        format!("sqlite:{}", path.display()),
+    ] {
+        let db = Database::connect(&url, &PoolSettings::default()).unwrap();
+        assert_eq!(db.backend(), consultores_persistence::Backend::Sqlite);
+        db.run_migrations().unwrap();
+        db.ping().unwrap();
+        assert!(path.exists());
+    }
+    let db = Database::connect(path.to_str().unwrap(), &PoolSettings::default()).unwrap();
+    assert!(db.run_migrations().unwrap().is_empty(), "already migrated");
+    drop(db);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,9 @@
+//! Persistence tests on real PostgreSQL (from `TEST_DATABASE_URL`) and real SQLite files.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+mod adoption;
+mod common;
+mod concurrency;
+mod contract;
+mod faults;
+mod policy;

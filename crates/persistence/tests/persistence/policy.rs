@@ -1,0 +1,105 @@
+//! The SQL of the assignment picks the same consultant as the domain's policy
+//! (`consultores_domain::queue_head`), on random pools, on both backends.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use consultores_domain::{
+    queue_head, AssignmentPort, Consultant, ConsultantRepository, DomainError, Language,
+};
+use consultores_persistence::testing::TestDatabase;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::common::{consultant, language, on_both_backends};
+
+on_both_backends!(assignment_picks_the_policy_head_on_random_pools);
+
+const POOLS: u64 = 50;
+const CODES: [&str; 4] = ["pt", "en", "es", "fr"];
+
+fn epoch() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 1, 8, 0, 0).single().unwrap()
+}
+
+fn assignment_picks_the_policy_head_on_random_pools(test: &TestDatabase) {
+    let db = test.database();
+    let mut compared = 0;
+    let mut nobody = 0;
+    for seed in 0..POOLS {
+        let mut rng = StdRng::seed_from_u64(0xC0FFEE + seed);
+        // A fresh pool: earlier pools' consultants are deleted, so they are part of the pool
+        // too (as the deleted consultants they are).
+        let mut pool: Vec<Consultant> = ConsultantRepository::list(&db, &Default::default())
+            .unwrap()
+            .into_iter()
+            .map(|mut c| {
+                ConsultantRepository::soft_delete(&db, c.id, epoch()).unwrap();
+                c.deleted = true;
+                c
+            })
+            .collect();
+        for i in 0..rng.random_range(1..=12) {
+            let spoken: Vec<&str> = CODES
+                .iter()
+                .copied()
+                .filter(|_| rng.random_bool(0.5))
+                .collect();
+            let spoken = if spoken.is_empty() {
+                vec!["pt"]
+            } else {
+                spoken
+            };
+            let mut new = consultant(&format!("Pool {seed} member {i}"), &spoken);
+            new.active = rng.random_bool(0.85);
+            new.in_rotation = rng.random_bool(0.85);
+            new.online = rng.random_bool(0.75);
+            let mut stored = ConsultantRepository::create(&db, &new, epoch()).unwrap();
+            // Few distinct times, so ties (and NULLs) are common.
+            let served = match rng.random_range(0..5) {
+                0 => None,
+                minutes => Some(epoch() + Duration::minutes(minutes)),
+            };
+            test.set_last_served(stored.id, served);
+            stored.last_served_at = served;
+            if rng.random_bool(0.1) {
+                ConsultantRepository::soft_delete(&db, stored.id, epoch()).unwrap();
+                stored.deleted = true;
+            }
+            pool.push(stored);
+        }
+        for turn in 0..4 {
+            let wanted: Language = language(CODES[rng.random_range(0..CODES.len())]);
+            let now = epoch() + Duration::hours(1) + Duration::seconds(seed as i64 * 10 + turn);
+            let expected = queue_head(&pool, &wanted).map(|c| c.id);
+            match db.assign_next(&wanted, now, None) {
+                Ok(assigned) => {
+                    let chosen = assigned.value.consultant.id;
+                    assert_eq!(
+                        Some(chosen),
+                        expected,
+                        "pool {seed}, turn {turn}, {wanted}: {pool:#?}"
+                    );
+                    let member = pool.iter_mut().find(|c| c.id == chosen).unwrap();
+                    assert!(assigned.value.consultant.last_served_at >= Some(now));
+                    member.last_served_at = assigned.value.consultant.last_served_at;
+                    compared += 1;
+                }
+                Err(DomainError::NoneAvailable(_)) => {
+                    assert_eq!(
+                        expected, None,
+                        "pool {seed}, turn {turn}, {wanted}: {pool:#?}"
+                    );
+                    nobody += 1;
+                }
+                Err(other) => panic!("pool {seed}: {other:?}"),
+            }
+        }
+    }
+    println!(
+        "{:?}: {compared} assignments matched the policy head, {nobody} pools had nobody",
+        test.backend()
+    );
+    assert!(
+        compared > 100 && nobody > 5,
+        "the random pools cover both outcomes"
+    );
+}
