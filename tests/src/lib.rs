@@ -51,6 +51,7 @@ pub fn free_port() -> u16 {
 }
 
 /// A running `consultores` process. Killed (SIGKILL) on drop if still running.
+#[derive(Debug)]
 pub struct Service {
     child: Child,
     pub base_url: String,
@@ -200,7 +201,10 @@ impl Service {
             if let Some(status) = self.child.try_wait().expect("wait for the service") {
                 return status;
             }
-            assert!(Instant::now() < deadline, "service ignored SIGTERM for 30 s");
+            assert!(
+                Instant::now() < deadline,
+                "service ignored SIGTERM for 30 s"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }

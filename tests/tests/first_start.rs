@@ -43,7 +43,10 @@ fn first_start_without_configuration_uses_sqlite_and_prints_a_working_key() {
         let parsed: serde_json::Value = serde_json::from_str(line)
             .unwrap_or_else(|e| panic!("log line is not JSON ({e}): {line}"));
         assert!(parsed.is_object());
-        assert!(!line.contains(&key), "the key leaked into a log line: {line}");
+        assert!(
+            !line.contains(&key),
+            "the key leaked into a log line: {line}"
+        );
     }
 
     // A second start reuses the stored key and prints none.
@@ -56,7 +59,10 @@ fn first_start_without_configuration_uses_sqlite_and_prints_a_working_key() {
         extra_env: Vec::new(),
         port: None,
     });
-    assert!(again.stderr_lines().iter().all(|l| !l.trim().starts_with("csk_")));
+    assert!(again
+        .stderr_lines()
+        .iter()
+        .all(|l| !l.trim().starts_with("csk_")));
     drop(again);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -40,12 +40,18 @@ fn full_day(database_url: &str) {
         "/consultor",
         &json!({"nome": "Outra Pessoa", "email": "PESSOA0@exemplo.com", "idiomas": ["pt"]}),
     ));
-    assert_eq!((status, body), (400, json!({"detail": "Email já cadastrado"})));
+    assert_eq!(
+        (status, body),
+        (400, json!({"detail": "Email já cadastrado"}))
+    );
 
     // Nobody online yet.
     let (status, body) = json(service.get("/consultor/da-vez?idioma=pt"));
     assert_eq!(status, 404);
-    assert_eq!(body["detail"], "Não há consultor disponível para o idioma pt");
+    assert_eq!(
+        body["detail"],
+        "Não há consultor disponível para o idioma pt"
+    );
 
     for id in &ids {
         let (status, body) = json(service.put(
@@ -68,7 +74,9 @@ fn full_day(database_url: &str) {
         for _ in 0..members.len() * 3 {
             let (status, body) = json(service.get(&format!("/consultor/da-vez?idioma={language}")));
             assert_eq!(status, 200, "{body}");
-            *counts.entry(body["consultor_id"].as_i64().unwrap()).or_default() += 1;
+            *counts
+                .entry(body["consultor_id"].as_i64().unwrap())
+                .or_default() += 1;
             numbers.push(body["numero_protocolo"].as_str().unwrap().to_owned());
         }
         for member in members {
@@ -109,7 +117,10 @@ fn full_day(database_url: &str) {
     let history_before = history_before.as_array().unwrap().clone();
     assert_eq!(history_before.len(), 6, "3 in pt and 3 in en");
     let (status, body) = json(service.delete(&format!("/consultor/{bruno}")));
-    assert_eq!((status, body), (200, json!({"detail": "Consultor removido com sucesso"})));
+    assert_eq!(
+        (status, body),
+        (200, json!({"detail": "Consultor removido com sucesso"}))
+    );
     let (status, _) = json(service.get(&format!("/consultor/{bruno}")));
     assert_eq!(status, 404);
     let (_, listed) = json(service.get("/consultores"));
@@ -125,7 +136,10 @@ fn full_day(database_url: &str) {
     let (_, all_before) = json(service.get("/protocolos?limit=1000"));
     let (_, consultants_before) = json(service.get("/consultores"));
     let status = service.terminate();
-    assert!(status.success(), "SIGTERM should end with exit code 0, got {status:?}");
+    assert!(
+        status.success(),
+        "SIGTERM should end with exit code 0, got {status:?}"
+    );
 
     let service = Service::start(&config);
     let (_, all_after) = json(service.get("/protocolos?limit=1000"));
@@ -134,7 +148,10 @@ fn full_day(database_url: &str) {
     assert_eq!(consultants_after, consultants_before);
     let (_, body) = json(service.get("/gerar-protocolo"));
     let count = all_before.as_array().unwrap().len();
-    assert_eq!(body["numero_protocolo"], Value::from(format!("#{:05}", count + 1)));
+    assert_eq!(
+        body["numero_protocolo"],
+        Value::from(format!("#{:05}", count + 1))
+    );
 }
 
 #[test]

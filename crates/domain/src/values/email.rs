@@ -2,7 +2,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::invalid::{check_length, InvalidValue};
+use super::invalid::InvalidValue;
 
 /// An email address as people type it: trimmed, at most 255 characters, one `@` between a
 /// non-empty local part (at most 64 characters) and a domain of dot-separated labels
@@ -17,7 +17,11 @@ impl Email {
 
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         let trimmed = raw.trim();
-        check_length(trimmed, 3, Self::MAX_CHARS)?;
+        if trimmed.chars().count() > Self::MAX_CHARS {
+            return Err(InvalidValue::TooLong {
+                max: Self::MAX_CHARS,
+            });
+        }
         let (local, domain) = trimmed.split_once('@').ok_or(InvalidValue::NotAnEmail)?;
         let local_ok = !local.is_empty()
             && local.chars().count() <= 64
