@@ -1,5 +1,7 @@
 //! A new user's first start: no configuration at all.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
 use consultores_tests::{json, Service, ServiceConfig};
 
 #[test]

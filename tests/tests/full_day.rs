@@ -2,6 +2,8 @@
 //! register consultants, switch them online, rotate through three languages, open and edit
 //! protocols, remove a consultant and read their history, restart and find everything there.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
 use std::collections::HashMap;
 
 use consultores_tests::{json, Service, ServiceConfig, TestDatabase};
