@@ -133,7 +133,7 @@ def fill_protocols_pg(db, total, consultant_ids):
     lo, hi = consultant_ids[0], consultant_ids[-1]
     psql(db, f"""
         INSERT INTO protocolos (numero, consultor_id, idioma, prioridade, status, created_at, updated_at)
-        SELECT '#' || lpad((c.n + g)::text, 7, '0'), {lo} + (g % ({hi} - {lo} + 1)), 'pt', 'normal', 'aberto', now(), now()
+        SELECT '#' || CASE WHEN c.n + g < 100000 THEN lpad((c.n + g)::text, 5, '0') ELSE (c.n + g)::text END, {lo} + (g % ({hi} - {lo} + 1)), 'pt', 'normal', 'aberto', now(), now()
         FROM generate_series(1, {total}) g, (SELECT ultimo_numero AS n FROM controle_protocolo WHERE id = 1) c;
         UPDATE controle_protocolo SET ultimo_numero = ultimo_numero + {total} WHERE id = 1;
         ANALYZE;""")
@@ -144,7 +144,7 @@ def fill_protocols_sqlite(path, total, consultant_ids):
     (start,) = con.execute("SELECT ultimo_numero FROM controle_protocolo WHERE id = 1").fetchone()
     stamp = "2026-01-01T00:00:00.000000+00:00"
     span = len(consultant_ids)
-    rows = ((f"#{start + g:07d}", consultant_ids[g % span], "pt", "normal", "aberto", stamp, stamp)
+    rows = ((f"#{start + g:05d}", consultant_ids[g % span], "pt", "normal", "aberto", stamp, stamp)
             for g in range(1, total + 1))
     con.executemany("INSERT INTO protocolos (numero, consultor_id, idioma, prioridade, status, created_at, updated_at)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
