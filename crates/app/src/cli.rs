@@ -88,9 +88,8 @@ mod tests {
 
     #[test]
     fn api_key_create_defaults_to_the_read_only_scope() {
-        let cli =
-            Cli::try_parse_from(["consultores", "api-key", "create", "--description", "bot"])
-                .unwrap();
+        let cli = Cli::try_parse_from(["consultores", "api-key", "create", "--description", "bot"])
+            .unwrap();
         match cli.command {
             Some(Command::ApiKey(ApiKeyCommand::Create { description, scope })) => {
                 assert_eq!(description, "bot");

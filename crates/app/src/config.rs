@@ -57,6 +57,8 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     pub workers: usize,
     pub max_connections: usize,
+    /// How many days audit entries are kept (`AUDIT_RETENTION_DAYS`); `None`: forever.
+    pub audit_retention_days: Option<u32>,
 }
 
 impl Config {
@@ -81,7 +83,9 @@ impl Config {
         Ok(Self {
             database_url: database_url(&env)?,
             api_key: env.non_empty("AUTHENTICATION_API_KEY"),
-            host: env.non_empty("HOST").unwrap_or_else(|| "127.0.0.1".to_owned()),
+            host: env
+                .non_empty("HOST")
+                .unwrap_or_else(|| "127.0.0.1".to_owned()),
             port: env.number("PORT", 8000, 1, u16::MAX)?,
             pool_size: env.number("DB_POOL_SIZE", 16, 1, 1000)?,
             pool_timeout: Duration::from_millis(env.number(
@@ -114,6 +118,7 @@ impl Config {
             )?),
             workers: env.number("WORKERS", workers_default, 1, 256)?,
             max_connections: env.number("MAX_CONNECTIONS", 25_000, 1, 1_000_000)?,
+            audit_retention_days: env.optional_number("AUDIT_RETENTION_DAYS", 1, 36_500)?,
         })
     }
 
@@ -153,6 +158,22 @@ impl Vars<'_> {
                 problem: format!("must be a whole number from {min} to {max} (got {raw:?})"),
             }),
         }
+    }
+
+    /// A whole number from `min` to `max`, or `None` when the variable is unset or blank.
+    fn optional_number<T>(
+        &self,
+        name: &'static str,
+        min: T,
+        max: T,
+    ) -> Result<Option<T>, ConfigError>
+    where
+        T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+    {
+        if self.non_empty(name).is_none() {
+            return Ok(None);
+        }
+        self.number(name, min, min, max).map(Some)
     }
 
     fn boolean(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
@@ -311,11 +332,7 @@ mod tests {
 
     #[test]
     fn database_url_wins_over_postgres_variables() {
-        let cfg = config(&[
-            ("DATABASE_URL", "sqlite://x.db"),
-            ("POSTGRES_HOST", "db"),
-        ])
-        .unwrap();
+        let cfg = config(&[("DATABASE_URL", "sqlite://x.db"), ("POSTGRES_HOST", "db")]).unwrap();
         assert_eq!(cfg.database_url, "sqlite://x.db");
     }
 
@@ -345,25 +362,67 @@ mod tests {
         let cfg = config(&[("LOG_BODIES", "TRUE"), ("LOG_LEVEL", "Warning")]).unwrap();
         assert!(cfg.log_bodies);
         assert_eq!(cfg.log_level, LogLevel::Warning);
-        assert_eq!(config(&[("LOG_BODIES", "maybe")]).unwrap_err().variable, "LOG_BODIES");
-        assert_eq!(config(&[("LOG_LEVEL", "loud")]).unwrap_err().variable, "LOG_LEVEL");
+        assert_eq!(
+            config(&[("LOG_BODIES", "maybe")]).unwrap_err().variable,
+            "LOG_BODIES"
+        );
+        assert_eq!(
+            config(&[("LOG_LEVEL", "loud")]).unwrap_err().variable,
+            "LOG_LEVEL"
+        );
     }
 
     #[test]
     fn cors_origins_are_a_validated_list() {
-        let cfg = config(&[("CORS_ORIGINS", "https://a.example.com, http://b.example.com/")]).unwrap();
+        let cfg = config(&[(
+            "CORS_ORIGINS",
+            "https://a.example.com, http://b.example.com/",
+        )])
+        .unwrap();
         assert_eq!(
             cfg.cors_origins,
             vec!["https://a.example.com", "http://b.example.com"]
         );
         assert_eq!(
-            config(&[("CORS_ORIGINS", "not an origin")]).unwrap_err().variable,
+            config(&[("CORS_ORIGINS", "not an origin")])
+                .unwrap_err()
+                .variable,
             "CORS_ORIGINS"
         );
     }
 
     #[test]
+    fn audit_retention_is_forever_by_default_and_a_number_of_days_when_set() {
+        assert_eq!(config(&[]).unwrap().audit_retention_days, None);
+        assert_eq!(
+            config(&[("AUDIT_RETENTION_DAYS", " ")])
+                .unwrap()
+                .audit_retention_days,
+            None
+        );
+        assert_eq!(
+            config(&[("AUDIT_RETENTION_DAYS", "90")])
+                .unwrap()
+                .audit_retention_days,
+            Some(90)
+        );
+        for bad in ["0", "-1", "noventa", "1.5", "36501"] {
+            let err = config(&[("AUDIT_RETENTION_DAYS", bad)]).unwrap_err();
+            assert_eq!(err.variable, "AUDIT_RETENTION_DAYS");
+            let line = err.to_string();
+            assert!(
+                line.contains("AUDIT_RETENTION_DAYS") && line.contains(bad),
+                "{line}"
+            );
+            assert!(!line.contains('\n'), "{line}");
+        }
+    }
+
+    #[test]
     fn blank_api_key_counts_as_unset() {
-        assert_eq!(config(&[("AUTHENTICATION_API_KEY", "  ")]).unwrap().api_key, None);
+        assert_eq!(
+            config(&[("AUTHENTICATION_API_KEY", "  ")]).unwrap().api_key,
+            None
+        );
     }
 }

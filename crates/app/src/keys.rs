@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use consultores_domain::{ApiKeyId, ApiKeyStore, NewApiKey};
+use consultores_domain::{Actor, ApiKeyId, ApiKeyStore, NewApiKey};
 
 use crate::cli::ApiKeyCommand;
 use crate::config::Config;
@@ -12,6 +12,8 @@ pub fn run(config: &Config, command: ApiKeyCommand) -> Result<(), StartupError> 
     let database = startup::connect(config)?;
     startup::migrate_when_ready(&database, config.startup_timeout, |_, _| {})?;
     let now = chrono::Utc::now();
+    // Recorded in the audit trail as the command line; one id per run.
+    let actor = Actor::cli(format!("cli-{}", uuid::Uuid::now_v7()));
     let mut out = std::io::stdout().lock();
     match command {
         ApiKeyCommand::Create { description, scope } => {
@@ -19,7 +21,7 @@ pub fn run(config: &Config, command: ApiKeyCommand) -> Result<(), StartupError> 
                 description: Some(description),
                 scope: scope.into(),
             };
-            let (key, secret) = database.create(&new, now)?;
+            let (key, secret) = database.create(&new, now, &actor)?;
             writeln!(out, "{secret}")?;
             eprintln!(
                 "Created API key {} (scope {}). Send it in the `api-key` header; it is shown only \
@@ -34,7 +36,10 @@ pub fn run(config: &Config, command: ApiKeyCommand) -> Result<(), StartupError> 
                 "ID", "SCOPE", "CREATED", "LAST USED", "REVOKED"
             )?;
             let format = |t: Option<chrono::DateTime<chrono::Utc>>| {
-                t.map_or_else(|| "-".to_owned(), |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                t.map_or_else(
+                    || "-".to_owned(),
+                    |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                )
             };
             for key in database.list()? {
                 writeln!(
@@ -50,7 +55,7 @@ pub fn run(config: &Config, command: ApiKeyCommand) -> Result<(), StartupError> 
             }
         }
         ApiKeyCommand::Revoke { id } => {
-            if database.revoke(ApiKeyId(id), now)? {
+            if database.revoke(ApiKeyId(id), now, &actor)? {
                 eprintln!("Revoked API key {id}.");
             } else {
                 return Err(consultores_domain::DomainError::ApiKeyNotFound.into());

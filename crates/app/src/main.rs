@@ -5,6 +5,7 @@ mod config;
 mod healthcheck;
 mod keys;
 mod logging;
+mod retention;
 mod serve;
 mod startup;
 

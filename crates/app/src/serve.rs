@@ -5,8 +5,8 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use consultores_domain::{
-    ApiKeyScope, ApiKeyStore, ConsultantService, DistributionService, NewApiKey, ProtocolService,
-    SystemClock,
+    Actor, ApiKeyScope, ApiKeyStore, AuditService, ConsultantService, DistributionService,
+    NewApiKey, ProtocolService, SystemClock,
 };
 use consultores_http::{build_server, ApiState, HttpSettings};
 use consultores_persistence::Database;
@@ -14,15 +14,17 @@ use slog::{info, warn};
 
 use crate::config::Config;
 use crate::logging;
+use crate::retention;
 use crate::startup::{self, StartupError};
 
 pub fn run(config: &Config) -> Result<(), StartupError> {
     let (logger, _log_guard) = logging::init(config.log_level);
     let database = startup::connect(config)?;
-    let applied = startup::migrate_when_ready(&database, config.startup_timeout, |error, delay| {
-        warn!(logger, "database not ready, retrying";
+    let applied =
+        startup::migrate_when_ready(&database, config.startup_timeout, |error, delay| {
+            warn!(logger, "database not ready, retrying";
             "error" => %error, "retry_in_ms" => delay.as_millis() as u64);
-    })?;
+        })?;
     info!(logger, "database ready";
         "database" => config.redacted_database_url(),
         "backend" => ?database.backend(),
@@ -36,6 +38,15 @@ pub fn run(config: &Config) -> Result<(), StartupError> {
         source,
     })?;
     let state = wire(&database, logger.clone());
+    // Stops (after its batch in flight) when `run` returns.
+    let _pruner = match config.audit_retention_days {
+        Some(days) => Some(retention::spawn(
+            audit_service(&database),
+            days,
+            logger.clone(),
+        )?),
+        None => None,
+    };
     let settings = HttpSettings {
         configured_api_key: config.api_key.clone(),
         log_bodies: config.log_bodies,
@@ -64,10 +75,15 @@ fn wire(database: &Database, logger: slog::Logger) -> ApiState {
         ConsultantService::new(store.clone(), clock.clone()),
         DistributionService::new(store.clone(), clock.clone()),
         ProtocolService::new(store.clone(), clock),
+        audit_service(database),
         store.clone(),
         store,
         logger,
     )
+}
+
+fn audit_service(database: &Database) -> AuditService {
+    AuditService::new(Arc::new(database.clone()), Arc::new(SystemClock))
 }
 
 /// First run with no key anywhere: create an admin key and show it once, so a new user can make
@@ -77,7 +93,8 @@ fn announce_first_key(database: &Database, address: &str) -> Result<(), StartupE
         description: Some("generated on first start".to_owned()),
         scope: ApiKeyScope::Admin,
     };
-    let (key, secret) = database.create(&new, chrono::Utc::now())?;
+    let actor = Actor::startup(format!("startup-{}", uuid::Uuid::now_v7()));
+    let (key, secret) = database.create(&new, chrono::Utc::now(), &actor)?;
     eprintln!(
         "\n\
          ==================================================================\n\

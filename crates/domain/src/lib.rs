@@ -5,6 +5,7 @@
 //! (`ConsultantName::parse`, `Language::parse`, …), so a value held by the domain is always valid.
 
 pub mod api_key;
+pub mod audit;
 pub mod clock;
 pub mod consultant;
 pub mod crm;
@@ -17,6 +18,10 @@ pub mod services;
 pub mod values;
 
 pub use api_key::{ApiKey, ApiKeyId, ApiKeyScope, NewApiKey};
+pub use audit::{
+    audit_timestamp, Actor, AuditAction, AuditChanges, AuditEntity, AuditEntry, AuditEntryId,
+    AuditFilter, AuditPage, AuditPageRequest, AuditValue, FieldChange,
+};
 pub use clock::{Clock, SystemClock};
 pub use consultant::{Consultant, ConsultantFilter, ConsultantId, ConsultantPatch, NewConsultant};
 pub use crm::{CrmError, CrmGateway, CrmTarget, CrmUser};
@@ -24,12 +29,13 @@ pub use distribution::{eligible_queue, is_eligible, queue_head, Assignment};
 pub use error::DomainError;
 pub use idempotency::{IdempotencyClaim, IdempotencyKey, Recorded, IDEMPOTENCY_WINDOW_HOURS};
 pub use ports::{
-    ApiKeyStore, AssignmentPort, ConsultantRepository, PoolState, ProtocolRepository, StoreHealth,
+    ApiKeyStore, AssignmentPort, AuditLog, ConsultantRepository, PoolState, ProtocolRepository,
+    StoreHealth,
 };
 pub use protocol::{
     NewProtocol, Priority, Protocol, ProtocolFilter, ProtocolId, ProtocolPatch, ProtocolStatus,
 };
-pub use services::{ConsultantService, DistributionService, ProtocolService};
+pub use services::{AuditService, ConsultantService, DistributionService, ProtocolService};
 pub use values::{
     ConsultantName, Description, Email, InvalidValue, Language, LanguageList, Phone,
     PipedriveUserId, ProtocolNumber,

@@ -3,10 +3,15 @@
 //! async workers.
 //!
 //! Every method reports a store that cannot be reached as [`DomainError::Unavailable`].
+//!
+//! Every method that changes state takes the [`Actor`] performing it and writes one audit entry
+//! (see [`crate::audit`]) in the same transaction as the change: the entry exists if and only
+//! if the change was committed, and an operation that changes nothing writes none.
 
 use chrono::{DateTime, Utc};
 
 use crate::api_key::{ApiKey, ApiKeyId, NewApiKey};
+use crate::audit::{Actor, AuditFilter, AuditPage, AuditPageRequest};
 use crate::consultant::{
     Consultant, ConsultantFilter, ConsultantId, ConsultantPatch, NewConsultant,
 };
@@ -22,8 +27,13 @@ use crate::values::Language;
 pub trait ConsultantRepository: Send + Sync {
     /// Stores a new consultant with `last_served_at = now` (newcomers join the back of the queue).
     /// An email already used by a non-deleted consultant (case-insensitive) is
-    /// [`DomainError::EmailTaken`].
-    fn create(&self, new: &NewConsultant, now: DateTime<Utc>) -> Result<Consultant, DomainError>;
+    /// [`DomainError::EmailTaken`]. Audited as `consultor.criado`.
+    fn create(
+        &self,
+        new: &NewConsultant,
+        now: DateTime<Utc>,
+        actor: &Actor,
+    ) -> Result<Consultant, DomainError>;
 
     /// A non-deleted consultant by id.
     fn get(&self, id: ConsultantId) -> Result<Option<Consultant>, DomainError>;
@@ -32,15 +42,25 @@ pub trait ConsultantRepository: Send + Sync {
     fn list(&self, filter: &ConsultantFilter) -> Result<Vec<Consultant>, DomainError>;
 
     /// Applies `patch` to a non-deleted consultant and returns the result, or `None` if there is
-    /// no such consultant. Email conflicts are [`DomainError::EmailTaken`].
+    /// no such consultant. Email conflicts are [`DomainError::EmailTaken`]. Audited at `now` as
+    /// `consultor.conexao` when `status_online` changes, else as `consultor.atualizado`; a patch
+    /// that changes no stored value writes nothing.
     fn update(
         &self,
         id: ConsultantId,
         patch: &ConsultantPatch,
+        now: DateTime<Utc>,
+        actor: &Actor,
     ) -> Result<Option<Consultant>, DomainError>;
 
     /// Marks a consultant deleted; `false` if there was no such (non-deleted) consultant.
-    fn soft_delete(&self, id: ConsultantId, now: DateTime<Utc>) -> Result<bool, DomainError>;
+    /// Audited as `consultor.removido`.
+    fn soft_delete(
+        &self,
+        id: ConsultantId,
+        now: DateTime<Utc>,
+        actor: &Actor,
+    ) -> Result<bool, DomainError>;
 }
 
 /// Protocols. Numbers come from one counter, in the same transaction as the insert, so they are
@@ -50,12 +70,14 @@ pub trait ProtocolRepository: Send + Sync {
     /// Opens a protocol with the next number. A `consultant_id` that names no non-deleted
     /// consultant is [`DomainError::ConsultantNotFound`] (checked in the same transaction). With a
     /// claim, a retry of the same request returns the stored protocol instead of a new one, and a
-    /// different request under the same key is [`DomainError::IdempotencyKeyReused`].
+    /// different request under the same key is [`DomainError::IdempotencyKeyReused`]. Audited as
+    /// `protocolo.criado` (a replay writes nothing).
     fn create(
         &self,
         new: &NewProtocol,
         now: DateTime<Utc>,
         claim: Option<IdempotencyClaim>,
+        actor: &Actor,
     ) -> Result<Recorded<Protocol>, DomainError>;
 
     fn get(&self, id: ProtocolId) -> Result<Option<Protocol>, DomainError>;
@@ -64,12 +86,15 @@ pub trait ProtocolRepository: Send + Sync {
     fn list(&self, filter: &ProtocolFilter) -> Result<Vec<Protocol>, DomainError>;
 
     /// Applies `patch`; `None` if the protocol does not exist. Reassigning to a consultant that is
-    /// unknown or deleted is [`DomainError::ConsultantNotFound`].
+    /// unknown or deleted is [`DomainError::ConsultantNotFound`]. Audited as
+    /// `protocolo.atualizado`; a patch that changes no stored value writes nothing (not even
+    /// `updated_at`).
     fn update(
         &self,
         id: ProtocolId,
         patch: &ProtocolPatch,
         now: DateTime<Utc>,
+        actor: &Actor,
     ) -> Result<Option<Protocol>, DomainError>;
 }
 
@@ -80,12 +105,14 @@ pub trait AssignmentPort: Send + Sync {
     /// [`crate::distribution::queue_head`]), stamps its `last_served_at = now`, takes the next
     /// protocol number and opens a protocol for it. Nobody eligible is
     /// [`DomainError::NoneAvailable`] and changes nothing. Idempotency claims behave as in
-    /// [`ProtocolRepository::create`].
+    /// [`ProtocolRepository::create`]. Audited as `atribuicao` on the consultant chosen, in the
+    /// same transaction (a replay writes nothing).
     fn assign_next(
         &self,
         language: &Language,
         now: DateTime<Utc>,
         claim: Option<IdempotencyClaim>,
+        actor: &Actor,
     ) -> Result<Recorded<Assignment>, DomainError>;
 }
 
@@ -101,16 +128,44 @@ pub trait ApiKeyStore: Send + Sync {
     ) -> Result<Option<ApiKey>, DomainError>;
 
     /// Creates a key and returns it with its secret: the only time the secret is visible.
-    fn create(&self, new: &NewApiKey, now: DateTime<Utc>) -> Result<(ApiKey, String), DomainError>;
+    /// Audited as `api_key.criada` (without the secret or its hash).
+    fn create(
+        &self,
+        new: &NewApiKey,
+        now: DateTime<Utc>,
+        actor: &Actor,
+    ) -> Result<(ApiKey, String), DomainError>;
 
     /// Every key, revoked ones included, by id.
     fn list(&self) -> Result<Vec<ApiKey>, DomainError>;
 
-    /// Revokes a key; `false` if no such key exists or it was already revoked.
-    fn revoke(&self, id: ApiKeyId, now: DateTime<Utc>) -> Result<bool, DomainError>;
+    /// Revokes a key; `false` if no such key exists or it was already revoked. Audited as
+    /// `api_key.revogada`.
+    fn revoke(&self, id: ApiKeyId, now: DateTime<Utc>, actor: &Actor) -> Result<bool, DomainError>;
 
     /// Whether any active key exists (start-up uses it to decide whether to generate one).
     fn any_active(&self) -> Result<bool, DomainError>;
+}
+
+/// The record of operations, for reading and for retention.
+#[cfg_attr(test, mockall::automock)]
+pub trait AuditLog: Send + Sync {
+    /// A page of entries matching `filter`, newest (highest id) first.
+    fn list(&self, filter: &AuditFilter) -> Result<AuditPage, DomainError>;
+
+    /// A page of the entries that set a consultant's `status_online` (`consultor.conexao`, and
+    /// `consultor.criado` for the initial state), newest first; `None` if no consultant with
+    /// this id ever existed (a deleted consultant keeps their history).
+    fn connection_history(
+        &self,
+        consultant: ConsultantId,
+        page: &AuditPageRequest,
+    ) -> Result<Option<AuditPage>, DomainError>;
+
+    /// Deletes at most `batch` entries recorded before `cutoff`, oldest first, in one short
+    /// transaction, and returns how many. Call it again until it returns 0; never deletes an
+    /// entry recorded at or after `cutoff`.
+    fn prune(&self, cutoff: DateTime<Utc>, batch: u32) -> Result<usize, DomainError>;
 }
 
 /// The state of a store's connection pool, for `/metrics`.

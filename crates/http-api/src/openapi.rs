@@ -6,12 +6,17 @@ use actix_web::http::Method;
 use serde_json::json;
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::extensions::Extensions;
-use utoipa::openapi::path::Operation;
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::schema::OneOfBuilder;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{Ref, ResponseBuilder};
+use utoipa::openapi::{Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::dto::api_key::{ApiKeyCreateRequest, ApiKeyCreatedResponse, ApiKeyResponse, ScopeWire};
+use crate::dto::audit::{
+    ActionWire, AuditEntryResponse, AuditPageResponse, ConnectionChangeResponse,
+    ConnectionHistoryResponse, EntityWire, FieldChangeWire,
+};
 use crate::dto::consultant::{
     ConsultantCreateRequest, ConsultantResponse, ConsultantUpdateRequest,
 };
@@ -37,7 +42,10 @@ pub const SECURITY_SCHEME: &str = "api-key";
 gapless numbered protocols. Compatible with the v6 API.\n\n\
 Every operation except `/health`, `/ready`, `/docs` and `/openapi.json` needs the header \
 `api-key`. Each operation lists the key scopes it accepts (`x-scopes`): `admin` (everything), \
-`distribuicao` (the rotation, protocols and every read), `leitura` (every read).",
+`distribuicao` (the rotation, protocols and every read), `leitura` (every read but the audit \
+trail, `/auditoria`).\n\n\
+Every state-changing operation is recorded in the audit trail (`GET /auditoria`, admin only) in \
+the same transaction as its change.",
     ),
     paths(
         routes::consultants::list,
@@ -47,6 +55,7 @@ Every operation except `/health`, `/ready`, `/docs` and `/openapi.json` needs th
         routes::consultants::update,
         routes::consultants::delete,
         routes::consultants::connection,
+        routes::audit::connection_history,
         routes::protocols::list,
         routes::protocols::get,
         routes::protocols::update,
@@ -55,6 +64,7 @@ Every operation except `/health`, `/ready`, `/docs` and `/openapi.json` needs th
         routes::api_keys::create,
         routes::api_keys::list,
         routes::api_keys::revoke,
+        routes::audit::list,
         routes::health::health,
         routes::health::ready,
         routes::metrics::scrape,
@@ -74,6 +84,13 @@ Every operation except `/health`, `/ready`, `/docs` and `/openapi.json` needs th
         ApiKeyCreatedResponse,
         ApiKeyResponse,
         ScopeWire,
+        AuditPageResponse,
+        AuditEntryResponse,
+        FieldChangeWire,
+        ActionWire,
+        EntityWire,
+        ConnectionHistoryResponse,
+        ConnectionChangeResponse,
         HealthResponse,
         DetailResponse,
         ValidationErrorResponse,
@@ -87,6 +104,7 @@ Every operation except `/health`, `/ready`, `/docs` and `/openapi.json` needs th
         (name = "rodizio", description = "The rotation: who gets the next contact."),
         (name = "protocolos", description = "Numbered protocols."),
         (name = "api-keys", description = "Scoped API keys (admin only)."),
+        (name = "auditoria", description = "The record of operations: who changed what, and when."),
         (name = "operacao", description = "Health, readiness and metrics."),
     )
 )]
@@ -123,6 +141,7 @@ impl Modify for ScopeSecurity {
             for (method, operation) in operations {
                 if let Some(operation) = operation {
                     secure(operation, scopes::access_of(&method, path));
+                    allow_reused_key_detail(operation);
                 }
             }
         }
@@ -185,6 +204,34 @@ fn secure(operation: &mut Operation, access: Access) {
         "Serviço indisponível",
     );
 }
+
+/// An operation that takes an `Idempotency-Key` answers a key reused with other parameters with
+/// a 422 whose `detail` is a message, not a list (API.md): its 422 is either shape.
+fn allow_reused_key_detail(operation: &mut Operation) {
+    let idempotent = operation.parameters.iter().flatten().any(|parameter| {
+        parameter.parameter_in == ParameterIn::Header
+            && parameter
+                .name
+                .eq_ignore_ascii_case(IDEMPOTENCY_KEY_PARAMETER)
+    });
+    if !idempotent {
+        return;
+    }
+    let Some(RefOr::T(response)) = operation.responses.responses.get_mut("422") else {
+        return;
+    };
+    for content in response.content.values_mut() {
+        content.schema = Some(
+            OneOfBuilder::new()
+                .item(Ref::from_schema_name("ValidationErrorResponse"))
+                .item(Ref::from_schema_name("DetailResponse"))
+                .into(),
+        );
+    }
+}
+
+/// The header parameter that makes a request idempotent.
+const IDEMPOTENCY_KEY_PARAMETER: &str = "Idempotency-Key";
 
 fn add_response(operation: &mut Operation, status: &str, description: &str, detail: &str) {
     let responses = &mut operation.responses.responses;

@@ -57,6 +57,13 @@ pub const ACCESS_TABLE: &[RouteAccess] = &[
         "/consultor/{consultor_id}/connection",
         Access::Scopes(ADMIN),
     ),
+    // An operational view (who is online, who switched them), not the audit trail: every
+    // scope, like every other read of consultants.
+    row(
+        "GET",
+        "/consultor/{consultor_id}/historico-conexao",
+        Access::Scopes(READ),
+    ),
     // Protocols: the rotation's clients open and edit them.
     row("GET", "/protocolos", Access::Scopes(READ)),
     row("GET", "/protocolo/{protocolo_id}", Access::Scopes(READ)),
@@ -71,6 +78,8 @@ pub const ACCESS_TABLE: &[RouteAccess] = &[
     row("POST", "/api-keys", Access::Scopes(ADMIN)),
     row("GET", "/api-keys", Access::Scopes(ADMIN)),
     row("DELETE", "/api-keys/{api_key_id}", Access::Scopes(ADMIN)),
+    // The audit trail: admin only (it names every key and what each did).
+    row("GET", "/auditoria", Access::Scopes(ADMIN)),
     // Operations.
     row("GET", "/health", Access::Public),
     row("GET", "/ready", Access::Public),

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use consultores_domain::{
-    ApiKeyStore, ConsultantService, DistributionService, ProtocolService, StoreHealth,
+    ApiKeyStore, AuditService, ConsultantService, DistributionService, ProtocolService, StoreHealth,
 };
 
 use crate::metrics::Metrics;
@@ -16,6 +16,7 @@ pub struct ApiState {
     pub(crate) consultants: ConsultantService,
     pub(crate) distribution: DistributionService,
     pub(crate) protocols: ProtocolService,
+    pub(crate) audit: AuditService,
     pub(crate) api_keys: Arc<dyn ApiKeyStore>,
     pub(crate) health: Arc<dyn StoreHealth>,
     pub(crate) logger: slog::Logger,
@@ -28,6 +29,7 @@ impl ApiState {
         consultants: ConsultantService,
         distribution: DistributionService,
         protocols: ProtocolService,
+        audit: AuditService,
         api_keys: Arc<dyn ApiKeyStore>,
         health: Arc<dyn StoreHealth>,
         logger: slog::Logger,
@@ -36,6 +38,7 @@ impl ApiState {
             consultants,
             distribution,
             protocols,
+            audit,
             api_keys,
             health,
             logger,

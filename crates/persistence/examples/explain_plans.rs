@@ -35,7 +35,12 @@ fn main() {
     let rotation = POSTGRES_ASSIGNMENT_STATEMENT
         .replace("$1", "'pt'")
         .replace("$2", "now()")
-        .replace("$3", "'#1000001'");
+        .replace("$3", "'#1000001'")
+        .replace("$4", "NULL::bigint")
+        .replace("$5", "'explain'")
+        .replace("$6", "'explain'")
+        .replace("$7", "'atribuicao'")
+        .replace("$8", "'consultor'");
     // EXPLAIN ANALYZE runs the statement: inside a transaction that is rolled back.
     test.execute("CREATE TABLE plan_lines (n serial, line text)");
     test.execute(&format!(

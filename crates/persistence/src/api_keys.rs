@@ -1,13 +1,19 @@
 //! [`ApiKeyStore`]: keys stored as the hex SHA-256 of their secret, never the secret itself.
 
 use chrono::{DateTime, Duration, Utc};
-use consultores_domain::{ApiKey, ApiKeyId, ApiKeyStore, DomainError, NewApiKey};
+use consultores_domain::{
+    Actor, ApiKey, ApiKeyId, ApiKeyStore, AuditAction, AuditChanges, AuditValue, DomainError,
+    NewApiKey,
+};
 use diesel::prelude::*;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::audit::NewAuditRow;
 use crate::database::{with_connection, write_transaction, Database};
 use crate::error::StoreError;
+use crate::faults::FaultPoint;
+use crate::queries::Queries;
 use crate::schema::api_keys;
 use crate::sql_types::Timestamp;
 
@@ -91,13 +97,14 @@ impl Database {
         &self,
         new: &NewApiKey,
         now: DateTime<Utc>,
+        actor: &Actor,
     ) -> Result<(ApiKey, String), StoreError> {
         let mut bytes = [0_u8; 32];
         rand::rng().fill_bytes(&mut bytes);
         let secret = format!("{SECRET_PREFIX}{}", hex::encode(bytes));
         let hash = hash_secret(&secret);
         let row: ApiKeyRow = write_transaction!(self, |conn| {
-            Ok(diesel::insert_into(api_keys::table)
+            let row: ApiKeyRow = diesel::insert_into(api_keys::table)
                 .values((
                     api_keys::key_hash.eq(&hash),
                     api_keys::description.eq(new.description.as_deref()),
@@ -106,7 +113,21 @@ impl Database {
                     api_keys::created_at.eq(Timestamp(now)),
                 ))
                 .returning(ApiKeyRow::as_returning())
-                .get_result(conn)?)
+                .get_result(conn)?;
+            // The description and the scope: never the secret, never its hash.
+            let mut changes = AuditChanges::new();
+            changes
+                .created("description", AuditValue::optional(row.description.clone()))
+                .created("scope", row.scope.as_str());
+            conn.insert_audit(&NewAuditRow::new(
+                actor,
+                AuditAction::ApiKeyCreated,
+                row.id,
+                now,
+                &changes,
+            )?)?;
+            self.faults().check(FaultPoint::BeforeCommit, conn)?;
+            Ok(row)
         })?;
         Ok((row.into_domain()?, secret))
     }
@@ -121,7 +142,12 @@ impl Database {
         rows.into_iter().map(ApiKeyRow::into_domain).collect()
     }
 
-    fn revoke_key(&self, id: ApiKeyId, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    fn revoke_key(
+        &self,
+        id: ApiKeyId,
+        now: DateTime<Utc>,
+        actor: &Actor,
+    ) -> Result<bool, StoreError> {
         write_transaction!(self, |conn| {
             let revoked = diesel::update(
                 api_keys::table
@@ -134,7 +160,20 @@ impl Database {
                 api_keys::revoked_at.eq(Some(Timestamp(now))),
             ))
             .execute(conn)?;
-            Ok(revoked == 1)
+            if revoked != 1 {
+                return Ok(false);
+            }
+            let mut changes = AuditChanges::new();
+            changes.created("revoked_at", AuditValue::time(now));
+            conn.insert_audit(&NewAuditRow::new(
+                actor,
+                AuditAction::ApiKeyRevoked,
+                id.0,
+                now,
+                &changes,
+            )?)?;
+            self.faults().check(FaultPoint::BeforeCommit, conn)?;
+            Ok(true)
         })
     }
 
@@ -159,16 +198,21 @@ impl ApiKeyStore for Database {
         Ok(self.authenticate_key(presented, now)?)
     }
 
-    fn create(&self, new: &NewApiKey, now: DateTime<Utc>) -> Result<(ApiKey, String), DomainError> {
-        Ok(self.create_key(new, now)?)
+    fn create(
+        &self,
+        new: &NewApiKey,
+        now: DateTime<Utc>,
+        actor: &Actor,
+    ) -> Result<(ApiKey, String), DomainError> {
+        Ok(self.create_key(new, now, actor)?)
     }
 
     fn list(&self) -> Result<Vec<ApiKey>, DomainError> {
         Ok(self.list_keys()?)
     }
 
-    fn revoke(&self, id: ApiKeyId, now: DateTime<Utc>) -> Result<bool, DomainError> {
-        Ok(self.revoke_key(id, now)?)
+    fn revoke(&self, id: ApiKeyId, now: DateTime<Utc>, actor: &Actor) -> Result<bool, DomainError> {
+        Ok(self.revoke_key(id, now, actor)?)
     }
 
     fn any_active(&self) -> Result<bool, DomainError> {

@@ -18,7 +18,10 @@
 //!    snapshot that sees every assignment committed before ours: select the queue head
 //!    (`ORDER BY ultimo_atendimento NULLS FIRST, id LIMIT 1 FOR UPDATE`; the row lock only makes
 //!    a concurrent `PUT /consultor` wait, assignments cannot race here), stamp it, insert the
-//!    protocol, return everything the answer needs — data-modifying CTEs, one round trip.
+//!    protocol, write its audit entry (`atribuicao`), return everything the answer needs —
+//!    data-modifying CTEs, one round trip. The audit row rides in the same statement so that
+//!    auditing adds no round trip while the counter lock is held, and it commits or rolls back
+//!    with the assignment it records.
 //! 4. COMMIT (after storing the idempotent answer, if any).
 //!
 //! The stamp written in step 3 comes from step 2: `now`, or 1 µs after the previous holder's
@@ -41,18 +44,28 @@
 //! SQLite has no DML in CTEs and only one writer at a time anyway: the same steps run as
 //! separate statements inside `BEGIN IMMEDIATE`, which takes the database's write lock up front
 //! (serialising assignments, as the counter row lock does on PostgreSQL), while the process-wide
-//! writer mutex queues this process's writers in order.
+//! writer mutex queues this process's writers in order. The audit entry is one more INSERT in
+//! that transaction.
+//!
+//! # The audit entry
+//!
+//! Recorded on the consultant chosen (`entidade = 'consultor'`, so a consultant's assignments are
+//! one index range), at the stamp, with `ultimo_atendimento` before and after and the protocol
+//! opened (`protocolo_id`, `numero_protocolo`, `idioma`, whose `antes` is null). Both backends
+//! write the same fields; PostgreSQL builds the JSON in SQL (`jsonb`'s text form), SQLite with
+//! serde.
 
 use chrono::{DateTime, Utc};
 use consultores_domain::{
-    Assignment, AssignmentPort, DomainError, IdempotencyClaim, Language, Priority, ProtocolStatus,
-    Recorded,
+    Actor, Assignment, AssignmentPort, AuditAction, AuditChanges, AuditValue, DomainError,
+    IdempotencyClaim, Language, Priority, ProtocolStatus, Recorded,
 };
 use diesel::dsl::exists;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 use diesel::{PgConnection, SqliteConnection};
 
+use crate::audit::NewAuditRow;
 use crate::database::{Database, Pools};
 use crate::error::StoreError;
 use crate::faults::FaultPoint;
@@ -63,12 +76,14 @@ use crate::schema::{consultor_idiomas, consultores, protocolos};
 use crate::sql_types::{Timestamp, UtcTimestamp};
 
 /// Step 3 on PostgreSQL. `$1` language, `$2` the stamp (see `Queries::take_protocol_number`:
-/// `now`, or just after the previous stamp if that is later), `$3` the protocol number. The eligibility
+/// `now`, or just after the previous stamp if that is later), `$3` the protocol number; for the
+/// audit entry `$4` the key id (or NULL), `$5` its description, `$6` the request id, `$7` the
+/// action, `$8` the entity. The eligibility
 /// terms repeat the predicate of the partial index `consultores_rotation_idx` word for word, so
 /// the planner can walk that index in queue order.
 pub(crate) const ASSIGN_HEAD: &str = "\
 WITH head AS (
-    SELECT c.id
+    SELECT c.id, c.ultimo_atendimento
     FROM consultores c
     WHERE c.removido_em IS NULL AND c.status_ativo AND c.status_ativo_sequencial AND c.status_online
       AND EXISTS (SELECT 1 FROM consultor_idiomas ci WHERE ci.consultor_id = c.id AND ci.idioma = $1)
@@ -85,6 +100,16 @@ WITH head AS (
     INSERT INTO protocolos (numero, consultor_id, idioma, prioridade, status, created_at, updated_at)
     SELECT $3, stamped.id, $1, 'normal', 'aberto', $2, $2 FROM stamped
     RETURNING id, numero, consultor_id, idioma, descricao, prioridade, status, created_at, updated_at
+), audited AS (
+    INSERT INTO auditoria (em, chave_id, chave_descricao, request_id, acao, entidade, entidade_id, alteracoes)
+    SELECT $2, $4, $5, $6, $7, $8, h.id, jsonb_build_object(
+        'ultimo_atendimento', jsonb_build_object(
+            'antes', to_char(h.ultimo_atendimento AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"'),
+            'depois', to_char($2 AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')),
+        'protocolo_id', jsonb_build_object('antes', NULL, 'depois', o.id),
+        'numero_protocolo', jsonb_build_object('antes', NULL, 'depois', o.numero),
+        'idioma', jsonb_build_object('antes', NULL, 'depois', o.idioma))::text
+    FROM head h CROSS JOIN opened o
 )
 SELECT s.id AS consultor_id, s.nome, s.email, s.telefone, s.status_ativo,
        s.status_ativo_sequencial, s.status_online, s.ultimo_atendimento, s.id_pipedrive,
@@ -184,7 +209,10 @@ impl Database {
         language: &Language,
         now: DateTime<Utc>,
         claim: Option<&IdempotencyClaim>,
+        actor: &Actor,
     ) -> Result<Recorded<Assignment>, StoreError> {
+        let audited =
+            NewAuditRow::new(actor, AuditAction::Assignment, 0, now, &AuditChanges::new())?;
         conn.build_transaction().read_committed().run(|conn| {
             if let Some(previous) = replay::<Assignment>(conn, claim, now)? {
                 return Ok(Recorded::replayed(previous));
@@ -197,6 +225,11 @@ impl Database {
                 .bind::<Text, _>(language.as_str())
                 .bind::<UtcTimestamp, _>(Timestamp(taken.stamp))
                 .bind::<Text, _>(taken.number.to_string())
+                .bind::<Nullable<BigInt>, _>(audited.chave_id)
+                .bind::<Text, _>(audited.chave_descricao)
+                .bind::<Text, _>(audited.request_id)
+                .bind::<Text, _>(audited.acao)
+                .bind::<Text, _>(audited.entidade)
                 .get_result::<AssignedRow>(conn)
                 .optional()?;
             let Some(assigned) = assigned else {
@@ -216,6 +249,7 @@ impl Database {
         language: &Language,
         now: DateTime<Utc>,
         claim: Option<&IdempotencyClaim>,
+        actor: &Actor,
     ) -> Result<Recorded<Assignment>, StoreError> {
         conn.immediate_transaction(|conn| {
             if let Some(previous) = replay::<Assignment>(conn, claim, now)? {
@@ -237,10 +271,10 @@ impl Database {
                         .filter(consultor_idiomas::idioma.eq(language.as_str())),
                 ))
                 .order((consultores::ultimo_atendimento.asc(), consultores::id.asc()))
-                .select(consultores::id)
-                .first::<i64>(conn)
+                .select((consultores::id, consultores::ultimo_atendimento))
+                .first::<(i64, Option<Timestamp>)>(conn)
                 .optional()?;
-            let Some(head) = head else {
+            let Some((head, served_before)) = head else {
                 return Err(DomainError::NoneAvailable(language.clone()).into());
             };
             let stamped = diesel::update(consultores::table.find(head))
@@ -262,6 +296,23 @@ impl Database {
                 })
                 .returning(ProtocolRow::as_returning())
                 .get_result(conn)?;
+            let mut changes = AuditChanges::new();
+            changes
+                .record(
+                    "ultimo_atendimento",
+                    AuditValue::optional(served_before.map(|t| AuditValue::time(t.0))),
+                    AuditValue::time(taken.stamp),
+                )
+                .created("protocolo_id", opened.id)
+                .created("numero_protocolo", opened.numero.as_str())
+                .created("idioma", AuditValue::optional(opened.idioma.clone()));
+            conn.insert_audit(&NewAuditRow::new(
+                actor,
+                AuditAction::Assignment,
+                head,
+                taken.stamp,
+                &changes,
+            )?)?;
             let languages = conn.languages_of(&[head])?;
             let consultant = consultants_with_languages(vec![stamped], languages)?
                 .pop()
@@ -283,15 +334,16 @@ impl AssignmentPort for Database {
         language: &Language,
         now: DateTime<Utc>,
         claim: Option<IdempotencyClaim>,
+        actor: &Actor,
     ) -> Result<Recorded<Assignment>, DomainError> {
         let result = match self.pools() {
             Pools::Postgres(pool) => pool.get().map_err(StoreError::from).and_then(|mut conn| {
-                self.assign_on_postgres(&mut conn, language, now, claim.as_ref())
+                self.assign_on_postgres(&mut conn, language, now, claim.as_ref(), actor)
             }),
             Pools::Sqlite(pool) => {
                 let _writer = self.sqlite_writer();
                 pool.get().map_err(StoreError::from).and_then(|mut conn| {
-                    self.assign_on_sqlite(&mut conn, language, now, claim.as_ref())
+                    self.assign_on_sqlite(&mut conn, language, now, claim.as_ref(), actor)
                 })
             }
         };

@@ -2,18 +2,21 @@
 
 use chrono::{DateTime, Utc};
 use consultores_domain::{
-    Consultant, ConsultantFilter, ConsultantId, ConsultantPatch, ConsultantRepository, DomainError,
-    NewConsultant,
+    Actor, AuditAction, AuditChanges, Consultant, ConsultantFilter, ConsultantId, ConsultantPatch,
+    ConsultantRepository, DomainError, NewConsultant,
 };
 use diesel::dsl::exists;
 use diesel::prelude::*;
 
+use crate::audit::NewAuditRow;
 use crate::database::{with_connection, write_transaction, Database};
 use crate::error::StoreError;
+use crate::faults::FaultPoint;
 use crate::models::{
-    consultants_with_languages, language_rows, ConsultantChanges, ConsultantRow, NewConsultantRow,
+    audit_created, audit_diff, consultants_with_languages, language_rows, ConsultantChanges,
+    ConsultantRow, LanguageRow, NewConsultantRow,
 };
-use crate::queries::Queries;
+use crate::queries::{Queries, RowLocks};
 use crate::schema::{consultor_idiomas, consultores};
 use crate::sql_types::Timestamp;
 
@@ -22,6 +25,7 @@ impl Database {
         &self,
         new: &NewConsultant,
         now: DateTime<Utc>,
+        actor: &Actor,
     ) -> Result<Consultant, StoreError> {
         let row = NewConsultantRow {
             nome: new.name.as_str(),
@@ -43,6 +47,15 @@ impl Database {
                 .values(language_rows(stored.id, &new.languages))
                 .execute(conn)?;
             let languages = conn.languages_of(&[stored.id])?;
+            let changes = audit_created(stored.audit_values(&codes(&languages)));
+            conn.insert_audit(&NewAuditRow::new(
+                actor,
+                AuditAction::ConsultantCreated,
+                stored.id,
+                now,
+                &changes,
+            )?)?;
+            self.faults().check(FaultPoint::BeforeCommit, conn)?;
             single(consultants_with_languages(vec![stored], languages)?)
         })
     }
@@ -93,10 +106,14 @@ impl Database {
         })
     }
 
+    /// Locks the consultant, compares the patch with what is stored, and writes (the row, the
+    /// languages, one audit entry) only if a stored value changes.
     fn update_consultant(
         &self,
         id: ConsultantId,
         patch: &ConsultantPatch,
+        now: DateTime<Utc>,
+        actor: &Actor,
     ) -> Result<Option<Consultant>, StoreError> {
         let changes = ConsultantChanges {
             nome: patch.name.as_ref().map(|name| name.as_str()),
@@ -113,39 +130,61 @@ impl Database {
             status_online: patch.online,
             id_pipedrive: patch.pipedrive_user_id.map(|id| id.map(|id| id.get())),
         };
+        let new_languages: Option<Vec<String>> = patch
+            .languages
+            .as_ref()
+            .map(|languages| languages.iter().map(|l| l.as_str().to_owned()).collect());
         write_transaction!(self, |conn| {
-            let target = consultores::table
-                .filter(consultores::id.eq(id.0))
-                .filter(consultores::removido_em.is_null());
-            let row = if changes.is_empty() {
-                // Only the languages change: a no-op update still locks the row (PostgreSQL),
-                // so concurrent patches of one consultant apply one after the other.
-                diesel::update(target)
-                    .set(consultores::id.eq(consultores::id))
-                    .returning(ConsultantRow::as_returning())
-                    .get_result(conn)
-                    .optional()?
-            } else {
-                diesel::update(target)
-                    .set(&changes)
-                    .returning(ConsultantRow::as_returning())
-                    .get_result(conn)
-                    .optional()?
-            };
-            let Some(row) = row else {
+            let Some(before) = conn.lock_live_consultant(id.0)? else {
                 return Ok(None);
             };
-            if let Some(languages) = &patch.languages {
+            let before_languages = conn.languages_of(&[before.id])?;
+            let before_codes = codes(&before_languages);
+            let after_codes = new_languages
+                .clone()
+                .unwrap_or_else(|| before_codes.clone());
+            let planned = audit_diff(
+                before.audit_values(&before_codes),
+                changes.applied_to(&before).audit_values(&after_codes),
+            );
+            if planned.is_empty() {
+                // Nothing to change: no write, no audit entry.
+                return single(consultants_with_languages(vec![before], before_languages)?)
+                    .map(Some);
+            }
+            let after = if changes.is_empty() {
+                before.clone()
+            } else {
+                diesel::update(consultores::table.find(before.id))
+                    .set(&changes)
+                    .returning(ConsultantRow::as_returning())
+                    .get_result(conn)?
+            };
+            if after_codes != before_codes {
                 diesel::delete(
-                    consultor_idiomas::table.filter(consultor_idiomas::consultor_id.eq(row.id)),
+                    consultor_idiomas::table.filter(consultor_idiomas::consultor_id.eq(after.id)),
                 )
                 .execute(conn)?;
-                diesel::insert_into(consultor_idiomas::table)
-                    .values(language_rows(row.id, languages))
-                    .execute(conn)?;
+                if let Some(languages) = &patch.languages {
+                    diesel::insert_into(consultor_idiomas::table)
+                        .values(language_rows(after.id, languages))
+                        .execute(conn)?;
+                }
             }
-            let languages = conn.languages_of(&[row.id])?;
-            single(consultants_with_languages(vec![row], languages)?).map(Some)
+            let after_languages = conn.languages_of(&[after.id])?;
+            let recorded = audit_diff(
+                before.audit_values(&before_codes),
+                after.audit_values(&codes(&after_languages)),
+            );
+            conn.insert_audit(&NewAuditRow::new(
+                actor,
+                update_action(&recorded),
+                after.id,
+                now,
+                &recorded,
+            )?)?;
+            self.faults().check(FaultPoint::BeforeCommit, conn)?;
+            single(consultants_with_languages(vec![after], after_languages)?).map(Some)
         })
     }
 
@@ -153,6 +192,7 @@ impl Database {
         &self,
         id: ConsultantId,
         now: DateTime<Utc>,
+        actor: &Actor,
     ) -> Result<bool, StoreError> {
         write_transaction!(self, |conn| {
             let deleted = diesel::update(
@@ -162,8 +202,36 @@ impl Database {
             )
             .set(consultores::removido_em.eq(Some(Timestamp(now))))
             .execute(conn)?;
-            Ok(deleted == 1)
+            if deleted != 1 {
+                return Ok(false);
+            }
+            let mut changes = AuditChanges::new();
+            changes.created("removido_em", consultores_domain::AuditValue::time(now));
+            conn.insert_audit(&NewAuditRow::new(
+                actor,
+                AuditAction::ConsultantRemoved,
+                id.0,
+                now,
+                &changes,
+            )?)?;
+            self.faults().check(FaultPoint::BeforeCommit, conn)?;
+            Ok(true)
         })
+    }
+}
+
+/// The language codes of language rows, in order.
+fn codes(rows: &[LanguageRow]) -> Vec<String> {
+    rows.iter().map(|row| row.idioma.clone()).collect()
+}
+
+/// A change of `status_online` is a connection switch, whatever else changes with it (so the
+/// connection history finds it by action); anything else is an update.
+fn update_action(changes: &AuditChanges) -> AuditAction {
+    if changes.get("status_online").is_some() {
+        AuditAction::ConsultantConnection
+    } else {
+        AuditAction::ConsultantUpdated
     }
 }
 
@@ -174,8 +242,13 @@ fn single(mut consultants: Vec<Consultant>) -> Result<Consultant, StoreError> {
 }
 
 impl ConsultantRepository for Database {
-    fn create(&self, new: &NewConsultant, now: DateTime<Utc>) -> Result<Consultant, DomainError> {
-        self.create_consultant(new, now)
+    fn create(
+        &self,
+        new: &NewConsultant,
+        now: DateTime<Utc>,
+        actor: &Actor,
+    ) -> Result<Consultant, DomainError> {
+        self.create_consultant(new, now, actor)
             .map_err(|error| error.email_conflict().into())
     }
 
@@ -191,12 +264,19 @@ impl ConsultantRepository for Database {
         &self,
         id: ConsultantId,
         patch: &ConsultantPatch,
+        now: DateTime<Utc>,
+        actor: &Actor,
     ) -> Result<Option<Consultant>, DomainError> {
-        self.update_consultant(id, patch)
+        self.update_consultant(id, patch, now, actor)
             .map_err(|error| error.email_conflict().into())
     }
 
-    fn soft_delete(&self, id: ConsultantId, now: DateTime<Utc>) -> Result<bool, DomainError> {
-        Ok(self.soft_delete_consultant(id, now)?)
+    fn soft_delete(
+        &self,
+        id: ConsultantId,
+        now: DateTime<Utc>,
+        actor: &Actor,
+    ) -> Result<bool, DomainError> {
+        Ok(self.soft_delete_consultant(id, now, actor)?)
     }
 }

@@ -7,7 +7,7 @@
 //! [`Database`] is the entry point: [`Database::connect`] picks the backend from `DATABASE_URL`,
 //! [`Database::run_migrations`] brings the schema up to date (adopting a v6 database in place),
 //! and the value implements [`ConsultantRepository`], [`ProtocolRepository`], [`AssignmentPort`],
-//! [`ApiKeyStore`] and [`StoreHealth`]. All calls block; run them off async executors.
+//! [`ApiKeyStore`], [`AuditLog`] and [`StoreHealth`]. All calls block; run them off async executors.
 //!
 //! Every SQL statement of the service lives in this crate. The atomic assignment, the part that
 //! decides fairness and gapless numbering, is in `assignment.rs` with its locking design.
@@ -16,10 +16,12 @@
 //! [`ProtocolRepository`]: consultores_domain::ProtocolRepository
 //! [`AssignmentPort`]: consultores_domain::AssignmentPort
 //! [`ApiKeyStore`]: consultores_domain::ApiKeyStore
+//! [`AuditLog`]: consultores_domain::AuditLog
 //! [`StoreHealth`]: consultores_domain::StoreHealth
 
 mod api_keys;
 mod assignment;
+mod audit;
 mod consultants;
 mod database;
 mod error;

@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 
 use consultores_domain::{
-    Consultant, ConsultantId, ConsultantName, Description, Email, Language, LanguageList, Phone,
-    PipedriveUserId, Protocol, ProtocolId, ProtocolNumber,
+    AuditChanges, AuditValue, Consultant, ConsultantId, ConsultantName, Description, Email,
+    Language, LanguageList, Phone, PipedriveUserId, Protocol, ProtocolId, ProtocolNumber,
 };
 use diesel::prelude::*;
 
@@ -60,6 +60,33 @@ pub(crate) struct ConsultantChanges<'a> {
 }
 
 impl ConsultantChanges<'_> {
+    /// The row as this change would leave it (what the UPDATE will store).
+    pub fn applied_to(&self, row: &ConsultantRow) -> ConsultantRow {
+        let mut row = row.clone();
+        if let Some(nome) = self.nome {
+            row.nome = nome.to_owned();
+        }
+        if let Some(email) = self.email {
+            row.email = email.map(str::to_owned);
+        }
+        if let Some(telefone) = self.telefone {
+            row.telefone = telefone.map(str::to_owned);
+        }
+        if let Some(active) = self.status_ativo {
+            row.status_ativo = active;
+        }
+        if let Some(in_rotation) = self.status_ativo_sequencial {
+            row.status_ativo_sequencial = in_rotation;
+        }
+        if let Some(online) = self.status_online {
+            row.status_online = online;
+        }
+        if let Some(id_pipedrive) = self.id_pipedrive {
+            row.id_pipedrive = id_pipedrive;
+        }
+        row
+    }
+
     pub fn is_empty(&self) -> bool {
         self.nome.is_none()
             && self.email.is_none()
@@ -133,7 +160,71 @@ pub(crate) struct ProtocolChanges<'a> {
     pub updated_at: Timestamp,
 }
 
+impl ProtocolChanges<'_> {
+    /// The row as this change would leave it (what the UPDATE will store).
+    pub fn applied_to(&self, row: &ProtocolRow) -> ProtocolRow {
+        let mut row = row.clone();
+        if let Some(descricao) = self.descricao {
+            row.descricao = descricao.map(str::to_owned);
+        }
+        if let Some(prioridade) = self.prioridade {
+            row.prioridade = prioridade.to_owned();
+        }
+        if let Some(status) = self.status {
+            row.status = status.to_owned();
+        }
+        if let Some(consultor_id) = self.consultor_id {
+            row.consultor_id = consultor_id;
+        }
+        row.updated_at = self.updated_at;
+        row
+    }
+}
+
+/// The changes from one state of an entity to another: the fields whose stored value differs.
+pub(crate) fn audit_diff(
+    before: Vec<(&'static str, AuditValue)>,
+    after: Vec<(&'static str, AuditValue)>,
+) -> AuditChanges {
+    let mut changes = AuditChanges::new();
+    for ((field, before), (_, after)) in before.into_iter().zip(after) {
+        changes.record(field, before, after);
+    }
+    changes
+}
+
+/// The fields of a new entity (`antes` null; null values left out).
+pub(crate) fn audit_created(values: Vec<(&'static str, AuditValue)>) -> AuditChanges {
+    let mut changes = AuditChanges::new();
+    for (field, value) in values {
+        changes.created(field, value);
+    }
+    changes
+}
+
 impl ConsultantRow {
+    /// The audited fields of this row and its `languages`, by wire name, as stored (so a diff
+    /// shows exactly what the database changed).
+    pub fn audit_values(&self, languages: &[String]) -> Vec<(&'static str, AuditValue)> {
+        vec![
+            ("nome", self.nome.as_str().into()),
+            ("email", AuditValue::optional(self.email.clone())),
+            ("telefone", AuditValue::optional(self.telefone.clone())),
+            ("idiomas", AuditValue::List(languages.to_vec())),
+            ("status_ativo", self.status_ativo.into()),
+            (
+                "status_ativo_sequencial",
+                self.status_ativo_sequencial.into(),
+            ),
+            ("status_online", self.status_online.into()),
+            (
+                "ultimo_atendimento",
+                AuditValue::optional(self.ultimo_atendimento.map(|t| AuditValue::time(t.0))),
+            ),
+            ("id_pipedrive", AuditValue::optional(self.id_pipedrive)),
+        ]
+    }
+
     /// The domain value, with the languages loaded separately (in order).
     pub fn into_domain(self, languages: Vec<String>) -> Result<Consultant, StoreError> {
         let languages = languages
@@ -192,6 +283,19 @@ pub(crate) fn consultants_with_languages(
 }
 
 impl ProtocolRow {
+    /// The audited fields of this row, by wire name (`created_at` and `updated_at` are
+    /// bookkeeping, not changes).
+    pub fn audit_values(&self) -> Vec<(&'static str, AuditValue)> {
+        vec![
+            ("numero", self.numero.as_str().into()),
+            ("consultor_id", AuditValue::optional(self.consultor_id)),
+            ("idioma", AuditValue::optional(self.idioma.clone())),
+            ("descricao", AuditValue::optional(self.descricao.clone())),
+            ("prioridade", self.prioridade.as_str().into()),
+            ("status", self.status.as_str().into()),
+        ]
+    }
+
     pub fn into_domain(self) -> Result<Protocol, StoreError> {
         let id = self.id;
         let broken = move |what: &str, error: &dyn std::fmt::Display| {

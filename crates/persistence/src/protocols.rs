@@ -2,17 +2,18 @@
 
 use chrono::{DateTime, Utc};
 use consultores_domain::{
-    DomainError, IdempotencyClaim, NewProtocol, Protocol, ProtocolFilter, ProtocolId,
-    ProtocolPatch, ProtocolRepository, ProtocolStatus, Recorded,
+    Actor, AuditAction, DomainError, IdempotencyClaim, NewProtocol, Protocol, ProtocolFilter,
+    ProtocolId, ProtocolPatch, ProtocolRepository, ProtocolStatus, Recorded,
 };
 use diesel::prelude::*;
 
+use crate::audit::NewAuditRow;
 use crate::database::{with_connection, write_transaction, Database};
 use crate::error::StoreError;
 use crate::faults::FaultPoint;
 use crate::idempotency::{record, replay};
-use crate::models::{NewProtocolRow, ProtocolChanges, ProtocolRow};
-use crate::queries::{CounterQuery, Queries};
+use crate::models::{audit_created, audit_diff, NewProtocolRow, ProtocolChanges, ProtocolRow};
+use crate::queries::{CounterQuery, Queries, RowLocks};
 use crate::schema::protocolos;
 use crate::sql_types::Timestamp;
 
@@ -25,6 +26,7 @@ impl Database {
         new: &NewProtocol,
         now: DateTime<Utc>,
         claim: Option<&IdempotencyClaim>,
+        actor: &Actor,
     ) -> Result<Recorded<Protocol>, StoreError> {
         write_transaction!(self, |conn| {
             if let Some(previous) = replay::<Protocol>(conn, claim, now)? {
@@ -52,6 +54,13 @@ impl Database {
                 })
                 .returning(ProtocolRow::as_returning())
                 .get_result(conn)?;
+            conn.insert_audit(&NewAuditRow::new(
+                actor,
+                AuditAction::ProtocolCreated,
+                row.id,
+                taken.stamp,
+                &audit_created(row.audit_values()),
+            )?)?;
             self.faults().check(FaultPoint::AfterWrite, conn)?;
             let protocol = row.into_domain()?;
             record(conn, claim, &protocol)?;
@@ -92,11 +101,14 @@ impl Database {
         })
     }
 
+    /// Locks the protocol, compares the patch with what is stored, and writes (the row with a new
+    /// `updated_at`, one audit entry) only if a stored value changes.
     fn update_protocol(
         &self,
         id: ProtocolId,
         patch: &ProtocolPatch,
         now: DateTime<Utc>,
+        actor: &Actor,
     ) -> Result<Option<Protocol>, StoreError> {
         let changes = ProtocolChanges {
             descricao: patch
@@ -109,27 +121,35 @@ impl Database {
             updated_at: Timestamp(now),
         };
         write_transaction!(self, |conn| {
-            let exists = protocolos::table
-                .find(id.0)
-                .select(protocolos::id)
-                .first::<i64>(conn)
-                .optional()?
-                .is_some();
-            if !exists {
+            let Some(before) = conn.lock_protocol(id.0)? else {
                 return Ok(None);
-            }
+            };
             if let Some(consultant) = patch.consultant_id {
                 if !conn.consultant_is_live(consultant.0)? {
                     return Err(DomainError::ConsultantNotFound.into());
                 }
             }
-            diesel::update(protocolos::table.find(id.0))
+            let planned = audit_diff(
+                before.audit_values(),
+                changes.applied_to(&before).audit_values(),
+            );
+            if planned.is_empty() {
+                // Nothing to change: no write (not even `updated_at`), no audit entry.
+                return before.into_domain().map(Some);
+            }
+            let after = diesel::update(protocolos::table.find(before.id))
                 .set(&changes)
                 .returning(ProtocolRow::as_returning())
-                .get_result(conn)
-                .optional()?
-                .map(ProtocolRow::into_domain)
-                .transpose()
+                .get_result(conn)?;
+            conn.insert_audit(&NewAuditRow::new(
+                actor,
+                AuditAction::ProtocolUpdated,
+                after.id,
+                now,
+                &audit_diff(before.audit_values(), after.audit_values()),
+            )?)?;
+            self.faults().check(FaultPoint::BeforeCommit, conn)?;
+            after.into_domain().map(Some)
         })
     }
 }
@@ -140,8 +160,9 @@ impl ProtocolRepository for Database {
         new: &NewProtocol,
         now: DateTime<Utc>,
         claim: Option<IdempotencyClaim>,
+        actor: &Actor,
     ) -> Result<Recorded<Protocol>, DomainError> {
-        Ok(self.create_protocol(new, now, claim.as_ref())?)
+        Ok(self.create_protocol(new, now, claim.as_ref(), actor)?)
     }
 
     fn get(&self, id: ProtocolId) -> Result<Option<Protocol>, DomainError> {
@@ -157,7 +178,8 @@ impl ProtocolRepository for Database {
         id: ProtocolId,
         patch: &ProtocolPatch,
         now: DateTime<Utc>,
+        actor: &Actor,
     ) -> Result<Option<Protocol>, DomainError> {
-        Ok(self.update_protocol(id, patch, now)?)
+        Ok(self.update_protocol(id, patch, now, actor)?)
     }
 }

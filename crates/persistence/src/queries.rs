@@ -5,10 +5,13 @@ use consultores_domain::{IdempotencyClaim, ProtocolNumber};
 use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};
 
+use crate::audit::NewAuditRow;
 use crate::error::StoreError;
 use crate::faults::Interruptible;
-use crate::models::LanguageRow;
-use crate::schema::{consultor_idiomas, consultores, controle_protocolo, idempotency_keys};
+use crate::models::{ConsultantRow, LanguageRow, ProtocolRow};
+use crate::schema::{
+    auditoria, consultor_idiomas, consultores, controle_protocolo, idempotency_keys, protocolos,
+};
 use crate::sql_types::Timestamp;
 
 /// The live row of `controle_protocolo` (created by the migrations, never at request time).
@@ -52,7 +55,7 @@ fn taken(counter: i64, stamp: DateTime<Utc>) -> Result<TakenNumber, StoreError> 
 }
 
 /// Shared statements; every method runs on the caller's connection (and transaction).
-pub(crate) trait Queries: Interruptible + CounterQuery {
+pub(crate) trait Queries: Interruptible + CounterQuery + RowLocks {
     /// Claims `claim`'s key: an expired record is dropped first; then, if no record exists, one
     /// is inserted (its answer is written by [`Queries::record_answer`] before COMMIT) and the
     /// result is `None`: go ahead. Otherwise the existing record is returned. On PostgreSQL a
@@ -72,6 +75,10 @@ pub(crate) trait Queries: Interruptible + CounterQuery {
 
     /// The language rows of these consultants, by consultant and position.
     fn languages_of(&mut self, ids: &[i64]) -> Result<Vec<LanguageRow>, StoreError>;
+
+    /// Adds an audit row in the caller's transaction (it commits or rolls back with the change
+    /// it records).
+    fn insert_audit(&mut self, row: &NewAuditRow<'_>) -> Result<(), StoreError>;
 }
 
 macro_rules! impl_queries {
@@ -152,6 +159,11 @@ macro_rules! impl_queries {
                 }
                 Ok(rows)
             }
+
+            fn insert_audit(&mut self, row: &NewAuditRow<'_>) -> Result<(), StoreError> {
+                diesel::insert_into(auditoria::table).values(row).execute(self)?;
+                Ok(())
+            }
         }
     )+};
 }
@@ -205,4 +217,56 @@ pub(crate) trait CounterQuery {
     /// consultant served last back at the head of the queue. Stamps taken under the counter lock
     /// strictly increase in commit order, across threads and replicas (whatever their clock skew).
     fn take_protocol_number(&mut self, now: DateTime<Utc>) -> Result<TakenNumber, StoreError>;
+}
+
+/// Reading a row to change it: on PostgreSQL `SELECT … FOR UPDATE`, so the values read are the
+/// ones the change replaces (a concurrent writer of the same row waits until COMMIT), which makes
+/// the audit entry's `antes` exact; on SQLite a plain read, as `BEGIN IMMEDIATE` already keeps
+/// every other writer out.
+pub(crate) trait RowLocks {
+    /// A consultant that is not deleted, locked.
+    fn lock_live_consultant(&mut self, id: i64) -> Result<Option<ConsultantRow>, StoreError>;
+
+    /// A protocol, locked.
+    fn lock_protocol(&mut self, id: i64) -> Result<Option<ProtocolRow>, StoreError>;
+}
+
+impl RowLocks for PgConnection {
+    fn lock_live_consultant(&mut self, id: i64) -> Result<Option<ConsultantRow>, StoreError> {
+        Ok(consultores::table
+            .filter(consultores::id.eq(id))
+            .filter(consultores::removido_em.is_null())
+            .select(ConsultantRow::as_select())
+            .for_update()
+            .first(self)
+            .optional()?)
+    }
+
+    fn lock_protocol(&mut self, id: i64) -> Result<Option<ProtocolRow>, StoreError> {
+        Ok(protocolos::table
+            .find(id)
+            .select(ProtocolRow::as_select())
+            .for_update()
+            .first(self)
+            .optional()?)
+    }
+}
+
+impl RowLocks for SqliteConnection {
+    fn lock_live_consultant(&mut self, id: i64) -> Result<Option<ConsultantRow>, StoreError> {
+        Ok(consultores::table
+            .filter(consultores::id.eq(id))
+            .filter(consultores::removido_em.is_null())
+            .select(ConsultantRow::as_select())
+            .first(self)
+            .optional()?)
+    }
+
+    fn lock_protocol(&mut self, id: i64) -> Result<Option<ProtocolRow>, StoreError> {
+        Ok(protocolos::table
+            .find(id)
+            .select(ProtocolRow::as_select())
+            .first(self)
+            .optional()?)
+    }
 }

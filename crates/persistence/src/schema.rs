@@ -84,6 +84,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    auditoria (id) {
+        id -> BigInt,
+        em -> UtcTimestamp,
+        chave_id -> Nullable<BigInt>,
+        chave_descricao -> Text,
+        request_id -> Text,
+        acao -> Text,
+        entidade -> Text,
+        entidade_id -> BigInt,
+        alteracoes -> Text,
+    }
+}
+
 diesel::joinable!(consultor_idiomas -> consultores (consultor_id));
 diesel::joinable!(protocolos -> consultores (consultor_id));
 
@@ -94,4 +111,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     controle_protocolo,
     api_keys,
     idempotency_keys,
+    auditoria,
 );

@@ -26,7 +26,9 @@ use crate::sql_types::Timestamp;
 pub use crate::faults::{FaultAction, FaultPoint};
 
 /// The PostgreSQL statement of the assignment (step 3 of the design in `assignment.rs`), for
-/// looking at its query plan. Parameters: `$1` language, `$2` stamp, `$3` protocol number.
+/// looking at its query plan. Parameters: `$1` language, `$2` stamp, `$3` protocol number; for
+/// its audit entry `$4` key id (or NULL), `$5` key description, `$6` request id, `$7` action,
+/// `$8` entity.
 pub const POSTGRES_ASSIGNMENT_STATEMENT: &str = crate::assignment::ASSIGN_HEAD;
 
 /// The server used when `TEST_DATABASE_URL` is not set.

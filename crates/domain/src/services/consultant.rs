@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use crate::audit::Actor;
 use crate::clock::Clock;
 use crate::consultant::{
     Consultant, ConsultantFilter, ConsultantId, ConsultantPatch, NewConsultant,
@@ -26,8 +27,8 @@ impl ConsultantService {
     }
 
     /// Registers a consultant at the back of the queue (`last_served_at` = now, as v6 did).
-    pub fn register(&self, new: &NewConsultant) -> Result<Consultant, DomainError> {
-        self.repository.create(new, self.clock.now())
+    pub fn register(&self, new: &NewConsultant, actor: &Actor) -> Result<Consultant, DomainError> {
+        self.repository.create(new, self.clock.now(), actor)
     }
 
     pub fn get(&self, id: ConsultantId) -> Result<Consultant, DomainError> {
@@ -40,28 +41,35 @@ impl ConsultantService {
         self.repository.list(filter)
     }
 
-    /// Applies a partial update. An empty patch changes nothing and returns the consultant as is.
+    /// Applies a partial update. An empty patch changes nothing and returns the consultant as is
+    /// (without reading the clock or writing an audit entry).
     pub fn update(
         &self,
         id: ConsultantId,
         patch: &ConsultantPatch,
+        actor: &Actor,
     ) -> Result<Consultant, DomainError> {
         if patch.is_empty() {
             return self.get(id);
         }
         self.repository
-            .update(id, patch)?
+            .update(id, patch, self.clock.now(), actor)?
             .ok_or(DomainError::ConsultantNotFound)
     }
 
-    /// Switches `status_online`.
-    pub fn set_online(&self, id: ConsultantId, online: bool) -> Result<Consultant, DomainError> {
-        self.update(id, &ConsultantPatch::online(online))
+    /// Switches `status_online` (audited as `consultor.conexao` when it changes).
+    pub fn set_online(
+        &self,
+        id: ConsultantId,
+        online: bool,
+        actor: &Actor,
+    ) -> Result<Consultant, DomainError> {
+        self.update(id, &ConsultantPatch::online(online), actor)
     }
 
     /// Removes a consultant from listings and the rotation; their protocols keep their history.
-    pub fn remove(&self, id: ConsultantId) -> Result<(), DomainError> {
-        if self.repository.soft_delete(id, self.clock.now())? {
+    pub fn remove(&self, id: ConsultantId, actor: &Actor) -> Result<(), DomainError> {
+        if self.repository.soft_delete(id, self.clock.now(), actor)? {
             Ok(())
         } else {
             Err(DomainError::ConsultantNotFound)
@@ -74,6 +82,7 @@ mod tests {
     use mockall::predicate::{always, eq, function};
 
     use super::*;
+    use crate::audit::tests::actor;
     use crate::clock::MockClock;
     use crate::consultant::tests::{languages, sample_consultant};
     use crate::ports::MockConsultantRepository;
@@ -114,16 +123,16 @@ mod tests {
         let mut repository = MockConsultantRepository::new();
         repository
             .expect_create()
-            .with(eq(new.clone()), eq(now()))
+            .with(eq(new.clone()), eq(now()), eq(actor()))
             .times(1)
-            .returning(|_, now| {
+            .returning(|_, now, _| {
                 Ok(Consultant {
                     last_served_at: Some(now),
                     ..sample_consultant(1)
                 })
             });
         let created = service(repository, clock_read_once())
-            .register(&new)
+            .register(&new, &actor())
             .unwrap();
         assert_eq!(created.last_served_at, Some(now()));
     }
@@ -134,8 +143,8 @@ mod tests {
         repository
             .expect_create()
             .times(1)
-            .returning(|_, _| Err(DomainError::EmailTaken));
-        let result = service(repository, clock_read_once()).register(&new_consultant());
+            .returning(|_, _, _| Err(DomainError::EmailTaken));
+        let result = service(repository, clock_read_once()).register(&new_consultant(), &actor());
         assert!(matches!(result, Err(DomainError::EmailTaken)));
     }
 
@@ -202,7 +211,7 @@ mod tests {
             .returning(|id| Ok(Some(sample_consultant(id.0))));
         repository.expect_update().never();
         let consultant = service(repository, unread_clock())
-            .update(ConsultantId(3), &ConsultantPatch::default())
+            .update(ConsultantId(3), &ConsultantPatch::default(), &actor())
             .unwrap();
         assert_eq!(consultant, sample_consultant(3));
     }
@@ -212,13 +221,16 @@ mod tests {
         let mut repository = MockConsultantRepository::new();
         repository.expect_get().times(1).returning(|_| Ok(None));
         repository.expect_update().never();
-        let result = service(repository, unread_clock())
-            .update(ConsultantId(3), &ConsultantPatch::default());
+        let result = service(repository, unread_clock()).update(
+            ConsultantId(3),
+            &ConsultantPatch::default(),
+            &actor(),
+        );
         assert!(matches!(result, Err(DomainError::ConsultantNotFound)));
     }
 
     #[test]
-    fn update_passes_the_patch_to_the_repository_once_without_a_read() {
+    fn update_passes_the_patch_now_and_actor_to_the_repository_once_without_a_read() {
         let patch = ConsultantPatch {
             email: Some(None),
             ..ConsultantPatch::default()
@@ -227,15 +239,20 @@ mod tests {
         repository.expect_get().never();
         repository
             .expect_update()
-            .with(eq(ConsultantId(5)), eq(patch.clone()))
+            .with(
+                eq(ConsultantId(5)),
+                eq(patch.clone()),
+                eq(now()),
+                eq(actor()),
+            )
             .times(1)
-            .returning(|id, patch| {
+            .returning(|id, patch, _, _| {
                 let mut consultant = sample_consultant(id.0);
                 patch.apply_to(&mut consultant);
                 Ok(Some(consultant))
             });
-        let updated = service(repository, unread_clock())
-            .update(ConsultantId(5), &patch)
+        let updated = service(repository, clock_read_once())
+            .update(ConsultantId(5), &patch, &actor())
             .unwrap();
         assert_eq!(updated.email, None);
     }
@@ -246,9 +263,12 @@ mod tests {
         repository
             .expect_update()
             .times(1)
-            .returning(|_, _| Ok(None));
-        let result = service(repository, unread_clock())
-            .update(ConsultantId(404), &ConsultantPatch::online(true));
+            .returning(|_, _, _, _| Ok(None));
+        let result = service(repository, clock_read_once()).update(
+            ConsultantId(404),
+            &ConsultantPatch::online(true),
+            &actor(),
+        );
         assert!(matches!(result, Err(DomainError::ConsultantNotFound)));
     }
 
@@ -258,12 +278,13 @@ mod tests {
         repository
             .expect_update()
             .times(1)
-            .returning(|_, _| Err(DomainError::EmailTaken));
+            .returning(|_, _, _, _| Err(DomainError::EmailTaken));
         let patch = ConsultantPatch {
             email: Some(Some(Email::parse("outro@exemplo.com").unwrap())),
             ..ConsultantPatch::default()
         };
-        let result = service(repository, unread_clock()).update(ConsultantId(1), &patch);
+        let result =
+            service(repository, clock_read_once()).update(ConsultantId(1), &patch, &actor());
         assert!(matches!(result, Err(DomainError::EmailTaken)));
     }
 
@@ -281,11 +302,13 @@ mod tests {
                             ..ConsultantPatch::default()
                         }
                 }),
+                eq(now()),
+                eq(actor()),
             )
             .times(1)
-            .returning(|id, _| Ok(Some(sample_consultant(id.0))));
-        let consultant = service(repository, unread_clock())
-            .set_online(ConsultantId(9), true)
+            .returning(|id, _, _, _| Ok(Some(sample_consultant(id.0))));
+        let consultant = service(repository, clock_read_once())
+            .set_online(ConsultantId(9), true, &actor())
             .unwrap();
         assert!(consultant.online);
     }
@@ -295,15 +318,20 @@ mod tests {
         let mut repository = MockConsultantRepository::new();
         repository
             .expect_update()
-            .with(always(), eq(ConsultantPatch::online(false)))
+            .with(
+                always(),
+                eq(ConsultantPatch::online(false)),
+                always(),
+                always(),
+            )
             .times(1)
-            .returning(|id, patch| {
+            .returning(|id, patch, _, _| {
                 let mut consultant = sample_consultant(id.0);
                 patch.apply_to(&mut consultant);
                 Ok(Some(consultant))
             });
-        let consultant = service(repository, unread_clock())
-            .set_online(ConsultantId(9), false)
+        let consultant = service(repository, clock_read_once())
+            .set_online(ConsultantId(9), false, &actor())
             .unwrap();
         assert!(!consultant.online);
     }
@@ -314,8 +342,9 @@ mod tests {
         repository
             .expect_update()
             .times(1)
-            .returning(|_, _| Ok(None));
-        let result = service(repository, unread_clock()).set_online(ConsultantId(404), true);
+            .returning(|_, _, _, _| Ok(None));
+        let result =
+            service(repository, clock_read_once()).set_online(ConsultantId(404), true, &actor());
         assert!(matches!(result, Err(DomainError::ConsultantNotFound)));
     }
 
@@ -324,11 +353,11 @@ mod tests {
         let mut repository = MockConsultantRepository::new();
         repository
             .expect_soft_delete()
-            .with(eq(ConsultantId(4)), eq(now()))
+            .with(eq(ConsultantId(4)), eq(now()), eq(actor()))
             .times(1)
-            .returning(|_, _| Ok(true));
+            .returning(|_, _, _| Ok(true));
         assert!(service(repository, clock_read_once())
-            .remove(ConsultantId(4))
+            .remove(ConsultantId(4), &actor())
             .is_ok());
     }
 
@@ -338,8 +367,8 @@ mod tests {
         repository
             .expect_soft_delete()
             .times(1)
-            .returning(|_, _| Ok(false));
-        let result = service(repository, clock_read_once()).remove(ConsultantId(404));
+            .returning(|_, _, _| Ok(false));
+        let result = service(repository, clock_read_once()).remove(ConsultantId(404), &actor());
         assert!(matches!(result, Err(DomainError::ConsultantNotFound)));
     }
 
@@ -349,8 +378,8 @@ mod tests {
         repository
             .expect_soft_delete()
             .times(1)
-            .returning(|_, _| Err(DomainError::unavailable("down")));
-        let result = service(repository, clock_read_once()).remove(ConsultantId(1));
+            .returning(|_, _, _| Err(DomainError::unavailable("down")));
+        let result = service(repository, clock_read_once()).remove(ConsultantId(1), &actor());
         assert!(matches!(result, Err(DomainError::Unavailable(_))));
     }
 }

@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use crate::audit::Actor;
 use crate::clock::Clock;
 use crate::distribution::Assignment;
 use crate::error::DomainError;
@@ -32,9 +33,10 @@ impl DistributionService {
         &self,
         language: &Language,
         claim: Option<IdempotencyClaim>,
+        actor: &Actor,
     ) -> Result<Recorded<Assignment>, DomainError> {
         self.assignments
-            .assign_next(language, self.clock.now(), claim)
+            .assign_next(language, self.clock.now(), claim, actor)
     }
 
     /// The time the service would stamp now (used to build idempotency claims consistently).
@@ -48,6 +50,7 @@ mod tests {
     use mockall::predicate::eq;
 
     use super::*;
+    use crate::audit::tests::actor;
     use crate::clock::MockClock;
     use crate::consultant::tests::sample_consultant;
     use crate::idempotency::IdempotencyKey;
@@ -107,11 +110,16 @@ mod tests {
     fn assign_next_passes_language_and_now_to_the_port_exactly_once() {
         let mut port = MockAssignmentPort::new();
         port.expect_assign_next()
-            .with(eq(pt()), eq(now()), eq(None::<IdempotencyClaim>))
+            .with(
+                eq(pt()),
+                eq(now()),
+                eq(None::<IdempotencyClaim>),
+                eq(actor()),
+            )
             .times(1)
-            .returning(|language, now, _| Ok(Recorded::fresh(assignment(language, now))));
+            .returning(|language, now, _, _| Ok(Recorded::fresh(assignment(language, now))));
         let recorded = service(port, clock_read_once())
-            .assign_next(&pt(), None)
+            .assign_next(&pt(), None, &actor())
             .unwrap();
         assert!(!recorded.replayed);
         assert_eq!(recorded.value.consultant.id.0, 7);
@@ -122,11 +130,11 @@ mod tests {
     fn assign_next_passes_the_idempotency_claim_through() {
         let mut port = MockAssignmentPort::new();
         port.expect_assign_next()
-            .with(eq(pt()), eq(now()), eq(Some(claim())))
+            .with(eq(pt()), eq(now()), eq(Some(claim())), eq(actor()))
             .times(1)
-            .returning(|language, now, _| Ok(Recorded::replayed(assignment(language, now))));
+            .returning(|language, now, _, _| Ok(Recorded::replayed(assignment(language, now))));
         let recorded = service(port, clock_read_once())
-            .assign_next(&pt(), Some(claim()))
+            .assign_next(&pt(), Some(claim()), &actor())
             .unwrap();
         assert!(recorded.replayed);
     }
@@ -136,8 +144,8 @@ mod tests {
         let mut port = MockAssignmentPort::new();
         port.expect_assign_next()
             .times(1)
-            .returning(|language, _, _| Err(DomainError::NoneAvailable(language.clone())));
-        let result = service(port, clock_read_once()).assign_next(&pt(), None);
+            .returning(|language, _, _, _| Err(DomainError::NoneAvailable(language.clone())));
+        let result = service(port, clock_read_once()).assign_next(&pt(), None, &actor());
         match result {
             Err(error @ DomainError::NoneAvailable(_)) => assert_eq!(
                 error.to_string(),
@@ -152,8 +160,8 @@ mod tests {
         let mut port = MockAssignmentPort::new();
         port.expect_assign_next()
             .times(1)
-            .returning(|_, _, _| Err(DomainError::unavailable("pool timeout")));
-        let result = service(port, clock_read_once()).assign_next(&pt(), None);
+            .returning(|_, _, _, _| Err(DomainError::unavailable("pool timeout")));
+        let result = service(port, clock_read_once()).assign_next(&pt(), None, &actor());
         assert!(matches!(result, Err(DomainError::Unavailable(_))));
     }
 
@@ -162,8 +170,8 @@ mod tests {
         let mut port = MockAssignmentPort::new();
         port.expect_assign_next()
             .times(1)
-            .returning(|_, _, _| Err(DomainError::IdempotencyKeyReused));
-        let result = service(port, clock_read_once()).assign_next(&pt(), Some(claim()));
+            .returning(|_, _, _, _| Err(DomainError::IdempotencyKeyReused));
+        let result = service(port, clock_read_once()).assign_next(&pt(), Some(claim()), &actor());
         assert!(matches!(result, Err(DomainError::IdempotencyKeyReused)));
     }
 

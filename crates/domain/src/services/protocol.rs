@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use crate::audit::Actor;
 use crate::clock::Clock;
 use crate::error::DomainError;
 use crate::idempotency::{IdempotencyClaim, Recorded};
@@ -28,9 +29,10 @@ impl ProtocolService {
     pub fn generate(
         &self,
         claim: Option<IdempotencyClaim>,
+        actor: &Actor,
     ) -> Result<Recorded<Protocol>, DomainError> {
         self.repository
-            .create(&NewProtocol::default(), self.clock.now(), claim)
+            .create(&NewProtocol::default(), self.clock.now(), claim, actor)
     }
 
     /// A protocol opened by hand for a consultant (`POST /protocolo`); does not touch the
@@ -39,8 +41,9 @@ impl ProtocolService {
         &self,
         new: &NewProtocol,
         claim: Option<IdempotencyClaim>,
+        actor: &Actor,
     ) -> Result<Recorded<Protocol>, DomainError> {
-        self.repository.create(new, self.clock.now(), claim)
+        self.repository.create(new, self.clock.now(), claim, actor)
     }
 
     pub fn get(&self, id: ProtocolId) -> Result<Protocol, DomainError> {
@@ -54,12 +57,17 @@ impl ProtocolService {
     }
 
     /// Applies a partial update. An empty patch changes nothing (not even `updated_at`).
-    pub fn update(&self, id: ProtocolId, patch: &ProtocolPatch) -> Result<Protocol, DomainError> {
+    pub fn update(
+        &self,
+        id: ProtocolId,
+        patch: &ProtocolPatch,
+        actor: &Actor,
+    ) -> Result<Protocol, DomainError> {
         if patch.is_empty() {
             return self.get(id);
         }
         self.repository
-            .update(id, patch, self.clock.now())?
+            .update(id, patch, self.clock.now(), actor)?
             .ok_or(DomainError::ProtocolNotFound)
     }
 
@@ -73,6 +81,7 @@ mod tests {
     use mockall::predicate::{always, eq, function};
 
     use super::*;
+    use crate::audit::tests::actor;
     use crate::clock::MockClock;
     use crate::consultant::ConsultantId;
     use crate::idempotency::IdempotencyKey;
@@ -134,11 +143,12 @@ mod tests {
                 }),
                 eq(now()),
                 eq(None::<IdempotencyClaim>),
+                eq(actor()),
             )
             .times(1)
-            .returning(|new, now, _| Ok(Recorded::fresh(stored(43, new, now))));
+            .returning(|new, now, _, _| Ok(Recorded::fresh(stored(43, new, now))));
         let recorded = service(repository, clock_read_once())
-            .generate(None)
+            .generate(None, &actor())
             .unwrap();
         assert_eq!(recorded.value.number.to_string(), "#00043");
         assert_eq!(recorded.value.consultant_id, None);
@@ -149,11 +159,11 @@ mod tests {
         let mut repository = MockProtocolRepository::new();
         repository
             .expect_create()
-            .with(always(), always(), eq(Some(claim())))
+            .with(always(), always(), eq(Some(claim())), eq(actor()))
             .times(1)
-            .returning(|new, now, _| Ok(Recorded::replayed(stored(43, new, now))));
+            .returning(|new, now, _, _| Ok(Recorded::replayed(stored(43, new, now))));
         let recorded = service(repository, clock_read_once())
-            .generate(Some(claim()))
+            .generate(Some(claim()), &actor())
             .unwrap();
         assert!(recorded.replayed);
     }
@@ -168,11 +178,11 @@ mod tests {
         let mut repository = MockProtocolRepository::new();
         repository
             .expect_create()
-            .with(eq(new.clone()), eq(now()), eq(Some(claim())))
+            .with(eq(new.clone()), eq(now()), eq(Some(claim())), eq(actor()))
             .times(1)
-            .returning(|new, now, _| Ok(Recorded::fresh(stored(44, new, now))));
+            .returning(|new, now, _, _| Ok(Recorded::fresh(stored(44, new, now))));
         let recorded = service(repository, clock_read_once())
-            .open(&new, Some(claim()))
+            .open(&new, Some(claim()), &actor())
             .unwrap();
         assert_eq!(recorded.value.consultant_id, Some(ConsultantId(7)));
         assert_eq!(recorded.value.priority, Priority::Alta);
@@ -184,12 +194,12 @@ mod tests {
         repository
             .expect_create()
             .times(1)
-            .returning(|_, _, _| Err(DomainError::ConsultantNotFound));
+            .returning(|_, _, _, _| Err(DomainError::ConsultantNotFound));
         let new = NewProtocol {
             consultant_id: Some(ConsultantId(404)),
             ..NewProtocol::default()
         };
-        let result = service(repository, clock_read_once()).open(&new, None);
+        let result = service(repository, clock_read_once()).open(&new, None, &actor());
         assert!(matches!(result, Err(DomainError::ConsultantNotFound)));
     }
 
@@ -199,9 +209,12 @@ mod tests {
         repository
             .expect_create()
             .times(1)
-            .returning(|_, _, _| Err(DomainError::IdempotencyKeyReused));
-        let result =
-            service(repository, clock_read_once()).open(&NewProtocol::default(), Some(claim()));
+            .returning(|_, _, _, _| Err(DomainError::IdempotencyKeyReused));
+        let result = service(repository, clock_read_once()).open(
+            &NewProtocol::default(),
+            Some(claim()),
+            &actor(),
+        );
         assert!(matches!(result, Err(DomainError::IdempotencyKeyReused)));
     }
 
@@ -256,7 +269,7 @@ mod tests {
             .returning(|id| Ok(Some(stored(id.0, &NewProtocol::default(), now()))));
         repository.expect_update().never();
         let protocol = service(repository, unread_clock())
-            .update(ProtocolId(42), &ProtocolPatch::default())
+            .update(ProtocolId(42), &ProtocolPatch::default(), &actor())
             .unwrap();
         assert_eq!(protocol.id, ProtocolId(42));
     }
@@ -266,8 +279,11 @@ mod tests {
         let mut repository = MockProtocolRepository::new();
         repository.expect_get().times(1).returning(|_| Ok(None));
         repository.expect_update().never();
-        let result =
-            service(repository, unread_clock()).update(ProtocolId(404), &ProtocolPatch::default());
+        let result = service(repository, unread_clock()).update(
+            ProtocolId(404),
+            &ProtocolPatch::default(),
+            &actor(),
+        );
         assert!(matches!(result, Err(DomainError::ProtocolNotFound)));
     }
 
@@ -282,15 +298,20 @@ mod tests {
         repository.expect_get().never();
         repository
             .expect_update()
-            .with(eq(ProtocolId(42)), eq(patch.clone()), eq(now()))
+            .with(
+                eq(ProtocolId(42)),
+                eq(patch.clone()),
+                eq(now()),
+                eq(actor()),
+            )
             .times(1)
-            .returning(|id, patch, now| {
+            .returning(|id, patch, now, _| {
                 let mut protocol = stored(id.0, &NewProtocol::default(), now);
                 protocol.status = patch.status.unwrap_or_default();
                 Ok(Some(protocol))
             });
         let protocol = service(repository, clock_read_once())
-            .update(ProtocolId(42), &patch)
+            .update(ProtocolId(42), &patch, &actor())
             .unwrap();
         assert_eq!(protocol.status, ProtocolStatus::Fechado);
     }
@@ -301,12 +322,13 @@ mod tests {
         repository
             .expect_update()
             .times(1)
-            .returning(|_, _, _| Ok(None));
+            .returning(|_, _, _, _| Ok(None));
         let patch = ProtocolPatch {
             description: Some(None),
             ..ProtocolPatch::default()
         };
-        let result = service(repository, clock_read_once()).update(ProtocolId(404), &patch);
+        let result =
+            service(repository, clock_read_once()).update(ProtocolId(404), &patch, &actor());
         assert!(matches!(result, Err(DomainError::ProtocolNotFound)));
     }
 
@@ -316,12 +338,12 @@ mod tests {
         repository
             .expect_update()
             .times(1)
-            .returning(|_, _, _| Err(DomainError::ConsultantNotFound));
+            .returning(|_, _, _, _| Err(DomainError::ConsultantNotFound));
         let patch = ProtocolPatch {
             consultant_id: Some(ConsultantId(404)),
             ..ProtocolPatch::default()
         };
-        let result = service(repository, clock_read_once()).update(ProtocolId(1), &patch);
+        let result = service(repository, clock_read_once()).update(ProtocolId(1), &patch, &actor());
         assert!(matches!(result, Err(DomainError::ConsultantNotFound)));
     }
 
@@ -331,7 +353,7 @@ mod tests {
         repository
             .expect_create()
             .times(1)
-            .returning(|_, _, _| Err(DomainError::unavailable("down")));
+            .returning(|_, _, _, _| Err(DomainError::unavailable("down")));
         repository
             .expect_get()
             .times(1)
@@ -339,12 +361,12 @@ mod tests {
         repository
             .expect_update()
             .times(1)
-            .returning(|_, _, _| Err(DomainError::unavailable("down")));
+            .returning(|_, _, _, _| Err(DomainError::unavailable("down")));
         let mut clock = MockClock::new();
         clock.expect_now().times(2).return_const(now());
         let service = service(repository, clock);
         assert!(matches!(
-            service.generate(None),
+            service.generate(None, &actor()),
             Err(DomainError::Unavailable(_))
         ));
         assert!(matches!(
@@ -356,7 +378,7 @@ mod tests {
             ..ProtocolPatch::default()
         };
         assert!(matches!(
-            service.update(ProtocolId(1), &patch),
+            service.update(ProtocolId(1), &patch, &actor()),
             Err(DomainError::Unavailable(_))
         ));
     }

@@ -3,6 +3,7 @@
 //! parsed into domain types; every failure lands in the same 422 list.
 
 pub mod api_key;
+pub mod audit;
 pub mod consultant;
 pub mod health;
 pub mod protocol;

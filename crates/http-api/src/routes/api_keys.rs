@@ -4,6 +4,7 @@ use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse};
 use consultores_domain::{ApiKeyId, DomainError};
 
+use crate::auth::Acting;
 use crate::blocking;
 use crate::dto::api_key::{ApiKeyCreateRequest, ApiKeyCreatedResponse, ApiKeyResponse};
 use crate::errors::{ApiError, DetailResponse, ValidationErrorResponse};
@@ -27,7 +28,11 @@ pub(crate) const API_KEY_ID: &str = "api_key_id";
         (status = 422, description = "Invalid body.", body = ValidationErrorResponse),
     )
 )]
-pub async fn create(state: Data<ApiState>, body: JsonBody) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: Data<ApiState>,
+    Acting(actor): Acting,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
     let mut problems = Problems::new();
     let new = ApiKeyCreateRequest::parse(&body, &mut problems);
     problems.finish()?;
@@ -38,7 +43,7 @@ pub async fn create(state: Data<ApiState>, body: JsonBody) -> Result<HttpRespons
     };
     let store = state.api_keys.clone();
     let now = state.distribution.now();
-    let (key, secret) = blocking::run(move || store.create(&new, now)).await?;
+    let (key, secret) = blocking::run(move || store.create(&new, now, &actor)).await?;
     Ok(HttpResponse::Ok().json(ApiKeyCreatedResponse::new(key, secret)))
 }
 
@@ -74,11 +79,15 @@ pub async fn list(state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
         (status = 422, description = "The id is not a 64-bit integer.", body = ValidationErrorResponse),
     )
 )]
-pub async fn revoke(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
+pub async fn revoke(
+    req: HttpRequest,
+    state: Data<ApiState>,
+    Acting(actor): Acting,
+) -> Result<HttpResponse, ApiError> {
     let id = path::id(&req, API_KEY_ID).map_err(|error| ApiError::Validation(vec![error]))?;
     let store = state.api_keys.clone();
     let now = state.distribution.now();
-    let revoked = blocking::run(move || store.revoke(ApiKeyId(id), now)).await?;
+    let revoked = blocking::run(move || store.revoke(ApiKeyId(id), now, &actor)).await?;
     if revoked {
         Ok(HttpResponse::Ok().json(DetailResponse::new("Chave de API revogada com sucesso")))
     } else {

@@ -5,6 +5,7 @@ use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse};
 use consultores_domain::{ConsultantFilter, ConsultantId};
 
+use crate::auth::Acting;
 use crate::blocking;
 use crate::dto::consultant::{
     ConsultantCreateRequest, ConsultantResponse, ConsultantUpdateRequest,
@@ -67,10 +68,14 @@ pub async fn list(req: HttpRequest, state: Data<ApiState>) -> Result<HttpRespons
         (status = 422, description = "Invalid body.", body = ValidationErrorResponse),
     )
 )]
-pub async fn create(state: Data<ApiState>, body: JsonBody) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: Data<ApiState>,
+    Acting(actor): Acting,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
     let new = ConsultantCreateRequest::parse(&body)?;
     let service = state.consultants.clone();
-    let consultant = blocking::run(move || service.register(&new)).await?;
+    let consultant = blocking::run(move || service.register(&new, &actor)).await?;
     Ok(HttpResponse::Ok().json(ConsultantResponse::from(consultant)))
 }
 
@@ -117,6 +122,7 @@ pub async fn get(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse
 pub async fn update(
     req: HttpRequest,
     state: Data<ApiState>,
+    Acting(actor): Acting,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let mut problems = Problems::new();
@@ -129,7 +135,8 @@ pub async fn update(
         ));
     };
     let service = state.consultants.clone();
-    let consultant = blocking::run(move || service.update(ConsultantId(id), &patch)).await?;
+    let consultant =
+        blocking::run(move || service.update(ConsultantId(id), &patch, &actor)).await?;
     Ok(HttpResponse::Ok().json(ConsultantResponse::from(consultant)))
 }
 
@@ -148,10 +155,14 @@ pub async fn update(
         (status = 422, description = "The id is not a 64-bit integer.", body = ValidationErrorResponse),
     )
 )]
-pub async fn delete(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
+pub async fn delete(
+    req: HttpRequest,
+    state: Data<ApiState>,
+    Acting(actor): Acting,
+) -> Result<HttpResponse, ApiError> {
     let id = consultant_id(&req)?;
     let service = state.consultants.clone();
-    blocking::run(move || service.remove(id)).await?;
+    blocking::run(move || service.remove(id, &actor)).await?;
     Ok(HttpResponse::Ok().json(DetailResponse::new("Consultor removido com sucesso")))
 }
 
@@ -172,7 +183,11 @@ pub async fn delete(req: HttpRequest, state: Data<ApiState>) -> Result<HttpRespo
         (status = 422, description = "Invalid id or status.", body = ValidationErrorResponse),
     )
 )]
-pub async fn connection(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
+pub async fn connection(
+    req: HttpRequest,
+    state: Data<ApiState>,
+    Acting(actor): Acting,
+) -> Result<HttpResponse, ApiError> {
     let mut problems = Problems::new();
     let id = problems.take(path::id(&req, CONSULTANT_ID));
     let query = QueryParams::of(&req);
@@ -184,11 +199,12 @@ pub async fn connection(req: HttpRequest, state: Data<ApiState>) -> Result<HttpR
         ));
     };
     let service = state.consultants.clone();
-    let consultant = blocking::run(move || service.set_online(ConsultantId(id), online)).await?;
+    let consultant =
+        blocking::run(move || service.set_online(ConsultantId(id), online, &actor)).await?;
     Ok(HttpResponse::Ok().json(ConsultantResponse::from(consultant)))
 }
 
-fn consultant_id(req: &HttpRequest) -> Result<ConsultantId, ApiError> {
+pub(crate) fn consultant_id(req: &HttpRequest) -> Result<ConsultantId, ApiError> {
     path::id(req, CONSULTANT_ID)
         .map(ConsultantId)
         .map_err(|error| ApiError::Validation(vec![error]))

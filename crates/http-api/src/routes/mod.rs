@@ -2,6 +2,7 @@
 //! and the one list that registers them.
 
 pub mod api_keys;
+pub mod audit;
 pub mod consultants;
 pub mod docs;
 pub mod fallback;
@@ -38,6 +39,11 @@ pub fn endpoints() -> Vec<Endpoint> {
             "/consultor/{consultor_id}/connection",
             consultants::connection,
         ),
+        Endpoint::new(
+            Method::GET,
+            "/consultor/{consultor_id}/historico-conexao",
+            audit::connection_history,
+        ),
         Endpoint::new(Method::GET, "/protocolos", protocols::list),
         Endpoint::new(Method::GET, "/protocolo/{protocolo_id}", protocols::get),
         Endpoint::new(Method::PUT, "/protocolo/{protocolo_id}", protocols::update),
@@ -46,6 +52,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new(Method::POST, "/api-keys", api_keys::create),
         Endpoint::new(Method::GET, "/api-keys", api_keys::list),
         Endpoint::new(Method::DELETE, "/api-keys/{api_key_id}", api_keys::revoke),
+        Endpoint::new(Method::GET, "/auditoria", audit::list),
         Endpoint::new(Method::GET, "/health", health::health),
         Endpoint::new(Method::GET, "/ready", health::ready),
         Endpoint::new(Method::GET, "/metrics", metrics::scrape),

@@ -4,7 +4,7 @@ use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 use consultores_domain::ProtocolId;
 
-use crate::auth::Caller;
+use crate::auth::{Acting, Caller};
 use crate::blocking;
 use crate::dto::protocol::{
     GeneratedProtocolResponse, ProtocolCreateRequest, ProtocolListQuery, ProtocolResponse,
@@ -79,6 +79,7 @@ pub async fn get(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse
 pub async fn update(
     req: HttpRequest,
     state: Data<ApiState>,
+    Acting(actor): Acting,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let mut problems = Problems::new();
@@ -91,7 +92,7 @@ pub async fn update(
         ));
     };
     let service = state.protocols.clone();
-    let protocol = blocking::run(move || service.update(ProtocolId(id), &patch)).await?;
+    let protocol = blocking::run(move || service.update(ProtocolId(id), &patch, &actor)).await?;
     Ok(HttpResponse::Ok().json(ProtocolResponse::from(protocol)))
 }
 
@@ -114,11 +115,12 @@ pub async fn generate(
     req: HttpRequest,
     state: Data<ApiState>,
     caller: Caller,
+    Acting(actor): Acting,
 ) -> Result<HttpResponse, ApiError> {
     let claim = idempotency::claim(&req, &caller, None, state.protocols.now())
         .map_err(|error| ApiError::Validation(vec![error]))?;
     let service = state.protocols.clone();
-    let recorded = blocking::run(move || service.generate(claim)).await?;
+    let recorded = blocking::run(move || service.generate(claim, &actor)).await?;
     Ok(replayable(recorded.replayed).json(GeneratedProtocolResponse::from(recorded.value)))
 }
 
@@ -145,6 +147,7 @@ pub async fn create(
     req: HttpRequest,
     state: Data<ApiState>,
     caller: Caller,
+    Acting(actor): Acting,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let mut problems = Problems::new();
@@ -164,7 +167,7 @@ pub async fn create(
         ));
     };
     let service = state.protocols.clone();
-    let recorded = blocking::run(move || service.open(&new, claim)).await?;
+    let recorded = blocking::run(move || service.open(&new, claim, &actor)).await?;
     Ok(replayable(recorded.replayed).json(ProtocolResponse::from(recorded.value)))
 }
 

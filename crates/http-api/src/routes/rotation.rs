@@ -4,7 +4,7 @@ use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse};
 use consultores_domain::DomainError;
 
-use crate::auth::Caller;
+use crate::auth::{Acting, Caller};
 use crate::blocking;
 use crate::dto::rotation::AssignmentResponse;
 use crate::errors::{ApiError, DetailResponse, ValidationErrorResponse};
@@ -37,6 +37,7 @@ pub async fn assign_next(
     req: HttpRequest,
     state: Data<ApiState>,
     caller: Caller,
+    Acting(actor): Acting,
 ) -> Result<HttpResponse, ApiError> {
     let query = QueryParams::of(&req);
     let mut problems = Problems::new();
@@ -54,7 +55,7 @@ pub async fn assign_next(
     };
     let service = state.distribution.clone();
     let requested = language.clone();
-    match blocking::run(move || service.assign_next(&requested, claim)).await {
+    match blocking::run(move || service.assign_next(&requested, claim, &actor)).await {
         Ok(recorded) => {
             let mut response = HttpResponse::Ok();
             if recorded.replayed {

@@ -27,6 +27,12 @@ pub(crate) const DECISIONS: &[(&str, &str, Who)] = &[
     ("PUT", "/consultor/{consultor_id}", Who::Admins),
     ("DELETE", "/consultor/{consultor_id}", Who::Admins),
     ("PUT", "/consultor/{consultor_id}/connection", Who::Admins),
+    // An operational view, not the audit trail: every scope may read it.
+    (
+        "GET",
+        "/consultor/{consultor_id}/historico-conexao",
+        Who::Readers,
+    ),
     ("GET", "/protocolos", Who::Readers),
     ("GET", "/protocolo/{protocolo_id}", Who::Readers),
     ("PUT", "/protocolo/{protocolo_id}", Who::Distribution),
@@ -35,6 +41,8 @@ pub(crate) const DECISIONS: &[(&str, &str, Who)] = &[
     ("POST", "/api-keys", Who::Admins),
     ("GET", "/api-keys", Who::Admins),
     ("DELETE", "/api-keys/{api_key_id}", Who::Admins),
+    // The audit trail: admin only (leitura reads every GET but this one).
+    ("GET", "/auditoria", Who::Admins),
     ("GET", "/health", Who::Anyone),
     ("GET", "/ready", Who::Anyone),
     ("GET", "/metrics", Who::Readers),

@@ -14,8 +14,8 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::test::{self, TestRequest};
 use actix_web::web::Bytes;
 use consultores_domain::{
-    ApiKeyScope, ApiKeyStore, Clock, ConsultantService, DistributionService, NewApiKey,
-    ProtocolService, SystemClock,
+    Actor, ApiKeyScope, ApiKeyStore, AuditService, Clock, ConsultantService, DistributionService,
+    NewApiKey, ProtocolService, SystemClock,
 };
 use consultores_http::{ApiState, HttpSettings};
 use consultores_persistence::testing::TestDatabase;
@@ -215,7 +215,8 @@ pub fn state(database: &consultores_persistence::Database, logs: &Logs) -> ApiSt
     ApiState::new(
         ConsultantService::new(Arc::new(database.clone()), clock.clone()),
         DistributionService::new(Arc::new(database.clone()), clock.clone()),
-        ProtocolService::new(Arc::new(database.clone()), clock),
+        ProtocolService::new(Arc::new(database.clone()), clock.clone()),
+        AuditService::new(Arc::new(database.clone()), clock),
         Arc::new(database.clone()),
         Arc::new(database.clone()),
         logs.logger(),
@@ -321,7 +322,7 @@ where
             .await
     }
 
-    /// A stored key of `scope`, returning `(id, secret)`.
+    /// A stored key of `scope` described as "teste <scope>", returning `(id, secret)`.
     pub fn key(&self, scope: ApiKeyScope) -> (i64, String) {
         let store = self.database.database();
         let (key, secret) = store
@@ -331,6 +332,7 @@ where
                     scope,
                 },
                 chrono::Utc::now(),
+                &Actor::cli("harness"),
             )
             .unwrap();
         (key.id.0, secret)

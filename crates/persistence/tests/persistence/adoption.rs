@@ -8,7 +8,7 @@ use consultores_domain::{
 };
 use consultores_persistence::testing::{now_micros, TestDatabase};
 
-use crate::common::{count, counter, language};
+use crate::common::{actor, count, counter, language};
 
 const V6_SCHEMA: &str = include_str!("../fixtures/v6_schema.sql");
 
@@ -117,7 +117,7 @@ fn adopts_a_v6_database(counter_row: Option<i64>, next_number: &str) {
     // the queue order of the adopted pool is the policy's.
     let expected_head = queue_head(&listed, &language("pt")).map(|c| c.id);
     let assigned = db
-        .assign_next(&language("pt"), now_micros(), None)
+        .assign_next(&language("pt"), now_micros(), None, &actor())
         .unwrap()
         .value;
     assert_eq!(Some(assigned.consultant.id), expected_head);
@@ -125,7 +125,9 @@ fn adopts_a_v6_database(counter_row: Option<i64>, next_number: &str) {
     assert_eq!(count(&test, "protocolos"), 10_001);
 
     // Deleting a consultant keeps their protocols (v6 cascaded).
-    assert!(ConsultantRepository::soft_delete(&db, ConsultantId(8), now_micros()).unwrap());
+    assert!(
+        ConsultantRepository::soft_delete(&db, ConsultantId(8), now_micros(), &actor()).unwrap()
+    );
     assert_eq!(
         test.query_i64("SELECT count(*) AS value FROM protocolos WHERE consultor_id = 8"),
         10

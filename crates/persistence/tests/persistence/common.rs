@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use consultores_domain::{
-    ConsultantName, Email, IdempotencyClaim, IdempotencyKey, Language, LanguageList, NewConsultant,
-    Phone, PipedriveUserId,
+    Actor, ApiKeyId, ConsultantName, Email, IdempotencyClaim, IdempotencyKey, Language,
+    LanguageList, NewConsultant, Phone, PipedriveUserId,
 };
 
 /// Runs each listed test (a `fn(&TestDatabase)` of the enclosing module) against a fresh
@@ -29,6 +29,11 @@ macro_rules! on_both_backends {
     };
 }
 pub(crate) use on_both_backends;
+
+/// The caller of the tests' writes: a stored key named "testes".
+pub fn actor() -> Actor {
+    Actor::stored_key(ApiKeyId(1), Some("testes"), "req-teste")
+}
 
 pub fn language(code: &str) -> Language {
     Language::parse(code).unwrap()

@@ -6,13 +6,13 @@ use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use consultores_domain::{
-    Assignment, AssignmentPort, ConsultantId, ConsultantRepository, DomainError, NewProtocol,
-    ProtocolRepository, Recorded,
+    Assignment, AssignmentPort, AuditAction, AuditFilter, AuditLog, AuditPageRequest, AuditValue,
+    ConsultantId, ConsultantRepository, DomainError, NewProtocol, ProtocolRepository, Recorded,
 };
 use consultores_persistence::testing::{now_micros, TestDatabase};
 use consultores_persistence::PoolSettings;
 
-use crate::common::{claim, consultant, count, counter, language};
+use crate::common::{actor, claim, consultant, count, counter, language};
 
 fn settings() -> PoolSettings {
     PoolSettings {
@@ -40,6 +40,7 @@ on_both_backends_with_big_pools!(
     thirty_two_unassigned_protocols_get_contiguous_numbers,
     a_burst_larger_than_the_pool_of_consultants_never_finds_nobody,
     sixteen_idempotent_twins_open_exactly_one_protocol,
+    sixty_four_parallel_assignments_write_exactly_sixty_four_audit_entries,
 );
 
 /// Runs `task(i)` on `threads` threads released together; returns the results in thread order.
@@ -75,6 +76,7 @@ fn add_consultants(
                 &db,
                 &consultant(&format!("{prefix} {i}"), codes),
                 now_micros(),
+                &actor(),
             )
             .unwrap()
             .id
@@ -103,7 +105,9 @@ fn sixty_four_assignments_share_eight_consultants_fairly_with_contiguous_numbers
 ) {
     let ids = add_consultants(test, "Consultor pt", &["pt"], 8);
     let db = test.database();
-    let (results, elapsed) = burst(64, |_| db.assign_next(&language("pt"), now_micros(), None));
+    let (results, elapsed) = burst(64, |_| {
+        db.assign_next(&language("pt"), now_micros(), None, &actor())
+    });
     let assignments: Vec<_> = results.into_iter().map(|r| r.unwrap()).collect();
     assert_contiguous(
         assignments
@@ -139,7 +143,7 @@ fn four_languages_interleaved_stay_fair_and_contiguous(test: &TestDatabase) {
     }
     let db = test.database();
     let (results, elapsed) = burst(64, |i| {
-        db.assign_next(&language(codes[i % 4]), now_micros(), None)
+        db.assign_next(&language(codes[i % 4]), now_micros(), None, &actor())
     });
     let assignments: Vec<_> = results.into_iter().map(|r| r.unwrap()).collect();
     assert_contiguous(
@@ -169,7 +173,7 @@ fn four_languages_interleaved_stay_fair_and_contiguous(test: &TestDatabase) {
 fn thirty_two_unassigned_protocols_get_contiguous_numbers(test: &TestDatabase) {
     let db = test.database();
     let (results, elapsed) = burst(32, |_| {
-        ProtocolRepository::create(&db, &NewProtocol::default(), now_micros(), None)
+        ProtocolRepository::create(&db, &NewProtocol::default(), now_micros(), None, &actor())
     });
     let numbers = results
         .into_iter()
@@ -186,7 +190,9 @@ fn thirty_two_unassigned_protocols_get_contiguous_numbers(test: &TestDatabase) {
 fn a_burst_larger_than_the_pool_of_consultants_never_finds_nobody(test: &TestDatabase) {
     add_consultants(test, "Poucos", &["pt"], 3);
     let db = test.database();
-    let (results, elapsed) = burst(64, |_| db.assign_next(&language("pt"), now_micros(), None));
+    let (results, elapsed) = burst(64, |_| {
+        db.assign_next(&language("pt"), now_micros(), None, &actor())
+    });
     let none_available = results
         .iter()
         .filter(|r| matches!(r, Err(DomainError::NoneAvailable(_))))
@@ -221,7 +227,7 @@ fn sixteen_idempotent_twins_open_exactly_one_protocol(test: &TestDatabase) {
     let now = now_micros();
     let key = claim("twin-key", "GET /consultor/da-vez?idioma=pt", now);
     let (results, _) = burst(16, |_| {
-        db.assign_next(&language("pt"), now, Some(key.clone()))
+        db.assign_next(&language("pt"), now, Some(key.clone()), &actor())
     });
     let results: Vec<_> = results.into_iter().map(|r| r.unwrap()).collect();
     assert_eq!(results.iter().filter(|r| !r.replayed).count(), 1);
@@ -237,9 +243,67 @@ fn sixteen_idempotent_twins_open_exactly_one_protocol(test: &TestDatabase) {
             &NewProtocol::default(),
             now,
             Some(claim("twin-2", "GET /gerar-protocolo", now)),
+            &actor(),
         )
     });
     let results: Vec<_> = results.into_iter().map(|r| r.unwrap()).collect();
     assert_eq!(results.iter().filter(|r| !r.replayed).count(), 1);
     assert_eq!(count(test, "protocolos"), 2);
+}
+
+fn sixty_four_parallel_assignments_write_exactly_sixty_four_audit_entries(test: &TestDatabase) {
+    add_consultants(test, "Consultor auditado", &["pt"], 8);
+    let db = test.database();
+    let (results, _) = burst(64, |_| {
+        db.assign_next(&language("pt"), now_micros(), None, &actor())
+    });
+    let assignments: Vec<_> = results.into_iter().map(|r| r.unwrap()).collect();
+    let page = AuditLog::list(
+        &db,
+        &AuditFilter {
+            action: Some(AuditAction::Assignment),
+            page: AuditPageRequest::new(None, 1000).unwrap(),
+            ..AuditFilter::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(page.entries.len(), 64);
+    assert_eq!(page.next, None);
+    // One entry per assignment: each protocol and each stamp exactly once, on its consultant.
+    let recorded: HashSet<(i64, i64)> = page
+        .entries
+        .iter()
+        .map(|entry| {
+            let Some(AuditValue::Int(protocol)) =
+                entry.changes.get("protocolo_id").map(|c| c.after.clone())
+            else {
+                panic!("no protocolo_id in {entry:?}");
+            };
+            (entry.entity_id, protocol)
+        })
+        .collect();
+    let expected: HashSet<(i64, i64)> = assignments
+        .iter()
+        .map(|a| (a.value.consultant.id.0, a.value.protocol.id.0))
+        .collect();
+    assert_eq!(recorded, expected);
+    let stamps: HashSet<_> = page
+        .entries
+        .iter()
+        .map(|entry| {
+            entry
+                .changes
+                .get("ultimo_atendimento")
+                .unwrap()
+                .after
+                .clone()
+        })
+        .collect();
+    assert_eq!(stamps.len(), 64, "each assignment recorded its own stamp");
+    assert_eq!(
+        test.query_i64(
+            "SELECT CAST(count(*) AS BIGINT) AS value FROM auditoria WHERE acao = 'atribuicao'"
+        ),
+        64
+    );
 }

@@ -10,7 +10,7 @@ use consultores_domain::{
 use consultores_persistence::testing::{now_micros, TestDatabase};
 
 use crate::common::{
-    claim, consultant, count, counter, language, languages, on_both_backends, with_contacts,
+    actor, claim, consultant, count, counter, language, languages, on_both_backends, with_contacts,
 };
 
 on_both_backends!(
@@ -40,7 +40,7 @@ fn creates_and_reads_a_consultant(test: &TestDatabase) {
         "+5511999999999",
         456,
     );
-    let created = ConsultantRepository::create(&db, &new, now).unwrap();
+    let created = ConsultantRepository::create(&db, &new, now, &actor()).unwrap();
     assert_eq!(created.name.as_str(), "João Silva");
     assert_eq!(created.email.as_ref().unwrap().as_str(), "Joao@Exemplo.com");
     assert_eq!(created.phone.as_ref().unwrap().as_str(), "+5511999999999");
@@ -57,7 +57,8 @@ fn creates_and_reads_a_consultant(test: &TestDatabase) {
         ConsultantRepository::get(&db, created.id).unwrap(),
         Some(created.clone())
     );
-    let second = ConsultantRepository::create(&db, &consultant("Maria", &["es"]), now).unwrap();
+    let second =
+        ConsultantRepository::create(&db, &consultant("Maria", &["es"]), now, &actor()).unwrap();
     assert!(second.id > created.id);
     let all = ConsultantRepository::list(&db, &ConsultantFilter::default()).unwrap();
     assert_eq!(all, vec![created, second]);
@@ -71,20 +72,31 @@ fn unknown_consultants_are_none(test: &TestDatabase) {
         None
     );
     assert_eq!(
-        ConsultantRepository::update(&db, ConsultantId(42), &ConsultantPatch::online(true))
-            .unwrap(),
+        ConsultantRepository::update(
+            &db,
+            ConsultantId(42),
+            &ConsultantPatch::online(true),
+            now_micros(),
+            &actor()
+        )
+        .unwrap(),
         None
     );
-    assert!(!ConsultantRepository::soft_delete(&db, ConsultantId(42), now).unwrap());
+    assert!(!ConsultantRepository::soft_delete(&db, ConsultantId(42), now, &actor()).unwrap());
 }
 
 fn soft_delete_hides_the_consultant_and_keeps_their_protocols(test: &TestDatabase) {
     let db = test.database();
     let now = now_micros();
     let leaving =
-        ConsultantRepository::create(&db, &consultant("Ana Souza", &["pt"]), now).unwrap();
-    let staying = ConsultantRepository::create(&db, &consultant("Bruno", &["en"]), now).unwrap();
-    let assigned = db.assign_next(&language("pt"), now, None).unwrap().value;
+        ConsultantRepository::create(&db, &consultant("Ana Souza", &["pt"]), now, &actor())
+            .unwrap();
+    let staying =
+        ConsultantRepository::create(&db, &consultant("Bruno", &["en"]), now, &actor()).unwrap();
+    let assigned = db
+        .assign_next(&language("pt"), now, None, &actor())
+        .unwrap()
+        .value;
     let by_hand = ProtocolRepository::create(
         &db,
         &NewProtocol {
@@ -93,15 +105,23 @@ fn soft_delete_hides_the_consultant_and_keeps_their_protocols(test: &TestDatabas
         },
         now,
         None,
+        &actor(),
     )
     .unwrap()
     .value;
 
-    assert!(ConsultantRepository::soft_delete(&db, leaving.id, now).unwrap());
-    assert!(!ConsultantRepository::soft_delete(&db, leaving.id, now).unwrap());
+    assert!(ConsultantRepository::soft_delete(&db, leaving.id, now, &actor()).unwrap());
+    assert!(!ConsultantRepository::soft_delete(&db, leaving.id, now, &actor()).unwrap());
     assert_eq!(ConsultantRepository::get(&db, leaving.id).unwrap(), None);
     assert_eq!(
-        ConsultantRepository::update(&db, leaving.id, &ConsultantPatch::online(false)).unwrap(),
+        ConsultantRepository::update(
+            &db,
+            leaving.id,
+            &ConsultantPatch::online(false),
+            now_micros(),
+            &actor()
+        )
+        .unwrap(),
         None
     );
     let listed = ConsultantRepository::list(&db, &ConsultantFilter::default()).unwrap();
@@ -110,7 +130,7 @@ fn soft_delete_hides_the_consultant_and_keeps_their_protocols(test: &TestDatabas
         vec![staying.id]
     );
     assert!(matches!(
-        db.assign_next(&language("pt"), now, None),
+        db.assign_next(&language("pt"), now, None, &actor()),
         Err(DomainError::NoneAvailable(_))
     ));
 
@@ -126,22 +146,23 @@ fn emails_are_unique_case_insensitively_among_live_consultants(test: &TestDataba
     let now = now_micros();
     let mut first = consultant("Carla", &["pt"]);
     first.email = Some(Email::parse("carla@exemplo.com").unwrap());
-    let first = ConsultantRepository::create(&db, &first, now).unwrap();
+    let first = ConsultantRepository::create(&db, &first, now, &actor()).unwrap();
 
     let mut clash = consultant("Outra Carla", &["pt"]);
     clash.email = Some(Email::parse("CARLA@Exemplo.COM").unwrap());
     assert!(matches!(
-        ConsultantRepository::create(&db, &clash, now),
+        ConsultantRepository::create(&db, &clash, now, &actor()),
         Err(DomainError::EmailTaken)
     ));
 
-    let other = ConsultantRepository::create(&db, &consultant("Daniel", &["pt"]), now).unwrap();
+    let other =
+        ConsultantRepository::create(&db, &consultant("Daniel", &["pt"]), now, &actor()).unwrap();
     let steal = ConsultantPatch {
         email: Some(Some(Email::parse("Carla@exemplo.com").unwrap())),
         ..ConsultantPatch::default()
     };
     assert!(matches!(
-        ConsultantRepository::update(&db, other.id, &steal),
+        ConsultantRepository::update(&db, other.id, &steal, now_micros(), &actor()),
         Err(DomainError::EmailTaken)
     ));
     // Setting one's own email again (other case) is no conflict.
@@ -149,15 +170,17 @@ fn emails_are_unique_case_insensitively_among_live_consultants(test: &TestDataba
         email: Some(Some(Email::parse("CARLA@exemplo.com").unwrap())),
         ..ConsultantPatch::default()
     };
-    assert!(ConsultantRepository::update(&db, first.id, &own)
-        .unwrap()
-        .is_some());
+    assert!(
+        ConsultantRepository::update(&db, first.id, &own, now_micros(), &actor())
+            .unwrap()
+            .is_some()
+    );
 
     // Consultants without email never clash.
-    ConsultantRepository::create(&db, &consultant("Sem Email", &["pt"]), now).unwrap();
+    ConsultantRepository::create(&db, &consultant("Sem Email", &["pt"]), now, &actor()).unwrap();
 
-    assert!(ConsultantRepository::soft_delete(&db, first.id, now).unwrap());
-    let reused = ConsultantRepository::create(&db, &clash, now).unwrap();
+    assert!(ConsultantRepository::soft_delete(&db, first.id, now, &actor()).unwrap());
+    let reused = ConsultantRepository::create(&db, &clash, now, &actor()).unwrap();
     assert_eq!(reused.email.unwrap().as_str(), "CARLA@Exemplo.COM");
 }
 
@@ -165,15 +188,17 @@ fn lists_filter_by_language_online_and_active(test: &TestDatabase) {
     let db = test.database();
     let now = now_micros();
     let pt_online =
-        ConsultantRepository::create(&db, &consultant("Pt Online", &["pt", "en"]), now).unwrap();
+        ConsultantRepository::create(&db, &consultant("Pt Online", &["pt", "en"]), now, &actor())
+            .unwrap();
     let mut offline = consultant("Pt Offline", &["pt"]);
     offline.online = false;
-    let pt_offline = ConsultantRepository::create(&db, &offline, now).unwrap();
+    let pt_offline = ConsultantRepository::create(&db, &offline, now, &actor()).unwrap();
     let mut inactive = consultant("En Inactive", &["en"]);
     inactive.active = false;
-    let en_inactive = ConsultantRepository::create(&db, &inactive, now).unwrap();
-    let deleted = ConsultantRepository::create(&db, &consultant("Deleted", &["pt"]), now).unwrap();
-    ConsultantRepository::soft_delete(&db, deleted.id, now).unwrap();
+    let en_inactive = ConsultantRepository::create(&db, &inactive, now, &actor()).unwrap();
+    let deleted =
+        ConsultantRepository::create(&db, &consultant("Deleted", &["pt"]), now, &actor()).unwrap();
+    ConsultantRepository::soft_delete(&db, deleted.id, now, &actor()).unwrap();
 
     let ids = |filter: ConsultantFilter| {
         ConsultantRepository::list(&db, &filter)
@@ -237,6 +262,7 @@ fn patches_change_only_the_given_fields(test: &TestDatabase) {
             7,
         ),
         now,
+        &actor(),
     )
     .unwrap();
 
@@ -247,6 +273,8 @@ fn patches_change_only_the_given_fields(test: &TestDatabase) {
             name: Some(ConsultantName::parse("Eva Lima Souza").unwrap()),
             ..ConsultantPatch::default()
         },
+        now_micros(),
+        &actor(),
     )
     .unwrap()
     .unwrap();
@@ -262,7 +290,7 @@ fn patches_change_only_the_given_fields(test: &TestDatabase) {
         in_rotation: Some(false),
         ..ConsultantPatch::default()
     };
-    let updated = ConsultantRepository::update(&db, original.id, &cleared)
+    let updated = ConsultantRepository::update(&db, original.id, &cleared, now_micros(), &actor())
         .unwrap()
         .unwrap();
     cleared.apply_to(&mut expected);
@@ -277,7 +305,7 @@ fn patches_change_only_the_given_fields(test: &TestDatabase) {
         active: Some(false),
         ..ConsultantPatch::default()
     };
-    let updated = ConsultantRepository::update(&db, original.id, &set)
+    let updated = ConsultantRepository::update(&db, original.id, &set, now_micros(), &actor())
         .unwrap()
         .unwrap();
     set.apply_to(&mut expected);
@@ -288,9 +316,10 @@ fn patches_change_only_the_given_fields(test: &TestDatabase) {
         languages: Some(languages(&["es", "pt"])),
         ..ConsultantPatch::default()
     };
-    let updated = ConsultantRepository::update(&db, original.id, &relanguaged)
-        .unwrap()
-        .unwrap();
+    let updated =
+        ConsultantRepository::update(&db, original.id, &relanguaged, now_micros(), &actor())
+            .unwrap()
+            .unwrap();
     relanguaged.apply_to(&mut expected);
     assert_eq!(updated, expected);
     assert_eq!(
@@ -307,7 +336,8 @@ fn patches_change_only_the_given_fields(test: &TestDatabase) {
 fn protocols_are_listed_by_ascending_id_in_pages(test: &TestDatabase) {
     let db = test.database();
     let now = now_micros();
-    let ana = ConsultantRepository::create(&db, &consultant("Ana Paula", &["pt"]), now).unwrap();
+    let ana = ConsultantRepository::create(&db, &consultant("Ana Paula", &["pt"]), now, &actor())
+        .unwrap();
     let mut created = Vec::new();
     for i in 0..25 {
         let new = NewProtocol {
@@ -315,7 +345,7 @@ fn protocols_are_listed_by_ascending_id_in_pages(test: &TestDatabase) {
             ..NewProtocol::default()
         };
         created.push(
-            ProtocolRepository::create(&db, &new, now, None)
+            ProtocolRepository::create(&db, &new, now, None, &actor())
                 .unwrap()
                 .value,
         );
@@ -344,10 +374,13 @@ fn protocols_are_listed_by_ascending_id_in_pages(test: &TestDatabase) {
 fn protocols_are_created_updated_and_reassigned(test: &TestDatabase) {
     let db = test.database();
     let now = now_micros();
-    let ana = ConsultantRepository::create(&db, &consultant("Ana Paula", &["pt"]), now).unwrap();
-    let bia = ConsultantRepository::create(&db, &consultant("Bia Costa", &["pt"]), now).unwrap();
+    let ana = ConsultantRepository::create(&db, &consultant("Ana Paula", &["pt"]), now, &actor())
+        .unwrap();
+    let bia = ConsultantRepository::create(&db, &consultant("Bia Costa", &["pt"]), now, &actor())
+        .unwrap();
 
-    let unassigned = ProtocolRepository::create(&db, &NewProtocol::default(), now, None).unwrap();
+    let unassigned =
+        ProtocolRepository::create(&db, &NewProtocol::default(), now, None, &actor()).unwrap();
     assert!(!unassigned.replayed);
     let unassigned = unassigned.value;
     assert_eq!(unassigned.number.to_string(), "#00001");
@@ -371,6 +404,7 @@ fn protocols_are_created_updated_and_reassigned(test: &TestDatabase) {
         },
         now,
         None,
+        &actor(),
     )
     .unwrap()
     .value;
@@ -393,17 +427,18 @@ fn protocols_are_created_updated_and_reassigned(test: &TestDatabase) {
         ..NewProtocol::default()
     };
     assert!(matches!(
-        ProtocolRepository::create(&db, &for_unknown, now, None),
+        ProtocolRepository::create(&db, &for_unknown, now, None, &actor()),
         Err(DomainError::ConsultantNotFound)
     ));
-    let gone = ConsultantRepository::create(&db, &consultant("Gone Away", &["pt"]), now).unwrap();
-    ConsultantRepository::soft_delete(&db, gone.id, now).unwrap();
+    let gone = ConsultantRepository::create(&db, &consultant("Gone Away", &["pt"]), now, &actor())
+        .unwrap();
+    ConsultantRepository::soft_delete(&db, gone.id, now, &actor()).unwrap();
     let for_gone = NewProtocol {
         consultant_id: Some(gone.id),
         ..NewProtocol::default()
     };
     assert!(matches!(
-        ProtocolRepository::create(&db, &for_gone, now, None),
+        ProtocolRepository::create(&db, &for_gone, now, None, &actor()),
         Err(DomainError::ConsultantNotFound)
     ));
     assert_eq!(counter(test), 2);
@@ -416,7 +451,7 @@ fn protocols_are_created_updated_and_reassigned(test: &TestDatabase) {
         status: Some(ProtocolStatus::EmAndamento),
         consultant_id: Some(bia.id),
     };
-    let updated = ProtocolRepository::update(&db, by_hand.id, &patch, later)
+    let updated = ProtocolRepository::update(&db, by_hand.id, &patch, later, &actor())
         .unwrap()
         .unwrap();
     assert_eq!(updated.consultant_id, Some(bia.id));
@@ -434,7 +469,7 @@ fn protocols_are_created_updated_and_reassigned(test: &TestDatabase) {
         status: Some(ProtocolStatus::Fechado),
         ..ProtocolPatch::default()
     };
-    let updated = ProtocolRepository::update(&db, by_hand.id, &cleared, later)
+    let updated = ProtocolRepository::update(&db, by_hand.id, &cleared, later, &actor())
         .unwrap()
         .unwrap();
     assert_eq!(updated.description, None);
@@ -447,7 +482,7 @@ fn protocols_are_created_updated_and_reassigned(test: &TestDatabase) {
             ..ProtocolPatch::default()
         };
         assert!(matches!(
-            ProtocolRepository::update(&db, by_hand.id, &reassign, later),
+            ProtocolRepository::update(&db, by_hand.id, &reassign, later, &actor()),
             Err(DomainError::ConsultantNotFound)
         ));
     }
@@ -456,7 +491,7 @@ fn protocols_are_created_updated_and_reassigned(test: &TestDatabase) {
         Some(updated)
     );
     assert_eq!(
-        ProtocolRepository::update(&db, ProtocolId(999), &cleared, later).unwrap(),
+        ProtocolRepository::update(&db, ProtocolId(999), &cleared, later, &actor()).unwrap(),
         None
     );
     assert_eq!(ProtocolRepository::get(&db, ProtocolId(999)).unwrap(), None);
@@ -468,7 +503,7 @@ fn protocol_numbers_grow_past_five_digits(test: &TestDatabase) {
     test.execute("UPDATE controle_protocolo SET ultimo_numero = 99998 WHERE id = 1");
     let numbers: Vec<String> = (0..3)
         .map(|_| {
-            ProtocolRepository::create(&db, &NewProtocol::default(), now, None)
+            ProtocolRepository::create(&db, &NewProtocol::default(), now, None, &actor())
                 .unwrap()
                 .value
                 .number
@@ -494,17 +529,21 @@ fn assignment_stamps_the_consultant_and_opens_a_numbered_protocol(test: &TestDat
             3,
         ),
         created_at,
+        &actor(),
     )
     .unwrap();
     let second = ConsultantRepository::create(
         &db,
         &consultant("Gustavo", &["pt"]),
         created_at + Duration::seconds(1),
+        &actor(),
     )
     .unwrap();
 
     let now = now_micros();
-    let assigned = db.assign_next(&language("PT"), now, None).unwrap();
+    let assigned = db
+        .assign_next(&language("PT"), now, None, &actor())
+        .unwrap();
     assert!(!assigned.replayed);
     let assignment = assigned.value;
     let mut expected = first.clone();
@@ -526,7 +565,7 @@ fn assignment_stamps_the_consultant_and_opens_a_numbered_protocol(test: &TestDat
     );
 
     let next = db
-        .assign_next(&language("pt"), now + Duration::seconds(1), None)
+        .assign_next(&language("pt"), now + Duration::seconds(1), None, &actor())
         .unwrap()
         .value;
     assert_eq!(next.consultant.id, second.id);
@@ -534,12 +573,12 @@ fn assignment_stamps_the_consultant_and_opens_a_numbered_protocol(test: &TestDat
 
     // English: only the first speaks it.
     let english = db
-        .assign_next(&language("en"), now + Duration::seconds(2), None)
+        .assign_next(&language("en"), now + Duration::seconds(2), None, &actor())
         .unwrap()
         .value;
     assert_eq!(english.consultant.id, first.id);
 
-    match db.assign_next(&language("fr"), now, None) {
+    match db.assign_next(&language("fr"), now, None, &actor()) {
         Err(DomainError::NoneAvailable(missing)) => assert_eq!(missing, language("fr")),
         other => panic!("expected NoneAvailable, got {other:?}"),
     }
@@ -551,12 +590,17 @@ fn idempotent_assignments_replay_the_first_answer(test: &TestDatabase) {
     let db = test.database();
     let now = now_micros();
     for name in ["Helena", "Igor Reis"] {
-        ConsultantRepository::create(&db, &consultant(name, &["pt"]), now - Duration::hours(1))
-            .unwrap();
+        ConsultantRepository::create(
+            &db,
+            &consultant(name, &["pt"]),
+            now - Duration::hours(1),
+            &actor(),
+        )
+        .unwrap();
     }
     let key = claim("retry-123", "GET /consultor/da-vez?idioma=pt", now);
     let first = db
-        .assign_next(&language("pt"), now, Some(key.clone()))
+        .assign_next(&language("pt"), now, Some(key.clone()), &actor())
         .unwrap();
     assert!(!first.replayed);
     let retry = db
@@ -564,6 +608,7 @@ fn idempotent_assignments_replay_the_first_answer(test: &TestDatabase) {
             &language("pt"),
             now + Duration::seconds(5),
             Some(key.clone()),
+            &actor(),
         )
         .unwrap();
     assert!(retry.replayed);
@@ -573,14 +618,14 @@ fn idempotent_assignments_replay_the_first_answer(test: &TestDatabase) {
 
     let other_request = claim("retry-123", "GET /consultor/da-vez?idioma=en", now);
     assert!(matches!(
-        db.assign_next(&language("pt"), now, Some(other_request)),
+        db.assign_next(&language("pt"), now, Some(other_request), &actor()),
         Err(DomainError::IdempotencyKeyReused)
     ));
     // Another caller (scope) may use the same key string.
     let mut other_scope = key.clone();
     other_scope.scope = "api-key-2".to_owned();
     let theirs = db
-        .assign_next(&language("pt"), now, Some(other_scope))
+        .assign_next(&language("pt"), now, Some(other_scope), &actor())
         .unwrap();
     assert!(!theirs.replayed);
     assert_ne!(theirs.value.consultant.id, first.value.consultant.id);
@@ -596,6 +641,7 @@ fn idempotent_assignments_replay_the_first_answer(test: &TestDatabase) {
                 "GET /consultor/da-vez?idioma=pt",
                 much_later,
             )),
+            &actor(),
         )
         .unwrap();
     assert!(!expired.replayed);
@@ -605,7 +651,7 @@ fn idempotent_assignments_replay_the_first_answer(test: &TestDatabase) {
     // A failed request leaves no record behind: the key stays usable.
     let failing = claim("retry-456", "GET /consultor/da-vez?idioma=fr", now);
     assert!(matches!(
-        db.assign_next(&language("fr"), now, Some(failing.clone())),
+        db.assign_next(&language("fr"), now, Some(failing.clone()), &actor()),
         Err(DomainError::NoneAvailable(_))
     ));
     assert_eq!(count(test, "idempotency_keys"), 2);
@@ -615,17 +661,29 @@ fn idempotent_protocol_creation_replays_the_first_answer(test: &TestDatabase) {
     let db = test.database();
     let now = now_micros();
     let key = claim("gerar-1", "GET /gerar-protocolo", now);
-    let first =
-        ProtocolRepository::create(&db, &NewProtocol::default(), now, Some(key.clone())).unwrap();
-    let retry =
-        ProtocolRepository::create(&db, &NewProtocol::default(), now, Some(key.clone())).unwrap();
+    let first = ProtocolRepository::create(
+        &db,
+        &NewProtocol::default(),
+        now,
+        Some(key.clone()),
+        &actor(),
+    )
+    .unwrap();
+    let retry = ProtocolRepository::create(
+        &db,
+        &NewProtocol::default(),
+        now,
+        Some(key.clone()),
+        &actor(),
+    )
+    .unwrap();
     assert!(!first.replayed && retry.replayed);
     assert_eq!(retry.value, first.value);
     assert_eq!(counter(test), 1);
 
     let other = claim("gerar-1", "POST /protocolo {\"prioridade\":\"alta\"}", now);
     assert!(matches!(
-        ProtocolRepository::create(&db, &NewProtocol::default(), now, Some(other)),
+        ProtocolRepository::create(&db, &NewProtocol::default(), now, Some(other), &actor()),
         Err(DomainError::IdempotencyKeyReused)
     ));
     // Unknown consultant: refused, and the key is not burnt.
@@ -635,10 +693,11 @@ fn idempotent_protocol_creation_replays_the_first_answer(test: &TestDatabase) {
     };
     let key2 = claim("gerar-2", "POST /protocolo 77", now);
     assert!(matches!(
-        ProtocolRepository::create(&db, &for_unknown, now, Some(key2.clone())),
+        ProtocolRepository::create(&db, &for_unknown, now, Some(key2.clone()), &actor()),
         Err(DomainError::ConsultantNotFound)
     ));
-    let fresh = ProtocolRepository::create(&db, &NewProtocol::default(), now, Some(key2)).unwrap();
+    let fresh = ProtocolRepository::create(&db, &NewProtocol::default(), now, Some(key2), &actor())
+        .unwrap();
     assert!(!fresh.replayed);
     assert_eq!(fresh.value.number.to_string(), "#00002");
 
@@ -666,6 +725,7 @@ fn api_keys_are_stored_hashed_and_authenticate_until_revoked(test: &TestDatabase
             scope: ApiKeyScope::Distribuicao,
         },
         now,
+        &actor(),
     )
     .unwrap();
     assert!(secret.starts_with("csk_") && secret.len() >= 40, "{secret}");
@@ -683,6 +743,7 @@ fn api_keys_are_stored_hashed_and_authenticate_until_revoked(test: &TestDatabase
             scope: ApiKeyScope::Leitura,
         },
         now,
+        &actor(),
     )
     .unwrap();
     assert_ne!(secret, other_secret);
@@ -718,9 +779,11 @@ fn api_keys_are_stored_hashed_and_authenticate_until_revoked(test: &TestDatabase
         .iter()
         .any(|row| row.starts_with(&format!("{:x}", sha2_of(&secret)))));
 
-    assert!(db.revoke(key.id, now).unwrap());
-    assert!(!db.revoke(key.id, now).unwrap());
-    assert!(!db.revoke(consultores_domain::ApiKeyId(999), now).unwrap());
+    assert!(db.revoke(key.id, now, &actor()).unwrap());
+    assert!(!db.revoke(key.id, now, &actor()).unwrap());
+    assert!(!db
+        .revoke(consultores_domain::ApiKeyId(999), now, &actor())
+        .unwrap());
     assert_eq!(db.authenticate(&secret, now).unwrap(), None);
     let listed = ApiKeyStore::list(&db).unwrap();
     assert_eq!(listed.len(), 2);

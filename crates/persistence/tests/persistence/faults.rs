@@ -11,7 +11,7 @@ use consultores_domain::{
 use consultores_persistence::testing::{now_micros, FaultAction, FaultPoint, TestDatabase};
 use consultores_persistence::{Database, PersistenceError, PoolSettings};
 
-use crate::common::{claim, consultant, count, counter, language, on_both_backends};
+use crate::common::{actor, claim, consultant, count, counter, language, on_both_backends};
 
 on_both_backends!(
     a_failure_after_taking_a_number_consumes_none,
@@ -32,12 +32,13 @@ const ACTIONS: [FaultAction; 3] = [
     FaultAction::DropConnection,
 ];
 
-/// Everything an assignment writes.
-fn snapshot(test: &TestDatabase) -> (i64, i64, i64, Vec<String>) {
+/// Everything an assignment writes, its audit entry included.
+fn snapshot(test: &TestDatabase) -> (i64, i64, i64, i64, Vec<String>) {
     (
         counter(test),
         count(test, "protocolos"),
         count(test, "idempotency_keys"),
+        count(test, "auditoria"),
         test.query_strings(
             "SELECT CAST(id AS TEXT) || ' ' || coalesce(CAST(ultimo_atendimento AS TEXT), '-') AS value \
              FROM consultores ORDER BY id",
@@ -47,16 +48,17 @@ fn snapshot(test: &TestDatabase) -> (i64, i64, i64, Vec<String>) {
 
 fn a_failure_after_taking_a_number_consumes_none(test: &TestDatabase) {
     let db = test.database();
-    ConsultantRepository::create(&db, &consultant("Joana", &["pt"]), now_micros()).unwrap();
+    ConsultantRepository::create(&db, &consultant("Joana", &["pt"]), now_micros(), &actor())
+        .unwrap();
     let before = snapshot(test);
     test.inject_fault(FaultPoint::AfterCounter, FaultAction::Fail);
     assert!(matches!(
-        db.assign_next(&language("pt"), now_micros(), None),
+        db.assign_next(&language("pt"), now_micros(), None, &actor()),
         Err(DomainError::Internal(_))
     ));
     assert_eq!(snapshot(test), before);
     let next = db
-        .assign_next(&language("pt"), now_micros(), None)
+        .assign_next(&language("pt"), now_micros(), None, &actor())
         .unwrap()
         .value;
     assert_eq!(next.protocol.number.to_string(), "#00001");
@@ -64,9 +66,10 @@ fn a_failure_after_taking_a_number_consumes_none(test: &TestDatabase) {
 
 fn a_conflicting_protocol_number_rolls_the_assignment_back(test: &TestDatabase) {
     let db = test.database();
-    ConsultantRepository::create(&db, &consultant("Karina", &["pt"]), now_micros()).unwrap();
+    ConsultantRepository::create(&db, &consultant("Karina", &["pt"]), now_micros(), &actor())
+        .unwrap();
     let first = db
-        .assign_next(&language("pt"), now_micros(), None)
+        .assign_next(&language("pt"), now_micros(), None, &actor())
         .unwrap()
         .value;
     assert_eq!(first.protocol.number.to_string(), "#00001");
@@ -78,7 +81,7 @@ fn a_conflicting_protocol_number_rolls_the_assignment_back(test: &TestDatabase) 
     );
     let before = snapshot(test);
     assert!(matches!(
-        db.assign_next(&language("pt"), now_micros(), None),
+        db.assign_next(&language("pt"), now_micros(), None, &actor()),
         Err(DomainError::Internal(_))
     ));
     assert_eq!(
@@ -88,7 +91,7 @@ fn a_conflicting_protocol_number_rolls_the_assignment_back(test: &TestDatabase) 
     );
     test.execute("DELETE FROM protocolos WHERE numero = '#00002'");
     let next = db
-        .assign_next(&language("pt"), now_micros(), None)
+        .assign_next(&language("pt"), now_micros(), None, &actor())
         .unwrap()
         .value;
     assert_eq!(next.protocol.number.to_string(), "#00002");
@@ -97,7 +100,8 @@ fn a_conflicting_protocol_number_rolls_the_assignment_back(test: &TestDatabase) 
 fn an_assignment_interrupted_at_any_step_leaves_nothing_half_written(test: &TestDatabase) {
     let db = test.database();
     for name in ["Laura", "Marcos", "Nina"] {
-        ConsultantRepository::create(&db, &consultant(name, &["pt"]), now_micros()).unwrap();
+        ConsultantRepository::create(&db, &consultant(name, &["pt"]), now_micros(), &actor())
+            .unwrap();
     }
     let mut expected_number = 1;
     for point in POINTS {
@@ -110,7 +114,7 @@ fn an_assignment_interrupted_at_any_step_leaves_nothing_half_written(test: &Test
                 now_micros(),
             );
             let outcome = catch_unwind(AssertUnwindSafe(|| {
-                db.assign_next(&language("pt"), now_micros(), Some(key.clone()))
+                db.assign_next(&language("pt"), now_micros(), Some(key.clone()), &actor())
             }));
             assert!(
                 !matches!(outcome, Ok(Ok(_))),
@@ -119,7 +123,7 @@ fn an_assignment_interrupted_at_any_step_leaves_nothing_half_written(test: &Test
             assert_eq!(snapshot(test), before, "{point:?}/{action:?} left a trace");
             // The pool recovers (broken connections are replaced) and the key is still usable.
             let next = db
-                .assign_next(&language("pt"), now_micros(), Some(key))
+                .assign_next(&language("pt"), now_micros(), Some(key), &actor())
                 .unwrap();
             assert!(!next.replayed);
             assert_eq!(next.value.protocol.number.counter(), expected_number);
@@ -146,13 +150,19 @@ fn a_protocol_creation_interrupted_at_any_step_leaves_nothing_half_written(test:
                     &NewProtocol::default(),
                     now_micros(),
                     Some(key.clone()),
+                    &actor(),
                 )
             }));
             assert!(!matches!(outcome, Ok(Ok(_))), "{point:?}/{action:?}");
             assert_eq!(snapshot(test), before, "{point:?}/{action:?} left a trace");
-            let next =
-                ProtocolRepository::create(&db, &NewProtocol::default(), now_micros(), Some(key))
-                    .unwrap();
+            let next = ProtocolRepository::create(
+                &db,
+                &NewProtocol::default(),
+                now_micros(),
+                Some(key),
+                &actor(),
+            )
+            .unwrap();
             assert!(!next.replayed);
             assert_eq!(next.value.number.counter(), expected_number);
             expected_number += 1;
@@ -175,7 +185,7 @@ fn a_database_that_is_down_answers_unavailable_quickly() {
 
     let started = Instant::now();
     assert!(matches!(
-        db.assign_next(&language("pt"), now_micros(), None),
+        db.assign_next(&language("pt"), now_micros(), None, &actor()),
         Err(DomainError::Unavailable(_))
     ));
     assert!(matches!(db.ping(), Err(DomainError::Unavailable(_))));
@@ -213,7 +223,8 @@ fn unsupported_urls_are_refused_with_one_clear_line() {
 fn connections_killed_by_the_server_are_replaced_transparently() {
     let test = TestDatabase::postgres();
     let db = test.database();
-    ConsultantRepository::create(&db, &consultant("Otávio", &["pt"]), now_micros()).unwrap();
+    ConsultantRepository::create(&db, &consultant("Otávio", &["pt"]), now_micros(), &actor())
+        .unwrap();
     db.ping().unwrap();
     // What a PostgreSQL restart does to every pooled connection.
     let admin = TestDatabase::postgres();
@@ -222,7 +233,8 @@ fn connections_killed_by_the_server_are_replaced_transparently() {
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
     ));
     for _ in 0..3 {
-        db.assign_next(&language("pt"), now_micros(), None).unwrap();
+        db.assign_next(&language("pt"), now_micros(), None, &actor())
+            .unwrap();
         ConsultantRepository::list(&db, &ConsultantFilter::default()).unwrap();
     }
 }

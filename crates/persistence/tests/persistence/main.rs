@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 mod adoption;
+mod audit;
 mod common;
 mod concurrency;
 mod contract;

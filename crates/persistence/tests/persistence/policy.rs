@@ -9,7 +9,7 @@ use consultores_persistence::testing::TestDatabase;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::common::{consultant, language, on_both_backends};
+use crate::common::{actor, consultant, language, on_both_backends};
 
 on_both_backends!(assignment_picks_the_policy_head_on_random_pools);
 
@@ -32,7 +32,7 @@ fn assignment_picks_the_policy_head_on_random_pools(test: &TestDatabase) {
             .unwrap()
             .into_iter()
             .map(|mut c| {
-                ConsultantRepository::soft_delete(&db, c.id, epoch()).unwrap();
+                ConsultantRepository::soft_delete(&db, c.id, epoch(), &actor()).unwrap();
                 c.deleted = true;
                 c
             })
@@ -52,7 +52,7 @@ fn assignment_picks_the_policy_head_on_random_pools(test: &TestDatabase) {
             new.active = rng.random_bool(0.85);
             new.in_rotation = rng.random_bool(0.85);
             new.online = rng.random_bool(0.75);
-            let mut stored = ConsultantRepository::create(&db, &new, epoch()).unwrap();
+            let mut stored = ConsultantRepository::create(&db, &new, epoch(), &actor()).unwrap();
             // Few distinct times, so ties (and NULLs) are common.
             let served = match rng.random_range(0..5) {
                 0 => None,
@@ -61,7 +61,7 @@ fn assignment_picks_the_policy_head_on_random_pools(test: &TestDatabase) {
             test.set_last_served(stored.id, served);
             stored.last_served_at = served;
             if rng.random_bool(0.1) {
-                ConsultantRepository::soft_delete(&db, stored.id, epoch()).unwrap();
+                ConsultantRepository::soft_delete(&db, stored.id, epoch(), &actor()).unwrap();
                 stored.deleted = true;
             }
             pool.push(stored);
@@ -70,7 +70,7 @@ fn assignment_picks_the_policy_head_on_random_pools(test: &TestDatabase) {
             let wanted: Language = language(CODES[rng.random_range(0..CODES.len())]);
             let now = epoch() + Duration::hours(1) + Duration::seconds(seed as i64 * 10 + turn);
             let expected = queue_head(&pool, &wanted).map(|c| c.id);
-            match db.assign_next(&wanted, now, None) {
+            match db.assign_next(&wanted, now, None, &actor()) {
                 Ok(assigned) => {
                     let chosen = assigned.value.consultant.id;
                     assert_eq!(

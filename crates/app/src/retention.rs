@@ -1,0 +1,208 @@
+//! `AUDIT_RETENTION_DAYS`: a background thread deletes audit entries older than the retention,
+//! in small batches with a pause between them, so no statement holds many row locks or runs for
+//! long, and request traffic keeps its share of the database. It runs at start-up and then every
+//! hour; several replicas may run it at once (a batch that finds its rows already gone deletes
+//! nothing and the pass ends).
+
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use consultores_domain::{AuditService, DomainError};
+use slog::{info, warn};
+
+/// Entries deleted per statement.
+pub const BATCH: u32 = 1_000;
+/// The pause between two batches of one pass.
+pub const PAUSE_BETWEEN_BATCHES: Duration = Duration::from_millis(200);
+/// The time between two passes.
+pub const INTERVAL: Duration = Duration::from_secs(3600);
+
+/// The running pruner; dropping it stops the thread (after the batch in flight, if any).
+#[derive(Debug)]
+pub struct Pruner {
+    stop: Option<Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for Pruner {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Starts the pruner of entries older than `days` days.
+pub fn spawn(service: AuditService, days: u32, logger: slog::Logger) -> std::io::Result<Pruner> {
+    let (stop, stopped) = mpsc::channel();
+    let retention = chrono::Duration::days(i64::from(days));
+    let thread = std::thread::Builder::new()
+        .name("audit-retention".to_owned())
+        .spawn(move || {
+            info!(logger, "audit retention on"; "retention_days" => days);
+            loop {
+                match prune_all(&service, retention, BATCH, PAUSE_BETWEEN_BATCHES, &stopped) {
+                    Ok(0) => {}
+                    Ok(deleted) => info!(logger, "audit entries pruned";
+                        "deleted" => deleted, "retention_days" => days),
+                    Err(error) => warn!(logger, "audit pruning failed; retrying later";
+                        "error" => %error),
+                }
+                if stop_requested(&stopped, INTERVAL) {
+                    return;
+                }
+            }
+        })?;
+    Ok(Pruner {
+        stop: Some(stop),
+        thread: Some(thread),
+    })
+}
+
+/// One pass: batches of at most `batch` entries older than `retention` until a batch deletes
+/// nothing, pausing `pause` between batches. Returns how many entries were deleted; stops early
+/// (with what was deleted so far) when `stop` says so.
+pub fn prune_all(
+    service: &AuditService,
+    retention: chrono::Duration,
+    batch: u32,
+    pause: Duration,
+    stop: &Receiver<()>,
+) -> Result<usize, DomainError> {
+    let mut total = 0;
+    loop {
+        let deleted = service.prune_batch(retention, batch)?;
+        total += deleted;
+        if deleted == 0 || stop_requested(stop, pause) {
+            return Ok(total);
+        }
+    }
+}
+
+/// Waits up to `wait`; `true` when the owner asked to stop (or went away).
+fn stop_requested(stop: &Receiver<()>, wait: Duration) -> bool {
+    !matches!(stop.recv_timeout(wait), Err(RecvTimeoutError::Timeout))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use chrono::{DateTime, Utc};
+    use consultores_domain::{
+        AuditFilter, AuditLog, AuditPage, AuditPageRequest, Clock, ConsultantId,
+    };
+
+    use super::*;
+
+    /// An audit log that answers `prune` from a script and records each call's cutoff and batch.
+    struct ScriptedLog {
+        answers: Mutex<Vec<Result<usize, DomainError>>>,
+        calls: Mutex<Vec<(DateTime<Utc>, u32)>>,
+    }
+
+    impl AuditLog for ScriptedLog {
+        fn list(&self, _: &AuditFilter) -> Result<AuditPage, DomainError> {
+            unreachable!("the pruner never lists")
+        }
+
+        fn connection_history(
+            &self,
+            _: ConsultantId,
+            _: &AuditPageRequest,
+        ) -> Result<Option<AuditPage>, DomainError> {
+            unreachable!("the pruner never reads the history")
+        }
+
+        fn prune(&self, cutoff: DateTime<Utc>, batch: u32) -> Result<usize, DomainError> {
+            self.calls.lock().unwrap().push((cutoff, batch));
+            self.answers.lock().unwrap().remove(0)
+        }
+    }
+
+    struct FixedClock(DateTime<Utc>);
+
+    impl Clock for FixedClock {
+        fn now(&self) -> DateTime<Utc> {
+            self.0
+        }
+    }
+
+    fn scripted(answers: Vec<Result<usize, DomainError>>) -> (AuditService, Arc<ScriptedLog>) {
+        let log = Arc::new(ScriptedLog {
+            answers: Mutex::new(answers),
+            calls: Mutex::new(Vec::new()),
+        });
+        let now = DateTime::parse_from_rfc3339("2026-11-29T14:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        (
+            AuditService::new(log.clone(), Arc::new(FixedClock(now))),
+            log,
+        )
+    }
+
+    #[test]
+    fn a_pass_deletes_batch_after_batch_until_one_deletes_nothing() {
+        let (service, log) = scripted(vec![Ok(1000), Ok(1000), Ok(7), Ok(0)]);
+        let (_keep, stop) = mpsc::channel();
+        let deleted = prune_all(
+            &service,
+            chrono::Duration::days(90),
+            1000,
+            Duration::ZERO,
+            &stop,
+        )
+        .unwrap();
+        assert_eq!(deleted, 2007);
+        let calls = log.calls.lock().unwrap().clone();
+        assert_eq!(calls.len(), 4);
+        let cutoff = DateTime::parse_from_rfc3339("2026-08-31T14:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert!(calls.iter().all(|call| *call == (cutoff, 1000)));
+    }
+
+    #[test]
+    fn a_pass_stops_at_the_first_error_and_when_asked_to() {
+        let (service, _) = scripted(vec![Ok(1000), Err(DomainError::unavailable("down"))]);
+        let (_keep, stop) = mpsc::channel();
+        let result = prune_all(
+            &service,
+            chrono::Duration::days(1),
+            1000,
+            Duration::ZERO,
+            &stop,
+        );
+        assert!(matches!(result, Err(DomainError::Unavailable(_))));
+
+        let (service, log) = scripted(vec![Ok(1000), Ok(1000)]);
+        let (owner, stop) = mpsc::channel::<()>();
+        drop(owner);
+        let deleted = prune_all(
+            &service,
+            chrono::Duration::days(1),
+            1000,
+            Duration::ZERO,
+            &stop,
+        )
+        .unwrap();
+        assert_eq!(deleted, 1000, "stopped after the batch in flight");
+        assert_eq!(log.calls.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn dropping_the_pruner_stops_its_thread() {
+        let (service, log) = scripted(vec![Ok(0)]);
+        let logger = slog::Logger::root(slog::Discard, slog::o!());
+        let pruner = spawn(service, 30, logger).unwrap();
+        // The first pass runs at once; the drop interrupts the hour-long wait and joins.
+        while log.calls.lock().unwrap().is_empty() {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        drop(pruner);
+        assert_eq!(log.calls.lock().unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,588 @@
+//! The record of operations (`auditoria`): who changed what, when, and how.
+//!
+//! Every state-changing operation of the service writes exactly one [`AuditEntry`] in the same
+//! transaction as the change, so the record and the data can never disagree: a failed or
+//! rejected operation leaves no entry, an idempotent replay writes none, and an operation that
+//! changes nothing (a switch to the state already stored, a PUT of the stored values) writes
+//! none either: the record lists changes.
+//!
+//! An entry names the caller by its API key's id and description (never the key itself), the
+//! request id, the [`AuditAction`], the entity and its id, and the changed fields only, each as
+//! `{"antes": …, "depois": …}` under its wire name.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::api_key::ApiKeyId;
+use crate::values::InvalidValue;
+
+/// Who performs an operation: passed to every port method that changes state, and written to
+/// its audit entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// The stored API key's id; `None` for the configured key and for the command line.
+    pub api_key_id: Option<ApiKeyId>,
+    /// The key's description at the time of the operation ([`Actor::CONFIGURED_KEY`] for the
+    /// configured key, [`Actor::CLI`] for the command line, empty for a stored key without one).
+    pub api_key_description: String,
+    /// The request id (`X-Request-Id`), or an id generated for a command-line run.
+    pub request_id: String,
+}
+
+impl Actor {
+    /// The description recorded for the key configured in `AUTHENTICATION_API_KEY`.
+    pub const CONFIGURED_KEY: &'static str = "AUTHENTICATION_API_KEY";
+    /// The description recorded for operations run from the command line.
+    pub const CLI: &'static str = "cli";
+    /// The description recorded for what the service does by itself at start-up.
+    pub const STARTUP: &'static str = "startup";
+
+    /// The key configured in `AUTHENTICATION_API_KEY` (it has no id).
+    pub fn configured_key(request_id: impl Into<String>) -> Self {
+        Self {
+            api_key_id: None,
+            api_key_description: Self::CONFIGURED_KEY.to_owned(),
+            request_id: request_id.into(),
+        }
+    }
+
+    /// A key stored in the database.
+    pub fn stored_key(
+        id: ApiKeyId,
+        description: Option<&str>,
+        request_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            api_key_id: Some(id),
+            api_key_description: description.unwrap_or_default().to_owned(),
+            request_id: request_id.into(),
+        }
+    }
+
+    /// The command line (`consultores api-key …`).
+    pub fn cli(request_id: impl Into<String>) -> Self {
+        Self {
+            api_key_id: None,
+            api_key_description: Self::CLI.to_owned(),
+            request_id: request_id.into(),
+        }
+    }
+
+    /// The service itself at start-up (e.g. the admin key generated on a first start).
+    pub fn startup(request_id: impl Into<String>) -> Self {
+        Self {
+            api_key_id: None,
+            api_key_description: Self::STARTUP.to_owned(),
+            request_id: request_id.into(),
+        }
+    }
+}
+
+/// What an audit entry records (`acao`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AuditAction {
+    /// `POST /consultor`.
+    #[serde(rename = "consultor.criado")]
+    ConsultantCreated,
+    /// `PUT /consultor/{id}` that does not change `status_online`.
+    #[serde(rename = "consultor.atualizado")]
+    ConsultantUpdated,
+    /// `DELETE /consultor/{id}`.
+    #[serde(rename = "consultor.removido")]
+    ConsultantRemoved,
+    /// Any change of `status_online`: `PUT /consultor/{id}/connection`, or a `PUT
+    /// /consultor/{id}` whose changes include `status_online` (its other changed fields are in
+    /// the same entry).
+    #[serde(rename = "consultor.conexao")]
+    ConsultantConnection,
+    /// `POST /protocolo` and `GET /gerar-protocolo`.
+    #[serde(rename = "protocolo.criado")]
+    ProtocolCreated,
+    /// `PUT /protocolo/{id}`.
+    #[serde(rename = "protocolo.atualizado")]
+    ProtocolUpdated,
+    /// `GET /consultor/da-vez`: recorded on the consultant who got the contact, with the
+    /// protocol opened for it.
+    #[serde(rename = "atribuicao")]
+    Assignment,
+    /// `POST /api-keys`, `consultores api-key create`.
+    #[serde(rename = "api_key.criada")]
+    ApiKeyCreated,
+    /// `DELETE /api-keys/{id}`, `consultores api-key revoke`.
+    #[serde(rename = "api_key.revogada")]
+    ApiKeyRevoked,
+}
+
+impl AuditAction {
+    pub const ALL: [AuditAction; 9] = [
+        Self::ConsultantCreated,
+        Self::ConsultantUpdated,
+        Self::ConsultantRemoved,
+        Self::ConsultantConnection,
+        Self::ProtocolCreated,
+        Self::ProtocolUpdated,
+        Self::Assignment,
+        Self::ApiKeyCreated,
+        Self::ApiKeyRevoked,
+    ];
+    const ALLOWED: &'static str = "consultor.criado, consultor.atualizado, consultor.removido, \
+         consultor.conexao, protocolo.criado, protocolo.atualizado, atribuicao, api_key.criada, \
+         api_key.revogada";
+
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ConsultantCreated => "consultor.criado",
+            Self::ConsultantUpdated => "consultor.atualizado",
+            Self::ConsultantRemoved => "consultor.removido",
+            Self::ConsultantConnection => "consultor.conexao",
+            Self::ProtocolCreated => "protocolo.criado",
+            Self::ProtocolUpdated => "protocolo.atualizado",
+            Self::Assignment => "atribuicao",
+            Self::ApiKeyCreated => "api_key.criada",
+            Self::ApiKeyRevoked => "api_key.revogada",
+        }
+    }
+
+    /// The kind of entity this action is recorded on.
+    pub fn entity(self) -> AuditEntity {
+        match self {
+            Self::ConsultantCreated
+            | Self::ConsultantUpdated
+            | Self::ConsultantRemoved
+            | Self::ConsultantConnection
+            | Self::Assignment => AuditEntity::Consultant,
+            Self::ProtocolCreated | Self::ProtocolUpdated => AuditEntity::Protocol,
+            Self::ApiKeyCreated | Self::ApiKeyRevoked => AuditEntity::ApiKey,
+        }
+    }
+}
+
+impl FromStr for AuditAction {
+    type Err = InvalidValue;
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|action| action.as_str() == raw)
+            .ok_or(InvalidValue::NotAllowed {
+                allowed: Self::ALLOWED,
+            })
+    }
+}
+
+impl fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The kind of thing an audit entry is about (`entidade`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AuditEntity {
+    #[serde(rename = "consultor")]
+    Consultant,
+    #[serde(rename = "protocolo")]
+    Protocol,
+    #[serde(rename = "api_key")]
+    ApiKey,
+}
+
+impl AuditEntity {
+    pub const ALL: [AuditEntity; 3] = [Self::Consultant, Self::Protocol, Self::ApiKey];
+    const ALLOWED: &'static str = "consultor, protocolo, api_key";
+
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Consultant => "consultor",
+            Self::Protocol => "protocolo",
+            Self::ApiKey => "api_key",
+        }
+    }
+}
+
+impl FromStr for AuditEntity {
+    type Err = InvalidValue;
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|entity| entity.as_str() == raw)
+            .ok_or(InvalidValue::NotAllowed {
+                allowed: Self::ALLOWED,
+            })
+    }
+}
+
+impl fmt::Display for AuditEntity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A field's value before or after a change, as JSON sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AuditValue {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Text(String),
+    List(Vec<String>),
+}
+
+impl AuditValue {
+    /// A timestamp in the wire's form (`2026-11-29T14:30:00.123456+00:00`).
+    pub fn time(at: DateTime<Utc>) -> Self {
+        Self::Text(audit_timestamp(&at))
+    }
+
+    /// `Null` for `None`, else the value.
+    pub fn optional<T: Into<AuditValue>>(value: Option<T>) -> Self {
+        value.map_or(Self::Null, Into::into)
+    }
+
+    pub fn is_null(&self) -> bool {
+        *self == Self::Null
+    }
+}
+
+/// The form timestamps take inside [`AuditChanges`] (the wire's: UTC, microseconds, `+00:00`).
+pub fn audit_timestamp(at: &DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, false)
+}
+
+impl From<bool> for AuditValue {
+    fn from(value: bool) -> Self {
+        Self::Bool(value)
+    }
+}
+
+impl From<i64> for AuditValue {
+    fn from(value: i64) -> Self {
+        Self::Int(value)
+    }
+}
+
+impl From<&str> for AuditValue {
+    fn from(value: &str) -> Self {
+        Self::Text(value.to_owned())
+    }
+}
+
+impl From<String> for AuditValue {
+    fn from(value: String) -> Self {
+        Self::Text(value)
+    }
+}
+
+impl From<Vec<String>> for AuditValue {
+    fn from(value: Vec<String>) -> Self {
+        Self::List(value)
+    }
+}
+
+/// One changed field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChange {
+    #[serde(rename = "antes")]
+    pub before: AuditValue,
+    #[serde(rename = "depois")]
+    pub after: AuditValue,
+}
+
+/// The changed fields of one operation, by wire name: serialized as
+/// `{"status_online": {"antes": false, "depois": true}}`. Only fields whose value differs are
+/// ever kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AuditChanges(BTreeMap<String, FieldChange>);
+
+impl AuditChanges {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records `field` if `before` and `after` differ.
+    pub fn record(
+        &mut self,
+        field: &str,
+        before: impl Into<AuditValue>,
+        after: impl Into<AuditValue>,
+    ) -> &mut Self {
+        let (before, after) = (before.into(), after.into());
+        if before != after {
+            self.0
+                .insert(field.to_owned(), FieldChange { before, after });
+        }
+        self
+    }
+
+    /// Records a field of something new (`antes` is null); a null value is no change.
+    pub fn created(&mut self, field: &str, value: impl Into<AuditValue>) -> &mut Self {
+        self.record(field, AuditValue::Null, value)
+    }
+
+    pub fn get(&self, field: &str) -> Option<&FieldChange> {
+        self.0.get(field)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The changed fields' names, in order.
+    pub fn fields(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+}
+
+/// An audit entry's id: strictly increasing in insertion order, the key of keyset pagination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct AuditEntryId(pub i64);
+
+/// One recorded operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub id: AuditEntryId,
+    /// When the operation happened (`em`).
+    pub at: DateTime<Utc>,
+    pub actor: Actor,
+    pub action: AuditAction,
+    pub entity: AuditEntity,
+    pub entity_id: i64,
+    pub changes: AuditChanges,
+}
+
+impl AuditEntry {
+    /// `status_online` after this operation, when the operation set it (a connection switch, or
+    /// a consultant's creation).
+    pub fn online_after(&self) -> Option<bool> {
+        match self
+            .changes
+            .get("status_online")
+            .map(|change| &change.after)
+        {
+            Some(AuditValue::Bool(online)) => Some(*online),
+            _ => None,
+        }
+    }
+}
+
+/// A keyset page, newest first: entries with an id below `before` (all when `None`), at most
+/// `limit` of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditPageRequest {
+    pub before: Option<AuditEntryId>,
+    pub limit: u32,
+}
+
+impl AuditPageRequest {
+    pub const DEFAULT_LIMIT: u32 = 100;
+    pub const MAX_LIMIT: u32 = 1000;
+
+    /// Checks `1 ≤ limit ≤ 1000`.
+    pub fn new(before: Option<AuditEntryId>, limit: u32) -> Result<Self, InvalidValue> {
+        if limit == 0 {
+            return Err(InvalidValue::NotPositive);
+        }
+        if limit > Self::MAX_LIMIT {
+            return Err(InvalidValue::TooManyItems {
+                max: Self::MAX_LIMIT as usize,
+            });
+        }
+        Ok(Self { before, limit })
+    }
+}
+
+impl Default for AuditPageRequest {
+    fn default() -> Self {
+        Self {
+            before: None,
+            limit: Self::DEFAULT_LIMIT,
+        }
+    }
+}
+
+/// Filters of `GET /auditoria`; every `None` matches all. `since` is inclusive, `until`
+/// exclusive.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub entity: Option<AuditEntity>,
+    pub entity_id: Option<i64>,
+    pub action: Option<AuditAction>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub page: AuditPageRequest,
+}
+
+/// A page of entries, newest first, and the cursor of the next page (`None` on the last page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    pub next: Option<AuditEntryId>,
+}
+
+impl AuditPage {
+    /// The page of `limit` entries out of `fetched`, which holds up to `limit + 1` entries
+    /// newest first (the extra one only says that there is a next page).
+    pub fn from_fetched(mut fetched: Vec<AuditEntry>, limit: u32) -> Self {
+        let limit = limit as usize;
+        let more = fetched.len() > limit;
+        fetched.truncate(limit);
+        let next = if more {
+            fetched.last().map(|entry| entry.id)
+        } else {
+            None
+        };
+        Self {
+            entries: fetched,
+            next,
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::values::tests::serde_probe::{from_str, to_plain, Plain};
+
+    pub(crate) fn actor() -> Actor {
+        Actor::stored_key(ApiKeyId(3), Some("painel"), "req-1")
+    }
+
+    fn entry(id: i64) -> AuditEntry {
+        AuditEntry {
+            id: AuditEntryId(id),
+            at: Utc.with_ymd_and_hms(2026, 11, 29, 14, 30, 0).unwrap(),
+            actor: actor(),
+            action: AuditAction::ConsultantConnection,
+            entity: AuditEntity::Consultant,
+            entity_id: 7,
+            changes: AuditChanges::new(),
+        }
+    }
+
+    #[test]
+    fn actions_and_entities_parse_their_wire_names_and_round_trip() {
+        for action in AuditAction::ALL {
+            assert_eq!(action.as_str().parse::<AuditAction>(), Ok(action));
+            assert_eq!(to_plain(&action), Plain::Str(action.as_str().to_owned()));
+            assert_eq!(from_str::<AuditAction>(action.as_str()).unwrap(), action);
+        }
+        for entity in AuditEntity::ALL {
+            assert_eq!(entity.as_str().parse::<AuditEntity>(), Ok(entity));
+            assert_eq!(to_plain(&entity), Plain::Str(entity.as_str().to_owned()));
+        }
+        assert!(matches!(
+            "consultor.apagado".parse::<AuditAction>(),
+            Err(InvalidValue::NotAllowed { .. })
+        ));
+        assert!(matches!(
+            "Consultor".parse::<AuditEntity>(),
+            Err(InvalidValue::NotAllowed { .. })
+        ));
+    }
+
+    #[test]
+    fn each_action_belongs_to_one_entity() {
+        assert_eq!(AuditAction::Assignment.entity(), AuditEntity::Consultant);
+        assert_eq!(
+            AuditAction::ConsultantConnection.entity(),
+            AuditEntity::Consultant
+        );
+        assert_eq!(AuditAction::ProtocolCreated.entity(), AuditEntity::Protocol);
+        assert_eq!(AuditAction::ApiKeyRevoked.entity(), AuditEntity::ApiKey);
+    }
+
+    #[test]
+    fn changes_keep_only_fields_whose_value_differs() {
+        let mut changes = AuditChanges::new();
+        changes
+            .record("status_online", false, true)
+            .record("nome", "Ana", "Ana")
+            .created("email", AuditValue::Null)
+            .created("idiomas", vec!["pt".to_owned()]);
+        assert_eq!(
+            changes.fields().collect::<Vec<_>>(),
+            ["idiomas", "status_online"]
+        );
+        assert_eq!(
+            changes.get("status_online"),
+            Some(&FieldChange {
+                before: AuditValue::Bool(false),
+                after: AuditValue::Bool(true)
+            })
+        );
+        assert!(AuditChanges::new().is_empty());
+    }
+
+    #[test]
+    fn actor_constructors_name_the_caller_without_any_secret() {
+        assert_eq!(
+            Actor::configured_key("r"),
+            Actor {
+                api_key_id: None,
+                api_key_description: "AUTHENTICATION_API_KEY".to_owned(),
+                request_id: "r".to_owned()
+            }
+        );
+        assert_eq!(Actor::cli("r").api_key_description, "cli");
+        assert_eq!(
+            Actor::stored_key(ApiKeyId(4), None, "r").api_key_description,
+            ""
+        );
+        assert_eq!(actor().api_key_id, Some(ApiKeyId(3)));
+    }
+
+    #[test]
+    fn online_after_reads_the_new_status_online() {
+        let mut switched = entry(1);
+        switched.changes.record("status_online", true, false);
+        assert_eq!(switched.online_after(), Some(false));
+        assert_eq!(entry(2).online_after(), None);
+    }
+
+    #[test]
+    fn audit_timestamps_have_microseconds_and_a_numeric_offset() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 29, 14, 30, 0).unwrap();
+        assert_eq!(
+            AuditValue::time(at),
+            AuditValue::Text("2026-11-29T14:30:00.000000+00:00".to_owned())
+        );
+    }
+
+    #[test]
+    fn page_requests_accept_limits_of_one_to_one_thousand() {
+        assert_eq!(
+            AuditPageRequest::new(None, 0),
+            Err(InvalidValue::NotPositive)
+        );
+        assert_eq!(
+            AuditPageRequest::new(None, 1001),
+            Err(InvalidValue::TooManyItems { max: 1000 })
+        );
+        assert!(AuditPageRequest::new(Some(AuditEntryId(5)), 1).is_ok());
+        assert_eq!(AuditPageRequest::default().limit, 100);
+    }
+
+    #[test]
+    fn a_page_has_a_next_cursor_only_when_more_entries_were_fetched() {
+        let full = AuditPage::from_fetched(vec![entry(9), entry(8), entry(7)], 2);
+        assert_eq!(full.entries.len(), 2);
+        assert_eq!(full.next, Some(AuditEntryId(8)));
+        let last = AuditPage::from_fetched(vec![entry(9), entry(8)], 2);
+        assert_eq!(last.next, None);
+        let empty = AuditPage::from_fetched(Vec::new(), 2);
+        assert!(empty.entries.is_empty() && empty.next.is_none());
+    }
+}

@@ -1,0 +1,535 @@
+//! The CRM outbox: what the rotation decided to tell the CRM (make the consultant the owner of a
+//! deal, lead or person; note which protocol was opened for whom), written in the same
+//! transaction as the assignment and delivered later by a background worker.
+//!
+//! Writing the actions with the assignment means nothing is lost (a crash after COMMIT leaves
+//! them pending; a rollback leaves none) and the rotation never waits on the CRM. Each action is
+//! one [`OutboxItem`]; its [`DeliveryState`] is what clients see under `pipedrive.acoes`.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::crm::CrmTarget;
+use crate::error::DomainError;
+use crate::protocol::ProtocolId;
+use crate::values::{InvalidValue, PipedriveUserId, ProtocolNumber};
+
+/// The text of the note added to the CRM record, with `{numero}` and `{consultor}` standing for
+/// the protocol number and the consultant's name. The persistence adapter fills it in inside the
+/// assignment's own statement (PostgreSQL) or transaction (SQLite), so it binds this template
+/// rather than writing the text twice.
+pub const ASSIGNMENT_NOTE_TEMPLATE: &str = "Protocolo {numero} — atendimento atribuído a {consultor}";
+
+/// The note for a protocol opened for a consultant: "Protocolo #00042 — atendimento atribuído a
+/// João Silva". `{numero}` is replaced first, so a name that happens to contain `{numero}` is
+/// kept as written (the same order as the SQL of the persistence adapter).
+pub fn assignment_note(number: &ProtocolNumber, consultant_name: &str) -> String {
+    ASSIGNMENT_NOTE_TEMPLATE
+        .replace("{numero}", &number.to_string())
+        .replace("{consultor}", consultant_name)
+}
+
+/// An outbox item's database id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct OutboxItemId(pub i64);
+
+/// The kinds of CRM action, with their wire and stored names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CrmActionKind {
+    /// Make the consultant's CRM user the owner of the record (`definir_responsavel`).
+    #[serde(rename = "definir_responsavel")]
+    SetOwner,
+    /// Add a note to the record (`adicionar_nota`).
+    #[serde(rename = "adicionar_nota")]
+    AddNote,
+}
+
+impl CrmActionKind {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SetOwner => "definir_responsavel",
+            Self::AddNote => "adicionar_nota",
+        }
+    }
+}
+
+impl fmt::Display for CrmActionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for CrmActionKind {
+    type Err = InvalidValue;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "definir_responsavel" => Ok(Self::SetOwner),
+            "adicionar_nota" => Ok(Self::AddNote),
+            _ => Err(InvalidValue::NotAllowed {
+                allowed: "definir_responsavel, adicionar_nota",
+            }),
+        }
+    }
+}
+
+/// One action to perform in the CRM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CrmAction {
+    /// Make this CRM user the owner of the record.
+    SetOwner(PipedriveUserId),
+    /// Add a note with this plain text to the record.
+    AddNote(String),
+}
+
+impl CrmAction {
+    /// The kind of this action.
+    pub fn kind(&self) -> CrmActionKind {
+        match self {
+            Self::SetOwner(_) => CrmActionKind::SetOwner,
+            Self::AddNote(_) => CrmActionKind::AddNote,
+        }
+    }
+}
+
+/// The kinds of CRM record, with their wire and stored names (Pipedrive's entity names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CrmTargetKind {
+    #[serde(rename = "deal")]
+    Deal,
+    #[serde(rename = "lead")]
+    Lead,
+    #[serde(rename = "person")]
+    Person,
+}
+
+impl CrmTargetKind {
+    /// The stored and wire name (`deal`, `lead`, `person`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Deal => "deal",
+            Self::Lead => "lead",
+            Self::Person => "person",
+        }
+    }
+}
+
+impl fmt::Display for CrmTargetKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for CrmTargetKind {
+    type Err = InvalidValue;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "deal" => Ok(Self::Deal),
+            "lead" => Ok(Self::Lead),
+            "person" => Ok(Self::Person),
+            _ => Err(InvalidValue::NotAllowed {
+                allowed: "deal, lead, person",
+            }),
+        }
+    }
+}
+
+impl CrmTarget {
+    /// A deal by its (positive) id.
+    pub fn deal(id: i64) -> Result<Self, InvalidValue> {
+        positive(id).map(Self::Deal)
+    }
+
+    /// A person by its (positive) id.
+    pub fn person(id: i64) -> Result<Self, InvalidValue> {
+        positive(id).map(Self::Person)
+    }
+
+    /// A lead by its UUID (`8-4-4-4-12` hexadecimal digits, any case; kept lowercase).
+    pub fn lead(uuid: &str) -> Result<Self, InvalidValue> {
+        parse_uuid(uuid).map(Self::Lead)
+    }
+
+    /// Rebuilds a target from its stored kind and id text.
+    pub fn from_parts(kind: CrmTargetKind, id: &str) -> Result<Self, InvalidValue> {
+        match kind {
+            CrmTargetKind::Deal => Self::deal(id.trim().parse().map_err(|_| InvalidValue::NotPositive)?),
+            CrmTargetKind::Person => {
+                Self::person(id.trim().parse().map_err(|_| InvalidValue::NotPositive)?)
+            }
+            CrmTargetKind::Lead => Self::lead(id),
+        }
+    }
+
+    /// The kind of record.
+    pub fn kind(&self) -> CrmTargetKind {
+        match self {
+            Self::Deal(_) => CrmTargetKind::Deal,
+            Self::Lead(_) => CrmTargetKind::Lead,
+            Self::Person(_) => CrmTargetKind::Person,
+        }
+    }
+
+    /// The record's id as text (a number for deals and persons, a UUID for leads).
+    pub fn id_text(&self) -> String {
+        match self {
+            Self::Deal(id) | Self::Person(id) => id.to_string(),
+            Self::Lead(uuid) => uuid.clone(),
+        }
+    }
+}
+
+fn positive(id: i64) -> Result<i64, InvalidValue> {
+    if id > 0 {
+        Ok(id)
+    } else {
+        Err(InvalidValue::NotPositive)
+    }
+}
+
+/// A UUID in its canonical text form, lowercased.
+fn parse_uuid(raw: &str) -> Result<String, InvalidValue> {
+    let text = raw.trim();
+    let bytes = text.as_bytes();
+    let canonical = bytes.len() == 36
+        && bytes.iter().enumerate().all(|(index, byte)| match index {
+            8 | 13 | 18 | 23 => *byte == b'-',
+            _ => byte.is_ascii_hexdigit(),
+        });
+    if canonical {
+        Ok(text.to_ascii_lowercase())
+    } else {
+        Err(InvalidValue::NotAUuid)
+    }
+}
+
+/// Where an action stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryState {
+    /// Not delivered yet (`pendente`): waiting for the worker, or for a retry after a temporary
+    /// failure, whose reason is `last_error`.
+    Pending { last_error: Option<String> },
+    /// Delivered (`concluido`).
+    Done,
+    /// Given up (`falhou`): a permanent error, or temporary ones for too long.
+    Failed { reason: String },
+}
+
+impl DeliveryState {
+    /// The stored and wire name: `pendente`, `concluido`, `falhou`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Pending { .. } => "pendente",
+            Self::Done => "concluido",
+            Self::Failed { .. } => "falhou",
+        }
+    }
+
+    /// Why it failed, or why the last try of a pending action did not succeed.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Self::Pending { last_error } => last_error.as_deref(),
+            Self::Done => None,
+            Self::Failed { reason } => Some(reason),
+        }
+    }
+
+    /// Rebuilds a state from its stored name and reason.
+    pub fn from_parts(state: &str, reason: Option<String>) -> Result<Self, InvalidValue> {
+        match state {
+            "pendente" => Ok(Self::Pending { last_error: reason }),
+            "concluido" => Ok(Self::Done),
+            "falhou" => Ok(Self::Failed {
+                reason: reason.unwrap_or_default(),
+            }),
+            _ => Err(InvalidValue::NotAllowed {
+                allowed: "pendente, concluido, falhou",
+            }),
+        }
+    }
+}
+
+/// One action of a protocol and where it stands: what `pipedrive.acoes` lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "StatusRecord", try_from = "StatusRecord")]
+pub struct CrmActionStatus {
+    pub action: CrmActionKind,
+    pub target: CrmTarget,
+    pub state: DeliveryState,
+    /// Tries made so far.
+    pub attempts: u32,
+}
+
+/// The serde form of [`CrmActionStatus`] (kept inside stored idempotent answers).
+#[derive(Serialize, Deserialize)]
+struct StatusRecord {
+    acao: CrmActionKind,
+    alvo: CrmTargetKind,
+    alvo_id: String,
+    estado: String,
+    motivo: Option<String>,
+    #[serde(default)]
+    tentativas: u32,
+}
+
+impl From<CrmActionStatus> for StatusRecord {
+    fn from(status: CrmActionStatus) -> Self {
+        Self {
+            acao: status.action,
+            alvo: status.target.kind(),
+            alvo_id: status.target.id_text(),
+            estado: status.state.as_str().to_owned(),
+            motivo: status.state.reason().map(str::to_owned),
+            tentativas: status.attempts,
+        }
+    }
+}
+
+impl TryFrom<StatusRecord> for CrmActionStatus {
+    type Error = InvalidValue;
+
+    fn try_from(record: StatusRecord) -> Result<Self, Self::Error> {
+        Ok(Self {
+            action: record.acao,
+            target: CrmTarget::from_parts(record.alvo, &record.alvo_id)?,
+            state: DeliveryState::from_parts(&record.estado, record.motivo)?,
+            attempts: record.tentativas,
+        })
+    }
+}
+
+/// A pending action claimed for delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    pub id: OutboxItemId,
+    /// The protocol whose assignment decided the action.
+    pub protocol_id: Option<ProtocolId>,
+    pub target: CrmTarget,
+    pub action: CrmAction,
+    /// Tries made before this one.
+    pub attempts: u32,
+    /// When the assignment wrote it.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The stored CRM actions. Every method reports a store that cannot be reached as
+/// [`DomainError::Unavailable`]. Items are written by the assignment (see
+/// [`crate::ports::AssignmentPort`]); this port delivers and reports them.
+#[cfg_attr(test, mockall::automock)]
+pub trait CrmOutbox: Send + Sync {
+    /// Claims up to `limit` items that are pending, due (`next attempt ≤ now`) and not leased
+    /// (no lease, or one that ended at or before `now`), oldest first, and leases them until
+    /// `lease_until`. A leased item is invisible to every other claim until its lease ends or it
+    /// is completed, rescheduled, failed or released, so several workers (on several replicas)
+    /// never deliver one item at the same time; a worker that dies leaves its items to be
+    /// claimed again when the lease ends.
+    fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<OutboxItem>, DomainError>;
+
+    /// Marks a delivered item `concluido` after `attempts` tries (the lease ends).
+    fn complete(
+        &self,
+        id: OutboxItemId,
+        attempts: u32,
+        now: DateTime<Utc>,
+    ) -> Result<(), DomainError>;
+
+    /// Keeps an item pending after `attempts` tries, due again at `next_attempt_at`, with the
+    /// reason of the last failure (the lease ends).
+    fn reschedule(
+        &self,
+        id: OutboxItemId,
+        attempts: u32,
+        next_attempt_at: DateTime<Utc>,
+        last_error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), DomainError>;
+
+    /// Marks an item `falhou` after `attempts` tries, with the reason (the lease ends).
+    fn fail(
+        &self,
+        id: OutboxItemId,
+        attempts: u32,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), DomainError>;
+
+    /// Ends the lease of a claimed item that was not tried (the worker is pausing or stopping),
+    /// due again at `next_attempt_at`; its attempts and last error stay as they were.
+    fn release(
+        &self,
+        id: OutboxItemId,
+        next_attempt_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), DomainError>;
+
+    /// The actions of a protocol and where they stand, in the order they were written (owner
+    /// first, then the note). Empty when the protocol has none.
+    fn states_for_protocol(
+        &self,
+        protocol: ProtocolId,
+    ) -> Result<Vec<CrmActionStatus>, DomainError>;
+
+    /// How many items are pending (for `/metrics` and the logs).
+    fn pending_count(&self) -> Result<u64, DomainError>;
+
+    /// The owner this service last made of `target` successfully, if any: used to recognise the
+    /// CRM's change event that echoes our own update.
+    fn last_owner_set(&self, target: &CrmTarget) -> Result<Option<PipedriveUserId>, DomainError>;
+}
+
+/// Whether the CRM asked for a pause of every call (a spent rate budget). Implemented by the CRM
+/// adapter from the rate-limit headers of its latest answer.
+#[cfg_attr(test, mockall::automock)]
+pub trait CrmThrottle: Send + Sync {
+    /// How long to wait before the next call, when the budget is spent; `None` to go on.
+    fn pause(&self) -> Option<Duration>;
+}
+
+/// When to try a failed action again. Implemented by the CRM adapter's backoff.
+#[cfg_attr(test, mockall::automock)]
+pub trait RetryPolicy: Send + Sync {
+    /// The wait after `attempt` failed tries (1 = the first try failed), at least
+    /// `retry_after_secs` when the CRM said how long to wait.
+    fn next_delay(&self, attempt: u32, retry_after_secs: Option<u64>) -> Duration;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_note_names_the_protocol_and_the_consultant() {
+        let number = ProtocolNumber::from_counter(42).unwrap();
+        assert_eq!(
+            assignment_note(&number, "João Silva"),
+            "Protocolo #00042 — atendimento atribuído a João Silva"
+        );
+    }
+
+    #[test]
+    fn a_name_containing_a_placeholder_is_kept_as_written() {
+        let number = ProtocolNumber::from_counter(7).unwrap();
+        assert_eq!(
+            assignment_note(&number, "Ana {numero}"),
+            "Protocolo #00007 — atendimento atribuído a Ana {numero}"
+        );
+    }
+
+    #[test]
+    fn targets_parse_and_print_their_ids() {
+        assert_eq!(CrmTarget::deal(42), Ok(CrmTarget::Deal(42)));
+        assert_eq!(CrmTarget::deal(0), Err(InvalidValue::NotPositive));
+        assert_eq!(CrmTarget::person(-1), Err(InvalidValue::NotPositive));
+        let lead = CrmTarget::lead(" ADF21080-0E10-11EB-879B-05D71FB426EC ").unwrap();
+        assert_eq!(
+            lead,
+            CrmTarget::Lead("adf21080-0e10-11eb-879b-05d71fb426ec".into())
+        );
+        assert_eq!(lead.kind().as_str(), "lead");
+        assert_eq!(lead.id_text(), "adf21080-0e10-11eb-879b-05d71fb426ec");
+        assert_eq!(CrmTarget::Deal(42).id_text(), "42");
+    }
+
+    #[test]
+    fn lead_ids_must_be_uuids() {
+        for bad in [
+            "",
+            "42",
+            "adf21080-0e10-11eb-879b-05d71fb426e",
+            "adf21080x0e10-11eb-879b-05d71fb426ec",
+            "gdf21080-0e10-11eb-879b-05d71fb426ec",
+            "adf21080-0e10-11eb-879b-05d71fb426ec0",
+        ] {
+            assert_eq!(CrmTarget::lead(bad), Err(InvalidValue::NotAUuid), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn targets_round_trip_through_their_parts() {
+        for target in [
+            CrmTarget::Deal(1),
+            CrmTarget::Person(99),
+            CrmTarget::Lead("3c0e4a7e-1f2b-11f0-9a3d-0242ac120002".into()),
+        ] {
+            let kind: CrmTargetKind = target.kind().as_str().parse().unwrap();
+            assert_eq!(CrmTarget::from_parts(kind, &target.id_text()), Ok(target));
+        }
+        assert!("org".parse::<CrmTargetKind>().is_err());
+        assert!(CrmTarget::from_parts(CrmTargetKind::Deal, "abc").is_err());
+    }
+
+    #[test]
+    fn action_kinds_have_portuguese_names() {
+        for kind in [CrmActionKind::SetOwner, CrmActionKind::AddNote] {
+            assert_eq!(kind.as_str().parse::<CrmActionKind>(), Ok(kind));
+        }
+        assert_eq!(
+            CrmAction::SetOwner(PipedriveUserId::new(7).unwrap()).kind(),
+            CrmActionKind::SetOwner
+        );
+        assert_eq!(
+            CrmAction::AddNote("x".into()).kind().to_string(),
+            "adicionar_nota"
+        );
+        assert!("apagar".parse::<CrmActionKind>().is_err());
+    }
+
+    #[test]
+    fn states_have_their_wire_names_and_reasons() {
+        let pending = DeliveryState::Pending { last_error: None };
+        assert_eq!(pending.as_str(), "pendente");
+        assert_eq!(pending.reason(), None);
+        let retrying = DeliveryState::Pending {
+            last_error: Some("503".into()),
+        };
+        assert_eq!(retrying.reason(), Some("503"));
+        assert_eq!(DeliveryState::Done.as_str(), "concluido");
+        let failed = DeliveryState::Failed {
+            reason: "404".into(),
+        };
+        assert_eq!(failed.as_str(), "falhou");
+        assert_eq!(failed.reason(), Some("404"));
+        assert_eq!(
+            DeliveryState::from_parts("falhou", Some("404".into())),
+            Ok(failed)
+        );
+        assert!(DeliveryState::from_parts("perdido", None).is_err());
+    }
+
+    #[test]
+    fn statuses_serialize_with_wire_names_and_back() {
+        let status = CrmActionStatus {
+            action: CrmActionKind::SetOwner,
+            target: CrmTarget::Deal(42),
+            state: DeliveryState::Failed {
+                reason: "Pipedrive respondeu 404 Not Found".into(),
+            },
+            attempts: 1,
+        };
+        let json = serde_json::to_value(&status).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "acao": "definir_responsavel",
+                "alvo": "deal",
+                "alvo_id": "42",
+                "estado": "falhou",
+                "motivo": "Pipedrive respondeu 404 Not Found",
+                "tentativas": 1
+            })
+        );
+        let back: CrmActionStatus = serde_json::from_value(json).unwrap();
+        assert_eq!(back, status);
+    }
+}

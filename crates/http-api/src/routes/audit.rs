@@ -1,0 +1,80 @@
+//! `/auditoria` and `/consultor/{consultor_id}/historico-conexao`: reading the record of
+//! operations.
+
+use actix_web::web::Data;
+use actix_web::{HttpRequest, HttpResponse};
+use consultores_domain::ConsultantId;
+
+use crate::blocking;
+use crate::dto::audit::{
+    AuditListQuery, AuditPageResponse, ConnectionHistoryQuery, ConnectionHistoryResponse,
+};
+use crate::errors::{ApiError, DetailResponse, ValidationErrorResponse};
+use crate::input::{path, QueryParams};
+use crate::routes::consultants::CONSULTANT_ID;
+use crate::state::ApiState;
+use crate::validation::Problems;
+
+/// The record of operations, newest first, in keyset pages.
+///
+/// Every state-changing operation writes one entry in the same transaction as its change: who
+/// (the key's id and description, never the key), the request id, the action, the entity and
+/// its id, and the changed fields only (`{"campo": {"antes": …, "depois": …}}`). Failed or
+/// refused operations, idempotent replays and operations that change nothing write none.
+/// `consultor.conexao` is any change of `status_online` (with the other fields changed by the
+/// same request, if any); `atribuicao` is recorded on the consultant who got the contact.
+#[utoipa::path(
+    get,
+    path = "/auditoria",
+    operation_id = "listar_auditoria",
+    tag = "auditoria",
+    params(AuditListQuery),
+    responses(
+        (status = 200, description = "A page of entries, newest first; `proximo_cursor` is the `cursor` of the next page (`null` on the last).", body = AuditPageResponse),
+        (status = 422, description = "Invalid filter, `limit` or `cursor`, or `entidade_id` without `entidade`.", body = ValidationErrorResponse),
+    )
+)]
+pub async fn list(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
+    let filter = AuditListQuery::parse(&QueryParams::of(&req))?;
+    let service = state.audit.clone();
+    let page = blocking::run(move || service.list(&filter)).await?;
+    Ok(HttpResponse::Ok().json(AuditPageResponse::from(page)))
+}
+
+/// When a consultant was switched online or offline, and by whom, newest first, in keyset
+/// pages: every `consultor.conexao` entry of the consultant, and their creation (the initial
+/// state). Removed consultants keep their history.
+#[utoipa::path(
+    get,
+    path = "/consultor/{consultor_id}/historico-conexao",
+    operation_id = "historico_conexao",
+    tag = "auditoria",
+    params(
+        ("consultor_id" = i64, Path, description = "The consultant's id."),
+        ConnectionHistoryQuery,
+    ),
+    responses(
+        (status = 200, description = "A page of switches, newest first.", body = ConnectionHistoryResponse),
+        (status = 404, description = "No consultant ever had this id.", body = DetailResponse,
+            example = json!({"detail": "Consultor não encontrado"})),
+        (status = 422, description = "Invalid id, `limit` or `cursor`.", body = ValidationErrorResponse),
+    )
+)]
+pub async fn connection_history(
+    req: HttpRequest,
+    state: Data<ApiState>,
+) -> Result<HttpResponse, ApiError> {
+    let mut problems = Problems::new();
+    let id = problems.take(path::id(&req, CONSULTANT_ID));
+    let page = ConnectionHistoryQuery::parse(&QueryParams::of(&req), &mut problems);
+    problems.finish()?;
+    let (Some(id), Some(page)) = (id, page) else {
+        return Err(ApiError::internal(
+            "history parsed without problems but without values",
+        ));
+    };
+    let consultant = ConsultantId(id);
+    let service = state.audit.clone();
+    let history = blocking::run(move || service.connection_history(consultant, &page)).await?;
+    Ok(HttpResponse::Ok().json(ConnectionHistoryResponse::new(consultant, history)))
+}

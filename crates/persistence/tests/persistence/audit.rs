@@ -1,0 +1,1005 @@
+//! The record of operations (`auditoria`) on both backends: one entry per change with the right
+//! fields, none for what changes nothing or fails, no key material, the connection history,
+//! keyset pages under concurrent writes, and retention pruning.
+
+use std::collections::HashSet;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use chrono::{DateTime, Duration, Utc};
+use consultores_domain::{
+    Actor, ApiKeyId, ApiKeyScope, ApiKeyStore, AssignmentPort, AuditAction, AuditEntity,
+    AuditEntry, AuditEntryId, AuditFilter, AuditLog, AuditPage, AuditPageRequest, AuditValue,
+    ConsultantId, ConsultantName, ConsultantPatch, ConsultantRepository, Description, DomainError,
+    Email, FieldChange, NewApiKey, NewProtocol, Priority, ProtocolId, ProtocolPatch,
+    ProtocolRepository, ProtocolStatus,
+};
+use consultores_persistence::testing::{now_micros, FaultAction, FaultPoint, TestDatabase};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::common::{actor, claim, consultant, count, language, languages, on_both_backends};
+
+on_both_backends!(
+    every_write_records_one_entry_with_its_caller_action_entity_and_changed_fields,
+    the_assignment_entry_has_the_same_json_on_both_backends,
+    writes_that_change_nothing_or_are_refused_record_nothing,
+    a_failure_inside_the_transaction_records_nothing,
+    no_entry_holds_key_material,
+    the_connection_history_says_who_switched_a_consultant_and_when,
+    listings_filter_by_entity_action_and_time_newest_first,
+    keyset_pages_return_every_entry_once_while_entries_are_written,
+    pruning_deletes_only_entries_older_than_the_cutoff_in_batches,
+);
+
+fn painel() -> Actor {
+    Actor::stored_key(ApiKeyId(5), Some("painel do gestor"), "req-painel")
+}
+
+fn bot() -> Actor {
+    Actor::stored_key(ApiKeyId(6), Some("chatbot"), "req-bot")
+}
+
+fn all_entries(db: &impl AuditLog) -> Vec<AuditEntry> {
+    let page = db
+        .list(&AuditFilter {
+            page: AuditPageRequest::new(None, 1000).unwrap(),
+            ..AuditFilter::default()
+        })
+        .unwrap();
+    assert_eq!(page.next, None, "more than 1000 entries in a test");
+    page.entries
+}
+
+/// The newest entry, checking that exactly one entry was added since `before` entries existed.
+#[track_caller]
+fn one_new_entry(test: &TestDatabase, before: i64) -> AuditEntry {
+    assert_eq!(count(test, "auditoria"), before + 1, "exactly one entry");
+    all_entries(&test.database()).remove(0)
+}
+
+fn change(before: impl Into<AuditValue>, after: impl Into<AuditValue>) -> FieldChange {
+    FieldChange {
+        before: before.into(),
+        after: after.into(),
+    }
+}
+
+fn fields(entry: &AuditEntry) -> Vec<&str> {
+    entry.changes.fields().collect()
+}
+
+fn every_write_records_one_entry_with_its_caller_action_entity_and_changed_fields(
+    test: &TestDatabase,
+) {
+    let db = test.database();
+    let now = now_micros();
+    let admin = Actor::configured_key("req-admin");
+
+    // consultor.criado: every stored field that is not null, `antes` null.
+    let mut new = consultant("Ana Souza", &["pt", "en"]);
+    new.email = Some(Email::parse("ana@exemplo.com").unwrap());
+    new.online = false;
+    let ana = ConsultantRepository::create(&db, &new, now, &admin).unwrap();
+    let entry = one_new_entry(test, 0);
+    assert_eq!(entry.action, AuditAction::ConsultantCreated);
+    assert_eq!(
+        (entry.entity, entry.entity_id),
+        (AuditEntity::Consultant, ana.id.0)
+    );
+    assert_eq!(entry.actor, admin);
+    assert_eq!(entry.at, now);
+    assert_eq!(
+        fields(&entry),
+        [
+            "email",
+            "idiomas",
+            "nome",
+            "status_ativo",
+            "status_ativo_sequencial",
+            "status_online",
+            "ultimo_atendimento"
+        ]
+    );
+    assert_eq!(
+        entry.changes.get("nome"),
+        Some(&change(AuditValue::Null, "Ana Souza"))
+    );
+    assert_eq!(
+        entry.changes.get("idiomas"),
+        Some(&change(
+            AuditValue::Null,
+            vec!["pt".to_owned(), "en".to_owned()]
+        ))
+    );
+    assert_eq!(
+        entry.changes.get("status_online"),
+        Some(&change(AuditValue::Null, false))
+    );
+    assert_eq!(
+        entry.changes.get("ultimo_atendimento"),
+        Some(&change(AuditValue::Null, AuditValue::time(now)))
+    );
+
+    // consultor.atualizado: only the changed field.
+    let later = now + Duration::seconds(1);
+    let rename = ConsultantPatch {
+        name: Some(ConsultantName::parse("Ana Paula").unwrap()),
+        email: Some(Some(Email::parse("ana@exemplo.com").unwrap())),
+        ..ConsultantPatch::default()
+    };
+    ConsultantRepository::update(&db, ana.id, &rename, later, &painel()).unwrap();
+    let entry = one_new_entry(test, 1);
+    assert_eq!(entry.action, AuditAction::ConsultantUpdated);
+    assert_eq!(entry.actor, painel());
+    assert_eq!(entry.at, later);
+    assert_eq!(fields(&entry), ["nome"]);
+    assert_eq!(
+        entry.changes.get("nome"),
+        Some(&change("Ana Souza", "Ana Paula"))
+    );
+
+    // consultor.conexao: a switch of status_online, alone or with other fields.
+    ConsultantRepository::update(&db, ana.id, &ConsultantPatch::online(true), later, &bot())
+        .unwrap();
+    let entry = one_new_entry(test, 2);
+    assert_eq!(entry.action, AuditAction::ConsultantConnection);
+    assert_eq!(fields(&entry), ["status_online"]);
+    assert_eq!(entry.online_after(), Some(true));
+    let both = ConsultantPatch {
+        online: Some(false),
+        languages: Some(languages(&["es"])),
+        ..ConsultantPatch::default()
+    };
+    ConsultantRepository::update(&db, ana.id, &both, later, &painel()).unwrap();
+    let entry = one_new_entry(test, 3);
+    assert_eq!(entry.action, AuditAction::ConsultantConnection);
+    assert_eq!(fields(&entry), ["idiomas", "status_online"]);
+    assert_eq!(
+        entry.changes.get("idiomas"),
+        Some(&change(
+            vec!["pt".to_owned(), "en".to_owned()],
+            vec!["es".to_owned()]
+        ))
+    );
+    assert_eq!(
+        entry.changes.get("status_online"),
+        Some(&change(true, false))
+    );
+
+    // protocolo.criado, by hand and unassigned.
+    let by_hand = ProtocolRepository::create(
+        &db,
+        &NewProtocol {
+            consultant_id: Some(ana.id),
+            description: Some(Description::parse("retornar ligação").unwrap()),
+            priority: Priority::Alta,
+        },
+        now,
+        None,
+        &bot(),
+    )
+    .unwrap()
+    .value;
+    let entry = one_new_entry(test, 4);
+    assert_eq!(entry.action, AuditAction::ProtocolCreated);
+    assert_eq!(
+        (entry.entity, entry.entity_id),
+        (AuditEntity::Protocol, by_hand.id.0)
+    );
+    assert_eq!(entry.at, by_hand.created_at);
+    assert_eq!(
+        fields(&entry),
+        [
+            "consultor_id",
+            "descricao",
+            "numero",
+            "prioridade",
+            "status"
+        ]
+    );
+    assert_eq!(
+        entry.changes.get("numero"),
+        Some(&change(AuditValue::Null, "#00001"))
+    );
+    assert_eq!(
+        entry.changes.get("consultor_id"),
+        Some(&change(AuditValue::Null, ana.id.0))
+    );
+    let generated = ProtocolRepository::create(&db, &NewProtocol::default(), now, None, &bot())
+        .unwrap()
+        .value;
+    let entry = one_new_entry(test, 5);
+    assert_eq!(entry.entity_id, generated.id.0);
+    assert_eq!(fields(&entry), ["numero", "prioridade", "status"]);
+
+    // protocolo.atualizado: the changed fields, never updated_at.
+    let patch = ProtocolPatch {
+        status: Some(ProtocolStatus::Fechado),
+        priority: Some(Priority::Alta),
+        description: Some(None),
+        ..ProtocolPatch::default()
+    };
+    ProtocolRepository::update(&db, by_hand.id, &patch, later, &bot()).unwrap();
+    let entry = one_new_entry(test, 6);
+    assert_eq!(entry.action, AuditAction::ProtocolUpdated);
+    assert_eq!(entry.entity_id, by_hand.id.0);
+    assert_eq!(fields(&entry), ["descricao", "status"]);
+    assert_eq!(
+        entry.changes.get("descricao"),
+        Some(&change("retornar ligação", AuditValue::Null))
+    );
+    assert_eq!(
+        entry.changes.get("status"),
+        Some(&change("aberto", "fechado"))
+    );
+
+    // atribuicao: on the consultant, with the stamp and the protocol opened.
+    let bia =
+        ConsultantRepository::create(&db, &consultant("Bia Costa", &["pt"]), now, &admin).unwrap();
+    let assigned = db
+        .assign_next(&language("pt"), later, None, &bot())
+        .unwrap()
+        .value;
+    assert_eq!(assigned.consultant.id, bia.id);
+    let entry = one_new_entry(test, 8);
+    assert_eq!(entry.action, AuditAction::Assignment);
+    assert_eq!(
+        (entry.entity, entry.entity_id),
+        (AuditEntity::Consultant, bia.id.0)
+    );
+    assert_eq!(entry.actor, bot());
+    assert_eq!(entry.at, assigned.protocol.created_at);
+    assert_eq!(
+        fields(&entry),
+        [
+            "idioma",
+            "numero_protocolo",
+            "protocolo_id",
+            "ultimo_atendimento"
+        ]
+    );
+    assert_eq!(
+        entry.changes.get("ultimo_atendimento"),
+        Some(&change(
+            AuditValue::time(now),
+            AuditValue::time(assigned.consultant.last_served_at.unwrap())
+        ))
+    );
+    assert_eq!(
+        entry.changes.get("protocolo_id"),
+        Some(&change(AuditValue::Null, assigned.protocol.id.0))
+    );
+    assert_eq!(
+        entry.changes.get("numero_protocolo"),
+        Some(&change(AuditValue::Null, "#00003"))
+    );
+    assert_eq!(
+        entry.changes.get("idioma"),
+        Some(&change(AuditValue::Null, "pt"))
+    );
+
+    // consultor.removido.
+    ConsultantRepository::soft_delete(&db, ana.id, later, &painel()).unwrap();
+    let entry = one_new_entry(test, 9);
+    assert_eq!(entry.action, AuditAction::ConsultantRemoved);
+    assert_eq!(entry.entity_id, ana.id.0);
+    assert_eq!(
+        entry.changes.get("removido_em"),
+        Some(&change(AuditValue::Null, AuditValue::time(later)))
+    );
+
+    // api_key.criada and api_key.revogada, from the command line.
+    let cli = Actor::cli("cli-run-1");
+    let (key, _) = ApiKeyStore::create(
+        &db,
+        &NewApiKey {
+            description: Some("n8n".to_owned()),
+            scope: ApiKeyScope::Distribuicao,
+        },
+        now,
+        &cli,
+    )
+    .unwrap();
+    let entry = one_new_entry(test, 10);
+    assert_eq!(entry.action, AuditAction::ApiKeyCreated);
+    assert_eq!(
+        (entry.entity, entry.entity_id),
+        (AuditEntity::ApiKey, key.id.0)
+    );
+    assert_eq!(entry.actor, cli);
+    assert_eq!(fields(&entry), ["description", "scope"]);
+    assert_eq!(
+        entry.changes.get("scope"),
+        Some(&change(AuditValue::Null, "distribuicao"))
+    );
+    db.revoke(key.id, later, &admin).unwrap();
+    let entry = one_new_entry(test, 11);
+    assert_eq!(entry.action, AuditAction::ApiKeyRevoked);
+    assert_eq!(entry.entity_id, key.id.0);
+    assert_eq!(
+        entry.changes.get("revoked_at"),
+        Some(&change(AuditValue::Null, AuditValue::time(later)))
+    );
+
+    // Every entry names its caller; ids grow with time.
+    let entries = all_entries(&db);
+    assert_eq!(entries.len(), 12);
+    assert!(entries.windows(2).all(|pair| pair[0].id > pair[1].id));
+    assert!(entries
+        .iter()
+        .all(|entry| !entry.actor.request_id.is_empty()));
+}
+
+fn the_assignment_entry_has_the_same_json_on_both_backends(test: &TestDatabase) {
+    let db = test.database();
+    // Far in the future, so the counter's own stamps (now) never overtake it.
+    let t0 = DateTime::parse_from_rfc3339("2099-11-29T14:30:00.123456+00:00")
+        .unwrap()
+        .with_timezone(&Utc);
+    ConsultantRepository::create(&db, &consultant("Carla Dias", &["pt"]), t0, &actor()).unwrap();
+    let assigned = db
+        .assign_next(&language("pt"), t0 + Duration::minutes(1), None, &actor())
+        .unwrap()
+        .value;
+    let stored =
+        test.query_strings("SELECT alteracoes AS value FROM auditoria WHERE acao = 'atribuicao'");
+    assert_eq!(stored.len(), 1);
+    let parsed: Value = serde_json::from_str(&stored[0]).unwrap();
+    assert_eq!(
+        parsed,
+        json!({
+            "ultimo_atendimento": {
+                "antes": "2099-11-29T14:30:00.123456+00:00",
+                "depois": "2099-11-29T14:31:00.123456+00:00"
+            },
+            "protocolo_id": {"antes": null, "depois": assigned.protocol.id.0},
+            "numero_protocolo": {"antes": null, "depois": "#00001"},
+            "idioma": {"antes": null, "depois": "pt"}
+        })
+    );
+    let columns = test.query_strings(
+        "SELECT CAST(coalesce(chave_id, 0) AS TEXT) || '|' || chave_descricao || '|' || request_id \
+         || '|' || entidade || '|' || CAST(entidade_id AS TEXT) AS value FROM auditoria \
+         WHERE acao = 'atribuicao'",
+    );
+    assert_eq!(
+        columns,
+        [format!(
+            "1|testes|req-teste|consultor|{}",
+            assigned.consultant.id.0
+        )]
+    );
+}
+
+fn writes_that_change_nothing_or_are_refused_record_nothing(test: &TestDatabase) {
+    let db = test.database();
+    let now = now_micros();
+    let mut new = consultant("Dora Lima", &["pt"]);
+    new.email = Some(Email::parse("dora@exemplo.com").unwrap());
+    let dora = ConsultantRepository::create(&db, &new, now, &actor()).unwrap();
+    let other =
+        ConsultantRepository::create(&db, &consultant("Eva Rios", &["en"]), now, &actor()).unwrap();
+    let protocol = ProtocolRepository::create(&db, &NewProtocol::default(), now, None, &actor())
+        .unwrap()
+        .value;
+    let (key, _) = ApiKeyStore::create(
+        &db,
+        &NewApiKey {
+            description: None,
+            scope: ApiKeyScope::Leitura,
+        },
+        now,
+        &actor(),
+    )
+    .unwrap();
+    db.revoke(key.id, now, &actor()).unwrap();
+    let recorded = count(test, "auditoria");
+    assert_eq!(recorded, 5);
+
+    // Changes to what is already stored.
+    let same = ConsultantPatch {
+        name: Some(ConsultantName::parse("Dora Lima").unwrap()),
+        languages: Some(languages(&["pt"])),
+        online: Some(true),
+        ..ConsultantPatch::default()
+    };
+    assert_eq!(
+        ConsultantRepository::update(&db, dora.id, &same, now, &actor()).unwrap(),
+        Some(dora.clone())
+    );
+    let same_protocol = ProtocolPatch {
+        status: Some(ProtocolStatus::Aberto),
+        priority: Some(Priority::Normal),
+        ..ProtocolPatch::default()
+    };
+    let unchanged = ProtocolRepository::update(
+        &db,
+        protocol.id,
+        &same_protocol,
+        now + Duration::hours(1),
+        &actor(),
+    )
+    .unwrap();
+    assert_eq!(
+        unchanged,
+        Some(protocol.clone()),
+        "not even updated_at moves"
+    );
+    assert!(!db.revoke(key.id, now, &actor()).unwrap());
+
+    // Refusals.
+    let steal = ConsultantPatch {
+        email: Some(Some(Email::parse("DORA@exemplo.com").unwrap())),
+        ..ConsultantPatch::default()
+    };
+    assert!(matches!(
+        ConsultantRepository::update(&db, other.id, &steal, now, &actor()),
+        Err(DomainError::EmailTaken)
+    ));
+    assert!(matches!(
+        ConsultantRepository::create(&db, &new, now, &actor()),
+        Err(DomainError::EmailTaken)
+    ));
+    assert_eq!(
+        ConsultantRepository::update(
+            &db,
+            ConsultantId(999),
+            &ConsultantPatch::online(false),
+            now,
+            &actor()
+        )
+        .unwrap(),
+        None
+    );
+    assert!(!ConsultantRepository::soft_delete(&db, ConsultantId(999), now, &actor()).unwrap());
+    let for_unknown = NewProtocol {
+        consultant_id: Some(ConsultantId(999)),
+        ..NewProtocol::default()
+    };
+    assert!(matches!(
+        ProtocolRepository::create(&db, &for_unknown, now, None, &actor()),
+        Err(DomainError::ConsultantNotFound)
+    ));
+    let reassign = ProtocolPatch {
+        consultant_id: Some(ConsultantId(999)),
+        ..ProtocolPatch::default()
+    };
+    assert!(matches!(
+        ProtocolRepository::update(&db, protocol.id, &reassign, now, &actor()),
+        Err(DomainError::ConsultantNotFound)
+    ));
+    assert_eq!(
+        ProtocolRepository::update(&db, ProtocolId(999), &same_protocol, now, &actor()).unwrap(),
+        None
+    );
+    assert!(matches!(
+        db.assign_next(&language("fr"), now, None, &actor()),
+        Err(DomainError::NoneAvailable(_))
+    ));
+    assert!(!db.revoke(ApiKeyId(999), now, &actor()).unwrap());
+    assert_eq!(count(test, "auditoria"), recorded);
+
+    // Idempotent replays, and a key reused for another request.
+    let key = claim("retry-1", "GET /consultor/da-vez?idioma=pt", now);
+    let first = db
+        .assign_next(&language("pt"), now, Some(key.clone()), &actor())
+        .unwrap();
+    assert_eq!(count(test, "auditoria"), recorded + 1);
+    let replay = db
+        .assign_next(&language("pt"), now, Some(key), &actor())
+        .unwrap();
+    assert!(replay.replayed);
+    assert_eq!(replay.value, first.value);
+    let other_request = claim("retry-1", "GET /consultor/da-vez?idioma=en", now);
+    assert!(matches!(
+        db.assign_next(&language("en"), now, Some(other_request), &actor()),
+        Err(DomainError::IdempotencyKeyReused)
+    ));
+    let generate = claim("gerar-1", "GET /gerar-protocolo", now);
+    ProtocolRepository::create(
+        &db,
+        &NewProtocol::default(),
+        now,
+        Some(generate.clone()),
+        &actor(),
+    )
+    .unwrap();
+    let replayed =
+        ProtocolRepository::create(&db, &NewProtocol::default(), now, Some(generate), &actor())
+            .unwrap();
+    assert!(replayed.replayed);
+    assert_eq!(count(test, "auditoria"), recorded + 2);
+}
+
+/// A write that fails inside its transaction (an error, a panic, a connection dropped by the
+/// server) after writing its change and its entry: nothing of either stays.
+fn a_failure_inside_the_transaction_records_nothing(test: &TestDatabase) {
+    let db = test.database();
+    let now = now_micros();
+    let fio =
+        ConsultantRepository::create(&db, &consultant("Fio Maia", &["pt"]), now, &actor()).unwrap();
+    let protocol = ProtocolRepository::create(&db, &NewProtocol::default(), now, None, &actor())
+        .unwrap()
+        .value;
+    let (key, _) = ApiKeyStore::create(
+        &db,
+        &NewApiKey {
+            description: Some("alvo".to_owned()),
+            scope: ApiKeyScope::Leitura,
+        },
+        now,
+        &actor(),
+    )
+    .unwrap();
+    let state = |test: &TestDatabase| {
+        (
+            count(test, "auditoria"),
+            count(test, "consultores"),
+            count(test, "api_keys"),
+            test.query_strings(
+                "SELECT nome || '|' || CAST(status_online AS TEXT) || '|' \
+                 || coalesce(CAST(removido_em AS TEXT), '-') AS value FROM consultores ORDER BY id",
+            ),
+            test.query_strings(
+                "SELECT status || '|' || CAST(updated_at AS TEXT) AS value FROM protocolos",
+            ),
+            test.query_strings(
+                "SELECT coalesce(CAST(revoked_at AS TEXT), '-') AS value FROM api_keys",
+            ),
+            test.query_strings("SELECT ultimo_numero || '' AS value FROM controle_protocolo"),
+        )
+    };
+    type Write<'a> = Box<dyn Fn() -> Result<(), DomainError> + 'a>;
+    let writes: Vec<(&str, Write<'_>)> = vec![
+        (
+            "consultor.criado",
+            Box::new(|| {
+                ConsultantRepository::create(&db, &consultant("Gil Mota", &["pt"]), now, &actor())
+                    .map(drop)
+            }),
+        ),
+        (
+            "consultor.atualizado",
+            Box::new(|| {
+                let patch = ConsultantPatch {
+                    name: Some(ConsultantName::parse("Fio Maia Neto").unwrap()),
+                    ..ConsultantPatch::default()
+                };
+                ConsultantRepository::update(&db, fio.id, &patch, now, &actor()).map(drop)
+            }),
+        ),
+        (
+            "consultor.conexao",
+            Box::new(|| {
+                ConsultantRepository::update(
+                    &db,
+                    fio.id,
+                    &ConsultantPatch::online(false),
+                    now,
+                    &actor(),
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "consultor.removido",
+            Box::new(|| ConsultantRepository::soft_delete(&db, fio.id, now, &actor()).map(drop)),
+        ),
+        (
+            "protocolo.atualizado",
+            Box::new(|| {
+                let patch = ProtocolPatch {
+                    status: Some(ProtocolStatus::Fechado),
+                    ..ProtocolPatch::default()
+                };
+                ProtocolRepository::update(&db, protocol.id, &patch, now, &actor()).map(drop)
+            }),
+        ),
+        (
+            "api_key.criada",
+            Box::new(|| {
+                let new = NewApiKey {
+                    description: None,
+                    scope: ApiKeyScope::Admin,
+                };
+                ApiKeyStore::create(&db, &new, now, &actor()).map(drop)
+            }),
+        ),
+        (
+            "api_key.revogada",
+            Box::new(|| db.revoke(key.id, now, &actor()).map(drop)),
+        ),
+    ];
+    // Protocol creation and assignment are interrupted at every step by the fault tests
+    // (`faults.rs`), whose snapshot includes the audit table.
+    for (action, write) in &writes {
+        for fault in [
+            FaultAction::Fail,
+            FaultAction::Panic,
+            FaultAction::DropConnection,
+        ] {
+            let before = state(test);
+            test.inject_fault(FaultPoint::BeforeCommit, fault);
+            let outcome = catch_unwind(AssertUnwindSafe(write));
+            assert!(
+                !matches!(outcome, Ok(Ok(()))),
+                "{action}/{fault:?} must fail"
+            );
+            assert_eq!(state(test), before, "{action}/{fault:?} left a trace");
+        }
+        // Without a fault the same write goes through and records its entry.
+        let before = count(test, "auditoria");
+        write().unwrap();
+        let entry = one_new_entry(test, before);
+        assert_eq!(entry.action.as_str(), *action);
+    }
+}
+
+fn no_entry_holds_key_material(test: &TestDatabase) {
+    let db = test.database();
+    let now = now_micros();
+    let (key, secret) = ApiKeyStore::create(
+        &db,
+        &NewApiKey {
+            description: Some("integração".to_owned()),
+            scope: ApiKeyScope::Admin,
+        },
+        now,
+        &Actor::configured_key("req-1"),
+    )
+    .unwrap();
+    let hash = hex_sha256(&secret);
+    // The new key at work: every kind of write, then its revocation.
+    let caller = Actor::stored_key(key.id, key.description.as_deref(), "req-2");
+    let hana =
+        ConsultantRepository::create(&db, &consultant("Hana Sato", &["pt"]), now, &caller).unwrap();
+    ConsultantRepository::update(&db, hana.id, &ConsultantPatch::online(false), now, &caller)
+        .unwrap();
+    ProtocolRepository::create(&db, &NewProtocol::default(), now, None, &caller).unwrap();
+    ConsultantRepository::update(&db, hana.id, &ConsultantPatch::online(true), now, &caller)
+        .unwrap();
+    db.assign_next(&language("pt"), now, None, &caller).unwrap();
+    db.revoke(key.id, now, &caller).unwrap();
+    let rows = test.query_strings(
+        "SELECT CAST(id AS TEXT) || '|' || CAST(em AS TEXT) || '|' \
+         || coalesce(CAST(chave_id AS TEXT), '') || '|' || chave_descricao || '|' || request_id \
+         || '|' || acao || '|' || entidade || '|' || CAST(entidade_id AS TEXT) || '|' \
+         || alteracoes AS value FROM auditoria",
+    );
+    assert_eq!(rows.len(), 7);
+    for row in &rows {
+        assert!(!row.contains(&secret), "the secret is in {row}");
+        assert!(!row.contains(&hash), "the secret's hash is in {row}");
+        assert!(!row.contains("csk_"), "a secret's prefix is in {row}");
+    }
+    assert!(rows
+        .iter()
+        .any(|row| row.contains(&format!("|{}|integração|req-2|", key.id.0))));
+}
+
+fn hex_sha256(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+fn the_connection_history_says_who_switched_a_consultant_and_when(test: &TestDatabase) {
+    let db = test.database();
+    let t0 = now_micros() - Duration::hours(3);
+    let mut new = consultant("João Silva", &["pt"]);
+    new.online = false;
+    let joao = ConsultantRepository::create(&db, &new, t0, &Actor::configured_key("r0")).unwrap();
+    let other =
+        ConsultantRepository::create(&db, &consultant("Outro", &["pt"]), t0, &actor()).unwrap();
+    let at = |minutes: i64| t0 + Duration::minutes(minutes);
+    // Morning: the chatbot puts João online; he gets contacts; the manager renames him (not a
+    // connection change); the other consultant goes offline (not João's history).
+    ConsultantRepository::update(&db, joao.id, &ConsultantPatch::online(true), at(1), &bot())
+        .unwrap();
+    for minute in 2..6 {
+        db.assign_next(&language("pt"), at(minute), None, &bot())
+            .unwrap();
+    }
+    let rename = ConsultantPatch {
+        name: Some(ConsultantName::parse("João P. Silva").unwrap()),
+        ..ConsultantPatch::default()
+    };
+    ConsultantRepository::update(&db, joao.id, &rename, at(6), &painel()).unwrap();
+    ConsultantRepository::update(
+        &db,
+        other.id,
+        &ConsultantPatch::online(false),
+        at(7),
+        &bot(),
+    )
+    .unwrap();
+    // Who took João out of the rotation? The manager, with a PUT that also changed his
+    // languages; switching him off again changes nothing and records nothing.
+    let off = ConsultantPatch {
+        online: Some(false),
+        languages: Some(languages(&["pt", "es"])),
+        ..ConsultantPatch::default()
+    };
+    ConsultantRepository::update(&db, joao.id, &off, at(8), &painel()).unwrap();
+    ConsultantRepository::update(&db, joao.id, &ConsultantPatch::online(false), at(9), &bot())
+        .unwrap();
+
+    let history = db
+        .connection_history(joao.id, &AuditPageRequest::default())
+        .unwrap()
+        .unwrap();
+    let seen: Vec<(Option<bool>, String, DateTime<Utc>, AuditAction)> = history
+        .entries
+        .iter()
+        .map(|entry| {
+            (
+                entry.online_after(),
+                entry.actor.api_key_description.clone(),
+                entry.at,
+                entry.action,
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (
+                Some(false),
+                "painel do gestor".to_owned(),
+                at(8),
+                AuditAction::ConsultantConnection
+            ),
+            (
+                Some(true),
+                "chatbot".to_owned(),
+                at(1),
+                AuditAction::ConsultantConnection
+            ),
+            (
+                Some(false),
+                "AUTHENTICATION_API_KEY".to_owned(),
+                t0,
+                AuditAction::ConsultantCreated
+            ),
+        ]
+    );
+    assert_eq!(history.next, None);
+    assert_eq!(history.entries[0].actor.api_key_id, Some(ApiKeyId(5)));
+
+    // Pages of one, newest first, each entry once.
+    let mut cursor = None;
+    let mut paged = Vec::new();
+    loop {
+        let page = db
+            .connection_history(joao.id, &AuditPageRequest::new(cursor, 1).unwrap())
+            .unwrap()
+            .unwrap();
+        paged.extend(page.entries.iter().map(|entry| entry.id));
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(
+        paged,
+        history
+            .entries
+            .iter()
+            .map(|entry| entry.id)
+            .collect::<Vec<_>>()
+    );
+
+    // A removed consultant keeps their history; one who never existed has none.
+    ConsultantRepository::soft_delete(&db, joao.id, at(10), &painel()).unwrap();
+    assert_eq!(
+        db.connection_history(joao.id, &AuditPageRequest::default())
+            .unwrap()
+            .unwrap()
+            .entries
+            .len(),
+        3
+    );
+    assert_eq!(
+        db.connection_history(ConsultantId(999), &AuditPageRequest::default())
+            .unwrap(),
+        None
+    );
+}
+
+fn listings_filter_by_entity_action_and_time_newest_first(test: &TestDatabase) {
+    let db = test.database();
+    let t0 = now_micros() - Duration::days(1);
+    let at = |minutes: i64| t0 + Duration::minutes(minutes);
+    let ids: Vec<ConsultantId> = (0..3)
+        .map(|i| {
+            ConsultantRepository::create(
+                &db,
+                &consultant(&format!("Pessoa {i}"), &["pt"]),
+                at(i),
+                &actor(),
+            )
+            .unwrap()
+            .id
+        })
+        .collect();
+    for (minute, id, online) in [(10, ids[0], false), (11, ids[1], false), (12, ids[0], true)] {
+        ConsultantRepository::update(
+            &db,
+            id,
+            &ConsultantPatch::online(online),
+            at(minute),
+            &actor(),
+        )
+        .unwrap();
+    }
+    ProtocolRepository::create(&db, &NewProtocol::default(), at(20), None, &actor()).unwrap();
+    let list = |filter: AuditFilter| -> Vec<(AuditAction, i64)> {
+        AuditLog::list(&db, &filter)
+            .unwrap()
+            .entries
+            .iter()
+            .map(|entry| (entry.action, entry.entity_id))
+            .collect()
+    };
+    let everything = list(AuditFilter::default());
+    assert_eq!(everything.len(), 7);
+    assert_eq!(everything[0].0, AuditAction::ProtocolCreated);
+    assert_eq!(everything[6], (AuditAction::ConsultantCreated, ids[0].0));
+
+    assert_eq!(
+        list(AuditFilter {
+            entity: Some(AuditEntity::Consultant),
+            entity_id: Some(ids[0].0),
+            ..AuditFilter::default()
+        }),
+        vec![
+            (AuditAction::ConsultantConnection, ids[0].0),
+            (AuditAction::ConsultantConnection, ids[0].0),
+            (AuditAction::ConsultantCreated, ids[0].0),
+        ]
+    );
+    assert_eq!(
+        list(AuditFilter {
+            action: Some(AuditAction::ConsultantConnection),
+            ..AuditFilter::default()
+        }),
+        vec![
+            (AuditAction::ConsultantConnection, ids[0].0),
+            (AuditAction::ConsultantConnection, ids[1].0),
+            (AuditAction::ConsultantConnection, ids[0].0),
+        ]
+    );
+    assert_eq!(
+        list(AuditFilter {
+            entity: Some(AuditEntity::Protocol),
+            ..AuditFilter::default()
+        })
+        .len(),
+        1
+    );
+    // `since` inclusive, `until` exclusive.
+    assert_eq!(
+        list(AuditFilter {
+            since: Some(at(2)),
+            until: Some(at(12)),
+            ..AuditFilter::default()
+        }),
+        vec![
+            (AuditAction::ConsultantConnection, ids[1].0),
+            (AuditAction::ConsultantConnection, ids[0].0),
+            (AuditAction::ConsultantCreated, ids[2].0),
+        ]
+    );
+    assert!(list(AuditFilter {
+        entity: Some(AuditEntity::ApiKey),
+        ..AuditFilter::default()
+    })
+    .is_empty());
+}
+
+/// Walks every page of the unfiltered listing with pages of `limit`.
+fn walk(db: &impl AuditLog, limit: u32) -> Vec<AuditEntryId> {
+    let mut cursor = None;
+    let mut seen = Vec::new();
+    loop {
+        let AuditPage { entries, next } = db
+            .list(&AuditFilter {
+                page: AuditPageRequest::new(cursor, limit).unwrap(),
+                ..AuditFilter::default()
+            })
+            .unwrap();
+        assert!(entries.len() <= limit as usize);
+        seen.extend(entries.iter().map(|entry| entry.id));
+        match next {
+            Some(next) => {
+                assert_eq!(Some(&next), seen.last(), "the cursor is the last id");
+                cursor = Some(next);
+            }
+            None => return seen,
+        }
+    }
+}
+
+fn keyset_pages_return_every_entry_once_while_entries_are_written(test: &TestDatabase) {
+    let db = test.database();
+    for _ in 0..150 {
+        ProtocolRepository::create(&db, &NewProtocol::default(), now_micros(), None, &actor())
+            .unwrap();
+    }
+    let existing: Vec<AuditEntryId> = all_entries(&db).iter().map(|entry| entry.id).collect();
+    assert_eq!(existing.len(), 150);
+    let writer = db.clone();
+    let seen = std::thread::scope(|scope| {
+        let writing = scope.spawn(move || {
+            for _ in 0..150 {
+                ProtocolRepository::create(
+                    &writer,
+                    &NewProtocol::default(),
+                    now_micros(),
+                    None,
+                    &actor(),
+                )
+                .unwrap();
+            }
+        });
+        // Several passes while the writer runs, each page small so many pages interleave with
+        // new entries.
+        let mut passes = Vec::new();
+        while !writing.is_finished() || passes.is_empty() {
+            passes.push(walk(&db, 7));
+        }
+        writing.join().unwrap();
+        passes
+    });
+    let expected: HashSet<AuditEntryId> = existing.iter().copied().collect();
+    for pass in &seen {
+        let unique: HashSet<AuditEntryId> = pass.iter().copied().collect();
+        assert_eq!(unique.len(), pass.len(), "an entry came twice");
+        assert!(
+            pass.windows(2).all(|pair| pair[0] > pair[1]),
+            "newest first, strictly"
+        );
+        assert!(
+            expected.is_subset(&unique),
+            "an entry that existed before the walk was skipped"
+        );
+    }
+    assert_eq!(count(test, "auditoria"), 300);
+    assert_eq!(walk(&db, 1000).len(), 300);
+}
+
+fn pruning_deletes_only_entries_older_than_the_cutoff_in_batches(test: &TestDatabase) {
+    let db = test.database();
+    let now = now_micros();
+    let cutoff = now - Duration::days(30);
+    // 25 entries before the cutoff, one exactly at it, 4 after.
+    let mut times: Vec<DateTime<Utc>> = (0..25)
+        .map(|i| cutoff - Duration::days(60) + Duration::hours(i))
+        .collect();
+    times.push(cutoff);
+    times.extend((1..5).map(|i| cutoff + Duration::days(i)));
+    for (i, at) in times.iter().enumerate() {
+        ConsultantRepository::create(
+            &db,
+            &consultant(&format!("Pessoa {i}"), &["pt"]),
+            *at,
+            &actor(),
+        )
+        .unwrap();
+    }
+    assert_eq!(db.prune(cutoff, 10).unwrap(), 10);
+    assert_eq!(db.prune(cutoff, 10).unwrap(), 10);
+    assert_eq!(db.prune(cutoff, 10).unwrap(), 5);
+    assert_eq!(db.prune(cutoff, 10).unwrap(), 0);
+    let left: Vec<DateTime<Utc>> = all_entries(&db)
+        .iter()
+        .rev()
+        .map(|entry| entry.at)
+        .collect();
+    assert_eq!(left, times[25..].to_vec());
+    // The consultants themselves are untouched.
+    assert_eq!(count(test, "consultores"), 30);
+    assert_eq!(db.prune(now + Duration::days(1), 1000).unwrap(), 5);
+    assert_eq!(count(test, "auditoria"), 0);
+}
