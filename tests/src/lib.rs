@@ -6,6 +6,13 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test support: failing loudly is the point
 
+pub mod checks;
+pub mod http;
+pub mod pg_cluster;
+pub mod process;
+pub mod raw;
+pub mod team;
+
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -191,22 +198,55 @@ impl Service {
 
     /// Sends SIGTERM and waits for the process to exit.
     pub fn terminate(mut self) -> ExitStatus {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -TERM failed");
-        let deadline = Instant::now() + Duration::from_secs(30);
+        self.signal("TERM");
+        self.wait_exit(Duration::from_secs(30))
+            .expect("service ignored SIGTERM for 30 s")
+    }
+
+    /// The process id of the service.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends a signal (`TERM`, `KILL`, …) without waiting.
+    pub fn signal(&self, name: &str) {
+        process::signal(self.pid(), name);
+    }
+
+    /// `kill -9`, then reaps the process.
+    pub fn kill_hard(&mut self) -> ExitStatus {
+        self.signal("KILL");
+        self.wait_exit(Duration::from_secs(10))
+            .expect("a SIGKILLed process exits")
+    }
+
+    /// Waits up to `timeout` for the process to exit; `None` if it still runs.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.child.try_wait().expect("wait for the service") {
-                return status;
+                return Some(status);
             }
-            assert!(
-                Instant::now() < deadline,
-                "service ignored SIGTERM for 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(20));
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Resident memory of the process in KiB (`VmRSS`), `None` once it is gone.
+    pub fn rss_kib(&self) -> Option<u64> {
+        process::rss_kib(self.pid())
+    }
+
+    /// Number of open file descriptors of the process (sockets included).
+    pub fn open_fds(&self) -> usize {
+        process::open_fds(self.pid())
     }
 }
 
