@@ -45,12 +45,15 @@ port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0
 key="fuzz-$("$python" -c 'import secrets; print(secrets.token_hex(16))')"
 
 env -i PATH="$PATH" DATABASE_URL="sqlite://$work/fuzz.db" AUTHENTICATION_API_KEY="$key" \
-  HOST=127.0.0.1 PORT="$port" LOG_LEVEL=warning \
+  HOST=127.0.0.1 PORT="$port" LOG_LEVEL=info \
   "$BIN" serve >"$work/service.log" 2>&1 &
 service=$!
 cleanup() {
   kill "$service" 2>/dev/null || true
   wait "$service" 2>/dev/null || true
+  # Kept with the end-to-end tests' logs for scripts/check-secrets.sh.
+  mkdir -p target/e2e-logs
+  cp "$work/service.log" "target/e2e-logs/fuzz-service.jsonl" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -88,5 +91,9 @@ fi
 if [ "$status" -ne 0 ]; then
   echo "fuzz: schemathesis found problems (exit $status); report in $REPORT_DIR" >&2
   exit "$status"
+fi
+if grep -qF "$key" "$work/service.log"; then
+  echo "fuzz: the API key appeared in the service log" >&2
+  exit 1
 fi
 echo "fuzz: no 5xx and no response outside the schema"

@@ -2,9 +2,12 @@
 # The whole test suite: builds the binary the end-to-end tests start, runs every test of the
 # workspace against a real SQLite file and the PostgreSQL at TEST_DATABASE_URL
 # (default postgres://postgres@127.0.0.1:5432/postgres), then fuzzes the running binary over its
-# OpenAPI document (scripts/fuzz.sh).
+# OpenAPI document (scripts/fuzz.sh), and searches every service log line of the run for key
+# material (scripts/check-secrets.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+rm -rf target/e2e-logs
 cargo build --locked --bin consultores
 cargo test --locked --workspace "$@"
 bash scripts/fuzz.sh
+bash scripts/check-secrets.sh

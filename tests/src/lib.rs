@@ -64,6 +64,7 @@ pub struct Service {
     pub base_url: String,
     pub port: u16,
     stdout: Arc<Mutex<Vec<String>>>,
+    stdout_reader: Option<std::thread::JoinHandle<()>>,
     stderr: Arc<Mutex<Vec<String>>>,
     client: Client,
 }
@@ -118,13 +119,14 @@ impl Service {
             command.env(name, value);
         }
         let mut child = command.spawn().expect("start the consultores binary");
-        let stdout = collect_lines(child.stdout.take().expect("stdout piped"));
-        let stderr = collect_lines(child.stderr.take().expect("stderr piped"));
+        let (stdout, stdout_reader) = collect_lines(child.stdout.take().expect("stdout piped"));
+        let (stderr, _) = collect_lines(child.stderr.take().expect("stderr piped"));
         let service = Self {
             child,
             base_url: format!("http://127.0.0.1:{port}"),
             port,
             stdout,
+            stdout_reader: Some(stdout_reader),
             stderr,
             client: Client::builder()
                 .timeout(Duration::from_secs(30))
@@ -256,20 +258,50 @@ impl Drop for Service {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+        // The process is gone, so its stdout reaches EOF and the reader ends.
+        if let Some(reader) = self.stdout_reader.take() {
+            let _ = reader.join();
+        }
+        keep_log(self.child.id(), self.port, &self.stdout_lines());
     }
 }
 
-fn collect_lines(stream: impl std::io::Read + Send + 'static) -> Arc<Mutex<Vec<String>>> {
+/// Where the log lines (stdout) of every service the tests started are kept, so that
+/// `scripts/check-secrets.sh` can search all of them for key material after the suite.
+pub fn log_dir() -> PathBuf {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_path_buf();
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace.join("target"))
+        .join("e2e-logs")
+}
+
+fn keep_log(pid: u32, port: u16, lines: &[String]) {
+    let dir = log_dir();
+    if std::fs::create_dir_all(&dir).is_ok() {
+        let _ = std::fs::write(
+            dir.join(format!("service-{pid}-{port}.jsonl")),
+            lines.join("\n") + "\n",
+        );
+    }
+}
+
+fn collect_lines(
+    stream: impl std::io::Read + Send + 'static,
+) -> (Arc<Mutex<Vec<String>>>, std::thread::JoinHandle<()>) {
     let lines = Arc::new(Mutex::new(Vec::new()));
     let sink = lines.clone();
-    std::thread::spawn(move || {
+    let reader = std::thread::spawn(move || {
         for line in BufReader::new(stream).lines().map_while(Result::ok) {
             if let Ok(mut lines) = sink.lock() {
                 lines.push(line);
             }
         }
     });
-    lines
+    (lines, reader)
 }
 
 /// Reads a response as JSON, with the status for assertions.
