@@ -27,6 +27,26 @@ pub enum Command {
     ApiKey(ApiKeyCommand),
     /// Exits 0 if the service at HOST:PORT answers /health (for container health checks).
     Healthcheck,
+    /// The Pipedrive integration (needs PIPEDRIVE_API_TOKEN and PIPEDRIVE_BASE_URL).
+    #[command(subcommand)]
+    Pipedrive(PipedriveCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PipedriveCommand {
+    /// Lists the company's Pipedrive users (id, name, email, active): the ids to put in each
+    /// consultant's id_pipedrive.
+    Users,
+    /// Registers the Pipedrive webhooks for created deals and created leads, delivered to URL
+    /// with the basic-auth credentials of PIPEDRIVE_WEBHOOK_USER and PIPEDRIVE_WEBHOOK_PASSWORD.
+    /// Webhooks that already exist (same URL and event) are left as they are.
+    #[command(name = "webhook-setup")]
+    WebhookSetup {
+        /// The public address of this service's webhook endpoint, e.g.
+        /// https://consultores.acme.com/webhooks/pipedrive (Pipedrive requires https).
+        #[arg(long)]
+        url: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,6 +117,30 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn pipedrive_commands_parse() {
+        let cli = Cli::try_parse_from(["consultores", "pipedrive", "users"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Pipedrive(PipedriveCommand::Users))
+        ));
+        let cli = Cli::try_parse_from([
+            "consultores",
+            "pipedrive",
+            "webhook-setup",
+            "--url",
+            "https://consultores.acme.com/webhooks/pipedrive",
+        ])
+        .unwrap();
+        match cli.command {
+            Some(Command::Pipedrive(PipedriveCommand::WebhookSetup { url })) => {
+                assert_eq!(url, "https://consultores.acme.com/webhooks/pipedrive");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(Cli::try_parse_from(["consultores", "pipedrive", "webhook-setup"]).is_err());
     }
 
     #[test]

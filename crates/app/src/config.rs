@@ -2,7 +2,10 @@
 //! mistake stops start-up with one line naming the variable and the problem.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::time::Duration;
+
+use consultores_domain::Language;
 
 /// Where the embedded default keeps its data when nothing is configured.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/consultores.db";
@@ -59,6 +62,57 @@ pub struct Config {
     pub max_connections: usize,
     /// How many days audit entries are kept (`AUDIT_RETENTION_DAYS`); `None`: forever.
     pub audit_retention_days: Option<u32>,
+    /// The Pipedrive integration (`PIPEDRIVE_*`); `None` (off) when `PIPEDRIVE_API_TOKEN` is
+    /// not set.
+    pub pipedrive: Option<PipedriveSettings>,
+}
+
+/// The Pipedrive integration's settings. `Debug` never shows the token or the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PipedriveSettings {
+    /// `PIPEDRIVE_API_TOKEN`: sent only in the `x-api-token` header, never logged.
+    pub api_token: String,
+    /// `PIPEDRIVE_BASE_URL`: the company domain, e.g. `https://acme.pipedrive.com`.
+    pub base_url: url::Url,
+    /// `PIPEDRIVE_TIMEOUT_SECS`: the limit of one call to Pipedrive.
+    pub timeout: Duration,
+    /// `PIPEDRIVE_WEBHOOK_USER` and `PIPEDRIVE_WEBHOOK_PASSWORD`: the basic-auth credentials
+    /// of `POST /webhooks/pipedrive`; `None`: the endpoint is off (404).
+    pub webhook: Option<WebhookCredentials>,
+    /// `PIPEDRIVE_LANGUAGE_FIELD`: the key of the custom field holding a deal's or lead's
+    /// language.
+    pub language_field: Option<String>,
+    /// `PIPEDRIVE_DEFAULT_LANGUAGE`: the language when the field is not set or empty.
+    pub default_language: Option<Language>,
+}
+
+/// The webhook endpoint's basic-auth credentials.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebhookCredentials {
+    pub user: String,
+    pub password: String,
+}
+
+impl fmt::Debug for PipedriveSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PipedriveSettings")
+            .field("api_token", &"[redacted]")
+            .field("base_url", &self.base_url.as_str())
+            .field("timeout", &self.timeout)
+            .field("webhook", &self.webhook)
+            .field("language_field", &self.language_field)
+            .field("default_language", &self.default_language)
+            .finish()
+    }
+}
+
+impl fmt::Debug for WebhookCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookCredentials")
+            .field("user", &self.user)
+            .field("password", &"[redacted]")
+            .finish()
+    }
 }
 
 impl Config {
@@ -119,6 +173,7 @@ impl Config {
             workers: env.number("WORKERS", workers_default, 1, 256)?,
             max_connections: env.number("MAX_CONNECTIONS", 25_000, 1, 1_000_000)?,
             audit_retention_days: env.optional_number("AUDIT_RETENTION_DAYS", 1, 36_500)?,
+            pipedrive: pipedrive(&env)?,
         })
     }
 
@@ -239,6 +294,85 @@ fn database_url(env: &Vars<'_>) -> Result<String, ConfigError> {
     }
     url.set_path(&database);
     Ok(url.to_string())
+}
+
+/// `PIPEDRIVE_*`: off without a token; with one, the company domain is required and the rest is
+/// checked. No message ever contains the token or the password.
+fn pipedrive(env: &Vars<'_>) -> Result<Option<PipedriveSettings>, ConfigError> {
+    let Some(api_token) = env.non_empty("PIPEDRIVE_API_TOKEN") else {
+        return Ok(None);
+    };
+    if !api_token.bytes().all(|byte| byte.is_ascii_graphic()) {
+        return Err(ConfigError {
+            variable: "PIPEDRIVE_API_TOKEN",
+            problem: "must be the API token as Pipedrive shows it (letters and digits, no \
+                      spaces); Settings > Personal preferences > API"
+                .to_owned(),
+        });
+    }
+    let raw_url = env.non_empty("PIPEDRIVE_BASE_URL").ok_or(ConfigError {
+        variable: "PIPEDRIVE_BASE_URL",
+        problem: "must be set when PIPEDRIVE_API_TOKEN is: the company domain, like \
+                  https://acme.pipedrive.com"
+            .to_owned(),
+    })?;
+    let base_url = url::Url::parse(&raw_url)
+        .ok()
+        .filter(|url| {
+            matches!(url.scheme(), "http" | "https")
+                && url.host_str().is_some()
+                && !url.cannot_be_a_base()
+        })
+        .ok_or_else(|| ConfigError {
+            variable: "PIPEDRIVE_BASE_URL",
+            problem: format!(
+                "must be the company domain, like https://acme.pipedrive.com (got {raw_url:?})"
+            ),
+        })?;
+    let timeout = Duration::from_secs(env.number("PIPEDRIVE_TIMEOUT_SECS", 10, 1, 300)?);
+    let user = env.non_empty("PIPEDRIVE_WEBHOOK_USER");
+    let password = env.non_empty("PIPEDRIVE_WEBHOOK_PASSWORD");
+    let webhook = match (user, password) {
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(ConfigError {
+                variable: "PIPEDRIVE_WEBHOOK_PASSWORD",
+                problem: "must be set when PIPEDRIVE_WEBHOOK_USER is (both or neither)".to_owned(),
+            })
+        }
+        (None, Some(_)) => {
+            return Err(ConfigError {
+                variable: "PIPEDRIVE_WEBHOOK_USER",
+                problem: "must be set when PIPEDRIVE_WEBHOOK_PASSWORD is (both or neither)"
+                    .to_owned(),
+            })
+        }
+        (Some(user), Some(_)) if user.contains(':') => {
+            return Err(ConfigError {
+                variable: "PIPEDRIVE_WEBHOOK_USER",
+                problem: "must not contain ':' (HTTP basic auth separates user and password \
+                          with it)"
+                    .to_owned(),
+            })
+        }
+        (Some(user), Some(password)) => Some(WebhookCredentials { user, password }),
+    };
+    let language_field = env.non_empty("PIPEDRIVE_LANGUAGE_FIELD");
+    let default_language = match env.non_empty("PIPEDRIVE_DEFAULT_LANGUAGE") {
+        None => None,
+        Some(raw) => Some(Language::parse(&raw).map_err(|problem| ConfigError {
+            variable: "PIPEDRIVE_DEFAULT_LANGUAGE",
+            problem: format!("{problem} (got {raw:?})"),
+        })?),
+    };
+    Ok(Some(PipedriveSettings {
+        api_token,
+        base_url,
+        timeout,
+        webhook,
+        language_field,
+        default_language,
+    }))
 }
 
 fn log_level(env: &Vars<'_>) -> Result<LogLevel, ConfigError> {
@@ -416,6 +550,137 @@ mod tests {
             );
             assert!(!line.contains('\n'), "{line}");
         }
+    }
+
+    const TOKEN: &str = "0123456789abcdef0123456789abcdef01234567";
+
+    fn pipedrive_config(extra: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut pairs = vec![
+            ("PIPEDRIVE_API_TOKEN", TOKEN),
+            ("PIPEDRIVE_BASE_URL", "https://acme.pipedrive.com"),
+        ];
+        pairs.extend_from_slice(extra);
+        config(&pairs)
+    }
+
+    #[test]
+    fn pipedrive_is_off_without_a_token() {
+        assert_eq!(config(&[]).unwrap().pipedrive, None);
+        let cfg = config(&[
+            ("PIPEDRIVE_API_TOKEN", " "),
+            ("PIPEDRIVE_BASE_URL", "not checked while off"),
+        ])
+        .unwrap();
+        assert_eq!(cfg.pipedrive, None);
+    }
+
+    #[test]
+    fn pipedrive_with_a_token_and_a_domain_has_defaults() {
+        let settings = pipedrive_config(&[]).unwrap().pipedrive.unwrap();
+        assert_eq!(settings.api_token, TOKEN);
+        assert_eq!(settings.base_url.as_str(), "https://acme.pipedrive.com/");
+        assert_eq!(settings.timeout, Duration::from_secs(10));
+        assert_eq!(settings.webhook, None);
+        assert_eq!(settings.language_field, None);
+        assert_eq!(settings.default_language, None);
+    }
+
+    #[test]
+    fn pipedrive_settings_are_read() {
+        let settings = pipedrive_config(&[
+            ("PIPEDRIVE_TIMEOUT_SECS", "3"),
+            ("PIPEDRIVE_WEBHOOK_USER", "pipedrive"),
+            ("PIPEDRIVE_WEBHOOK_PASSWORD", "s3nh@"),
+            (
+                "PIPEDRIVE_LANGUAGE_FIELD",
+                "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
+            ),
+            ("PIPEDRIVE_DEFAULT_LANGUAGE", "PT-BR"),
+        ])
+        .unwrap()
+        .pipedrive
+        .unwrap();
+        assert_eq!(settings.timeout, Duration::from_secs(3));
+        assert_eq!(
+            settings.webhook,
+            Some(WebhookCredentials {
+                user: "pipedrive".into(),
+                password: "s3nh@".into()
+            })
+        );
+        assert_eq!(
+            settings.language_field.as_deref(),
+            Some("a1b2c3d4e5f60718293a4b5c6d7e8f9012345678")
+        );
+        assert_eq!(settings.default_language.unwrap().as_str(), "pt-br");
+    }
+
+    #[test]
+    fn pipedrive_mistakes_name_the_variable_on_one_line_without_secrets() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("PIPEDRIVE_API_TOKEN", TOKEN)], "PIPEDRIVE_BASE_URL"),
+            (
+                &[("PIPEDRIVE_BASE_URL", "acme.pipedrive.com")],
+                "PIPEDRIVE_BASE_URL",
+            ),
+            (
+                &[("PIPEDRIVE_BASE_URL", "ftp://acme.pipedrive.com")],
+                "PIPEDRIVE_BASE_URL",
+            ),
+            (&[("PIPEDRIVE_TIMEOUT_SECS", "0")], "PIPEDRIVE_TIMEOUT_SECS"),
+            (
+                &[("PIPEDRIVE_WEBHOOK_USER", "pipedrive")],
+                "PIPEDRIVE_WEBHOOK_PASSWORD",
+            ),
+            (
+                &[("PIPEDRIVE_WEBHOOK_PASSWORD", "segredo-do-webhook")],
+                "PIPEDRIVE_WEBHOOK_USER",
+            ),
+            (
+                &[
+                    ("PIPEDRIVE_WEBHOOK_USER", "pipe:drive"),
+                    ("PIPEDRIVE_WEBHOOK_PASSWORD", "segredo-do-webhook"),
+                ],
+                "PIPEDRIVE_WEBHOOK_USER",
+            ),
+            (
+                &[("PIPEDRIVE_DEFAULT_LANGUAGE", "português")],
+                "PIPEDRIVE_DEFAULT_LANGUAGE",
+            ),
+        ];
+        for (extra, variable) in cases {
+            let result = if extra.iter().any(|(name, _)| *name == "PIPEDRIVE_API_TOKEN") {
+                config(extra)
+            } else {
+                pipedrive_config(extra)
+            };
+            let error = result.unwrap_err();
+            assert_eq!(error.variable, *variable, "{extra:?}");
+            let line = error.to_string();
+            assert!(line.contains(variable) && !line.contains('\n'), "{line}");
+            assert!(!line.contains(TOKEN), "{line}");
+            assert!(!line.contains("segredo-do-webhook"), "{line}");
+        }
+        let error = config(&[
+            ("PIPEDRIVE_API_TOKEN", "abc def"),
+            ("PIPEDRIVE_BASE_URL", "https://acme.pipedrive.com"),
+        ])
+        .unwrap_err();
+        assert_eq!(error.variable, "PIPEDRIVE_API_TOKEN");
+        assert!(!error.to_string().contains("abc def"));
+    }
+
+    #[test]
+    fn debug_never_shows_the_token_or_the_webhook_password() {
+        let cfg = pipedrive_config(&[
+            ("PIPEDRIVE_WEBHOOK_USER", "pipedrive"),
+            ("PIPEDRIVE_WEBHOOK_PASSWORD", "segredo-do-webhook"),
+        ])
+        .unwrap();
+        let shown = format!("{cfg:?}");
+        assert!(!shown.contains(TOKEN), "{shown}");
+        assert!(!shown.contains("segredo-do-webhook"), "{shown}");
+        assert!(shown.contains("acme.pipedrive.com"));
     }
 
     #[test]

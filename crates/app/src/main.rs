@@ -4,7 +4,9 @@ mod cli;
 mod config;
 mod healthcheck;
 mod keys;
+mod listener;
 mod logging;
+mod pipedrive;
 mod retention;
 mod serve;
 mod startup;
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
         Command::Migrate => startup::migrate_command(&config),
         Command::Healthcheck => healthcheck::run(&config),
         Command::ApiKey(command) => keys::run(&config, command),
+        Command::Pipedrive(command) => pipedrive::command(&config, command),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,7 +1,7 @@
 //! `consultores serve`: wires the adapters to the domain and runs the HTTP server until SIGTERM
 //! or SIGINT, then finishes in-flight requests (bounded by `SHUTDOWN_TIMEOUT_SECS`) and exits.
+//! With `PIPEDRIVE_API_TOKEN` set, it also runs the Pipedrive worker (stopped after the server).
 
-use std::net::TcpListener;
 use std::sync::Arc;
 
 use consultores_domain::{
@@ -13,7 +13,9 @@ use consultores_persistence::Database;
 use slog::{info, warn};
 
 use crate::config::Config;
+use crate::listener;
 use crate::logging;
+use crate::pipedrive;
 use crate::retention;
 use crate::startup::{self, StartupError};
 
@@ -33,11 +35,22 @@ pub fn run(config: &Config) -> Result<(), StartupError> {
     if config.api_key.is_none() && !database.any_active()? {
         announce_first_key(&database, &address)?;
     }
-    let listener = TcpListener::bind(&address).map_err(|source| StartupError::Listen {
+    let listener = listener::bind(&address).map_err(|source| StartupError::Listen {
         address: address.clone(),
         source,
     })?;
     let state = wire(&database, logger.clone());
+    // Stops the worker (after its call in flight), then drops the client, when `run` returns.
+    let (state, _pipedrive) = match &config.pipedrive {
+        Some(settings) => {
+            let distribution =
+                DistributionService::new(Arc::new(database.clone()), Arc::new(SystemClock));
+            let (integration, running) =
+                pipedrive::start(settings, &database, &distribution, &logger)?;
+            (state.with_pipedrive(integration), Some(running))
+        }
+        None => (state, None),
+    };
     // Stops (after its batch in flight) when `run` returns.
     let _pruner = match config.audit_retention_days {
         Some(days) => Some(retention::spawn(

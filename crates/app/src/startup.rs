@@ -22,6 +22,8 @@ pub enum StartupError {
     },
     #[error("unhealthy: {0}")]
     Unhealthy(String),
+    #[error("Pipedrive: {0}")]
+    Pipedrive(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }

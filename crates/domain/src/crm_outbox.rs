@@ -22,7 +22,8 @@ use crate::values::{InvalidValue, PipedriveUserId, ProtocolNumber};
 /// the protocol number and the consultant's name. The persistence adapter fills it in inside the
 /// assignment's own statement (PostgreSQL) or transaction (SQLite), so it binds this template
 /// rather than writing the text twice.
-pub const ASSIGNMENT_NOTE_TEMPLATE: &str = "Protocolo {numero} — atendimento atribuído a {consultor}";
+pub const ASSIGNMENT_NOTE_TEMPLATE: &str =
+    "Protocolo {numero} — atendimento atribuído a {consultor}";
 
 /// The note for a protocol opened for a consultant: "Protocolo #00042 — atendimento atribuído a
 /// João Silva". `{numero}` is replaced first, so a name that happens to contain `{numero}` is
@@ -159,7 +160,9 @@ impl CrmTarget {
     /// Rebuilds a target from its stored kind and id text.
     pub fn from_parts(kind: CrmTargetKind, id: &str) -> Result<Self, InvalidValue> {
         match kind {
-            CrmTargetKind::Deal => Self::deal(id.trim().parse().map_err(|_| InvalidValue::NotPositive)?),
+            CrmTargetKind::Deal => {
+                Self::deal(id.trim().parse().map_err(|_| InvalidValue::NotPositive)?)
+            }
             CrmTargetKind::Person => {
                 Self::person(id.trim().parse().map_err(|_| InvalidValue::NotPositive)?)
             }
@@ -320,7 +323,9 @@ pub struct OutboxItem {
 
 /// The stored CRM actions. Every method reports a store that cannot be reached as
 /// [`DomainError::Unavailable`]. Items are written by the assignment (see
-/// [`crate::ports::AssignmentPort`]); this port delivers and reports them.
+/// [`crate::ports::AssignmentPort`]), whose audit entry records the decision; this port delivers
+/// and reports them. Delivery progress is kept on the items themselves (state, attempts, reason)
+/// and is not an audited operation: no [`crate::Actor`] performs it.
 #[cfg_attr(test, mockall::automock)]
 pub trait CrmOutbox: Send + Sync {
     /// Claims up to `limit` items that are pending, due (`next attempt ≤ now`) and not leased

@@ -8,6 +8,7 @@ use std::cmp::Ordering;
 use serde::{Deserialize, Serialize};
 
 use crate::consultant::Consultant;
+use crate::crm_outbox::CrmActionStatus;
 use crate::protocol::Protocol;
 use crate::values::Language;
 
@@ -58,6 +59,12 @@ pub fn queue_head<'a>(pool: &'a [Consultant], language: &Language) -> Option<&'a
 pub struct Assignment {
     pub consultant: Consultant,
     pub protocol: Protocol,
+    /// The CRM actions written with the assignment, when it was asked to act on a CRM record:
+    /// `None` without a CRM target; empty when the consultant has no CRM user
+    /// (`id_pipedrive`), so there was nothing to do. Kept in stored idempotent answers (older
+    /// answers, written before this field existed, read as `None`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crm_actions: Option<Vec<CrmActionStatus>>,
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@ pub mod audit;
 pub mod clock;
 pub mod consultant;
 pub mod crm;
+pub mod crm_events;
+pub mod crm_outbox;
 pub mod distribution;
 pub mod error;
 pub mod idempotency;
@@ -25,6 +27,14 @@ pub use audit::{
 pub use clock::{Clock, SystemClock};
 pub use consultant::{Consultant, ConsultantFilter, ConsultantId, ConsultantPatch, NewConsultant};
 pub use crm::{CrmError, CrmGateway, CrmTarget, CrmUser};
+pub use crm_events::{
+    CrmEvent, CrmEventDecoder, CrmEventId, CrmEventInbox, CrmEventOutcome, InvalidCrmEvent,
+    NewCrmEvent,
+};
+pub use crm_outbox::{
+    assignment_note, CrmAction, CrmActionKind, CrmActionStatus, CrmOutbox, CrmTargetKind,
+    CrmThrottle, DeliveryState, OutboxItem, OutboxItemId, RetryPolicy, ASSIGNMENT_NOTE_TEMPLATE,
+};
 pub use distribution::{eligible_queue, is_eligible, queue_head, Assignment};
 pub use error::DomainError;
 pub use idempotency::{IdempotencyClaim, IdempotencyKey, Recorded, IDEMPOTENCY_WINDOW_HOURS};
@@ -35,7 +45,10 @@ pub use ports::{
 pub use protocol::{
     NewProtocol, Priority, Protocol, ProtocolFilter, ProtocolId, ProtocolPatch, ProtocolStatus,
 };
-pub use services::{AuditService, ConsultantService, DistributionService, ProtocolService};
+pub use services::{
+    AuditService, ConsultantService, CrmDeliveryService, CrmUserDirectory, DeliveryRound,
+    DeliverySettings, DistributionService, ProtocolService, UserCheck,
+};
 pub use values::{
     ConsultantName, Description, Email, InvalidValue, Language, LanguageList, Phone,
     PipedriveUserId, ProtocolNumber,

@@ -15,6 +15,7 @@ use crate::audit::{Actor, AuditFilter, AuditPage, AuditPageRequest};
 use crate::consultant::{
     Consultant, ConsultantFilter, ConsultantId, ConsultantPatch, NewConsultant,
 };
+use crate::crm::CrmTarget;
 use crate::distribution::Assignment;
 use crate::error::DomainError;
 use crate::idempotency::{IdempotencyClaim, Recorded};
@@ -107,12 +108,20 @@ pub trait AssignmentPort: Send + Sync {
     /// [`DomainError::NoneAvailable`] and changes nothing. Idempotency claims behave as in
     /// [`ProtocolRepository::create`]. Audited as `atribuicao` on the consultant chosen, in the
     /// same transaction (a replay writes nothing).
+    ///
+    /// With a `crm` target (passed only when the CRM integration is on) and a chosen consultant
+    /// who has a CRM user (`id_pipedrive`), the same transaction also writes two outbox items
+    /// (see [`crate::CrmOutbox`]): make that user the owner of the record, then add the note of
+    /// [`crate::assignment_note`]; [`Assignment::crm_actions`] lists them, pending. A consultant
+    /// without a CRM user gives an empty list; no target gives `None`. A replay writes nothing
+    /// and returns the first answer, actions included.
     fn assign_next(
         &self,
         language: &Language,
         now: DateTime<Utc>,
         claim: Option<IdempotencyClaim>,
         actor: &Actor,
+        crm: Option<CrmTarget>,
     ) -> Result<Recorded<Assignment>, DomainError>;
 }
 

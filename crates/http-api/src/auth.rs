@@ -122,7 +122,8 @@ pub async fn authenticate(
         .app_data::<Data<HttpSettings>>()
         .is_some_and(|settings| settings.metrics_public);
     let required = match access {
-        Access::Public => None,
+        // Basic auth is the handler's business (it answers 401 or 404 itself).
+        Access::Public | Access::BasicAuth => None,
         Access::Metrics if metrics_public => None,
         other => Some(other.scopes()),
     };

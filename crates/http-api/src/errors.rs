@@ -45,6 +45,8 @@ pub const INTERNAL_DETAIL: &str = "Erro interno";
 pub const UNAVAILABLE_DETAIL: &str = "Serviço indisponível";
 /// The message of a 401.
 pub const UNAUTHORIZED_DETAIL: &str = "API Key inválida";
+/// The message of a 401 of the webhook endpoint (HTTP basic auth).
+pub const BAD_CREDENTIALS_DETAIL: &str = "Credenciais inválidas";
 /// The message of a 403.
 pub const FORBIDDEN_DETAIL: &str = "Acesso negado para esta chave";
 /// The message of a 413.
@@ -66,6 +68,9 @@ pub enum ApiError {
     /// Missing or wrong `api-key`.
     #[error("{UNAUTHORIZED_DETAIL}")]
     Unauthorized,
+    /// Missing or wrong HTTP basic-auth credentials (`POST /webhooks/pipedrive`).
+    #[error("{BAD_CREDENTIALS_DETAIL}")]
+    BadCredentials,
     /// A valid key outside the route's scopes.
     #[error("{FORBIDDEN_DETAIL}")]
     Forbidden,
@@ -121,6 +126,9 @@ impl ApiError {
             },
             Self::Validation(items) => (StatusCode::UNPROCESSABLE_ENTITY, json_list(items.clone())),
             Self::Unauthorized => detail(StatusCode::UNAUTHORIZED, UNAUTHORIZED_DETAIL.to_owned()),
+            Self::BadCredentials => {
+                detail(StatusCode::UNAUTHORIZED, BAD_CREDENTIALS_DETAIL.to_owned())
+            }
             Self::Forbidden => detail(StatusCode::FORBIDDEN, FORBIDDEN_DETAIL.to_owned()),
             Self::PayloadTooLarge => detail(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -152,7 +160,9 @@ impl ResponseError for ApiError {
             let allowed: Vec<&str> = allowed.iter().map(Method::as_str).collect();
             response.insert_header((header::ALLOW, allowed.join(", ")));
         }
-        if status == StatusCode::UNAUTHORIZED {
+        if let Self::BadCredentials = self {
+            response.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"pipedrive\""));
+        } else if status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "APIKey"));
         }
         response.json(body)

@@ -5,6 +5,7 @@
 //! - [`ApiState`] holds the domain services and ports; [`HttpSettings`] the keys, limits and
 //!   timeouts.
 //! - [`openapi`] is the generated OpenAPI 3.1 document served at `/openapi.json`.
+//! - [`PipedriveIntegration`] switches on the Pipedrive parts ([`ApiState::with_pipedrive`]).
 //!
 //! Wire names are Portuguese (v6's contract); the code is English.
 
@@ -19,6 +20,7 @@ pub mod input;
 pub mod logging;
 pub mod metrics;
 pub mod openapi;
+pub mod pipedrive;
 pub mod request_id;
 pub mod routes;
 pub mod scopes;
@@ -29,6 +31,7 @@ pub mod validation;
 
 pub use errors::ApiError;
 pub use openapi::openapi;
+pub use pipedrive::{BasicCredentials, PipedriveIntegration, WebhookIntake};
 pub use server::{app, build_server};
 pub use settings::HttpSettings;
 pub use state::ApiState;

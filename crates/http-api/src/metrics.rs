@@ -24,6 +24,8 @@ pub(crate) struct Metrics {
     pool_connections: IntGauge,
     pool_idle: IntGauge,
     pool_max_size: IntGauge,
+    webhooks: IntCounterVec,
+    pipedrive_pending: IntGauge,
 }
 
 impl Metrics {
@@ -72,6 +74,18 @@ impl Metrics {
             "consultores_db_pool_max_size",
             "Largest number of database connections the pool may open.",
         )?;
+        let webhooks = IntCounterVec::new(
+            Opts::new(
+                "consultores_pipedrive_webhooks_total",
+                "Pipedrive webhook deliveries accepted, by whether the event was new \
+                 (novo=\"false\": a redelivery, dropped).",
+            ),
+            &["novo"],
+        )?;
+        let pipedrive_pending = IntGauge::new(
+            "consultores_pipedrive_pending_actions",
+            "Pipedrive actions (owner updates, notes) waiting for delivery; 0 with the integration off.",
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(durations.clone()))?;
         registry.register(Box::new(assignments.clone()))?;
@@ -79,6 +93,8 @@ impl Metrics {
         registry.register(Box::new(pool_connections.clone()))?;
         registry.register(Box::new(pool_idle.clone()))?;
         registry.register(Box::new(pool_max_size.clone()))?;
+        registry.register(Box::new(webhooks.clone()))?;
+        registry.register(Box::new(pipedrive_pending.clone()))?;
         Ok(Self {
             registry,
             requests,
@@ -88,6 +104,8 @@ impl Metrics {
             pool_connections,
             pool_idle,
             pool_max_size,
+            webhooks,
+            pipedrive_pending,
         })
     }
 
@@ -110,6 +128,19 @@ impl Metrics {
     /// Counts one rotation request that found nobody.
     pub(crate) fn none_available(&self) {
         self.none_available.inc();
+    }
+
+    /// Counts one accepted Pipedrive webhook delivery (`new`: not a redelivery).
+    pub(crate) fn webhook_received(&self, new: bool) {
+        self.webhooks
+            .with_label_values(&[if new { "true" } else { "false" }])
+            .inc();
+    }
+
+    /// Sets the number of Pipedrive actions waiting for delivery.
+    pub(crate) fn pipedrive_pending(&self, pending: u64) {
+        self.pipedrive_pending
+            .set(i64::try_from(pending).unwrap_or(i64::MAX));
     }
 
     /// The text exposition of every metric, with the pool gauges set to `pool` first.

@@ -8,7 +8,9 @@ use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::extensions::Extensions;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::schema::OneOfBuilder;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::openapi::{Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
@@ -21,6 +23,9 @@ use crate::dto::consultant::{
     ConsultantCreateRequest, ConsultantResponse, ConsultantUpdateRequest,
 };
 use crate::dto::health::HealthResponse;
+use crate::dto::pipedrive::{
+    CrmActionResponse, CrmActionWire, CrmActionsResponse, CrmTargetWire, DeliveryStateWire,
+};
 use crate::dto::protocol::{
     GeneratedProtocolResponse, PriorityWire, ProtocolCreateRequest, ProtocolResponse,
     ProtocolUpdateRequest, StatusWire,
@@ -34,6 +39,9 @@ use crate::validation::{FieldError, LocPart};
 /// The name of the security scheme.
 pub const SECURITY_SCHEME: &str = "api-key";
 
+/// The name of the basic-auth scheme of `POST /webhooks/pipedrive`.
+pub const WEBHOOK_SECURITY_SCHEME: &str = "pipedrive-webhook";
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -45,7 +53,12 @@ Every operation except `/health`, `/ready`, `/docs` and `/openapi.json` needs th
 `distribuicao` (the rotation, protocols and every read), `leitura` (every read but the audit \
 trail, `/auditoria`).\n\n\
 Every state-changing operation is recorded in the audit trail (`GET /auditoria`, admin only) in \
-the same transaction as its change.",
+the same transaction as its change.\n\n\
+With the Pipedrive integration on, `GET /consultor/da-vez` accepts `deal_id`, `lead_id` or \
+`person_id`: the consultant chosen becomes the owner of that record and a note names the \
+protocol, delivered in the background (their state is `pipedrive` in the answer and in \
+`GET /protocolo/{id}`); `POST /webhooks/pipedrive` (HTTP basic auth, no `api-key`) receives \
+Pipedrive's webhooks and hands each created deal or lead to the next consultant.",
     ),
     paths(
         routes::consultants::list,
@@ -65,6 +78,7 @@ the same transaction as its change.",
         routes::api_keys::list,
         routes::api_keys::revoke,
         routes::audit::list,
+        routes::webhooks::pipedrive,
         routes::health::health,
         routes::health::ready,
         routes::metrics::scrape,
@@ -91,6 +105,11 @@ the same transaction as its change.",
         EntityWire,
         ConnectionHistoryResponse,
         ConnectionChangeResponse,
+        CrmActionsResponse,
+        CrmActionResponse,
+        CrmActionWire,
+        CrmTargetWire,
+        DeliveryStateWire,
         HealthResponse,
         DetailResponse,
         ValidationErrorResponse,
@@ -105,6 +124,7 @@ the same transaction as its change.",
         (name = "protocolos", description = "Numbered protocols."),
         (name = "api-keys", description = "Scoped API keys (admin only)."),
         (name = "auditoria", description = "The record of operations: who changed what, and when."),
+        (name = "pipedrive", description = "Pipedrive's webhooks (the integration)."),
         (name = "operacao", description = "Health, readiness and metrics."),
     )
 )]
@@ -130,6 +150,18 @@ impl Modify for ScopeSecurity {
                 "api-key",
                 "The service's key (AUTHENTICATION_API_KEY, scope admin) or a stored key.",
             ))),
+        );
+        components.add_security_scheme(
+            WEBHOOK_SECURITY_SCHEME,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "PIPEDRIVE_WEBHOOK_USER and PIPEDRIVE_WEBHOOK_PASSWORD, the credentials \
+                         given to Pipedrive when the webhook was registered.",
+                    ))
+                    .build(),
+            ),
         );
         for (path, item) in document.paths.paths.iter_mut() {
             let operations = [
@@ -159,7 +191,9 @@ fn secure(operation: &mut Operation, access: Access) {
         .extensions
         .get_or_insert_with(Default::default)
         .merge(extensions);
-    let who = if scopes.is_empty() {
+    let who = if access == Access::BasicAuth {
+        "No key: HTTP basic auth with the webhook's credentials.".to_owned()
+    } else if scopes.is_empty() {
         "No key needed.".to_owned()
     } else {
         let listed: Vec<String> = scopes.iter().map(|scope| format!("`{scope}`")).collect();
@@ -169,7 +203,12 @@ fn secure(operation: &mut Operation, access: Access) {
         Some(text) if !text.is_empty() => format!("{text}\n\n{who}"),
         _ => who,
     });
-    if access != Access::Public {
+    if access == Access::BasicAuth {
+        operation.security = Some(vec![SecurityRequirement::new(
+            WEBHOOK_SECURITY_SCHEME,
+            Vec::<String>::new(),
+        )]);
+    } else if access != Access::Public {
         operation.security = Some(vec![SecurityRequirement::new(SECURITY_SCHEME, scopes)]);
         add_response(
             operation,

@@ -14,6 +14,9 @@ pub enum Access {
     Metrics,
     /// A key whose scope is one of these.
     Scopes(&'static [ApiKeyScope]),
+    /// No `api-key`: HTTP basic auth with the credentials configured for the route, checked by
+    /// its handler (`POST /webhooks/pipedrive`, called by Pipedrive, which cannot send a key).
+    BasicAuth,
 }
 
 /// Only `admin`.
@@ -80,6 +83,8 @@ pub const ACCESS_TABLE: &[RouteAccess] = &[
     row("DELETE", "/api-keys/{api_key_id}", Access::Scopes(ADMIN)),
     // The audit trail: admin only (it names every key and what each did).
     row("GET", "/auditoria", Access::Scopes(ADMIN)),
+    // Pipedrive's webhooks: its own basic-auth credentials, no key (Pipedrive cannot send one).
+    row("POST", "/webhooks/pipedrive", Access::BasicAuth),
     // Operations.
     row("GET", "/health", Access::Public),
     row("GET", "/ready", Access::Public),
@@ -113,7 +118,7 @@ impl Access {
     /// The scopes that may call a route with this access when a key is required.
     pub fn scopes(self) -> &'static [ApiKeyScope] {
         match self {
-            Self::Public => &[],
+            Self::Public | Self::BasicAuth => &[],
             Self::Metrics => READ,
             Self::Scopes(scopes) => scopes,
         }

@@ -1,14 +1,22 @@
 //! The actix application (one factory used by the server and by the tests) and the server.
 
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use actix_cors::Cors;
-use actix_web::body::MessageBody;
-use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::body::{BodySize, BoxBody, MessageBody};
+use actix_web::dev::{Payload, Server, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::error::PayloadError;
 use actix_web::http::{header, KeepAlive, Method};
-use actix_web::middleware::{from_fn, Condition};
-use actix_web::web::Data;
-use actix_web::{web, App, HttpServer};
+use actix_web::middleware::{from_fn, Condition, Next};
+use actix_web::rt::time::{sleep_until, Instant, Sleep};
+use actix_web::web::{Bytes, Data};
+use actix_web::{web, App, HttpMessage, HttpServer};
+use futures_util::Stream;
 
 use crate::routes::{self, fallback::fallback, RouteTable};
 use crate::settings::HttpSettings;
@@ -16,7 +24,8 @@ use crate::state::ApiState;
 use crate::{auth, error_body, extractor_errors, logging, metrics, request_id};
 
 /// The whole application: state, routes and middleware. Middleware, outermost first:
-/// request id → access log → metrics → JSON error bodies → CORS → auth → routes.
+/// request body bounds → request id → access log → metrics → JSON error bodies → CORS → auth →
+/// routes.
 pub fn app(
     state: ApiState,
     settings: HttpSettings,
@@ -47,11 +56,104 @@ pub fn app(
         .wrap(from_fn(error_body::normalize))
         .wrap(from_fn(metrics::record))
         .wrap(from_fn(logging::log))
-        .wrap(from_fn(request_id::assign));
+        .wrap(from_fn(request_id::assign))
+        .wrap(from_fn(bound_request_body));
     routes::table::resources(endpoints)
         .into_iter()
         .fold(app, |app, resource| app.service(resource))
         .default_service(web::to(fallback))
+}
+
+/// Bounds the request body in time, and keeps an unread body from being drained forever.
+///
+/// - The body must arrive within the request timeout (`REQUEST_TIMEOUT_SECS`), counted from the
+///   end of the request head: actix bounds only the head, so without this a client sending one
+///   byte now and then holds its connection and its handler for as long as it likes. Past the
+///   deadline the body ends with an error (the handler answers 422 `body_incomplete`).
+/// - The connection's own body stream stays alive until the response has been written. A body
+///   that a handler leaves unread (refused as too large, or not wanted at all) is then seen as
+///   unfinished, and the connection is closed after the response. Dropped instead, a chunked
+///   body would be read and discarded for as long as the client kept sending it, with no timer
+///   at all: one request could hold a worker's connection, and a share of its CPU, forever.
+async fn bound_request_body(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let timeout = req
+        .app_data::<Data<HttpSettings>>()
+        .map_or(Duration::from_secs(30), |settings| settings.request_timeout);
+    let original = Rc::new(RefCell::new(req.take_payload()));
+    let timed = TimedPayload {
+        inner: original.clone(),
+        deadline: Instant::now() + timeout,
+        timer: None,
+        expired: false,
+    };
+    req.set_payload(Payload::Stream {
+        payload: Box::pin(timed),
+    });
+    let response = next.call(req).await?.map_into_boxed_body();
+    Ok(response.map_body(|_, body| {
+        BoxBody::new(HoldingPayload {
+            body,
+            _payload: original,
+        })
+    }))
+}
+
+/// The request body, ended with an error once its deadline has passed.
+struct TimedPayload {
+    inner: Rc<RefCell<Payload>>,
+    deadline: Instant,
+    timer: Option<Pin<Box<Sleep>>>,
+    expired: bool,
+}
+
+impl Stream for TimedPayload {
+    type Item = Result<Bytes, PayloadError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.expired {
+            return Poll::Ready(None);
+        }
+        if let Poll::Ready(item) = Pin::new(&mut *this.inner.borrow_mut()).poll_next(cx) {
+            return Poll::Ready(item);
+        }
+        let deadline = this.deadline;
+        let timer = this
+            .timer
+            .get_or_insert_with(|| Box::pin(sleep_until(deadline)));
+        if timer.as_mut().poll(cx).is_ready() {
+            this.expired = true;
+            return Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "o corpo não chegou dentro do tempo limite da requisição",
+            )))));
+        }
+        Poll::Pending
+    }
+}
+
+/// A response body that keeps the request's body stream alive until it has been written.
+struct HoldingPayload {
+    body: BoxBody,
+    _payload: Rc<RefCell<Payload>>,
+}
+
+impl MessageBody for HoldingPayload {
+    type Error = Box<dyn std::error::Error>;
+
+    fn size(&self) -> BodySize {
+        self.body.size()
+    }
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        Pin::new(&mut self.get_mut().body).poll_next(cx)
+    }
 }
 
 fn cors(origins: &[String]) -> Cors {

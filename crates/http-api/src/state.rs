@@ -8,6 +8,7 @@ use consultores_domain::{
 };
 
 use crate::metrics::Metrics;
+use crate::pipedrive::PipedriveIntegration;
 
 /// The application state given to [`crate::build_server`]. Cheap to clone: everything is behind
 /// an `Arc`, so every worker shares the same services, pool and metrics registry.
@@ -21,6 +22,8 @@ pub struct ApiState {
     pub(crate) health: Arc<dyn StoreHealth>,
     pub(crate) logger: slog::Logger,
     pub(crate) metrics: Arc<Metrics>,
+    /// `None` while the Pipedrive integration is off (v6 behaviour).
+    pub(crate) pipedrive: Option<PipedriveIntegration>,
 }
 
 impl ApiState {
@@ -43,7 +46,17 @@ impl ApiState {
             health,
             logger,
             metrics: Arc::new(Metrics::new()),
+            pipedrive: None,
         }
+    }
+
+    /// The same state with the Pipedrive integration on: the rotation accepts a CRM target and
+    /// queues its actions, answers show their state, `id_pipedrive` is checked against
+    /// Pipedrive's users, and `POST /webhooks/pipedrive` records deliveries (when its
+    /// credentials are configured).
+    pub fn with_pipedrive(mut self, integration: PipedriveIntegration) -> Self {
+        self.pipedrive = Some(integration);
+        self
     }
 }
 

@@ -21,7 +21,11 @@
 //!    protocol, write its audit entry (`atribuicao`), return everything the answer needs —
 //!    data-modifying CTEs, one round trip. The audit row rides in the same statement so that
 //!    auditing adds no round trip while the counter lock is held, and it commits or rolls back
-//!    with the assignment it records.
+//!    with the assignment it records. With a CRM target (Pipedrive integration on), the
+//!    statement is [`ASSIGN_HEAD_WITH_CRM`]: one more CTE writes the outbox items (owner, then
+//!    note) when the consultant has an `id_pipedrive`, still in the same single statement, so
+//!    the CRM adds no round trip either and its actions exist if and only if the assignment
+//!    committed. Without a target the statement is [`ASSIGN_HEAD`], untouched.
 //! 4. COMMIT (after storing the idempotent answer, if any).
 //!
 //! The stamp written in step 3 comes from step 2: `now`, or 1 µs after the previous holder's
@@ -30,7 +34,8 @@
 //! commit order, which is what keeps the queue fair (each of K consultants gets exactly n of
 //! K×n calls) across threads and replicas with skewed clocks.
 //!
-//! No `SKIP LOCKED`: it exists to let concurrent pickers take different rows, but here the
+//! No `SKIP LOCKED`: it exists to let concurrent pickers take different rows (which is why the
+//! outbox worker does use it, on its independent items: see `crm_outbox.rs`), but here the
 //! pickers are already serialised, and under a burst it would skip rows locked by transactions
 //! about to commit, answering "nobody available" while consultants are free and breaking queue
 //! order (v6's bug). No table lock, no DDL at request time. The counter lock is held for
@@ -45,7 +50,7 @@
 //! separate statements inside `BEGIN IMMEDIATE`, which takes the database's write lock up front
 //! (serialising assignments, as the counter row lock does on PostgreSQL), while the process-wide
 //! writer mutex queues this process's writers in order. The audit entry is one more INSERT in
-//! that transaction.
+//! that transaction, and so are the outbox items when there is a CRM target.
 //!
 //! # The audit entry
 //!
@@ -57,8 +62,9 @@
 
 use chrono::{DateTime, Utc};
 use consultores_domain::{
-    Actor, Assignment, AssignmentPort, AuditAction, AuditChanges, AuditValue, DomainError,
-    IdempotencyClaim, Language, Priority, ProtocolStatus, Recorded,
+    assignment_note, Actor, Assignment, AssignmentPort, AuditAction, AuditChanges, AuditValue,
+    CrmTarget, DomainError, IdempotencyClaim, Language, PipedriveUserId, Priority, ProtocolStatus,
+    Recorded, ASSIGNMENT_NOTE_TEMPLATE,
 };
 use diesel::dsl::exists;
 use diesel::prelude::*;
@@ -66,6 +72,7 @@ use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 use diesel::{PgConnection, SqliteConnection};
 
 use crate::audit::NewAuditRow;
+use crate::crm_outbox::{fresh_statuses, insert_assignment_actions};
 use crate::database::{Database, Pools};
 use crate::error::StoreError;
 use crate::faults::FaultPoint;
@@ -75,13 +82,12 @@ use crate::queries::{CounterQuery, Queries};
 use crate::schema::{consultor_idiomas, consultores, protocolos};
 use crate::sql_types::{Timestamp, UtcTimestamp};
 
-/// Step 3 on PostgreSQL. `$1` language, `$2` the stamp (see `Queries::take_protocol_number`:
-/// `now`, or just after the previous stamp if that is later), `$3` the protocol number; for the
-/// audit entry `$4` the key id (or NULL), `$5` its description, `$6` the request id, `$7` the
-/// action, `$8` the entity. The eligibility
-/// terms repeat the predicate of the partial index `consultores_rotation_idx` word for word, so
-/// the planner can walk that index in queue order.
-pub(crate) const ASSIGN_HEAD: &str = "\
+/// The text of step 3, with room for the CRM outbox: `$crm_cte` is appended to the CTEs and
+/// `$crm_columns` to the selected columns (both empty for [`ASSIGN_HEAD`]).
+macro_rules! assign_head_statement {
+    ($crm_cte:literal, $crm_columns:literal) => {
+        concat!(
+            "\
 WITH head AS (
     SELECT c.id, c.ultimo_atendimento
     FROM consultores c
@@ -110,14 +116,51 @@ WITH head AS (
         'numero_protocolo', jsonb_build_object('antes', NULL, 'depois', o.numero),
         'idioma', jsonb_build_object('antes', NULL, 'depois', o.idioma))::text
     FROM head h CROSS JOIN opened o
-)
+)", $crm_cte, "
 SELECT s.id AS consultor_id, s.nome, s.email, s.telefone, s.status_ativo,
        s.status_ativo_sequencial, s.status_online, s.ultimo_atendimento, s.id_pipedrive,
        (SELECT string_agg(ci.idioma, ',' ORDER BY ci.posicao)
           FROM consultor_idiomas ci WHERE ci.consultor_id = s.id) AS idiomas,
        o.id AS protocolo_id, o.numero, o.idioma, o.descricao, o.prioridade, o.status,
-       o.created_at, o.updated_at
-FROM stamped s CROSS JOIN opened o";
+       o.created_at, o.updated_at", $crm_columns, "
+FROM stamped s CROSS JOIN opened o"
+        )
+    };
+}
+
+/// Step 3 on PostgreSQL. `$1` language, `$2` the stamp (see `Queries::take_protocol_number`:
+/// `now`, or just after the previous stamp if that is later), `$3` the protocol number; for the
+/// audit entry `$4` the key id (or NULL), `$5` its description, `$6` the request id, `$7` the
+/// action, `$8` the entity. The eligibility
+/// terms repeat the predicate of the partial index `consultores_rotation_idx` word for word, so
+/// the planner can walk that index in queue order.
+pub(crate) const ASSIGN_HEAD: &str = assign_head_statement!("", "");
+
+/// Step 3 on PostgreSQL with a CRM target: [`ASSIGN_HEAD`] plus the outbox items, when the
+/// consultant chosen has an `id_pipedrive`. `$9` the target kind (`deal`, `lead`, `person`),
+/// `$10` its id, `$11` the note template ([`consultores_domain::ASSIGNMENT_NOTE_TEMPLATE`],
+/// filled in here in the order of [`consultores_domain::assignment_note`]). The items are due at
+/// the stamp; `ORDER BY` makes the owner's id (and so its delivery) come first. `crm_itens`
+/// counts the items written (2, or 0 for a consultant without `id_pipedrive`).
+pub(crate) const ASSIGN_HEAD_WITH_CRM: &str = assign_head_statement!(
+    ",
+crm AS (
+    INSERT INTO crm_outbox (protocolo_id, acao, alvo_tipo, alvo_id, owner_id, conteudo, estado,
+                            tentativas, proxima_tentativa, created_at, updated_at)
+    SELECT o.id, v.acao, $9, $10,
+           CASE WHEN v.acao = 'definir_responsavel' THEN s.id_pipedrive END,
+           CASE WHEN v.acao = 'adicionar_nota'
+                THEN replace(replace($11, '{numero}', o.numero), '{consultor}', s.nome) END,
+           'pendente', 0, $2, $2, $2
+    FROM stamped s CROSS JOIN opened o
+         CROSS JOIN (VALUES (1, 'definir_responsavel'), (2, 'adicionar_nota')) AS v (ordem, acao)
+    WHERE s.id_pipedrive IS NOT NULL
+    ORDER BY v.ordem
+    RETURNING id
+)",
+    ",
+       (SELECT count(*) FROM crm) AS crm_itens"
+);
 
 /// The row of [`ASSIGN_HEAD`].
 #[derive(Debug, QueryableByName)]
@@ -198,7 +241,29 @@ impl AssignedRow {
         Ok(Assignment {
             consultant,
             protocol,
+            crm_actions: None,
         })
+    }
+}
+
+/// The row of [`ASSIGN_HEAD_WITH_CRM`].
+#[derive(Debug, QueryableByName)]
+struct AssignedWithCrmRow {
+    #[diesel(embed)]
+    assigned: AssignedRow,
+    #[diesel(sql_type = BigInt)]
+    crm_itens: i64,
+}
+
+impl AssignedWithCrmRow {
+    fn into_domain(self, target: &CrmTarget) -> Result<Assignment, StoreError> {
+        let mut assignment = self.assigned.into_domain()?;
+        assignment.crm_actions = Some(if self.crm_itens > 0 {
+            fresh_statuses(target)
+        } else {
+            Vec::new()
+        });
+        Ok(assignment)
     }
 }
 
@@ -210,6 +275,7 @@ impl Database {
         now: DateTime<Utc>,
         claim: Option<&IdempotencyClaim>,
         actor: &Actor,
+        crm: Option<&CrmTarget>,
     ) -> Result<Recorded<Assignment>, StoreError> {
         let audited =
             NewAuditRow::new(actor, AuditAction::Assignment, 0, now, &AuditChanges::new())?;
@@ -221,22 +287,35 @@ impl Database {
             // From here to COMMIT every other assignment and protocol creation waits on us.
             let taken = conn.take_protocol_number(now)?;
             self.faults().check(FaultPoint::AfterCounter, conn)?;
-            let assigned = diesel::sql_query(ASSIGN_HEAD)
-                .bind::<Text, _>(language.as_str())
-                .bind::<UtcTimestamp, _>(Timestamp(taken.stamp))
-                .bind::<Text, _>(taken.number.to_string())
-                .bind::<Nullable<BigInt>, _>(audited.chave_id)
-                .bind::<Text, _>(audited.chave_descricao)
-                .bind::<Text, _>(audited.request_id)
-                .bind::<Text, _>(audited.acao)
-                .bind::<Text, _>(audited.entidade)
-                .get_result::<AssignedRow>(conn)
-                .optional()?;
+            let statement = |sql: &'static str| {
+                diesel::sql_query(sql)
+                    .bind::<Text, _>(language.as_str())
+                    .bind::<UtcTimestamp, _>(Timestamp(taken.stamp))
+                    .bind::<Text, _>(taken.number.to_string())
+                    .bind::<Nullable<BigInt>, _>(audited.chave_id)
+                    .bind::<Text, _>(audited.chave_descricao)
+                    .bind::<Text, _>(audited.request_id)
+                    .bind::<Text, _>(audited.acao)
+                    .bind::<Text, _>(audited.entidade)
+            };
+            let assigned = match crm {
+                None => statement(ASSIGN_HEAD)
+                    .get_result::<AssignedRow>(conn)
+                    .optional()?
+                    .map(AssignedRow::into_domain),
+                Some(target) => statement(ASSIGN_HEAD_WITH_CRM)
+                    .bind::<Text, _>(target.kind().as_str())
+                    .bind::<Text, _>(target.id_text())
+                    .bind::<Text, _>(ASSIGNMENT_NOTE_TEMPLATE)
+                    .get_result::<AssignedWithCrmRow>(conn)
+                    .optional()?
+                    .map(|row| row.into_domain(target)),
+            };
             let Some(assigned) = assigned else {
                 return Err(DomainError::NoneAvailable(language.clone()).into());
             };
             self.faults().check(FaultPoint::AfterWrite, conn)?;
-            let assignment = assigned.into_domain()?;
+            let assignment = assigned?;
             record(conn, claim, &assignment)?;
             self.faults().check(FaultPoint::BeforeCommit, conn)?;
             Ok(Recorded::fresh(assignment))
@@ -250,6 +329,7 @@ impl Database {
         now: DateTime<Utc>,
         claim: Option<&IdempotencyClaim>,
         actor: &Actor,
+        crm: Option<&CrmTarget>,
     ) -> Result<Recorded<Assignment>, StoreError> {
         conn.immediate_transaction(|conn| {
             if let Some(previous) = replay::<Assignment>(conn, claim, now)? {
@@ -313,6 +393,28 @@ impl Database {
                 taken.stamp,
                 &changes,
             )?)?;
+            let crm_actions = match crm {
+                None => None,
+                Some(target) => Some(match stamped.id_pipedrive {
+                    Some(owner) => {
+                        let owner = PipedriveUserId::new(owner).map_err(|_| {
+                            StoreError::internal(format!(
+                                "consultant {head}: stored id_pipedrive {owner} is not positive"
+                            ))
+                        })?;
+                        let note = assignment_note(&taken.number, &stamped.nome);
+                        insert_assignment_actions(
+                            conn,
+                            opened.id,
+                            target,
+                            owner,
+                            &note,
+                            taken.stamp,
+                        )?
+                    }
+                    None => Vec::new(),
+                }),
+            };
             let languages = conn.languages_of(&[head])?;
             let consultant = consultants_with_languages(vec![stamped], languages)?
                 .pop()
@@ -320,6 +422,7 @@ impl Database {
             let assignment = Assignment {
                 consultant,
                 protocol: opened.into_domain()?,
+                crm_actions,
             };
             record(conn, claim, &assignment)?;
             self.faults().check(FaultPoint::BeforeCommit, conn)?;
@@ -335,15 +438,17 @@ impl AssignmentPort for Database {
         now: DateTime<Utc>,
         claim: Option<IdempotencyClaim>,
         actor: &Actor,
+        crm: Option<CrmTarget>,
     ) -> Result<Recorded<Assignment>, DomainError> {
+        let (claim, crm) = (claim.as_ref(), crm.as_ref());
         let result = match self.pools() {
             Pools::Postgres(pool) => pool.get().map_err(StoreError::from).and_then(|mut conn| {
-                self.assign_on_postgres(&mut conn, language, now, claim.as_ref(), actor)
+                self.assign_on_postgres(&mut conn, language, now, claim, actor, crm)
             }),
             Pools::Sqlite(pool) => {
                 let _writer = self.sqlite_writer();
                 pool.get().map_err(StoreError::from).and_then(|mut conn| {
-                    self.assign_on_sqlite(&mut conn, language, now, claim.as_ref(), actor)
+                    self.assign_on_sqlite(&mut conn, language, now, claim, actor, crm)
                 })
             }
         };

@@ -7,7 +7,9 @@
 //! [`Database`] is the entry point: [`Database::connect`] picks the backend from `DATABASE_URL`,
 //! [`Database::run_migrations`] brings the schema up to date (adopting a v6 database in place),
 //! and the value implements [`ConsultantRepository`], [`ProtocolRepository`], [`AssignmentPort`],
-//! [`ApiKeyStore`], [`AuditLog`] and [`StoreHealth`]. All calls block; run them off async executors.
+//! [`ApiKeyStore`], [`AuditLog`], [`StoreHealth`], and for the Pipedrive integration
+//! [`CrmOutbox`] (`crm_outbox`, written by the assignment) and [`CrmEventInbox`]
+//! (`pipedrive_webhook_eventos`). All calls block; run them off async executors.
 //!
 //! Every SQL statement of the service lives in this crate. The atomic assignment, the part that
 //! decides fairness and gapless numbering, is in `assignment.rs` with its locking design.
@@ -18,11 +20,15 @@
 //! [`ApiKeyStore`]: consultores_domain::ApiKeyStore
 //! [`AuditLog`]: consultores_domain::AuditLog
 //! [`StoreHealth`]: consultores_domain::StoreHealth
+//! [`CrmOutbox`]: consultores_domain::CrmOutbox
+//! [`CrmEventInbox`]: consultores_domain::CrmEventInbox
 
 mod api_keys;
 mod assignment;
 mod audit;
 mod consultants;
+mod crm_events;
+mod crm_outbox;
 mod database;
 mod error;
 mod faults;

@@ -101,6 +101,49 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    crm_outbox (id) {
+        id -> BigInt,
+        protocolo_id -> Nullable<BigInt>,
+        acao -> Text,
+        alvo_tipo -> Text,
+        alvo_id -> Text,
+        owner_id -> Nullable<BigInt>,
+        conteudo -> Nullable<Text>,
+        estado -> Text,
+        tentativas -> Integer,
+        proxima_tentativa -> UtcTimestamp,
+        bloqueado_ate -> Nullable<UtcTimestamp>,
+        ultimo_erro -> Nullable<Text>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    pipedrive_webhook_eventos (id) {
+        id -> BigInt,
+        chave -> Text,
+        acao -> Text,
+        entidade -> Text,
+        entidade_id -> Text,
+        tentativa -> Integer,
+        payload -> Text,
+        estado -> Text,
+        motivo -> Nullable<Text>,
+        protocolo_id -> Nullable<BigInt>,
+        recebido_em -> UtcTimestamp,
+        processado_em -> Nullable<UtcTimestamp>,
+        bloqueado_ate -> Nullable<UtcTimestamp>,
+    }
+}
+
 diesel::joinable!(consultor_idiomas -> consultores (consultor_id));
 diesel::joinable!(protocolos -> consultores (consultor_id));
 
@@ -112,4 +155,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     idempotency_keys,
     auditoria,
+    crm_outbox,
+    pipedrive_webhook_eventos,
 );

@@ -55,6 +55,12 @@ impl Backoff {
     }
 }
 
+impl consultores_domain::RetryPolicy for Backoff {
+    fn next_delay(&self, attempt: u32, retry_after_secs: Option<u64>) -> Duration {
+        Backoff::next_delay(self, attempt, retry_after_secs)
+    }
+}
+
 impl Default for Backoff {
     /// 2 s, doubling, capped at 10 min.
     fn default() -> Self {

@@ -12,9 +12,9 @@
 
 use std::fmt;
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use consultores_domain::{CrmError, CrmGateway, CrmTarget, CrmUser, PipedriveUserId};
+use consultores_domain::{CrmError, CrmGateway, CrmTarget, CrmThrottle, CrmUser, PipedriveUserId};
 use reqwest::blocking::{Client, Response};
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, RETRY_AFTER};
 use reqwest::{redirect, Method};
@@ -54,7 +54,16 @@ pub struct PipedriveClient {
     timeout: Duration,
     /// Kept only to scrub it from error texts, as a last line of defence.
     api_token: String,
-    last_rate_limit: Mutex<Option<RateLimit>>,
+    last_rate_limit: Mutex<Option<Observed>>,
+}
+
+/// A rate-limit state and when it was read, so a pause counts down from the answer that
+/// announced it (not from whenever someone asks).
+#[derive(Debug, Clone, Copy)]
+struct Observed {
+    rate_limit: RateLimit,
+    at: Instant,
+    unix_secs: u64,
 }
 
 impl fmt::Debug for PipedriveClient {
@@ -126,6 +135,22 @@ impl PipedriveClient {
     /// The rate-limit state of the latest answer (any status), `None` before the first one.
     /// The worker checks [`RateLimit::pause`] on it to stop before Pipedrive answers 429.
     pub fn last_rate_limit(&self) -> Option<RateLimit> {
+        self.observed().map(|observed| observed.rate_limit)
+    }
+
+    /// How much of the pause asked for by the latest answer is left: `None` when that answer
+    /// left budget, or its pause has run out. Unlike [`RateLimit::pause`] on
+    /// [`Self::last_rate_limit`], this counts down from the moment the answer arrived, so a
+    /// worker that waited the pause out may call again.
+    pub fn pause_remaining(&self) -> Option<Duration> {
+        let observed = self.observed()?;
+        let pause = Duration::from_secs(observed.rate_limit.pause_secs_at(observed.unix_secs)?);
+        pause
+            .checked_sub(observed.at.elapsed())
+            .filter(|left| !left.is_zero())
+    }
+
+    fn observed(&self) -> Option<Observed> {
         *self
             .last_rate_limit
             .lock()
@@ -264,7 +289,11 @@ impl PipedriveClient {
         *self
             .last_rate_limit
             .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(rate_limit);
+            .unwrap_or_else(PoisonError::into_inner) = Some(Observed {
+            rate_limit,
+            at: Instant::now(),
+            unix_secs: unix_now(),
+        });
     }
 
     /// Network trouble of any kind (refused, reset, DNS, TLS, timeout) is worth a retry.
@@ -361,6 +390,14 @@ impl CrmGateway for PipedriveClient {
             }
         }
         Ok(users)
+    }
+}
+
+impl CrmThrottle for PipedriveClient {
+    /// [`PipedriveClient::pause_remaining`]: the rest of the pause the latest answer asked for
+    /// (a spent burst window or daily budget).
+    fn pause(&self) -> Option<Duration> {
+        self.pause_remaining()
     }
 }
 

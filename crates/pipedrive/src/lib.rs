@@ -9,21 +9,36 @@
 //! - [`RateLimit`] is the budget Pipedrive reported on the latest answer
 //!   ([`PipedriveClient::last_rate_limit`]), so the worker can pause before a 429.
 //! - [`Backoff`] is the retry schedule; [`WebhookEvent`] parses webhook v2 deliveries.
+//!
+//! And the integration around the client, over the domain's ports:
+//! - [`WebhookDecoder`] turns a webhook delivery into an event to record (the endpoint's part);
+//! - [`WebhookProcessor`] turns recorded events into assignments (the worker's part);
+//! - [`Worker`] is the background thread that processes events and delivers the outbox through
+//!   the domain's `CrmDeliveryService`.
 
 mod backoff;
 mod classify;
 mod client;
 mod config;
+mod decoder;
+mod inbound;
 mod rate_limit;
 mod webhook;
 mod wire;
+mod worker;
 
 pub use backoff::Backoff;
 pub use classify::is_transient_status;
 pub use client::PipedriveClient;
 pub use config::{ConfigError, PipedriveConfig};
+pub use decoder::WebhookDecoder;
+pub use inbound::{
+    EventRound, FieldOptionSource, HandledEvent, LanguageSource, ProcessorSettings,
+    WebhookProcessor, WEBHOOK_ACTOR,
+};
 pub use rate_limit::{parse_retry_after, secs_until_utc_midnight, RateLimit};
 pub use webhook::{
     CustomFieldValue, WebhookAction, WebhookEntity, WebhookEvent, WebhookPayloadError,
 };
 pub use wire::{FieldOption, Webhook};
+pub use worker::{Worker, WorkerReport, WorkerSettings};

@@ -122,9 +122,9 @@ impl CrmDeliveryService {
             return Ok(round);
         }
         let now = self.clock.now();
-        let items = self
-            .outbox
-            .claim_due(now, add(now, self.settings.lease), self.settings.batch)?;
+        let items =
+            self.outbox
+                .claim_due(now, add(now, self.settings.lease), self.settings.batch)?;
         round.claimed = items.len();
         let mut items = items.into_iter();
         while let Some(item) = items.next() {
@@ -267,12 +267,10 @@ mod tests {
 
     fn doubling() -> MockRetryPolicy {
         let mut retry = MockRetryPolicy::new();
-        retry
-            .expect_next_delay()
-            .returning(|attempt, after| {
-                let exponential = Duration::from_secs(2u64 << attempt.saturating_sub(1).min(20));
-                exponential.max(Duration::from_secs(after.unwrap_or(0)))
-            });
+        retry.expect_next_delay().returning(|attempt, after| {
+            let exponential = Duration::from_secs(2u64 << attempt.saturating_sub(1).min(20));
+            exponential.max(Duration::from_secs(after.unwrap_or(0)))
+        });
         retry
     }
 
@@ -492,10 +490,7 @@ mod tests {
         let mut outbox = MockCrmOutbox::new();
         claims(&mut outbox, vec![set_owner(1), note(2), set_owner(3)]);
         let mut gateway = MockCrmGateway::new();
-        gateway
-            .expect_set_owner()
-            .times(1)
-            .returning(|_, _| Ok(()));
+        gateway.expect_set_owner().times(1).returning(|_, _| Ok(()));
         outbox
             .expect_complete()
             .times(1)
@@ -537,10 +532,7 @@ mod tests {
         let mut outbox = MockCrmOutbox::new();
         claims(&mut outbox, vec![set_owner(1), note(2)]);
         let mut gateway = MockCrmGateway::new();
-        gateway
-            .expect_set_owner()
-            .times(1)
-            .returning(|_, _| Ok(()));
+        gateway.expect_set_owner().times(1).returning(|_, _| Ok(()));
         outbox
             .expect_complete()
             .times(1)
@@ -566,8 +558,8 @@ mod tests {
             .expect_claim_due()
             .times(1)
             .returning(|_, _, _| Err(DomainError::unavailable("pool timeout")));
-        let result = service(outbox, MockCrmGateway::new(), no_pause(), doubling())
-            .deliver_due(&never);
+        let result =
+            service(outbox, MockCrmGateway::new(), no_pause(), doubling()).deliver_due(&never);
         assert!(matches!(result, Err(DomainError::Unavailable(_))));
     }
 

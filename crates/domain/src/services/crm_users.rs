@@ -27,8 +27,11 @@ pub struct CrmUserDirectory {
     gateway: Arc<dyn CrmGateway>,
     clock: Arc<dyn Clock>,
     ttl: Duration,
-    cache: Mutex<Option<(DateTime<Utc>, Arc<Vec<CrmUser>>)>>,
+    cache: Mutex<Option<CachedUsers>>,
 }
+
+/// The users as last read, and when.
+type CachedUsers = (DateTime<Utc>, Arc<Vec<CrmUser>>);
 
 impl std::fmt::Debug for CrmUserDirectory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -94,7 +97,7 @@ impl CrmUserDirectory {
         self.fetch()
     }
 
-    fn cached(&self) -> Option<(DateTime<Utc>, Arc<Vec<CrmUser>>)> {
+    fn cached(&self) -> Option<CachedUsers> {
         self.cache
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use crate::audit::Actor;
 use crate::clock::Clock;
+use crate::crm::CrmTarget;
 use crate::distribution::Assignment;
 use crate::error::DomainError;
 use crate::idempotency::{IdempotencyClaim, Recorded};
@@ -28,15 +29,18 @@ impl DistributionService {
     }
 
     /// Assigns the next contact in `language` atomically; [`DomainError::NoneAvailable`] when
-    /// nobody is eligible. With a claim, a retry returns the first assignment again.
+    /// nobody is eligible. With a claim, a retry returns the first assignment again. With a CRM
+    /// target (only when the CRM integration is on), the assignment also queues the CRM actions
+    /// (owner, note) in its own transaction: the rotation never waits on the CRM.
     pub fn assign_next(
         &self,
         language: &Language,
         claim: Option<IdempotencyClaim>,
         actor: &Actor,
+        crm: Option<CrmTarget>,
     ) -> Result<Recorded<Assignment>, DomainError> {
         self.assignments
-            .assign_next(language, self.clock.now(), claim, actor)
+            .assign_next(language, self.clock.now(), claim, actor, crm)
     }
 
     /// The time the service would stamp now (used to build idempotency claims consistently).
@@ -94,6 +98,7 @@ mod tests {
                 updated_at: now,
             },
             consultant,
+            crm_actions: None,
         }
     }
 
@@ -115,11 +120,12 @@ mod tests {
                 eq(now()),
                 eq(None::<IdempotencyClaim>),
                 eq(actor()),
+                eq(None::<CrmTarget>),
             )
             .times(1)
-            .returning(|language, now, _, _| Ok(Recorded::fresh(assignment(language, now))));
+            .returning(|language, now, _, _, _| Ok(Recorded::fresh(assignment(language, now))));
         let recorded = service(port, clock_read_once())
-            .assign_next(&pt(), None, &actor())
+            .assign_next(&pt(), None, &actor(), None)
             .unwrap();
         assert!(!recorded.replayed);
         assert_eq!(recorded.value.consultant.id.0, 7);
@@ -130,13 +136,52 @@ mod tests {
     fn assign_next_passes_the_idempotency_claim_through() {
         let mut port = MockAssignmentPort::new();
         port.expect_assign_next()
-            .with(eq(pt()), eq(now()), eq(Some(claim())), eq(actor()))
+            .with(
+                eq(pt()),
+                eq(now()),
+                eq(Some(claim())),
+                eq(actor()),
+                eq(None::<CrmTarget>),
+            )
             .times(1)
-            .returning(|language, now, _, _| Ok(Recorded::replayed(assignment(language, now))));
+            .returning(|language, now, _, _, _| Ok(Recorded::replayed(assignment(language, now))));
         let recorded = service(port, clock_read_once())
-            .assign_next(&pt(), Some(claim()), &actor())
+            .assign_next(&pt(), Some(claim()), &actor(), None)
             .unwrap();
         assert!(recorded.replayed);
+    }
+
+    #[test]
+    fn assign_next_passes_the_crm_target_through() {
+        let mut port = MockAssignmentPort::new();
+        port.expect_assign_next()
+            .with(
+                eq(pt()),
+                eq(now()),
+                eq(None::<IdempotencyClaim>),
+                eq(actor()),
+                eq(Some(CrmTarget::Deal(42))),
+            )
+            .times(1)
+            .returning(|language, now, _, _, target| {
+                let mut assignment = assignment(language, now);
+                assignment.crm_actions = target.map(|target| {
+                    vec![crate::crm_outbox::CrmActionStatus {
+                        action: crate::crm_outbox::CrmActionKind::SetOwner,
+                        target,
+                        state: crate::crm_outbox::DeliveryState::Pending { last_error: None },
+                        attempts: 0,
+                    }]
+                });
+                Ok(Recorded::fresh(assignment))
+            });
+        let recorded = service(port, clock_read_once())
+            .assign_next(&pt(), None, &actor(), Some(CrmTarget::Deal(42)))
+            .unwrap();
+        assert_eq!(
+            recorded.value.crm_actions.map(|actions| actions.len()),
+            Some(1)
+        );
     }
 
     #[test]
@@ -144,8 +189,8 @@ mod tests {
         let mut port = MockAssignmentPort::new();
         port.expect_assign_next()
             .times(1)
-            .returning(|language, _, _, _| Err(DomainError::NoneAvailable(language.clone())));
-        let result = service(port, clock_read_once()).assign_next(&pt(), None, &actor());
+            .returning(|language, _, _, _, _| Err(DomainError::NoneAvailable(language.clone())));
+        let result = service(port, clock_read_once()).assign_next(&pt(), None, &actor(), None);
         match result {
             Err(error @ DomainError::NoneAvailable(_)) => assert_eq!(
                 error.to_string(),
@@ -160,8 +205,8 @@ mod tests {
         let mut port = MockAssignmentPort::new();
         port.expect_assign_next()
             .times(1)
-            .returning(|_, _, _, _| Err(DomainError::unavailable("pool timeout")));
-        let result = service(port, clock_read_once()).assign_next(&pt(), None, &actor());
+            .returning(|_, _, _, _, _| Err(DomainError::unavailable("pool timeout")));
+        let result = service(port, clock_read_once()).assign_next(&pt(), None, &actor(), None);
         assert!(matches!(result, Err(DomainError::Unavailable(_))));
     }
 
@@ -170,8 +215,9 @@ mod tests {
         let mut port = MockAssignmentPort::new();
         port.expect_assign_next()
             .times(1)
-            .returning(|_, _, _, _| Err(DomainError::IdempotencyKeyReused));
-        let result = service(port, clock_read_once()).assign_next(&pt(), Some(claim()), &actor());
+            .returning(|_, _, _, _, _| Err(DomainError::IdempotencyKeyReused));
+        let result =
+            service(port, clock_read_once()).assign_next(&pt(), Some(claim()), &actor(), None);
         assert!(matches!(result, Err(DomainError::IdempotencyKeyReused)));
     }
 

@@ -2,10 +2,14 @@
 
 mod audit;
 mod consultant;
+mod crm_delivery;
+mod crm_users;
 mod distribution;
 mod protocol;
 
 pub use audit::AuditService;
 pub use consultant::ConsultantService;
+pub use crm_delivery::{CrmDeliveryService, DeliveryRound, DeliverySettings};
+pub use crm_users::{CrmUserDirectory, UserCheck};
 pub use distribution::DistributionService;
 pub use protocol::ProtocolService;

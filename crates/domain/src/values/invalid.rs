@@ -26,6 +26,14 @@ pub enum InvalidValue {
     ControlCharacters,
     #[error("deve conter apenas caracteres ASCII imprimíveis")]
     NotPrintableAscii,
+    #[error("deve ser um UUID (ex.: adf21080-0e10-11eb-879b-05d71fb426ec)")]
+    NotAUuid,
+    /// An `id_pipedrive` the CRM does not list among the company's users.
+    #[error("usuário não encontrado no Pipedrive; veja os ids com `consultores pipedrive users`")]
+    UnknownPipedriveUser,
+    /// An `id_pipedrive` of a user the CRM lists as deactivated.
+    #[error("usuário inativo no Pipedrive; reative-o no Pipedrive ou use outro id")]
+    InactivePipedriveUser,
 }
 
 impl InvalidValue {
@@ -44,6 +52,9 @@ impl InvalidValue {
             Self::NotAllowed { .. } => "enum",
             Self::ControlCharacters => "value_error.control_characters",
             Self::NotPrintableAscii => "value_error.ascii",
+            Self::NotAUuid => "uuid_parsing",
+            Self::UnknownPipedriveUser => "value_error.pipedrive_user_not_found",
+            Self::InactivePipedriveUser => "value_error.pipedrive_user_inactive",
         }
     }
 }
@@ -79,6 +90,10 @@ mod tests {
                 allowed: "baixa, normal",
             },
             InvalidValue::ControlCharacters,
+            InvalidValue::NotPrintableAscii,
+            InvalidValue::NotAUuid,
+            InvalidValue::UnknownPipedriveUser,
+            InvalidValue::InactivePipedriveUser,
         ]
     }
 

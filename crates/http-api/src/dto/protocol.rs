@@ -49,6 +49,10 @@ pub struct ProtocolResponse {
     #[schema(value_type = StatusWire)]
     pub status: &'static str,
     pub updated_at: String,
+    /// The Pipedrive actions of the assignment that opened it (extension): present only when
+    /// the integration is on and the protocol has some.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pipedrive: Option<super::pipedrive::CrmActionsResponse>,
 }
 
 /// `prioridade` values.
@@ -84,6 +88,7 @@ impl From<Protocol> for ProtocolResponse {
             priority: protocol.priority.as_str(),
             status: protocol.status.as_str(),
             updated_at: timestamp(&protocol.updated_at),
+            pipedrive: None,
         }
     }
 }

@@ -4,6 +4,7 @@ use consultores_domain::{Assignment, PipedriveUserId};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::pipedrive::CrmActionsResponse;
 use super::time::timestamp;
 
 /// Who got the contact, and the protocol opened for it.
@@ -43,6 +44,11 @@ pub struct AssignmentResponse {
     /// The id of the protocol opened (extension).
     #[serde(rename = "protocolo_id")]
     pub protocol_id: i64,
+    /// The Pipedrive actions queued with this assignment (extension): present only when the
+    /// request named a Pipedrive record (`deal_id`, `lead_id` or `person_id`) and the
+    /// integration is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pipedrive: Option<CrmActionsResponse>,
 }
 
 impl From<Assignment> for AssignmentResponse {
@@ -50,6 +56,7 @@ impl From<Assignment> for AssignmentResponse {
         let Assignment {
             consultant,
             protocol,
+            crm_actions,
         } = assignment;
         Self {
             consultant_id: consultant.id.0,
@@ -66,6 +73,7 @@ impl From<Assignment> for AssignmentResponse {
             consultant_pipedrive_user_id: consultant.pipedrive_user_id.map(PipedriveUserId::get),
             protocol_number: protocol.number.to_string(),
             protocol_id: protocol.id.0,
+            pipedrive: crm_actions.map(CrmActionsResponse::new),
         }
     }
 }

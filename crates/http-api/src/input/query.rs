@@ -2,6 +2,7 @@
 //! name wins; lax conversions for integers and booleans.
 
 use actix_web::HttpRequest;
+use consultores_domain::CrmTarget;
 use serde_json::Value;
 
 use super::fields::Slot;
@@ -121,4 +122,59 @@ pub fn language(
             ));
         })
         .ok()
+}
+
+/// The CRM record a rotation request names, if any: `deal_id` (a positive integer), `lead_id`
+/// (a UUID) or `person_id` (a positive integer), at most one of them. Each invalid value, and
+/// each parameter beyond the first one given, is recorded against its own name.
+pub fn crm_target(query: &QueryParams, problems: &mut Problems) -> Option<CrmTarget> {
+    let mut found: Option<CrmTarget> = None;
+    let mut given: Option<&'static str> = None;
+    for name in ["deal_id", "lead_id", "person_id"] {
+        let Some(raw) = query.last(name) else {
+            continue;
+        };
+        if let Some(first) = given {
+            problems.push(FieldError::new(
+                "value_error.crm_target",
+                Loc::field(Place::Query, name),
+                format!("informe só um de deal_id, lead_id ou person_id (já veio {first})"),
+                Value::String(raw.to_owned()),
+            ));
+            continue;
+        }
+        given = Some(name);
+        let parsed = match name {
+            "lead_id" => CrmTarget::lead(raw).map_err(|problem| {
+                FieldError::invalid(
+                    &problem,
+                    Loc::field(Place::Query, name),
+                    Value::String(raw.to_owned()),
+                )
+            }),
+            _ => match query.int(name, problems) {
+                Slot::Set(id) => {
+                    let target = if name == "deal_id" {
+                        CrmTarget::deal(id)
+                    } else {
+                        CrmTarget::person(id)
+                    };
+                    target.map_err(|problem| {
+                        FieldError::invalid(
+                            &problem,
+                            Loc::field(Place::Query, name),
+                            Value::String(raw.to_owned()),
+                        )
+                    })
+                }
+                // `int` has recorded why.
+                _ => continue,
+            },
+        };
+        match parsed {
+            Ok(target) => found = Some(target),
+            Err(error) => problems.push(error),
+        }
+    }
+    found
 }

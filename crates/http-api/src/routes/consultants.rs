@@ -3,7 +3,11 @@
 
 use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse};
-use consultores_domain::{ConsultantFilter, ConsultantId};
+use std::sync::Arc;
+
+use consultores_domain::{
+    ConsultantFilter, ConsultantId, CrmUserDirectory, DomainError, PipedriveUserId, UserCheck,
+};
 
 use crate::auth::Acting;
 use crate::blocking;
@@ -18,6 +22,41 @@ use crate::validation::Problems;
 
 /// The path parameter of a consultant's id.
 pub(crate) const CONSULTANT_ID: &str = "consultor_id";
+
+/// With the Pipedrive integration on, an `id_pipedrive` must name an active Pipedrive user:
+/// one Pipedrive reports missing or inactive is a 422 on `id_pipedrive`. When Pipedrive cannot
+/// be asked (down, slow, rate-limited) the id is accepted and a warning logged: registering
+/// consultants must not depend on Pipedrive being up. Runs on the blocking pool (it may call
+/// Pipedrive, through a short cache of its user list).
+struct PipedriveUserCheck {
+    users: Option<Arc<CrmUserDirectory>>,
+    logger: slog::Logger,
+    request_id: String,
+}
+
+impl PipedriveUserCheck {
+    fn of(state: &ApiState, request_id: &str) -> Self {
+        Self {
+            users: state
+                .pipedrive
+                .as_ref()
+                .map(|pipedrive| pipedrive.users.clone()),
+            logger: state.logger.clone(),
+            request_id: request_id.to_owned(),
+        }
+    }
+
+    fn run(&self, id: Option<PipedriveUserId>) -> Result<(), DomainError> {
+        let (Some(users), Some(id)) = (&self.users, id) else {
+            return Ok(());
+        };
+        if let UserCheck::Unverified(reason) = users.verify(id)? {
+            slog::warn!(self.logger, "id_pipedrive accepted without checking: Pipedrive did not answer";
+                "request_id" => &self.request_id, "id_pipedrive" => id.get(), "error" => reason);
+        }
+        Ok(())
+    }
+}
 
 /// Every consultant that is not deleted, by id; optional filters.
 #[utoipa::path(
@@ -65,7 +104,7 @@ pub async fn list(req: HttpRequest, state: Data<ApiState>) -> Result<HttpRespons
         (status = 400, description = "Email already used by another consultant.", body = DetailResponse,
             example = json!({"detail": "Email já cadastrado"})),
         (status = 413, description = "Body over the limit.", body = DetailResponse),
-        (status = 422, description = "Invalid body.", body = ValidationErrorResponse),
+        (status = 422, description = "Invalid body; with the Pipedrive integration on, also an `id_pipedrive` that Pipedrive reports missing or inactive.", body = ValidationErrorResponse),
     )
 )]
 pub async fn create(
@@ -75,7 +114,12 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let new = ConsultantCreateRequest::parse(&body)?;
     let service = state.consultants.clone();
-    let consultant = blocking::run(move || service.register(&new, &actor)).await?;
+    let check = PipedriveUserCheck::of(&state, &actor.request_id);
+    let consultant = blocking::run(move || {
+        check.run(new.pipedrive_user_id)?;
+        service.register(&new, &actor)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(ConsultantResponse::from(consultant)))
 }
 
@@ -116,7 +160,7 @@ pub async fn get(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse
         (status = 404, description = "No such consultant.", body = DetailResponse,
             example = json!({"detail": "Consultor não encontrado"})),
         (status = 413, description = "Body over the limit.", body = DetailResponse),
-        (status = 422, description = "Invalid id or body.", body = ValidationErrorResponse),
+        (status = 422, description = "Invalid id or body; with the Pipedrive integration on, also an `id_pipedrive` that Pipedrive reports missing or inactive.", body = ValidationErrorResponse),
     )
 )]
 pub async fn update(
@@ -135,8 +179,12 @@ pub async fn update(
         ));
     };
     let service = state.consultants.clone();
-    let consultant =
-        blocking::run(move || service.update(ConsultantId(id), &patch, &actor)).await?;
+    let check = PipedriveUserCheck::of(&state, &actor.request_id);
+    let consultant = blocking::run(move || {
+        check.run(patch.pipedrive_user_id.flatten())?;
+        service.update(ConsultantId(id), &patch, &actor)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(ConsultantResponse::from(consultant)))
 }
 

@@ -10,7 +10,8 @@ use crate::metrics::CONTENT_TYPE;
 use crate::state::ApiState;
 
 /// Requests by route and status, latency histograms, assignments by language, assignments that
-/// found nobody, and the database pool's state (read now).
+/// found nobody, the database pool's state (read now) and, with the Pipedrive integration on,
+/// webhook deliveries and the actions waiting for delivery (counted now).
 #[utoipa::path(
     get,
     path = "/metrics",
@@ -21,7 +22,15 @@ use crate::state::ApiState;
 pub async fn scrape(state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let health = state.health.clone();
     let metrics = state.metrics.clone();
+    let outbox = state
+        .pipedrive
+        .as_ref()
+        .map(|pipedrive| pipedrive.outbox.clone());
     let text = blocking::run(move || {
+        // A database that does not answer leaves the gauge as it was: /metrics stays up.
+        if let Some(Ok(pending)) = outbox.map(|outbox| outbox.pending_count()) {
+            metrics.pipedrive_pending(pending);
+        }
         metrics
             .render(health.pool_state())
             .map_err(DomainError::internal)

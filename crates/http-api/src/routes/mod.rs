@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod protocols;
 pub mod rotation;
 pub mod table;
+pub mod webhooks;
 
 use actix_web::http::Method;
 
@@ -53,6 +54,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new(Method::GET, "/api-keys", api_keys::list),
         Endpoint::new(Method::DELETE, "/api-keys/{api_key_id}", api_keys::revoke),
         Endpoint::new(Method::GET, "/auditoria", audit::list),
+        Endpoint::new(Method::POST, "/webhooks/pipedrive", webhooks::pipedrive),
         Endpoint::new(Method::GET, "/health", health::health),
         Endpoint::new(Method::GET, "/ready", health::ready),
         Endpoint::new(Method::GET, "/metrics", metrics::scrape),

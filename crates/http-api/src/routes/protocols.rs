@@ -6,6 +6,7 @@ use consultores_domain::ProtocolId;
 
 use crate::auth::{Acting, Caller};
 use crate::blocking;
+use crate::dto::pipedrive::CrmActionsResponse;
 use crate::dto::protocol::{
     GeneratedProtocolResponse, ProtocolCreateRequest, ProtocolListQuery, ProtocolResponse,
     ProtocolUpdateRequest,
@@ -56,8 +57,24 @@ pub async fn list(req: HttpRequest, state: Data<ApiState>) -> Result<HttpRespons
 pub async fn get(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let id = path::id(&req, PROTOCOL_ID).map_err(|error| ApiError::Validation(vec![error]))?;
     let service = state.protocols.clone();
-    let protocol = blocking::run(move || service.get(ProtocolId(id))).await?;
-    Ok(HttpResponse::Ok().json(ProtocolResponse::from(protocol)))
+    let outbox = state
+        .pipedrive
+        .as_ref()
+        .map(|pipedrive| pipedrive.outbox.clone());
+    let (protocol, actions) = blocking::run(move || {
+        let protocol = service.get(ProtocolId(id))?;
+        let actions = match outbox {
+            Some(outbox) => outbox.states_for_protocol(protocol.id)?,
+            None => Vec::new(),
+        };
+        Ok((protocol, actions))
+    })
+    .await?;
+    let mut body = ProtocolResponse::from(protocol);
+    if !actions.is_empty() {
+        body.pipedrive = Some(CrmActionsResponse::new(actions));
+    }
+    Ok(HttpResponse::Ok().json(body))
 }
 
 /// Edits a protocol: description, priority, status, or the consultant it belongs to.

@@ -9,7 +9,7 @@ use crate::blocking;
 use crate::dto::rotation::AssignmentResponse;
 use crate::errors::{ApiError, DetailResponse, ValidationErrorResponse};
 use crate::idempotency::{self, IDEMPOTENCY_REPLAYED_HEADER};
-use crate::input::query::language;
+use crate::input::query::{crm_target, language};
 use crate::input::QueryParams;
 use crate::state::ApiState;
 use crate::validation::Problems;
@@ -23,6 +23,9 @@ use crate::validation::Problems;
     tag = "rodizio",
     params(
         ("idioma" = String, Query, description = "The contact's language (case-insensitive).", example = "pt"),
+        ("deal_id" = Option<i64>, Query, description = "Extension (Pipedrive integration): the deal to hand over. The consultant chosen becomes its owner and a note names the protocol; both are queued with the assignment and delivered in the background (see `pipedrive` in the answer). At most one of `deal_id`, `lead_id`, `person_id`; ignored when the integration is off.", example = 42),
+        ("lead_id" = Option<String>, Query, description = "Extension: the Pipedrive lead (a UUID) to hand over, as `deal_id`.", example = "adf21080-0e10-11eb-879b-05d71fb426ec"),
+        ("person_id" = Option<i64>, Query, description = "Extension: the Pipedrive person to hand over, as `deal_id`.", example = 17),
         ("Idempotency-Key" = Option<String>, Header, description = "Up to 255 characters: a retry with the same key (same API key and parameters) within 24 h gets the first answer again."),
     ),
     responses(
@@ -30,7 +33,7 @@ use crate::validation::Problems;
             headers(("Idempotency-Replayed" = String, description = "`true` when this is the stored answer of an earlier request."))),
         (status = 404, description = "Nobody eligible speaks this language.", body = DetailResponse,
             example = json!({"detail": "Não há consultor disponível para o idioma pt"})),
-        (status = 422, description = "Missing or invalid `idioma` or `Idempotency-Key`, or a key reused with other parameters.", body = ValidationErrorResponse),
+        (status = 422, description = "Missing or invalid `idioma`, `deal_id`, `lead_id`, `person_id` (or more than one of them) or `Idempotency-Key`, or a key reused with other parameters.", body = ValidationErrorResponse),
     )
 )]
 pub async fn assign_next(
@@ -43,6 +46,7 @@ pub async fn assign_next(
     let mut problems = Problems::new();
     let raw_language = query.required_text("idioma", &mut problems);
     let language = language(raw_language, "idioma", &mut problems);
+    let target = crm_target(&query, &mut problems);
     let now = state.distribution.now();
     let claim = problems
         .take(idempotency::claim(&req, &caller, None, now))
@@ -53,9 +57,11 @@ pub async fn assign_next(
             "idioma parsed without problems but without a value",
         ));
     };
+    // Without the integration the CRM parameters are checked but change nothing (v6).
+    let target = target.filter(|_| state.pipedrive.is_some());
     let service = state.distribution.clone();
     let requested = language.clone();
-    match blocking::run(move || service.assign_next(&requested, claim, &actor)).await {
+    match blocking::run(move || service.assign_next(&requested, claim, &actor, target)).await {
         Ok(recorded) => {
             let mut response = HttpResponse::Ok();
             if recorded.replayed {

@@ -14,7 +14,7 @@ const METHODS: [&str; 4] = ["get", "post", "put", "delete"];
 
 fn expected_scopes(who: Who) -> Vec<&'static str> {
     match who {
-        Who::Anyone => vec![],
+        Who::Anyone | Who::Webhook => vec![],
         Who::Readers => vec!["admin", "distribuicao", "leitura"],
         Who::Distribution => vec!["admin", "distribuicao"],
         Who::Admins => vec!["admin"],
@@ -135,7 +135,17 @@ fn every_registered_route_is_documented_with_its_scopes() {
             serde_json::json!(scopes),
             "{method} {pattern}"
         );
-        if scopes.is_empty() {
+        if decision(&method, pattern) == Who::Webhook {
+            assert_eq!(
+                operation["security"],
+                serde_json::json!([{ "pipedrive-webhook": [] }]),
+                "{method} {pattern}"
+            );
+            assert!(
+                operation["responses"].get("401").is_some(),
+                "{method} {pattern}"
+            );
+        } else if scopes.is_empty() {
             assert!(
                 operation.get("security").is_none(),
                 "{method} {pattern} is open"
@@ -193,6 +203,9 @@ fn the_security_scheme_is_the_api_key_header() {
     assert_eq!(scheme["type"], "apiKey");
     assert_eq!(scheme["in"], "header");
     assert_eq!(scheme["name"], "api-key");
+    let webhook = &document["components"]["securitySchemes"]["pipedrive-webhook"];
+    assert_eq!(webhook["type"], "http");
+    assert_eq!(webhook["scheme"], "basic");
 }
 
 #[test]

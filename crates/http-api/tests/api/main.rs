@@ -12,6 +12,7 @@ mod docs;
 mod idempotency;
 mod logging;
 mod metrics;
+mod pipedrive;
 mod protocols;
 mod rotation;
 mod transport;

@@ -117,7 +117,7 @@ fn adopts_a_v6_database(counter_row: Option<i64>, next_number: &str) {
     // the queue order of the adopted pool is the policy's.
     let expected_head = queue_head(&listed, &language("pt")).map(|c| c.id);
     let assigned = db
-        .assign_next(&language("pt"), now_micros(), None, &actor())
+        .assign_next(&language("pt"), now_micros(), None, &actor(), None)
         .unwrap()
         .value;
     assert_eq!(Some(assigned.consultant.id), expected_head);

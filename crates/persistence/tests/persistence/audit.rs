@@ -237,7 +237,7 @@ fn every_write_records_one_entry_with_its_caller_action_entity_and_changed_field
     let bia =
         ConsultantRepository::create(&db, &consultant("Bia Costa", &["pt"]), now, &admin).unwrap();
     let assigned = db
-        .assign_next(&language("pt"), later, None, &bot())
+        .assign_next(&language("pt"), later, None, &bot(), None)
         .unwrap()
         .value;
     assert_eq!(assigned.consultant.id, bia.id);
@@ -338,7 +338,13 @@ fn the_assignment_entry_has_the_same_json_on_both_backends(test: &TestDatabase) 
         .with_timezone(&Utc);
     ConsultantRepository::create(&db, &consultant("Carla Dias", &["pt"]), t0, &actor()).unwrap();
     let assigned = db
-        .assign_next(&language("pt"), t0 + Duration::minutes(1), None, &actor())
+        .assign_next(
+            &language("pt"),
+            t0 + Duration::minutes(1),
+            None,
+            &actor(),
+            None,
+        )
         .unwrap()
         .value;
     let stored =
@@ -473,7 +479,7 @@ fn writes_that_change_nothing_or_are_refused_record_nothing(test: &TestDatabase)
         None
     );
     assert!(matches!(
-        db.assign_next(&language("fr"), now, None, &actor()),
+        db.assign_next(&language("fr"), now, None, &actor(), None),
         Err(DomainError::NoneAvailable(_))
     ));
     assert!(!db.revoke(ApiKeyId(999), now, &actor()).unwrap());
@@ -482,17 +488,17 @@ fn writes_that_change_nothing_or_are_refused_record_nothing(test: &TestDatabase)
     // Idempotent replays, and a key reused for another request.
     let key = claim("retry-1", "GET /consultor/da-vez?idioma=pt", now);
     let first = db
-        .assign_next(&language("pt"), now, Some(key.clone()), &actor())
+        .assign_next(&language("pt"), now, Some(key.clone()), &actor(), None)
         .unwrap();
     assert_eq!(count(test, "auditoria"), recorded + 1);
     let replay = db
-        .assign_next(&language("pt"), now, Some(key), &actor())
+        .assign_next(&language("pt"), now, Some(key), &actor(), None)
         .unwrap();
     assert!(replay.replayed);
     assert_eq!(replay.value, first.value);
     let other_request = claim("retry-1", "GET /consultor/da-vez?idioma=en", now);
     assert!(matches!(
-        db.assign_next(&language("en"), now, Some(other_request), &actor()),
+        db.assign_next(&language("en"), now, Some(other_request), &actor(), None),
         Err(DomainError::IdempotencyKeyReused)
     ));
     let generate = claim("gerar-1", "GET /gerar-protocolo", now);
@@ -658,7 +664,8 @@ fn no_entry_holds_key_material(test: &TestDatabase) {
     ProtocolRepository::create(&db, &NewProtocol::default(), now, None, &caller).unwrap();
     ConsultantRepository::update(&db, hana.id, &ConsultantPatch::online(true), now, &caller)
         .unwrap();
-    db.assign_next(&language("pt"), now, None, &caller).unwrap();
+    db.assign_next(&language("pt"), now, None, &caller, None)
+        .unwrap();
     db.revoke(key.id, now, &caller).unwrap();
     let rows = test.query_strings(
         "SELECT CAST(id AS TEXT) || '|' || CAST(em AS TEXT) || '|' \
@@ -698,7 +705,7 @@ fn the_connection_history_says_who_switched_a_consultant_and_when(test: &TestDat
     ConsultantRepository::update(&db, joao.id, &ConsultantPatch::online(true), at(1), &bot())
         .unwrap();
     for minute in 2..6 {
-        db.assign_next(&language("pt"), at(minute), None, &bot())
+        db.assign_next(&language("pt"), at(minute), None, &bot(), None)
             .unwrap();
     }
     let rename = ConsultantPatch {

@@ -106,7 +106,7 @@ fn sixty_four_assignments_share_eight_consultants_fairly_with_contiguous_numbers
     let ids = add_consultants(test, "Consultor pt", &["pt"], 8);
     let db = test.database();
     let (results, elapsed) = burst(64, |_| {
-        db.assign_next(&language("pt"), now_micros(), None, &actor())
+        db.assign_next(&language("pt"), now_micros(), None, &actor(), None)
     });
     let assignments: Vec<_> = results.into_iter().map(|r| r.unwrap()).collect();
     assert_contiguous(
@@ -143,7 +143,7 @@ fn four_languages_interleaved_stay_fair_and_contiguous(test: &TestDatabase) {
     }
     let db = test.database();
     let (results, elapsed) = burst(64, |i| {
-        db.assign_next(&language(codes[i % 4]), now_micros(), None, &actor())
+        db.assign_next(&language(codes[i % 4]), now_micros(), None, &actor(), None)
     });
     let assignments: Vec<_> = results.into_iter().map(|r| r.unwrap()).collect();
     assert_contiguous(
@@ -191,7 +191,7 @@ fn a_burst_larger_than_the_pool_of_consultants_never_finds_nobody(test: &TestDat
     add_consultants(test, "Poucos", &["pt"], 3);
     let db = test.database();
     let (results, elapsed) = burst(64, |_| {
-        db.assign_next(&language("pt"), now_micros(), None, &actor())
+        db.assign_next(&language("pt"), now_micros(), None, &actor(), None)
     });
     let none_available = results
         .iter()
@@ -227,7 +227,7 @@ fn sixteen_idempotent_twins_open_exactly_one_protocol(test: &TestDatabase) {
     let now = now_micros();
     let key = claim("twin-key", "GET /consultor/da-vez?idioma=pt", now);
     let (results, _) = burst(16, |_| {
-        db.assign_next(&language("pt"), now, Some(key.clone()), &actor())
+        db.assign_next(&language("pt"), now, Some(key.clone()), &actor(), None)
     });
     let results: Vec<_> = results.into_iter().map(|r| r.unwrap()).collect();
     assert_eq!(results.iter().filter(|r| !r.replayed).count(), 1);
@@ -255,7 +255,7 @@ fn sixty_four_parallel_assignments_write_exactly_sixty_four_audit_entries(test: 
     add_consultants(test, "Consultor auditado", &["pt"], 8);
     let db = test.database();
     let (results, _) = burst(64, |_| {
-        db.assign_next(&language("pt"), now_micros(), None, &actor())
+        db.assign_next(&language("pt"), now_micros(), None, &actor(), None)
     });
     let assignments: Vec<_> = results.into_iter().map(|r| r.unwrap()).collect();
     let page = AuditLog::list(

@@ -94,7 +94,7 @@ fn soft_delete_hides_the_consultant_and_keeps_their_protocols(test: &TestDatabas
     let staying =
         ConsultantRepository::create(&db, &consultant("Bruno", &["en"]), now, &actor()).unwrap();
     let assigned = db
-        .assign_next(&language("pt"), now, None, &actor())
+        .assign_next(&language("pt"), now, None, &actor(), None)
         .unwrap()
         .value;
     let by_hand = ProtocolRepository::create(
@@ -130,7 +130,7 @@ fn soft_delete_hides_the_consultant_and_keeps_their_protocols(test: &TestDatabas
         vec![staying.id]
     );
     assert!(matches!(
-        db.assign_next(&language("pt"), now, None, &actor()),
+        db.assign_next(&language("pt"), now, None, &actor(), None),
         Err(DomainError::NoneAvailable(_))
     ));
 
@@ -542,7 +542,7 @@ fn assignment_stamps_the_consultant_and_opens_a_numbered_protocol(test: &TestDat
 
     let now = now_micros();
     let assigned = db
-        .assign_next(&language("PT"), now, None, &actor())
+        .assign_next(&language("PT"), now, None, &actor(), None)
         .unwrap();
     assert!(!assigned.replayed);
     let assignment = assigned.value;
@@ -565,7 +565,13 @@ fn assignment_stamps_the_consultant_and_opens_a_numbered_protocol(test: &TestDat
     );
 
     let next = db
-        .assign_next(&language("pt"), now + Duration::seconds(1), None, &actor())
+        .assign_next(
+            &language("pt"),
+            now + Duration::seconds(1),
+            None,
+            &actor(),
+            None,
+        )
         .unwrap()
         .value;
     assert_eq!(next.consultant.id, second.id);
@@ -573,12 +579,18 @@ fn assignment_stamps_the_consultant_and_opens_a_numbered_protocol(test: &TestDat
 
     // English: only the first speaks it.
     let english = db
-        .assign_next(&language("en"), now + Duration::seconds(2), None, &actor())
+        .assign_next(
+            &language("en"),
+            now + Duration::seconds(2),
+            None,
+            &actor(),
+            None,
+        )
         .unwrap()
         .value;
     assert_eq!(english.consultant.id, first.id);
 
-    match db.assign_next(&language("fr"), now, None, &actor()) {
+    match db.assign_next(&language("fr"), now, None, &actor(), None) {
         Err(DomainError::NoneAvailable(missing)) => assert_eq!(missing, language("fr")),
         other => panic!("expected NoneAvailable, got {other:?}"),
     }
@@ -600,7 +612,7 @@ fn idempotent_assignments_replay_the_first_answer(test: &TestDatabase) {
     }
     let key = claim("retry-123", "GET /consultor/da-vez?idioma=pt", now);
     let first = db
-        .assign_next(&language("pt"), now, Some(key.clone()), &actor())
+        .assign_next(&language("pt"), now, Some(key.clone()), &actor(), None)
         .unwrap();
     assert!(!first.replayed);
     let retry = db
@@ -609,6 +621,7 @@ fn idempotent_assignments_replay_the_first_answer(test: &TestDatabase) {
             now + Duration::seconds(5),
             Some(key.clone()),
             &actor(),
+            None,
         )
         .unwrap();
     assert!(retry.replayed);
@@ -618,14 +631,14 @@ fn idempotent_assignments_replay_the_first_answer(test: &TestDatabase) {
 
     let other_request = claim("retry-123", "GET /consultor/da-vez?idioma=en", now);
     assert!(matches!(
-        db.assign_next(&language("pt"), now, Some(other_request), &actor()),
+        db.assign_next(&language("pt"), now, Some(other_request), &actor(), None),
         Err(DomainError::IdempotencyKeyReused)
     ));
     // Another caller (scope) may use the same key string.
     let mut other_scope = key.clone();
     other_scope.scope = "api-key-2".to_owned();
     let theirs = db
-        .assign_next(&language("pt"), now, Some(other_scope), &actor())
+        .assign_next(&language("pt"), now, Some(other_scope), &actor(), None)
         .unwrap();
     assert!(!theirs.replayed);
     assert_ne!(theirs.value.consultant.id, first.value.consultant.id);
@@ -642,6 +655,7 @@ fn idempotent_assignments_replay_the_first_answer(test: &TestDatabase) {
                 much_later,
             )),
             &actor(),
+            None,
         )
         .unwrap();
     assert!(!expired.replayed);
@@ -651,7 +665,7 @@ fn idempotent_assignments_replay_the_first_answer(test: &TestDatabase) {
     // A failed request leaves no record behind: the key stays usable.
     let failing = claim("retry-456", "GET /consultor/da-vez?idioma=fr", now);
     assert!(matches!(
-        db.assign_next(&language("fr"), now, Some(failing.clone()), &actor()),
+        db.assign_next(&language("fr"), now, Some(failing.clone()), &actor(), None),
         Err(DomainError::NoneAvailable(_))
     ));
     assert_eq!(count(test, "idempotency_keys"), 2);

@@ -53,12 +53,12 @@ fn a_failure_after_taking_a_number_consumes_none(test: &TestDatabase) {
     let before = snapshot(test);
     test.inject_fault(FaultPoint::AfterCounter, FaultAction::Fail);
     assert!(matches!(
-        db.assign_next(&language("pt"), now_micros(), None, &actor()),
+        db.assign_next(&language("pt"), now_micros(), None, &actor(), None),
         Err(DomainError::Internal(_))
     ));
     assert_eq!(snapshot(test), before);
     let next = db
-        .assign_next(&language("pt"), now_micros(), None, &actor())
+        .assign_next(&language("pt"), now_micros(), None, &actor(), None)
         .unwrap()
         .value;
     assert_eq!(next.protocol.number.to_string(), "#00001");
@@ -69,7 +69,7 @@ fn a_conflicting_protocol_number_rolls_the_assignment_back(test: &TestDatabase) 
     ConsultantRepository::create(&db, &consultant("Karina", &["pt"]), now_micros(), &actor())
         .unwrap();
     let first = db
-        .assign_next(&language("pt"), now_micros(), None, &actor())
+        .assign_next(&language("pt"), now_micros(), None, &actor(), None)
         .unwrap()
         .value;
     assert_eq!(first.protocol.number.to_string(), "#00001");
@@ -81,7 +81,7 @@ fn a_conflicting_protocol_number_rolls_the_assignment_back(test: &TestDatabase) 
     );
     let before = snapshot(test);
     assert!(matches!(
-        db.assign_next(&language("pt"), now_micros(), None, &actor()),
+        db.assign_next(&language("pt"), now_micros(), None, &actor(), None),
         Err(DomainError::Internal(_))
     ));
     assert_eq!(
@@ -91,7 +91,7 @@ fn a_conflicting_protocol_number_rolls_the_assignment_back(test: &TestDatabase) 
     );
     test.execute("DELETE FROM protocolos WHERE numero = '#00002'");
     let next = db
-        .assign_next(&language("pt"), now_micros(), None, &actor())
+        .assign_next(&language("pt"), now_micros(), None, &actor(), None)
         .unwrap()
         .value;
     assert_eq!(next.protocol.number.to_string(), "#00002");
@@ -114,7 +114,13 @@ fn an_assignment_interrupted_at_any_step_leaves_nothing_half_written(test: &Test
                 now_micros(),
             );
             let outcome = catch_unwind(AssertUnwindSafe(|| {
-                db.assign_next(&language("pt"), now_micros(), Some(key.clone()), &actor())
+                db.assign_next(
+                    &language("pt"),
+                    now_micros(),
+                    Some(key.clone()),
+                    &actor(),
+                    None,
+                )
             }));
             assert!(
                 !matches!(outcome, Ok(Ok(_))),
@@ -123,7 +129,7 @@ fn an_assignment_interrupted_at_any_step_leaves_nothing_half_written(test: &Test
             assert_eq!(snapshot(test), before, "{point:?}/{action:?} left a trace");
             // The pool recovers (broken connections are replaced) and the key is still usable.
             let next = db
-                .assign_next(&language("pt"), now_micros(), Some(key), &actor())
+                .assign_next(&language("pt"), now_micros(), Some(key), &actor(), None)
                 .unwrap();
             assert!(!next.replayed);
             assert_eq!(next.value.protocol.number.counter(), expected_number);
@@ -185,7 +191,7 @@ fn a_database_that_is_down_answers_unavailable_quickly() {
 
     let started = Instant::now();
     assert!(matches!(
-        db.assign_next(&language("pt"), now_micros(), None, &actor()),
+        db.assign_next(&language("pt"), now_micros(), None, &actor(), None),
         Err(DomainError::Unavailable(_))
     ));
     assert!(matches!(db.ping(), Err(DomainError::Unavailable(_))));
@@ -233,7 +239,7 @@ fn connections_killed_by_the_server_are_replaced_transparently() {
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
     ));
     for _ in 0..3 {
-        db.assign_next(&language("pt"), now_micros(), None, &actor())
+        db.assign_next(&language("pt"), now_micros(), None, &actor(), None)
             .unwrap();
         ConsultantRepository::list(&db, &ConsultantFilter::default()).unwrap();
     }

@@ -6,5 +6,6 @@ mod audit;
 mod common;
 mod concurrency;
 mod contract;
+mod crm;
 mod faults;
 mod policy;

@@ -70,7 +70,7 @@ fn assignment_picks_the_policy_head_on_random_pools(test: &TestDatabase) {
             let wanted: Language = language(CODES[rng.random_range(0..CODES.len())]);
             let now = epoch() + Duration::hours(1) + Duration::seconds(seed as i64 * 10 + turn);
             let expected = queue_head(&pool, &wanted).map(|c| c.id);
-            match db.assign_next(&wanted, now, None, &actor()) {
+            match db.assign_next(&wanted, now, None, &actor(), None) {
                 Ok(assigned) => {
                     let chosen = assigned.value.consultant.id;
                     assert_eq!(

@@ -1,0 +1,236 @@
+//! [`CrmEventInbox`] on both backends: the Pipedrive webhook deliveries, recorded under their
+//! deduplication key (`chave`, unique) and claimed by the worker with a lease, as the outbox
+//! items are (see `crm_outbox.rs`).
+
+use chrono::{DateTime, Utc};
+use consultores_domain::{
+    CrmEvent, CrmEventId, CrmEventInbox, CrmEventOutcome, DomainError, NewCrmEvent,
+};
+use diesel::prelude::*;
+use diesel::{PgConnection, SqliteConnection};
+
+use crate::audit::prefix;
+use crate::crm_outbox::PENDING;
+use crate::database::{write_transaction, Database};
+use crate::error::StoreError;
+use crate::schema::pipedrive_webhook_eventos as eventos;
+use crate::sql_types::Timestamp;
+
+/// Column widths of the texts that come from outside.
+const MAX_KEY_CHARS: usize = 255;
+const MAX_NAME_CHARS: usize = 30;
+const MAX_ID_CHARS: usize = 64;
+const MAX_REASON_CHARS: usize = 1_000;
+
+/// A new `pipedrive_webhook_eventos` row.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = eventos)]
+struct NewEventRow<'a> {
+    chave: &'a str,
+    acao: &'a str,
+    entidade: &'a str,
+    entidade_id: &'a str,
+    tentativa: i32,
+    payload: &'a str,
+    estado: &'static str,
+    recebido_em: Timestamp,
+}
+
+/// An event as the worker needs it.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = eventos)]
+struct EventRow {
+    id: i64,
+    chave: String,
+    acao: String,
+    entidade: String,
+    entidade_id: String,
+    tentativa: i32,
+    payload: String,
+    recebido_em: Timestamp,
+}
+
+impl EventRow {
+    fn into_domain(self) -> CrmEvent {
+        CrmEvent {
+            id: CrmEventId(self.id),
+            key: self.chave,
+            action: self.acao,
+            entity: self.entidade,
+            entity_id: self.entidade_id,
+            attempt: u32::try_from(self.tentativa).unwrap_or(1),
+            payload: self.payload,
+            received_at: self.recebido_em.0,
+        }
+    }
+}
+
+/// Selecting claimable events differs per backend (row locks on PostgreSQL only).
+trait ClaimEvents {
+    fn claimable_events(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<EventRow>, StoreError>;
+}
+
+/// Pending and not leased, oldest first.
+macro_rules! claimable_events {
+    ($now:expr, $limit:expr) => {
+        eventos::table
+            .filter(eventos::estado.eq(PENDING))
+            .filter(
+                eventos::bloqueado_ate
+                    .is_null()
+                    .or(eventos::bloqueado_ate.le(Timestamp($now))),
+            )
+            .order(eventos::id.asc())
+            .limit(i64::from($limit))
+            .select(EventRow::as_select())
+    };
+}
+
+impl ClaimEvents for PgConnection {
+    fn claimable_events(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<EventRow>, StoreError> {
+        Ok(claimable_events!(now, limit)
+            .for_update()
+            .skip_locked()
+            .load(self)?)
+    }
+}
+
+impl ClaimEvents for SqliteConnection {
+    fn claimable_events(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<EventRow>, StoreError> {
+        Ok(claimable_events!(now, limit).load(self)?)
+    }
+}
+
+impl Database {
+    fn record_event(&self, event: &NewCrmEvent, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let row = NewEventRow {
+            chave: prefix(&event.key, MAX_KEY_CHARS),
+            acao: prefix(&event.action, MAX_NAME_CHARS),
+            entidade: prefix(&event.entity, MAX_NAME_CHARS),
+            entidade_id: prefix(&event.entity_id, MAX_ID_CHARS),
+            tentativa: i32::try_from(event.attempt).unwrap_or(i32::MAX),
+            payload: &event.payload,
+            estado: PENDING,
+            recebido_em: Timestamp(now),
+        };
+        let inserted = write_transaction!(self, |conn| {
+            Ok(diesel::insert_into(eventos::table)
+                .values(&row)
+                .on_conflict_do_nothing()
+                .execute(conn)?)
+        })?;
+        Ok(inserted == 1)
+    }
+
+    fn claim_events(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<CrmEvent>, StoreError> {
+        let mut rows = write_transaction!(self, |conn| {
+            let rows = conn.claimable_events(now, limit)?;
+            let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+            if !ids.is_empty() {
+                diesel::update(eventos::table.filter(eventos::id.eq_any(&ids)))
+                    .set(eventos::bloqueado_ate.eq(Some(Timestamp(lease_until))))
+                    .execute(conn)?;
+            }
+            Ok(rows)
+        })?;
+        rows.sort_by_key(|row| row.id);
+        Ok(rows.into_iter().map(EventRow::into_domain).collect())
+    }
+
+    fn finish_event(
+        &self,
+        id: CrmEventId,
+        outcome: &CrmEventOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let reason = outcome.reason().map(|text| prefix(text, MAX_REASON_CHARS));
+        write_transaction!(self, |conn| {
+            diesel::update(
+                eventos::table
+                    .filter(eventos::id.eq(id.0))
+                    .filter(eventos::estado.eq(PENDING)),
+            )
+            .set((
+                eventos::estado.eq(outcome.state()),
+                eventos::motivo.eq(reason),
+                eventos::protocolo_id.eq(outcome.protocol().map(|protocol| protocol.0)),
+                eventos::processado_em.eq(Some(Timestamp(now))),
+                eventos::bloqueado_ate.eq(None::<Timestamp>),
+            ))
+            .execute(conn)?;
+            Ok(())
+        })
+    }
+
+    fn defer_event(
+        &self,
+        id: CrmEventId,
+        retry_at: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let reason = prefix(reason, MAX_REASON_CHARS);
+        write_transaction!(self, |conn| {
+            diesel::update(
+                eventos::table
+                    .filter(eventos::id.eq(id.0))
+                    .filter(eventos::estado.eq(PENDING)),
+            )
+            .set((
+                eventos::motivo.eq(Some(reason)),
+                eventos::bloqueado_ate.eq(Some(Timestamp(retry_at))),
+            ))
+            .execute(conn)?;
+            Ok(())
+        })
+    }
+}
+
+impl CrmEventInbox for Database {
+    fn record(&self, event: &NewCrmEvent, now: DateTime<Utc>) -> Result<bool, DomainError> {
+        Ok(self.record_event(event, now)?)
+    }
+
+    fn claim_pending(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<CrmEvent>, DomainError> {
+        Ok(self.claim_events(now, lease_until, limit)?)
+    }
+
+    fn finish(
+        &self,
+        id: CrmEventId,
+        outcome: &CrmEventOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<(), DomainError> {
+        Ok(self.finish_event(id, outcome, now)?)
+    }
+
+    fn defer(
+        &self,
+        id: CrmEventId,
+        retry_at: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<(), DomainError> {
+        Ok(self.defer_event(id, retry_at, reason)?)
+    }
+}

@@ -1,0 +1,445 @@
+//! [`CrmOutbox`] on both backends: the CRM actions the rotation decided, delivered by the
+//! background worker.
+//!
+//! # Claiming
+//!
+//! Items are independent work (unlike the rotation, where every caller wants the same head of
+//! the queue), so a claim takes what no one else holds: on PostgreSQL `SELECT … FOR UPDATE SKIP
+//! LOCKED` in a short transaction that sets the lease (`bloqueado_ate`) and commits. The row
+//! locks only keep two claims from taking the same row at the same instant; the lease, visible
+//! after COMMIT, keeps the row away from every other claim while its worker calls the CRM
+//! (outside any transaction: no lock is held during the network call). On SQLite the claim runs
+//! inside `BEGIN IMMEDIATE`, which keeps every other writer out, with the same lease.
+//!
+//! A worker that dies leaves its leased items behind; they are claimed again when the lease ends
+//! (at-least-once delivery; the lease is far longer than a round).
+//!
+//! # Writing items
+//!
+//! The assignment writes its items in its own transaction (`assignment.rs`): on PostgreSQL inside
+//! its one statement, on SQLite with [`insert_assignment_actions`].
+
+use chrono::{DateTime, Utc};
+use consultores_domain::{
+    CrmAction, CrmActionKind, CrmActionStatus, CrmOutbox, CrmTarget, CrmTargetKind, DeliveryState,
+    DomainError, OutboxItem, OutboxItemId, PipedriveUserId, ProtocolId,
+};
+use diesel::prelude::*;
+use diesel::{PgConnection, SqliteConnection};
+
+use crate::database::{with_connection, write_transaction, Database};
+use crate::error::StoreError;
+use crate::schema::crm_outbox;
+use crate::sql_types::Timestamp;
+
+/// The stored state of an item that waits for delivery.
+pub(crate) const PENDING: &str = "pendente";
+const DONE: &str = "concluido";
+const FAILED: &str = "falhou";
+
+/// The longest error text kept with an item.
+const MAX_ERROR_CHARS: usize = 1_000;
+
+/// An item as the worker needs it.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = crm_outbox)]
+pub(crate) struct OutboxRow {
+    id: i64,
+    protocolo_id: Option<i64>,
+    acao: String,
+    alvo_tipo: String,
+    alvo_id: String,
+    owner_id: Option<i64>,
+    conteudo: Option<String>,
+    tentativas: i32,
+    created_at: Timestamp,
+}
+
+impl OutboxRow {
+    fn into_domain(self) -> Result<OutboxItem, StoreError> {
+        let id = self.id;
+        let broken = move |what: &str| {
+            StoreError::internal(format!("crm_outbox row {id}: unusable stored {what}"))
+        };
+        let target = target_of(&self.alvo_tipo, &self.alvo_id).ok_or_else(|| broken("target"))?;
+        let action = match self.acao.parse::<CrmActionKind>() {
+            Ok(CrmActionKind::SetOwner) => CrmAction::SetOwner(
+                self.owner_id
+                    .and_then(|owner| PipedriveUserId::new(owner).ok())
+                    .ok_or_else(|| broken("owner_id"))?,
+            ),
+            Ok(CrmActionKind::AddNote) => {
+                CrmAction::AddNote(self.conteudo.ok_or_else(|| broken("conteudo"))?)
+            }
+            Err(_) => return Err(broken("acao")),
+        };
+        Ok(OutboxItem {
+            id: OutboxItemId(self.id),
+            protocol_id: self.protocolo_id.map(ProtocolId),
+            target,
+            action,
+            attempts: u32::try_from(self.tentativas).unwrap_or(0),
+            created_at: self.created_at.0,
+        })
+    }
+}
+
+/// An item as clients see it.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = crm_outbox)]
+struct StatusRow {
+    id: i64,
+    acao: String,
+    alvo_tipo: String,
+    alvo_id: String,
+    estado: String,
+    tentativas: i32,
+    ultimo_erro: Option<String>,
+}
+
+impl StatusRow {
+    fn into_domain(self) -> Result<CrmActionStatus, StoreError> {
+        let id = self.id;
+        let broken = move |what: &str| {
+            StoreError::internal(format!("crm_outbox row {id}: unusable stored {what}"))
+        };
+        Ok(CrmActionStatus {
+            action: self.acao.parse().map_err(|_| broken("acao"))?,
+            target: target_of(&self.alvo_tipo, &self.alvo_id).ok_or_else(|| broken("target"))?,
+            state: DeliveryState::from_parts(&self.estado, self.ultimo_erro)
+                .map_err(|_| broken("estado"))?,
+            attempts: u32::try_from(self.tentativas).unwrap_or(0),
+        })
+    }
+}
+
+fn target_of(kind: &str, id: &str) -> Option<CrmTarget> {
+    let kind = kind.parse::<CrmTargetKind>().ok()?;
+    CrmTarget::from_parts(kind, id).ok()
+}
+
+/// A new `crm_outbox` row.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = crm_outbox)]
+struct NewOutboxRow<'a> {
+    protocolo_id: Option<i64>,
+    acao: &'static str,
+    alvo_tipo: &'static str,
+    alvo_id: &'a str,
+    owner_id: Option<i64>,
+    conteudo: Option<&'a str>,
+    estado: &'static str,
+    tentativas: i32,
+    proxima_tentativa: Timestamp,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+/// Writes the actions of an assignment (owner, then note) in the caller's transaction, due at
+/// once, and returns their states. The PostgreSQL assignment writes the same rows inside its one
+/// statement instead (`ASSIGN_HEAD_WITH_CRM`).
+pub(crate) fn insert_assignment_actions(
+    conn: &mut SqliteConnection,
+    protocol_id: i64,
+    target: &CrmTarget,
+    owner: PipedriveUserId,
+    note: &str,
+    at: DateTime<Utc>,
+) -> Result<Vec<CrmActionStatus>, StoreError> {
+    let target_id = target.id_text();
+    let row = |action: CrmActionKind| NewOutboxRow {
+        protocolo_id: Some(protocol_id),
+        acao: action.as_str(),
+        alvo_tipo: target.kind().as_str(),
+        alvo_id: &target_id,
+        owner_id: (action == CrmActionKind::SetOwner).then_some(owner.get()),
+        conteudo: (action == CrmActionKind::AddNote).then_some(note),
+        estado: PENDING,
+        tentativas: 0,
+        proxima_tentativa: Timestamp(at),
+        created_at: Timestamp(at),
+        updated_at: Timestamp(at),
+    };
+    // Two statements, in this order, so ids (and delivery) go owner first.
+    for action in [CrmActionKind::SetOwner, CrmActionKind::AddNote] {
+        diesel::insert_into(crm_outbox::table)
+            .values(row(action))
+            .execute(conn)?;
+    }
+    Ok(fresh_statuses(target))
+}
+
+/// The states of the two actions an assignment has just written.
+pub(crate) fn fresh_statuses(target: &CrmTarget) -> Vec<CrmActionStatus> {
+    [CrmActionKind::SetOwner, CrmActionKind::AddNote]
+        .into_iter()
+        .map(|action| CrmActionStatus {
+            action,
+            target: target.clone(),
+            state: DeliveryState::Pending { last_error: None },
+            attempts: 0,
+        })
+        .collect()
+}
+
+/// How a claimed item's try went.
+#[derive(Debug, Clone, Copy)]
+enum Settlement<'a> {
+    Done {
+        attempts: u32,
+    },
+    Retry {
+        attempts: u32,
+        at: DateTime<Utc>,
+        error: &'a str,
+    },
+    Failed {
+        attempts: u32,
+        reason: &'a str,
+    },
+    Untried {
+        at: DateTime<Utc>,
+    },
+}
+
+/// Selecting claimable items differs per backend (row locks on PostgreSQL only).
+trait ClaimQuery {
+    fn claimable(&mut self, now: DateTime<Utc>, limit: u32) -> Result<Vec<OutboxRow>, StoreError>;
+}
+
+/// Pending, due, not leased; in due order.
+macro_rules! claimable_items {
+    ($now:expr, $limit:expr) => {
+        crm_outbox::table
+            .filter(crm_outbox::estado.eq(PENDING))
+            .filter(crm_outbox::proxima_tentativa.le(Timestamp($now)))
+            .filter(
+                crm_outbox::bloqueado_ate
+                    .is_null()
+                    .or(crm_outbox::bloqueado_ate.le(Timestamp($now))),
+            )
+            .order((crm_outbox::proxima_tentativa.asc(), crm_outbox::id.asc()))
+            .limit(i64::from($limit))
+            .select(OutboxRow::as_select())
+    };
+}
+
+impl ClaimQuery for PgConnection {
+    fn claimable(&mut self, now: DateTime<Utc>, limit: u32) -> Result<Vec<OutboxRow>, StoreError> {
+        Ok(claimable_items!(now, limit)
+            .for_update()
+            .skip_locked()
+            .load(self)?)
+    }
+}
+
+impl ClaimQuery for SqliteConnection {
+    fn claimable(&mut self, now: DateTime<Utc>, limit: u32) -> Result<Vec<OutboxRow>, StoreError> {
+        Ok(claimable_items!(now, limit).load(self)?)
+    }
+}
+
+/// The first `max` characters of an error text.
+fn clip(text: &str) -> &str {
+    crate::audit::prefix(text, MAX_ERROR_CHARS)
+}
+
+fn attempts_column(attempts: u32) -> i32 {
+    i32::try_from(attempts).unwrap_or(i32::MAX)
+}
+
+impl Database {
+    fn claim_outbox(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        let mut rows = write_transaction!(self, |conn| {
+            let rows = conn.claimable(now, limit)?;
+            let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+            if !ids.is_empty() {
+                diesel::update(crm_outbox::table.filter(crm_outbox::id.eq_any(&ids)))
+                    .set((
+                        crm_outbox::bloqueado_ate.eq(Some(Timestamp(lease_until))),
+                        crm_outbox::updated_at.eq(Timestamp(now)),
+                    ))
+                    .execute(conn)?;
+            }
+            Ok(rows)
+        })?;
+        rows.sort_by_key(|row| row.id);
+        rows.into_iter().map(OutboxRow::into_domain).collect()
+    }
+
+    /// Ends a pending item's lease, recording how its try went.
+    fn settle_outbox(
+        &self,
+        id: OutboxItemId,
+        settlement: Settlement<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let lease_ends = crm_outbox::bloqueado_ate.eq(None::<Timestamp>);
+        let updated = crm_outbox::updated_at.eq(Timestamp(now));
+        write_transaction!(self, |conn| {
+            let item = crm_outbox::table
+                .filter(crm_outbox::id.eq(id.0))
+                .filter(crm_outbox::estado.eq(PENDING));
+            let statement = diesel::update(item);
+            match settlement {
+                Settlement::Done { attempts } => statement
+                    .set((
+                        crm_outbox::estado.eq(DONE),
+                        crm_outbox::tentativas.eq(attempts_column(attempts)),
+                        lease_ends,
+                        updated,
+                    ))
+                    .execute(conn)?,
+                Settlement::Retry {
+                    attempts,
+                    at,
+                    error,
+                } => statement
+                    .set((
+                        crm_outbox::tentativas.eq(attempts_column(attempts)),
+                        crm_outbox::proxima_tentativa.eq(Timestamp(at)),
+                        crm_outbox::ultimo_erro.eq(Some(clip(error))),
+                        lease_ends,
+                        updated,
+                    ))
+                    .execute(conn)?,
+                Settlement::Failed { attempts, reason } => statement
+                    .set((
+                        crm_outbox::estado.eq(FAILED),
+                        crm_outbox::tentativas.eq(attempts_column(attempts)),
+                        crm_outbox::ultimo_erro.eq(Some(clip(reason))),
+                        lease_ends,
+                        updated,
+                    ))
+                    .execute(conn)?,
+                Settlement::Untried { at } => statement
+                    .set((
+                        crm_outbox::proxima_tentativa.eq(Timestamp(at)),
+                        lease_ends,
+                        updated,
+                    ))
+                    .execute(conn)?,
+            };
+            Ok(())
+        })
+    }
+
+    fn outbox_states(&self, protocol: ProtocolId) -> Result<Vec<CrmActionStatus>, StoreError> {
+        let rows: Vec<StatusRow> = with_connection!(self, |conn| {
+            crm_outbox::table
+                .filter(crm_outbox::protocolo_id.eq(protocol.0))
+                .order(crm_outbox::id.asc())
+                .select(StatusRow::as_select())
+                .load(conn)?
+        });
+        rows.into_iter().map(StatusRow::into_domain).collect()
+    }
+
+    fn outbox_pending(&self) -> Result<u64, StoreError> {
+        let count: i64 = with_connection!(self, |conn| {
+            crm_outbox::table
+                .filter(crm_outbox::estado.eq(PENDING))
+                .count()
+                .get_result(conn)?
+        });
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    fn outbox_last_owner(&self, target: &CrmTarget) -> Result<Option<i64>, StoreError> {
+        let target_id = target.id_text();
+        let owner: Option<Option<i64>> = with_connection!(self, |conn| {
+            crm_outbox::table
+                .filter(crm_outbox::alvo_tipo.eq(target.kind().as_str()))
+                .filter(crm_outbox::alvo_id.eq(&target_id))
+                .filter(crm_outbox::acao.eq(CrmActionKind::SetOwner.as_str()))
+                .order(crm_outbox::id.desc())
+                .select(crm_outbox::owner_id)
+                .first(conn)
+                .optional()?
+        });
+        Ok(owner.flatten())
+    }
+}
+
+impl CrmOutbox for Database {
+    fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<OutboxItem>, DomainError> {
+        Ok(self.claim_outbox(now, lease_until, limit)?)
+    }
+
+    fn complete(
+        &self,
+        id: OutboxItemId,
+        attempts: u32,
+        now: DateTime<Utc>,
+    ) -> Result<(), DomainError> {
+        Ok(self.settle_outbox(id, Settlement::Done { attempts }, now)?)
+    }
+
+    fn reschedule(
+        &self,
+        id: OutboxItemId,
+        attempts: u32,
+        next_attempt_at: DateTime<Utc>,
+        last_error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), DomainError> {
+        let settlement = Settlement::Retry {
+            attempts,
+            at: next_attempt_at,
+            error: last_error,
+        };
+        Ok(self.settle_outbox(id, settlement, now)?)
+    }
+
+    fn fail(
+        &self,
+        id: OutboxItemId,
+        attempts: u32,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), DomainError> {
+        Ok(self.settle_outbox(id, Settlement::Failed { attempts, reason }, now)?)
+    }
+
+    fn release(
+        &self,
+        id: OutboxItemId,
+        next_attempt_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), DomainError> {
+        Ok(self.settle_outbox(
+            id,
+            Settlement::Untried {
+                at: next_attempt_at,
+            },
+            now,
+        )?)
+    }
+
+    fn states_for_protocol(
+        &self,
+        protocol: ProtocolId,
+    ) -> Result<Vec<CrmActionStatus>, DomainError> {
+        Ok(self.outbox_states(protocol)?)
+    }
+
+    fn pending_count(&self) -> Result<u64, DomainError> {
+        Ok(self.outbox_pending()?)
+    }
+
+    fn last_owner_set(&self, target: &CrmTarget) -> Result<Option<PipedriveUserId>, DomainError> {
+        Ok(self
+            .outbox_last_owner(target)?
+            .and_then(|owner| PipedriveUserId::new(owner).ok()))
+    }
+}

@@ -1,0 +1,118 @@
+//! The webhook endpoint's half of the inbound path: a delivery body, parsed and checked, becomes
+//! an event to record. Pure (no I/O), so the endpoint answers within milliseconds.
+
+use consultores_domain::{CrmEventDecoder, InvalidCrmEvent, NewCrmEvent};
+
+use crate::webhook::{WebhookAction, WebhookEvent};
+
+/// The longest deduplication key stored (the column's width).
+const MAX_KEY_CHARS: usize = 255;
+/// The longest record id stored (the column's width; Pipedrive sends numbers or UUIDs).
+const MAX_ENTITY_ID_CHARS: usize = 64;
+
+/// Decodes Pipedrive webhook v2 deliveries ([`WebhookEvent::parse`]).
+///
+/// The deduplication key is [`WebhookEvent::dedup_key`] (`create:deal:42`) for creations, which
+/// are assigned once per record however often Pipedrive delivers them; other events, which are
+/// only recorded, add Pipedrive's event id when there is one, so two different changes of one
+/// record are both kept while a redelivery of either is not.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WebhookDecoder;
+
+impl CrmEventDecoder for WebhookDecoder {
+    fn decode(&self, body: &[u8]) -> Result<NewCrmEvent, InvalidCrmEvent> {
+        let event =
+            WebhookEvent::parse(body).map_err(|error| InvalidCrmEvent(error.to_string()))?;
+        if event.entity_id.chars().count() > MAX_ENTITY_ID_CHARS {
+            return Err(InvalidCrmEvent(format!(
+                "o campo meta.entity_id tem mais de {MAX_ENTITY_ID_CHARS} caracteres"
+            )));
+        }
+        let key = match (&event.action, &event.event_id) {
+            (WebhookAction::Create, _) | (_, None) => event.dedup_key(),
+            (_, Some(event_id)) => format!("{}:{event_id}", event.dedup_key()),
+        };
+        if key.chars().count() > MAX_KEY_CHARS {
+            return Err(InvalidCrmEvent(
+                "os campos meta.action, meta.entity e meta.id são longos demais".to_owned(),
+            ));
+        }
+        let payload = String::from_utf8(body.to_vec())
+            .map_err(|_| InvalidCrmEvent("o corpo do webhook não é UTF-8".to_owned()))?;
+        Ok(NewCrmEvent {
+            key,
+            action: event.action.to_string(),
+            entity: event.entity.to_string(),
+            entity_id: event.entity_id,
+            attempt: event.attempt,
+            payload,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn decode(value: serde_json::Value) -> Result<NewCrmEvent, InvalidCrmEvent> {
+        WebhookDecoder.decode(value.to_string().as_bytes())
+    }
+
+    #[test]
+    fn a_created_deal_is_keyed_by_action_entity_and_id() {
+        let body = include_str!("../tests/fixtures/webhook_deal_create.json");
+        let event = WebhookDecoder.decode(body.as_bytes()).unwrap();
+        assert_eq!(event.key, "create:deal:42");
+        assert_eq!(event.action, "create");
+        assert_eq!(event.entity, "deal");
+        assert_eq!(event.entity_id, "42");
+        assert_eq!(event.attempt, 1);
+        assert_eq!(event.payload, body);
+    }
+
+    #[test]
+    fn redeliveries_of_a_creation_share_the_key() {
+        let first = decode(json!({
+            "meta": {"action": "create", "entity": "lead", "entity_id": "3c0e4a7e-1f2b-11f0-9a3d-0242ac120002", "attempt": 1, "id": "a", "version": "2.0"},
+            "data": {}
+        }))
+        .unwrap();
+        let again = decode(json!({
+            "meta": {"action": "create", "entity": "lead", "entity_id": "3c0e4a7e-1f2b-11f0-9a3d-0242ac120002", "attempt": 2, "id": "b", "version": "2.0"},
+            "data": {}
+        }))
+        .unwrap();
+        assert_eq!(first.key, again.key);
+        assert_eq!(again.attempt, 2);
+    }
+
+    #[test]
+    fn changes_are_keyed_by_their_event_id_too() {
+        let body = include_str!("../tests/fixtures/webhook_deal_owner_change.json");
+        let event = WebhookDecoder.decode(body.as_bytes()).unwrap();
+        assert!(event.key.starts_with("change:deal:42:"), "{}", event.key);
+        let without_id = decode(json!({
+            "meta": {"action": "change", "entity": "deal", "entity_id": "42", "version": "2.0"},
+            "data": {"id": 42}, "previous": {"title": "x"}
+        }))
+        .unwrap();
+        assert_eq!(without_id.key, "change:deal:42");
+    }
+
+    #[test]
+    fn unusable_bodies_are_refused_with_a_reason() {
+        let error = WebhookDecoder.decode(b"{").unwrap_err();
+        assert!(error.0.contains("JSON"), "{error}");
+        let v1 = include_str!("../tests/fixtures/webhook_v1_deal_added.json");
+        let error = WebhookDecoder.decode(v1.as_bytes()).unwrap_err();
+        assert!(error.0.contains("2.0"), "{error}");
+        let long = decode(json!({
+            "meta": {"action": "create", "entity": "deal", "entity_id": "9".repeat(65), "version": "2.0"},
+            "data": {}
+        }))
+        .unwrap_err();
+        assert!(long.0.contains("entity_id"), "{long}");
+    }
+}

@@ -1,0 +1,684 @@
+//! The worker's half of the inbound path: recorded webhook events become assignments.
+//!
+//! For a created deal or lead ([`WebhookEvent::target`]) the processor reads the contact's
+//! language from the configured custom field (a text value, or an option whose label is the
+//! code), falls back to the default language, and runs the rotation with the record as CRM
+//! target, so the owner update and the note go through the outbox like those of any
+//! `GET /consultor/da-vez?deal_id=…`. The assignment is idempotent per event (an
+//! `Idempotency-Key` derived from the event's id), so a worker that dies between assigning and
+//! recording the outcome assigns nothing twice when the event is claimed again.
+//!
+//! Every other event is recorded as ignored: changes (among them the echo of our own owner
+//! update, recognised with [`WebhookEvent::is_owner_change_to`] and named as such), deletes,
+//! other entities. An event that cannot be processed (unreadable payload, no usable language,
+//! nobody available) is recorded as failed with the reason; a temporary failure (the database
+//! or Pipedrive did not answer) leaves it pending for a later round.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use consultores_domain::{
+    Actor, Clock, CrmError, CrmEvent, CrmEventInbox, CrmEventOutcome, CrmOutbox, CrmTarget,
+    CrmThrottle, DistributionService, DomainError, IdempotencyClaim, IdempotencyKey, Language,
+};
+
+use crate::client::PipedriveClient;
+use crate::webhook::{CustomFieldValue, WebhookAction, WebhookEvent};
+use crate::wire::FieldOption;
+
+/// The options of a custom field, by key. Implemented by [`PipedriveClient::field_options`].
+pub trait FieldOptionSource: Send + Sync {
+    /// The options of the deal field `key` (leads share the deal fields).
+    fn field_options(&self, key: &str) -> Result<Vec<FieldOption>, CrmError>;
+}
+
+impl FieldOptionSource for PipedriveClient {
+    fn field_options(&self, key: &str) -> Result<Vec<FieldOption>, CrmError> {
+        PipedriveClient::field_options(self, key)
+    }
+}
+
+/// Where a created record's language comes from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LanguageSource {
+    /// The key of the custom field holding the language (`PIPEDRIVE_LANGUAGE_FIELD`).
+    pub field: Option<String>,
+    /// The language when the field is not configured or empty (`PIPEDRIVE_DEFAULT_LANGUAGE`).
+    pub default: Option<Language>,
+}
+
+/// How the processor works through the recorded events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcessorSettings {
+    /// Events claimed per round.
+    pub batch: u32,
+    /// How long a claim keeps an event away from other workers.
+    pub lease: Duration,
+    /// How long an event waits after a temporary failure.
+    pub retry_after: Duration,
+    /// How long the labels of the language field's options are reused.
+    pub options_ttl: Duration,
+}
+
+impl ProcessorSettings {
+    /// 10 events per round, a 2-minute lease, 30 s after a temporary failure, options cached
+    /// for 10 minutes.
+    pub const DEFAULT: Self = Self {
+        batch: 10,
+        lease: Duration::from_secs(120),
+        retry_after: Duration::from_secs(30),
+        options_ttl: Duration::from_secs(600),
+    };
+}
+
+impl Default for ProcessorSettings {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// One event handled in a round.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandledEvent {
+    /// Processed: its outcome is recorded.
+    Finished {
+        key: String,
+        outcome: CrmEventOutcome,
+    },
+    /// Left pending after a temporary failure.
+    Deferred { key: String, reason: String },
+}
+
+/// What one round did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventRound {
+    /// Events claimed.
+    pub claimed: usize,
+    /// Each event handled, in order.
+    pub handled: Vec<HandledEvent>,
+}
+
+/// The description recorded in the audit trail for assignments made from Pipedrive webhooks.
+pub const WEBHOOK_ACTOR: &str = "pipedrive-webhook";
+
+/// The idempotency scope of assignments made from webhooks (apart from every API key's).
+const IDEMPOTENCY_SCOPE: &str = "pipedrive-webhook";
+
+/// Turns recorded webhook events into assignments (see the module documentation).
+pub struct WebhookProcessor {
+    inbox: Arc<dyn CrmEventInbox>,
+    outbox: Arc<dyn CrmOutbox>,
+    distribution: DistributionService,
+    options: Arc<dyn FieldOptionSource>,
+    languages: LanguageSource,
+    clock: Arc<dyn Clock>,
+    settings: ProcessorSettings,
+    labels: Mutex<Option<(Instant, HashMap<i64, String>)>>,
+    throttle: Option<Arc<dyn CrmThrottle>>,
+}
+
+impl std::fmt::Debug for WebhookProcessor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookProcessor")
+            .field("languages", &self.languages)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why an event is left for later.
+struct Deferral(String);
+
+impl WebhookProcessor {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        inbox: Arc<dyn CrmEventInbox>,
+        outbox: Arc<dyn CrmOutbox>,
+        distribution: DistributionService,
+        options: Arc<dyn FieldOptionSource>,
+        languages: LanguageSource,
+        clock: Arc<dyn Clock>,
+        settings: ProcessorSettings,
+    ) -> Self {
+        Self {
+            inbox,
+            outbox,
+            distribution,
+            options,
+            languages,
+            clock,
+            settings,
+            labels: Mutex::new(None),
+            throttle: None,
+        }
+    }
+
+    /// The same processor, asking `throttle` before reading field options from Pipedrive: while
+    /// the rate budget is spent, an event that needs them waits instead of earning another 429.
+    pub fn with_throttle(mut self, throttle: Arc<dyn CrmThrottle>) -> Self {
+        self.throttle = Some(throttle);
+        self
+    }
+
+    /// The settings in use.
+    pub fn settings(&self) -> &ProcessorSettings {
+        &self.settings
+    }
+
+    /// One round: claims up to a batch of pending events and handles each, checking `stop`
+    /// before each (events not handled come back when their lease ends). Store failures while
+    /// claiming or recording an outcome end the round with the error.
+    pub fn process_pending(&self, stop: &dyn Fn() -> bool) -> Result<EventRound, DomainError> {
+        let now = self.clock.now();
+        let events =
+            self.inbox
+                .claim_pending(now, add(now, self.settings.lease), self.settings.batch)?;
+        let mut round = EventRound {
+            claimed: events.len(),
+            handled: Vec::with_capacity(events.len()),
+        };
+        for event in events {
+            if stop() {
+                break;
+            }
+            match self.handle(&event) {
+                Ok(outcome) => {
+                    self.inbox.finish(event.id, &outcome, self.clock.now())?;
+                    round.handled.push(HandledEvent::Finished {
+                        key: event.key,
+                        outcome,
+                    });
+                }
+                Err(Deferral(reason)) => {
+                    let retry_at = add(self.clock.now(), self.settings.retry_after);
+                    self.inbox.defer(event.id, retry_at, &reason)?;
+                    round.handled.push(HandledEvent::Deferred {
+                        key: event.key,
+                        reason,
+                    });
+                }
+            }
+        }
+        Ok(round)
+    }
+
+    fn handle(&self, event: &CrmEvent) -> Result<CrmEventOutcome, Deferral> {
+        let parsed = match serde_json::from_str(&event.payload)
+            .map_err(|error| error.to_string())
+            .and_then(|value| WebhookEvent::from_value(value).map_err(|error| error.to_string()))
+        {
+            Ok(parsed) => parsed,
+            Err(reason) => return Ok(failed(format!("payload ilegível: {reason}"))),
+        };
+        let Some(target) = parsed.target() else {
+            return self.ignored(&parsed);
+        };
+        let language = match self.language_of(&parsed)? {
+            Ok(language) => language,
+            Err(reason) => return Ok(failed(reason)),
+        };
+        self.assign(event, &language, target)
+    }
+
+    fn ignored(&self, event: &WebhookEvent) -> Result<CrmEventOutcome, Deferral> {
+        if event.action == WebhookAction::Change {
+            if let Some(record) = event.record() {
+                let ours = self.outbox.last_owner_set(&record).map_err(defer_store)?;
+                if let Some(owner) = ours.filter(|owner| event.is_owner_change_to(*owner)) {
+                    return Ok(CrmEventOutcome::Ignored {
+                        reason: format!(
+                            "eco da alteração de responsável feita por este serviço (usuário {owner})"
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(CrmEventOutcome::Ignored {
+            reason: format!(
+                "evento {}.{} ignorado: só negócios e leads criados são distribuídos",
+                event.action, event.entity
+            ),
+        })
+    }
+
+    /// The language of a created record: `Ok(Ok(language))`, `Ok(Err(reason))` when there is
+    /// none usable (the event fails), `Err` when Pipedrive could not be asked (it waits).
+    fn language_of(&self, event: &WebhookEvent) -> Result<Result<Language, String>, Deferral> {
+        let Some(field) = self.languages.field.as_deref() else {
+            return Ok(self.languages.default.clone().ok_or_else(|| {
+                "sem idioma: nem PIPEDRIVE_LANGUAGE_FIELD nem PIPEDRIVE_DEFAULT_LANGUAGE estão \
+                 configurados"
+                    .to_owned()
+            }));
+        };
+        let raw = match event.custom_field(field) {
+            None => {
+                return Ok(self.languages.default.clone().ok_or_else(|| {
+                    format!(
+                        "sem idioma: o campo {field} está vazio e PIPEDRIVE_DEFAULT_LANGUAGE não \
+                         está configurado"
+                    )
+                }))
+            }
+            Some(CustomFieldValue::Text(text)) => text,
+            Some(CustomFieldValue::Option(id)) => match self.option_label(field, id)? {
+                Ok(label) => label,
+                Err(reason) => return Ok(Err(reason)),
+            },
+            Some(CustomFieldValue::Options(ids)) => match ids.first() {
+                Some(id) => match self.option_label(field, *id)? {
+                    Ok(label) => label,
+                    Err(reason) => return Ok(Err(reason)),
+                },
+                None => {
+                    return Ok(self.languages.default.clone().ok_or_else(|| {
+                        format!("sem idioma: o campo {field} não tem opção marcada")
+                    }))
+                }
+            },
+            Some(other) => {
+                return Ok(Err(format!(
+                    "o campo {field} não traz um idioma (valor {other:?})"
+                )))
+            }
+        };
+        Ok(Language::parse(&raw)
+            .map_err(|problem| format!("idioma inválido no campo {field}: {raw:?} ({problem})")))
+    }
+
+    /// The label of option `id` of the language field, from a cache refreshed after the ttl or
+    /// when the id is missing (an option added since the last read).
+    fn option_label(&self, field: &str, id: i64) -> Result<Result<String, String>, Deferral> {
+        let cached = self
+            .labels
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .filter(|(read_at, _)| read_at.elapsed() < self.settings.options_ttl)
+            .and_then(|(_, labels)| labels.get(&id).cloned());
+        if let Some(label) = cached {
+            return Ok(Ok(label));
+        }
+        if let Some(pause) = self.throttle.as_ref().and_then(|throttle| throttle.pause()) {
+            return Err(Deferral(format!(
+                "limite de requisições do Pipedrive esgotado; opções do campo {field} lidas \
+                 depois da pausa ({} s)",
+                pause.as_secs()
+            )));
+        }
+        let options = match self.options.field_options(field) {
+            Ok(options) => options,
+            Err(CrmError::Transient { reason, .. }) => {
+                return Err(Deferral(format!(
+                    "não foi possível ler as opções do campo {field}: {reason}"
+                )))
+            }
+            Err(CrmError::Permanent { reason }) => {
+                return Ok(Err(format!(
+                    "não foi possível ler as opções do campo {field}: {reason}"
+                )))
+            }
+        };
+        let labels: HashMap<i64, String> = options
+            .into_iter()
+            .map(|option| (option.id, option.label))
+            .collect();
+        let label = labels.get(&id).cloned();
+        *self.labels.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some((Instant::now(), labels));
+        Ok(label.ok_or_else(|| format!("a opção {id} não existe no campo {field}")))
+    }
+
+    fn assign(
+        &self,
+        event: &CrmEvent,
+        language: &Language,
+        target: CrmTarget,
+    ) -> Result<CrmEventOutcome, Deferral> {
+        let request = format!("pipedrive-evento-{}", event.id.0);
+        let key = IdempotencyKey::parse(&request)
+            .map_err(|problem| Deferral(format!("chave de idempotência inválida: {problem}")))?;
+        let claim = IdempotencyClaim::new(
+            IDEMPOTENCY_SCOPE.to_owned(),
+            key,
+            format!("webhook {}", event.key),
+            self.distribution.now(),
+        );
+        let actor = Actor {
+            api_key_id: None,
+            api_key_description: WEBHOOK_ACTOR.to_owned(),
+            request_id: request,
+        };
+        match self
+            .distribution
+            .assign_next(language, Some(claim), &actor, Some(target))
+        {
+            Ok(recorded) => Ok(CrmEventOutcome::Assigned {
+                protocol: recorded.value.protocol.id,
+            }),
+            Err(error @ DomainError::Unavailable(_)) => Err(defer_store(error)),
+            // Nobody available, a bug: retrying the same event would not help.
+            Err(error) => Ok(failed(with_cause(&error))),
+        }
+    }
+}
+
+fn failed(reason: String) -> CrmEventOutcome {
+    CrmEventOutcome::Failed { reason }
+}
+
+fn defer_store(error: DomainError) -> Deferral {
+    Deferral(with_cause(&error))
+}
+
+/// The error's text and, for the ones that hide it from clients, its cause (this text goes to
+/// the log and the event's record, never to an HTTP client).
+fn with_cause(error: &DomainError) -> String {
+    match std::error::Error::source(error) {
+        Some(cause) => format!("{error}: {cause}"),
+        None => error.to_string(),
+    }
+}
+
+/// `at + duration`, saturating instead of overflowing.
+fn add(at: DateTime<Utc>, duration: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(duration)
+        .ok()
+        .and_then(|duration| at.checked_add_signed(duration))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use consultores_domain::{
+        Assignment, AssignmentPort, CrmActionStatus, CrmEventId, OutboxItem, OutboxItemId,
+        PipedriveUserId, ProtocolId, Recorded, SystemClock,
+    };
+    use serde_json::json;
+
+    use super::*;
+
+    const FIELD: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
+
+    /// Ports the language tests never reach.
+    struct Unused;
+
+    impl CrmEventInbox for Unused {
+        fn record(
+            &self,
+            _: &consultores_domain::NewCrmEvent,
+            _: DateTime<Utc>,
+        ) -> Result<bool, DomainError> {
+            unreachable!()
+        }
+        fn claim_pending(
+            &self,
+            _: DateTime<Utc>,
+            _: DateTime<Utc>,
+            _: u32,
+        ) -> Result<Vec<CrmEvent>, DomainError> {
+            unreachable!()
+        }
+        fn finish(
+            &self,
+            _: CrmEventId,
+            _: &CrmEventOutcome,
+            _: DateTime<Utc>,
+        ) -> Result<(), DomainError> {
+            unreachable!()
+        }
+        fn defer(&self, _: CrmEventId, _: DateTime<Utc>, _: &str) -> Result<(), DomainError> {
+            unreachable!()
+        }
+    }
+
+    impl CrmOutbox for Unused {
+        fn claim_due(
+            &self,
+            _: DateTime<Utc>,
+            _: DateTime<Utc>,
+            _: u32,
+        ) -> Result<Vec<OutboxItem>, DomainError> {
+            unreachable!()
+        }
+        fn complete(&self, _: OutboxItemId, _: u32, _: DateTime<Utc>) -> Result<(), DomainError> {
+            unreachable!()
+        }
+        fn reschedule(
+            &self,
+            _: OutboxItemId,
+            _: u32,
+            _: DateTime<Utc>,
+            _: &str,
+            _: DateTime<Utc>,
+        ) -> Result<(), DomainError> {
+            unreachable!()
+        }
+        fn fail(
+            &self,
+            _: OutboxItemId,
+            _: u32,
+            _: &str,
+            _: DateTime<Utc>,
+        ) -> Result<(), DomainError> {
+            unreachable!()
+        }
+        fn release(
+            &self,
+            _: OutboxItemId,
+            _: DateTime<Utc>,
+            _: DateTime<Utc>,
+        ) -> Result<(), DomainError> {
+            unreachable!()
+        }
+        fn states_for_protocol(&self, _: ProtocolId) -> Result<Vec<CrmActionStatus>, DomainError> {
+            unreachable!()
+        }
+        fn pending_count(&self) -> Result<u64, DomainError> {
+            unreachable!()
+        }
+        fn last_owner_set(&self, _: &CrmTarget) -> Result<Option<PipedriveUserId>, DomainError> {
+            unreachable!()
+        }
+    }
+
+    impl AssignmentPort for Unused {
+        fn assign_next(
+            &self,
+            _: &Language,
+            _: DateTime<Utc>,
+            _: Option<IdempotencyClaim>,
+            _: &Actor,
+            _: Option<CrmTarget>,
+        ) -> Result<Recorded<Assignment>, DomainError> {
+            unreachable!()
+        }
+    }
+
+    /// Field options from a script, counting the calls.
+    struct Options {
+        answer: Result<Vec<FieldOption>, CrmError>,
+        calls: AtomicUsize,
+    }
+
+    impl FieldOptionSource for Options {
+        fn field_options(&self, key: &str) -> Result<Vec<FieldOption>, CrmError> {
+            assert_eq!(key, FIELD);
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            self.answer.clone()
+        }
+    }
+
+    fn options(answer: Result<Vec<FieldOption>, CrmError>) -> Arc<Options> {
+        Arc::new(Options {
+            answer,
+            calls: AtomicUsize::new(0),
+        })
+    }
+
+    fn labels() -> Arc<Options> {
+        options(Ok(vec![
+            FieldOption {
+                id: 30,
+                label: "pt".into(),
+            },
+            FieldOption {
+                id: 31,
+                label: " EN ".into(),
+            },
+            FieldOption {
+                id: 32,
+                label: "Português".into(),
+            },
+        ]))
+    }
+
+    fn processor(source: Arc<Options>, field: bool, default: Option<&str>) -> WebhookProcessor {
+        WebhookProcessor::new(
+            Arc::new(Unused),
+            Arc::new(Unused),
+            DistributionService::new(Arc::new(Unused), Arc::new(SystemClock)),
+            source,
+            LanguageSource {
+                field: field.then(|| FIELD.to_owned()),
+                default: default.map(|code| Language::parse(code).unwrap()),
+            },
+            Arc::new(SystemClock),
+            ProcessorSettings::DEFAULT,
+        )
+    }
+
+    fn deal(value: serde_json::Value) -> WebhookEvent {
+        WebhookEvent::from_value(json!({
+            "meta": {"action": "create", "entity": "deal", "entity_id": "42", "version": "2.0"},
+            "data": {"id": 42, "custom_fields": {FIELD: value}}
+        }))
+        .unwrap()
+    }
+
+    fn language(processor: &WebhookProcessor, value: serde_json::Value) -> Result<String, String> {
+        match processor.language_of(&deal(value)) {
+            Ok(result) => result.map(|language| language.as_str().to_owned()),
+            Err(Deferral(reason)) => Err(format!("adiado: {reason}")),
+        }
+    }
+
+    #[test]
+    fn a_text_value_is_the_language_code() {
+        let processor = processor(labels(), true, None);
+        assert_eq!(
+            language(&processor, json!({"type": "varchar", "value": " PT-br "})),
+            Ok("pt-br".into())
+        );
+        assert_eq!(language(&processor, json!("en")), Ok("en".into()));
+    }
+
+    #[test]
+    fn an_option_is_read_through_its_label_once() {
+        let source = labels();
+        let processor = processor(source.clone(), true, None);
+        assert_eq!(
+            language(&processor, json!({"type": "enum", "id": 31})),
+            Ok("en".into())
+        );
+        assert_eq!(
+            language(&processor, json!({"type": "enum", "id": 30})),
+            Ok("pt".into())
+        );
+        assert_eq!(
+            language(
+                &processor,
+                json!({"type": "set", "values": [{"id": 30}, {"id": 31}]})
+            ),
+            Ok("pt".into()),
+            "several options: the first"
+        );
+        assert_eq!(source.calls.load(Ordering::SeqCst), 1, "labels are cached");
+    }
+
+    #[test]
+    fn unusable_values_give_the_reason() {
+        let processor = processor(labels(), true, None);
+        let invalid = language(&processor, json!({"type": "varchar", "value": "português"}));
+        assert!(invalid.unwrap_err().starts_with("idioma inválido no campo"));
+        let label = language(&processor, json!({"type": "enum", "id": 32}));
+        assert!(label.unwrap_err().contains("\"Português\""));
+        let missing = language(&processor, json!({"type": "enum", "id": 99}));
+        assert_eq!(
+            missing,
+            Err(format!("a opção 99 não existe no campo {FIELD}"))
+        );
+        let number = language(&processor, json!({"type": "double", "value": 3}));
+        assert!(number.unwrap_err().contains("não traz um idioma"));
+        let empty = language(&processor, serde_json::Value::Null);
+        assert!(empty.unwrap_err().starts_with("sem idioma"));
+    }
+
+    #[test]
+    fn an_empty_field_or_no_field_falls_back_to_the_default() {
+        let with_field = processor(labels(), true, Some("es"));
+        assert_eq!(
+            language(&with_field, serde_json::Value::Null),
+            Ok("es".into())
+        );
+        let without_field = processor(labels(), false, Some("es"));
+        assert_eq!(language(&without_field, json!("en")), Ok("es".into()));
+        let nothing = processor(labels(), false, None);
+        assert!(language(&nothing, json!("en"))
+            .unwrap_err()
+            .contains("nem PIPEDRIVE_LANGUAGE_FIELD nem PIPEDRIVE_DEFAULT_LANGUAGE"));
+    }
+
+    struct Spent;
+
+    impl CrmThrottle for Spent {
+        fn pause(&self) -> Option<std::time::Duration> {
+            Some(std::time::Duration::from_secs(3600))
+        }
+    }
+
+    #[test]
+    fn options_wait_for_a_spent_rate_budget_without_calling_pipedrive() {
+        let source = labels();
+        let paused = processor(source.clone(), true, None).with_throttle(Arc::new(Spent));
+        let deferred = language(&paused, json!({"type": "enum", "id": 30}));
+        assert!(deferred
+            .unwrap_err()
+            .starts_with("adiado: limite de requisições"));
+        assert_eq!(source.calls.load(Ordering::SeqCst), 0);
+        assert_eq!(
+            language(&paused, json!({"type": "varchar", "value": "pt"})),
+            Ok("pt".into()),
+            "text values need no call"
+        );
+    }
+
+    #[test]
+    fn options_that_cannot_be_read_now_defer_the_event_and_unknown_fields_fail_it() {
+        let down = processor(
+            options(Err(CrmError::Transient {
+                reason: "Pipedrive respondeu 503 Service Unavailable".into(),
+                retry_after_secs: None,
+            })),
+            true,
+            None,
+        );
+        let deferred = language(&down, json!({"type": "enum", "id": 30}));
+        assert!(deferred.unwrap_err().starts_with("adiado:"));
+        let unknown = processor(
+            options(Err(CrmError::Permanent {
+                reason: "o campo não existe".into(),
+            })),
+            true,
+            None,
+        );
+        let failed = language(&unknown, json!({"type": "enum", "id": 30}));
+        assert!(failed
+            .unwrap_err()
+            .starts_with("não foi possível ler as opções"));
+    }
+}

@@ -1,0 +1,624 @@
+//! The delivery path against a local server that answers like Pipedrive: outbox items written by
+//! real assignments (PostgreSQL and SQLite), delivered by the domain's delivery service and the
+//! background worker through the real client.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: failing loudly is the point
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use consultores_domain::{
+    Actor, ApiKeyId, AssignmentPort, ConsultantName, ConsultantRepository, CrmActionKind,
+    CrmDeliveryService, CrmOutbox, CrmTarget, DeliverySettings, DeliveryState, Language,
+    LanguageList, NewConsultant, PipedriveUserId, ProtocolId, SystemClock,
+};
+use consultores_persistence::testing::TestDatabase;
+use consultores_persistence::Database;
+use consultores_pipedrive::{Backoff, PipedriveClient, PipedriveConfig, Worker, WorkerSettings};
+use serde_json::{json, Value};
+use tokio::runtime::Runtime;
+use url::Url;
+use wiremock::matchers::{body_json, header, method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const TOKEN: &str = "0123456789abcdef0123456789abcdef01234567";
+const OWNER: i64 = 456;
+const LEAD: &str = "adf21080-0e10-11eb-879b-05d71fb426ec";
+
+/// A local Pipedrive (on its own runtime) and a fresh database. Everything else in these tests
+/// runs on the plain test thread, where the blocking client belongs.
+struct Setup {
+    runtime: Runtime,
+    server: MockServer,
+    test: TestDatabase,
+}
+
+impl Setup {
+    fn new(test: TestDatabase) -> Self {
+        let runtime = Runtime::new().unwrap();
+        let server = runtime.block_on(MockServer::start());
+        Self {
+            runtime,
+            server,
+            test,
+        }
+    }
+
+    fn db(&self) -> Database {
+        self.test.database()
+    }
+
+    fn mount(&self, mock: Mock) {
+        self.runtime.block_on(mock.mount(&self.server));
+    }
+
+    fn requests(&self) -> Vec<Request> {
+        self.runtime
+            .block_on(self.server.received_requests())
+            .unwrap()
+    }
+
+    fn client(&self, timeout: Duration) -> Arc<PipedriveClient> {
+        let config = PipedriveConfig::new(TOKEN, Url::parse(&self.server.uri()).unwrap())
+            .with_timeout(timeout);
+        Arc::new(PipedriveClient::new(config).unwrap())
+    }
+
+    /// The delivery service over this database, with a fast backoff (tests do not wait for the
+    /// production schedule).
+    fn delivery(&self, client: Arc<PipedriveClient>) -> CrmDeliveryService {
+        CrmDeliveryService::new(
+            Arc::new(self.db()),
+            client.clone(),
+            client,
+            Arc::new(Backoff::new(
+                Duration::from_millis(20),
+                Duration::from_millis(100),
+            )),
+            Arc::new(SystemClock),
+            DeliverySettings::DEFAULT,
+        )
+    }
+
+    /// An online consultant "João Silva" speaking pt, Pipedrive user [`OWNER`].
+    fn consultant(&self) {
+        let mut new = NewConsultant::new(
+            ConsultantName::parse("João Silva").unwrap(),
+            LanguageList::new(vec![Language::parse("pt").unwrap()]).unwrap(),
+        );
+        new.online = true;
+        new.pipedrive_user_id = Some(PipedriveUserId::new(OWNER).unwrap());
+        ConsultantRepository::create(&self.db(), &new, Utc::now(), &actor()).unwrap();
+    }
+
+    /// A `pt` assignment for `target`, returning the protocol and its number.
+    fn assign(&self, target: CrmTarget) -> (ProtocolId, String) {
+        let assigned = self
+            .db()
+            .assign_next(
+                &Language::parse("pt").unwrap(),
+                Utc::now(),
+                None,
+                &actor(),
+                Some(target),
+            )
+            .unwrap()
+            .value;
+        assert_eq!(assigned.crm_actions.map(|a| a.len()), Some(2));
+        (assigned.protocol.id, assigned.protocol.number.to_string())
+    }
+
+    fn states(&self, protocol: ProtocolId) -> Vec<(CrmActionKind, DeliveryState, u32)> {
+        self.db()
+            .states_for_protocol(protocol)
+            .unwrap()
+            .into_iter()
+            .map(|status| (status.action, status.state, status.attempts))
+            .collect()
+    }
+
+    /// Runs delivery rounds until nothing is pending (or fails the test after 30 s).
+    fn deliver_all(&self, delivery: &CrmDeliveryService) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.db().pending_count().unwrap() > 0 {
+            assert!(Instant::now() < deadline, "items still pending after 30 s");
+            let round = delivery.deliver_due(&|| false).unwrap();
+            if round.claimed == 0 {
+                std::thread::sleep(round.pause.unwrap_or(Duration::from_millis(20)));
+            }
+        }
+    }
+
+    fn wait_until(&self, what: &str, done: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !done() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn actor() -> Actor {
+    Actor::stored_key(ApiKeyId(1), Some("testes"), "req-teste")
+}
+
+fn ok(data: Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"success": true, "data": data}))
+}
+
+fn pipedrive_error(status: u16, error: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(json!({
+        "success": false, "error": error, "error_info": "Please check developers.pipedrive.com",
+        "data": null, "additional_data": null
+    }))
+}
+
+fn note_text(number: &str) -> String {
+    format!("Protocolo {number} — atendimento atribuído a João Silva")
+}
+
+fn body(request: &Request) -> Value {
+    serde_json::from_slice(&request.body).unwrap()
+}
+
+/// Requests by `METHOD path`, with their bodies.
+fn by_route(requests: &[Request]) -> HashMap<String, Vec<Value>> {
+    let mut routes: HashMap<String, Vec<Value>> = HashMap::new();
+    for request in requests {
+        routes
+            .entry(format!("{} {}", request.method, request.url.path()))
+            .or_default()
+            .push(body(request));
+    }
+    routes
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod postgres {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name(super::Setup::new(TestDatabase::postgres()));
+                }
+            )+
+            use consultores_persistence::testing::TestDatabase;
+        }
+        mod sqlite {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name(super::Setup::new(TestDatabase::sqlite()));
+                }
+            )+
+            use consultores_persistence::testing::TestDatabase;
+        }
+    };
+}
+
+on_both_backends!(
+    a_deal_gets_its_owner_and_note_with_the_exact_requests,
+    a_lead_gets_its_owner_through_v1_and_its_note,
+    a_person_gets_its_owner_through_v2_and_its_note,
+    a_bad_token_fails_both_actions_with_the_reason,
+    an_unknown_deal_fails_with_the_reason,
+    a_spent_rate_budget_is_honoured_before_any_retry,
+    a_server_error_is_retried_until_it_succeeds,
+    a_slow_server_times_out_and_is_retried,
+    a_stopped_worker_leaves_the_rest_for_the_next_one_and_nothing_is_sent_twice,
+);
+
+fn a_deal_gets_its_owner_and_note_with_the_exact_requests(setup: Setup) {
+    setup.consultant();
+    let (protocol, number) = setup.assign(CrmTarget::Deal(42));
+    setup.mount(
+        Mock::given(method("PATCH"))
+            .and(path("/api/v2/deals/42"))
+            .and(header("x-api-token", TOKEN))
+            .and(header("content-type", "application/json"))
+            .and(body_json(json!({"owner_id": OWNER})))
+            .respond_with(ok(json!({"id": 42, "owner_id": OWNER})))
+            .expect(1),
+    );
+    setup.mount(
+        Mock::given(method("POST"))
+            .and(path("/api/v1/notes"))
+            .and(header("x-api-token", TOKEN))
+            .and(body_json(
+                json!({"content": note_text(&number), "deal_id": 42}),
+            ))
+            .respond_with(ok(json!({"id": 1, "deal_id": 42})))
+            .expect(1),
+    );
+    let delivery = setup.delivery(setup.client(Duration::from_secs(5)));
+    let round = delivery.deliver_due(&|| false).unwrap();
+    assert_eq!((round.claimed, round.delivered), (2, 2));
+    assert_eq!(
+        setup.states(protocol),
+        vec![
+            (CrmActionKind::SetOwner, DeliveryState::Done, 1),
+            (CrmActionKind::AddNote, DeliveryState::Done, 1),
+        ]
+    );
+    let requests = setup.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0].url.path(), "/api/v2/deals/42", "owner first");
+    for request in &requests {
+        assert!(
+            request.url.query().is_none(),
+            "the token never rides in the URL"
+        );
+    }
+    setup.runtime.block_on(setup.server.verify());
+}
+
+fn a_lead_gets_its_owner_through_v1_and_its_note(setup: Setup) {
+    setup.consultant();
+    let (protocol, number) = setup.assign(CrmTarget::Lead(LEAD.into()));
+    setup.mount(Mock::given(method("PATCH")).respond_with(ok(json!({"id": LEAD}))));
+    setup.mount(Mock::given(method("POST")).respond_with(ok(json!({"id": 2}))));
+    setup.deliver_all(&setup.delivery(setup.client(Duration::from_secs(5))));
+    let routes = by_route(&setup.requests());
+    assert_eq!(
+        routes[&format!("PATCH /api/v1/leads/{LEAD}")],
+        vec![json!({"owner_id": OWNER})]
+    );
+    assert_eq!(
+        routes["POST /api/v1/notes"],
+        vec![json!({"content": note_text(&number), "lead_id": LEAD})]
+    );
+    assert!(setup
+        .states(protocol)
+        .iter()
+        .all(|(_, state, _)| *state == DeliveryState::Done));
+}
+
+fn a_person_gets_its_owner_through_v2_and_its_note(setup: Setup) {
+    setup.consultant();
+    let (_, number) = setup.assign(CrmTarget::Person(17));
+    setup.mount(Mock::given(method("PATCH")).respond_with(ok(json!({"id": 17}))));
+    setup.mount(Mock::given(method("POST")).respond_with(ok(json!({"id": 3}))));
+    setup.deliver_all(&setup.delivery(setup.client(Duration::from_secs(5))));
+    let routes = by_route(&setup.requests());
+    assert_eq!(
+        routes["PATCH /api/v2/persons/17"],
+        vec![json!({"owner_id": OWNER})]
+    );
+    assert_eq!(
+        routes["POST /api/v1/notes"],
+        vec![json!({"content": note_text(&number), "person_id": 17})]
+    );
+}
+
+fn a_bad_token_fails_both_actions_with_the_reason(setup: Setup) {
+    setup.consultant();
+    let (protocol, _) = setup.assign(CrmTarget::Deal(42));
+    setup.mount(
+        Mock::given(wiremock::matchers::any())
+            .respond_with(pipedrive_error(401, "unauthorized access")),
+    );
+    let round = setup
+        .delivery(setup.client(Duration::from_secs(5)))
+        .deliver_due(&|| false)
+        .unwrap();
+    assert_eq!(round.failed, 2);
+    let failed = DeliveryState::Failed {
+        reason: "Pipedrive respondeu 401 Unauthorized: unauthorized access".into(),
+    };
+    assert_eq!(
+        setup.states(protocol),
+        vec![
+            (CrmActionKind::SetOwner, failed.clone(), 1),
+            (CrmActionKind::AddNote, failed, 1),
+        ]
+    );
+    assert_eq!(
+        setup.db().pending_count().unwrap(),
+        0,
+        "no retry of a permanent error"
+    );
+}
+
+fn an_unknown_deal_fails_with_the_reason(setup: Setup) {
+    setup.consultant();
+    let (protocol, _) = setup.assign(CrmTarget::Deal(999));
+    setup.mount(
+        Mock::given(method("PATCH"))
+            .and(path("/api/v2/deals/999"))
+            .respond_with(pipedrive_error(404, "Deal not found")),
+    );
+    setup.mount(Mock::given(method("POST")).respond_with(pipedrive_error(404, "Deal not found")));
+    setup.deliver_all(&setup.delivery(setup.client(Duration::from_secs(5))));
+    let states = setup.states(protocol);
+    assert_eq!(
+        states[0],
+        (
+            CrmActionKind::SetOwner,
+            DeliveryState::Failed {
+                reason: "Pipedrive respondeu 404 Not Found: Deal not found".into()
+            },
+            1
+        )
+    );
+    assert_eq!(setup.requests().len(), 2, "tried once each");
+}
+
+fn next_attempt(setup: &Setup, protocol: ProtocolId) -> DateTime<Utc> {
+    let text = setup.test.query_strings(&format!(
+        "SELECT CAST(proxima_tentativa AS TEXT) AS value FROM crm_outbox \
+         WHERE protocolo_id = {} AND acao = 'definir_responsavel'",
+        protocol.0
+    ));
+    let text = text[0].replace(' ', "T");
+    DateTime::parse_from_rfc3339(&text)
+        .or_else(|_| DateTime::parse_from_str(&text, "%Y-%m-%dT%H:%M:%S%.f%#z"))
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn a_spent_rate_budget_is_honoured_before_any_retry(setup: Setup) {
+    setup.consultant();
+    let (protocol, _) = setup.assign(CrmTarget::Deal(42));
+    setup.mount(
+        Mock::given(method("PATCH"))
+            .respond_with(
+                pipedrive_error(429, "Request over limit")
+                    .insert_header("x-ratelimit-limit", "40")
+                    .insert_header("x-ratelimit-remaining", "0")
+                    .insert_header("x-ratelimit-reset", "2"),
+            )
+            .up_to_n_times(1)
+            .with_priority(1),
+    );
+    setup.mount(Mock::given(method("PATCH")).respond_with(ok(json!({"id": 42}))));
+    setup.mount(Mock::given(method("POST")).respond_with(ok(json!({"id": 1}))));
+    let delivery = setup.delivery(setup.client(Duration::from_secs(5)));
+
+    let before = Utc::now();
+    let round = delivery.deliver_due(&|| false).unwrap();
+    assert_eq!(round.rescheduled, 1);
+    assert_eq!(
+        round.released, 1,
+        "the note waits too: the whole worker pauses"
+    );
+    let pause = round.pause.expect("the round reports the pause");
+    assert!(
+        pause > Duration::ZERO && pause <= Duration::from_secs(2),
+        "{pause:?}"
+    );
+    assert!(
+        next_attempt(&setup, protocol) >= before + chrono::Duration::seconds(2),
+        "not due again before the window resets"
+    );
+    let states = setup.states(protocol);
+    assert_eq!(
+        states[0].1,
+        DeliveryState::Pending {
+            last_error: Some(
+                "Pipedrive respondeu 429 Too Many Requests: Request over limit".into()
+            )
+        }
+    );
+
+    // Asked again at once: the pause holds, nothing is sent.
+    let again = delivery.deliver_due(&|| false).unwrap();
+    assert_eq!(again.claimed, 0);
+    assert!(again.pause.is_some());
+    assert_eq!(setup.requests().len(), 1);
+
+    setup.deliver_all(&delivery);
+    assert_eq!(
+        setup.requests().len(),
+        3,
+        "one retry of the owner, then the note"
+    );
+    assert_eq!(
+        setup.states(protocol),
+        vec![
+            (CrmActionKind::SetOwner, DeliveryState::Done, 2),
+            (CrmActionKind::AddNote, DeliveryState::Done, 1),
+        ]
+    );
+}
+
+fn a_server_error_is_retried_until_it_succeeds(setup: Setup) {
+    setup.consultant();
+    let (protocol, _) = setup.assign(CrmTarget::Deal(42));
+    setup.mount(
+        Mock::given(method("PATCH"))
+            .respond_with(ResponseTemplate::new(500).set_body_string("oops"))
+            .up_to_n_times(1)
+            .with_priority(1),
+    );
+    setup.mount(Mock::given(method("PATCH")).respond_with(ok(json!({"id": 42}))));
+    setup.mount(Mock::given(method("POST")).respond_with(ok(json!({"id": 1}))));
+    let delivery = setup.delivery(setup.client(Duration::from_secs(5)));
+    let round = delivery.deliver_due(&|| false).unwrap();
+    assert_eq!((round.rescheduled, round.delivered), (1, 1));
+    assert_eq!(
+        setup.states(protocol)[0].1,
+        DeliveryState::Pending {
+            last_error: Some("Pipedrive respondeu 500 Internal Server Error".into())
+        }
+    );
+    setup.deliver_all(&delivery);
+    assert_eq!(
+        setup.states(protocol),
+        vec![
+            (CrmActionKind::SetOwner, DeliveryState::Done, 2),
+            (CrmActionKind::AddNote, DeliveryState::Done, 1),
+        ]
+    );
+    assert_eq!(
+        by_route(&setup.requests())["PATCH /api/v2/deals/42"].len(),
+        2
+    );
+}
+
+fn a_slow_server_times_out_and_is_retried(setup: Setup) {
+    setup.consultant();
+    let (protocol, _) = setup.assign(CrmTarget::Deal(42));
+    setup.mount(
+        Mock::given(method("PATCH"))
+            .respond_with(ok(json!({"id": 42})).set_delay(Duration::from_secs(3)))
+            .up_to_n_times(1)
+            .with_priority(1),
+    );
+    setup.mount(Mock::given(method("PATCH")).respond_with(ok(json!({"id": 42}))));
+    setup.mount(Mock::given(method("POST")).respond_with(ok(json!({"id": 1}))));
+    let delivery = setup.delivery(setup.client(Duration::from_millis(300)));
+    delivery.deliver_due(&|| false).unwrap();
+    match &setup.states(protocol)[0].1 {
+        DeliveryState::Pending {
+            last_error: Some(reason),
+        } => assert!(reason.contains("timeout"), "{reason}"),
+        other => panic!("expected a pending retry, got {other:?}"),
+    }
+    setup.deliver_all(&delivery);
+    assert_eq!(
+        setup.states(protocol)[0],
+        (CrmActionKind::SetOwner, DeliveryState::Done, 2)
+    );
+}
+
+fn a_stopped_worker_leaves_the_rest_for_the_next_one_and_nothing_is_sent_twice(setup: Setup) {
+    const DEALS: i64 = 6;
+    setup.consultant();
+    for deal in 1..=DEALS {
+        setup.assign(CrmTarget::Deal(deal));
+    }
+    let slow = Duration::from_millis(150);
+    setup.mount(Mock::given(method("PATCH")).respond_with(ok(json!({})).set_delay(slow)));
+    setup.mount(Mock::given(method("POST")).respond_with(ok(json!({})).set_delay(slow)));
+    let settings = WorkerSettings {
+        idle_wait: Duration::from_millis(20),
+        ..WorkerSettings::DEFAULT
+    };
+
+    let first = Worker::spawn(
+        setup.delivery(setup.client(Duration::from_secs(5))),
+        None,
+        settings,
+        |_| {},
+    )
+    .unwrap();
+    setup.wait_until("the first deliveries", || setup.requests().len() >= 3);
+    first.stop();
+    let pending = setup.db().pending_count().unwrap();
+    assert!(pending > 0, "the test stops the worker with items pending");
+    let leased = setup.test.query_i64(
+        "SELECT CAST(count(*) AS BIGINT) AS value FROM crm_outbox \
+         WHERE estado = 'pendente' AND bloqueado_ate IS NOT NULL",
+    );
+    assert_eq!(
+        leased, 0,
+        "a stopping worker releases what it has not tried"
+    );
+    assert_eq!(
+        setup.requests().len() as u64 + pending,
+        2 * DEALS as u64,
+        "every call made was recorded as done"
+    );
+
+    let second = Worker::spawn(
+        setup.delivery(setup.client(Duration::from_secs(5))),
+        None,
+        settings,
+        |_| {},
+    )
+    .unwrap();
+    setup.wait_until("every delivery", || {
+        setup.db().pending_count().unwrap() == 0
+    });
+    second.stop();
+
+    let routes = by_route(&setup.requests());
+    for deal in 1..=DEALS {
+        assert_eq!(
+            routes[&format!("PATCH /api/v2/deals/{deal}")].len(),
+            1,
+            "deal {deal}"
+        );
+    }
+    let mut noted: Vec<i64> = routes["POST /api/v1/notes"]
+        .iter()
+        .map(|body| body["deal_id"].as_i64().unwrap())
+        .collect();
+    noted.sort_unstable();
+    assert_eq!(noted, (1..=DEALS).collect::<Vec<_>>(), "one note per deal");
+}
+
+#[test]
+fn two_workers_on_one_postgresql_database_never_send_an_item_twice() {
+    const DEALS: i64 = 15;
+    let setup = Setup::new(TestDatabase::postgres());
+    setup.consultant();
+    for deal in 1..=DEALS {
+        setup.assign(CrmTarget::Deal(deal));
+    }
+    let slow = Duration::from_millis(20);
+    setup.mount(Mock::given(method("PATCH")).respond_with(ok(json!({})).set_delay(slow)));
+    setup.mount(Mock::given(method("POST")).respond_with(ok(json!({})).set_delay(slow)));
+    let settings = WorkerSettings {
+        idle_wait: Duration::from_millis(10),
+        ..WorkerSettings::DEFAULT
+    };
+    // Two replicas: each its own pool on the same database, its own client.
+    let replica = || {
+        let database = Database::connect(
+            setup.test.url(),
+            &consultores_persistence::testing::test_pool_settings(),
+        )
+        .unwrap();
+        let client = setup.client(Duration::from_secs(5));
+        let delivery = CrmDeliveryService::new(
+            Arc::new(database),
+            client.clone(),
+            client,
+            Arc::new(Backoff::new(
+                Duration::from_millis(20),
+                Duration::from_millis(100),
+            )),
+            Arc::new(SystemClock),
+            DeliverySettings {
+                batch: 3,
+                ..DeliverySettings::DEFAULT
+            },
+        );
+        let delivered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = delivered.clone();
+        let worker = Worker::spawn(delivery, None, settings, move |report| {
+            if let consultores_pipedrive::WorkerReport::Delivery(round) = report {
+                count.fetch_add(round.delivered, std::sync::atomic::Ordering::SeqCst);
+            }
+        })
+        .unwrap();
+        (worker, delivered)
+    };
+    let (one, one_delivered) = replica();
+    let (two, two_delivered) = replica();
+    setup.wait_until("every delivery", || {
+        setup.db().pending_count().unwrap() == 0
+    });
+    one.stop();
+    two.stop();
+
+    let requests = setup.requests();
+    assert_eq!(
+        requests.len(),
+        2 * DEALS as usize,
+        "each item sent exactly once"
+    );
+    let routes = by_route(&requests);
+    for deal in 1..=DEALS {
+        assert_eq!(
+            routes[&format!("PATCH /api/v2/deals/{deal}")].len(),
+            1,
+            "deal {deal}"
+        );
+    }
+    let one = one_delivered.load(std::sync::atomic::Ordering::SeqCst);
+    let two = two_delivered.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(one + two, 2 * DEALS as usize, "one: {one}, two: {two}");
+}
