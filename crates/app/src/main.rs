@@ -3,6 +3,7 @@
 mod cli;
 mod config;
 mod healthcheck;
+mod housekeeping;
 mod keys;
 mod listener;
 mod logging;

@@ -13,6 +13,7 @@ use consultores_persistence::Database;
 use slog::{info, warn};
 
 use crate::config::Config;
+use crate::housekeeping;
 use crate::listener;
 use crate::logging;
 use crate::pipedrive;
@@ -60,6 +61,8 @@ pub fn run(config: &Config) -> Result<(), StartupError> {
         )?),
         None => None,
     };
+    // Stops when `run` returns.
+    let _housekeeper = housekeeping::spawn(database.clone(), logger.clone())?;
     let settings = HttpSettings {
         configured_api_key: config.api_key.clone(),
         log_bodies: config.log_bodies,

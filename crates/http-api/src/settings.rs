@@ -18,8 +18,8 @@ pub struct HttpSettings {
     pub payload_limit_bytes: usize,
     /// `true` serves `/metrics` without an `api-key`.
     pub metrics_public: bool,
-    /// How long a client may take to send a request's head, and how long an idle keep-alive
-    /// connection stays open.
+    /// How long a client may take to send a request's head, and then its body; also how long
+    /// an idle keep-alive connection stays open.
     pub request_timeout: Duration,
     /// How long a graceful stop waits for in-flight requests.
     pub shutdown_timeout: Duration,

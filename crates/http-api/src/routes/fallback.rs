@@ -18,12 +18,12 @@ pub async fn fallback(req: HttpRequest, table: Data<RouteTable>) -> Result<HttpR
     }
     let trimmed = path.trim_end_matches('/');
     if path.ends_with('/') && !trimmed.is_empty() && !table.methods_for(trimmed).is_empty() {
-        let info = req.connection_info();
         let query = match req.query_string() {
             "" => String::new(),
             query => format!("?{query}"),
         };
-        let location = format!("{}://{}{}{}", info.scheme(), info.host(), trimmed, query);
+        // Relative, so a forged Host header cannot point the redirect at another site.
+        let location = format!("{trimmed}{query}");
         return Ok(HttpResponse::TemporaryRedirect()
             .insert_header((header::LOCATION, location))
             .finish());

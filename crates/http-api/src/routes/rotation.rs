@@ -22,10 +22,10 @@ use crate::validation::Problems;
     operation_id = "consultor_da_vez",
     tag = "rodizio",
     params(
-        ("idioma" = String, Query, description = "The contact's language (case-insensitive).", example = "pt"),
-        ("deal_id" = Option<i64>, Query, description = "Extension (Pipedrive integration): the deal to hand over. The consultant chosen becomes its owner and a note names the protocol; both are queued with the assignment and delivered in the background (see `pipedrive` in the answer). At most one of `deal_id`, `lead_id`, `person_id`; ignored when the integration is off.", example = 42),
+        ("idioma" = String, Query, description = "The contact's language (case-insensitive): 2 to 5 letters, at most one `-` inside.", example = "pt", min_length = 2, max_length = 5, pattern = r"^[A-Za-z]+(-[A-Za-z]+)?$"),
+        ("deal_id" = Option<i64>, Query, description = "Extension (Pipedrive integration): the deal to hand over. The consultant chosen becomes its owner and a note names the protocol; both are queued with the assignment and delivered in the background (see `pipedrive` in the answer). At most one of `deal_id`, `lead_id`, `person_id`; ignored when the integration is off.", example = 42, minimum = 1),
         ("lead_id" = Option<String>, Query, description = "Extension: the Pipedrive lead (a UUID) to hand over, as `deal_id`.", example = "adf21080-0e10-11eb-879b-05d71fb426ec"),
-        ("person_id" = Option<i64>, Query, description = "Extension: the Pipedrive person to hand over, as `deal_id`.", example = 17),
+        ("person_id" = Option<i64>, Query, description = "Extension: the Pipedrive person to hand over, as `deal_id`.", example = 17, minimum = 1),
         ("Idempotency-Key" = Option<String>, Header, description = "Up to 255 characters: a retry with the same key (same API key and parameters) within 24 h gets the first answer again."),
     ),
     responses(
