@@ -32,15 +32,7 @@ fn main() {
         started.elapsed()
     );
 
-    let rotation = POSTGRES_ASSIGNMENT_STATEMENT
-        .replace("$1", "'pt'")
-        .replace("$2", "now()")
-        .replace("$3", "'#1000001'")
-        .replace("$4", "NULL::bigint")
-        .replace("$5", "'explain'")
-        .replace("$6", "'explain'")
-        .replace("$7", "'atribuicao'")
-        .replace("$8", "'consultor'");
+    let rotation = POSTGRES_ASSIGNMENT_STATEMENT.replace("$1", "'pt'");
     // EXPLAIN ANALYZE runs the statement: inside a transaction that is rolled back.
     test.execute("CREATE TABLE plan_lines (n serial, line text)");
     test.execute(&format!(
@@ -56,7 +48,7 @@ fn main() {
          END $$"
     ));
     let lines = test.query_strings("SELECT line AS value FROM plan_lines ORDER BY n");
-    println!("== rotation (assignment statement, language 'pt') ==");
+    println!("== rotation (queue head of the assignment function, language 'pt') ==");
     for line in lines.iter().filter(|l| !l.starts_with("listing| ")) {
         println!("{line}");
     }

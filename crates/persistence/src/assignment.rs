@@ -10,39 +10,38 @@
 //!
 //! 1. (with an `Idempotency-Key`) claim the key: `INSERT … ON CONFLICT DO NOTHING`. A concurrent
 //!    twin waits here, on the key, before it touches the counter.
-//! 2. `UPDATE controle_protocolo SET ultimo_numero = ultimo_numero + 1 … RETURNING`: takes the
-//!    counter row lock. Every assignment and every protocol creation takes it, and takes it
-//!    before any consultant row lock, so the lock order is always key → counter → consultant:
-//!    no deadlock is possible.
-//! 3. ONE statement, sent after the lock is granted, so that READ COMMITTED gives it a fresh
-//!    snapshot that sees every assignment committed before ours: select the queue head
-//!    (`ORDER BY ultimo_atendimento NULLS FIRST, id LIMIT 1 FOR UPDATE`; the row lock only makes
-//!    a concurrent `PUT /consultor` wait, assignments cannot race here), stamp it, insert the
-//!    protocol, write its audit entry (`atribuicao`), return everything the answer needs —
-//!    data-modifying CTEs, one round trip. The audit row rides in the same statement so that
-//!    auditing adds no round trip while the counter lock is held, and it commits or rolls back
-//!    with the assignment it records. With a CRM target (Pipedrive integration on), the
-//!    statement is [`ASSIGN_HEAD_WITH_CRM`]: one more CTE writes the outbox items (owner, then
-//!    note) when the consultant has an `id_pipedrive`, still in the same single statement, so
-//!    the CRM adds no round trip either and its actions exist if and only if the assignment
-//!    committed. Without a target the statement is [`ASSIGN_HEAD`], untouched.
-//! 4. COMMIT (after storing the idempotent answer, if any).
+//! 2. ONE round trip, the function `consultores_atribuir` ([`ASSIGN`]; migration
+//!    `2026-05-01-000000_atribuir`), which runs two statements on plans it caches per session:
+//!    - `UPDATE controle_protocolo SET ultimo_numero = ultimo_numero + 1 … RETURNING`: takes
+//!      the counter row lock. Every assignment and every protocol creation takes it, and takes
+//!      it before any consultant row lock, so the lock order is always key → counter →
+//!      consultant: no deadlock is possible.
+//!    - A second statement, which (the function being volatile) gets a fresh READ COMMITTED
+//!      snapshot that sees every assignment committed before the lock was granted: select the
+//!      queue head (`ORDER BY ultimo_atendimento NULLS FIRST, id LIMIT 1 FOR UPDATE`; the row
+//!      lock only makes a concurrent `PUT /consultor` wait, assignments cannot race here),
+//!      stamp it, insert the protocol, write its audit entry (`atribuicao`) and, with a CRM
+//!      target (Pipedrive integration on) and a consultant with an `id_pipedrive`, the outbox
+//!      items (owner, then note) — data-modifying CTEs, so they commit or roll back together.
+//! 3. COMMIT (after storing the idempotent answer, if any).
 //!
-//! The stamp written in step 3 comes from step 2: `now`, or 1 µs after the previous holder's
-//! stamp when that is later. Callers read the clock before queueing for the lock, so their `now`
-//! values arrive out of order under a burst; stamps taken under the lock strictly increase in
-//! commit order, which is what keeps the queue fair (each of K consultants gets exactly n of
-//! K×n calls) across threads and replicas with skewed clocks.
+//! The stamp is `now`, or 1 µs after the previous holder's stamp when that is later. Callers
+//! read the clock before queueing for the lock, so their `now` values arrive out of order under a
+//! burst; stamps taken under the lock strictly increase in commit order, which is what keeps the
+//! queue fair (each of K consultants gets exactly n of K×n calls) across threads and replicas
+//! with skewed clocks.
 //!
 //! No `SKIP LOCKED`: it exists to let concurrent pickers take different rows (which is why the
 //! outbox worker does use it, on its independent items: see `crm_outbox.rs`), but here the
 //! pickers are already serialised, and under a burst it would skip rows locked by transactions
 //! about to commit, answering "nobody available" while consultants are free and breaking queue
-//! order (v6's bug). No table lock, no DDL at request time. The counter lock is held for
-//! statement 3 and COMMIT only (plus storing the idempotent answer when there is a key): that
-//! bounds the throughput of the whole rotation, across all replicas, to one such
-//! round-trip sequence at a time. Nobody eligible: the transaction rolls back, so the number
-//! taken in step 2 is not consumed (gapless).
+//! order (v6's bug). No table lock, no DDL at request time. The counter lock is held for the
+//! rest of the function and the COMMIT round trip only (plus storing the idempotent answer when
+//! there is a key): that bounds the throughput of the whole rotation, across all replicas. The
+//! function exists for that bound: as two statements sent from here, the lock was also held for
+//! a round trip and for planning the CTE statement, which took longer than running it
+//! (bench/RESULTS.md). Nobody eligible: no row comes back, the transaction rolls back, and the
+//! number taken is not consumed (gapless).
 //!
 //! # SQLite
 //!
@@ -82,87 +81,18 @@ use crate::queries::{CounterQuery, Queries};
 use crate::schema::{consultor_idiomas, consultores, protocolos};
 use crate::sql_types::{Timestamp, UtcTimestamp};
 
-/// The text of step 3, with room for the CRM outbox: `$crm_cte` is appended to the CTEs and
-/// `$crm_columns` to the selected columns (both empty for [`ASSIGN_HEAD`]).
-macro_rules! assign_head_statement {
-    ($crm_cte:literal, $crm_columns:literal) => {
-        concat!(
-            "\
-WITH head AS (
-    SELECT c.id, c.ultimo_atendimento
-    FROM consultores c
-    WHERE c.removido_em IS NULL AND c.status_ativo AND c.status_ativo_sequencial AND c.status_online
-      AND EXISTS (SELECT 1 FROM consultor_idiomas ci WHERE ci.consultor_id = c.id AND ci.idioma = $1)
-    ORDER BY c.ultimo_atendimento ASC NULLS FIRST, c.id ASC
-    LIMIT 1
-    FOR UPDATE OF c
-), stamped AS (
-    UPDATE consultores c SET ultimo_atendimento = $2
-    FROM head
-    WHERE c.id = head.id
-    RETURNING c.id, c.nome, c.email, c.telefone, c.status_ativo, c.status_ativo_sequencial,
-              c.status_online, c.ultimo_atendimento, c.id_pipedrive
-), opened AS (
-    INSERT INTO protocolos (numero, consultor_id, idioma, prioridade, status, created_at, updated_at)
-    SELECT $3, stamped.id, $1, 'normal', 'aberto', $2, $2 FROM stamped
-    RETURNING id, numero, consultor_id, idioma, descricao, prioridade, status, created_at, updated_at
-), audited AS (
-    INSERT INTO auditoria (em, chave_id, chave_descricao, request_id, acao, entidade, entidade_id, alteracoes)
-    SELECT $2, $4, $5, $6, $7, $8, h.id, jsonb_build_object(
-        'ultimo_atendimento', jsonb_build_object(
-            'antes', to_char(h.ultimo_atendimento AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"'),
-            'depois', to_char($2 AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')),
-        'protocolo_id', jsonb_build_object('antes', NULL, 'depois', o.id),
-        'numero_protocolo', jsonb_build_object('antes', NULL, 'depois', o.numero),
-        'idioma', jsonb_build_object('antes', NULL, 'depois', o.idioma))::text
-    FROM head h CROSS JOIN opened o
-)", $crm_cte, "
-SELECT s.id AS consultor_id, s.nome, s.email, s.telefone, s.status_ativo,
-       s.status_ativo_sequencial, s.status_online, s.ultimo_atendimento, s.id_pipedrive,
-       (SELECT string_agg(ci.idioma, ',' ORDER BY ci.posicao)
-          FROM consultor_idiomas ci WHERE ci.consultor_id = s.id) AS idiomas,
-       o.id AS protocolo_id, o.numero, o.idioma, o.descricao, o.prioridade, o.status,
-       o.created_at, o.updated_at", $crm_columns, "
-FROM stamped s CROSS JOIN opened o"
-        )
-    };
-}
+/// The whole assignment on PostgreSQL, one round trip: the function `consultores_atribuir`
+/// (migration `2026-05-01-000000_atribuir`) takes the counter row, then picks, stamps and opens
+/// the protocol with its audit entry and, with a CRM target, the outbox items, on plans it
+/// caches per session. `$1` language, `$2` now, `$3`–`$7` the audit entry (key id or NULL, its
+/// description, request id, action, entity), `$8`–`$10` the CRM target kind, its id and the
+/// note template ([`consultores_domain::ASSIGNMENT_NOTE_TEMPLATE`], filled in the order of
+/// [`consultores_domain::assignment_note`]), all NULL without a target. No row when nobody is
+/// eligible.
+pub(crate) const ASSIGN: &str =
+    "SELECT * FROM consultores_atribuir($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 
-/// Step 3 on PostgreSQL. `$1` language, `$2` the stamp (see `Queries::take_protocol_number`:
-/// `now`, or just after the previous stamp if that is later), `$3` the protocol number; for the
-/// audit entry `$4` the key id (or NULL), `$5` its description, `$6` the request id, `$7` the
-/// action, `$8` the entity. The eligibility
-/// terms repeat the predicate of the partial index `consultores_rotation_idx` word for word, so
-/// the planner can walk that index in queue order.
-pub(crate) const ASSIGN_HEAD: &str = assign_head_statement!("", "");
-
-/// Step 3 on PostgreSQL with a CRM target: [`ASSIGN_HEAD`] plus the outbox items, when the
-/// consultant chosen has an `id_pipedrive`. `$9` the target kind (`deal`, `lead`, `person`),
-/// `$10` its id, `$11` the note template ([`consultores_domain::ASSIGNMENT_NOTE_TEMPLATE`],
-/// filled in here in the order of [`consultores_domain::assignment_note`]). The items are due at
-/// the stamp; `ORDER BY` makes the owner's id (and so its delivery) come first. `crm_itens`
-/// counts the items written (2, or 0 for a consultant without `id_pipedrive`).
-pub(crate) const ASSIGN_HEAD_WITH_CRM: &str = assign_head_statement!(
-    ",
-crm AS (
-    INSERT INTO crm_outbox (protocolo_id, acao, alvo_tipo, alvo_id, owner_id, conteudo, estado,
-                            tentativas, proxima_tentativa, created_at, updated_at)
-    SELECT o.id, v.acao, $9, $10,
-           CASE WHEN v.acao = 'definir_responsavel' THEN s.id_pipedrive END,
-           CASE WHEN v.acao = 'adicionar_nota'
-                THEN replace(replace($11, '{numero}', o.numero), '{consultor}', s.nome) END,
-           'pendente', 0, $2, $2, $2
-    FROM stamped s CROSS JOIN opened o
-         CROSS JOIN (VALUES (1, 'definir_responsavel'), (2, 'adicionar_nota')) AS v (ordem, acao)
-    WHERE s.id_pipedrive IS NOT NULL
-    ORDER BY v.ordem
-    RETURNING id
-)",
-    ",
-       (SELECT count(*) FROM crm) AS crm_itens"
-);
-
-/// The row of [`ASSIGN_HEAD`].
+/// The consultant and protocol columns of a row of [`ASSIGN`].
 #[derive(Debug, QueryableByName)]
 struct AssignedRow {
     #[diesel(sql_type = BigInt)]
@@ -246,7 +176,8 @@ impl AssignedRow {
     }
 }
 
-/// The row of [`ASSIGN_HEAD_WITH_CRM`].
+/// A row of [`ASSIGN`]: the assignment and the number of outbox items written (2, or 0 without
+/// a target or for a consultant without `id_pipedrive`).
 #[derive(Debug, QueryableByName)]
 struct AssignedWithCrmRow {
     #[diesel(embed)]
@@ -256,12 +187,14 @@ struct AssignedWithCrmRow {
 }
 
 impl AssignedWithCrmRow {
-    fn into_domain(self, target: &CrmTarget) -> Result<Assignment, StoreError> {
+    fn into_domain(self, target: Option<&CrmTarget>) -> Result<Assignment, StoreError> {
         let mut assignment = self.assigned.into_domain()?;
-        assignment.crm_actions = Some(if self.crm_itens > 0 {
-            fresh_statuses(target)
-        } else {
-            Vec::new()
+        assignment.crm_actions = target.map(|target| {
+            if self.crm_itens > 0 {
+                fresh_statuses(target)
+            } else {
+                Vec::new()
+            }
         });
         Ok(assignment)
     }
@@ -284,36 +217,27 @@ impl Database {
                 return Ok(Recorded::replayed(previous));
             }
             self.faults().check(FaultPoint::AfterClaim, conn)?;
-            // From here to COMMIT every other assignment and protocol creation waits on us.
-            let taken = conn.take_protocol_number(now)?;
-            self.faults().check(FaultPoint::AfterCounter, conn)?;
-            let statement = |sql: &'static str| {
-                diesel::sql_query(sql)
-                    .bind::<Text, _>(language.as_str())
-                    .bind::<UtcTimestamp, _>(Timestamp(taken.stamp))
-                    .bind::<Text, _>(taken.number.to_string())
-                    .bind::<Nullable<BigInt>, _>(audited.chave_id)
-                    .bind::<Text, _>(audited.chave_descricao)
-                    .bind::<Text, _>(audited.request_id)
-                    .bind::<Text, _>(audited.acao)
-                    .bind::<Text, _>(audited.entidade)
-            };
-            let assigned = match crm {
-                None => statement(ASSIGN_HEAD)
-                    .get_result::<AssignedRow>(conn)
-                    .optional()?
-                    .map(AssignedRow::into_domain),
-                Some(target) => statement(ASSIGN_HEAD_WITH_CRM)
-                    .bind::<Text, _>(target.kind().as_str())
-                    .bind::<Text, _>(target.id_text())
-                    .bind::<Text, _>(ASSIGNMENT_NOTE_TEMPLATE)
-                    .get_result::<AssignedWithCrmRow>(conn)
-                    .optional()?
-                    .map(|row| row.into_domain(target)),
-            };
+            // From here to COMMIT every other assignment and protocol creation waits on us: the
+            // function takes the counter row first.
+            let assigned = diesel::sql_query(ASSIGN)
+                .bind::<Text, _>(language.as_str())
+                .bind::<UtcTimestamp, _>(Timestamp(now))
+                .bind::<Nullable<BigInt>, _>(audited.chave_id)
+                .bind::<Text, _>(audited.chave_descricao)
+                .bind::<Text, _>(audited.request_id)
+                .bind::<Text, _>(audited.acao)
+                .bind::<Text, _>(audited.entidade)
+                .bind::<Nullable<Text>, _>(crm.map(|target| target.kind().as_str()))
+                .bind::<Nullable<Text>, _>(crm.map(CrmTarget::id_text))
+                .bind::<Nullable<Text>, _>(crm.map(|_| ASSIGNMENT_NOTE_TEMPLATE))
+                .get_result::<AssignedWithCrmRow>(conn)
+                .optional()?
+                .map(|row| row.into_domain(crm));
             let Some(assigned) = assigned else {
                 return Err(DomainError::NoneAvailable(language.clone()).into());
             };
+            // The counter was taken inside the function; a failure from here on rolls it back.
+            self.faults().check(FaultPoint::AfterCounter, conn)?;
             self.faults().check(FaultPoint::AfterWrite, conn)?;
             let assignment = assigned?;
             record(conn, claim, &assignment)?;

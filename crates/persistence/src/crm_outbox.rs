@@ -137,7 +137,7 @@ struct NewOutboxRow<'a> {
 
 /// Writes the actions of an assignment (owner, then note) in the caller's transaction, due at
 /// once, and returns their states. The PostgreSQL assignment writes the same rows inside its one
-/// statement instead (`ASSIGN_HEAD_WITH_CRM`).
+/// function `consultores_atribuir` instead (see `assignment.rs`).
 pub(crate) fn insert_assignment_actions(
     conn: &mut SqliteConnection,
     protocol_id: i64,

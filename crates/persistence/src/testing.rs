@@ -25,11 +25,17 @@ use crate::sql_types::Timestamp;
 
 pub use crate::faults::{FaultAction, FaultPoint};
 
-/// The PostgreSQL statement of the assignment (step 3 of the design in `assignment.rs`), for
-/// looking at its query plan. Parameters: `$1` language, `$2` stamp, `$3` protocol number; for
-/// its audit entry `$4` key id (or NULL), `$5` key description, `$6` request id, `$7` action,
-/// `$8` entity.
-pub const POSTGRES_ASSIGNMENT_STATEMENT: &str = crate::assignment::ASSIGN_HEAD;
+/// The queue-head query inside the PostgreSQL function `consultores_atribuir` (migration
+/// `2026-05-01-000000_atribuir`), for looking at its query plan: EXPLAIN cannot see into a
+/// PL/pgSQL function. `$1` is the language. Keep it in step with the function.
+pub const POSTGRES_ASSIGNMENT_STATEMENT: &str = "\
+SELECT c.id, c.ultimo_atendimento
+FROM consultores c
+WHERE c.removido_em IS NULL AND c.status_ativo AND c.status_ativo_sequencial AND c.status_online
+  AND EXISTS (SELECT 1 FROM consultor_idiomas ci WHERE ci.consultor_id = c.id AND ci.idioma = $1)
+ORDER BY c.ultimo_atendimento ASC NULLS FIRST, c.id ASC
+LIMIT 1
+FOR UPDATE OF c";
 
 /// The server used when `TEST_DATABASE_URL` is not set.
 pub const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";

@@ -511,9 +511,15 @@ fn protocol_numbers_grow_past_five_digits(test: &TestDatabase) {
         })
         .collect();
     assert_eq!(numbers, ["#99999", "#100000", "#100001"]);
+    // The rotation numbers past five digits the same way (on PostgreSQL it formats in SQL).
+    ConsultantRepository::create(&db, &consultant("Fernanda", &["pt"]), now, &actor()).unwrap();
+    let assigned = AssignmentPort::assign_next(&db, &language("pt"), now, None, &actor(), None)
+        .unwrap()
+        .value;
+    assert_eq!(assigned.protocol.number.to_string(), "#100002");
     assert_eq!(
         test.query_strings("SELECT numero AS value FROM protocolos ORDER BY id"),
-        numbers
+        ["#99999", "#100000", "#100001", "#100002"]
     );
 }
 
