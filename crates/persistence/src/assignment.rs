@@ -23,7 +23,10 @@
 //!      stamp it, insert the protocol, write its audit entry (`atribuicao`) and, with a CRM
 //!      target (Pipedrive integration on) and a consultant with an `id_pipedrive`, the outbox
 //!      items (owner, then note) — data-modifying CTEs, so they commit or roll back together.
-//! 3. COMMIT (after storing the idempotent answer, if any).
+//! 3. COMMIT (after storing the idempotent answer, if any). Without an idempotency key there is
+//!    nothing else to do in the transaction, so the function call is sent alone, as its own
+//!    transaction: the server commits right after it, and the counter lock is released without
+//!    waiting for a round trip to this process.
 //!
 //! The stamp is `now`, or 1 µs after the previous holder's stamp when that is later. Callers
 //! read the clock before queueing for the lock, so their `now` values arrive out of order under a
@@ -36,12 +39,12 @@
 //! pickers are already serialised, and under a burst it would skip rows locked by transactions
 //! about to commit, answering "nobody available" while consultants are free and breaking queue
 //! order (v6's bug). No table lock, no DDL at request time. The counter lock is held for the
-//! rest of the function and the COMMIT round trip only (plus storing the idempotent answer when
-//! there is a key): that bounds the throughput of the whole rotation, across all replicas. The
+//! rest of the function and its commit (with a key: plus storing the answer and the COMMIT round
+//! trip): that bounds the throughput of the whole rotation, across all replicas. The
 //! function exists for that bound: as two statements sent from here, the lock was also held for
 //! a round trip and for planning the CTE statement, which took longer than running it
-//! (bench/RESULTS.md). Nobody eligible: no row comes back, the transaction rolls back, and the
-//! number taken is not consumed (gapless).
+//! (bench/RESULTS.md). Nobody eligible: the function raises, which undoes its counter update, so
+//! the number taken is not consumed (gapless).
 //!
 //! # SQLite
 //!
@@ -87,8 +90,11 @@ use crate::sql_types::{Timestamp, UtcTimestamp};
 /// caches per session. `$1` language, `$2` now, `$3`–`$7` the audit entry (key id or NULL, its
 /// description, request id, action, entity), `$8`–`$10` the CRM target kind, its id and the
 /// note template ([`consultores_domain::ASSIGNMENT_NOTE_TEMPLATE`], filled in the order of
-/// [`consultores_domain::assignment_note`]), all NULL without a target. No row when nobody is
-/// eligible.
+/// [`consultores_domain::assignment_note`]), all NULL without a target. Nobody eligible raises
+/// [`NOBODY_AVAILABLE`], which undoes the counter update.
+/// The message `consultores_atribuir` raises (SQLSTATE P0002) when nobody is eligible.
+const NOBODY_AVAILABLE: &str = "NOBODY_AVAILABLE";
+
 pub(crate) const ASSIGN: &str =
     "SELECT * FROM consultores_atribuir($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 
@@ -212,6 +218,34 @@ impl Database {
     ) -> Result<Recorded<Assignment>, StoreError> {
         let audited =
             NewAuditRow::new(actor, AuditAction::Assignment, 0, now, &AuditChanges::new())?;
+        let assign = |conn: &mut PgConnection| -> Result<Assignment, StoreError> {
+            let row = diesel::sql_query(ASSIGN)
+                .bind::<Text, _>(language.as_str())
+                .bind::<UtcTimestamp, _>(Timestamp(now))
+                .bind::<Nullable<BigInt>, _>(audited.chave_id)
+                .bind::<Text, _>(&audited.chave_descricao)
+                .bind::<Text, _>(&audited.request_id)
+                .bind::<Text, _>(audited.acao)
+                .bind::<Text, _>(audited.entidade)
+                .bind::<Nullable<Text>, _>(crm.map(|target| target.kind().as_str()))
+                .bind::<Nullable<Text>, _>(crm.map(CrmTarget::id_text))
+                .bind::<Nullable<Text>, _>(crm.map(|_| ASSIGNMENT_NOTE_TEMPLATE))
+                .get_result::<AssignedWithCrmRow>(conn);
+            match row {
+                Ok(row) => row.into_domain(crm),
+                Err(diesel::result::Error::DatabaseError(_, info))
+                    if info.message() == NOBODY_AVAILABLE =>
+                {
+                    Err(DomainError::NoneAvailable(language.clone()).into())
+                }
+                Err(error) => Err(error.into()),
+            }
+        };
+        if claim.is_none() && !self.faults().armed() {
+            // Nothing else to do in the transaction: the call is its own transaction, so the
+            // server commits (and releases the counter lock) without waiting for a round trip.
+            return assign(conn).map(Recorded::fresh);
+        }
         conn.build_transaction().read_committed().run(|conn| {
             if let Some(previous) = replay::<Assignment>(conn, claim, now)? {
                 return Ok(Recorded::replayed(previous));
@@ -219,27 +253,10 @@ impl Database {
             self.faults().check(FaultPoint::AfterClaim, conn)?;
             // From here to COMMIT every other assignment and protocol creation waits on us: the
             // function takes the counter row first.
-            let assigned = diesel::sql_query(ASSIGN)
-                .bind::<Text, _>(language.as_str())
-                .bind::<UtcTimestamp, _>(Timestamp(now))
-                .bind::<Nullable<BigInt>, _>(audited.chave_id)
-                .bind::<Text, _>(audited.chave_descricao)
-                .bind::<Text, _>(audited.request_id)
-                .bind::<Text, _>(audited.acao)
-                .bind::<Text, _>(audited.entidade)
-                .bind::<Nullable<Text>, _>(crm.map(|target| target.kind().as_str()))
-                .bind::<Nullable<Text>, _>(crm.map(CrmTarget::id_text))
-                .bind::<Nullable<Text>, _>(crm.map(|_| ASSIGNMENT_NOTE_TEMPLATE))
-                .get_result::<AssignedWithCrmRow>(conn)
-                .optional()?
-                .map(|row| row.into_domain(crm));
-            let Some(assigned) = assigned else {
-                return Err(DomainError::NoneAvailable(language.clone()).into());
-            };
+            let assignment = assign(conn)?;
             // The counter was taken inside the function; a failure from here on rolls it back.
             self.faults().check(FaultPoint::AfterCounter, conn)?;
             self.faults().check(FaultPoint::AfterWrite, conn)?;
-            let assignment = assigned?;
             record(conn, claim, &assignment)?;
             self.faults().check(FaultPoint::BeforeCommit, conn)?;
             Ok(Recorded::fresh(assignment))

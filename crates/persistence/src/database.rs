@@ -302,9 +302,14 @@ impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for PostgresSession 
     fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
         // A replica that stalls inside a transaction (frozen process, lost network) would keep
         // the protocol counter locked and stop every other replica's assignments; the server
-        // ends such a session after a minute, which rolls it back.
-        conn.batch_execute("SET idle_in_transaction_session_timeout = '60s'")
-            .map_err(diesel::r2d2::Error::QueryError)
+        // ends such a session after a minute, which rolls it back. READ COMMITTED whatever the
+        // server's default, also for single statements sent without BEGIN: the assignment
+        // function relies on a fresh snapshot per statement.
+        conn.batch_execute(
+            "SET idle_in_transaction_session_timeout = '60s'; \
+             SET default_transaction_isolation = 'read committed'",
+        )
+        .map_err(diesel::r2d2::Error::QueryError)
     }
 }
 

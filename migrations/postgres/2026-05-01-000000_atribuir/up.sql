@@ -7,8 +7,9 @@
 -- serialisation point gapless numbering needs anyway), then, in a NEW statement (a volatile
 -- function takes a fresh READ COMMITTED snapshot per statement, so it sees every assignment
 -- committed before the lock was granted), pick the head of the queue with FOR UPDATE, stamp it,
--- open the protocol, write the audit entry and, with a CRM target, the outbox items. No row
--- comes back when nobody is eligible: the caller rolls back, so the number is not consumed.
+-- open the protocol, write the audit entry and, with a CRM target, the outbox items. When nobody
+-- is eligible it raises NOBODY_AVAILABLE (SQLSTATE P0002), which undoes the counter update even
+-- when the call is its own transaction: the number is not consumed.
 --
 -- The number's text must equal consultores_domain::ProtocolNumber's Display: '#', the counter
 -- zero-padded to 5 digits, growing past 99999 (the caller parses it back strictly).
@@ -115,5 +116,8 @@ BEGIN
            o.created_at, o.updated_at,
            (SELECT count(*) FROM crm)
     FROM stamped s CROSS JOIN opened o;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'NOBODY_AVAILABLE' USING ERRCODE = 'P0002';
+    END IF;
 END
 $$;
