@@ -12,6 +12,7 @@ writes every figure with the commands that produced it to bench/RESULTS.md.
 import argparse
 import concurrent.futures
 import json
+import re
 import os
 import shutil
 import sqlite3
@@ -30,6 +31,12 @@ BIN = Path(os.environ.get("CONSULTORES_BIN", ROOT / "target/release/consultores"
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", "5432", os.environ.get("PGUSER", "postgres")
 KEY = "bench-key"
 LOG = []  # (command, result) pairs for RESULTS.md
+
+
+def recorded(cmd):
+    """The command as it is recorded: paths relative to the repository, temp dirs named."""
+    text = " ".join(cmd).replace(str(ROOT) + "/", "")
+    return re.sub(r"--log-prefix=\S+", "--log-prefix=<tmp>/tx", text)
 
 
 def sh(cmd, **kw):
@@ -106,7 +113,7 @@ def wrk(service, path, connections, duration):
            "-H", f"api-key: {KEY}", "-s", str(BENCH / "report.lua"), service.base + path]
     out = sh(cmd)
     result = json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
-    LOG.append((" ".join(cmd), result))
+    LOG.append((recorded(cmd), result))
     return result
 
 
@@ -125,7 +132,7 @@ def pgbench(db, clients, duration):
     latencies.sort()
     q = lambda p: latencies[min(len(latencies) - 1, int(len(latencies) * p))]
     result = {"tps": tps, "p50_ms": q(0.50), "p99_ms": q(0.99), "p999_ms": q(0.999), "transactions": len(latencies)}
-    LOG.append((" ".join(cmd), result))
+    LOG.append((recorded(cmd), result))
     return result
 
 
