@@ -22,7 +22,7 @@ fn main() {
          INSERT INTO consultor_idiomas (consultor_id, idioma, posicao)
          SELECT id, 'pt', 1 FROM consultores WHERE id % 4 = 2;
          INSERT INTO protocolos (numero, consultor_id, idioma, created_at, updated_at)
-         SELECT '#' || lpad(n::text, 7, '0'), 1 + n % 1000, 'pt', now(), now()
+         SELECT '#' || CASE WHEN n < 100000 THEN lpad(n::text, 5, '0') ELSE n::text END, 1 + n % 1000, 'pt', now(), now()
          FROM generate_series(1, 1000000) AS n;
          UPDATE controle_protocolo SET ultimo_numero = 1000000 WHERE id = 1;",
     );

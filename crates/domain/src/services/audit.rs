@@ -52,17 +52,13 @@ impl AuditService {
 
 #[cfg(test)]
 mod tests {
-    use chrono::{DateTime, TimeZone, Utc};
     use mockall::predicate::eq;
 
     use super::*;
     use crate::audit::AuditEntryId;
     use crate::clock::MockClock;
     use crate::ports::MockAuditLog;
-
-    fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 29, 14, 30, 0).unwrap()
-    }
+    use crate::services::test_clock::now;
 
     fn service(log: MockAuditLog, clock: MockClock) -> AuditService {
         AuditService::new(Arc::new(log), Arc::new(clock))

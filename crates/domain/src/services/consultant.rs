@@ -78,7 +78,6 @@ impl ConsultantService {
 }
 #[cfg(test)]
 mod tests {
-    use chrono::{DateTime, TimeZone, Utc};
     use mockall::predicate::{always, eq, function};
 
     use super::*;
@@ -86,23 +85,8 @@ mod tests {
     use crate::clock::MockClock;
     use crate::consultant::tests::{languages, sample_consultant};
     use crate::ports::MockConsultantRepository;
+    use crate::services::test_clock::{clock_read_once, now, unread_clock};
     use crate::values::{ConsultantName, Email};
-
-    fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 29, 14, 30, 0).unwrap()
-    }
-
-    /// A clock that must be read exactly once.
-    fn clock_read_once() -> MockClock {
-        let mut clock = MockClock::new();
-        clock.expect_now().times(1).return_const(now());
-        clock
-    }
-
-    /// A clock that must not be read at all (no expectation: any call panics).
-    fn unread_clock() -> MockClock {
-        MockClock::new()
-    }
 
     fn service(repository: MockConsultantRepository, clock: MockClock) -> ConsultantService {
         ConsultantService::new(Arc::new(repository), Arc::new(clock))

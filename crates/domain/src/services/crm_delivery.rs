@@ -208,7 +208,6 @@ fn add(at: DateTime<Utc>, duration: Duration) -> DateTime<Utc> {
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use chrono::TimeZone;
     use mockall::predicate::{always, eq};
     use mockall::Sequence;
 
@@ -217,11 +216,8 @@ mod tests {
     use crate::crm::{CrmTarget, MockCrmGateway};
     use crate::crm_outbox::{MockCrmOutbox, MockCrmThrottle, MockRetryPolicy, OutboxItemId};
     use crate::protocol::ProtocolId;
+    use crate::services::test_clock::now;
     use crate::values::PipedriveUserId;
-
-    fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 29, 14, 30, 0).unwrap()
-    }
 
     fn secs(value: i64) -> chrono::Duration {
         chrono::Duration::seconds(value)

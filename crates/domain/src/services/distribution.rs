@@ -50,7 +50,7 @@ impl DistributionService {
 }
 #[cfg(test)]
 mod tests {
-    use chrono::{DateTime, TimeZone, Utc};
+    use chrono::{DateTime, Utc};
     use mockall::predicate::eq;
 
     use super::*;
@@ -60,20 +60,11 @@ mod tests {
     use crate::idempotency::IdempotencyKey;
     use crate::ports::MockAssignmentPort;
     use crate::protocol::{Priority, Protocol, ProtocolId, ProtocolStatus};
+    use crate::services::test_clock::{clock_read_once, now};
     use crate::values::ProtocolNumber;
-
-    fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 29, 14, 30, 0).unwrap()
-    }
 
     fn pt() -> Language {
         Language::parse("pt").unwrap()
-    }
-
-    fn clock_read_once() -> MockClock {
-        let mut clock = MockClock::new();
-        clock.expect_now().times(1).return_const(now());
-        clock
     }
 
     fn service(port: MockAssignmentPort, clock: MockClock) -> DistributionService {

@@ -6,6 +6,8 @@ mod crm_delivery;
 mod crm_users;
 mod distribution;
 mod protocol;
+#[cfg(test)]
+mod test_clock;
 
 pub use audit::AuditService;
 pub use consultant::ConsultantService;

@@ -77,7 +77,7 @@ impl ProtocolService {
 }
 #[cfg(test)]
 mod tests {
-    use chrono::{DateTime, TimeZone, Utc};
+    use chrono::{DateTime, Utc};
     use mockall::predicate::{always, eq, function};
 
     use super::*;
@@ -87,21 +87,8 @@ mod tests {
     use crate::idempotency::IdempotencyKey;
     use crate::ports::MockProtocolRepository;
     use crate::protocol::{Priority, ProtocolStatus};
+    use crate::services::test_clock::{clock_read_once, now, unread_clock};
     use crate::values::{Description, ProtocolNumber};
-
-    fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 29, 14, 30, 0).unwrap()
-    }
-
-    fn clock_read_once() -> MockClock {
-        let mut clock = MockClock::new();
-        clock.expect_now().times(1).return_const(now());
-        clock
-    }
-
-    fn unread_clock() -> MockClock {
-        MockClock::new()
-    }
 
     fn service(repository: MockProtocolRepository, clock: MockClock) -> ProtocolService {
         ProtocolService::new(Arc::new(repository), Arc::new(clock))
