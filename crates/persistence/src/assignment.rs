@@ -241,12 +241,15 @@ impl Database {
                 Err(error) => Err(error.into()),
             }
         };
-        if claim.is_none() && !self.faults().armed() {
+        let session = self.pg_session()?;
+        if claim.is_none() && !self.faults().armed() && !session.pooler() {
             // Nothing else to do in the transaction: the call is its own transaction, so the
             // server commits (and releases the counter lock) without waiting for a round trip.
+            // Not behind a pooler: there the timeouts must be set in a transaction.
             return assign(conn).map(Recorded::fresh);
         }
         conn.build_transaction().read_committed().run(|conn| {
+            session.begin(conn)?;
             if let Some(previous) = replay::<Assignment>(conn, claim, now)? {
                 return Ok(Recorded::replayed(previous));
             }

@@ -13,15 +13,13 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::PersistenceError;
 use crate::faults::Faults;
+use crate::session::PgSession;
 use crate::url::{self, Target};
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 
-/// An arbitrary constant naming the advisory lock that lets one replica migrate at a time.
-const MIGRATION_LOCK: i64 = 0x636f_6e73_756c_746f;
-
-/// Size and checkout timeout of the connection pool.
+/// The connection pool and the limits every PostgreSQL session works under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolSettings {
     /// Most connections open at once (at least 1).
@@ -29,14 +27,28 @@ pub struct PoolSettings {
     /// How long a caller waits for a connection before getting `Unavailable`; also bounds the
     /// TCP handshake to PostgreSQL.
     pub connect_timeout: Duration,
+    /// PostgreSQL `statement_timeout`: a statement running longer is cancelled (the caller
+    /// gets `Unavailable`); also the connections' `tcp_user_timeout`.
+    pub statement_timeout: Duration,
+    /// PostgreSQL `lock_timeout`: a statement waiting longer for a row lock (the protocol
+    /// counter held by a stuck session) is cancelled (the caller gets `Unavailable`).
+    pub lock_timeout: Duration,
+    /// PostgreSQL is reached through a pooler in transaction mode (PgBouncer, a provider's
+    /// pooler): no state is kept between transactions (no named prepared statements, settings
+    /// per transaction with `SET LOCAL`, migrations under a transaction-scoped lock).
+    pub transaction_pooler: bool,
 }
 
 impl Default for PoolSettings {
-    /// 16 connections, 5 seconds.
+    /// 16 connections, 5 seconds to get one, statements cut at 10 s, lock waits at 5 s, a
+    /// direct connection.
     fn default() -> Self {
         Self {
             max_size: 16,
             connect_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(10),
+            lock_timeout: Duration::from_secs(5),
+            transaction_pooler: false,
         }
     }
 }
@@ -70,6 +82,8 @@ pub(crate) enum Pools {
 
 struct Inner {
     pools: Pools,
+    /// The PostgreSQL session settings (`None` on SQLite).
+    postgres: Option<PgSession>,
     /// Serialises this process's SQLite write transactions (see [`Database::sqlite_writer`]).
     sqlite_writer: Mutex<()>,
     faults: Faults,
@@ -104,8 +118,12 @@ macro_rules! with_connection {
         match $db.pools() {
             $crate::database::Pools::Postgres(pool) => {
                 let mut pooled = pool.get()?;
-                let $conn: &mut ::diesel::PgConnection = &mut pooled;
-                $body
+                $db.pg_session()?.read(
+                    &mut pooled,
+                    |$conn: &mut ::diesel::PgConnection| -> Result<_, $crate::error::StoreError> {
+                        Ok($body)
+                    },
+                )?
             }
             $crate::database::Pools::Sqlite(pool) => {
                 let mut pooled = pool.get()?;
@@ -117,15 +135,18 @@ macro_rules! with_connection {
 }
 
 /// Runs `$body` (returning `Result<_, StoreError>`) in a write transaction: on PostgreSQL
-/// READ COMMITTED (set explicitly, whatever the server default); on SQLite `BEGIN IMMEDIATE`
+/// READ COMMITTED (set explicitly, whatever the server default) with the session's timeouts
+/// (see `session.rs`); on SQLite `BEGIN IMMEDIATE`
 /// while holding this process's SQLite writer lock. An error rolls everything back.
 macro_rules! write_transaction {
     ($db:expr, |$conn:ident| $body:expr) => {
         match $db.pools() {
             $crate::database::Pools::Postgres(pool) => {
                 let mut pooled = pool.get()?;
+                let session = $db.pg_session()?;
                 pooled.build_transaction().read_committed().run(
                     |$conn: &mut ::diesel::PgConnection| -> Result<_, $crate::error::StoreError> {
+                        session.begin($conn)?;
                         $body
                     },
                 )
@@ -147,21 +168,27 @@ pub(crate) use {with_connection, write_transaction};
 
 impl Database {
     /// Parses `postgres://…`, `postgresql://…`, `sqlite://path`, `sqlite:path` or a bare path
-    /// ending in `.db` and builds the pool. The pool is built WITHOUT requiring the database to be
+    /// ending in `.db` and builds the pool. A PostgreSQL URL with a parameter libpq does not
+    /// know or an `sslmode` it does not honour is refused here, before any connection attempt. The pool is built WITHOUT requiring the database to be
     /// up (r2d2 `build_unchecked`), so the service can start and answer 503 while PostgreSQL is
     /// down; it connects by itself once the database answers. A SQLite file (and its directory)
     /// is created if missing, in WAL mode, with a busy timeout and foreign keys on.
     pub fn connect(url: &str, settings: &PoolSettings) -> Result<Database, PersistenceError> {
         let timeout = settings.connect_timeout.max(Duration::from_millis(10));
         let max_size = settings.max_size.max(1);
-        let pools = match url::parse(url, timeout)? {
-            Target::Postgres(url) => Pools::Postgres(
-                Pool::builder()
-                    .max_size(max_size)
-                    .connection_timeout(timeout)
-                    .connection_customizer(Box::new(PostgresSession))
-                    .build_unchecked(ConnectionManager::new(url)),
-            ),
+        let mut postgres = None;
+        let pools = match url::parse(url, settings)? {
+            Target::Postgres(url) => {
+                let session = PgSession::new(url.clone(), settings);
+                postgres = Some(session.clone());
+                Pools::Postgres(
+                    Pool::builder()
+                        .max_size(max_size)
+                        .connection_timeout(timeout)
+                        .connection_customizer(Box::new(session))
+                        .build_unchecked(ConnectionManager::new(url)),
+                )
+            }
             Target::Sqlite(path) => {
                 if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                     std::fs::create_dir_all(parent).map_err(|source| {
@@ -198,6 +225,7 @@ impl Database {
         Ok(Database {
             inner: Arc::new(Inner {
                 pools,
+                postgres,
                 sqlite_writer: Mutex::new(()),
                 faults: Faults::default(),
             }),
@@ -214,34 +242,20 @@ impl Database {
 
     /// Applies the pending embedded migrations and returns their versions (empty when the schema
     /// is up to date: running it again changes nothing). On PostgreSQL the first migration adopts
-    /// a v6 database in place. Replicas starting together take turns (an advisory lock).
+    /// a v6 database in place. Replicas starting together take turns (an advisory lock); on
+    /// PostgreSQL all pending migrations apply in one transaction, on a connection of their
+    /// own (see `session.rs`): a URL that can never work is `Unusable`, a database not up yet
+    /// `Unavailable`.
     pub fn run_migrations(&self) -> Result<Vec<String>, PersistenceError> {
         let unavailable = |error: r2d2::Error| PersistenceError::Unavailable(error.to_string());
         let failed = |error: Box<dyn std::error::Error + Send + Sync>| {
             PersistenceError::Migration(error.to_string().replace('\n', " "))
         };
+        if let Some(session) = &self.inner.postgres {
+            return session.migrate(POSTGRES_MIGRATIONS);
+        }
         let versions: Vec<String> = match self.pools() {
-            Pools::Postgres(pool) => {
-                let mut conn = pool.get().map_err(unavailable)?;
-                diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
-                    .execute(&mut *conn)
-                    .map_err(|error| {
-                        if crate::error::is_unavailable(&error) {
-                            PersistenceError::Unavailable(error.to_string())
-                        } else {
-                            PersistenceError::Migration(error.to_string())
-                        }
-                    })?;
-                let applied = conn
-                    .run_pending_migrations(POSTGRES_MIGRATIONS)
-                    .map(|versions| versions.iter().map(ToString::to_string).collect());
-                let unlocked =
-                    diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
-                        .execute(&mut *conn);
-                let applied = applied.map_err(failed)?;
-                unlocked.map_err(|error| PersistenceError::Migration(error.to_string()))?;
-                applied
-            }
+            Pools::Postgres(_) => Vec::new(),
             Pools::Sqlite(pool) => {
                 let _writer = self.sqlite_writer();
                 let mut conn = pool.get().map_err(unavailable)?;
@@ -276,6 +290,13 @@ impl Database {
         &self.inner.pools
     }
 
+    /// The PostgreSQL session settings; only called on the PostgreSQL pool's paths.
+    pub(crate) fn pg_session(&self) -> Result<&PgSession, crate::error::StoreError> {
+        self.inner.postgres.as_ref().ok_or_else(|| {
+            crate::error::StoreError::internal("PostgreSQL settings on an SQLite database")
+        })
+    }
+
     pub(crate) fn faults(&self) -> &Faults {
         &self.inner.faults
     }
@@ -291,25 +312,6 @@ impl Database {
             .sqlite_writer
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// Per-session settings of every PostgreSQL connection.
-#[derive(Debug)]
-struct PostgresSession;
-
-impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for PostgresSession {
-    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
-        // A replica that stalls inside a transaction (frozen process, lost network) would keep
-        // the protocol counter locked and stop every other replica's assignments; the server
-        // ends such a session after a minute, which rolls it back. READ COMMITTED whatever the
-        // server's default, also for single statements sent without BEGIN: the assignment
-        // function relies on a fresh snapshot per statement.
-        conn.batch_execute(
-            "SET idle_in_transaction_session_timeout = '60s'; \
-             SET default_transaction_isolation = 'read committed'",
-        )
-        .map_err(diesel::r2d2::Error::QueryError)
     }
 }
 

@@ -25,9 +25,15 @@ pub enum PersistenceError {
         #[source]
         source: std::io::Error,
     },
-    /// No connection could be made within the pool's timeout.
+    /// No connection could be made within the pool's timeout, or the database is not up yet:
+    /// retrying later may work.
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
+    /// The database answered and refused what `DATABASE_URL` asks for (a TLS mode or
+    /// certificate it cannot honour, credentials, a database that does not exist): retrying
+    /// cannot help.
+    #[error("DATABASE_URL cannot be used: {0}")]
+    Unusable(String),
     /// A migration failed; the database is left as it was before that migration.
     #[error("database migration failed: {0}")]
     Migration(String),
@@ -123,6 +129,9 @@ pub(crate) fn is_unavailable(error: &DieselError) -> bool {
                 "the database system is starting up",
                 "database is locked",
                 "database is busy",
+                // `statement_timeout` and `lock_timeout`: a stuck session or a slow server.
+                "canceling statement due to statement timeout",
+                "canceling statement due to lock timeout",
             ]
             .iter()
             .any(|needle| message.contains(needle))

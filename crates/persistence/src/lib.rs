@@ -38,6 +38,7 @@ mod models;
 mod protocols;
 mod queries;
 mod schema;
+mod session;
 mod sql_types;
 mod url;
 

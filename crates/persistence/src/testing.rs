@@ -48,6 +48,7 @@ pub fn test_pool_settings() -> PoolSettings {
     PoolSettings {
         max_size: 8,
         connect_timeout: Duration::from_secs(30),
+        ..PoolSettings::default()
     }
 }
 

@@ -1,8 +1,10 @@
-//! `DATABASE_URL` → backend and location.
+//! `DATABASE_URL` → backend and location. PostgreSQL URLs are checked here, before any
+//! connection attempt, so that a URL the service can never use stops start-up at once.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::database::PoolSettings;
 use crate::error::PersistenceError;
 
 /// Where the database is.
@@ -14,9 +16,63 @@ pub(crate) enum Target {
     Sqlite(PathBuf),
 }
 
+/// The libpq connection parameters a PostgreSQL URL may carry. Anything else is refused up
+/// front (libpq would refuse it on every connection attempt).
+const POSTGRES_PARAMETERS: &[&str] = &[
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "passfile",
+    "channel_binding",
+    "connect_timeout",
+    "client_encoding",
+    "options",
+    "application_name",
+    "fallback_application_name",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_count",
+    "tcp_user_timeout",
+    "sslmode",
+    "sslnegotiation",
+    "sslcompression",
+    "sslcert",
+    "sslkey",
+    "sslpassword",
+    "sslcertmode",
+    "sslrootcert",
+    "sslcrl",
+    "sslcrldir",
+    "sslsni",
+    "ssl_min_protocol_version",
+    "ssl_max_protocol_version",
+    "gssencmode",
+    "krbsrvname",
+    "target_session_attrs",
+    "load_balance_hosts",
+];
+
+/// The `sslmode` values libpq (built with OpenSSL) honours.
+pub(crate) const SSL_MODES: &[&str] = &[
+    "disable",
+    "allow",
+    "prefer",
+    "require",
+    "verify-ca",
+    "verify-full",
+];
+
 /// Accepts `postgres://…`, `postgresql://…`, `sqlite://path`, `sqlite:path` and a bare path ending
 /// in `.db`, `.sqlite` or `.sqlite3`. Errors never repeat the URL (it may hold a password).
-pub(crate) fn parse(raw: &str, connect_timeout: Duration) -> Result<Target, PersistenceError> {
+///
+/// A PostgreSQL URL gets, unless it sets them itself: `connect_timeout` (the TCP/TLS
+/// handshake), TCP keepalives and `tcp_user_timeout`, so a database host that vanishes without
+/// closing its connections is noticed instead of waited on forever.
+pub(crate) fn parse(raw: &str, settings: &PoolSettings) -> Result<Target, PersistenceError> {
     let raw = raw.trim();
     let invalid = |reason: &str| PersistenceError::InvalidUrl {
         reason: reason.to_owned(),
@@ -25,16 +81,7 @@ pub(crate) fn parse(raw: &str, connect_timeout: Duration) -> Result<Target, Pers
         return Err(invalid("it is empty"));
     }
     if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
-        let mut url = url::Url::parse(raw)
-            .map_err(|error| invalid(&format!("not a valid PostgreSQL URL: {error}")))?;
-        // Bound the TCP/TLS handshake too, so a database host that drops packets cannot keep
-        // the pool's connection attempts hanging.
-        if !url.query_pairs().any(|(key, _)| key == "connect_timeout") {
-            let seconds = connect_timeout.as_secs().max(2);
-            url.query_pairs_mut()
-                .append_pair("connect_timeout", &seconds.to_string());
-        }
-        return Ok(Target::Postgres(url.into()));
+        return postgres(raw, settings).map(Target::Postgres);
     }
     let path = if let Some(rest) = raw.strip_prefix("sqlite://") {
         rest
@@ -64,25 +111,90 @@ pub(crate) fn parse(raw: &str, connect_timeout: Duration) -> Result<Target, Pers
     Ok(Target::Sqlite(PathBuf::from(path)))
 }
 
+/// Checks a PostgreSQL URL's parameters and adds the timeouts it does not set.
+fn postgres(raw: &str, settings: &PoolSettings) -> Result<String, PersistenceError> {
+    let invalid = |reason: String| PersistenceError::InvalidUrl { reason };
+    let mut url = url::Url::parse(raw)
+        .map_err(|error| invalid(format!("not a valid PostgreSQL URL: {error}")))?;
+    for (key, value) in url.query_pairs() {
+        if !POSTGRES_PARAMETERS.contains(&key.as_ref()) {
+            return Err(invalid(format!("unsupported parameter '{key}'")));
+        }
+        if key == "sslmode" && !SSL_MODES.contains(&value.as_ref()) {
+            return Err(invalid(format!(
+                "sslmode '{value}' is not one of {}",
+                SSL_MODES.join(", ")
+            )));
+        }
+    }
+    let seconds = |duration: Duration| duration.as_secs().max(1).to_string();
+    let defaults = [
+        (
+            "connect_timeout",
+            settings.connect_timeout.as_secs().max(2).to_string(),
+        ),
+        ("keepalives", "1".to_owned()),
+        ("keepalives_idle", seconds(KEEPALIVE_IDLE)),
+        ("keepalives_interval", seconds(KEEPALIVE_INTERVAL)),
+        ("keepalives_count", KEEPALIVE_COUNT.to_string()),
+        (
+            "tcp_user_timeout",
+            settings.statement_timeout.as_millis().max(1000).to_string(),
+        ),
+    ];
+    let missing: Vec<(&str, String)> = defaults
+        .into_iter()
+        .filter(|(key, _)| !url.query_pairs().any(|(present, _)| present == *key))
+        .collect();
+    if !missing.is_empty() {
+        let mut pairs = url.query_pairs_mut();
+        for (key, value) in &missing {
+            pairs.append_pair(key, value);
+        }
+    }
+    Ok(url.into())
+}
+
+/// Keepalive probes start after this much silence on a connection…
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(10);
+/// …are repeated this often…
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
+/// …and this many unanswered ones close it.
+const KEEPALIVE_COUNT: u32 = 3;
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const TIMEOUT: Duration = Duration::from_secs(5);
+    fn settings() -> PoolSettings {
+        PoolSettings::default()
+    }
+
+    const ADDED: &str = "keepalives=1&keepalives_idle=10&keepalives_interval=5&keepalives_count=3\
+                         &tcp_user_timeout=10000";
 
     #[test]
     fn postgres_urls_get_a_connect_timeout() {
-        let Ok(Target::Postgres(url)) = parse("postgres://u:p@db:5432/app", TIMEOUT) else {
+        let Ok(Target::Postgres(url)) = parse("postgres://u:p@db:5432/app", &settings()) else {
             panic!("not postgres");
         };
-        assert_eq!(url, "postgres://u:p@db:5432/app?connect_timeout=5");
+        assert_eq!(
+            url,
+            format!("postgres://u:p@db:5432/app?connect_timeout=5&{ADDED}")
+        );
         let Ok(Target::Postgres(url)) = parse(
-            "postgresql://db/app?connect_timeout=9&sslmode=disable",
-            TIMEOUT,
+            "postgresql://db/app?connect_timeout=9&sslmode=verify-full&sslrootcert=/ca.pem\
+             &keepalives=0&tcp_user_timeout=0",
+            &settings(),
         ) else {
             panic!("not postgres");
         };
-        assert_eq!(url, "postgresql://db/app?connect_timeout=9&sslmode=disable");
+        assert_eq!(
+            url,
+            "postgresql://db/app?connect_timeout=9&sslmode=verify-full&sslrootcert=/ca.pem\
+             &keepalives=0&tcp_user_timeout=0&keepalives_idle=10&keepalives_interval=5\
+             &keepalives_count=3"
+        );
     }
 
     #[test]
@@ -94,7 +206,7 @@ mod tests {
             ("./consultores.db", "./consultores.db"),
         ] {
             assert_eq!(
-                parse(raw, TIMEOUT).ok(),
+                parse(raw, &settings()).ok(),
                 Some(Target::Sqlite(PathBuf::from(path)))
             );
         }
@@ -107,8 +219,11 @@ mod tests {
             "",
             "db.example.com",
             "sqlite://",
+            "postgres://u:secret@db/app?sslmode=required",
+            "postgres://u:secret@db/app?ssl=true",
+            "postgres://u:secret@db/app?sslmode=require&pool_size=3",
         ] {
-            let message = parse(raw, TIMEOUT)
+            let message = parse(raw, &settings())
                 .err()
                 .map(|error| error.to_string())
                 .unwrap_or_default();

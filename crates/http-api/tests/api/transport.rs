@@ -192,6 +192,7 @@ async fn app_over_an_unreachable_database(
     let settings = PoolSettings {
         max_size: 2,
         connect_timeout: Duration::from_millis(500),
+        ..PoolSettings::default()
     };
     let database =
         Database::connect("postgres://postgres@127.0.0.1:9/inexistente", &settings).unwrap();

@@ -18,6 +18,7 @@ fn settings() -> PoolSettings {
     PoolSettings {
         max_size: 16,
         connect_timeout: Duration::from_secs(60),
+        ..PoolSettings::default()
     }
 }
 

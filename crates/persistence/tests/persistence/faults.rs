@@ -181,6 +181,7 @@ fn a_database_that_is_down_answers_unavailable_quickly() {
     let settings = PoolSettings {
         max_size: 2,
         connect_timeout: Duration::from_secs(1),
+        ..PoolSettings::default()
     };
     let started = Instant::now();
     let db = Database::connect("postgres://postgres@127.0.0.1:1/nothing_here", &settings).unwrap();
