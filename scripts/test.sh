@@ -3,9 +3,11 @@
 # workspace against a real SQLite file and the PostgreSQL at TEST_DATABASE_URL
 # (default postgres://postgres@127.0.0.1:5432/postgres), then fuzzes the running binary over its
 # OpenAPI document (scripts/fuzz.sh), and searches every service log line of the run for key
-# material (scripts/check-secrets.sh).
+# material (scripts/check-secrets.sh). Debian packages the build and tests need (OpenSSL headers,
+# the openssl command, pgbouncer) are installed first when missing (scripts/system-deps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/system-deps.sh
 rm -rf target/e2e-logs
 cargo build --locked --bin consultores
 cargo test --locked --workspace "$@"

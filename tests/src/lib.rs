@@ -12,6 +12,7 @@ pub mod pg_cluster;
 pub mod process;
 pub mod raw;
 pub mod team;
+pub mod tls;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -77,6 +78,50 @@ pub struct ServiceConfig {
     pub work_dir: Option<PathBuf>,
     pub extra_env: Vec<(String, String)>,
     pub port: Option<u16>,
+}
+
+/// What a finished command of the binary left behind.
+#[derive(Debug)]
+pub struct CommandOutcome {
+    /// `None`: it was still running after `limit` and was killed.
+    pub status: Option<ExitStatus>,
+    pub stderr: String,
+}
+
+/// Runs `consultores <args>` with only `env` (and `PATH`) set; kills it if it runs past
+/// `limit`.
+pub fn run_command(args: &[&str], env: &[(&str, &str)], limit: Duration) -> CommandOutcome {
+    let mut command = Command::new(binary());
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().expect("start the consultores binary");
+    let (stderr, reader) = collect_lines(child.stderr.take().expect("stderr piped"));
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the command") {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let _ = reader.join();
+    let stderr = stderr
+        .lock()
+        .map(|lines| lines.join("\n"))
+        .unwrap_or_default();
+    CommandOutcome { status, stderr }
 }
 
 impl ServiceConfig {

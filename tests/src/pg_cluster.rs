@@ -24,12 +24,31 @@ pub struct PgCluster {
     dir: PathBuf,
     port: u16,
     as_postgres: bool,
+    /// Extra `-o` server options (TLS).
+    options: String,
+}
+
+/// A server certificate and key, PEM files, for [`PgCluster::start_tls`].
+#[derive(Debug, Clone)]
+pub struct ServerTls {
+    pub certificate: PathBuf,
+    pub key: PathBuf,
 }
 
 impl PgCluster {
     /// Creates and starts a new cluster (trust authentication, user `postgres`, fsync off: it
     /// lives for one test).
     pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// Like [`start`](Self::start), with TLS on using `tls`, and TCP connections without TLS
+    /// refused (`hostssl` only, as a managed database with TLS enforced).
+    pub fn start_tls(tls: &ServerTls) -> Self {
+        Self::start_with(Some(tls))
+    }
+
+    fn start_with(tls: Option<&ServerTls>) -> Self {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let bin = binaries();
         let as_postgres = running_as_root();
@@ -53,11 +72,12 @@ impl PgCluster {
                 dir.display()
             );
         }
-        let cluster = Self {
+        let mut cluster = Self {
             bin,
             dir,
             port: free_port(),
             as_postgres,
+            options: String::new(),
         };
         let data = cluster.data_dir();
         cluster.run_tool(
@@ -75,8 +95,36 @@ impl PgCluster {
                 "--no-sync",
             ],
         );
+        if let Some(tls) = tls {
+            cluster.enable_tls(tls);
+        }
         cluster.start_again();
         cluster
+    }
+
+    /// Copies the certificate and key into the data directory (the key readable by the server
+    /// only, as PostgreSQL demands) and allows TCP connections over TLS only.
+    fn enable_tls(&mut self, tls: &ServerTls) {
+        let data = self.dir.join("data");
+        std::fs::copy(&tls.certificate, data.join("server.crt")).expect("copy the certificate");
+        std::fs::copy(&tls.key, data.join("server.key")).expect("copy the key");
+        std::fs::write(
+            data.join("pg_hba.conf"),
+            "local all all trust\nhostssl all all 127.0.0.1/32 trust\n\
+             hostnossl all all 127.0.0.1/32 reject\n",
+        )
+        .expect("write pg_hba.conf");
+        let mut chmod = Command::new("chmod");
+        chmod.arg("600").arg(data.join("server.key"));
+        assert!(chmod.status().expect("run chmod").success());
+        if self.as_postgres {
+            let status = Command::new("chown")
+                .args(["-R", "postgres:", &data.display().to_string()])
+                .status()
+                .expect("run chown");
+            assert!(status.success(), "cannot hand the TLS files to postgres");
+        }
+        self.options = " -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key".into();
     }
 
     /// The port it listens on (127.0.0.1 only).
@@ -103,9 +151,10 @@ impl PgCluster {
         let data = self.data_dir();
         let log = self.dir.join("server.log").display().to_string();
         let options = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off -c max_connections=60",
+            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off -c max_connections=60{}",
             self.port,
-            self.dir.display()
+            self.dir.display(),
+            self.options
         );
         self.run_tool(
             "pg_ctl",

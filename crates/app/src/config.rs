@@ -52,6 +52,13 @@ pub struct Config {
     pub pool_size: u32,
     pub pool_timeout: Duration,
     pub startup_timeout: Duration,
+    // Database sessions: limits and pooler mode.
+    /// `DB_STATEMENT_TIMEOUT_MS`: PostgreSQL `statement_timeout` of every session.
+    pub statement_timeout: Duration,
+    /// `DB_LOCK_TIMEOUT_MS`: PostgreSQL `lock_timeout` of every session.
+    pub lock_timeout: Duration,
+    /// `DB_TRANSACTION_POOLER`: PostgreSQL is behind a pooler in transaction mode.
+    pub transaction_pooler: bool,
     pub log_level: LogLevel,
     pub log_bodies: bool,
     pub cors_origins: Vec<String>,
@@ -154,6 +161,19 @@ impl Config {
                 0,
                 3600,
             )?),
+            statement_timeout: Duration::from_millis(env.number(
+                "DB_STATEMENT_TIMEOUT_MS",
+                10_000,
+                100,
+                3_600_000,
+            )?),
+            lock_timeout: Duration::from_millis(env.number(
+                "DB_LOCK_TIMEOUT_MS",
+                5000,
+                100,
+                3_600_000,
+            )?),
+            transaction_pooler: env.boolean("DB_TRANSACTION_POOLER", false)?,
             log_level: log_level(&env)?,
             log_bodies: env.boolean("LOG_BODIES", false)?,
             cors_origins: cors_origins(&env)?,
@@ -293,8 +313,41 @@ fn database_url(env: &Vars<'_>) -> Result<String, ConfigError> {
             .map_err(|_| invalid("POSTGRES_PASSWORD"))?;
     }
     url.set_path(&database);
+    let query: Vec<String> = POSTGRES_TLS_VARIABLES
+        .iter()
+        .filter_map(|(variable, parameter)| {
+            env.non_empty(variable)
+                .map(|value| format!("{parameter}={}", percent_encode(&value)))
+        })
+        .collect();
+    if !query.is_empty() {
+        url.set_query(Some(&query.join("&")));
+    }
     Ok(url.to_string())
 }
+
+/// Percent-encodes a URL query value the way libpq decodes it (which, unlike a form, does not
+/// read `+` as a space).
+fn percent_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                char::from(byte).to_string()
+            }
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}
+
+/// The v6-style variables for TLS to PostgreSQL and the libpq parameters they set (used with
+/// `POSTGRES_HOST`; a `DATABASE_URL` says the same in its query string).
+const POSTGRES_TLS_VARIABLES: [(&str, &str); 4] = [
+    ("POSTGRES_SSLMODE", "sslmode"),
+    ("POSTGRES_SSLROOTCERT", "sslrootcert"),
+    ("POSTGRES_SSLCERT", "sslcert"),
+    ("POSTGRES_SSLKEY", "sslkey"),
+];
 
 /// `PIPEDRIVE_*`: off without a token; with one, the company domain is required and the rest is
 /// checked. No message ever contains the token or the password.
@@ -462,6 +515,42 @@ mod tests {
             cfg.redacted_database_url(),
             "postgres://app:***@db:5433/consultores"
         );
+    }
+
+    #[test]
+    fn v6_postgres_variables_take_the_tls_settings() {
+        let cfg = config(&[
+            ("POSTGRES_HOST", "db.example.com"),
+            ("POSTGRES_USERNAME", "app"),
+            ("POSTGRES_DATABASE", "consultores"),
+            ("POSTGRES_SSLMODE", "verify-full"),
+            ("POSTGRES_SSLROOTCERT", "/etc/consultores/root ca+1.pem"),
+        ])
+        .unwrap();
+        assert_eq!(
+            cfg.database_url,
+            "postgres://app@db.example.com:5432/consultores?sslmode=verify-full\
+             &sslrootcert=/etc/consultores/root%20ca%2B1.pem"
+        );
+    }
+
+    #[test]
+    fn database_session_limits_have_defaults_and_bounds() {
+        let cfg = config(&[]).unwrap();
+        assert_eq!(cfg.statement_timeout, Duration::from_secs(10));
+        assert_eq!(cfg.lock_timeout, Duration::from_secs(5));
+        assert!(!cfg.transaction_pooler);
+        let cfg = config(&[
+            ("DB_STATEMENT_TIMEOUT_MS", "2500"),
+            ("DB_LOCK_TIMEOUT_MS", "1000"),
+            ("DB_TRANSACTION_POOLER", "true"),
+        ])
+        .unwrap();
+        assert_eq!(cfg.statement_timeout, Duration::from_millis(2500));
+        assert_eq!(cfg.lock_timeout, Duration::from_secs(1));
+        assert!(cfg.transaction_pooler);
+        let error = config(&[("DB_LOCK_TIMEOUT_MS", "0")]).unwrap_err();
+        assert_eq!(error.variable, "DB_LOCK_TIMEOUT_MS");
     }
 
     #[test]

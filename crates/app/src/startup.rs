@@ -33,6 +33,9 @@ pub fn connect(config: &Config) -> Result<Database, StartupError> {
     let settings = PoolSettings {
         max_size: config.pool_size,
         connect_timeout: config.pool_timeout,
+        statement_timeout: config.statement_timeout,
+        lock_timeout: config.lock_timeout,
+        transaction_pooler: config.transaction_pooler,
     };
     Ok(Database::connect(&config.database_url, &settings)?)
 }
