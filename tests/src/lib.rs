@@ -9,6 +9,7 @@
 pub mod checks;
 pub mod http;
 pub mod pg_cluster;
+pub mod pgbouncer;
 pub mod process;
 pub mod raw;
 pub mod team;

@@ -15,6 +15,7 @@ use consultores_tests::checks::{
     assignments_per_consultant,
 };
 use consultores_tests::http::{load_client, send, Failure, Outcome, Rng};
+use consultores_tests::pgbouncer::PgBouncer;
 use consultores_tests::{team, Service, ServiceConfig, TestDatabase, API_KEY};
 
 const CONSULTANTS: usize = 6;
@@ -23,15 +24,35 @@ const CLIENTS: usize = 16;
 /// Attempts with a short timeout before one with a long timeout (so every key finishes).
 const IMPATIENT_ATTEMPTS: usize = 12;
 
-#[test]
-fn retried_keys_map_to_one_protocol_each_and_the_rotation_skips_no_one() {
-    let database = TestDatabase::postgres();
-    let mut config = ServiceConfig::with_database(database.url());
+fn config(url: &str) -> ServiceConfig {
+    let mut config = ServiceConfig::with_database(url);
     config.extra_env = vec![
         ("DB_POOL_SIZE".to_owned(), "8".to_owned()),
         ("LOG_LEVEL".to_owned(), "warning".to_owned()),
     ];
-    let replicas = [Service::start(&config), Service::start(&config)];
+    config
+}
+
+#[test]
+fn retried_keys_map_to_one_protocol_each_and_the_rotation_skips_no_one() {
+    let database = TestDatabase::postgres();
+    retried_keys(&database, &config(database.url()));
+}
+
+/// The same through PgBouncer in transaction mode with three server connections.
+#[test]
+fn retried_keys_behind_pgbouncer_in_transaction_mode_map_to_one_protocol_each() {
+    let database = TestDatabase::postgres_unmigrated();
+    let bouncer = PgBouncer::start(database.url(), 3);
+    let mut config = config(&bouncer.url_for(database.url()));
+    config
+        .extra_env
+        .push(("DB_TRANSACTION_POOLER".to_owned(), "true".to_owned()));
+    retried_keys(&database, &config);
+}
+
+fn retried_keys(database: &TestDatabase, config: &ServiceConfig) {
+    let replicas = [Service::start(config), Service::start(config)];
     let members = team::hire_group(&replicas[0], &["pt"], CONSULTANTS);
     let keys = CONSULTANTS * PER_CONSULTANT;
 
@@ -105,7 +126,7 @@ fn retried_keys_map_to_one_protocol_each_and_the_rotation_skips_no_one() {
     );
 
     // One protocol per key, none for the attempts that gave up.
-    let rows = assert_gapless(&database);
+    let rows = assert_gapless(database);
     assert_eq!(
         rows.len(),
         keys,
@@ -116,7 +137,7 @@ fn retried_keys_map_to_one_protocol_each_and_the_rotation_skips_no_one() {
     assert_eq!(assert_answers_stored(&rows, &answers), 0);
     let distinct: HashSet<i64> = answers.iter().map(|o| o.protocol_id().unwrap()).collect();
     assert_eq!(distinct.len(), keys, "distinct keys, distinct protocols");
-    assert_no_half_done_assignment(&database);
+    assert_no_half_done_assignment(database);
 
     // Nobody skipped: K×n keys, each of the K consultants exactly n times.
     let counts = assignments_per_consultant(&rows);

@@ -15,6 +15,7 @@ use consultores_tests::checks::{
     assignments_per_consultant,
 };
 use consultores_tests::http::{load_client, percentile, send, Outcome, Rng};
+use consultores_tests::pgbouncer::PgBouncer;
 use consultores_tests::team::{self, Member};
 use consultores_tests::{Service, ServiceConfig, TestDatabase, API_KEY};
 use serde_json::json;
@@ -23,8 +24,8 @@ const CLIENTS: usize = 64;
 const CALLS: usize = 3_000;
 const LANGUAGES: [&str; 3] = ["pt", "en", "es"];
 
-fn replica_config(database: &TestDatabase) -> ServiceConfig {
-    let mut config = ServiceConfig::with_database(database.url());
+fn replica_config(url: &str) -> ServiceConfig {
+    let mut config = ServiceConfig::with_database(url);
     config.extra_env = vec![
         ("DB_POOL_SIZE".to_owned(), "8".to_owned()),
         ("LOG_LEVEL".to_owned(), "warning".to_owned()),
@@ -35,8 +36,24 @@ fn replica_config(database: &TestDatabase) -> ServiceConfig {
 #[test]
 fn three_replicas_under_64_clients_keep_protocols_unique_gapless_and_the_rotation_fair() {
     let database = TestDatabase::postgres();
-    let config = replica_config(&database);
-    let replicas: Vec<Service> = (0..3).map(|_| Service::start(&config)).collect();
+    three_replicas_under_load(&database, &replica_config(database.url()));
+}
+
+/// The same through PgBouncer in transaction mode with three server connections: the
+/// replicas migrate the database through it and keep every guarantee.
+#[test]
+fn three_replicas_behind_pgbouncer_in_transaction_mode_keep_the_same_guarantees() {
+    let database = TestDatabase::postgres_unmigrated();
+    let bouncer = PgBouncer::start(database.url(), 3);
+    let mut config = replica_config(&bouncer.url_for(database.url()));
+    config
+        .extra_env
+        .push(("DB_TRANSACTION_POOLER".to_owned(), "true".to_owned()));
+    three_replicas_under_load(&database, &config);
+}
+
+fn three_replicas_under_load(database: &TestDatabase, config: &ServiceConfig) {
+    let replicas: Vec<Service> = (0..3).map(|_| Service::start(config)).collect();
     let admin = &replicas[0];
 
     // Eight speakers per language, some of them bilingual; they stay online throughout.
@@ -181,7 +198,7 @@ fn three_replicas_under_64_clients_keep_protocols_unique_gapless_and_the_rotatio
     assert!(toggles > 0 && edits > 0, "toggles {toggles}, edits {edits}");
 
     // The table against the answers.
-    let rows = assert_gapless(&database);
+    let rows = assert_gapless(database);
     assert_eq!(rows.len(), CALLS, "one protocol per call, none else");
     let answered: Vec<&Outcome> = answers.iter().map(|(_, _, outcome)| outcome).collect();
     let unanswered = assert_answers_stored(&rows, &answered);
@@ -191,7 +208,7 @@ fn three_replicas_under_64_clients_keep_protocols_unique_gapless_and_the_rotatio
         .map(|outcome| outcome.protocol_number().unwrap())
         .collect();
     assert_eq!(numbers.len(), CALLS, "numbers unique among the answers");
-    assert_no_half_done_assignment(&database);
+    assert_no_half_done_assignment(database);
 
     // Fairness within each group of consultants who speak the same languages.
     let counts = assignments_per_consultant(&rows);
