@@ -11,6 +11,7 @@ pub mod http;
 pub mod pg_cluster;
 pub mod pgbouncer;
 pub mod process;
+pub mod proxy;
 pub mod raw;
 pub mod team;
 pub mod tls;

@@ -72,6 +72,9 @@ pub fn run(config: &Config) -> Result<(), StartupError> {
         shutdown_timeout: config.shutdown_timeout,
         workers: config.workers,
         max_connections: config.max_connections,
+        // Waiting for a connection, then the longest statement: past both, the database is
+        // not answering.
+        database_deadline: Some(config.pool_timeout + config.statement_timeout),
         ..HttpSettings::default()
     };
     info!(logger, "listening"; "address" => format!("http://{address}"));

@@ -187,6 +187,7 @@ pub fn build_server(
     state: ApiState,
     settings: HttpSettings,
 ) -> std::io::Result<Server> {
+    crate::blocking::set_deadline(settings.database_deadline);
     let workers = settings.workers.max(1);
     let max_connections = settings.max_connections.max(1);
     let request_timeout = settings.request_timeout;

@@ -27,6 +27,9 @@ pub struct HttpSettings {
     pub workers: usize,
     /// Maximum concurrent connections per worker.
     pub max_connections: usize,
+    /// How long a request waits for its database work before answering 503 (`None`: as long
+    /// as it takes). Bounds requests when the database host goes silent.
+    pub database_deadline: Option<Duration>,
 }
 
 impl HttpSettings {
@@ -46,6 +49,7 @@ impl Default for HttpSettings {
             shutdown_timeout: Duration::from_secs(30),
             workers: std::thread::available_parallelism().map_or(1, usize::from),
             max_connections: 25_000,
+            database_deadline: None,
         }
     }
 }
@@ -66,6 +70,7 @@ impl std::fmt::Debug for HttpSettings {
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("workers", &self.workers)
             .field("max_connections", &self.max_connections)
+            .field("database_deadline", &self.database_deadline)
             .finish()
     }
 }
