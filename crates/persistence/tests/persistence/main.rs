@@ -10,3 +10,4 @@ mod crm;
 mod faults;
 mod limits;
 mod policy;
+mod upgrades;
