@@ -80,6 +80,18 @@ fn tls_modes_connect_or_fail_at_once_with_one_clear_line() {
         &format!("sslmode=verify-ca&sslrootcert={root}"),
     ));
     assert_migrated(&at("127.0.0.1", "sslmode=require"));
+    // `sslrootcert=system`: OpenSSL's default store, which SSL_CERT_FILE replaces (the image
+    // points it at its CA certificates).
+    let system = at("localhost", "sslmode=verify-full&sslrootcert=system");
+    let outcome = run_command(
+        &["migrate"],
+        &[("DATABASE_URL", &system), ("SSL_CERT_FILE", &root)],
+        LIMIT,
+    );
+    assert!(
+        outcome.status.is_some_and(|status| status.success()),
+        "{outcome:?}"
+    );
 
     assert_refused_at_once(
         &at(

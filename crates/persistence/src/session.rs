@@ -39,6 +39,10 @@ struct Settings {
 
 impl PgSession {
     pub(crate) fn new(url: String, settings: &PoolSettings) -> Self {
+        // libpq's TLS is OpenSSL, which by default frees its state in an atexit handler while
+        // pool threads may still be in a handshake: the process would crash on its way out
+        // (`consultores migrate` did). Initialising it first without that handler avoids it.
+        openssl_sys::init();
         let statement = settings.statement_timeout.as_millis();
         let lock = settings.lock_timeout.as_millis();
         // A replica that stalls inside a transaction (frozen process, lost network) would keep
