@@ -82,6 +82,7 @@ use crate::idempotency::{record, replay};
 use crate::models::{consultants_with_languages, ConsultantRow, NewProtocolRow, ProtocolRow};
 use crate::queries::{CounterQuery, Queries};
 use crate::schema::{consultor_idiomas, consultores, protocolos};
+use crate::session::PgSession;
 use crate::sql_types::{Timestamp, UtcTimestamp};
 
 /// The whole assignment on PostgreSQL, one round trip: the function `consultores_atribuir`
@@ -207,9 +208,11 @@ impl AssignedWithCrmRow {
 }
 
 impl Database {
+    #[allow(clippy::too_many_arguments)] // the port's arguments, plus the connection's session
     fn assign_on_postgres(
         &self,
         conn: &mut PgConnection,
+        session: &PgSession,
         language: &Language,
         now: DateTime<Utc>,
         claim: Option<&IdempotencyClaim>,
@@ -241,7 +244,6 @@ impl Database {
                 Err(error) => Err(error.into()),
             }
         };
-        let session = self.pg_session()?;
         if claim.is_none() && !self.faults().armed() && !session.pooler() {
             // Nothing else to do in the transaction: the call is its own transaction, so the
             // server commits (and releases the counter lock) without waiting for a round trip.
@@ -386,9 +388,11 @@ impl AssignmentPort for Database {
     ) -> Result<Recorded<Assignment>, DomainError> {
         let (claim, crm) = (claim.as_ref(), crm.as_ref());
         let result = match self.pools() {
-            Pools::Postgres(pool) => pool.get().map_err(StoreError::from).and_then(|mut conn| {
-                self.assign_on_postgres(&mut conn, language, now, claim, actor, crm)
-            }),
+            Pools::Postgres(pool, session) => {
+                pool.get().map_err(StoreError::from).and_then(|mut conn| {
+                    self.assign_on_postgres(&mut conn, session, language, now, claim, actor, crm)
+                })
+            }
             Pools::Sqlite(pool) => {
                 let _writer = self.sqlite_writer();
                 pool.get().map_err(StoreError::from).and_then(|mut conn| {

@@ -74,16 +74,14 @@ impl fmt::Display for Backend {
 pub(crate) type PgPool = Pool<ConnectionManager<PgConnection>>;
 pub(crate) type SqlitePool = Pool<ConnectionManager<SqliteConnection>>;
 
-/// The pool of the chosen backend.
+/// The pool of the chosen backend (with, on PostgreSQL, its sessions' settings).
 pub(crate) enum Pools {
-    Postgres(PgPool),
+    Postgres(PgPool, PgSession),
     Sqlite(SqlitePool),
 }
 
 struct Inner {
     pools: Pools,
-    /// The PostgreSQL session settings (`None` on SQLite).
-    postgres: Option<PgSession>,
     /// Serialises this process's SQLite write transactions (see [`Database::sqlite_writer`]).
     sqlite_writer: Mutex<()>,
     faults: Faults,
@@ -99,7 +97,7 @@ pub struct Database {
 impl fmt::Debug for Database {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match self.pools() {
-            Pools::Postgres(pool) => pool.state(),
+            Pools::Postgres(pool, _) => pool.state(),
             Pools::Sqlite(pool) => pool.state(),
         };
         f.debug_struct("Database")
@@ -116,9 +114,9 @@ impl fmt::Debug for Database {
 macro_rules! with_connection {
     ($db:expr, |$conn:ident| $body:expr) => {
         match $db.pools() {
-            $crate::database::Pools::Postgres(pool) => {
+            $crate::database::Pools::Postgres(pool, session) => {
                 let mut pooled = pool.get()?;
-                $db.pg_session()?.read(
+                session.read(
                     &mut pooled,
                     |$conn: &mut ::diesel::PgConnection| -> Result<_, $crate::error::StoreError> {
                         Ok($body)
@@ -141,9 +139,8 @@ macro_rules! with_connection {
 macro_rules! write_transaction {
     ($db:expr, |$conn:ident| $body:expr) => {
         match $db.pools() {
-            $crate::database::Pools::Postgres(pool) => {
+            $crate::database::Pools::Postgres(pool, session) => {
                 let mut pooled = pool.get()?;
-                let session = $db.pg_session()?;
                 pooled.build_transaction().read_committed().run(
                     |$conn: &mut ::diesel::PgConnection| -> Result<_, $crate::error::StoreError> {
                         session.begin($conn)?;
@@ -176,17 +173,16 @@ impl Database {
     pub fn connect(url: &str, settings: &PoolSettings) -> Result<Database, PersistenceError> {
         let timeout = settings.connect_timeout.max(Duration::from_millis(10));
         let max_size = settings.max_size.max(1);
-        let mut postgres = None;
         let pools = match url::parse(url, settings)? {
             Target::Postgres(url) => {
                 let session = PgSession::new(url.clone(), settings);
-                postgres = Some(session.clone());
                 Pools::Postgres(
                     Pool::builder()
                         .max_size(max_size)
                         .connection_timeout(timeout)
-                        .connection_customizer(Box::new(session))
+                        .connection_customizer(Box::new(session.clone()))
                         .build_unchecked(ConnectionManager::new(url)),
+                    session,
                 )
             }
             Target::Sqlite(path) => {
@@ -225,7 +221,6 @@ impl Database {
         Ok(Database {
             inner: Arc::new(Inner {
                 pools,
-                postgres,
                 sqlite_writer: Mutex::new(()),
                 faults: Faults::default(),
             }),
@@ -235,7 +230,7 @@ impl Database {
     /// The backend this database runs on.
     pub fn backend(&self) -> Backend {
         match self.pools() {
-            Pools::Postgres(_) => Backend::Postgres,
+            Pools::Postgres(..) => Backend::Postgres,
             Pools::Sqlite(_) => Backend::Sqlite,
         }
     }
@@ -251,11 +246,8 @@ impl Database {
         let failed = |error: Box<dyn std::error::Error + Send + Sync>| {
             PersistenceError::Migration(error.to_string().replace('\n', " "))
         };
-        if let Some(session) = &self.inner.postgres {
-            return session.migrate(POSTGRES_MIGRATIONS);
-        }
         let versions: Vec<String> = match self.pools() {
-            Pools::Postgres(_) => Vec::new(),
+            Pools::Postgres(_, session) => session.migrate(POSTGRES_MIGRATIONS)?,
             Pools::Sqlite(pool) => {
                 let _writer = self.sqlite_writer();
                 let mut conn = pool.get().map_err(unavailable)?;
@@ -288,13 +280,6 @@ impl Database {
 
     pub(crate) fn pools(&self) -> &Pools {
         &self.inner.pools
-    }
-
-    /// The PostgreSQL session settings; only called on the PostgreSQL pool's paths.
-    pub(crate) fn pg_session(&self) -> Result<&PgSession, crate::error::StoreError> {
-        self.inner.postgres.as_ref().ok_or_else(|| {
-            crate::error::StoreError::internal("PostgreSQL settings on an SQLite database")
-        })
     }
 
     pub(crate) fn faults(&self) -> &Faults {

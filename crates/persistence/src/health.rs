@@ -22,7 +22,7 @@ impl StoreHealth for Database {
 
     fn pool_state(&self) -> PoolState {
         let (state, max_size) = match self.pools() {
-            Pools::Postgres(pool) => (pool.state(), pool.max_size()),
+            Pools::Postgres(pool, _) => (pool.state(), pool.max_size()),
             Pools::Sqlite(pool) => (pool.state(), pool.max_size()),
         };
         PoolState {
