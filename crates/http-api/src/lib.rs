@@ -21,6 +21,7 @@ pub mod logging;
 pub mod metrics;
 pub mod openapi;
 pub mod pipedrive;
+pub mod redact;
 pub mod request_id;
 pub mod routes;
 pub mod scopes;

@@ -89,6 +89,34 @@ on_both_backends! {
         assert!(!app.logs.text().contains(ADMIN_KEY));
     }
 
+    async fn logged_bodies_never_hold_a_new_key_or_any_secret_field(backend) {
+        let settings = HttpSettings { log_bodies: true, ..common::settings() };
+        let app = start_with(backend, settings).await;
+        let reply = app
+            .send(with_key(Method::POST, "/api-keys", ADMIN_KEY)
+                .insert_header(("x-request-id", "log-chave"))
+                .set_json(json!({"scope": "leitura", "descricao": "robô"})))
+            .await;
+        reply.expect(200);
+        let key = reply.json()["key"].as_str().unwrap().to_owned();
+        let response = &app.logs.of("response", "log-chave")[0];
+        assert!(response["body"].as_str().unwrap().contains(r#""key":"***""#), "{response}");
+        // Secret-looking fields of any request body, even one refused as invalid JSON.
+        app.send(with_key(Method::POST, "/consultor", ADMIN_KEY)
+                .set_json(json!({"nome": "Ana Souza", "idiomas": ["pt"], "senha": "segredo-de-corpo-1"})))
+            .await;
+        app.send(with_key(Method::POST, "/consultor", ADMIN_KEY)
+                .insert_header(("content-type", "application/json"))
+                .set_payload(r#"{"nome": "Ana", "api_token": "segredo-de-corpo-2", "#))
+            .await
+            .expect(422);
+        let text = app.logs.text();
+        for secret in [key.as_str(), "segredo-de-corpo-1", "segredo-de-corpo-2"] {
+            assert!(!text.contains(secret), "{secret} leaked into the log");
+        }
+        assert!(text.contains("Ana Souza"), "bodies are still logged");
+    }
+
     async fn a_server_error_logs_an_error_line_with_the_cause_chain(backend) {
         let app = start(backend).await;
         app.online_consultant("Ana Souza", &["pt"]).await;
@@ -109,5 +137,41 @@ on_both_backends! {
         assert!(chain.contains(": "), "the chain names the cause: {chain}");
         // The client saw none of it.
         assert!(!reply.text().contains(chain));
+    }
+}
+
+/// A response body that fails part-way must still fail for the client when bodies are logged.
+#[actix_web::test]
+async fn body_logging_never_turns_a_failing_body_into_a_shorter_success() {
+    use actix_web::middleware::from_fn;
+    use actix_web::web::{self, Bytes, Data};
+    use actix_web::{test, App, HttpResponse};
+
+    let failing = || async {
+        let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+            Ok(Bytes::from_static(b"{\"parte\": 1")),
+            Err(std::io::Error::other("falhou no meio")),
+        ];
+        HttpResponse::Ok().streaming(futures_util::stream::iter(chunks))
+    };
+    for log_bodies in [false, true] {
+        let settings = HttpSettings {
+            log_bodies,
+            ..common::settings()
+        };
+        let service = test::init_service(
+            App::new()
+                .app_data(Data::new(settings))
+                .wrap(from_fn(consultores_http::logging::log))
+                .route("/falha", web::get().to(failing)),
+        )
+        .await;
+        let response =
+            test::call_service(&service, TestRequest::get().uri("/falha").to_request()).await;
+        let read = actix_web::body::to_bytes(response.into_body()).await;
+        assert!(
+            read.is_err(),
+            "log_bodies={log_bodies}: the client got {read:?}"
+        );
     }
 }
