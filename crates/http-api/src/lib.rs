@@ -11,6 +11,7 @@
 
 pub mod auth;
 pub mod blocking;
+pub mod clock_skew;
 pub mod dto;
 pub mod error_body;
 pub mod errors;

@@ -161,14 +161,8 @@ impl Database {
                     .get_result(conn)?
             };
             if after_codes != before_codes {
-                diesel::delete(
-                    consultor_idiomas::table.filter(consultor_idiomas::consultor_id.eq(after.id)),
-                )
-                .execute(conn)?;
                 if let Some(languages) = &patch.languages {
-                    diesel::insert_into(consultor_idiomas::table)
-                        .values(language_rows(after.id, languages))
-                        .execute(conn)?;
+                    conn.replace_languages(after.id, &language_rows(after.id, languages))?;
                 }
             }
             let after_languages = conn.languages_of(&[after.id])?;

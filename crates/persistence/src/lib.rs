@@ -46,3 +46,4 @@ pub mod testing;
 
 pub use database::{Backend, Database, PoolSettings};
 pub use error::PersistenceError;
+pub use queries::CLOCK_ALLOWANCE;

@@ -11,6 +11,15 @@ use serde_json::json;
 use crate::common::{self, start, start_with, with_key, ADMIN_KEY};
 use crate::on_both_backends;
 
+/// A host clock a year ahead of the database's.
+struct AYearAhead;
+
+impl consultores_domain::Clock for AYearAhead {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now() + chrono::Duration::days(365)
+    }
+}
+
 on_both_backends! {
     async fn each_request_logs_a_request_line_and_a_response_line(backend) {
         let app = start(backend).await;
@@ -115,6 +124,32 @@ on_both_backends! {
             assert!(!text.contains(secret), "{secret} leaked into the log");
         }
         assert!(text.contains("Ana Souza"), "bodies are still logged");
+    }
+
+    async fn a_clock_ahead_of_the_database_is_cut_to_its_time_and_logged(backend) {
+        let app = common::start_with_clock(backend, std::sync::Arc::new(AYearAhead)).await;
+        app.online_consultant("Ana Souza", &["pt"]).await;
+        let assigned = app
+            .send(with_key(Method::GET, "/consultor/da-vez?idioma=pt", ADMIN_KEY)
+                .insert_header(("x-request-id", "relogio-1")))
+            .await
+            .json();
+        let generated = app
+            .send(with_key(Method::GET, "/gerar-protocolo", ADMIN_KEY)
+                .insert_header(("x-request-id", "relogio-2")))
+            .await
+            .json();
+        let bound = (chrono::Utc::now() + chrono::Duration::minutes(1)).to_rfc3339();
+        let stamped = assigned["consultor_atendimento_iso"].as_str().unwrap();
+        assert!(stamped < bound.as_str(), "{stamped} is in the future");
+        let protocol = app.get(&format!("/protocolo/{}", generated["protocolo_id"])).await.json();
+        assert!(protocol["created_at"].as_str().unwrap() < bound.as_str(), "{protocol}");
+        for request_id in ["relogio-1", "relogio-2"] {
+            let warnings = app.logs.of("clock_skew", request_id);
+            assert_eq!(warnings.len(), 1, "{:?}", app.logs.lines());
+            assert_eq!(warnings[0]["level"], "WARN");
+            assert!(warnings[0]["ahead_ms"].as_i64().unwrap() > 360 * 24 * 3600 * 1000);
+        }
     }
 
     async fn a_server_error_logs_an_error_line_with_the_cause_chain(backend) {

@@ -8,4 +8,5 @@ mod concurrency;
 mod contract;
 mod crm;
 mod faults;
+mod hardening;
 mod policy;
