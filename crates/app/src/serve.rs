@@ -32,6 +32,10 @@ pub fn run(config: &Config) -> Result<(), StartupError> {
         "database" => config.redacted_database_url(),
         "backend" => ?database.backend(),
         "migrations_applied" => applied.len());
+    let unreadable = logger.clone();
+    database.report_unreadable_rows(Arc::new(move |row: &str| {
+        warn!(unreadable, "unreadable row left out of a listing"; "row" => row);
+    }));
     let address = format!("{}:{}", config.host, config.port);
     if config.api_key.is_none() && !database.any_active()? {
         announce_first_key(&database, &address)?;

@@ -13,6 +13,7 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::PersistenceError;
 use crate::faults::Faults;
+use crate::unreadable::{UnreadableRowReport, UnreadableRows};
 use crate::url::{self, Target};
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -73,6 +74,7 @@ struct Inner {
     /// Serialises this process's SQLite write transactions (see [`Database::sqlite_writer`]).
     sqlite_writer: Mutex<()>,
     faults: Faults,
+    unreadable: UnreadableRows,
 }
 
 /// The store: a connection pool on PostgreSQL or SQLite. Cheap to clone (the pool is shared);
@@ -200,6 +202,7 @@ impl Database {
                 pools,
                 sqlite_writer: Mutex::new(()),
                 faults: Faults::default(),
+                unreadable: UnreadableRows::default(),
             }),
         })
     }
@@ -278,6 +281,16 @@ impl Database {
 
     pub(crate) fn faults(&self) -> &Faults {
         &self.inner.faults
+    }
+
+    /// Sends a description of every row a listing leaves out, because the domain cannot read it,
+    /// to `report` (set once, at start-up).
+    pub fn report_unreadable_rows(&self, report: UnreadableRowReport) {
+        self.inner.unreadable.set(report);
+    }
+
+    pub(crate) fn unreadable(&self) -> &UnreadableRows {
+        &self.inner.unreadable
     }
 
     /// SQLite admits one writer at a time per file. Without this lock, concurrent requests of

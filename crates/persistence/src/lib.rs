@@ -39,6 +39,7 @@ mod protocols;
 mod queries;
 mod schema;
 mod sql_types;
+mod unreadable;
 mod url;
 
 #[cfg(feature = "testing")]
@@ -47,3 +48,4 @@ pub mod testing;
 pub use database::{Backend, Database, PoolSettings};
 pub use error::PersistenceError;
 pub use queries::CLOCK_ALLOWANCE;
+pub use unreadable::UnreadableRowReport;

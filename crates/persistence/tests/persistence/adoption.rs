@@ -208,7 +208,10 @@ fn refuses_to_adopt(test: &TestDatabase, expected: &[&str]) {
     for part in expected {
         assert!(error.contains(part), "{part:?} missing from: {error}");
     }
-    assert_eq!(test.query_strings(V6_CONSULTANTS_NORMALISED), consultants_before);
+    assert_eq!(
+        test.query_strings(V6_CONSULTANTS_NORMALISED),
+        consultants_before
+    );
     assert_eq!(test.query_strings(PROTOCOLS), protocols_before);
 }
 
@@ -223,7 +226,9 @@ fn trims_every_unicode_space_around_names_and_languages() {
     let db = test.database();
     let listed = ConsultantRepository::list(&db, &ConsultantFilter::default()).unwrap();
     assert_eq!(listed.len(), 1000);
-    let ana = ConsultantRepository::get(&db, ConsultantId(2)).unwrap().unwrap();
+    let ana = ConsultantRepository::get(&db, ConsultantId(2))
+        .unwrap()
+        .unwrap();
     assert_eq!(ana.name.as_str(), "Ana Souza");
     let codes: Vec<&str> = ana.languages.iter().map(|l| l.as_str()).collect();
     assert_eq!(codes, ["pt", "en"]);
@@ -237,7 +242,10 @@ fn refuses_names_the_service_cannot_read_and_lists_them() {
          UPDATE consultores SET nome = E'Bia\\tLima' WHERE id = 4; \
          UPDATE consultores SET nome = E'\\u00A0Al\\u00A0' WHERE id = 5;",
     );
-    refuses_to_adopt(&test, &["names must have 3 to 255 characters", "3 (", "4 (", "5 ("]);
+    refuses_to_adopt(
+        &test,
+        &["names must have 3 to 255 characters", "3 (", "4 (", "5 ("],
+    );
 }
 
 #[test]
@@ -250,7 +258,12 @@ fn refuses_protocol_numbers_the_service_cannot_read_and_lists_them() {
     );
     refuses_to_adopt(
         &test,
-        &["3 protocol numbers", "1 ('#0042')", "2 ('#00000')", "3 ('#012345')"],
+        &[
+            "3 protocol numbers",
+            "1 ('#0042')",
+            "2 ('#00000')",
+            "3 ('#012345')",
+        ],
     );
 }
 
@@ -261,5 +274,8 @@ fn refuses_more_than_twenty_languages_and_lists_the_consultants() {
         "UPDATE consultores SET idiomas = ARRAY(SELECT 'l' || chr(97 + n / 26) || chr(97 + n % 26) \
                                                FROM generate_series(0, 20) n) WHERE id = 6",
     );
-    refuses_to_adopt(&test, &["more than 20 distinct languages", "consultor 6 (21)"]);
+    refuses_to_adopt(
+        &test,
+        &["more than 20 distinct languages", "consultor 6 (21)"],
+    );
 }

@@ -1,5 +1,6 @@
-//! Clocks and races found in review: a caller whose clock runs ahead, and a consultant's
-//! languages changed while an assignment waits on the consultant's row.
+//! Found in review: a caller whose clock runs ahead, a consultant's
+//! languages changed while an assignment waits on their row, and stored rows the domain cannot
+//! read (left out of listings, never committed by an assignment).
 
 use std::time::{Duration, Instant};
 
@@ -17,6 +18,8 @@ use crate::common::{actor, consultant, counter, language, languages, on_both_bac
 on_both_backends!(
     a_caller_clock_a_year_ahead_never_moves_stamps_into_the_future,
     reordering_languages_keeps_them_all,
+    listings_leave_out_a_row_the_domain_cannot_read_and_report_it,
+    an_assignment_whose_row_cannot_be_read_back_is_rolled_back,
 );
 
 fn a_caller_clock_a_year_ahead_never_moves_stamps_into_the_future(test: &TestDatabase) {
@@ -229,4 +232,90 @@ fn a_reorder_committed_while_an_assignment_waits_still_counts_as_speaking() {
         .map(|l| l.as_str())
         .collect();
     assert_eq!(codes, ["en", "pt"]);
+}
+
+fn listings_leave_out_a_row_the_domain_cannot_read_and_report_it(test: &TestDatabase) {
+    let db = test.database();
+    let reported = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink = reported.clone();
+    db.report_unreadable_rows(std::sync::Arc::new(move |row: &str| {
+        sink.lock().unwrap().push(row.to_owned());
+    }));
+    let ana = ConsultantRepository::create(
+        &db,
+        &consultant("Ana Souza", &["pt"]),
+        now_micros(),
+        &actor(),
+    )
+    .unwrap();
+    let bia = ConsultantRepository::create(
+        &db,
+        &consultant("Bia Lima", &["pt"]),
+        now_micros(),
+        &actor(),
+    )
+    .unwrap();
+    let first =
+        ProtocolRepository::create(&db, &NewProtocol::default(), now_micros(), None, &actor())
+            .unwrap()
+            .value;
+    ProtocolRepository::create(&db, &NewProtocol::default(), now_micros(), None, &actor()).unwrap();
+    // Written by hand, breaking the domain's rules.
+    test.execute(&format!(
+        "UPDATE consultores SET nome = 'Al' WHERE id = {}",
+        ana.id.0
+    ));
+    test.execute(&format!(
+        "UPDATE protocolos SET numero = '#0042' WHERE id = {}",
+        first.id.0
+    ));
+
+    let listed =
+        ConsultantRepository::list(&db, &consultores_domain::ConsultantFilter::default()).unwrap();
+    assert_eq!(listed.iter().map(|c| c.id).collect::<Vec<_>>(), [bia.id]);
+    let filter = consultores_domain::ProtocolFilter::new(None, 0, 100).unwrap();
+    assert_eq!(ProtocolRepository::list(&db, &filter).unwrap().len(), 1);
+    // The row alone is an error about that row.
+    assert!(ConsultantRepository::get(&db, ana.id).is_err());
+    let reported = reported.lock().unwrap();
+    assert_eq!(reported.len(), 2, "{reported:?}");
+    assert!(
+        reported[0].contains(&format!("consultant {}", ana.id.0)),
+        "{reported:?}"
+    );
+    assert!(
+        reported[1].contains(&format!("protocol {}", first.id.0)),
+        "{reported:?}"
+    );
+}
+
+fn an_assignment_whose_row_cannot_be_read_back_is_rolled_back(test: &TestDatabase) {
+    let db = test.database();
+    let ana = ConsultantRepository::create(
+        &db,
+        &consultant("Ana Souza", &["pt"]),
+        now_micros(),
+        &actor(),
+    )
+    .unwrap();
+    test.execute(&format!(
+        "UPDATE consultores SET nome = 'Al' WHERE id = {}",
+        ana.id.0
+    ));
+    let served = test.query_strings(&format!(
+        "SELECT CAST(ultimo_atendimento AS TEXT) AS value FROM consultores WHERE id = {}",
+        ana.id.0
+    ));
+    let before = counter(&test);
+    let assigned = db.assign_next(&language("pt"), now_micros(), None, &actor(), None);
+    assert!(assigned.is_err(), "{assigned:?}");
+    assert_eq!(counter(&test), before, "the number was consumed");
+    assert_eq!(crate::common::count(test, "protocolos"), 0);
+    assert_eq!(
+        test.query_strings(&format!(
+            "SELECT CAST(ultimo_atendimento AS TEXT) AS value FROM consultores WHERE id = {}",
+            ana.id.0
+        )),
+        served
+    );
 }
