@@ -319,3 +319,47 @@ fn an_assignment_whose_row_cannot_be_read_back_is_rolled_back(test: &TestDatabas
         served
     );
 }
+
+/// Sixteen replicas starting at once on a database without keys: one key is created (and
+/// printed), the others find it.
+fn sixteen_first_starts_at_once_create_one_key(test: &TestDatabase) {
+    let db = test.database();
+    let barrier = std::sync::Barrier::new(16);
+    let created = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..16)
+            .map(|_| {
+                scope.spawn(|| {
+                    barrier.wait();
+                    let new = consultores_domain::NewApiKey {
+                        description: Some("primeira".to_owned()),
+                        scope: consultores_domain::ApiKeyScope::Admin,
+                    };
+                    db.create_first_key(&new, now_micros(), &actor()).unwrap()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|h| h.join().unwrap())
+            .count()
+    });
+    assert_eq!(created, 1);
+    assert_eq!(crate::common::count(test, "api_keys"), 1);
+}
+
+#[test]
+fn sixteen_first_starts_at_once_create_one_key_on_postgres() {
+    sixteen_first_starts_at_once_create_one_key(&TestDatabase::postgres_with(big_pool()));
+}
+
+#[test]
+fn sixteen_first_starts_at_once_create_one_key_on_sqlite() {
+    sixteen_first_starts_at_once_create_one_key(&TestDatabase::sqlite_with(big_pool()));
+}
+
+fn big_pool() -> consultores_persistence::PoolSettings {
+    consultores_persistence::PoolSettings {
+        max_size: 16,
+        connect_timeout: Duration::from_secs(60),
+    }
+}
