@@ -384,12 +384,11 @@ impl AssignmentPort for Database {
             Pools::Postgres(pool) => pool.get().map_err(StoreError::from).and_then(|mut conn| {
                 self.assign_on_postgres(&mut conn, language, now, claim, actor, crm)
             }),
-            Pools::Sqlite(pool) => {
-                let _writer = self.sqlite_writer();
+            Pools::Sqlite(pool) => self.sqlite_writer().and_then(|_writer| {
                 pool.get().map_err(StoreError::from).and_then(|mut conn| {
                     self.assign_on_sqlite(&mut conn, language, now, claim, actor, crm)
                 })
-            }
+            }),
         };
         Ok(result?)
     }

@@ -2,7 +2,7 @@
 //! that run one query body on either backend.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -11,10 +11,11 @@ use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
 use diesel::{PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use crate::error::PersistenceError;
+use crate::error::{PersistenceError, StoreError};
 use crate::faults::Faults;
 use crate::unreadable::{UnreadableRowReport, UnreadableRows};
 use crate::url::{self, Target};
+use crate::writer_lock::{WriterLock, WriterTurn};
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -72,7 +73,7 @@ pub(crate) enum Pools {
 struct Inner {
     pools: Pools,
     /// Serialises this process's SQLite write transactions (see [`Database::sqlite_writer`]).
-    sqlite_writer: Mutex<()>,
+    sqlite_writer: WriterLock,
     faults: Faults,
     unreadable: UnreadableRows,
 }
@@ -133,7 +134,7 @@ macro_rules! write_transaction {
                 )
             }
             $crate::database::Pools::Sqlite(pool) => {
-                let _writer = $db.sqlite_writer();
+                let _writer = $db.sqlite_writer()?;
                 let mut pooled = pool.get()?;
                 pooled.immediate_transaction(
                     |$conn: &mut ::diesel::SqliteConnection| -> Result<_, $crate::error::StoreError> {
@@ -200,7 +201,7 @@ impl Database {
         Ok(Database {
             inner: Arc::new(Inner {
                 pools,
-                sqlite_writer: Mutex::new(()),
+                sqlite_writer: WriterLock::new(timeout),
                 faults: Faults::default(),
                 unreadable: UnreadableRows::default(),
             }),
@@ -246,7 +247,11 @@ impl Database {
                 applied
             }
             Pools::Sqlite(pool) => {
-                let _writer = self.sqlite_writer();
+                let _writer = self.sqlite_writer().map_err(|error| {
+                    PersistenceError::Unavailable(
+                        consultores_domain::DomainError::from(error).to_string(),
+                    )
+                })?;
                 let mut conn = pool.get().map_err(unavailable)?;
                 conn.run_pending_migrations(SQLITE_MIGRATIONS)
                     .map(|versions| versions.iter().map(ToString::to_string).collect())
@@ -293,17 +298,10 @@ impl Database {
         &self.inner.unreadable
     }
 
-    /// SQLite admits one writer at a time per file. Without this lock, concurrent requests of
-    /// this process would all try `BEGIN IMMEDIATE` and spin on SQLITE_BUSY (each retry sleeping
-    /// inside SQLite's busy handler, unfairly, and failing with "database is locked" once the
-    /// timeout runs out); with it they queue here in order, and the busy timeout only has to
-    /// cover other processes. Poisoning is ignored: the guarded value is `()`, and a panic
-    /// inside a transaction has already rolled it back.
-    pub(crate) fn sqlite_writer(&self) -> MutexGuard<'_, ()> {
-        self.inner
-            .sqlite_writer
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+    /// This process's turn to write to SQLite (see [`crate::writer_lock`]): waits at most the
+    /// pool's checkout timeout, then fails as unavailable.
+    pub(crate) fn sqlite_writer(&self) -> Result<WriterTurn<'_>, StoreError> {
+        self.inner.sqlite_writer.turn()
     }
 }
 

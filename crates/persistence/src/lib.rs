@@ -41,6 +41,7 @@ mod schema;
 mod sql_types;
 mod unreadable;
 mod url;
+mod writer_lock;
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -363,3 +363,49 @@ fn big_pool() -> consultores_persistence::PoolSettings {
         connect_timeout: Duration::from_secs(60),
     }
 }
+
+/// A SQLite writer that cannot get its turn within the pool's timeout is told the store is
+/// unavailable (503) instead of waiting for ever.
+#[test]
+fn a_sqlite_writer_waits_for_its_turn_no_longer_than_the_pool_timeout() {
+    let test = TestDatabase::sqlite_with(consultores_persistence::PoolSettings {
+        max_size: 4,
+        connect_timeout: Duration::from_millis(300),
+    });
+    let db = test.database();
+    let answer = test.holding_the_sqlite_writer(|| {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let writer = db.clone();
+        std::thread::spawn(move || {
+            let written = ConsultantRepository::create(
+                &writer,
+                &consultant("Ana Souza", &["pt"]),
+                now_micros(),
+                &actor(),
+            );
+            let assigned = writer.assign_next(&language("pt"), now_micros(), None, &actor(), None);
+            let _ = sender.send((written.map(|_| ()), assigned.map(|_| ())));
+        });
+        receiver
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the writers waited without end")
+    });
+    assert!(
+        matches!(answer.0, Err(DomainError::Unavailable(_))),
+        "{:?}",
+        answer.0
+    );
+    assert!(
+        matches!(answer.1, Err(DomainError::Unavailable(_))),
+        "{:?}",
+        answer.1
+    );
+    // Once the turn is free, writes go through again.
+    ConsultantRepository::create(
+        &db,
+        &consultant("Ana Souza", &["pt"]),
+        now_micros(),
+        &actor(),
+    )
+    .unwrap();
+}
