@@ -10,6 +10,7 @@
 //! Wire names are Portuguese (v6's contract); the code is English.
 
 pub mod auth;
+pub mod auth_costs;
 pub mod blocking;
 pub mod clock_skew;
 pub mod dto;
@@ -31,6 +32,7 @@ pub mod settings;
 pub mod state;
 pub mod validation;
 
+pub use auth_costs::AuthCosts;
 pub use errors::ApiError;
 pub use openapi::openapi;
 pub use pipedrive::{BasicCredentials, PipedriveIntegration, WebhookIntake};

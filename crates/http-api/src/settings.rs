@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::auth_costs::AuthCosts;
+
 /// Settings of the HTTP adapter. [`Default`] is the safe production default: no configured key,
 /// no body logging, CORS off, 64 KiB bodies, `/metrics` behind a key, 30 s request and shutdown
 /// timeouts, one worker per CPU and 25,000 connections per worker.
@@ -27,6 +29,8 @@ pub struct HttpSettings {
     pub workers: usize,
     /// Maximum concurrent connections per worker.
     pub max_connections: usize,
+    /// What authentication and `/ready` may cost the database.
+    pub auth_costs: AuthCosts,
 }
 
 impl HttpSettings {
@@ -46,6 +50,7 @@ impl Default for HttpSettings {
             shutdown_timeout: Duration::from_secs(30),
             workers: std::thread::available_parallelism().map_or(1, usize::from),
             max_connections: 25_000,
+            auth_costs: AuthCosts::default(),
         }
     }
 }
@@ -66,6 +71,7 @@ impl std::fmt::Debug for HttpSettings {
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("workers", &self.workers)
             .field("max_connections", &self.max_connections)
+            .field("auth_costs", &self.auth_costs)
             .finish()
     }
 }

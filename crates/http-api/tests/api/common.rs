@@ -214,6 +214,26 @@ pub fn state(database: &consultores_persistence::Database, logs: &Logs) -> ApiSt
     state_with_clock(database, logs, Arc::new(SystemClock))
 }
 
+/// The state of the app over `database`, logging to `logs`, with these key store and health
+/// ports (e.g. wrappers that count calls).
+pub fn state_with_ports(
+    database: &consultores_persistence::Database,
+    logs: &Logs,
+    api_keys: Arc<dyn consultores_domain::ApiKeyStore>,
+    health: Arc<dyn consultores_domain::StoreHealth>,
+) -> ApiState {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    ApiState::new(
+        ConsultantService::new(Arc::new(database.clone()), clock.clone()),
+        DistributionService::new(Arc::new(database.clone()), clock.clone()),
+        ProtocolService::new(Arc::new(database.clone()), clock.clone()),
+        AuditService::new(Arc::new(database.clone()), clock),
+        api_keys,
+        health,
+        logs.logger(),
+    )
+}
+
 /// The state of the app over `database`, logging to `logs`, reading the time from `clock`.
 pub fn state_with_clock(
     database: &consultores_persistence::Database,
