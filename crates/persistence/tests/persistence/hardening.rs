@@ -306,10 +306,10 @@ fn an_assignment_whose_row_cannot_be_read_back_is_rolled_back(test: &TestDatabas
         "SELECT CAST(ultimo_atendimento AS TEXT) AS value FROM consultores WHERE id = {}",
         ana.id.0
     ));
-    let before = counter(&test);
+    let before = counter(test);
     let assigned = db.assign_next(&language("pt"), now_micros(), None, &actor(), None);
     assert!(assigned.is_err(), "{assigned:?}");
-    assert_eq!(counter(&test), before, "the number was consumed");
+    assert_eq!(counter(test), before, "the number was consumed");
     assert_eq!(crate::common::count(test, "protocolos"), 0);
     assert_eq!(
         test.query_strings(&format!(
