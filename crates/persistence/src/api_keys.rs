@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::adopted_keys::{slow_matches, ARGON2ID};
 use crate::audit::NewAuditRow;
 use crate::database::{with_connection, write_transaction, Database};
 use crate::error::StoreError;
@@ -23,8 +24,8 @@ const SECRET_PREFIX: &str = "csk_";
 /// `last_used_at` is refreshed at most this often per key: no write per request.
 const LAST_USED_GRANULARITY_SECONDS: i64 = 60;
 
-/// The stored form of a secret: lowercase hex SHA-256 of its UTF-8 bytes (the v6 adoption
-/// migration hashes plain keys the same way).
+/// The stored form of a generated secret: lowercase hex SHA-256 of its UTF-8 bytes (keys
+/// adopted from v6 are stored with argon2id instead, see [`crate::adopted_keys`]).
 pub(crate) fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
@@ -62,14 +63,35 @@ impl Database {
         now: DateTime<Utc>,
     ) -> Result<Option<ApiKey>, StoreError> {
         let hash = hash_secret(presented);
-        let found: Option<ApiKeyRow> = with_connection!(self, |conn| {
-            api_keys::table
-                .filter(api_keys::key_hash.eq(&hash))
-                .filter(api_keys::is_active.eq(true))
-                .filter(api_keys::revoked_at.is_null())
-                .select(ApiKeyRow::as_select())
-                .first(conn)
-                .optional()?
+        let (found, adopted): (Option<ApiKeyRow>, Vec<(ApiKeyRow, String)>) =
+            with_connection!(self, |conn| {
+                let found = api_keys::table
+                    .filter(api_keys::key_hash.eq(&hash))
+                    .filter(api_keys::hash_kind.ne(ARGON2ID))
+                    .filter(api_keys::is_active.eq(true))
+                    .filter(api_keys::revoked_at.is_null())
+                    .select(ApiKeyRow::as_select())
+                    .first(conn)
+                    .optional()?;
+                let adopted = if found.is_some() {
+                    Vec::new()
+                } else {
+                    api_keys::table
+                        .filter(api_keys::hash_kind.eq(ARGON2ID))
+                        .filter(api_keys::is_active.eq(true))
+                        .filter(api_keys::revoked_at.is_null())
+                        .select((ApiKeyRow::as_select(), api_keys::key_hash))
+                        .load(conn)?
+                };
+                (found, adopted)
+            });
+        // Adopted keys are checked after the connection went back to the pool: each check
+        // takes tens of milliseconds of CPU on purpose.
+        let found = found.or_else(|| {
+            adopted
+                .into_iter()
+                .find(|(_, stored)| slow_matches(presented, stored))
+                .map(|(row, _)| row)
         });
         let Some(mut row) = found else {
             return Ok(None);

@@ -218,7 +218,8 @@ impl Database {
 
     /// Applies the pending embedded migrations and returns their versions (empty when the schema
     /// is up to date: running it again changes nothing). On PostgreSQL the first migration adopts
-    /// a v6 database in place. Replicas starting together take turns (an advisory lock).
+    /// a v6 database in place, and the API keys it adopted are then hashed with argon2id.
+    /// Replicas starting together take turns (an advisory lock).
     pub fn run_migrations(&self) -> Result<Vec<String>, PersistenceError> {
         let unavailable = |error: r2d2::Error| PersistenceError::Unavailable(error.to_string());
         let failed = |error: Box<dyn std::error::Error + Send + Sync>| {
@@ -258,6 +259,13 @@ impl Database {
                     .map_err(failed)?
             }
         };
+        // Keys adopted from v6 wait in plain text for their slow hash, which SQL cannot compute.
+        self.hash_adopted_keys().map_err(|error| {
+            PersistenceError::Migration(format!(
+                "hashing the API keys adopted from v6: {}",
+                consultores_domain::DomainError::from(error)
+            ))
+        })?;
         Ok(versions)
     }
 

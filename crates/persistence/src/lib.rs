@@ -23,6 +23,7 @@
 //! [`CrmOutbox`]: consultores_domain::CrmOutbox
 //! [`CrmEventInbox`]: consultores_domain::CrmEventInbox
 
+mod adopted_keys;
 mod api_keys;
 mod assignment;
 mod audit;

@@ -315,7 +315,12 @@ FROM (
 WHERE controle_protocolo.id = 1 AND highest.numero > controle_protocolo.ultimo_numero;
 
 -- 3f. api_keys: v6 stored the keys in plain text. Keep them working, stored hashed; inactive keys
---     stay refused (revoked); v6 had one all-powerful key, so adopted keys are admin.
+--     stay refused (revoked); v6 had one all-powerful key, so adopted keys are admin. People chose
+--     these keys, so they get a slow salted hash (argon2id), which SQL cannot compute: each plain
+--     key is handed to v6_chaves_a_converter and its key_hash holds a placeholder that no key
+--     matches; right after the migrations the service hashes the keys (as they are presented,
+--     i.e. without surrounding spaces) and empties the table (migration
+--     2026-09-01-000001_api_key_hash_kinds and Database::run_migrations).
 DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM information_schema.columns
@@ -326,9 +331,13 @@ BEGIN
             ADD COLUMN IF NOT EXISTS scope VARCHAR(20) NOT NULL DEFAULT 'admin',
             ADD COLUMN IF NOT EXISTS last_used_at TIMESTAMPTZ,
             ADD COLUMN IF NOT EXISTS revoked_at TIMESTAMPTZ;
-        -- convert_to, not key::bytea: a cast would read backslashes in the key as escapes.
-        UPDATE api_keys SET key_hash = encode(sha256(convert_to(key, 'UTF8')), 'hex')
-        WHERE key_hash IS NULL;
+        CREATE TABLE IF NOT EXISTS v6_chaves_a_converter (
+            api_key_id BIGINT PRIMARY KEY,
+            chave TEXT NOT NULL
+        );
+        INSERT INTO v6_chaves_a_converter (api_key_id, chave)
+        SELECT id, key FROM api_keys WHERE key_hash IS NULL AND key IS NOT NULL;
+        UPDATE api_keys SET key_hash = 'v6-a-converter:' || id WHERE key_hash IS NULL;
         UPDATE api_keys SET is_active = FALSE WHERE is_active IS NULL;
         UPDATE api_keys SET revoked_at = now() WHERE NOT is_active AND revoked_at IS NULL;
         UPDATE api_keys SET created_at = now() WHERE created_at IS NULL;

@@ -158,6 +158,18 @@ fn adopts_a_v6_database(counter_row: Option<i64>, next_number: &str) {
     );
     let keys = ApiKeyStore::list(&db).unwrap();
     assert_eq!(keys.iter().filter(|k| k.revoked_at.is_some()).count(), 1);
+    // Stored with argon2id (slow, salted), and the plain text is gone.
+    assert_eq!(
+        test.query_i64(
+            "SELECT count(*) AS value FROM api_keys \
+             WHERE hash_kind = 'argon2id' AND key_hash LIKE '$argon2id$%'"
+        ),
+        3
+    );
+    assert_eq!(
+        test.query_i64("SELECT count(*) AS value FROM v6_chaves_a_converter"),
+        0
+    );
 
     // Migrating again changes nothing.
     let consultants_after = test.query_strings(CONSULTANTS_ADOPTED);
@@ -278,4 +290,25 @@ fn refuses_more_than_twenty_languages_and_lists_the_consultants() {
         &test,
         &["more than 20 distinct languages", "consultor 6 (21)"],
     );
+}
+
+#[test]
+fn adopted_keys_are_hashed_as_they_are_presented() {
+    let test = build_v6(Some(10_000));
+    test.execute("UPDATE api_keys SET key = E'  chave-com-espacos\\t ' WHERE id = 3");
+    test.migrate();
+    let db = test.database();
+    let key = db.authenticate("chave-com-espacos", now_micros()).unwrap();
+    assert_eq!(key.map(|key| key.id.0), Some(3));
+    assert_eq!(
+        db.authenticate("chave-com-espaco", now_micros()).unwrap(),
+        None
+    );
+    // A generated key still works, found by its SHA-256.
+    let new = consultores_domain::NewApiKey {
+        description: None,
+        scope: ApiKeyScope::Leitura,
+    };
+    let (_, secret) = ApiKeyStore::create(&db, &new, now_micros(), &actor()).unwrap();
+    assert!(db.authenticate(&secret, now_micros()).unwrap().is_some());
 }
