@@ -2,7 +2,9 @@
 # Searches every log line the test suite's services wrote (target/e2e-logs, filled by the
 # end-to-end tests and scripts/fuzz.sh) for key material: the test API keys, any generated key
 # (prefix csk_) and the Pipedrive tokens the tests configure. Fails if one appears, or if there
-# are no logs to search (a check of nothing proves nothing).
+# are no logs to search (a check of nothing proves nothing). The suite's run with
+# LOG_BODIES=true (tests/tests/pipedrive.rs) creates keys over the API, so a key answered in a
+# logged body would be found here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=target/e2e-logs

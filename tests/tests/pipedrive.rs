@@ -105,6 +105,25 @@ fn owners_and_notes_reach_pipedrive_from_da_vez_and_from_webhooks() {
     ];
     let service = Service::start(&config);
 
+    // With bodies logged, a key created over the API is answered but never logged (and
+    // scripts/check-secrets.sh searches this service's log for it after the suite).
+    let (status, created) = json(service.post("/api-keys", &json!({"scope": "leitura"})));
+    assert_eq!(status, 200, "{created}");
+    let key = created["key"].as_str().unwrap().to_owned();
+    let used = service
+        .request(reqwest::Method::GET, "/consultores")
+        .header("api-key", &key)
+        .send()
+        .unwrap();
+    assert_eq!(used.status(), 200);
+    assert!(
+        service
+            .stdout_lines()
+            .iter()
+            .all(|line| !line.contains(&key)),
+        "a created key reached the body log"
+    );
+
     let (status, consultant) = json(service.post(
         "/consultor",
         &json!({"nome": "Ana Souza", "idiomas": ["pt"], "id_pipedrive": OWNER}),

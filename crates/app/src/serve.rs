@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use consultores_domain::{
-    Actor, ApiKeyScope, ApiKeyStore, AuditService, ConsultantService, DistributionService,
-    NewApiKey, ProtocolService, SystemClock,
+    Actor, ApiKeyScope, AuditService, ConsultantService, DistributionService, NewApiKey,
+    ProtocolService, SystemClock,
 };
 use consultores_http::{build_server, ApiState, HttpSettings};
 use consultores_persistence::Database;
@@ -32,8 +32,12 @@ pub fn run(config: &Config) -> Result<(), StartupError> {
         "database" => config.redacted_database_url(),
         "backend" => ?database.backend(),
         "migrations_applied" => applied.len());
+    let unreadable = logger.clone();
+    database.report_unreadable_rows(Arc::new(move |row: &str| {
+        warn!(unreadable, "unreadable row left out of a listing"; "row" => row);
+    }));
     let address = format!("{}:{}", config.host, config.port);
-    if config.api_key.is_none() && !database.any_active()? {
+    if config.api_key.is_none() {
         announce_first_key(&database, &address)?;
     }
     let listener = listener::bind(&address).map_err(|source| StartupError::Listen {
@@ -106,14 +110,16 @@ fn audit_service(database: &Database) -> AuditService {
 }
 
 /// First run with no key anywhere: create an admin key and show it once, so a new user can make
-/// the first request without reading anything else.
+/// the first request without reading anything else. Replicas starting together create one.
 fn announce_first_key(database: &Database, address: &str) -> Result<(), StartupError> {
     let new = NewApiKey {
         description: Some("generated on first start".to_owned()),
         scope: ApiKeyScope::Admin,
     };
     let actor = Actor::startup(format!("startup-{}", uuid::Uuid::now_v7()));
-    let (key, secret) = database.create(&new, chrono::Utc::now(), &actor)?;
+    let Some((key, secret)) = database.create_first_key(&new, chrono::Utc::now(), &actor)? else {
+        return Ok(());
+    };
     eprintln!(
         "\n\
          ==================================================================\n\

@@ -4,7 +4,9 @@
 //!
 //! The configured key (`AUTHENTICATION_API_KEY`) is compared in constant time over SHA-256
 //! digests of both sides, so neither its content nor its length leaks through timing; stored
-//! keys are hashed and looked up by the store.
+//! keys are hashed and looked up by the store, at most once per few seconds for a key that
+//! works and not at all past a client address's allowance of wrong keys
+//! ([`crate::auth_costs`]).
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -151,9 +153,13 @@ async fn identify(req: &ServiceRequest) -> Result<Caller, ApiError> {
         .filter(|key| !key.is_empty() && key.len() <= MAX_API_KEY_BYTES)
         .ok_or(ApiError::Unauthorized)?
         .to_owned();
-    let configured = req
+    let settings = req
         .app_data::<Data<HttpSettings>>()
-        .and_then(|settings| settings.configured_api_key.clone())
+        .ok_or_else(|| ApiError::internal("settings missing"))?;
+    let costs = settings.auth_costs;
+    let configured = settings
+        .configured_api_key
+        .clone()
         .filter(|key| !key.is_empty());
     if configured.is_some_and(|configured| same_secret(&presented, &configured)) {
         return Ok(Caller {
@@ -165,16 +171,35 @@ async fn identify(req: &ServiceRequest) -> Result<Caller, ApiError> {
     let state = req
         .app_data::<Data<ApiState>>()
         .ok_or_else(|| ApiError::internal("application state missing"))?;
+    if let Some(caller) = state.verified_keys.get(&presented, costs.verified_for) {
+        return Ok(caller);
+    }
+    let address = req.peer_addr().map(|address| address.ip());
+    if address.is_some_and(|address| state.failed_attempts.exhausted(address, &costs)) {
+        // Too many wrong keys from here lately: refused without a database lookup.
+        return Err(ApiError::Unauthorized);
+    }
     let store = state.api_keys.clone();
     let now = state.distribution.now();
-    let found = blocking::run(move || store.authenticate(&presented, now)).await?;
-    found
-        .map(|key| Caller {
-            identity: CallerIdentity::Stored(key.id),
-            scope: key.scope,
-            description: key.description,
-        })
-        .ok_or(ApiError::Unauthorized)
+    let checked = presented.clone();
+    let found = blocking::run(move || store.authenticate(&checked, now)).await?;
+    match found {
+        Some(key) => {
+            let caller = Caller {
+                identity: CallerIdentity::Stored(key.id),
+                scope: key.scope,
+                description: key.description,
+            };
+            state.verified_keys.insert(&presented, &caller);
+            Ok(caller)
+        }
+        None => {
+            if let Some(address) = address {
+                state.failed_attempts.record(address, &costs);
+            }
+            Err(ApiError::Unauthorized)
+        }
+    }
 }
 
 /// Constant-time equality of two secrets of any lengths.

@@ -19,7 +19,7 @@ pub const IDEMPOTENCY_KEY_HEADER: HeaderName = HeaderName::from_static("idempote
 pub const IDEMPOTENCY_REPLAYED_HEADER: HeaderName = HeaderName::from_static("idempotency-replayed");
 
 /// The claim of `req`, if it sends a key: scoped to the caller, fingerprinted by method, path,
-/// query (sorted) and body (canonical JSON). An invalid key is a 422 at
+/// query (as the handler reads it) and body (canonical JSON). An invalid key is a 422 at
 /// `["header", "idempotency-key"]`.
 pub fn claim(
     req: &HttpRequest,
@@ -47,12 +47,13 @@ pub fn claim(
     )))
 }
 
-/// SHA-256 (hex) of method, path, sorted query pairs and canonical body.
+/// SHA-256 (hex) of method, path, query and canonical body. The query is what the handler
+/// reads: the last value of each name, sorted by name. Sorting every pair instead would give
+/// `?idioma=en&idioma=pt` (read as `pt`) and `?idioma=pt&idioma=en` (read as `en`) one
+/// fingerprint, and one would replay the other's answer.
 pub fn fingerprint(req: &HttpRequest, body: Option<&JsonBody>) -> String {
-    let mut pairs = QueryParams::of(req).pairs().to_vec();
-    pairs.sort();
     let query = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
+        .extend_pairs(QueryParams::of(req).effective())
         .finish();
     let body = body.map(JsonBody::canonical).unwrap_or_default();
     let mut hasher = Sha256::new();

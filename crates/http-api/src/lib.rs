@@ -10,7 +10,9 @@
 //! Wire names are Portuguese (v6's contract); the code is English.
 
 pub mod auth;
+pub mod auth_costs;
 pub mod blocking;
+pub mod clock_skew;
 pub mod dto;
 pub mod error_body;
 pub mod errors;
@@ -21,6 +23,7 @@ pub mod logging;
 pub mod metrics;
 pub mod openapi;
 pub mod pipedrive;
+pub mod redact;
 pub mod request_id;
 pub mod routes;
 pub mod scopes;
@@ -29,6 +32,7 @@ pub mod settings;
 pub mod state;
 pub mod validation;
 
+pub use auth_costs::AuthCosts;
 pub use errors::ApiError;
 pub use openapi::openapi;
 pub use pipedrive::{BasicCredentials, PipedriveIntegration, WebhookIntake};

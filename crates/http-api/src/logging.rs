@@ -1,15 +1,19 @@
 //! Structured access logs through the application's `slog::Logger` (JSON lines in production):
 //!
 //! - `request`: request_id, method, path, query (parameters, with anything that looks like a key
-//!   redacted);
+//!   redacted, see [`crate::redact`]);
 //! - `response`: request_id, method, path, status, elapsed_ms, route (the matched pattern);
 //! - `error` (5xx only): request_id, method, path, status, error (the cause chain).
 //!
-//! Headers are never logged, so neither is the `api-key`. Bodies only with `log_bodies`.
+//! Headers are never logged, so neither is the `api-key`. Bodies only with `log_bodies`, their
+//! secret fields redacted; a response body that fails part-way still fails for the client (the
+//! part read, then the error), never turns into a shorter success.
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
-use actix_web::body::{self, BoxBody, MessageBody};
+use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::web::{Bytes, BytesMut, Data};
@@ -18,8 +22,8 @@ use futures_util::StreamExt;
 use slog::{error, info, o, Logger};
 
 use crate::errors::{cause_chain, ApiError};
-use crate::input::QueryParams;
 use crate::metrics::UNMATCHED_ROUTE;
+use crate::redact;
 use crate::request_id::RequestId;
 use crate::routes::RouteTable;
 use crate::settings::HttpSettings;
@@ -48,7 +52,7 @@ pub async fn log(
         .unwrap_or_default();
     let method = req.method().to_string();
     let path = req.path().to_owned();
-    let query = redacted_query(req.query_string());
+    let query = redact::query(req.query_string());
     let route = req
         .app_data::<Data<RouteTable>>()
         .and_then(|table| {
@@ -81,12 +85,12 @@ pub async fn log(
     if log_bodies {
         let (request, http_response) = response.into_parts();
         let (head, body) = http_response.into_parts();
-        let bytes = body::to_bytes(body).await.unwrap_or_default();
+        let (bytes, failure, body) = read_body(body).await;
         info!(logger, "response";
             "request_id" => &request_id, "method" => &method, "path" => &path,
             "status" => status, "elapsed_ms" => elapsed_ms, "route" => route,
-            "body" => printable(&bytes));
-        response = ServiceResponse::new(request, head.set_body(BoxBody::new(bytes)));
+            "body" => printable(&bytes), "body_error" => failure);
+        response = ServiceResponse::new(request, head.set_body(body));
     } else {
         info!(logger, "response";
             "request_id" => &request_id, "method" => &method, "path" => &path,
@@ -141,20 +145,54 @@ async fn peek_body(req: &mut ServiceRequest, limit: usize) -> (Bytes, Payload) {
 }
 
 fn printable(bytes: &[u8]) -> String {
-    let cut = &bytes[..bytes.len().min(MAX_LOGGED_BODY_BYTES)];
-    String::from_utf8_lossy(cut).into_owned()
+    redact::body(bytes, MAX_LOGGED_BODY_BYTES)
 }
 
-/// The query string as `name=value&…` with values of key-like names replaced by `***`.
-pub fn redacted_query(query: &str) -> String {
-    let params = QueryParams::parse(query);
-    let mut serializer = url::form_urlencoded::Serializer::new(String::new());
-    for (name, value) in params.pairs() {
-        let lowered = name.to_ascii_lowercase().replace(['-', '_'], "");
-        let secret = ["apikey", "key", "token", "secret", "password", "senha"]
-            .iter()
-            .any(|word| lowered.contains(word));
-        serializer.append_pair(name, if secret { "***" } else { value });
+/// Reads a response body whole for the log: the bytes, the failure that ended it early (if
+/// any), and a body for the client that sends the same bytes and, after them, the same failure.
+async fn read_body(mut body: BoxBody) -> (Bytes, Option<String>, BoxBody) {
+    let mut seen = BytesMut::new();
+    loop {
+        match std::future::poll_fn(|cx| body.as_pin_mut().poll_next(cx)).await {
+            Some(Ok(chunk)) => seen.extend_from_slice(&chunk),
+            Some(Err(error)) => {
+                let seen = seen.freeze();
+                let failure = error.to_string();
+                let replay = FailingBody {
+                    head: Some(seen.clone()),
+                    error: Some(error),
+                };
+                return (seen, Some(failure), BoxBody::new(replay));
+            }
+            None => {
+                let seen = seen.freeze();
+                return (seen.clone(), None, BoxBody::new(seen));
+            }
+        }
     }
-    serializer.finish()
+}
+
+/// A body that yields its head, then fails.
+struct FailingBody {
+    head: Option<Bytes>,
+    error: Option<Box<dyn std::error::Error>>,
+}
+
+impl MessageBody for FailingBody {
+    type Error = Box<dyn std::error::Error>;
+
+    fn size(&self) -> BodySize {
+        BodySize::Stream
+    }
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        let this = self.get_mut();
+        if let Some(head) = this.head.take().filter(|head| !head.is_empty()) {
+            return Poll::Ready(Some(Ok(head)));
+        }
+        Poll::Ready(this.error.take().map(Err))
+    }
 }

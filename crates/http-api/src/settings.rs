@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::auth_costs::AuthCosts;
+
 /// Settings of the HTTP adapter. [`Default`] is the safe production default: no configured key,
 /// no body logging, CORS off, 64 KiB bodies, `/metrics` behind a key, 30 s request and shutdown
 /// timeouts, one worker per CPU and 25,000 connections per worker.
@@ -30,6 +32,8 @@ pub struct HttpSettings {
     /// How long a request waits for its database work before answering 503 (`None`: as long
     /// as it takes). Bounds requests when the database host goes silent.
     pub database_deadline: Option<Duration>,
+    /// What authentication and `/ready` may cost the database.
+    pub auth_costs: AuthCosts,
 }
 
 impl HttpSettings {
@@ -50,6 +54,7 @@ impl Default for HttpSettings {
             workers: std::thread::available_parallelism().map_or(1, usize::from),
             max_connections: 25_000,
             database_deadline: None,
+            auth_costs: AuthCosts::default(),
         }
     }
 }
@@ -71,6 +76,7 @@ impl std::fmt::Debug for HttpSettings {
             .field("workers", &self.workers)
             .field("max_connections", &self.max_connections)
             .field("database_deadline", &self.database_deadline)
+            .field("auth_costs", &self.auth_costs)
             .finish()
     }
 }

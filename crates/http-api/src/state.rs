@@ -7,6 +7,7 @@ use consultores_domain::{
     ApiKeyStore, AuditService, ConsultantService, DistributionService, ProtocolService, StoreHealth,
 };
 
+use crate::auth_costs::{FailedAttempts, VerifiedKeys};
 use crate::metrics::Metrics;
 use crate::pipedrive::PipedriveIntegration;
 
@@ -24,6 +25,20 @@ pub struct ApiState {
     pub(crate) metrics: Arc<Metrics>,
     /// `None` while the Pipedrive integration is off (v6 behaviour).
     pub(crate) pipedrive: Option<PipedriveIntegration>,
+    /// Stored keys verified lately (see [`crate::auth_costs`]).
+    pub(crate) verified_keys: Arc<VerifiedKeys>,
+    /// Wrong keys per client address.
+    pub(crate) failed_attempts: Arc<FailedAttempts>,
+    /// The last answer of `/ready` and when it was taken; locked while a check runs, so
+    /// concurrent checks wait for it instead of each taking a connection.
+    pub(crate) readiness: Arc<tokio::sync::Mutex<Option<Readiness>>>,
+}
+
+/// An answer of the store's health check.
+#[derive(Debug, Clone)]
+pub(crate) struct Readiness {
+    pub at: std::time::Instant,
+    pub outcome: Result<(), String>,
 }
 
 impl ApiState {
@@ -47,6 +62,9 @@ impl ApiState {
             logger,
             metrics: Arc::new(Metrics::new()),
             pipedrive: None,
+            verified_keys: Arc::default(),
+            failed_attempts: Arc::default(),
+            readiness: Arc::default(),
         }
     }
 

@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::adopted_keys::{slow_matches, ARGON2ID};
 use crate::audit::NewAuditRow;
 use crate::database::{with_connection, write_transaction, Database};
 use crate::error::StoreError;
@@ -23,8 +24,8 @@ const SECRET_PREFIX: &str = "csk_";
 /// `last_used_at` is refreshed at most this often per key: no write per request.
 const LAST_USED_GRANULARITY_SECONDS: i64 = 60;
 
-/// The stored form of a secret: lowercase hex SHA-256 of its UTF-8 bytes (the v6 adoption
-/// migration hashes plain keys the same way).
+/// The stored form of a generated secret: lowercase hex SHA-256 of its UTF-8 bytes (keys
+/// adopted from v6 are stored with argon2id instead, see [`crate::adopted_keys`]).
 pub(crate) fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
@@ -62,14 +63,35 @@ impl Database {
         now: DateTime<Utc>,
     ) -> Result<Option<ApiKey>, StoreError> {
         let hash = hash_secret(presented);
-        let found: Option<ApiKeyRow> = with_connection!(self, |conn| {
-            api_keys::table
-                .filter(api_keys::key_hash.eq(&hash))
-                .filter(api_keys::is_active.eq(true))
-                .filter(api_keys::revoked_at.is_null())
-                .select(ApiKeyRow::as_select())
-                .first(conn)
-                .optional()?
+        let (found, adopted): (Option<ApiKeyRow>, Vec<(ApiKeyRow, String)>) =
+            with_connection!(self, |conn| {
+                let found = api_keys::table
+                    .filter(api_keys::key_hash.eq(&hash))
+                    .filter(api_keys::hash_kind.ne(ARGON2ID))
+                    .filter(api_keys::is_active.eq(true))
+                    .filter(api_keys::revoked_at.is_null())
+                    .select(ApiKeyRow::as_select())
+                    .first(conn)
+                    .optional()?;
+                let adopted = if found.is_some() {
+                    Vec::new()
+                } else {
+                    api_keys::table
+                        .filter(api_keys::hash_kind.eq(ARGON2ID))
+                        .filter(api_keys::is_active.eq(true))
+                        .filter(api_keys::revoked_at.is_null())
+                        .select((ApiKeyRow::as_select(), api_keys::key_hash))
+                        .load(conn)?
+                };
+                (found, adopted)
+            });
+        // Adopted keys are checked after the connection went back to the pool: each check
+        // takes tens of milliseconds of CPU on purpose.
+        let found = found.or_else(|| {
+            adopted
+                .into_iter()
+                .find(|(_, stored)| slow_matches(presented, stored))
+                .map(|(row, _)| row)
         });
         let Some(mut row) = found else {
             return Ok(None);
@@ -93,17 +115,32 @@ impl Database {
         row.into_domain().map(Some)
     }
 
+    /// A new key; with `only_if_none`, only when no active key exists (checked under a lock
+    /// that concurrent callers of this check queue on), else `None`.
     fn create_key(
         &self,
         new: &NewApiKey,
         now: DateTime<Utc>,
         actor: &Actor,
-    ) -> Result<(ApiKey, String), StoreError> {
+        only_if_none: bool,
+    ) -> Result<Option<(ApiKey, String)>, StoreError> {
         let mut bytes = [0_u8; 32];
         rand::rng().fill_bytes(&mut bytes);
         let secret = format!("{SECRET_PREFIX}{}", hex::encode(bytes));
         let hash = hash_secret(&secret);
-        let row: ApiKeyRow = write_transaction!(self, |conn| {
+        let row: Option<ApiKeyRow> = write_transaction!(self, |conn| {
+            if only_if_none {
+                conn.lock_first_key()?;
+                let any = diesel::select(diesel::dsl::exists(
+                    api_keys::table
+                        .filter(api_keys::is_active.eq(true))
+                        .filter(api_keys::revoked_at.is_null()),
+                ))
+                .get_result::<bool>(conn)?;
+                if any {
+                    return Ok(None);
+                }
+            }
             let row: ApiKeyRow = diesel::insert_into(api_keys::table)
                 .values((
                     api_keys::key_hash.eq(&hash),
@@ -127,9 +164,23 @@ impl Database {
                 &changes,
             )?)?;
             self.faults().check(FaultPoint::BeforeCommit, conn)?;
-            Ok(row)
+            Ok(Some(row))
         })?;
-        Ok((row.into_domain()?, secret))
+        row.map(|row| Ok((row.into_domain()?, secret.clone())))
+            .transpose()
+    }
+
+    /// The first admin key, created only if no active key exists: two replicas starting
+    /// together on an empty database create (and print) one key, not two. On PostgreSQL the
+    /// check and the insert run under a transaction-level advisory lock; on SQLite under the
+    /// write lock of `BEGIN IMMEDIATE`.
+    pub fn create_first_key(
+        &self,
+        new: &NewApiKey,
+        now: DateTime<Utc>,
+        actor: &Actor,
+    ) -> Result<Option<(ApiKey, String)>, DomainError> {
+        Ok(self.create_key(new, now, actor, true)?)
     }
 
     fn list_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
@@ -204,7 +255,8 @@ impl ApiKeyStore for Database {
         now: DateTime<Utc>,
         actor: &Actor,
     ) -> Result<(ApiKey, String), DomainError> {
-        Ok(self.create_key(new, now, actor)?)
+        self.create_key(new, now, actor, false)?
+            .ok_or_else(|| DomainError::internal("a key created unconditionally is missing"))
     }
 
     fn list(&self) -> Result<Vec<ApiKey>, DomainError> {
@@ -217,6 +269,29 @@ impl ApiKeyStore for Database {
 
     fn any_active(&self) -> Result<bool, DomainError> {
         Ok(self.any_active_key()?)
+    }
+}
+
+/// An arbitrary constant naming the advisory lock of [`Database::create_first_key`].
+const FIRST_KEY_LOCK: i64 = 0x636f_6e73_6b65_7931;
+
+/// Serialises "create the first key unless one exists" across processes.
+trait FirstKeyLock {
+    fn lock_first_key(&mut self) -> Result<(), StoreError>;
+}
+
+impl FirstKeyLock for diesel::PgConnection {
+    fn lock_first_key(&mut self) -> Result<(), StoreError> {
+        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({FIRST_KEY_LOCK})"))
+            .execute(self)?;
+        Ok(())
+    }
+}
+
+impl FirstKeyLock for diesel::SqliteConnection {
+    /// `BEGIN IMMEDIATE` already holds the database's only write lock.
+    fn lock_first_key(&mut self) -> Result<(), StoreError> {
+        Ok(())
     }
 }
 

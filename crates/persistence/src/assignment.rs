@@ -23,10 +23,10 @@
 //!      stamp it, insert the protocol, write its audit entry (`atribuicao`) and, with a CRM
 //!      target (Pipedrive integration on) and a consultant with an `id_pipedrive`, the outbox
 //!      items (owner, then note) — data-modifying CTEs, so they commit or roll back together.
-//! 3. COMMIT (after storing the idempotent answer, if any). Without an idempotency key there is
-//!    nothing else to do in the transaction, so the function call is sent alone, as its own
-//!    transaction: the server commits right after it, and the counter lock is released without
-//!    waiting for a round trip to this process.
+//! 3. COMMIT, after the answer has been read back into domain values (and stored under the
+//!    idempotency key, if any). A stored row the domain cannot read thus rolls the assignment
+//!    back rather than committing it and answering 500 (a retry would assign again); the price
+//!    is the COMMIT round trip under the counter lock, also without a key.
 //!
 //! The stamp is `now`, or 1 µs after the previous holder's stamp when that is later. Callers
 //! read the clock before queueing for the lock, so their `now` values arrive out of order under a
@@ -244,12 +244,9 @@ impl Database {
                 Err(error) => Err(error.into()),
             }
         };
-        if claim.is_none() && !self.faults().armed() && !session.pooler() {
-            // Nothing else to do in the transaction: the call is its own transaction, so the
-            // server commits (and releases the counter lock) without waiting for a round trip.
-            // Not behind a pooler: there the timeouts must be set in a transaction.
-            return assign(conn).map(Recorded::fresh);
-        }
+        // Always a transaction, even with nothing else to do in it: the assignment is read back
+        // (into domain values) before COMMIT, so a stored row the domain cannot read rolls it
+        // back. Sent alone, the call committed first, answered 500, and a retry assigned again.
         conn.build_transaction().read_committed().run(|conn| {
             session.begin(conn)?;
             if let Some(previous) = replay::<Assignment>(conn, claim, now)? {
@@ -393,12 +390,11 @@ impl AssignmentPort for Database {
                     self.assign_on_postgres(&mut conn, session, language, now, claim, actor, crm)
                 })
             }
-            Pools::Sqlite(pool) => {
-                let _writer = self.sqlite_writer();
+            Pools::Sqlite(pool) => self.sqlite_writer().and_then(|_writer| {
                 pool.get().map_err(StoreError::from).and_then(|mut conn| {
                     self.assign_on_sqlite(&mut conn, language, now, claim, actor, crm)
                 })
-            }
+            }),
         };
         Ok(result?)
     }

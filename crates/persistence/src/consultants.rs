@@ -13,8 +13,8 @@ use crate::database::{with_connection, write_transaction, Database};
 use crate::error::StoreError;
 use crate::faults::FaultPoint;
 use crate::models::{
-    audit_created, audit_diff, consultants_with_languages, language_rows, ConsultantChanges,
-    ConsultantRow, LanguageRow, NewConsultantRow,
+    audit_created, audit_diff, consultants_with_languages, each_consultant_with_languages,
+    language_rows, ConsultantChanges, ConsultantRow, LanguageRow, NewConsultantRow,
 };
 use crate::queries::{Queries, RowLocks};
 use crate::schema::{consultor_idiomas, consultores};
@@ -102,7 +102,9 @@ impl Database {
             // One more query for every list's languages (no query per consultant).
             let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
             let languages = conn.languages_of(&ids)?;
-            consultants_with_languages(rows, languages)
+            Ok(self
+                .unreadable()
+                .keep_readable(each_consultant_with_languages(rows, languages)))
         })
     }
 
@@ -161,14 +163,8 @@ impl Database {
                     .get_result(conn)?
             };
             if after_codes != before_codes {
-                diesel::delete(
-                    consultor_idiomas::table.filter(consultor_idiomas::consultor_id.eq(after.id)),
-                )
-                .execute(conn)?;
                 if let Some(languages) = &patch.languages {
-                    diesel::insert_into(consultor_idiomas::table)
-                        .values(language_rows(after.id, languages))
-                        .execute(conn)?;
+                    conn.replace_languages(after.id, &language_rows(after.id, languages))?;
                 }
             }
             let after_languages = conn.languages_of(&[after.id])?;

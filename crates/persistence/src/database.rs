@@ -2,7 +2,7 @@
 //! that run one query body on either backend.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -11,10 +11,12 @@ use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
 use diesel::{PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use crate::error::PersistenceError;
+use crate::error::{PersistenceError, StoreError};
 use crate::faults::Faults;
 use crate::session::PgSession;
+use crate::unreadable::{UnreadableRowReport, UnreadableRows};
 use crate::url::{self, Target};
+use crate::writer_lock::{WriterLock, WriterTurn};
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -83,8 +85,9 @@ pub(crate) enum Pools {
 struct Inner {
     pools: Pools,
     /// Serialises this process's SQLite write transactions (see [`Database::sqlite_writer`]).
-    sqlite_writer: Mutex<()>,
+    sqlite_writer: WriterLock,
     faults: Faults,
+    unreadable: UnreadableRows,
 }
 
 /// The store: a connection pool on PostgreSQL or SQLite. Cheap to clone (the pool is shared);
@@ -149,7 +152,7 @@ macro_rules! write_transaction {
                 )
             }
             $crate::database::Pools::Sqlite(pool) => {
-                let _writer = $db.sqlite_writer();
+                let _writer = $db.sqlite_writer()?;
                 let mut pooled = pool.get()?;
                 pooled.immediate_transaction(
                     |$conn: &mut ::diesel::SqliteConnection| -> Result<_, $crate::error::StoreError> {
@@ -221,8 +224,9 @@ impl Database {
         Ok(Database {
             inner: Arc::new(Inner {
                 pools,
-                sqlite_writer: Mutex::new(()),
+                sqlite_writer: WriterLock::new(timeout),
                 faults: Faults::default(),
+                unreadable: UnreadableRows::default(),
             }),
         })
     }
@@ -237,10 +241,10 @@ impl Database {
 
     /// Applies the pending embedded migrations and returns their versions (empty when the schema
     /// is up to date: running it again changes nothing). On PostgreSQL the first migration adopts
-    /// a v6 database in place. Replicas starting together take turns (an advisory lock); on
-    /// PostgreSQL all pending migrations apply in one transaction, on a connection of their
-    /// own (see `session.rs`): a URL that can never work is `Unusable`, a database not up yet
-    /// `Unavailable`.
+    /// a v6 database in place, and the API keys it adopted are then hashed with argon2id.
+    /// Replicas starting together take turns (an advisory lock); on PostgreSQL all pending
+    /// migrations apply in one transaction, on a connection of their own (see `session.rs`): a
+    /// URL that can never work is `Unusable`, a database not up yet `Unavailable`.
     pub fn run_migrations(&self) -> Result<Vec<String>, PersistenceError> {
         let unavailable = |error: r2d2::Error| PersistenceError::Unavailable(error.to_string());
         let failed = |error: Box<dyn std::error::Error + Send + Sync>| {
@@ -249,13 +253,24 @@ impl Database {
         let versions: Vec<String> = match self.pools() {
             Pools::Postgres(_, session) => session.migrate(POSTGRES_MIGRATIONS)?,
             Pools::Sqlite(pool) => {
-                let _writer = self.sqlite_writer();
+                let _writer = self.sqlite_writer().map_err(|error| {
+                    PersistenceError::Unavailable(
+                        consultores_domain::DomainError::from(error).to_string(),
+                    )
+                })?;
                 let mut conn = pool.get().map_err(unavailable)?;
                 conn.run_pending_migrations(SQLITE_MIGRATIONS)
                     .map(|versions| versions.iter().map(ToString::to_string).collect())
                     .map_err(failed)?
             }
         };
+        // Keys adopted from v6 wait in plain text for their slow hash, which SQL cannot compute.
+        self.hash_adopted_keys().map_err(|error| {
+            PersistenceError::Migration(format!(
+                "hashing the API keys adopted from v6: {}",
+                consultores_domain::DomainError::from(error)
+            ))
+        })?;
         Ok(versions)
     }
 
@@ -286,17 +301,20 @@ impl Database {
         &self.inner.faults
     }
 
-    /// SQLite admits one writer at a time per file. Without this lock, concurrent requests of
-    /// this process would all try `BEGIN IMMEDIATE` and spin on SQLITE_BUSY (each retry sleeping
-    /// inside SQLite's busy handler, unfairly, and failing with "database is locked" once the
-    /// timeout runs out); with it they queue here in order, and the busy timeout only has to
-    /// cover other processes. Poisoning is ignored: the guarded value is `()`, and a panic
-    /// inside a transaction has already rolled it back.
-    pub(crate) fn sqlite_writer(&self) -> MutexGuard<'_, ()> {
-        self.inner
-            .sqlite_writer
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+    /// Sends a description of every row a listing leaves out, because the domain cannot read it,
+    /// to `report` (set once, at start-up).
+    pub fn report_unreadable_rows(&self, report: UnreadableRowReport) {
+        self.inner.unreadable.set(report);
+    }
+
+    pub(crate) fn unreadable(&self) -> &UnreadableRows {
+        &self.inner.unreadable
+    }
+
+    /// This process's turn to write to SQLite (see [`crate::writer_lock`]): waits at most the
+    /// pool's checkout timeout, then fails as unavailable.
+    pub(crate) fn sqlite_writer(&self) -> Result<WriterTurn<'_>, StoreError> {
+        self.inner.sqlite_writer.turn()
     }
 }
 

@@ -102,22 +102,6 @@ impl Faults {
         Ok(())
     }
 
-    /// Whether a fault is armed (so code with a faster path without fault points takes the
-    /// path that has them).
-    #[cfg(feature = "testing")]
-    pub(crate) fn armed(&self) -> bool {
-        self.armed
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .is_some()
-    }
-
-    #[cfg(not(feature = "testing"))]
-    #[inline(always)]
-    pub(crate) fn armed(&self) -> bool {
-        false
-    }
-
     /// Arms `action` at `point`, replacing any armed fault.
     #[cfg(feature = "testing")]
     pub(crate) fn arm(&self, point: FaultPoint, action: FaultAction) {

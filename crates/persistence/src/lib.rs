@@ -23,6 +23,7 @@
 //! [`CrmOutbox`]: consultores_domain::CrmOutbox
 //! [`CrmEventInbox`]: consultores_domain::CrmEventInbox
 
+mod adopted_keys;
 mod api_keys;
 mod assignment;
 mod audit;
@@ -40,10 +41,14 @@ mod queries;
 mod schema;
 mod session;
 mod sql_types;
+mod unreadable;
 mod url;
+mod writer_lock;
 
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use database::{Backend, Database, PoolSettings};
 pub use error::PersistenceError;
+pub use queries::CLOCK_ALLOWANCE;
+pub use unreadable::UnreadableRowReport;

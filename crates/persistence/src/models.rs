@@ -267,6 +267,14 @@ pub(crate) fn consultants_with_languages(
     rows: Vec<ConsultantRow>,
     languages: Vec<LanguageRow>,
 ) -> Result<Vec<Consultant>, StoreError> {
+    each_consultant_with_languages(rows, languages).collect()
+}
+
+/// Joins consultant rows with their language rows, each consultant read on its own.
+pub(crate) fn each_consultant_with_languages(
+    rows: Vec<ConsultantRow>,
+    languages: Vec<LanguageRow>,
+) -> impl Iterator<Item = Result<Consultant, StoreError>> {
     let mut by_consultant: HashMap<i64, Vec<String>> = HashMap::with_capacity(rows.len());
     for row in languages {
         by_consultant
@@ -274,12 +282,10 @@ pub(crate) fn consultants_with_languages(
             .or_default()
             .push(row.idioma);
     }
-    rows.into_iter()
-        .map(|row| {
-            let languages = by_consultant.remove(&row.id).unwrap_or_default();
-            row.into_domain(languages)
-        })
-        .collect()
+    rows.into_iter().map(move |row| {
+        let languages = by_consultant.remove(&row.id).unwrap_or_default();
+        row.into_domain(languages)
+    })
 }
 
 impl ProtocolRow {

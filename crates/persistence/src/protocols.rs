@@ -93,11 +93,10 @@ impl Database {
             if let Some(consultant) = filter.consultant_id {
                 query = query.filter(protocolos::consultor_id.eq(consultant.0));
             }
-            query
-                .load(conn)?
-                .into_iter()
-                .map(ProtocolRow::into_domain)
-                .collect()
+            let rows: Vec<ProtocolRow> = query.load(conn)?;
+            Ok(self
+                .unreadable()
+                .keep_readable(rows.into_iter().map(ProtocolRow::into_domain)))
         })
     }
 

@@ -79,11 +79,50 @@ pub(crate) trait Queries: Interruptible + CounterQuery + RowLocks {
     /// Adds an audit row in the caller's transaction (it commits or rolls back with the change
     /// it records).
     fn insert_audit(&mut self, row: &NewAuditRow<'_>) -> Result<(), StoreError>;
+
+    /// Makes `rows` a consultant's languages in place: rows of dropped languages are deleted,
+    /// kept ones only get their new position, new ones are inserted. A reorder is never a
+    /// removal and a re-insertion of the same language.
+    fn replace_languages(
+        &mut self,
+        consultant: i64,
+        rows: &[LanguageRow],
+    ) -> Result<(), StoreError>;
 }
 
 macro_rules! impl_queries {
     ($($conn:ty),+) => {$(
         impl Queries for $conn {
+            fn replace_languages(
+                &mut self,
+                consultant: i64,
+                rows: &[LanguageRow],
+            ) -> Result<(), StoreError> {
+                use consultor_idiomas::dsl as l;
+                let kept: Vec<&str> = rows.iter().map(|row| row.idioma.as_str()).collect();
+                diesel::delete(
+                    l::consultor_idiomas
+                        .filter(l::consultor_id.eq(consultant))
+                        .filter(l::idioma.ne_all(&kept)),
+                )
+                .execute(self)?;
+                for row in rows {
+                    let moved = diesel::update(
+                        l::consultor_idiomas
+                            .filter(l::consultor_id.eq(consultant))
+                            .filter(l::idioma.eq(&row.idioma)),
+                    )
+                    .set(l::posicao.eq(row.posicao))
+                    .execute(self)?;
+                    if moved == 0 {
+                        diesel::insert_into(l::consultor_idiomas)
+                            .values(row)
+                            .execute(self)?;
+                    }
+                }
+                Ok(())
+            }
+
             fn claim_key(
                 &mut self,
                 claim: &IdempotencyClaim,
@@ -175,7 +214,8 @@ impl CounterQuery for PgConnection {
         let row = diesel::sql_query(
             "UPDATE controle_protocolo \
              SET ultimo_numero = ultimo_numero + 1, \
-                 updated_at = GREATEST($1, updated_at + INTERVAL '1 microsecond') \
+                 updated_at = GREATEST(LEAST($1, clock_timestamp() + INTERVAL '1 second'), \
+                                       updated_at + INTERVAL '1 microsecond') \
              WHERE id = 1 \
              RETURNING ultimo_numero, updated_at",
         )
@@ -197,6 +237,8 @@ impl CounterQuery for SqliteConnection {
             .get_result::<(i64, Timestamp)>(self)
             .optional()?
             .ok_or_else(missing_counter)?;
+        // SQLite runs in this process: its clock is this host's.
+        let now = now.min(Utc::now() + CLOCK_ALLOWANCE);
         let stamp = now.max(previous.0 + chrono::Duration::microseconds(1));
         diesel::update(c::controle_protocolo.find(COUNTER_ROW))
             .set(c::updated_at.eq(Timestamp(stamp)))
@@ -204,6 +246,9 @@ impl CounterQuery for SqliteConnection {
         taken(counter, stamp)
     }
 }
+
+/// How far ahead of the database's clock a caller's `now` may be (the SQL says `1 second`).
+pub const CLOCK_ALLOWANCE: chrono::Duration = chrono::Duration::seconds(1);
 
 /// The counter statement differs per backend (SQL interval arithmetic).
 pub(crate) trait CounterQuery {
@@ -216,6 +261,11 @@ pub(crate) trait CounterQuery {
     /// so under a burst `now` values arrive out of order; stamping them as they came would put a
     /// consultant served last back at the head of the queue. Stamps taken under the counter lock
     /// strictly increase in commit order, across threads and replicas (whatever their clock skew).
+    ///
+    /// `now` counts for at most the database's clock plus [`CLOCK_ALLOWANCE`]: stamps never go
+    /// back, so one caller whose clock ran ahead would otherwise push every later stamp (and
+    /// audit time, and retention cutoff) into the future for good. The PostgreSQL function
+    /// `consultores_atribuir` applies the same bound.
     fn take_protocol_number(&mut self, now: DateTime<Utc>) -> Result<TakenNumber, StoreError>;
 }
 

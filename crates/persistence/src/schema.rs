@@ -67,6 +67,15 @@ diesel::table! {
         created_at -> UtcTimestamp,
         last_used_at -> Nullable<UtcTimestamp>,
         revoked_at -> Nullable<UtcTimestamp>,
+        hash_kind -> Text,
+    }
+}
+
+diesel::table! {
+    /// Plain keys adopted from v6, waiting to be hashed with argon2id (emptied at start-up).
+    v6_chaves_a_converter (api_key_id) {
+        api_key_id -> BigInt,
+        chave -> Text,
     }
 }
 

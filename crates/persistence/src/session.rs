@@ -71,11 +71,6 @@ impl PgSession {
         }
     }
 
-    /// Whether the service talks to a pooler in transaction mode.
-    pub(crate) fn pooler(&self) -> bool {
-        self.inner.pooler
-    }
-
     /// Called first thing inside every transaction: behind a pooler, sets the timeouts for
     /// this transaction; on a direct connection the session already has them.
     pub(crate) fn begin(&self, conn: &mut PgConnection) -> QueryResult<()> {

@@ -336,6 +336,17 @@ impl TestDatabase {
         run().unwrap_or_else(|error| panic!("cannot update consultant {id:?}: {error:?}"));
     }
 
+    /// Runs `during` while this process's SQLite writer turn is held (as by a long write), so
+    /// every other writer of this database must wait. Panics on PostgreSQL.
+    pub fn holding_the_sqlite_writer<T>(&self, during: impl FnOnce() -> T) -> T {
+        assert_eq!(self.backend(), Backend::Sqlite, "SQLite only");
+        let database = self.database();
+        let _turn = database
+            .sqlite_writer()
+            .unwrap_or_else(|error| panic!("no writer turn: {error:?}"));
+        during()
+    }
+
     /// Makes the next write transaction that reaches `point` do `action` (once).
     pub fn inject_fault(&self, point: FaultPoint, action: FaultAction) {
         self.database().faults().arm(point, action);

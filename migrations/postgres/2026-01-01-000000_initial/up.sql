@@ -144,14 +144,15 @@ BEGIN
     IF EXISTS (SELECT 1 FROM information_schema.columns
                WHERE table_schema = current_schema() AND table_name = 'consultores'
                  AND column_name = 'idiomas') THEN
+        -- Every Unicode space trimmed (as Rust's str::trim), not only ASCII ones (btrim).
         CREATE TEMPORARY TABLE v6_idiomas ON COMMIT DROP AS
         SELECT c.id AS consultor_id,
-               lower(btrim(u.idioma)) AS idioma,
+               lower(regexp_replace(u.idioma, '^[\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+|[\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+$', '', 'g')) AS idioma,
                min(u.ordem) AS ordem
         FROM consultores c
         CROSS JOIN LATERAL unnest(c.idiomas) WITH ORDINALITY AS u (idioma, ordem)
-        WHERE u.idioma IS NOT NULL AND btrim(u.idioma) <> ''
-        GROUP BY c.id, lower(btrim(u.idioma));
+        WHERE u.idioma IS NOT NULL AND u.idioma !~ '^[\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$'
+        GROUP BY c.id, lower(regexp_replace(u.idioma, '^[\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+|[\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+$', '', 'g'));
 
         -- Values the service cannot represent would make every listing fail: refuse to adopt
         -- and name them, so they can be fixed in v6 first (nothing is altered or lost).
@@ -161,6 +162,15 @@ BEGIN
         WHERE NOT (length(idioma) BETWEEN 2 AND 5 AND idioma ~ '^[a-z]+(-[a-z]+)?$');
         IF bad IS NOT NULL THEN
             RAISE EXCEPTION 'cannot adopt the v6 database: invalid language codes (2 to 5 letters, at most one inner hyphen): %', bad;
+        END IF;
+
+        -- LanguageList: at most 20 distinct languages.
+        SELECT string_agg(format('consultor %s (%s)', consultor_id, n), ', ' ORDER BY consultor_id)
+        INTO bad
+        FROM (SELECT consultor_id, count(*) AS n FROM v6_idiomas
+              GROUP BY consultor_id HAVING count(*) > 20) crowded;
+        IF bad IS NOT NULL THEN
+            RAISE EXCEPTION 'cannot adopt the v6 database: more than 20 distinct languages: %. Remove some in v6, then start again; nothing was changed.', bad;
         END IF;
 
         SELECT string_agg(c.id::TEXT, ', ' ORDER BY c.id) INTO bad
@@ -185,6 +195,12 @@ $$;
 UPDATE consultores SET email = NULL WHERE email IS NOT NULL AND btrim(email) = '';
 UPDATE consultores SET telefone = NULL WHERE telefone IS NOT NULL AND btrim(telefone) = '';
 
+-- Names are read by ConsultantName::parse, which trims every Unicode space (Rust's str::trim):
+-- trimming them here is what the service would do; anything else it refuses is refused below.
+UPDATE consultores
+SET nome = regexp_replace(nome, '^[\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+|[\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+$', '', 'g')
+WHERE nome ~ '^[\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]|[\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]$';
+
 DO $$
 DECLARE
     bad TEXT;
@@ -201,11 +217,12 @@ BEGIN
         RAISE EXCEPTION 'cannot adopt the v6 database: emails must be unique (case-insensitive) among consultants, but these are shared: %. Fix or clear them in v6, then start again; nothing was changed.', bad;
     END IF;
 
-    SELECT string_agg(id::TEXT, ', ' ORDER BY id) INTO bad
+    -- ConsultantName: 3 to 255 characters after trimming (done above), no control characters.
+    SELECT string_agg(format('%s (%L)', id, nome), ', ' ORDER BY id) INTO bad
     FROM consultores
-    WHERE length(btrim(nome)) < 3;
+    WHERE char_length(nome) NOT BETWEEN 3 AND 255 OR nome ~ '[\u0001-\u001F\u007F-\u009F]';
     IF bad IS NOT NULL THEN
-        RAISE EXCEPTION 'cannot adopt the v6 database: names must have at least 3 characters: consultant ids %', bad;
+        RAISE EXCEPTION 'cannot adopt the v6 database: names must have 3 to 255 characters and no control characters (line breaks, tabs) once surrounding spaces are trimmed: consultant ids %. Fix them in v6, then start again; nothing was changed.', bad;
     END IF;
 END
 $$;
@@ -259,6 +276,26 @@ BEGIN
 END
 $$;
 
+-- Protocol numbers as ProtocolNumber reads them: '#' and 5 digits, or more digits without a
+-- leading zero, never zero (and at most 18 digits, what the 64-bit counter holds). Renumbering
+-- would break every reference to a protocol outside this database, so others are refused.
+DO $$
+DECLARE
+    bad TEXT;
+    how_many BIGINT;
+BEGIN
+    SELECT count(*) INTO how_many FROM protocolos
+    WHERE numero !~ '^#([0-9]{5}|[1-9][0-9]{5,17})$' OR numero ~ '^#0+$';
+    SELECT string_agg(format('%s (%L)', id, numero), ', ' ORDER BY id) INTO bad
+    FROM (SELECT id, numero FROM protocolos
+          WHERE numero !~ '^#([0-9]{5}|[1-9][0-9]{5,17})$' OR numero ~ '^#0+$'
+          ORDER BY id LIMIT 100) wrong;
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot adopt the v6 database: % protocol numbers are not #NNNNN (5 digits, or more without a leading zero, not zero); ids (first 100): %. Fix them in v6, then start again; nothing was changed.', how_many, bad;
+    END IF;
+END
+$$;
+
 -- 3e. The counter: 64 bits, never NULL, the live row id = 1 always present (v6 created it
 --     lazily), and never behind a number already in use.
 UPDATE controle_protocolo SET ultimo_numero = 0 WHERE ultimo_numero IS NULL;
@@ -278,7 +315,12 @@ FROM (
 WHERE controle_protocolo.id = 1 AND highest.numero > controle_protocolo.ultimo_numero;
 
 -- 3f. api_keys: v6 stored the keys in plain text. Keep them working, stored hashed; inactive keys
---     stay refused (revoked); v6 had one all-powerful key, so adopted keys are admin.
+--     stay refused (revoked); v6 had one all-powerful key, so adopted keys are admin. People chose
+--     these keys, so they get a slow salted hash (argon2id), which SQL cannot compute: each plain
+--     key is handed to v6_chaves_a_converter and its key_hash holds a placeholder that no key
+--     matches; right after the migrations the service hashes the keys (as they are presented,
+--     i.e. without surrounding spaces) and empties the table (migration
+--     2026-09-01-000001_api_key_hash_kinds and Database::run_migrations).
 DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM information_schema.columns
@@ -289,9 +331,13 @@ BEGIN
             ADD COLUMN IF NOT EXISTS scope VARCHAR(20) NOT NULL DEFAULT 'admin',
             ADD COLUMN IF NOT EXISTS last_used_at TIMESTAMPTZ,
             ADD COLUMN IF NOT EXISTS revoked_at TIMESTAMPTZ;
-        -- convert_to, not key::bytea: a cast would read backslashes in the key as escapes.
-        UPDATE api_keys SET key_hash = encode(sha256(convert_to(key, 'UTF8')), 'hex')
-        WHERE key_hash IS NULL;
+        CREATE TABLE IF NOT EXISTS v6_chaves_a_converter (
+            api_key_id BIGINT PRIMARY KEY,
+            chave TEXT NOT NULL
+        );
+        INSERT INTO v6_chaves_a_converter (api_key_id, chave)
+        SELECT id, key FROM api_keys WHERE key_hash IS NULL AND key IS NOT NULL;
+        UPDATE api_keys SET key_hash = 'v6-a-converter:' || id WHERE key_hash IS NULL;
         UPDATE api_keys SET is_active = FALSE WHERE is_active IS NULL;
         UPDATE api_keys SET revoked_at = now() WHERE NOT is_active AND revoked_at IS NULL;
         UPDATE api_keys SET created_at = now() WHERE created_at IS NULL;

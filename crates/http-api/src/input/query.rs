@@ -33,6 +33,15 @@ impl QueryParams {
         &self.0
     }
 
+    /// The pairs as handlers read them: the last value of each name, sorted by name.
+    pub fn effective(&self) -> std::collections::BTreeMap<&str, &str> {
+        // Later pairs overwrite earlier ones: the last occurrence wins, as in `last`.
+        self.0
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect()
+    }
+
     /// The last value given for `name`.
     pub fn last(&self, name: &str) -> Option<&str> {
         self.0

@@ -88,6 +88,8 @@ pub async fn revoke(
     let store = state.api_keys.clone();
     let now = state.distribution.now();
     let revoked = blocking::run(move || store.revoke(ApiKeyId(id), now, &actor)).await?;
+    // Refused at once here; other replicas stop trusting it within `AuthCosts::verified_for`.
+    state.verified_keys.forget(ApiKeyId(id));
     if revoked {
         Ok(HttpResponse::Ok().json(DetailResponse::new("Chave de API revogada com sucesso")))
     } else {

@@ -1,12 +1,15 @@
 //! `/health` (the process lives) and `/ready` (the database answers).
 
+use std::time::Instant;
+
 use actix_web::web::Data;
 use actix_web::HttpResponse;
 
 use crate::blocking;
 use crate::dto::health::HealthResponse;
 use crate::errors::{ApiError, DetailResponse};
-use crate::state::ApiState;
+use crate::settings::HttpSettings;
+use crate::state::{ApiState, Readiness};
 
 /// 200 while the process lives.
 #[utoipa::path(
@@ -32,12 +35,38 @@ pub async fn health() -> HttpResponse {
             example = json!({"detail": "Serviço indisponível"})),
     ),
 )]
-pub async fn ready(state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
-    let health = state.health.clone();
-    match blocking::run(move || health.ping()).await {
+///
+/// An answer is reused for `AuthCosts::ready_for` (a second), and concurrent calls wait for the
+/// one check in flight: probes never take more than one pooled connection, so they cannot
+/// starve requests of connections.
+pub async fn ready(
+    state: Data<ApiState>,
+    settings: Data<HttpSettings>,
+) -> Result<HttpResponse, ApiError> {
+    let mut last = state.readiness.lock().await;
+    let fresh = last
+        .as_ref()
+        .filter(|answer| answer.at.elapsed() < settings.auth_costs.ready_for)
+        .cloned();
+    let answer = match fresh {
+        Some(answer) => answer,
+        None => {
+            let health = state.health.clone();
+            let outcome = blocking::run(move || health.ping())
+                .await
+                .map_err(|error| crate::errors::cause_chain(&error));
+            let answer = Readiness {
+                at: Instant::now(),
+                outcome,
+            };
+            *last = Some(answer.clone());
+            answer
+        }
+    };
+    drop(last);
+    match answer.outcome {
         Ok(()) => Ok(HttpResponse::Ok().json(HealthResponse::OK)),
         // Whatever the cause, the answer to "can you serve?" is no.
-        Err(ApiError::Domain(error)) => Err(ApiError::unavailable(error)),
-        Err(error) => Err(error),
+        Err(cause) => Err(ApiError::unavailable(cause)),
     }
 }

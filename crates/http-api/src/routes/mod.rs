@@ -18,12 +18,13 @@ use actix_web::http::Method;
 pub use table::{Endpoint, RouteTable};
 
 /// Every endpoint of the service, in routing order. `/consultor/da-vez` comes before
-/// `/consultor/{consultor_id}` so the rotation is not taken for a consultant id.
+/// `/consultor/{consultor_id}` so the rotation is not taken for a consultant id. Every GET that
+/// changes state is declared with [`Endpoint::changing_state`] (HEAD there is a 405).
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
         Endpoint::new(Method::GET, "/consultores", consultants::list),
         Endpoint::new(Method::POST, "/consultor", consultants::create),
-        Endpoint::new(Method::GET, "/consultor/da-vez", rotation::assign_next),
+        Endpoint::changing_state("/consultor/da-vez", rotation::assign_next),
         Endpoint::new(Method::GET, "/consultor/{consultor_id}", consultants::get),
         Endpoint::new(
             Method::PUT,
@@ -48,7 +49,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new(Method::GET, "/protocolos", protocols::list),
         Endpoint::new(Method::GET, "/protocolo/{protocolo_id}", protocols::get),
         Endpoint::new(Method::PUT, "/protocolo/{protocolo_id}", protocols::update),
-        Endpoint::new(Method::GET, "/gerar-protocolo", protocols::generate),
+        Endpoint::changing_state("/gerar-protocolo", protocols::generate),
         Endpoint::new(Method::POST, "/protocolo", protocols::create),
         Endpoint::new(Method::POST, "/api-keys", api_keys::create),
         Endpoint::new(Method::GET, "/api-keys", api_keys::list),

@@ -6,6 +6,7 @@ use consultores_domain::ProtocolId;
 
 use crate::auth::{Acting, Caller};
 use crate::blocking;
+use crate::clock_skew;
 use crate::dto::pipedrive::CrmActionsResponse;
 use crate::dto::protocol::{
     GeneratedProtocolResponse, ProtocolCreateRequest, ProtocolListQuery, ProtocolResponse,
@@ -134,10 +135,14 @@ pub async fn generate(
     caller: Caller,
     Acting(actor): Acting,
 ) -> Result<HttpResponse, ApiError> {
-    let claim = idempotency::claim(&req, &caller, None, state.protocols.now())
+    let now = state.protocols.now();
+    let claim = idempotency::claim(&req, &caller, None, now)
         .map_err(|error| ApiError::Validation(vec![error]))?;
     let service = state.protocols.clone();
     let recorded = blocking::run(move || service.generate(claim, &actor)).await?;
+    if !recorded.replayed {
+        clock_skew::check(&state, &req, now, recorded.value.created_at);
+    }
     Ok(replayable(recorded.replayed).json(GeneratedProtocolResponse::from(recorded.value)))
 }
 
@@ -168,13 +173,9 @@ pub async fn create(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let mut problems = Problems::new();
+    let now = state.protocols.now();
     let claim = problems
-        .take(idempotency::claim(
-            &req,
-            &caller,
-            Some(&body),
-            state.protocols.now(),
-        ))
+        .take(idempotency::claim(&req, &caller, Some(&body), now))
         .flatten();
     let new = ProtocolCreateRequest::parse(&body, &mut problems);
     problems.finish()?;
@@ -185,6 +186,9 @@ pub async fn create(
     };
     let service = state.protocols.clone();
     let recorded = blocking::run(move || service.open(&new, claim, &actor)).await?;
+    if !recorded.replayed {
+        clock_skew::check(&state, &req, now, recorded.value.created_at);
+    }
     Ok(replayable(recorded.replayed).json(ProtocolResponse::from(recorded.value)))
 }
 

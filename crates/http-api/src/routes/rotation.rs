@@ -6,6 +6,7 @@ use consultores_domain::DomainError;
 
 use crate::auth::{Acting, Caller};
 use crate::blocking;
+use crate::clock_skew;
 use crate::dto::rotation::AssignmentResponse;
 use crate::errors::{ApiError, DetailResponse, ValidationErrorResponse};
 use crate::idempotency::{self, IDEMPOTENCY_REPLAYED_HEADER};
@@ -68,6 +69,7 @@ pub async fn assign_next(
                 response.insert_header((IDEMPOTENCY_REPLAYED_HEADER, "true"));
             } else {
                 state.metrics.assignment(&language);
+                clock_skew::check(&state, &req, now, recorded.value.protocol.created_at);
             }
             Ok(response.json(AssignmentResponse::from(recorded.value)))
         }

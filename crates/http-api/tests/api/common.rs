@@ -211,7 +211,35 @@ pub fn database(backend: Backend) -> TestDatabase {
 
 /// The state of the app over `database`, logging to `logs`.
 pub fn state(database: &consultores_persistence::Database, logs: &Logs) -> ApiState {
+    state_with_clock(database, logs, Arc::new(SystemClock))
+}
+
+/// The state of the app over `database`, logging to `logs`, with these key store and health
+/// ports (e.g. wrappers that count calls).
+pub fn state_with_ports(
+    database: &consultores_persistence::Database,
+    logs: &Logs,
+    api_keys: Arc<dyn consultores_domain::ApiKeyStore>,
+    health: Arc<dyn consultores_domain::StoreHealth>,
+) -> ApiState {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    ApiState::new(
+        ConsultantService::new(Arc::new(database.clone()), clock.clone()),
+        DistributionService::new(Arc::new(database.clone()), clock.clone()),
+        ProtocolService::new(Arc::new(database.clone()), clock.clone()),
+        AuditService::new(Arc::new(database.clone()), clock),
+        api_keys,
+        health,
+        logs.logger(),
+    )
+}
+
+/// The state of the app over `database`, logging to `logs`, reading the time from `clock`.
+pub fn state_with_clock(
+    database: &consultores_persistence::Database,
+    logs: &Logs,
+    clock: Arc<dyn Clock>,
+) -> ApiState {
     ApiState::new(
         ConsultantService::new(Arc::new(database.clone()), clock.clone()),
         DistributionService::new(Arc::new(database.clone()), clock.clone()),
@@ -234,6 +262,29 @@ pub async fn start(
     >,
 > {
     start_with(backend, settings()).await
+}
+
+/// Starts the app on a fresh database with default test settings, reading the time from
+/// `clock`.
+pub async fn start_with_clock(
+    backend: Backend,
+    clock: Arc<dyn Clock>,
+) -> TestApp<
+    impl Service<
+        actix_http::Request,
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+    >,
+> {
+    let database = self::database(backend);
+    let logs = Logs::default();
+    let state = state_with_clock(&database.database(), &logs, clock);
+    let service = test::init_service(consultores_http::app(state, settings())).await;
+    TestApp {
+        service,
+        database,
+        logs,
+    }
 }
 
 /// Starts the app on a fresh database with `settings`.

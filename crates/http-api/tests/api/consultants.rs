@@ -18,6 +18,21 @@ fn joao() -> Value {
 }
 
 on_both_backends! {
+    async fn a_stored_row_the_service_cannot_read_spoils_only_itself(backend) {
+        let app = start(backend).await;
+        let broken = app.online_consultant("Ana Souza", &["pt"]).await;
+        let fine = app.online_consultant("Bia Lima", &["pt"]).await;
+        app.database.execute(&format!("UPDATE consultores SET nome = 'Al' WHERE id = {broken}"));
+        let listed = app.get("/consultores").await;
+        listed.expect(200);
+        let ids: Vec<i64> = listed.json().as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect();
+        assert_eq!(ids, [fine]);
+        app.get(&format!("/consultor/{broken}")).await.expect(500);
+        // The rotation never commits an assignment it cannot answer: nothing stamped, no number.
+        app.get("/consultor/da-vez?idioma=pt").await.expect(500);
+        assert_eq!(app.get("/gerar-protocolo").await.json()["numero_protocolo"], "#00001");
+    }
+
     async fn creating_a_consultant_answers_200_with_every_field_and_the_v6_defaults(backend) {
         let app = start(backend).await;
         let reply = app.post("/consultor", joao()).await;

@@ -73,6 +73,22 @@ on_both_backends! {
             .expect_detail(422, "Idempotency-Key já usada com outros parâmetros");
     }
 
+    async fn repeated_parameters_are_fingerprinted_as_the_handler_reads_them(backend) {
+        let app = start(backend).await;
+        let pt = app.online_consultant("Ana Souza", &["pt"]).await;
+        let en = app.online_consultant("John Smith", &["en"]).await;
+        let first = app.send(keyed(Method::GET, "/consultor/da-vez?idioma=en&idioma=pt", "repetido")).await;
+        assert_eq!(first.json()["consultor_id"], pt);
+        app.send(keyed(Method::GET, "/consultor/da-vez?idioma=pt&idioma=en", "repetido"))
+            .await
+            .expect_detail(422, "Idempotency-Key já usada com outros parâmetros");
+        // The same effective request, spelled differently, is a replay.
+        let retry = app.send(keyed(Method::GET, "/consultor/da-vez?idioma=es&idioma=pt", "repetido")).await;
+        assert_eq!(retry.json(), first.json());
+        assert_eq!(retry.header("idempotency-replayed").as_deref(), Some("true"));
+        assert_eq!(app.get("/consultor/da-vez?idioma=en").await.json()["consultor_id"], en);
+    }
+
     async fn keys_of_different_callers_never_collide(backend) {
         let app = start(backend).await;
         let (_, distribution) = app.key(ApiKeyScope::Distribuicao);

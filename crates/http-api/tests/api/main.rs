@@ -7,6 +7,7 @@ mod common;
 
 mod audit;
 mod auth;
+mod auth_costs;
 mod consultants;
 mod docs;
 mod idempotency;

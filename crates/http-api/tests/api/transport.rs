@@ -52,6 +52,24 @@ on_both_backends! {
         app.send(TestRequest::default().method(Method::HEAD).uri("/health")).await.expect(200);
     }
 
+    async fn head_on_a_get_that_changes_state_is_a_405_and_changes_nothing(backend) {
+        let app = start(backend).await;
+        app.online_consultant("Ana Souza", &["pt"]).await;
+        for path in ["/consultor/da-vez?idioma=pt", "/gerar-protocolo"] {
+            for key in [None, Some(ADMIN_KEY)] {
+                let mut request = TestRequest::default().method(Method::HEAD).uri(path);
+                if let Some(key) = key {
+                    request = request.insert_header(("api-key", key));
+                }
+                let reply = app.send(request).await;
+                reply.expect(405);
+                assert_eq!(reply.header("allow").as_deref(), Some("GET"), "{path}");
+            }
+        }
+        assert_eq!(app.get("/protocolos").await.json(), json!([]));
+        assert_eq!(app.get("/consultor/da-vez?idioma=pt").await.json()["numero_protocolo"], "#00001");
+    }
+
     async fn a_body_over_the_limit_is_413_whether_announced_or_not(backend) {
         let app = start(backend).await;
         let too_big = big_consultant(HttpSettings::DEFAULT_PAYLOAD_LIMIT_BYTES);

@@ -158,6 +158,18 @@ fn adopts_a_v6_database(counter_row: Option<i64>, next_number: &str) {
     );
     let keys = ApiKeyStore::list(&db).unwrap();
     assert_eq!(keys.iter().filter(|k| k.revoked_at.is_some()).count(), 1);
+    // Stored with argon2id (slow, salted), and the plain text is gone.
+    assert_eq!(
+        test.query_i64(
+            "SELECT count(*) AS value FROM api_keys \
+             WHERE hash_kind = 'argon2id' AND key_hash LIKE '$argon2id$%'"
+        ),
+        3
+    );
+    assert_eq!(
+        test.query_i64("SELECT count(*) AS value FROM v6_chaves_a_converter"),
+        0
+    );
 
     // Migrating again changes nothing.
     let consultants_after = test.query_strings(CONSULTANTS_ADOPTED);
@@ -198,4 +210,105 @@ fn refuses_to_adopt_duplicate_emails_and_changes_nothing() {
         1,
         "the failed migration rolled back entirely"
     );
+}
+
+/// Adopting must fail with `expected` in the error, leaving the v6 database as it was.
+fn refuses_to_adopt(test: &TestDatabase, expected: &[&str]) {
+    let consultants_before = test.query_strings(V6_CONSULTANTS_NORMALISED);
+    let protocols_before = test.query_strings(PROTOCOLS);
+    let error = test.database().run_migrations().unwrap_err().to_string();
+    for part in expected {
+        assert!(error.contains(part), "{part:?} missing from: {error}");
+    }
+    assert_eq!(
+        test.query_strings(V6_CONSULTANTS_NORMALISED),
+        consultants_before
+    );
+    assert_eq!(test.query_strings(PROTOCOLS), protocols_before);
+}
+
+#[test]
+fn trims_every_unicode_space_around_names_and_languages() {
+    let test = build_v6(Some(10_000));
+    test.execute(
+        "UPDATE consultores SET nome = E'\\u00A0 Ana Souza\\t\\n\\u3000', \
+                                idiomas = ARRAY[E'\\u00A0PT\\u2003', 'en'] WHERE id = 2",
+    );
+    test.migrate();
+    let db = test.database();
+    let listed = ConsultantRepository::list(&db, &ConsultantFilter::default()).unwrap();
+    assert_eq!(listed.len(), 1000);
+    let ana = ConsultantRepository::get(&db, ConsultantId(2))
+        .unwrap()
+        .unwrap();
+    assert_eq!(ana.name.as_str(), "Ana Souza");
+    let codes: Vec<&str> = ana.languages.iter().map(|l| l.as_str()).collect();
+    assert_eq!(codes, ["pt", "en"]);
+}
+
+#[test]
+fn refuses_names_the_service_cannot_read_and_lists_them() {
+    let test = build_v6(Some(10_000));
+    test.execute(
+        "UPDATE consultores SET nome = E'Ana\\nSouza' WHERE id = 3; \
+         UPDATE consultores SET nome = E'Bia\\tLima' WHERE id = 4; \
+         UPDATE consultores SET nome = E'\\u00A0Al\\u00A0' WHERE id = 5;",
+    );
+    refuses_to_adopt(
+        &test,
+        &["names must have 3 to 255 characters", "3 (", "4 (", "5 ("],
+    );
+}
+
+#[test]
+fn refuses_protocol_numbers_the_service_cannot_read_and_lists_them() {
+    let test = build_v6(Some(10_000));
+    test.execute(
+        "UPDATE protocolos SET numero = '#0042' WHERE id = 1; \
+         UPDATE protocolos SET numero = '#00000' WHERE id = 2; \
+         UPDATE protocolos SET numero = '#012345' WHERE id = 3;",
+    );
+    refuses_to_adopt(
+        &test,
+        &[
+            "3 protocol numbers",
+            "1 ('#0042')",
+            "2 ('#00000')",
+            "3 ('#012345')",
+        ],
+    );
+}
+
+#[test]
+fn refuses_more_than_twenty_languages_and_lists_the_consultants() {
+    let test = build_v6(Some(10_000));
+    test.execute(
+        "UPDATE consultores SET idiomas = ARRAY(SELECT 'l' || chr(97 + n / 26) || chr(97 + n % 26) \
+                                               FROM generate_series(0, 20) n) WHERE id = 6",
+    );
+    refuses_to_adopt(
+        &test,
+        &["more than 20 distinct languages", "consultor 6 (21)"],
+    );
+}
+
+#[test]
+fn adopted_keys_are_hashed_as_they_are_presented() {
+    let test = build_v6(Some(10_000));
+    test.execute("UPDATE api_keys SET key = E'  chave-com-espacos\\t ' WHERE id = 3");
+    test.migrate();
+    let db = test.database();
+    let key = db.authenticate("chave-com-espacos", now_micros()).unwrap();
+    assert_eq!(key.map(|key| key.id.0), Some(3));
+    assert_eq!(
+        db.authenticate("chave-com-espaco", now_micros()).unwrap(),
+        None
+    );
+    // A generated key still works, found by its SHA-256.
+    let new = consultores_domain::NewApiKey {
+        description: None,
+        scope: ApiKeyScope::Leitura,
+    };
+    let (_, secret) = ApiKeyStore::create(&db, &new, now_micros(), &actor()).unwrap();
+    assert!(db.authenticate(&secret, now_micros()).unwrap().is_some());
 }

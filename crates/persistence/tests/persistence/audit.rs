@@ -332,8 +332,10 @@ fn every_write_records_one_entry_with_its_caller_action_entity_and_changed_field
 
 fn the_assignment_entry_has_the_same_json_on_both_backends(test: &TestDatabase) {
     let db = test.database();
-    // Far in the future, so the counter's own stamps (now) never overtake it.
-    let t0 = DateTime::parse_from_rfc3339("2099-11-29T14:30:00.123456+00:00")
+    // In the past (a caller's time may not run ahead of the database's clock), with the
+    // counter's own stamp set before it, so the counter never overtakes it.
+    test.execute("UPDATE controle_protocolo SET updated_at = '2000-01-01T00:00:00.000000+00:00'");
+    let t0 = DateTime::parse_from_rfc3339("2001-11-29T14:30:00.123456+00:00")
         .unwrap()
         .with_timezone(&Utc);
     ConsultantRepository::create(&db, &consultant("Carla Dias", &["pt"]), t0, &actor()).unwrap();
@@ -355,8 +357,8 @@ fn the_assignment_entry_has_the_same_json_on_both_backends(test: &TestDatabase) 
         parsed,
         json!({
             "ultimo_atendimento": {
-                "antes": "2099-11-29T14:30:00.123456+00:00",
-                "depois": "2099-11-29T14:31:00.123456+00:00"
+                "antes": "2001-11-29T14:30:00.123456+00:00",
+                "depois": "2001-11-29T14:31:00.123456+00:00"
             },
             "protocolo_id": {"antes": null, "depois": assigned.protocol.id.0},
             "numero_protocolo": {"antes": null, "depois": "#00001"},

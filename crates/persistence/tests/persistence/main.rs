@@ -8,6 +8,7 @@ mod concurrency;
 mod contract;
 mod crm;
 mod faults;
+mod hardening;
 mod limits;
 mod policy;
 mod upgrades;

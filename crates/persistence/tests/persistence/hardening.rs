@@ -1,0 +1,413 @@
+//! Found in review: a caller whose clock runs ahead, a consultant's
+//! languages changed while an assignment waits on their row, and stored rows the domain cannot
+//! read (left out of listings, never committed by an assignment).
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use consultores_domain::{
+    AssignmentPort, ConsultantId, ConsultantPatch, ConsultantRepository, DomainError, NewProtocol,
+    ProtocolRepository,
+};
+use consultores_persistence::testing::{now_micros, TestDatabase};
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+
+use crate::common::{actor, consultant, counter, language, languages, on_both_backends};
+
+on_both_backends!(
+    a_caller_clock_a_year_ahead_never_moves_stamps_into_the_future,
+    reordering_languages_keeps_them_all,
+    listings_leave_out_a_row_the_domain_cannot_read_and_report_it,
+    an_assignment_whose_row_cannot_be_read_back_is_rolled_back,
+);
+
+fn a_caller_clock_a_year_ahead_never_moves_stamps_into_the_future(test: &TestDatabase) {
+    let db = test.database();
+    ConsultantRepository::create(
+        &db,
+        &consultant("Ana Souza", &["pt"]),
+        now_micros(),
+        &actor(),
+    )
+    .unwrap();
+    let ahead = now_micros() + chrono::Duration::days(365);
+    let assigned = db
+        .assign_next(&language("pt"), ahead, None, &actor(), None)
+        .unwrap()
+        .value;
+    let generated = ProtocolRepository::create(&db, &NewProtocol::default(), ahead, None, &actor())
+        .unwrap()
+        .value;
+    // A caller with a right clock afterwards is not pushed into the future either.
+    let next = db
+        .assign_next(&language("pt"), now_micros(), None, &actor(), None)
+        .unwrap()
+        .value;
+    let bound = Utc::now() + chrono::Duration::minutes(1);
+    for stamp in [
+        assigned.protocol.created_at,
+        assigned.consultant.last_served_at.unwrap(),
+        generated.created_at,
+        next.protocol.created_at,
+    ] {
+        assert!(
+            stamp < bound,
+            "a stamp went to the caller's future: {stamp}"
+        );
+    }
+    assert!(next.protocol.created_at > generated.created_at);
+}
+
+fn reordering_languages_keeps_them_all(test: &TestDatabase) {
+    let db = test.database();
+    let ana = ConsultantRepository::create(
+        &db,
+        &consultant("Ana Souza", &["pt", "en", "es"]),
+        now_micros(),
+        &actor(),
+    )
+    .unwrap();
+    for order in [&["es", "pt", "en"][..], &["en", "pt"], &["fr", "en"]] {
+        let patch = ConsultantPatch {
+            languages: Some(languages(order)),
+            ..ConsultantPatch::default()
+        };
+        let updated = ConsultantRepository::update(&db, ana.id, &patch, now_micros(), &actor())
+            .unwrap()
+            .unwrap();
+        let codes: Vec<&str> = updated.languages.iter().map(|l| l.as_str()).collect();
+        assert_eq!(codes, order);
+        let stored = ConsultantRepository::get(&db, ana.id).unwrap().unwrap();
+        assert_eq!(stored.languages, updated.languages);
+    }
+}
+
+/// Waits until a session of `test`'s database waits on a lock (the assignment blocked on the
+/// consultant's row), failing after 60 s.
+fn wait_for_a_blocked_session(observer: &mut PgConnection) {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Waiting {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let waiting = diesel::sql_query(
+            "SELECT count(*) AS n FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock' \
+               AND query LIKE '%consultores_atribuir%'",
+        )
+        .get_result::<Waiting>(observer)
+        .unwrap();
+        if waiting.n > 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the assignment never waited on the row"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// What `PUT /consultor/{id}` does for a change of languages only: lock the consultant's row,
+/// rewrite its language rows (the row itself is not updated). Kept open until `commit` runs.
+fn languages_changed_in_an_open_transaction(
+    test: &TestDatabase,
+    id: ConsultantId,
+    sql: &str,
+) -> PgConnection {
+    let mut writer = PgConnection::establish(test.url()).unwrap();
+    writer
+        .batch_execute(&format!(
+            "BEGIN; SELECT id FROM consultores WHERE id = {0} FOR UPDATE; {1}",
+            id.0, sql
+        ))
+        .unwrap();
+    writer
+}
+
+#[test]
+fn an_assignment_that_waited_on_a_consultant_uses_the_languages_committed_meanwhile() {
+    let test = TestDatabase::postgres();
+    let db = test.database();
+    let ana = ConsultantRepository::create(
+        &db,
+        &consultant("Ana Souza", &["pt"]),
+        now_micros(),
+        &actor(),
+    )
+    .unwrap();
+    let bia = ConsultantRepository::create(
+        &db,
+        &consultant("Bia Lima", &["pt"]),
+        now_micros(),
+        &actor(),
+    )
+    .unwrap();
+    let mut observer = PgConnection::establish(test.url()).unwrap();
+
+    // Ana, the head of the queue, loses pt while an assignment in pt waits on her row.
+    let mut writer = languages_changed_in_an_open_transaction(
+        &test,
+        ana.id,
+        &format!(
+            "UPDATE consultor_idiomas SET idioma = 'en' WHERE consultor_id = {}",
+            ana.id.0
+        ),
+    );
+    let assigned = std::thread::scope(|scope| {
+        let waiting =
+            scope.spawn(|| db.assign_next(&language("pt"), now_micros(), None, &actor(), None));
+        wait_for_a_blocked_session(&mut observer);
+        writer.batch_execute("COMMIT").unwrap();
+        waiting.join().unwrap()
+    });
+    assert_eq!(
+        assigned.unwrap().value.consultant.id,
+        bia.id,
+        "pt went to a consultant who no longer speaks it"
+    );
+
+    // Now Bia, the only pt speaker, loses it the same way: nobody is available, no number used.
+    let mut writer = languages_changed_in_an_open_transaction(
+        &test,
+        bia.id,
+        &format!(
+            "DELETE FROM consultor_idiomas WHERE consultor_id = {0}; \
+                  INSERT INTO consultor_idiomas VALUES ({0}, 'es', 0)",
+            bia.id.0
+        ),
+    );
+    let before = counter(&test);
+    let assigned = std::thread::scope(|scope| {
+        let waiting =
+            scope.spawn(|| db.assign_next(&language("pt"), now_micros(), None, &actor(), None));
+        wait_for_a_blocked_session(&mut observer);
+        writer.batch_execute("COMMIT").unwrap();
+        waiting.join().unwrap()
+    });
+    assert!(
+        matches!(assigned, Err(DomainError::NoneAvailable(_))),
+        "{assigned:?}"
+    );
+    assert_eq!(counter(&test), before);
+}
+
+#[test]
+fn a_reorder_committed_while_an_assignment_waits_still_counts_as_speaking() {
+    let test = TestDatabase::postgres();
+    let db = test.database();
+    let ana = ConsultantRepository::create(
+        &db,
+        &consultant("Ana Souza", &["pt", "en"]),
+        now_micros(),
+        &actor(),
+    )
+    .unwrap();
+    let mut observer = PgConnection::establish(test.url()).unwrap();
+    let mut writer = languages_changed_in_an_open_transaction(
+        &test,
+        ana.id,
+        &format!(
+            "UPDATE consultor_idiomas SET posicao = 1 - posicao WHERE consultor_id = {}",
+            ana.id.0
+        ),
+    );
+    let assigned = std::thread::scope(|scope| {
+        let waiting =
+            scope.spawn(|| db.assign_next(&language("pt"), now_micros(), None, &actor(), None));
+        wait_for_a_blocked_session(&mut observer);
+        writer.batch_execute("COMMIT").unwrap();
+        waiting.join().unwrap()
+    });
+    let assigned = assigned.unwrap().value;
+    assert_eq!(assigned.consultant.id, ana.id);
+    let codes: Vec<&str> = assigned
+        .consultant
+        .languages
+        .iter()
+        .map(|l| l.as_str())
+        .collect();
+    assert_eq!(codes, ["en", "pt"]);
+}
+
+fn listings_leave_out_a_row_the_domain_cannot_read_and_report_it(test: &TestDatabase) {
+    let db = test.database();
+    let reported = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink = reported.clone();
+    db.report_unreadable_rows(std::sync::Arc::new(move |row: &str| {
+        sink.lock().unwrap().push(row.to_owned());
+    }));
+    let ana = ConsultantRepository::create(
+        &db,
+        &consultant("Ana Souza", &["pt"]),
+        now_micros(),
+        &actor(),
+    )
+    .unwrap();
+    let bia = ConsultantRepository::create(
+        &db,
+        &consultant("Bia Lima", &["pt"]),
+        now_micros(),
+        &actor(),
+    )
+    .unwrap();
+    let first =
+        ProtocolRepository::create(&db, &NewProtocol::default(), now_micros(), None, &actor())
+            .unwrap()
+            .value;
+    ProtocolRepository::create(&db, &NewProtocol::default(), now_micros(), None, &actor()).unwrap();
+    // Written by hand, breaking the domain's rules.
+    test.execute(&format!(
+        "UPDATE consultores SET nome = 'Al' WHERE id = {}",
+        ana.id.0
+    ));
+    test.execute(&format!(
+        "UPDATE protocolos SET numero = '#0042' WHERE id = {}",
+        first.id.0
+    ));
+
+    let listed =
+        ConsultantRepository::list(&db, &consultores_domain::ConsultantFilter::default()).unwrap();
+    assert_eq!(listed.iter().map(|c| c.id).collect::<Vec<_>>(), [bia.id]);
+    let filter = consultores_domain::ProtocolFilter::new(None, 0, 100).unwrap();
+    assert_eq!(ProtocolRepository::list(&db, &filter).unwrap().len(), 1);
+    // The row alone is an error about that row.
+    assert!(ConsultantRepository::get(&db, ana.id).is_err());
+    let reported = reported.lock().unwrap();
+    assert_eq!(reported.len(), 2, "{reported:?}");
+    assert!(
+        reported[0].contains(&format!("consultant {}", ana.id.0)),
+        "{reported:?}"
+    );
+    assert!(
+        reported[1].contains(&format!("protocol {}", first.id.0)),
+        "{reported:?}"
+    );
+}
+
+fn an_assignment_whose_row_cannot_be_read_back_is_rolled_back(test: &TestDatabase) {
+    let db = test.database();
+    let ana = ConsultantRepository::create(
+        &db,
+        &consultant("Ana Souza", &["pt"]),
+        now_micros(),
+        &actor(),
+    )
+    .unwrap();
+    test.execute(&format!(
+        "UPDATE consultores SET nome = 'Al' WHERE id = {}",
+        ana.id.0
+    ));
+    let served = test.query_strings(&format!(
+        "SELECT CAST(ultimo_atendimento AS TEXT) AS value FROM consultores WHERE id = {}",
+        ana.id.0
+    ));
+    let before = counter(test);
+    let assigned = db.assign_next(&language("pt"), now_micros(), None, &actor(), None);
+    assert!(assigned.is_err(), "{assigned:?}");
+    assert_eq!(counter(test), before, "the number was consumed");
+    assert_eq!(crate::common::count(test, "protocolos"), 0);
+    assert_eq!(
+        test.query_strings(&format!(
+            "SELECT CAST(ultimo_atendimento AS TEXT) AS value FROM consultores WHERE id = {}",
+            ana.id.0
+        )),
+        served
+    );
+}
+
+/// Sixteen replicas starting at once on a database without keys: one key is created (and
+/// printed), the others find it.
+fn sixteen_first_starts_at_once_create_one_key(test: &TestDatabase) {
+    let db = test.database();
+    let barrier = std::sync::Barrier::new(16);
+    let created = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..16)
+            .map(|_| {
+                scope.spawn(|| {
+                    barrier.wait();
+                    let new = consultores_domain::NewApiKey {
+                        description: Some("primeira".to_owned()),
+                        scope: consultores_domain::ApiKeyScope::Admin,
+                    };
+                    db.create_first_key(&new, now_micros(), &actor()).unwrap()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|h| h.join().unwrap())
+            .count()
+    });
+    assert_eq!(created, 1);
+    assert_eq!(crate::common::count(test, "api_keys"), 1);
+}
+
+#[test]
+fn sixteen_first_starts_at_once_create_one_key_on_postgres() {
+    sixteen_first_starts_at_once_create_one_key(&TestDatabase::postgres_with(big_pool()));
+}
+
+#[test]
+fn sixteen_first_starts_at_once_create_one_key_on_sqlite() {
+    sixteen_first_starts_at_once_create_one_key(&TestDatabase::sqlite_with(big_pool()));
+}
+
+fn big_pool() -> consultores_persistence::PoolSettings {
+    consultores_persistence::PoolSettings {
+        max_size: 16,
+        connect_timeout: Duration::from_secs(60),
+        ..consultores_persistence::PoolSettings::default()
+    }
+}
+
+/// A SQLite writer that cannot get its turn within the pool's timeout is told the store is
+/// unavailable (503) instead of waiting for ever.
+#[test]
+fn a_sqlite_writer_waits_for_its_turn_no_longer_than_the_pool_timeout() {
+    let test = TestDatabase::sqlite_with(consultores_persistence::PoolSettings {
+        max_size: 4,
+        connect_timeout: Duration::from_millis(300),
+        ..consultores_persistence::PoolSettings::default()
+    });
+    let db = test.database();
+    let answer = test.holding_the_sqlite_writer(|| {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let writer = db.clone();
+        std::thread::spawn(move || {
+            let written = ConsultantRepository::create(
+                &writer,
+                &consultant("Ana Souza", &["pt"]),
+                now_micros(),
+                &actor(),
+            );
+            let assigned = writer.assign_next(&language("pt"), now_micros(), None, &actor(), None);
+            let _ = sender.send((written.map(|_| ()), assigned.map(|_| ())));
+        });
+        receiver
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the writers waited without end")
+    });
+    assert!(
+        matches!(answer.0, Err(DomainError::Unavailable(_))),
+        "{:?}",
+        answer.0
+    );
+    assert!(
+        matches!(answer.1, Err(DomainError::Unavailable(_))),
+        "{:?}",
+        answer.1
+    );
+    // Once the turn is free, writes go through again.
+    ConsultantRepository::create(
+        &db,
+        &consultant("Ana Souza", &["pt"]),
+        now_micros(),
+        &actor(),
+    )
+    .unwrap();
+}
