@@ -24,7 +24,7 @@ use url::Url;
 use crate::classify::{classify_status, status_reason};
 use crate::config::{ConfigError, PipedriveConfig};
 use crate::rate_limit::{parse_retry_after, unix_now, RateLimit};
-use crate::wire::{Envelope, FieldDto, FieldOption, UserDto, Webhook};
+use crate::wire::{field_options_in, Envelope, FieldOption, UserDto, Webhook};
 
 /// The header Pipedrive reads the API token from
 /// (<https://pipedrive.readme.io/docs/core-api-concepts-authentication>). The `api_token` query
@@ -196,7 +196,8 @@ impl PipedriveClient {
 
     /// The options of a single or multiple option deal field (`GET /api/v1/dealFields`), to turn
     /// the option ids of webhook payloads into labels. Leads share the deal fields. An unknown
-    /// key is a permanent error; a field without options gives an empty list.
+    /// key is a permanent error; a field without options gives an empty list. Only this field's
+    /// options are decoded, so built-in fields of other shapes never get in the way.
     pub fn field_options(&self, field_key: &str) -> Result<Vec<FieldOption>, CrmError> {
         let mut start = 0u64;
         for _ in 0..MAX_PAGES {
@@ -206,9 +207,9 @@ impl PipedriveClient {
                 .append_pair("limit", &FIELDS_PAGE_SIZE.to_string());
             let envelope = self.call(Method::GET, url, None)?;
             let next = envelope.next_start();
-            let fields: Vec<FieldDto> = decode_list(envelope.data, "dealFields")?;
-            if let Some(field) = fields.into_iter().find(|field| field.key == field_key) {
-                return Ok(field.options.unwrap_or_default());
+            let fields: Vec<Value> = decode_list(envelope.data, "dealFields")?;
+            if let Some(options) = field_options_in(&fields, field_key) {
+                return Ok(options);
             }
             match next {
                 Some(next) if next > start => start = next,

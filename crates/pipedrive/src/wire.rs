@@ -108,12 +108,34 @@ pub struct FieldOption {
     pub label: String,
 }
 
-/// One element of `GET /api/v1/dealFields`.
-#[derive(Debug, Deserialize)]
-pub(crate) struct FieldDto {
-    pub key: String,
-    #[serde(default)]
-    pub options: Option<Vec<FieldOption>>,
+/// The options of the field `key` among the elements of a `GET /api/v1/dealFields` page, or
+/// `None` when the page does not have it.
+///
+/// Each element is looked at only through its `key`, and only the wanted field's options are
+/// decoded: built-in fields carry options of other shapes (`status` has string ids: `open`,
+/// `won`, …), and one such field must never break the reading of the language field. Options
+/// whose id is not a whole number (webhooks v2 send option ids as numbers) or that have no label
+/// are skipped.
+pub(crate) fn field_options_in(fields: &[Value], key: &str) -> Option<Vec<FieldOption>> {
+    let field = fields
+        .iter()
+        .find(|field| field.get("key").and_then(Value::as_str) == Some(key))?;
+    let options = field
+        .get("options")
+        .and_then(Value::as_array)
+        .map(|options| options.iter().filter_map(field_option).collect())
+        .unwrap_or_default();
+    Some(options)
+}
+
+fn field_option(option: &Value) -> Option<FieldOption> {
+    let id = match option.get("id")? {
+        Value::Number(number) => number.as_i64()?,
+        Value::String(text) => text.trim().parse().ok()?,
+        _ => return None,
+    };
+    let label = option.get("label")?.as_str()?.to_owned();
+    Some(FieldOption { id, label })
 }
 
 #[cfg(test)]

@@ -732,6 +732,47 @@ async fn reads_the_options_of_a_deal_field() {
     );
 }
 
+/// `GET /api/v1/dealFields` as Pipedrive really answers: built-in fields come first, and some of
+/// them have options whose ids are strings (`status`: `open`, `won`, `lost`, `deleted`), or
+/// options of other shapes. Only the configured field's options matter.
+#[tokio::test]
+async fn options_of_the_language_field_are_read_past_built_in_fields_with_string_ids() {
+    let pipedrive = FakePipedrive::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/dealFields"))
+        .respond_with(ok(json!([
+            {"id": 12, "key": "title", "name": "Title", "field_type": "varchar", "options": null},
+            {"id": 21, "key": "status", "name": "Status", "field_type": "status", "edit_flag": false,
+             "options": [{"id": "open", "label": "Open"}, {"id": "lost", "label": "Lost"},
+                         {"id": "won", "label": "Won"}, {"id": "deleted", "label": "Deleted"}]},
+            {"id": 22, "key": "visible_to", "name": "Visible to", "field_type": "visible_to",
+             "options": [{"id": 1, "label": "Owner & followers", "alt_id": "owner"}]},
+            {"id": 23, "key": "odd", "name": "Odd", "field_type": "enum", "options": {"unexpected": true}},
+            {"id": 13, "key": "f0e1d2c3b4a5968778695a4b3c2d1e0f98765432", "name": "Idioma", "field_type": "enum",
+             "options": [{"id": 31, "label": "es", "color": "green"}, {"id": "32", "label": "en"}]}
+        ])))
+        .mount(&pipedrive.server)
+        .await;
+
+    let options = pipedrive
+        .call(|client| client.field_options("f0e1d2c3b4a5968778695a4b3c2d1e0f98765432"))
+        .await;
+
+    assert_eq!(
+        options,
+        Ok(vec![
+            FieldOption {
+                id: 31,
+                label: "es".into()
+            },
+            FieldOption {
+                id: 32,
+                label: "en".into()
+            },
+        ])
+    );
+}
+
 #[tokio::test]
 async fn the_client_debug_output_hides_the_token() {
     let pipedrive = FakePipedrive::start().await;
