@@ -31,10 +31,20 @@ pub struct NewCrmEvent {
     pub payload: String,
 }
 
+/// The claim a worker holds on an event: its id and the end of its lease (see
+/// [`crate::OutboxClaim`]: the pair identifies one claim).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CrmEventClaim {
+    pub id: CrmEventId,
+    pub lease_until: DateTime<Utc>,
+}
+
 /// A recorded event, claimed for processing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CrmEvent {
     pub id: CrmEventId,
+    /// The end of this worker's lease on the event (as stored).
+    pub lease_until: DateTime<Utc>,
     pub key: String,
     pub action: String,
     pub entity: String,
@@ -42,6 +52,16 @@ pub struct CrmEvent {
     pub attempt: u32,
     pub payload: String,
     pub received_at: DateTime<Utc>,
+}
+
+impl CrmEvent {
+    /// The claim this worker holds on the event.
+    pub fn claim(&self) -> CrmEventClaim {
+        CrmEventClaim {
+            id: self.id,
+            lease_until: self.lease_until,
+        }
+    }
 }
 
 /// How processing an event ended.
@@ -113,19 +133,21 @@ pub trait CrmEventInbox: Send + Sync {
         limit: u32,
     ) -> Result<Vec<CrmEvent>, DomainError>;
 
-    /// Records how processing ended (state, reason, protocol) and ends the lease.
+    /// Records how processing ended (state, reason, protocol) and ends the lease; nothing
+    /// changes unless `claim` is still the event's (a lease that ran out and was taken over by
+    /// another worker).
     fn finish(
         &self,
-        id: CrmEventId,
+        claim: CrmEventClaim,
         outcome: &CrmEventOutcome,
         now: DateTime<Utc>,
     ) -> Result<(), DomainError>;
 
     /// Leaves an event pending, not to be claimed before `retry_at`, noting why (a temporary
-    /// failure: the store or the CRM did not answer).
+    /// failure: the store or the CRM did not answer); only while `claim` is the event's.
     fn defer(
         &self,
-        id: CrmEventId,
+        claim: CrmEventClaim,
         retry_at: DateTime<Utc>,
         reason: &str,
     ) -> Result<(), DomainError>;

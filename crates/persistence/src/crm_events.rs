@@ -2,9 +2,9 @@
 //! deduplication key (`chave`, unique) and claimed by the worker with a lease, as the outbox
 //! items are (see `crm_outbox.rs`).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use consultores_domain::{
-    CrmEvent, CrmEventId, CrmEventInbox, CrmEventOutcome, DomainError, NewCrmEvent,
+    CrmEvent, CrmEventClaim, CrmEventId, CrmEventInbox, CrmEventOutcome, DomainError, NewCrmEvent,
 };
 use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};
@@ -51,9 +51,10 @@ struct EventRow {
 }
 
 impl EventRow {
-    fn into_domain(self) -> CrmEvent {
+    fn into_domain(self, lease_until: DateTime<Utc>) -> CrmEvent {
         CrmEvent {
             id: CrmEventId(self.id),
+            lease_until,
             key: self.chave,
             action: self.acao,
             entity: self.entidade,
@@ -140,6 +141,8 @@ impl Database {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<CrmEvent>, StoreError> {
+        // The lease end identifies the claim when it is settled: keep it as the store keeps it.
+        let lease_until = lease_until.trunc_subsecs(6);
         let mut rows = write_transaction!(self, |conn| {
             let rows = conn.claimable_events(now, limit)?;
             let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
@@ -151,12 +154,15 @@ impl Database {
             Ok(rows)
         })?;
         rows.sort_by_key(|row| row.id);
-        Ok(rows.into_iter().map(EventRow::into_domain).collect())
+        Ok(rows
+            .into_iter()
+            .map(|row| row.into_domain(lease_until))
+            .collect())
     }
 
     fn finish_event(
         &self,
-        id: CrmEventId,
+        claim: CrmEventClaim,
         outcome: &CrmEventOutcome,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
@@ -164,8 +170,9 @@ impl Database {
         write_transaction!(self, |conn| {
             diesel::update(
                 eventos::table
-                    .filter(eventos::id.eq(id.0))
-                    .filter(eventos::estado.eq(PENDING)),
+                    .filter(eventos::id.eq(claim.id.0))
+                    .filter(eventos::estado.eq(PENDING))
+                    .filter(eventos::bloqueado_ate.eq(Timestamp(claim.lease_until))),
             )
             .set((
                 eventos::estado.eq(outcome.state()),
@@ -181,7 +188,7 @@ impl Database {
 
     fn defer_event(
         &self,
-        id: CrmEventId,
+        claim: CrmEventClaim,
         retry_at: DateTime<Utc>,
         reason: &str,
     ) -> Result<(), StoreError> {
@@ -189,8 +196,9 @@ impl Database {
         write_transaction!(self, |conn| {
             diesel::update(
                 eventos::table
-                    .filter(eventos::id.eq(id.0))
-                    .filter(eventos::estado.eq(PENDING)),
+                    .filter(eventos::id.eq(claim.id.0))
+                    .filter(eventos::estado.eq(PENDING))
+                    .filter(eventos::bloqueado_ate.eq(Timestamp(claim.lease_until))),
             )
             .set((
                 eventos::motivo.eq(Some(reason)),
@@ -218,19 +226,19 @@ impl CrmEventInbox for Database {
 
     fn finish(
         &self,
-        id: CrmEventId,
+        claim: CrmEventClaim,
         outcome: &CrmEventOutcome,
         now: DateTime<Utc>,
     ) -> Result<(), DomainError> {
-        Ok(self.finish_event(id, outcome, now)?)
+        Ok(self.finish_event(claim, outcome, now)?)
     }
 
     fn defer(
         &self,
-        id: CrmEventId,
+        claim: CrmEventClaim,
         retry_at: DateTime<Utc>,
         reason: &str,
     ) -> Result<(), DomainError> {
-        Ok(self.defer_event(id, retry_at, reason)?)
+        Ok(self.defer_event(claim, retry_at, reason)?)
     }
 }

@@ -19,10 +19,10 @@
 //! The assignment writes its items in its own transaction (`assignment.rs`): on PostgreSQL inside
 //! its one statement, on SQLite with [`insert_assignment_actions`].
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use consultores_domain::{
     CrmAction, CrmActionKind, CrmActionStatus, CrmOutbox, CrmTarget, CrmTargetKind, DeliveryState,
-    DomainError, OutboxItem, OutboxItemId, PipedriveUserId, ProtocolId,
+    DomainError, OutboxClaim, OutboxItem, OutboxItemId, PipedriveUserId, ProtocolId,
 };
 use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};
@@ -56,25 +56,34 @@ pub(crate) struct OutboxRow {
 }
 
 impl OutboxRow {
-    fn into_domain(self) -> Result<OutboxItem, StoreError> {
-        let id = self.id;
-        let broken = move |what: &str| {
-            StoreError::internal(format!("crm_outbox row {id}: unusable stored {what}"))
-        };
-        let target = target_of(&self.alvo_tipo, &self.alvo_id).ok_or_else(|| broken("target"))?;
+    /// The item this row stores, leased until `lease_until`; or why the row cannot be one (the
+    /// reason recorded when the claim fails it).
+    fn into_domain(self, lease_until: DateTime<Utc>) -> Result<OutboxItem, String> {
+        let target = target_of(&self.alvo_tipo, &self.alvo_id).ok_or_else(|| {
+            format!(
+                "ação inválida no banco: alvo {} {:?} não é um registro do Pipedrive",
+                self.alvo_tipo, self.alvo_id
+            )
+        })?;
         let action = match self.acao.parse::<CrmActionKind>() {
-            Ok(CrmActionKind::SetOwner) => CrmAction::SetOwner(
-                self.owner_id
-                    .and_then(|owner| PipedriveUserId::new(owner).ok())
-                    .ok_or_else(|| broken("owner_id"))?,
-            ),
-            Ok(CrmActionKind::AddNote) => {
-                CrmAction::AddNote(self.conteudo.ok_or_else(|| broken("conteudo"))?)
+            Ok(CrmActionKind::SetOwner) => {
+                let owner = self.owner_id.unwrap_or(0);
+                CrmAction::SetOwner(PipedriveUserId::new(owner).map_err(|_| {
+                    format!(
+                        "ação inválida no banco: owner_id {owner} não é um id de usuário do \
+                         Pipedrive"
+                    )
+                })?)
             }
-            Err(_) => return Err(broken("acao")),
+            Ok(CrmActionKind::AddNote) => CrmAction::AddNote(
+                self.conteudo
+                    .ok_or_else(|| "ação inválida no banco: nota sem conteúdo".to_owned())?,
+            ),
+            Err(_) => return Err(format!("ação inválida no banco: {:?}", self.acao)),
         };
         Ok(OutboxItem {
             id: OutboxItemId(self.id),
+            lease_until,
             protocol_id: self.protocolo_id.map(ProtocolId),
             target,
             action,
@@ -255,9 +264,20 @@ impl Database {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<OutboxItem>, StoreError> {
-        let mut rows = write_transaction!(self, |conn| {
+        // The lease end identifies the claim when it is settled: keep it as the store keeps it.
+        let lease_until = lease_until.trunc_subsecs(6);
+        let mut items = write_transaction!(self, |conn| {
             let rows = conn.claimable(now, limit)?;
-            let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+            let mut items = Vec::with_capacity(rows.len());
+            let mut unusable = Vec::new();
+            for row in rows {
+                let id = row.id;
+                match row.into_domain(lease_until) {
+                    Ok(item) => items.push(item),
+                    Err(reason) => unusable.push((id, reason)),
+                }
+            }
+            let ids: Vec<i64> = items.iter().map(|item| item.id.0).collect();
             if !ids.is_empty() {
                 diesel::update(crm_outbox::table.filter(crm_outbox::id.eq_any(&ids)))
                     .set((
@@ -266,25 +286,39 @@ impl Database {
                     ))
                     .execute(conn)?;
             }
-            Ok(rows)
+            // A row no worker can deliver fails here, once, instead of failing every claim that
+            // meets it (and with it the whole batch) forever.
+            for (id, reason) in &unusable {
+                diesel::update(crm_outbox::table.filter(crm_outbox::id.eq(id)))
+                    .set((
+                        crm_outbox::estado.eq(FAILED),
+                        crm_outbox::ultimo_erro.eq(Some(clip(reason))),
+                        crm_outbox::bloqueado_ate.eq(None::<Timestamp>),
+                        crm_outbox::updated_at.eq(Timestamp(now)),
+                    ))
+                    .execute(conn)?;
+            }
+            Ok(items)
         })?;
-        rows.sort_by_key(|row| row.id);
-        rows.into_iter().map(OutboxRow::into_domain).collect()
+        items.sort_by_key(|item| item.id);
+        Ok(items)
     }
 
     /// Ends a pending item's lease, recording how its try went.
     fn settle_outbox(
         &self,
-        id: OutboxItemId,
+        claim: OutboxClaim,
         settlement: Settlement<'_>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let lease_ends = crm_outbox::bloqueado_ate.eq(None::<Timestamp>);
         let updated = crm_outbox::updated_at.eq(Timestamp(now));
         write_transaction!(self, |conn| {
+            // Only while this claim is the item's: a lease that ran out may have been taken over.
             let item = crm_outbox::table
-                .filter(crm_outbox::id.eq(id.0))
-                .filter(crm_outbox::estado.eq(PENDING));
+                .filter(crm_outbox::id.eq(claim.id.0))
+                .filter(crm_outbox::estado.eq(PENDING))
+                .filter(crm_outbox::bloqueado_ate.eq(Timestamp(claim.lease_until)));
             let statement = diesel::update(item);
             match settlement {
                 Settlement::Done { attempts } => statement
@@ -378,16 +412,16 @@ impl CrmOutbox for Database {
 
     fn complete(
         &self,
-        id: OutboxItemId,
+        claim: OutboxClaim,
         attempts: u32,
         now: DateTime<Utc>,
     ) -> Result<(), DomainError> {
-        Ok(self.settle_outbox(id, Settlement::Done { attempts }, now)?)
+        Ok(self.settle_outbox(claim, Settlement::Done { attempts }, now)?)
     }
 
     fn reschedule(
         &self,
-        id: OutboxItemId,
+        claim: OutboxClaim,
         attempts: u32,
         next_attempt_at: DateTime<Utc>,
         last_error: &str,
@@ -398,27 +432,27 @@ impl CrmOutbox for Database {
             at: next_attempt_at,
             error: last_error,
         };
-        Ok(self.settle_outbox(id, settlement, now)?)
+        Ok(self.settle_outbox(claim, settlement, now)?)
     }
 
     fn fail(
         &self,
-        id: OutboxItemId,
+        claim: OutboxClaim,
         attempts: u32,
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<(), DomainError> {
-        Ok(self.settle_outbox(id, Settlement::Failed { attempts, reason }, now)?)
+        Ok(self.settle_outbox(claim, Settlement::Failed { attempts, reason }, now)?)
     }
 
     fn release(
         &self,
-        id: OutboxItemId,
+        claim: OutboxClaim,
         next_attempt_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(), DomainError> {
         Ok(self.settle_outbox(
-            id,
+            claim,
             Settlement::Untried {
                 at: next_attempt_at,
             },

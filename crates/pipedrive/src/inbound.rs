@@ -185,7 +185,8 @@ impl WebhookProcessor {
             }
             match self.handle(&event) {
                 Ok(outcome) => {
-                    self.inbox.finish(event.id, &outcome, self.clock.now())?;
+                    self.inbox
+                        .finish(event.claim(), &outcome, self.clock.now())?;
                     round.handled.push(HandledEvent::Finished {
                         key: event.key,
                         outcome,
@@ -193,7 +194,7 @@ impl WebhookProcessor {
                 }
                 Err(Deferral(reason)) => {
                     let retry_at = add(self.clock.now(), self.settings.retry_after);
-                    self.inbox.defer(event.id, retry_at, &reason)?;
+                    self.inbox.defer(event.claim(), retry_at, &reason)?;
                     round.handled.push(HandledEvent::Deferred {
                         key: event.key,
                         reason,
@@ -395,7 +396,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use consultores_domain::{
-        Assignment, AssignmentPort, CrmActionStatus, CrmEventId, OutboxItem, OutboxItemId,
+        Assignment, AssignmentPort, CrmActionStatus, CrmEventClaim, OutboxClaim, OutboxItem,
         PipedriveUserId, ProtocolId, Recorded, SystemClock,
     };
     use serde_json::json;
@@ -425,13 +426,13 @@ mod tests {
         }
         fn finish(
             &self,
-            _: CrmEventId,
+            _: CrmEventClaim,
             _: &CrmEventOutcome,
             _: DateTime<Utc>,
         ) -> Result<(), DomainError> {
             unreachable!()
         }
-        fn defer(&self, _: CrmEventId, _: DateTime<Utc>, _: &str) -> Result<(), DomainError> {
+        fn defer(&self, _: CrmEventClaim, _: DateTime<Utc>, _: &str) -> Result<(), DomainError> {
             unreachable!()
         }
     }
@@ -445,12 +446,12 @@ mod tests {
         ) -> Result<Vec<OutboxItem>, DomainError> {
             unreachable!()
         }
-        fn complete(&self, _: OutboxItemId, _: u32, _: DateTime<Utc>) -> Result<(), DomainError> {
+        fn complete(&self, _: OutboxClaim, _: u32, _: DateTime<Utc>) -> Result<(), DomainError> {
             unreachable!()
         }
         fn reschedule(
             &self,
-            _: OutboxItemId,
+            _: OutboxClaim,
             _: u32,
             _: DateTime<Utc>,
             _: &str,
@@ -460,7 +461,7 @@ mod tests {
         }
         fn fail(
             &self,
-            _: OutboxItemId,
+            _: OutboxClaim,
             _: u32,
             _: &str,
             _: DateTime<Utc>,
@@ -469,7 +470,7 @@ mod tests {
         }
         fn release(
             &self,
-            _: OutboxItemId,
+            _: OutboxClaim,
             _: DateTime<Utc>,
             _: DateTime<Utc>,
         ) -> Result<(), DomainError> {

@@ -207,6 +207,7 @@ on_both_backends!(
     a_server_error_is_retried_until_it_succeeds,
     a_slow_server_times_out_and_is_retried,
     a_stopped_worker_leaves_the_rest_for_the_next_one_and_nothing_is_sent_twice,
+    an_unusable_adopted_row_fails_alone_and_the_others_are_delivered,
 );
 
 fn a_deal_gets_its_owner_and_note_with_the_exact_requests(setup: Setup) {
@@ -621,4 +622,40 @@ fn two_workers_on_one_postgresql_database_never_send_an_item_twice() {
     let one = one_delivered.load(std::sync::atomic::Ordering::SeqCst);
     let two = two_delivered.load(std::sync::atomic::Ordering::SeqCst);
     assert_eq!(one + two, 2 * DEALS as usize, "one: {one}, two: {two}");
+}
+
+fn an_unusable_adopted_row_fails_alone_and_the_others_are_delivered(setup: Setup) {
+    // An owner update with owner id 0, as a v6 adoption could leave it, queued before a real
+    // assignment.
+    setup.test.execute(
+        "INSERT INTO crm_outbox (acao, alvo_tipo, alvo_id, owner_id, estado, tentativas, \
+         proxima_tentativa, created_at, updated_at) VALUES ('definir_responsavel', 'deal', '7', \
+         0, 'pendente', 0, '2026-01-01T00:00:00.000000+00:00', \
+         '2026-01-01T00:00:00.000000+00:00', '2026-01-01T00:00:00.000000+00:00')",
+    );
+    setup.consultant();
+    let (protocol, _) = setup.assign(CrmTarget::Deal(42));
+    setup.mount(Mock::given(method("PATCH")).respond_with(ok(json!({"id": 42}))));
+    setup.mount(Mock::given(method("POST")).respond_with(ok(json!({"id": 1}))));
+    let delivery = setup.delivery(setup.client(Duration::from_secs(5)));
+
+    let round = delivery.deliver_due(&|| false).unwrap();
+    assert_eq!((round.claimed, round.delivered), (2, 2));
+    assert!(setup
+        .states(protocol)
+        .iter()
+        .all(|(_, state, _)| *state == DeliveryState::Done));
+    assert_eq!(
+        setup.test.query_strings(
+            "SELECT estado || '|' || ultimo_erro AS value FROM crm_outbox WHERE alvo_id = '7'"
+        ),
+        vec!["falhou|ação inválida no banco: owner_id 0 não é um id de usuário do Pipedrive"]
+    );
+    let paths: Vec<String> = setup
+        .requests()
+        .iter()
+        .map(|request| request.url.path().to_owned())
+        .collect();
+    assert!(!paths.iter().any(|path| path.ends_with("/7")), "{paths:?}");
+    assert_eq!(setup.db().pending_count().unwrap(), 0);
 }

@@ -152,11 +152,11 @@ impl CrmDeliveryService {
         let now = self.clock.now();
         match result {
             Ok(()) => {
-                self.outbox.complete(item.id, attempts, now)?;
+                self.outbox.complete(item.claim(), attempts, now)?;
                 round.delivered += 1;
             }
             Err(CrmError::Permanent { reason }) => {
-                self.outbox.fail(item.id, attempts, &reason, now)?;
+                self.outbox.fail(item.claim(), attempts, &reason, now)?;
                 round.failed += 1;
             }
             Err(CrmError::Transient {
@@ -168,12 +168,17 @@ impl CrmDeliveryService {
                     let reason = format!(
                         "desistiu após {attempts} tentativas em {hours} h; última falha: {reason}"
                     );
-                    self.outbox.fail(item.id, attempts, &reason, now)?;
+                    self.outbox.fail(item.claim(), attempts, &reason, now)?;
                     round.failed += 1;
                 } else {
                     let delay = self.retry.next_delay(attempts, retry_after_secs);
-                    self.outbox
-                        .reschedule(item.id, attempts, add(now, delay), &reason, now)?;
+                    self.outbox.reschedule(
+                        item.claim(),
+                        attempts,
+                        add(now, delay),
+                        &reason,
+                        now,
+                    )?;
                     round.rescheduled += 1;
                 }
             }
@@ -189,7 +194,7 @@ impl CrmDeliveryService {
         let now = self.clock.now();
         let mut released = 0;
         for item in items {
-            self.outbox.release(item.id, due_at, now)?;
+            self.outbox.release(item.claim(), due_at, now)?;
             released += 1;
         }
         Ok(released)
@@ -214,7 +219,9 @@ mod tests {
     use super::*;
     use crate::clock::MockClock;
     use crate::crm::{CrmTarget, MockCrmGateway};
-    use crate::crm_outbox::{MockCrmOutbox, MockCrmThrottle, MockRetryPolicy, OutboxItemId};
+    use crate::crm_outbox::{
+        MockCrmOutbox, MockCrmThrottle, MockRetryPolicy, OutboxClaim, OutboxItemId,
+    };
     use crate::protocol::ProtocolId;
     use crate::services::test_clock::now;
     use crate::values::PipedriveUserId;
@@ -227,9 +234,21 @@ mod tests {
         PipedriveUserId::new(456).unwrap()
     }
 
+    fn lease() -> DateTime<Utc> {
+        now() + secs(300)
+    }
+
+    fn claim(id: i64) -> OutboxClaim {
+        OutboxClaim {
+            id: OutboxItemId(id),
+            lease_until: lease(),
+        }
+    }
+
     fn item(id: i64, action: CrmAction) -> OutboxItem {
         OutboxItem {
             id: OutboxItemId(id),
+            lease_until: lease(),
             protocol_id: Some(ProtocolId(42)),
             target: CrmTarget::Deal(42),
             action,
@@ -321,12 +340,12 @@ mod tests {
             .returning(|_, _| Ok(()));
         outbox
             .expect_complete()
-            .with(eq(OutboxItemId(1)), eq(1), eq(now()))
+            .with(eq(claim(1)), eq(1), eq(now()))
             .times(1)
             .returning(|_, _, _| Ok(()));
         outbox
             .expect_complete()
-            .with(eq(OutboxItemId(2)), eq(1), eq(now()))
+            .with(eq(claim(2)), eq(1), eq(now()))
             .times(1)
             .returning(|_, _, _| Ok(()));
         let round = service(outbox, gateway, no_pause(), doubling())
@@ -355,7 +374,7 @@ mod tests {
         outbox
             .expect_fail()
             .with(
-                eq(OutboxItemId(1)),
+                eq(claim(1)),
                 eq(1),
                 eq("Pipedrive respondeu 404 Not Found: Deal not found"),
                 eq(now()),
@@ -391,7 +410,7 @@ mod tests {
         outbox
             .expect_reschedule()
             .with(
-                eq(OutboxItemId(1)),
+                eq(claim(1)),
                 eq(3),
                 eq(now() + secs(8)),
                 eq("Pipedrive respondeu 500 Internal Server Error"),
@@ -419,7 +438,7 @@ mod tests {
         outbox
             .expect_reschedule()
             .with(
-                eq(OutboxItemId(1)),
+                eq(claim(1)),
                 eq(1),
                 eq(now() + secs(30)),
                 always(),
@@ -449,7 +468,7 @@ mod tests {
         outbox
             .expect_fail()
             .withf(|id, attempts, reason, _| {
-                *id == OutboxItemId(1)
+                *id == claim(1)
                     && *attempts == 151
                     && reason.starts_with("desistiu após 151 tentativas em 24 h")
                     && reason.ends_with("connection refused")
@@ -504,7 +523,7 @@ mod tests {
         for id in [2, 3] {
             outbox
                 .expect_release()
-                .with(eq(OutboxItemId(id)), eq(now() + secs(2)), eq(now()))
+                .with(eq(claim(id)), eq(now() + secs(2)), eq(now()))
                 .times(1)
                 .returning(|_, _, _| Ok(()));
         }
@@ -535,7 +554,7 @@ mod tests {
             .returning(|_, _, _| Ok(()));
         outbox
             .expect_release()
-            .with(eq(OutboxItemId(2)), eq(now()), eq(now()))
+            .with(eq(claim(2)), eq(now()), eq(now()))
             .times(1)
             .returning(|_, _, _| Ok(()));
         let asked = AtomicUsize::new(0);
