@@ -17,7 +17,7 @@ use consultores_http::{BasicCredentials, PipedriveIntegration, WebhookIntake};
 use consultores_persistence::Database;
 use consultores_pipedrive::{
     Backoff, HandledEvent, LanguageSource, PipedriveClient, PipedriveConfig, ProcessorSettings,
-    WebhookDecoder, WebhookProcessor, Worker, WorkerReport, WorkerSettings,
+    SharedPause, WebhookDecoder, WebhookProcessor, Worker, WorkerReport, WorkerSettings,
 };
 use slog::{error, info, warn};
 
@@ -87,10 +87,16 @@ pub fn start(
         ),
         ..ProcessorSettings::DEFAULT
     };
+    // One token, one budget: a pause Pipedrive asks of one replica holds for all of them.
+    let pause = Arc::new(SharedPause::new(
+        client.clone(),
+        store.clone(),
+        clock.clone(),
+    ));
     let delivery = CrmDeliveryService::new(
         store.clone(),
         client.clone(),
-        client.clone(),
+        pause.clone(),
         Arc::new(Backoff::default()),
         clock.clone(),
         delivery_settings,
@@ -108,14 +114,14 @@ pub fn start(
             clock.clone(),
             processor_settings,
         )
-        .with_throttle(client.clone())
+        .with_throttle(pause.clone())
     });
     let log = logger.new(slog::o!("component" => "pipedrive-worker"));
     let worker = Worker::spawn(
         delivery,
         processor,
         WorkerSettings::DEFAULT,
-        move |report| log_report(&log, report),
+        move |report| log_report(&log, &pause, report),
     )?;
     info!(logger, "pipedrive integration on";
         "base_url" => settings.base_url.as_str(),
@@ -156,7 +162,7 @@ fn lease_for(default: Duration, batch: u32, timeout: Duration) -> Duration {
 
 /// One log line per event handled and per delivery round that did something (never the token:
 /// error texts come scrubbed from the client).
-fn log_report(log: &slog::Logger, report: WorkerReport<'_>) {
+fn log_report(log: &slog::Logger, pause: &SharedPause, report: WorkerReport<'_>) {
     match report {
         WorkerReport::Events(round) => {
             for handled in &round.handled {
@@ -175,10 +181,12 @@ fn log_report(log: &slog::Logger, report: WorkerReport<'_>) {
             }
         }
         WorkerReport::Delivery(round) => {
-            let pause = round.pause.map(|pause| pause.as_secs());
+            let pause_secs = round.pause.map(|pause| pause.as_secs());
             if round.pause.is_some() {
-                warn!(log, "pipedrive rate budget spent: pausing deliveries";
-                    "pause_secs" => pause, "delivered" => round.delivered,
+                let reason = pause.current().map(|(_, reason)| reason);
+                warn!(log, "pipedrive asked for a pause (spent budget, 429 or block): pausing deliveries";
+                    "pause_secs" => pause_secs, "reason" => reason.as_deref().unwrap_or("-"),
+                    "delivered" => round.delivered,
                     "rescheduled" => round.rescheduled, "failed" => round.failed);
             } else {
                 info!(log, "pipedrive deliveries";

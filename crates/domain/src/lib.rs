@@ -26,7 +26,7 @@ pub use audit::{
 };
 pub use clock::{Clock, SystemClock};
 pub use consultant::{Consultant, ConsultantFilter, ConsultantId, ConsultantPatch, NewConsultant};
-pub use crm::{CrmError, CrmGateway, CrmTarget, CrmUser};
+pub use crm::{CrmError, CrmGateway, CrmPause, CrmPauseStore, CrmTarget, CrmUser};
 pub use crm_events::{
     CrmEvent, CrmEventClaim, CrmEventDecoder, CrmEventId, CrmEventInbox, CrmEventOutcome,
     InvalidCrmEvent, NewCrmEvent,

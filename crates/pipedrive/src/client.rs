@@ -11,6 +11,7 @@
 //! - custom field options: `GET /api/v1/dealFields` (`getDealFields`; leads share deal fields).
 
 use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -21,9 +22,10 @@ use reqwest::{redirect, Method};
 use serde_json::{json, Value};
 use url::Url;
 
-use crate::classify::{classify_status, status_reason};
+use crate::backoff::Backoff;
+use crate::classify::{classify_status, is_block_page, status_reason, BLOCK_PAUSE_SECS};
 use crate::config::{ConfigError, PipedriveConfig};
-use crate::rate_limit::{parse_retry_after, unix_now, RateLimit};
+use crate::rate_limit::{parse_retry_after, RateLimit};
 use crate::wire::{field_options_in, Envelope, FieldOption, UserDto, Webhook};
 
 /// The header Pipedrive reads the API token from
@@ -54,18 +56,33 @@ pub struct PipedriveClient {
     timeout: Duration,
     /// Kept only to scrub it from error texts, as a last line of defence.
     api_token: String,
-    last_rate_limit: Mutex<Option<Observed>>,
+    last_rate_limit: Mutex<Option<RateLimit>>,
+    /// The pause the answers so far asked for (only ever extended until it has run out).
+    pause: Mutex<Option<Asked>>,
+    /// 429s in a row, for the pause after a 429 that says nothing about how long to wait.
+    throttled_in_a_row: AtomicU32,
 }
 
-/// A rate-limit state and when it was read, so a pause counts down from the answer that
-/// announced it (not from whenever someone asks).
-#[derive(Debug, Clone, Copy)]
-struct Observed {
-    rate_limit: RateLimit,
-    at: Instant,
-    unix_secs: u64,
+/// A pause Pipedrive asked for, counting down from the answer that asked (not from whenever
+/// someone asks).
+#[derive(Debug, Clone)]
+struct Asked {
+    until: Instant,
+    reason: String,
+    serial: u64,
 }
 
+/// The pause of every call that Pipedrive's answers asked for: a spent budget
+/// (`x-ratelimit-remaining: 0`, `x-daily-requests-left: 0`), any 429, a block page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PauseAsked {
+    /// How much of it is left.
+    pub remaining: Duration,
+    /// The answer that asked for it, for the operator.
+    pub reason: String,
+    /// Grows with every new pause, so a caller can tell a new one from one it has seen.
+    pub serial: u64,
+}
 impl fmt::Debug for PipedriveClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PipedriveClient")
@@ -124,6 +141,8 @@ impl PipedriveClient {
             timeout,
             api_token,
             last_rate_limit: Mutex::new(None),
+            pause: Mutex::new(None),
+            throttled_in_a_row: AtomicU32::new(0),
         })
     }
 
@@ -133,28 +152,32 @@ impl PipedriveClient {
     }
 
     /// The rate-limit state of the latest answer (any status), `None` before the first one.
-    /// The worker checks [`RateLimit::pause`] on it to stop before Pipedrive answers 429.
     pub fn last_rate_limit(&self) -> Option<RateLimit> {
-        self.observed().map(|observed| observed.rate_limit)
-    }
-
-    /// How much of the pause asked for by the latest answer is left: `None` when that answer
-    /// left budget, or its pause has run out. Unlike [`RateLimit::pause`] on
-    /// [`Self::last_rate_limit`], this counts down from the moment the answer arrived, so a
-    /// worker that waited the pause out may call again.
-    pub fn pause_remaining(&self) -> Option<Duration> {
-        let observed = self.observed()?;
-        let pause = Duration::from_secs(observed.rate_limit.pause_secs_at(observed.unix_secs)?);
-        pause
-            .checked_sub(observed.at.elapsed())
-            .filter(|left| !left.is_zero())
-    }
-
-    fn observed(&self) -> Option<Observed> {
         *self
             .last_rate_limit
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The pause the answers so far asked for, while some of it is left: the burst window or
+    /// the daily count spent, any 429 (however much burst room its headers show: Pipedrive
+    /// blocks tokens whose traffic goes on after 429s; `Retry-After` or `x-ratelimit-reset`
+    /// when given, else a backoff that grows with each 429 in a row), or the block page
+    /// ([`BLOCK_PAUSE_SECS`]).
+    pub fn pause_asked(&self) -> Option<PauseAsked> {
+        let pause = self.pause.lock().unwrap_or_else(PoisonError::into_inner);
+        let asked = pause.as_ref()?;
+        let remaining = asked.until.checked_duration_since(Instant::now())?;
+        (!remaining.is_zero()).then(|| PauseAsked {
+            remaining,
+            reason: asked.reason.clone(),
+            serial: asked.serial,
+        })
+    }
+
+    /// How much of the pause asked for is left ([`Self::pause_asked`]).
+    pub fn pause_remaining(&self) -> Option<Duration> {
+        self.pause_asked().map(|pause| pause.remaining)
     }
 
     /// Registers a webhook v2 (`POST /api/v1/webhooks`) delivering `event_action.event_object`
@@ -253,7 +276,6 @@ impl PipedriveClient {
     fn read(&self, response: Response) -> Result<Envelope, CrmError> {
         let status = response.status();
         let rate_limit = RateLimit::from_headers(response.headers());
-        self.remember(rate_limit);
         let retry_after = response
             .headers()
             .get(RETRY_AFTER)
@@ -262,15 +284,18 @@ impl PipedriveClient {
         let text = response
             .text()
             .map_err(|error| self.transport_error(&error))?;
+        *self
+            .last_rate_limit
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(rate_limit);
+        let pause = self.pause_for(status.as_u16(), retry_after, &rate_limit, &text);
+        if let Some((secs, reason)) = &pause {
+            self.extend_pause(*secs, reason);
+        }
 
         if !status.is_success() {
-            return Err(classify_status(
-                status.as_u16(),
-                retry_after,
-                &rate_limit,
-                &text,
-                unix_now(),
-            ));
+            let wait = pause.map(|(secs, _)| secs).max(retry_after);
+            return Err(classify_status(status.as_u16(), wait, &text));
         }
         if text.trim().is_empty() {
             return Ok(Envelope::default());
@@ -286,14 +311,73 @@ impl PipedriveClient {
         Ok(envelope)
     }
 
-    fn remember(&self, rate_limit: RateLimit) {
-        *self
-            .last_rate_limit
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(Observed {
-            rate_limit,
-            at: Instant::now(),
-            unix_secs: unix_now(),
+    /// The pause of every call an answer asks for, in seconds, with the reason.
+    fn pause_for(
+        &self,
+        status: u16,
+        retry_after: Option<u64>,
+        rate_limit: &RateLimit,
+        body: &str,
+    ) -> Option<(u64, String)> {
+        if status == 429 {
+            let in_a_row = self
+                .throttled_in_a_row
+                .fetch_add(1, Ordering::SeqCst)
+                .saturating_add(1);
+            let asked = retry_after
+                .max(rate_limit.pause_secs())
+                .max(rate_limit.reset_secs);
+            let secs = asked
+                .unwrap_or_else(|| Backoff::default().next_delay(in_a_row, None).as_secs())
+                .max(1);
+            return Some((
+                secs,
+                format!(
+                    "{}; todas as chamadas ao Pipedrive pausadas por {secs} s",
+                    status_reason(status, body)
+                ),
+            ));
+        }
+        if is_block_page(status, body) {
+            let secs = retry_after.unwrap_or(0).max(BLOCK_PAUSE_SECS);
+            return Some((
+                secs,
+                format!(
+                    "Pipedrive respondeu 403 com uma página de bloqueio, não com a resposta de \
+                     erro da API (token bloqueado, provavelmente por requisições após 429); \
+                     todas as chamadas pausadas por {} min",
+                    secs / 60
+                ),
+            ));
+        }
+        if (200..300).contains(&status) {
+            self.throttled_in_a_row.store(0, Ordering::SeqCst);
+        }
+        rate_limit.pause_secs().map(|secs| {
+            (
+                secs,
+                format!(
+                    "limite de requisições do Pipedrive esgotado (x-ratelimit-remaining: {}, \
+                     x-daily-requests-left: {}); chamadas pausadas por {secs} s",
+                    shown(rate_limit.remaining),
+                    shown(rate_limit.daily_left)
+                ),
+            )
+        })
+    }
+
+    /// Makes the pause last at least `secs` from now.
+    fn extend_pause(&self, secs: u64, reason: &str) {
+        let until = Instant::now() + Duration::from_secs(secs);
+        let mut pause = self.pause.lock().unwrap_or_else(PoisonError::into_inner);
+        if pause.as_ref().is_some_and(|asked| asked.until >= until) {
+            return;
+        }
+        let serial = pause.as_ref().map_or(0, |asked| asked.serial) + 1;
+        *pause = Some(Asked {
+            until,
+            reason: reason.to_owned(),
+            serial,
         });
     }
 
@@ -395,11 +479,16 @@ impl CrmGateway for PipedriveClient {
 }
 
 impl CrmThrottle for PipedriveClient {
-    /// [`PipedriveClient::pause_remaining`]: the rest of the pause the latest answer asked for
-    /// (a spent burst window or daily budget).
+    /// [`PipedriveClient::pause_remaining`]: the rest of the pause Pipedrive asked for (this
+    /// process only; [`crate::SharedPause`] shares it with every replica).
     fn pause(&self) -> Option<Duration> {
         self.pause_remaining()
     }
+}
+
+/// A header's value for a reason, `-` when absent.
+fn shown(value: Option<u64>) -> String {
+    value.map_or_else(|| "-".to_owned(), |value| value.to_string())
 }
 
 fn positive(id: i64, what: &str) -> Result<i64, CrmError> {

@@ -373,6 +373,51 @@ async fn a_spent_daily_budget_waits_until_it_resets() {
     assert!((1..=86_400).contains(&wait), "{wait}");
 }
 
+/// A 429 that says nothing about how long to wait still pauses every call, longer with each
+/// 429 in a row; a success ends the streak.
+#[tokio::test]
+async fn every_429_asks_for_a_pause_that_grows_while_they_repeat() {
+    let pipedrive = FakePipedrive::start().await;
+    Mock::given(method("PATCH"))
+        .respond_with(pipedrive_error(429, "Request over limit"))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&pipedrive.server)
+        .await;
+    Mock::given(method("PATCH"))
+        .respond_with(ok(json!({"id": 42})).insert_header("x-ratelimit-remaining", "39"))
+        .mount(&pipedrive.server)
+        .await;
+
+    let (before, first, second, after) = pipedrive
+        .call(|client| {
+            let before = client.pause_asked();
+            let _ = client.set_owner(&CrmTarget::Deal(42), user(7));
+            let first = client.pause_asked().unwrap();
+            let _ = client.set_owner(&CrmTarget::Deal(42), user(7));
+            let second = client.pause_asked().unwrap();
+            client.set_owner(&CrmTarget::Deal(42), user(7)).unwrap();
+            (before, first, second, client.pause_asked())
+        })
+        .await;
+
+    assert_eq!(before, None);
+    assert!(first.remaining <= Duration::from_secs(2), "{first:?}");
+    assert!(second.remaining > Duration::from_secs(2), "{second:?}");
+    assert!(second.serial > first.serial);
+    assert!(
+        second
+            .reason
+            .starts_with("Pipedrive respondeu 429 Too Many Requests: Request over limit;"),
+        "{second:?}"
+    );
+    assert_eq!(
+        after.map(|pause| pause.serial),
+        Some(second.serial),
+        "a success does not cut a pause short"
+    );
+}
+
 #[tokio::test]
 async fn a_server_error_is_transient() {
     let pipedrive = FakePipedrive::start().await;

@@ -15,7 +15,10 @@ use consultores_domain::{
 };
 use consultores_persistence::testing::TestDatabase;
 use consultores_persistence::Database;
-use consultores_pipedrive::{Backoff, PipedriveClient, PipedriveConfig, Worker, WorkerSettings};
+use consultores_pipedrive::{
+    Backoff, PipedriveClient, PipedriveConfig, SharedPause, Worker, WorkerSettings,
+    BLOCK_PAUSE_SECS,
+};
 use serde_json::{json, Value};
 use tokio::runtime::Runtime;
 use url::Url;
@@ -72,6 +75,28 @@ impl Setup {
             Arc::new(self.db()),
             client.clone(),
             client,
+            Arc::new(Backoff::new(
+                Duration::from_millis(20),
+                Duration::from_millis(100),
+            )),
+            Arc::new(SystemClock),
+            DeliverySettings::DEFAULT,
+        )
+    }
+
+    /// The delivery service of one replica as the binary builds it: its own client, the pause
+    /// shared through this database.
+    fn replica(&self) -> CrmDeliveryService {
+        let client = self.client(Duration::from_secs(5));
+        let pause = Arc::new(SharedPause::new(
+            client.clone(),
+            Arc::new(self.db()),
+            Arc::new(SystemClock),
+        ));
+        CrmDeliveryService::new(
+            Arc::new(self.db()),
+            client,
+            pause,
             Arc::new(Backoff::new(
                 Duration::from_millis(20),
                 Duration::from_millis(100),
@@ -208,6 +233,8 @@ on_both_backends!(
     a_slow_server_times_out_and_is_retried,
     a_stopped_worker_leaves_the_rest_for_the_next_one_and_nothing_is_sent_twice,
     an_unusable_adopted_row_fails_alone_and_the_others_are_delivered,
+    any_429_pauses_every_delivery_on_every_replica,
+    a_block_page_pauses_every_delivery_for_long_and_fails_nothing,
 );
 
 fn a_deal_gets_its_owner_and_note_with_the_exact_requests(setup: Setup) {
@@ -658,4 +685,113 @@ fn an_unusable_adopted_row_fails_alone_and_the_others_are_delivered(setup: Setup
         .collect();
     assert!(!paths.iter().any(|path| path.ends_with("/7")), "{paths:?}");
     assert_eq!(setup.db().pending_count().unwrap(), 0);
+}
+
+fn any_429_pauses_every_delivery_on_every_replica(setup: Setup) {
+    setup.consultant();
+    let (first, _) = setup.assign(CrmTarget::Deal(42));
+    let (second, _) = setup.assign(CrmTarget::Deal(43));
+    // A 429 whose headers still show burst room: the daily token budget, which has no header.
+    setup.mount(
+        Mock::given(method("PATCH"))
+            .respond_with(
+                pipedrive_error(429, "Request over limit")
+                    .insert_header("retry-after", "2")
+                    .insert_header("x-ratelimit-limit", "40")
+                    .insert_header("x-ratelimit-remaining", "35")
+                    .insert_header("x-ratelimit-reset", "1"),
+            )
+            .up_to_n_times(1)
+            .with_priority(1),
+    );
+    setup.mount(Mock::given(method("PATCH")).respond_with(ok(json!({"id": 42}))));
+    setup.mount(Mock::given(method("POST")).respond_with(ok(json!({"id": 1}))));
+    let replica_a = setup.replica();
+    let replica_b = setup.replica();
+
+    let round = replica_a.deliver_due(&|| false).unwrap();
+    assert_eq!(
+        (round.claimed, round.rescheduled, round.released),
+        (4, 1, 3),
+        "the batch stops at the 429: {round:?}"
+    );
+    let pause = round.pause.expect("any 429 pauses");
+    assert!(pause > Duration::ZERO && pause <= Duration::from_secs(2));
+    assert_eq!(setup.requests().len(), 1);
+
+    // The other replica, whose own client never saw the 429, waits too.
+    let other = replica_b.deliver_due(&|| false).unwrap();
+    assert_eq!(other.claimed, 0);
+    assert!(other.pause.is_some(), "{other:?}");
+    assert_eq!(setup.requests().len(), 1, "nothing sent during the pause");
+    let stored = setup
+        .test
+        .query_strings("SELECT motivo AS value FROM pipedrive_pausa");
+    assert_eq!(stored.len(), 1);
+    assert!(
+        stored[0].starts_with("Pipedrive respondeu 429 Too Many Requests: Request over limit"),
+        "{stored:?}"
+    );
+
+    setup.deliver_all(&replica_b);
+    for protocol in [first, second] {
+        assert!(setup
+            .states(protocol)
+            .iter()
+            .all(|(_, state, _)| *state == DeliveryState::Done));
+    }
+}
+
+fn a_block_page_pauses_every_delivery_for_long_and_fails_nothing(setup: Setup) {
+    setup.consultant();
+    let (protocol, _) = setup.assign(CrmTarget::Deal(42));
+    // The block Pipedrive applies to a token whose traffic went on after 429s: an HTML page.
+    setup.mount(
+        Mock::given(method("PATCH")).respond_with(
+            ResponseTemplate::new(403)
+                .insert_header("content-type", "text/html; charset=UTF-8")
+                .insert_header("server", "cloudflare")
+                .set_body_string(
+                    "<!DOCTYPE html><html><head><title>Attention Required! | Cloudflare</title>\
+                     </head><body><h1>Sorry, you have been blocked</h1></body></html>",
+                ),
+        ),
+    );
+    let replica_a = setup.replica();
+    let replica_b = setup.replica();
+
+    let before = Utc::now();
+    let round = replica_a.deliver_due(&|| false).unwrap();
+    assert_eq!(
+        (round.failed, round.rescheduled, round.released),
+        (0, 1, 1),
+        "{round:?}"
+    );
+    let pause = round.pause.expect("a block pauses everything");
+    assert!(
+        pause > Duration::from_secs(BLOCK_PAUSE_SECS - 60),
+        "{pause:?}"
+    );
+    let states = setup.states(protocol);
+    let DeliveryState::Pending {
+        last_error: Some(reason),
+    } = &states[0].1
+    else {
+        panic!("the owner update waits: {states:?}");
+    };
+    assert!(reason.contains("bloqueio do token"), "{reason}");
+    assert!(!reason.contains("<html"), "{reason}");
+    assert_eq!(
+        states[1].1,
+        DeliveryState::Pending { last_error: None },
+        "the note was not tried"
+    );
+    let long = chrono::Duration::seconds(i64::try_from(BLOCK_PAUSE_SECS).unwrap() - 60);
+    assert!(next_attempt(&setup, protocol) >= before + long);
+
+    let other = replica_b.deliver_due(&|| false).unwrap();
+    assert_eq!(other.claimed, 0);
+    assert!(other.pause.unwrap() > Duration::from_secs(BLOCK_PAUSE_SECS - 60));
+    assert_eq!(setup.requests().len(), 1);
+    assert_eq!(setup.db().pending_count().unwrap(), 2, "nothing failed");
 }

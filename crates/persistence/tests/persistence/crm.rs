@@ -7,8 +7,8 @@ use std::sync::{Arc, Barrier};
 use chrono::{DateTime, Duration, Utc};
 use consultores_domain::{
     AssignmentPort, ConsultantRepository, CrmAction, CrmActionKind, CrmActionStatus, CrmEventId,
-    CrmEventInbox, CrmEventOutcome, CrmOutbox, CrmTarget, DeliveryState, DomainError, NewCrmEvent,
-    OutboxItemId, PipedriveUserId, ProtocolId,
+    CrmEventInbox, CrmEventOutcome, CrmOutbox, CrmPause, CrmPauseStore, CrmTarget, DeliveryState,
+    DomainError, NewCrmEvent, OutboxItemId, PipedriveUserId, ProtocolId,
 };
 use consultores_persistence::testing::{now_micros, TestDatabase};
 use consultores_persistence::Database;
@@ -36,6 +36,8 @@ on_both_backends!(
     an_unusable_row_fails_with_the_reason_and_never_blocks_the_others,
     an_expired_claim_cannot_settle_an_item_another_worker_holds,
     an_expired_claim_cannot_finish_an_event_another_worker_holds,
+    the_shared_pause_is_only_extended_and_ends_on_time,
+    concurrent_pauses_keep_the_longest,
 );
 
 fn joao(id_pipedrive: Option<i64>) -> consultores_domain::NewConsultant {
@@ -671,4 +673,65 @@ fn an_expired_claim_cannot_finish_an_event_another_worker_holds(test: &TestDatab
     )
     .unwrap();
     assert_eq!(state(), vec!["ignorado|eco".to_owned()]);
+}
+
+fn the_shared_pause_is_only_extended_and_ends_on_time(test: &TestDatabase) {
+    let db = test.database();
+    let now = now_micros();
+    assert_eq!(db.current_pause(now).unwrap(), None);
+    let until = now + Duration::seconds(30);
+    db.extend_pause(until, "429", now).unwrap();
+    let expected = CrmPause {
+        until,
+        reason: "429".into(),
+    };
+    assert_eq!(db.current_pause(now).unwrap(), Some(expected.clone()));
+    // A shorter pause from another replica does not cut it short.
+    db.extend_pause(now + Duration::seconds(2), "limite", now)
+        .unwrap();
+    assert_eq!(db.current_pause(now).unwrap(), Some(expected));
+    let longer = now + Duration::hours(1);
+    db.extend_pause(longer, "bloqueio", now).unwrap();
+    assert_eq!(
+        db.current_pause(now).unwrap(),
+        Some(CrmPause {
+            until: longer,
+            reason: "bloqueio".into()
+        })
+    );
+    assert_eq!(db.current_pause(longer).unwrap(), None, "over at its end");
+    assert_eq!(count(test, "pipedrive_pausa"), 1);
+}
+
+fn concurrent_pauses_keep_the_longest(test: &TestDatabase) {
+    const REPLICAS: i64 = 8;
+    let db = test.database();
+    let now = now_micros();
+    let start = Arc::new(Barrier::new(REPLICAS as usize));
+    let replicas: Vec<_> = (1..=REPLICAS)
+        .map(|minutes| {
+            let db = db.clone();
+            let start = start.clone();
+            std::thread::spawn(move || {
+                start.wait();
+                db.extend_pause(
+                    now + Duration::minutes(minutes),
+                    &format!("pausa de {minutes} min"),
+                    now,
+                )
+                .unwrap();
+            })
+        })
+        .collect();
+    for replica in replicas {
+        replica.join().unwrap();
+    }
+    assert_eq!(
+        db.current_pause(now).unwrap(),
+        Some(CrmPause {
+            until: now + Duration::minutes(REPLICAS),
+            reason: format!("pausa de {REPLICAS} min"),
+        })
+    );
+    assert_eq!(count(test, "pipedrive_pausa"), 1);
 }
