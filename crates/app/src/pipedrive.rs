@@ -16,17 +16,15 @@ use consultores_domain::{
 use consultores_http::{BasicCredentials, PipedriveIntegration, WebhookIntake};
 use consultores_persistence::Database;
 use consultores_pipedrive::{
-    Backoff, HandledEvent, LanguageSource, PipedriveClient, PipedriveConfig, ProcessorSettings,
-    SharedPause, WebhookDecoder, WebhookProcessor, Worker, WorkerReport, WorkerSettings,
+    setup_webhooks, Backoff, HandledEvent, LanguageSource, PipedriveClient, PipedriveConfig,
+    ProcessorSettings, SharedPause, WebhookDecoder, WebhookProcessor, Worker, WorkerReport,
+    WorkerSettings,
 };
 use slog::{error, info, warn};
 
 use crate::cli::PipedriveCommand;
 use crate::config::{Config, PipedriveSettings};
 use crate::startup::StartupError;
-
-/// The events the webhook setup registers: created deals and created leads.
-const WEBHOOK_EVENTS: [(&str, &str); 2] = [("create", "deal"), ("create", "lead")];
 
 /// The client for these settings.
 pub fn client(settings: &PipedriveSettings) -> Result<Arc<PipedriveClient>, StartupError> {
@@ -274,40 +272,19 @@ fn webhook_setup(
     if !parsed.path().ends_with("/webhooks/pipedrive") {
         eprintln!("warning: the service receives webhooks at /webhooks/pipedrive");
     }
-    let existing = client
-        .list_webhooks()
-        .map_err(|error| StartupError::Pipedrive(error.to_string()))?;
     let mut out = std::io::stdout().lock();
-    for (action, object) in WEBHOOK_EVENTS {
-        let found = existing.iter().find(|webhook| {
-            webhook.subscription_url == url
-                && matches!(webhook.event_action.as_str(), "*" | "create")
-                && (webhook.event_object == object || webhook.event_object == "*")
-        });
-        if let Some(webhook) = found {
-            writeln!(
-                out,
-                "{action}.{object}: already registered (webhook {}), left as it is",
-                webhook.id
-            )?;
-            continue;
-        }
-        let webhook = client
-            .register_webhook(
-                url,
-                &credentials.user,
-                &credentials.password,
-                action,
-                object,
-            )
-            .map_err(|error| StartupError::Pipedrive(format!("{action}.{object}: {error}")))?;
-        writeln!(
-            out,
-            "{action}.{object}: registered (webhook {})",
-            webhook.id
-        )?;
+    let (steps, error) = match setup_webhooks(client, url, &credentials.user, &credentials.password)
+    {
+        Ok(steps) => (steps, None),
+        Err((steps, error)) => (steps, Some(error)),
+    };
+    for step in &steps {
+        writeln!(out, "{step}")?;
     }
-    Ok(())
+    match error {
+        None => Ok(()),
+        Some(error) => Err(StartupError::Pipedrive(error.to_string())),
+    }
 }
 
 #[cfg(test)]

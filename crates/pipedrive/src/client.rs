@@ -7,7 +7,8 @@
 //! - lead owner: `PATCH /api/v1/leads/{uuid}` (`updateLead`),
 //! - notes: `POST /api/v1/notes` (`addNote`; `content` plus one of `deal_id`/`lead_id`/`person_id`),
 //! - users: `GET /api/v1/users` (`getUsers`),
-//! - webhooks: `POST`/`GET /api/v1/webhooks` (`addWebhook`, `getWebhooks`),
+//! - webhooks: `POST`/`GET /api/v1/webhooks`, `DELETE /api/v1/webhooks/{id}` (`addWebhook`,
+//!   `getWebhooks`, `deleteWebhook`),
 //! - custom field options: `GET /api/v1/dealFields` (`getDealFields`; leads share deal fields).
 
 use std::fmt;
@@ -215,6 +216,12 @@ impl PipedriveClient {
         let url = self.url(&["api", "v1", "webhooks"])?;
         let envelope = self.call(Method::GET, url, None)?;
         decode_list(envelope.data, "webhooks")
+    }
+
+    /// Deletes a webhook (`DELETE /api/v1/webhooks/{id}`).
+    pub fn delete_webhook(&self, id: i64) -> Result<(), CrmError> {
+        let url = self.url(&["api", "v1", "webhooks", &id.to_string()])?;
+        self.call(Method::DELETE, url, None).map(drop)
     }
 
     /// The options of a single or multiple option deal field (`GET /api/v1/dealFields`), to turn

@@ -27,6 +27,7 @@ mod decoder;
 mod inbound;
 mod pause;
 mod rate_limit;
+mod setup;
 mod webhook;
 mod wire;
 mod worker;
@@ -42,6 +43,7 @@ pub use inbound::{
 };
 pub use pause::SharedPause;
 pub use rate_limit::{parse_retry_after, RateLimit, DAILY_RECHECK_SECS};
+pub use setup::{setup_webhooks, SetupStep, WEBHOOK_EVENTS};
 pub use webhook::{
     CustomFieldValue, WebhookAction, WebhookEntity, WebhookEvent, WebhookPayloadError,
 };

@@ -97,6 +97,45 @@ pub struct Webhook {
     /// `1.0` or `2.0`.
     #[serde(default)]
     pub version: Option<String>,
+    /// `1` (or `true`) while Pipedrive delivers to it; `0` once Pipedrive stopped it.
+    #[serde(default)]
+    pub is_active: Option<Value>,
+    /// The status code of the latest delivery, when Pipedrive reports it.
+    #[serde(default)]
+    pub last_http_status: Option<Value>,
+    /// When Pipedrive last delivered to it (`YYYY-MM-DD HH:MM:SS`, UTC).
+    #[serde(default)]
+    pub last_delivery_time: Option<String>,
+    /// Why Pipedrive removed it, when it did.
+    #[serde(default)]
+    pub remove_reason: Option<String>,
+}
+
+impl Webhook {
+    /// Whether Pipedrive delivers to it: `is_active` is 1 or `true` (a listing without the
+    /// flag is taken at its word that the webhook exists).
+    pub fn is_active(&self) -> bool {
+        match &self.is_active {
+            None | Some(Value::Null) => true,
+            Some(Value::Bool(flag)) => *flag,
+            Some(Value::Number(number)) => number.as_i64() == Some(1),
+            Some(Value::String(text)) => matches!(text.trim(), "1" | "true"),
+            Some(_) => false,
+        }
+    }
+
+    /// Whether it sends webhooks v2 payloads (`version` 2.x); v1 payloads are refused.
+    pub fn is_v2(&self) -> bool {
+        self.version
+            .as_deref()
+            .is_some_and(|version| version.trim().starts_with('2'))
+    }
+
+    /// Whether it delivers `action`.`object` events (`*` matches everything).
+    pub fn covers(&self, action: &str, object: &str) -> bool {
+        (self.event_action == "*" || self.event_action == action)
+            && (self.event_object == "*" || self.event_object == object)
+    }
 }
 
 /// An option of a single or multiple option custom field.
