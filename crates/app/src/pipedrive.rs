@@ -17,8 +17,8 @@ use consultores_http::{BasicCredentials, PipedriveIntegration, WebhookIntake};
 use consultores_persistence::Database;
 use consultores_pipedrive::{
     setup_webhooks, Backoff, HandledEvent, LanguageSource, PipedriveClient, PipedriveConfig,
-    ProcessorSettings, SharedPause, WebhookDecoder, WebhookProcessor, Worker, WorkerReport,
-    WorkerSettings,
+    ProcessorSettings, ProtocolRecords, SharedPause, WebhookDecoder, WebhookProcessor, Worker,
+    WorkerReport, WorkerSettings,
 };
 use slog::{error, info, warn};
 
@@ -113,6 +113,10 @@ pub fn start(
             processor_settings,
         )
         .with_throttle(pause.clone())
+        .with_protocol_records(ProtocolRecords {
+            consultants: store.clone(),
+            protocols: store.clone(),
+        })
     });
     let log = logger.new(slog::o!("component" => "pipedrive-worker"));
     let worker = Worker::spawn(

@@ -71,6 +71,13 @@ pub enum CrmEventOutcome {
     Assigned { protocol: ProtocolId },
     /// Nothing to do (`ignorado`): not a created deal or lead, or the echo of our own update.
     Ignored { reason: String },
+    /// The event concerns a protocol already open, which it was recorded on (`concluido`, with
+    /// the reason and the protocol): a deal converted from a lead keeps the lead's protocol; an
+    /// owner changed by a person in the CRM.
+    Linked {
+        protocol: ProtocolId,
+        reason: String,
+    },
     /// It could not be processed (`falhou`): no usable language, nobody available, …
     Failed { reason: String },
 }
@@ -79,7 +86,7 @@ impl CrmEventOutcome {
     /// The stored state: `concluido`, `ignorado` or `falhou`.
     pub fn state(&self) -> &'static str {
         match self {
-            Self::Assigned { .. } => "concluido",
+            Self::Assigned { .. } | Self::Linked { .. } => "concluido",
             Self::Ignored { .. } => "ignorado",
             Self::Failed { .. } => "falhou",
         }
@@ -89,14 +96,16 @@ impl CrmEventOutcome {
     pub fn reason(&self) -> Option<&str> {
         match self {
             Self::Assigned { .. } => None,
-            Self::Ignored { reason } | Self::Failed { reason } => Some(reason),
+            Self::Ignored { reason } | Self::Failed { reason } | Self::Linked { reason, .. } => {
+                Some(reason)
+            }
         }
     }
 
     /// The protocol opened, for an assignment.
     pub fn protocol(&self) -> Option<ProtocolId> {
         match self {
-            Self::Assigned { protocol } => Some(*protocol),
+            Self::Assigned { protocol } | Self::Linked { protocol, .. } => Some(*protocol),
             _ => None,
         }
     }

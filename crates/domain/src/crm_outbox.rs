@@ -421,6 +421,21 @@ pub trait CrmOutbox: Send + Sync {
     /// The owner this service last made of `target` successfully, if any: used to recognise the
     /// CRM's change event that echoes our own update.
     fn last_owner_set(&self, target: &CrmTarget) -> Result<Option<PipedriveUserId>, DomainError>;
+
+    /// The protocol of the latest assignment that queued actions for `target`, if any: the
+    /// protocol a record keeps when it is converted (lead → deal) or changes owner in the CRM.
+    fn latest_protocol(&self, target: &CrmTarget) -> Result<Option<ProtocolId>, DomainError>;
+
+    /// Gives up every pending action for `target` (`falhou` with `reason`): the record was
+    /// deleted or merged into another in the CRM. Returns how many were cancelled. An action a
+    /// worker is delivering right now is cancelled too; its worker's settlement then changes
+    /// nothing.
+    fn cancel_pending(
+        &self,
+        target: &CrmTarget,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, DomainError>;
 }
 
 /// Whether the CRM asked for a pause of every call (a spent rate budget). Implemented by the CRM

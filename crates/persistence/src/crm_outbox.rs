@@ -400,6 +400,48 @@ impl Database {
     }
 }
 
+impl Database {
+    fn outbox_latest_protocol(&self, target: &CrmTarget) -> Result<Option<i64>, StoreError> {
+        let target_id = target.id_text();
+        let protocol: Option<Option<i64>> = with_connection!(self, |conn| {
+            crm_outbox::table
+                .filter(crm_outbox::alvo_tipo.eq(target.kind().as_str()))
+                .filter(crm_outbox::alvo_id.eq(&target_id))
+                .filter(crm_outbox::protocolo_id.is_not_null())
+                .order(crm_outbox::id.desc())
+                .select(crm_outbox::protocolo_id)
+                .first(conn)
+                .optional()?
+        });
+        Ok(protocol.flatten())
+    }
+
+    fn outbox_cancel(
+        &self,
+        target: &CrmTarget,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let target_id = target.id_text();
+        let cancelled = write_transaction!(self, |conn| {
+            Ok(diesel::update(
+                crm_outbox::table
+                    .filter(crm_outbox::alvo_tipo.eq(target.kind().as_str()))
+                    .filter(crm_outbox::alvo_id.eq(&target_id))
+                    .filter(crm_outbox::estado.eq(PENDING)),
+            )
+            .set((
+                crm_outbox::estado.eq(FAILED),
+                crm_outbox::ultimo_erro.eq(Some(clip(reason))),
+                crm_outbox::bloqueado_ate.eq(None::<Timestamp>),
+                crm_outbox::updated_at.eq(Timestamp(now)),
+            ))
+            .execute(conn)?)
+        })?;
+        Ok(u64::try_from(cancelled).unwrap_or(0))
+    }
+}
+
 impl CrmOutbox for Database {
     fn claim_due(
         &self,
@@ -475,5 +517,18 @@ impl CrmOutbox for Database {
         Ok(self
             .outbox_last_owner(target)?
             .and_then(|owner| PipedriveUserId::new(owner).ok()))
+    }
+
+    fn latest_protocol(&self, target: &CrmTarget) -> Result<Option<ProtocolId>, DomainError> {
+        Ok(self.outbox_latest_protocol(target)?.map(ProtocolId))
+    }
+
+    fn cancel_pending(
+        &self,
+        target: &CrmTarget,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, DomainError> {
+        Ok(self.outbox_cancel(target, reason, now)?)
     }
 }

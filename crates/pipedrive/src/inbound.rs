@@ -25,6 +25,7 @@ use consultores_domain::{
 };
 
 use crate::client::PipedriveClient;
+use crate::lifecycle::{self, ProtocolRecords};
 use crate::webhook::{CustomFieldValue, WebhookAction, WebhookEvent};
 use crate::wire::FieldOption;
 
@@ -117,6 +118,7 @@ pub struct WebhookProcessor {
     settings: ProcessorSettings,
     labels: Mutex<Option<(Instant, HashMap<i64, String>)>>,
     throttle: Option<Arc<dyn CrmThrottle>>,
+    records: Option<ProtocolRecords>,
 }
 
 impl std::fmt::Debug for WebhookProcessor {
@@ -152,6 +154,7 @@ impl WebhookProcessor {
             settings,
             labels: Mutex::new(None),
             throttle: None,
+            records: None,
         }
     }
 
@@ -159,6 +162,14 @@ impl WebhookProcessor {
     /// the rate budget is spent, an event that needs them waits instead of earning another 429.
     pub fn with_throttle(mut self, throttle: Arc<dyn CrmThrottle>) -> Self {
         self.throttle = Some(throttle);
+        self
+    }
+
+    /// The same processor, recording owner changes made in Pipedrive on the protocols: a
+    /// protocol whose record a person hands to another consultant's Pipedrive user is
+    /// reassigned to that consultant (audited).
+    pub fn with_protocol_records(mut self, records: ProtocolRecords) -> Self {
+        self.records = Some(records);
         self
     }
 
@@ -214,8 +225,13 @@ impl WebhookProcessor {
             Err(reason) => return Ok(failed(format!("payload ilegível: {reason}"))),
         };
         let Some(target) = parsed.target() else {
-            return self.ignored(&parsed);
+            return self.ignored(event, &parsed);
         };
+        match lifecycle::conversion(self.outbox.as_ref(), &parsed, &target) {
+            Ok(Some(linked)) => return Ok(linked),
+            Ok(None) => {}
+            Err(error) => return settled(error),
+        }
         let language = match self.language_of(&parsed)? {
             Ok(language) => language,
             Err(reason) => return Ok(failed(reason)),
@@ -223,7 +239,21 @@ impl WebhookProcessor {
         self.assign(event, &language, target)
     }
 
-    fn ignored(&self, event: &WebhookEvent) -> Result<CrmEventOutcome, Deferral> {
+    /// Events that assign nothing: deletes and merges cancel the record's pending actions;
+    /// the echo of our own owner update is named as such; an owner changed by someone else is
+    /// recorded on the protocol; everything else is only recorded.
+    fn ignored(
+        &self,
+        stored: &CrmEvent,
+        event: &WebhookEvent,
+    ) -> Result<CrmEventOutcome, Deferral> {
+        let now = self.clock.now();
+        if event.action == WebhookAction::Delete {
+            if let Some(record) = event.record() {
+                return lifecycle::removed(self.outbox.as_ref(), event, &record, now)
+                    .or_else(settled);
+            }
+        }
         if event.action == WebhookAction::Change {
             if let Some(record) = event.record() {
                 let ours = self.outbox.last_owner_set(&record).map_err(defer_store)?;
@@ -233,6 +263,17 @@ impl WebhookProcessor {
                             "eco da alteração de responsável feita por este serviço (usuário {owner})"
                         ),
                     });
+                }
+                if event.changed_owner() {
+                    return lifecycle::owner_changed(
+                        self.outbox.as_ref(),
+                        self.records.as_ref(),
+                        event,
+                        &record,
+                        now,
+                        &webhook_actor(stored),
+                    )
+                    .or_else(settled);
                 }
             }
         }
@@ -347,11 +388,7 @@ impl WebhookProcessor {
             format!("webhook {}", event.key),
             self.distribution.now(),
         );
-        let actor = Actor {
-            api_key_id: None,
-            api_key_description: WEBHOOK_ACTOR.to_owned(),
-            request_id: request,
-        };
+        let actor = webhook_actor(event);
         match self
             .distribution
             .assign_next(language, Some(claim), &actor, Some(target))
@@ -363,6 +400,24 @@ impl WebhookProcessor {
             // Nobody available, a bug: retrying the same event would not help.
             Err(error) => Ok(failed(with_cause(&error))),
         }
+    }
+}
+
+/// The actor of what an event causes: `pipedrive-webhook`, with a request id naming the event.
+fn webhook_actor(event: &CrmEvent) -> Actor {
+    Actor {
+        api_key_id: None,
+        api_key_description: WEBHOOK_ACTOR.to_owned(),
+        request_id: format!("pipedrive-evento-{}", event.id.0),
+    }
+}
+
+/// A store error while handling an event: the event waits when the store did not answer, and
+/// fails with the reason otherwise (retrying would not help).
+fn settled(error: DomainError) -> Result<CrmEventOutcome, Deferral> {
+    match error {
+        DomainError::Unavailable(_) => Err(defer_store(error)),
+        other => Ok(failed(with_cause(&other))),
     }
 }
 
@@ -483,6 +538,17 @@ mod tests {
             unreachable!()
         }
         fn last_owner_set(&self, _: &CrmTarget) -> Result<Option<PipedriveUserId>, DomainError> {
+            unreachable!()
+        }
+        fn latest_protocol(&self, _: &CrmTarget) -> Result<Option<ProtocolId>, DomainError> {
+            unreachable!()
+        }
+        fn cancel_pending(
+            &self,
+            _: &CrmTarget,
+            _: &str,
+            _: DateTime<Utc>,
+        ) -> Result<u64, DomainError> {
             unreachable!()
         }
     }

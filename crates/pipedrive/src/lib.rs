@@ -25,6 +25,7 @@ mod client;
 mod config;
 mod decoder;
 mod inbound;
+mod lifecycle;
 mod pause;
 mod rate_limit;
 mod setup;
@@ -41,6 +42,7 @@ pub use inbound::{
     EventRound, FieldOptionSource, HandledEvent, LanguageSource, ProcessorSettings,
     WebhookProcessor, WEBHOOK_ACTOR,
 };
+pub use lifecycle::ProtocolRecords;
 pub use pause::SharedPause;
 pub use rate_limit::{parse_retry_after, RateLimit, DAILY_RECHECK_SECS};
 pub use setup::{setup_webhooks, SetupStep, WEBHOOK_EVENTS};

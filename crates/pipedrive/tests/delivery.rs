@@ -9,14 +9,16 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use consultores_domain::{
-    Actor, ApiKeyId, AssignmentPort, ConsultantName, ConsultantRepository, CrmActionKind,
-    CrmDeliveryService, CrmOutbox, CrmTarget, DeliverySettings, DeliveryState, Language,
-    LanguageList, NewConsultant, PipedriveUserId, ProtocolId, SystemClock,
+    Actor, ApiKeyId, AssignmentPort, ConsultantId, ConsultantName, ConsultantRepository,
+    CrmActionKind, CrmDeliveryService, CrmEventDecoder, CrmEventInbox, CrmEventOutcome, CrmOutbox,
+    CrmTarget, DeliverySettings, DeliveryState, DistributionService, Language, LanguageList,
+    NewConsultant, PipedriveUserId, ProtocolId, ProtocolRepository, SystemClock,
 };
 use consultores_persistence::testing::TestDatabase;
 use consultores_persistence::Database;
 use consultores_pipedrive::{
-    Backoff, PipedriveClient, PipedriveConfig, SharedPause, Worker, WorkerSettings,
+    Backoff, HandledEvent, LanguageSource, PipedriveClient, PipedriveConfig, ProcessorSettings,
+    ProtocolRecords, SharedPause, WebhookDecoder, WebhookProcessor, Worker, WorkerSettings,
     BLOCK_PAUSE_SECS,
 };
 use serde_json::{json, Value};
@@ -104,6 +106,51 @@ impl Setup {
             Arc::new(SystemClock),
             DeliverySettings::DEFAULT,
         )
+    }
+
+    /// The webhook processor as the binary builds it (language `pt` for every record).
+    fn processor(&self) -> WebhookProcessor {
+        let db = Arc::new(self.db());
+        WebhookProcessor::new(
+            db.clone(),
+            db.clone(),
+            DistributionService::new(db.clone(), Arc::new(SystemClock)),
+            self.client(Duration::from_secs(5)),
+            LanguageSource {
+                field: None,
+                default: Some(Language::parse("pt").unwrap()),
+            },
+            Arc::new(SystemClock),
+            ProcessorSettings::DEFAULT,
+        )
+        .with_protocol_records(ProtocolRecords {
+            consultants: db.clone(),
+            protocols: db,
+        })
+    }
+
+    /// Records a webhook delivery as the endpoint does and processes it: its outcome.
+    fn webhook(&self, processor: &WebhookProcessor, body: Value) -> CrmEventOutcome {
+        let event = WebhookDecoder.decode(body.to_string().as_bytes()).unwrap();
+        assert!(self.db().record(&event, Utc::now()).unwrap(), "a new event");
+        let round = processor.process_pending(&|| false).unwrap();
+        match round.handled.as_slice() {
+            [HandledEvent::Finished { outcome, .. }] => outcome.clone(),
+            other => panic!("one event finished expected, got {other:?}"),
+        }
+    }
+
+    /// A consultant speaking pt with this Pipedrive user, online or not.
+    fn hire(&self, name: &str, pipedrive_user: i64, online: bool) -> ConsultantId {
+        let mut new = NewConsultant::new(
+            ConsultantName::parse(name).unwrap(),
+            LanguageList::new(vec![Language::parse("pt").unwrap()]).unwrap(),
+        );
+        new.online = online;
+        new.pipedrive_user_id = Some(PipedriveUserId::new(pipedrive_user).unwrap());
+        ConsultantRepository::create(&self.db(), &new, Utc::now(), &actor())
+            .unwrap()
+            .id
     }
 
     /// An online consultant "João Silva" speaking pt, Pipedrive user [`OWNER`].
@@ -235,6 +282,9 @@ on_both_backends!(
     an_unusable_adopted_row_fails_alone_and_the_others_are_delivered,
     any_429_pauses_every_delivery_on_every_replica,
     a_block_page_pauses_every_delivery_for_long_and_fails_nothing,
+    a_lead_converted_to_a_deal_keeps_its_consultant_and_protocol,
+    deletes_and_merges_cancel_the_pending_actions_of_the_record,
+    an_owner_changed_by_a_person_is_recorded_on_the_protocol,
 );
 
 fn a_deal_gets_its_owner_and_note_with_the_exact_requests(setup: Setup) {
@@ -794,4 +844,270 @@ fn a_block_page_pauses_every_delivery_for_long_and_fails_nothing(setup: Setup) {
     assert!(other.pause.unwrap() > Duration::from_secs(BLOCK_PAUSE_SECS - 60));
     assert_eq!(setup.requests().len(), 1);
     assert_eq!(setup.db().pending_count().unwrap(), 2, "nothing failed");
+}
+
+/// A webhook v2 delivery as Pipedrive sends it.
+fn delivery_of(action: &str, entity: &str, id: &str, data: Value, previous: Value) -> Value {
+    json!({
+        "meta": {
+            "action": action, "entity": entity, "entity_id": id, "attempt": 1,
+            "id": format!("evento-{action}-{entity}-{id}-{}", previous["owner_id"]),
+            "company_id": "900100", "version": "2.0", "change_source": "app",
+            "user_id": "1001", "webhook_id": "555", "host": "acme.pipedrive.com",
+            "timestamp": "2025-03-10T12:00:00.123Z", "is_bulk_edit": false, "type": "general"
+        },
+        "data": data,
+        "previous": previous
+    })
+}
+
+fn protocol_count(setup: &Setup) -> i64 {
+    setup
+        .test
+        .query_i64("SELECT CAST(COUNT(*) AS BIGINT) AS value FROM protocolos")
+}
+
+fn a_lead_converted_to_a_deal_keeps_its_consultant_and_protocol(setup: Setup) {
+    setup.consultant();
+    setup.mount(Mock::given(method("PATCH")).respond_with(ok(json!({"id": 1}))));
+    setup.mount(Mock::given(method("POST")).respond_with(ok(json!({"id": 1}))));
+    let processor = setup.processor();
+    let delivery = setup.delivery(setup.client(Duration::from_secs(5)));
+
+    let created = setup.webhook(
+        &processor,
+        delivery_of(
+            "create",
+            "lead",
+            LEAD,
+            json!({"id": LEAD, "title": "Lead do site", "owner_id": 1001, "source_deal_id": null}),
+            Value::Null,
+        ),
+    );
+    let CrmEventOutcome::Assigned { protocol } = created else {
+        panic!("the lead is handed out: {created:?}");
+    };
+    setup.deliver_all(&delivery);
+    let sent = setup.requests().len();
+    assert_eq!(sent, 2, "owner and note of the lead");
+
+    // Converting the lead creates a deal that names it; Pipedrive fires create.deal.
+    let converted = setup.webhook(
+        &processor,
+        delivery_of(
+            "create",
+            "deal",
+            "77",
+            json!({"id": 77, "title": "Lead do site", "owner_id": OWNER, "source_lead_id": LEAD,
+                   "status": "open", "custom_fields": {}}),
+            Value::Null,
+        ),
+    );
+    assert_eq!(
+        converted,
+        CrmEventOutcome::Linked {
+            protocol,
+            reason: format!(
+                "deal 77 convertido de lead {LEAD}: mantém o consultor e o protocolo do \
+                 registro de origem, sem nova atribuição"
+            ),
+        }
+    );
+    assert_eq!(protocol_count(&setup), 1, "no second protocol");
+    assert_eq!(setup.states(protocol).len(), 2, "no new action");
+    assert_eq!(setup.db().pending_count().unwrap(), 0);
+    delivery.deliver_due(&|| false).unwrap();
+    assert_eq!(setup.requests().len(), sent, "no owner change, no note");
+    assert_eq!(
+        setup.test.query_strings(
+            "SELECT estado || '|' || CAST(protocolo_id AS TEXT) AS value \
+             FROM pipedrive_webhook_eventos WHERE entidade = 'deal'"
+        ),
+        vec![format!("concluido|{}", protocol.0)]
+    );
+
+    // A deal created on its own is still handed out.
+    let own = setup.webhook(
+        &processor,
+        delivery_of(
+            "create",
+            "deal",
+            "78",
+            json!({"id": 78, "owner_id": 1001, "source_lead_id": null}),
+            Value::Null,
+        ),
+    );
+    assert!(matches!(own, CrmEventOutcome::Assigned { .. }), "{own:?}");
+    assert_eq!(protocol_count(&setup), 2);
+}
+
+fn deletes_and_merges_cancel_the_pending_actions_of_the_record(setup: Setup) {
+    setup.consultant();
+    let (merged, _) = setup.assign(CrmTarget::Deal(42));
+    let (deleted, _) = setup.assign(CrmTarget::Deal(43));
+    let (kept, _) = setup.assign(CrmTarget::Deal(44));
+    let processor = setup.processor();
+
+    // A merge sends a delete for the merged deal, naming the survivor, and a change for it.
+    let mut merge = delivery_of(
+        "delete",
+        "deal",
+        "42",
+        Value::Null,
+        json!({"id": 42, "owner_id": 1001, "title": "Duplicado"}),
+    );
+    merge["meta"]["merged_to_id"] = json!("44");
+    let outcome = setup.webhook(&processor, merge);
+    assert_eq!(
+        outcome,
+        CrmEventOutcome::Ignored {
+            reason: "deal 42 mesclado a deal 44 no Pipedrive: 2 ação(ões) pendente(s) \
+                     cancelada(s)"
+                .into()
+        }
+    );
+    setup.webhook(
+        &processor,
+        delivery_of(
+            "delete",
+            "deal",
+            "43",
+            Value::Null,
+            json!({"id": 43, "owner_id": 1001}),
+        ),
+    );
+    let reasons = |protocol| -> Vec<DeliveryState> {
+        setup
+            .states(protocol)
+            .into_iter()
+            .map(|(_, state, _)| state)
+            .collect()
+    };
+    let cancelled = |reason: &str| DeliveryState::Failed {
+        reason: reason.into(),
+    };
+    assert_eq!(
+        reasons(merged),
+        vec![
+            cancelled("cancelada: deal 42 mesclado a deal 44 no Pipedrive"),
+            cancelled("cancelada: deal 42 mesclado a deal 44 no Pipedrive"),
+        ]
+    );
+    assert_eq!(
+        reasons(deleted),
+        vec![
+            cancelled("cancelada: deal 43 excluído no Pipedrive"),
+            cancelled("cancelada: deal 43 excluído no Pipedrive"),
+        ]
+    );
+    assert!(reasons(kept)
+        .iter()
+        .all(|state| *state == DeliveryState::Pending { last_error: None }));
+
+    setup.mount(Mock::given(method("PATCH")).respond_with(ok(json!({"id": 44}))));
+    setup.mount(Mock::given(method("POST")).respond_with(ok(json!({"id": 1}))));
+    setup.deliver_all(&setup.delivery(setup.client(Duration::from_secs(5))));
+    let paths: Vec<String> = setup
+        .requests()
+        .iter()
+        .map(|request| request.url.path().to_owned())
+        .collect();
+    assert_eq!(paths, vec!["/api/v2/deals/44", "/api/v1/notes"]);
+}
+
+fn an_owner_changed_by_a_person_is_recorded_on_the_protocol(setup: Setup) {
+    const MARIA: i64 = 789;
+    setup.consultant();
+    let maria = setup.hire("Maria Souza", MARIA, false);
+    let (protocol, _) = setup.assign(CrmTarget::Deal(42));
+    let joao = ProtocolRepository::get(&setup.db(), protocol)
+        .unwrap()
+        .unwrap()
+        .consultant_id;
+    let processor = setup.processor();
+
+    // The echo of our own owner update changes nothing.
+    let mut echo = delivery_of(
+        "change",
+        "deal",
+        "42",
+        json!({"id": 42, "owner_id": OWNER}),
+        json!({"owner_id": 1001}),
+    );
+    echo["meta"]["change_source"] = json!("api");
+    let outcome = setup.webhook(&processor, echo);
+    assert!(
+        matches!(&outcome, CrmEventOutcome::Ignored { reason } if reason.starts_with("eco")),
+        "{outcome:?}"
+    );
+
+    // A person hands the deal to Maria in Pipedrive.
+    let outcome = setup.webhook(
+        &processor,
+        delivery_of(
+            "change",
+            "deal",
+            "42",
+            json!({"id": 42, "owner_id": MARIA}),
+            json!({"owner_id": OWNER}),
+        ),
+    );
+    assert_eq!(
+        outcome,
+        CrmEventOutcome::Linked {
+            protocol,
+            reason: format!(
+                "responsável de deal 42 alterado no Pipedrive de usuário {OWNER} para usuário \
+                 {MARIA}; o protocolo passa a Maria Souza (consultor {})",
+                maria.0
+            ),
+        }
+    );
+    let now_with = ProtocolRepository::get(&setup.db(), protocol)
+        .unwrap()
+        .unwrap()
+        .consultant_id;
+    assert_eq!(now_with, Some(maria));
+    assert_ne!(now_with, joao);
+    assert_eq!(
+        setup.test.query_strings(&format!(
+            "SELECT acao || '|' || chave_descricao AS value FROM auditoria \
+             WHERE entidade_id = {} AND acao = 'protocolo.atualizado' ORDER BY id",
+            protocol.0
+        )),
+        vec!["protocolo.atualizado|pipedrive-webhook".to_owned()],
+        "the reassignment is audited, by the webhook"
+    );
+
+    // Then to someone who is no consultant: said on the event, the protocol stays with Maria.
+    let outcome = setup.webhook(
+        &processor,
+        delivery_of(
+            "change",
+            "deal",
+            "42",
+            json!({"id": 42, "owner_id": 999}),
+            json!({"owner_id": MARIA}),
+        ),
+    );
+    let CrmEventOutcome::Linked {
+        protocol: linked,
+        reason,
+    } = outcome
+    else {
+        panic!("linked to the protocol: {outcome:?}");
+    };
+    assert_eq!(linked, protocol);
+    assert!(
+        reason.contains("usuário 999, que não é o id_pipedrive"),
+        "{reason}"
+    );
+    assert_eq!(
+        ProtocolRepository::get(&setup.db(), protocol)
+            .unwrap()
+            .unwrap()
+            .consultant_id,
+        Some(maria)
+    );
+    assert_eq!(protocol_count(&setup), 1);
 }
