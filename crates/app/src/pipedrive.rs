@@ -16,9 +16,9 @@ use consultores_domain::{
 use consultores_http::{BasicCredentials, PipedriveIntegration, WebhookIntake};
 use consultores_persistence::Database;
 use consultores_pipedrive::{
-    setup_webhooks, Backoff, HandledEvent, LanguageSource, PipedriveClient, PipedriveConfig,
-    ProcessorSettings, ProtocolRecords, SharedPause, WebhookDecoder, WebhookProcessor, Worker,
-    WorkerReport, WorkerSettings,
+    setup_webhooks, Backoff, CatchUp, CatchUpSettings, HandledEvent, LanguageSource,
+    PipedriveClient, PipedriveConfig, ProcessorSettings, ProtocolRecords, SharedPause,
+    WebhookDecoder, WebhookProcessor, Worker, WorkerReport, WorkerSettings,
 };
 use slog::{error, info, warn};
 
@@ -99,7 +99,7 @@ pub fn start(
         clock.clone(),
         delivery_settings,
     );
-    let processor = settings.webhook.as_ref().map(|_| {
+    let processor = settings.webhook.as_ref().map(|credentials| {
         WebhookProcessor::new(
             store.clone(),
             store.clone(),
@@ -117,6 +117,14 @@ pub fn start(
             consultants: store.clone(),
             protocols: store.clone(),
         })
+        .with_catch_up(CatchUp::new(
+            client.clone(),
+            store.clone(),
+            pause.clone(),
+            clock.clone(),
+            &credentials.user,
+            CatchUpSettings::DEFAULT,
+        ))
     });
     let log = logger.new(slog::o!("component" => "pipedrive-worker"));
     let worker = Worker::spawn(
@@ -167,6 +175,14 @@ fn lease_for(default: Duration, batch: u32, timeout: Duration) -> Duration {
 fn log_report(log: &slog::Logger, pause: &SharedPause, report: WorkerReport<'_>) {
     match report {
         WorkerReport::Events(round) => {
+            if !round.catch_up.recovered.is_empty() {
+                warn!(log, "pipedrive catch-up recovered created records the webhook missed";
+                    "count" => round.catch_up.recovered.len(),
+                    "events" => round.catch_up.recovered.join(","));
+            }
+            for warning in &round.catch_up.warnings {
+                warn!(log, "pipedrive webhooks need attention"; "problem" => warning);
+            }
             for handled in &round.handled {
                 match handled {
                     HandledEvent::Finished { key, outcome } => {

@@ -132,6 +132,14 @@ pub trait CrmEventInbox: Send + Sync {
     /// Safe under concurrent redeliveries: exactly one of them gets `true`.
     fn record(&self, event: &NewCrmEvent, now: DateTime<Utc>) -> Result<bool, DomainError>;
 
+    /// When the latest event with this action and entity (`create`, `deal`) was received, if
+    /// any: where a catch-up of missed events starts.
+    fn last_received(
+        &self,
+        action: &str,
+        entity: &str,
+    ) -> Result<Option<DateTime<Utc>>, DomainError>;
+
     /// Claims up to `limit` pending events that are not leased (no lease, or one that ended at or
     /// before `now`), oldest first, and leases them until `lease_until` (as
     /// [`crate::CrmOutbox::claim_due`] does for actions).

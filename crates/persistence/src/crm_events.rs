@@ -11,7 +11,7 @@ use diesel::{PgConnection, SqliteConnection};
 
 use crate::audit::prefix;
 use crate::crm_outbox::PENDING;
-use crate::database::{write_transaction, Database};
+use crate::database::{with_connection, write_transaction, Database};
 use crate::error::StoreError;
 use crate::schema::pipedrive_webhook_eventos as eventos;
 use crate::sql_types::Timestamp;
@@ -135,6 +135,24 @@ impl Database {
         Ok(inserted == 1)
     }
 
+    fn last_event_received(
+        &self,
+        action: &str,
+        entity: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let latest: Option<Timestamp> = with_connection!(self, |conn| {
+            eventos::table
+                .filter(eventos::acao.eq(action))
+                .filter(eventos::entidade.eq(entity))
+                // Ids grow with time: the newest match is found walking the primary key back.
+                .order(eventos::id.desc())
+                .select(eventos::recebido_em)
+                .first(conn)
+                .optional()?
+        });
+        Ok(latest.map(|at| at.0))
+    }
+
     fn claim_events(
         &self,
         now: DateTime<Utc>,
@@ -213,6 +231,14 @@ impl Database {
 impl CrmEventInbox for Database {
     fn record(&self, event: &NewCrmEvent, now: DateTime<Utc>) -> Result<bool, DomainError> {
         Ok(self.record_event(event, now)?)
+    }
+
+    fn last_received(
+        &self,
+        action: &str,
+        entity: &str,
+    ) -> Result<Option<DateTime<Utc>>, DomainError> {
+        Ok(self.last_event_received(action, entity)?)
     }
 
     fn claim_pending(

@@ -251,7 +251,7 @@ impl PipedriveClient {
         })
     }
 
-    fn url(&self, segments: &[&str]) -> Result<Url, CrmError> {
+    pub(crate) fn url(&self, segments: &[&str]) -> Result<Url, CrmError> {
         let mut url = self.base_url.clone();
         url.path_segments_mut()
             .map_err(|()| CrmError::Permanent {
@@ -269,7 +269,12 @@ impl PipedriveClient {
 
     /// Sends one request and returns the envelope of a 2xx answer; any other outcome becomes a
     /// classified [`CrmError`].
-    fn call(&self, method: Method, url: Url, body: Option<&Value>) -> Result<Envelope, CrmError> {
+    pub(crate) fn call(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+    ) -> Result<Envelope, CrmError> {
         let mut request = self.http.request(method, url);
         if let Some(body) = body {
             request = request.json(body);

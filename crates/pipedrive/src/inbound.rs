@@ -24,6 +24,7 @@ use consultores_domain::{
     CrmThrottle, DistributionService, DomainError, IdempotencyClaim, IdempotencyKey, Language,
 };
 
+use crate::catch_up::{CatchUp, CatchUpRound};
 use crate::client::PipedriveClient;
 use crate::lifecycle::{self, ProtocolRecords};
 use crate::webhook::{CustomFieldValue, WebhookAction, WebhookEvent};
@@ -99,6 +100,17 @@ pub struct EventRound {
     pub claimed: usize,
     /// Each event handled, in order.
     pub handled: Vec<HandledEvent>,
+    /// The catch-up of missed events, when one ran before this round.
+    pub catch_up: CatchUpRound,
+}
+
+impl EventRound {
+    /// Whether the round did something the log should say.
+    pub fn is_worth_reporting(&self) -> bool {
+        !self.handled.is_empty()
+            || !self.catch_up.recovered.is_empty()
+            || !self.catch_up.warnings.is_empty()
+    }
 }
 
 /// The description recorded in the audit trail for assignments made from Pipedrive webhooks.
@@ -119,6 +131,7 @@ pub struct WebhookProcessor {
     labels: Mutex<Option<(Instant, HashMap<i64, String>)>>,
     throttle: Option<Arc<dyn CrmThrottle>>,
     records: Option<ProtocolRecords>,
+    catch_up: Option<CatchUp>,
 }
 
 impl std::fmt::Debug for WebhookProcessor {
@@ -155,6 +168,7 @@ impl WebhookProcessor {
             labels: Mutex::new(None),
             throttle: None,
             records: None,
+            catch_up: None,
         }
     }
 
@@ -173,6 +187,13 @@ impl WebhookProcessor {
         self
     }
 
+    /// The same processor, running `catch_up` (when due) before its rounds, so the records it
+    /// recovers are handed out in the same round.
+    pub fn with_catch_up(mut self, catch_up: CatchUp) -> Self {
+        self.catch_up = Some(catch_up);
+        self
+    }
+
     /// The settings in use.
     pub fn settings(&self) -> &ProcessorSettings {
         &self.settings
@@ -182,6 +203,10 @@ impl WebhookProcessor {
     /// before each (events not handled come back when their lease ends). Store failures while
     /// claiming or recording an outcome end the round with the error.
     pub fn process_pending(&self, stop: &dyn Fn() -> bool) -> Result<EventRound, DomainError> {
+        let catch_up = match &self.catch_up {
+            Some(catch_up) => catch_up.run_if_due()?,
+            None => CatchUpRound::default(),
+        };
         let now = self.clock.now();
         let events =
             self.inbox
@@ -189,6 +214,7 @@ impl WebhookProcessor {
         let mut round = EventRound {
             claimed: events.len(),
             handled: Vec::with_capacity(events.len()),
+            catch_up,
         };
         for event in events {
             if stop() {
@@ -304,6 +330,13 @@ impl WebhookProcessor {
                     )
                 }))
             }
+            // API v1 answers (leads read by the catch-up) give an option's id as text.
+            Some(CustomFieldValue::Text(text)) if is_option_id(&text) => {
+                match self.option_label(field, text.trim().parse().unwrap_or_default())? {
+                    Ok(label) => label,
+                    Err(reason) => return Ok(Err(reason)),
+                }
+            }
             Some(CustomFieldValue::Text(text)) => text,
             Some(CustomFieldValue::Option(id)) => match self.option_label(field, id)? {
                 Ok(label) => label,
@@ -403,6 +436,12 @@ impl WebhookProcessor {
     }
 }
 
+/// Digits only: an option id, never a language code.
+fn is_option_id(text: &str) -> bool {
+    let text = text.trim();
+    !text.is_empty() && text.len() <= 18 && text.bytes().all(|byte| byte.is_ascii_digit())
+}
+
 /// The actor of what an event causes: `pipedrive-webhook`, with a request id naming the event.
 fn webhook_actor(event: &CrmEvent) -> Actor {
     Actor {
@@ -469,6 +508,9 @@ mod tests {
             _: &consultores_domain::NewCrmEvent,
             _: DateTime<Utc>,
         ) -> Result<bool, DomainError> {
+            unreachable!()
+        }
+        fn last_received(&self, _: &str, _: &str) -> Result<Option<DateTime<Utc>>, DomainError> {
             unreachable!()
         }
         fn claim_pending(

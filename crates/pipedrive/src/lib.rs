@@ -20,6 +20,7 @@
 //!   the domain's `CrmDeliveryService`.
 
 mod backoff;
+mod catch_up;
 mod classify;
 mod client;
 mod config;
@@ -34,6 +35,7 @@ mod wire;
 mod worker;
 
 pub use backoff::Backoff;
+pub use catch_up::{CatchUp, CatchUpRound, CatchUpSettings};
 pub use classify::{is_block_page, is_transient_status, BLOCK_PAUSE_SECS};
 pub use client::{PauseAsked, PipedriveClient};
 pub use config::{ConfigError, PipedriveConfig};

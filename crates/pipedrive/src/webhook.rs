@@ -133,7 +133,13 @@ impl CustomFieldValue {
         match value {
             Value::Null => None,
             Value::String(text) => Some(Self::Text(text.clone())),
-            Value::Number(number) => Some(Self::Number(number.clone())),
+            // Untyped values are the shape of API answers (records read by the catch-up), where
+            // an option field holds its option id; webhooks v2 type every value.
+            Value::Number(number) => Some(
+                number
+                    .as_i64()
+                    .map_or_else(|| Self::Number(number.clone()), Self::Option),
+            ),
             Value::Object(fields) => Self::from_typed(fields, value),
             other => Some(Self::Other(other.clone())),
         }

@@ -109,6 +109,9 @@ pub struct Webhook {
     /// Why Pipedrive removed it, when it did.
     #[serde(default)]
     pub remove_reason: Option<String>,
+    /// The basic-auth user Pipedrive sends (the password, echoed too, is not read).
+    #[serde(default)]
+    pub http_auth_user: Option<String>,
 }
 
 impl Webhook {
@@ -121,6 +124,15 @@ impl Webhook {
             Some(Value::Number(number)) => number.as_i64() == Some(1),
             Some(Value::String(text)) => matches!(text.trim(), "1" | "true"),
             Some(_) => false,
+        }
+    }
+
+    /// The status of its latest delivery, when Pipedrive reports one.
+    pub fn last_status(&self) -> Option<u16> {
+        match self.last_http_status.as_ref()? {
+            Value::Number(number) => number.as_u64().and_then(|n| u16::try_from(n).ok()),
+            Value::String(text) => text.trim().parse().ok(),
+            _ => None,
         }
     }
 

@@ -17,14 +17,14 @@ use consultores_domain::{
 use consultores_persistence::testing::TestDatabase;
 use consultores_persistence::Database;
 use consultores_pipedrive::{
-    Backoff, HandledEvent, LanguageSource, PipedriveClient, PipedriveConfig, ProcessorSettings,
-    ProtocolRecords, SharedPause, WebhookDecoder, WebhookProcessor, Worker, WorkerSettings,
-    BLOCK_PAUSE_SECS,
+    Backoff, CatchUp, CatchUpSettings, HandledEvent, LanguageSource, PipedriveClient,
+    PipedriveConfig, ProcessorSettings, ProtocolRecords, SharedPause, WebhookDecoder,
+    WebhookProcessor, Worker, WorkerSettings, BLOCK_PAUSE_SECS,
 };
 use serde_json::{json, Value};
 use tokio::runtime::Runtime;
 use url::Url;
-use wiremock::matchers::{body_json, header, method, path};
+use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 const TOKEN: &str = "0123456789abcdef0123456789abcdef01234567";
@@ -285,6 +285,7 @@ on_both_backends!(
     a_lead_converted_to_a_deal_keeps_its_consultant_and_protocol,
     deletes_and_merges_cancel_the_pending_actions_of_the_record,
     an_owner_changed_by_a_person_is_recorded_on_the_protocol,
+    missed_creations_are_recovered_once_and_a_banned_or_deleted_webhook_is_reported,
 );
 
 fn a_deal_gets_its_owner_and_note_with_the_exact_requests(setup: Setup) {
@@ -1110,4 +1111,134 @@ fn an_owner_changed_by_a_person_is_recorded_on_the_protocol(setup: Setup) {
         Some(maria)
     );
     assert_eq!(protocol_count(&setup), 1);
+}
+
+fn missed_creations_are_recovered_once_and_a_banned_or_deleted_webhook_is_reported(setup: Setup) {
+    setup.consultant();
+    let processor = setup.processor();
+    let now = Utc::now();
+    let at = |minutes_ago: i64| {
+        (now - chrono::Duration::minutes(minutes_ago))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    // The last event the webhook delivered: deal 41. Then Pipedrive banned the webhook.
+    let seen = setup.webhook(
+        &processor,
+        delivery_of(
+            "create",
+            "deal",
+            "41",
+            json!({"id": 41, "owner_id": 1001, "add_time": at(30)}),
+            Value::Null,
+        ),
+    );
+    assert!(matches!(seen, CrmEventOutcome::Assigned { .. }), "{seen:?}");
+
+    setup.mount(
+        Mock::given(method("GET"))
+            .and(path("/api/v2/deals"))
+            .and(query_param("sort_by", "add_time"))
+            .and(query_param("sort_direction", "desc"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "success": true,
+                    "data": [
+                        {"id": 43, "title": "Chat", "owner_id": 1001, "add_time": at(1), "custom_fields": {}},
+                        {"id": 42, "title": "Site", "owner_id": 1001, "add_time": at(5), "custom_fields": {}},
+                        {"id": 41, "title": "Já visto", "owner_id": OWNER, "add_time": at(30), "custom_fields": {}},
+                        {"id": 40, "title": "Antigo", "owner_id": 1001, "add_time": at(2 * 24 * 60), "custom_fields": {}}
+                    ],
+                    "additional_data": {"next_cursor": "eyJpZCI6NDB9"}
+                })),
+            ),
+    );
+    setup.mount(
+        Mock::given(method("GET"))
+            .and(path("/api/v1/leads"))
+            .respond_with(ok(json!([
+                {"id": LEAD, "title": "Lead do chat", "owner_id": 1001,
+                 "add_time": format!("{}", at(2).replace('Z', ".000Z"))}
+            ]))),
+    );
+    setup.mount(
+        Mock::given(method("GET"))
+            .and(path("/api/v1/webhooks"))
+            .respond_with(ok(json!([
+                {"id": 555, "event_action": "create", "event_object": "deal", "version": "2.0",
+                 "subscription_url": "https://consultores.acme.com/webhooks/pipedrive",
+                 "is_active": 1, "http_auth_user": "pipedrive", "last_http_status": 500,
+                 "last_delivery_time": "2025-03-10 12:00:00", "remove_reason": null},
+                {"id": 777, "event_action": "create", "event_object": "lead", "version": "2.0",
+                 "subscription_url": "https://outro.acme.com/hook", "is_active": 1,
+                 "http_auth_user": "outro", "last_http_status": 200}
+            ]))),
+    );
+    let client = setup.client(Duration::from_secs(5));
+    let catch_up = CatchUp::new(
+        client.clone(),
+        Arc::new(setup.db()),
+        client,
+        Arc::new(SystemClock),
+        "pipedrive",
+        CatchUpSettings::DEFAULT,
+    );
+
+    let round = catch_up.run().unwrap();
+    assert_eq!(
+        round.recovered,
+        vec![
+            "create:deal:43".to_owned(),
+            "create:deal:42".to_owned(),
+            format!("create:lead:{LEAD}")
+        ]
+    );
+    assert_eq!(round.warnings.len(), 2, "{:#?}", round.warnings);
+    assert!(
+        round.warnings[0].contains("webhook 555") && round.warnings[0].contains("500"),
+        "{}",
+        round.warnings[0]
+    );
+    assert!(
+        round.warnings[1].starts_with("nenhum webhook entrega create.lead"),
+        "{}",
+        round.warnings[1]
+    );
+    let deals_asked = setup
+        .requests()
+        .into_iter()
+        .filter(|request| request.url.path() == "/api/v2/deals")
+        .count();
+    assert_eq!(deals_asked, 1, "older records end the listing");
+
+    // The recovered records are handed out like webhook events.
+    let handled = processor.process_pending(&|| false).unwrap();
+    assert_eq!(handled.claimed, 3);
+    assert!(handled.handled.iter().all(|event| matches!(
+        event,
+        HandledEvent::Finished {
+            outcome: CrmEventOutcome::Assigned { .. },
+            ..
+        }
+    )));
+    assert_eq!(protocol_count(&setup), 4);
+
+    // At most once per record: a second catch-up, or the webhook arriving late, adds nothing.
+    assert!(catch_up.run().unwrap().recovered.is_empty());
+    let late = WebhookDecoder
+        .decode(
+            delivery_of(
+                "create",
+                "deal",
+                "42",
+                json!({"id": 42, "owner_id": 1001}),
+                Value::Null,
+            )
+            .to_string()
+            .as_bytes(),
+        )
+        .unwrap();
+    assert!(!setup.db().record(&late, Utc::now()).unwrap());
+    assert_eq!(processor.process_pending(&|| false).unwrap().claimed, 0);
+    assert_eq!(protocol_count(&setup), 4);
 }
