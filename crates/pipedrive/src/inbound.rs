@@ -283,7 +283,11 @@ impl WebhookProcessor {
         if event.action == WebhookAction::Change {
             if let Some(record) = event.record() {
                 let ours = self.outbox.last_owner_set(&record).map_err(defer_store)?;
-                if let Some(owner) = ours.filter(|owner| event.is_owner_change_to(*owner)) {
+                // A change made in the web app is a person's, even when it hands the record
+                // back to the owner this service chose.
+                let by_a_person = event.change_source.as_deref() == Some("app");
+                let echo = ours.filter(|owner| !by_a_person && event.is_owner_change_to(*owner));
+                if let Some(owner) = echo {
                     return Ok(CrmEventOutcome::Ignored {
                         reason: format!(
                             "eco da alteração de responsável feita por este serviço (usuário {owner})"

@@ -1110,6 +1110,30 @@ fn an_owner_changed_by_a_person_is_recorded_on_the_protocol(setup: Setup) {
             .consultant_id,
         Some(maria)
     );
+
+    // A person hands it back to João in the web app: not our echo, although João is the owner
+    // this service chose.
+    let outcome = setup.webhook(
+        &processor,
+        delivery_of(
+            "change",
+            "deal",
+            "42",
+            json!({"id": 42, "owner_id": OWNER}),
+            json!({"owner_id": 999}),
+        ),
+    );
+    assert!(
+        matches!(&outcome, CrmEventOutcome::Linked { reason, .. } if reason.contains("João Silva")),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        ProtocolRepository::get(&setup.db(), protocol)
+            .unwrap()
+            .unwrap()
+            .consultant_id,
+        joao
+    );
     assert_eq!(protocol_count(&setup), 1);
 }
 
