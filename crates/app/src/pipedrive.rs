@@ -29,7 +29,8 @@ use crate::startup::StartupError;
 /// The client for these settings.
 pub fn client(settings: &PipedriveSettings) -> Result<Arc<PipedriveClient>, StartupError> {
     let config = PipedriveConfig::new(settings.api_token.clone(), settings.base_url.clone())
-        .with_timeout(settings.timeout);
+        .with_timeout(settings.timeout)
+        .with_note_as_consultant(settings.note_as_consultant);
     PipedriveClient::new(config)
         .map(Arc::new)
         .map_err(|error| StartupError::Pipedrive(error.to_string()))
@@ -138,6 +139,7 @@ pub fn start(
         "timeout_secs" => settings.timeout.as_secs(),
         "webhook" => settings.webhook.is_some(),
         "language_field" => settings.language_field.as_deref().unwrap_or("-"),
+        "note_as_consultant" => settings.note_as_consultant,
         "default_language" => settings.default_language.as_ref().map_or("-", |l| l.as_str()));
     if settings.webhook.is_some()
         && settings.language_field.is_none()

@@ -45,6 +45,17 @@ pub enum CrmError {
 pub trait CrmGateway: Send + Sync {
     fn set_owner(&self, target: &CrmTarget, owner: PipedriveUserId) -> Result<(), CrmError>;
     fn add_note(&self, target: &CrmTarget, content: &str) -> Result<(), CrmError>;
+    /// Adds a note written as `author` when the adapter is configured to (the CRM may require
+    /// an admin token); as [`CrmGateway::add_note`] otherwise.
+    fn add_note_as(
+        &self,
+        target: &CrmTarget,
+        content: &str,
+        author: PipedriveUserId,
+    ) -> Result<(), CrmError> {
+        let _ = author;
+        self.add_note(target, content)
+    }
     fn list_users(&self) -> Result<Vec<CrmUser>, CrmError>;
 }
 

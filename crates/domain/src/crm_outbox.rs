@@ -331,6 +331,9 @@ pub struct OutboxItem {
     pub attempts: u32,
     /// When the assignment wrote it.
     pub created_at: DateTime<Utc>,
+    /// For a note: the CRM user the same assignment made the owner (the consultant), whom the
+    /// note may be written as.
+    pub note_author: Option<PipedriveUserId>,
 }
 
 impl OutboxItem {

@@ -89,6 +89,7 @@ impl OutboxRow {
             action,
             attempts: u32::try_from(self.tentativas).unwrap_or(0),
             created_at: self.created_at.0,
+            note_author: None,
         })
     }
 }
@@ -248,6 +249,59 @@ impl ClaimQuery for SqliteConnection {
     }
 }
 
+/// An owner update's `(protocolo_id, owner_id)`.
+type ProtocolOwner = (Option<i64>, Option<i64>);
+
+/// The owner updates of some protocols.
+trait OwnersQuery {
+    fn owners_of(&mut self, protocols: &[i64]) -> Result<Vec<ProtocolOwner>, StoreError>;
+}
+
+macro_rules! owners_of {
+    ($conn:expr, $protocols:expr) => {
+        Ok(crm_outbox::table
+            .filter(crm_outbox::protocolo_id.eq_any($protocols))
+            .filter(crm_outbox::acao.eq(CrmActionKind::SetOwner.as_str()))
+            .select((crm_outbox::protocolo_id, crm_outbox::owner_id))
+            .load($conn)?)
+    };
+}
+
+impl OwnersQuery for PgConnection {
+    fn owners_of(&mut self, protocols: &[i64]) -> Result<Vec<ProtocolOwner>, StoreError> {
+        owners_of!(self, protocols)
+    }
+}
+
+impl OwnersQuery for SqliteConnection {
+    fn owners_of(&mut self, protocols: &[i64]) -> Result<Vec<ProtocolOwner>, StoreError> {
+        owners_of!(self, protocols)
+    }
+}
+
+/// Fills in each note's author: the owner the note's assignment set (the same protocol's owner
+/// update), in one query.
+fn note_authors(conn: &mut impl OwnersQuery, items: &mut [OutboxItem]) -> Result<(), StoreError> {
+    let is_note = |item: &OutboxItem| matches!(item.action, CrmAction::AddNote(_));
+    let protocols: Vec<i64> = items
+        .iter()
+        .filter(|item| is_note(item))
+        .filter_map(|item| item.protocol_id.map(|protocol| protocol.0))
+        .collect();
+    if protocols.is_empty() {
+        return Ok(());
+    }
+    let owners = conn.owners_of(&protocols)?;
+    for item in items.iter_mut().filter(|item| is_note(item)) {
+        let protocol = item.protocol_id.map(|protocol| protocol.0);
+        item.note_author = owners
+            .iter()
+            .find(|(owner_protocol, _)| *owner_protocol == protocol)
+            .and_then(|(_, owner)| owner.and_then(|owner| PipedriveUserId::new(owner).ok()));
+    }
+    Ok(())
+}
+
 /// The first `max` characters of an error text.
 fn clip(text: &str) -> &str {
     crate::audit::prefix(text, MAX_ERROR_CHARS)
@@ -286,6 +340,7 @@ impl Database {
                     ))
                     .execute(conn)?;
             }
+            note_authors(conn, &mut items)?;
             // A row no worker can deliver fails here, once, instead of failing every claim that
             // meets it (and with it the whole batch) forever.
             for (id, reason) in &unusable {

@@ -62,6 +62,8 @@ pub struct PipedriveClient {
     pause: Mutex<Option<Asked>>,
     /// 429s in a row, for the pause after a 429 that says nothing about how long to wait.
     throttled_in_a_row: AtomicU32,
+    /// Notes carry the consultant as their author (`user_id`).
+    note_as_consultant: bool,
 }
 
 /// A pause Pipedrive asked for, counting down from the answer that asked (not from whenever
@@ -102,6 +104,7 @@ impl PipedriveClient {
             api_token,
             mut base_url,
             timeout,
+            note_as_consultant,
         } = config;
         let api_token = api_token.trim().to_owned();
         if api_token.is_empty() {
@@ -144,6 +147,7 @@ impl PipedriveClient {
             last_rate_limit: Mutex::new(None),
             pause: Mutex::new(None),
             throttled_in_a_row: AtomicU32::new(0),
+            note_as_consultant,
         })
     }
 
@@ -452,6 +456,36 @@ impl CrmGateway for PipedriveClient {
     /// The text is HTML-escaped (Pipedrive reads `content` as HTML), so it shows as written.
     /// Not idempotent: a retry after a lost answer may add the note twice.
     fn add_note(&self, target: &CrmTarget, content: &str) -> Result<(), CrmError> {
+        self.post_note(target, content, None)
+    }
+
+    /// With `PIPEDRIVE_NOTE_AS_CONSULTANT` ([`PipedriveConfig::note_as_consultant`]), the note
+    /// carries `user_id`: Pipedrive shows it as written by the consultant (an admin token may
+    /// write as any user). Otherwise as [`CrmGateway::add_note`].
+    fn add_note_as(
+        &self,
+        target: &CrmTarget,
+        content: &str,
+        author: PipedriveUserId,
+    ) -> Result<(), CrmError> {
+        let author = self.note_as_consultant.then_some(author);
+        self.post_note(target, content, author)
+    }
+
+    /// `GET /api/v1/users`: every user of the company, active or not. The endpoint is not
+    /// documented as paginated; pages are followed anyway should the envelope announce more.
+    fn list_users(&self) -> Result<Vec<CrmUser>, CrmError> {
+        self.users()
+    }
+}
+
+impl PipedriveClient {
+    fn post_note(
+        &self,
+        target: &CrmTarget,
+        content: &str,
+        author: Option<PipedriveUserId>,
+    ) -> Result<(), CrmError> {
         let content = plain_text_as_html(content);
         let body = match target {
             CrmTarget::Deal(id) => {
@@ -462,13 +496,15 @@ impl CrmGateway for PipedriveClient {
                 json!({ "content": content, "person_id": positive(*id, "pessoa")? })
             }
         };
+        let mut body = body;
+        if let (Some(author), Some(fields)) = (author, body.as_object_mut()) {
+            fields.insert("user_id".to_owned(), json!(author.get()));
+        }
         let url = self.url(&["api", "v1", "notes"])?;
         self.call(Method::POST, url, Some(&body)).map(drop)
     }
 
-    /// `GET /api/v1/users`: every user of the company, active or not. The endpoint is not
-    /// documented as paginated; pages are followed anyway should the envelope announce more.
-    fn list_users(&self) -> Result<Vec<CrmUser>, CrmError> {
+    fn users(&self) -> Result<Vec<CrmUser>, CrmError> {
         let mut users = Vec::new();
         let mut start = 0u64;
         for _ in 0..MAX_PAGES {

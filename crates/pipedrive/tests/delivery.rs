@@ -286,6 +286,7 @@ on_both_backends!(
     deletes_and_merges_cancel_the_pending_actions_of_the_record,
     an_owner_changed_by_a_person_is_recorded_on_the_protocol,
     missed_creations_are_recovered_once_and_a_banned_or_deleted_webhook_is_reported,
+    notes_are_written_as_the_consultant_when_configured,
 );
 
 fn a_deal_gets_its_owner_and_note_with_the_exact_requests(setup: Setup) {
@@ -1265,4 +1266,30 @@ fn missed_creations_are_recovered_once_and_a_banned_or_deleted_webhook_is_report
     assert!(!setup.db().record(&late, Utc::now()).unwrap());
     assert_eq!(processor.process_pending(&|| false).unwrap().claimed, 0);
     assert_eq!(protocol_count(&setup), 4);
+}
+
+fn notes_are_written_as_the_consultant_when_configured(setup: Setup) {
+    setup.consultant();
+    let (deal, number) = setup.assign(CrmTarget::Deal(42));
+    let (lead, _) = setup.assign(CrmTarget::Lead(LEAD.into()));
+    setup.mount(Mock::given(method("PATCH")).respond_with(ok(json!({"id": 42}))));
+    setup.mount(Mock::given(method("POST")).respond_with(ok(json!({"id": 1}))));
+    let config = PipedriveConfig::new(TOKEN, Url::parse(&setup.server.uri()).unwrap())
+        .with_note_as_consultant(true);
+    setup.deliver_all(&setup.delivery(Arc::new(PipedriveClient::new(config).unwrap())));
+
+    let notes = &by_route(&setup.requests())["POST /api/v1/notes"];
+    assert_eq!(
+        notes,
+        &vec![
+            json!({"content": note_text(&number), "deal_id": 42, "user_id": OWNER}),
+            json!({"content": notes[1]["content"], "lead_id": LEAD, "user_id": OWNER}),
+        ]
+    );
+    for protocol in [deal, lead] {
+        assert!(setup
+            .states(protocol)
+            .iter()
+            .all(|(_, state, _)| *state == DeliveryState::Done));
+    }
 }

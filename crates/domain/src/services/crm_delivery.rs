@@ -146,7 +146,10 @@ impl CrmDeliveryService {
     fn deliver(&self, item: &OutboxItem, round: &mut DeliveryRound) -> Result<(), DomainError> {
         let result = match &item.action {
             CrmAction::SetOwner(owner) => self.gateway.set_owner(&item.target, *owner),
-            CrmAction::AddNote(content) => self.gateway.add_note(&item.target, content),
+            CrmAction::AddNote(content) => match item.note_author {
+                Some(author) => self.gateway.add_note_as(&item.target, content, author),
+                None => self.gateway.add_note(&item.target, content),
+            },
         };
         let attempts = item.attempts.saturating_add(1);
         let now = self.clock.now();
@@ -254,6 +257,7 @@ mod tests {
             action,
             attempts: 0,
             created_at: now() - secs(5),
+            note_author: None,
         }
     }
 
