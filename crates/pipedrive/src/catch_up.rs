@@ -140,34 +140,26 @@ impl CatchUp {
             .inbox
             .last_received("create", "deal")?
             .max(self.inbox.last_received("create", "lead")?);
-        let since = last.map(|last| {
-            (last - chrono_duration(self.settings.margin))
-                .max(now - chrono_duration(self.settings.max_lookback))
-        });
         // Nothing before the first event ever received.
-        let entities = if since.is_some() {
-            &["deal", "lead"][..]
-        } else {
-            &[]
-        };
-        for entity in entities {
-            let since = since.unwrap_or(now);
-            let records = match *entity {
-                "deal" => self.created_deals(since),
-                _ => self.created_leads(since),
-            };
-            let records = match records {
-                Ok(records) => records,
-                Err(error) => {
-                    round.warnings.push(format!(
+        if let Some(last) = last {
+            let since = (last - chrono_duration(self.settings.margin))
+                .max(now - chrono_duration(self.settings.max_lookback));
+            for entity in ["deal", "lead"] {
+                let listed = match entity {
+                    "deal" => self.created_deals(since),
+                    _ => self.created_leads(since),
+                };
+                match listed {
+                    Ok(records) => {
+                        for record in records {
+                            if let Some(key) = self.recover(entity, record, now)? {
+                                round.recovered.push(key);
+                            }
+                        }
+                    }
+                    Err(error) => round.warnings.push(format!(
                         "recuperação de {entity}s criados não foi possível: {error}"
-                    ));
-                    continue;
-                }
-            };
-            for record in records {
-                if let Some(key) = self.recover(entity, record, now)? {
-                    round.recovered.push(key);
+                    )),
                 }
             }
         }
