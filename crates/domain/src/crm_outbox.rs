@@ -441,8 +441,9 @@ pub trait CrmOutbox: Send + Sync {
     ) -> Result<u64, DomainError>;
 }
 
-/// Whether the CRM asked for a pause of every call (a spent rate budget). Implemented by the CRM
-/// adapter from the rate-limit headers of its latest answer.
+/// Whether the CRM asked for a pause of every call (a spent rate budget, a 429, a block).
+/// Implemented by the CRM adapter from its answers (and, for Pipedrive, the pause every replica
+/// shares through the database).
 #[cfg_attr(test, mockall::automock)]
 pub trait CrmThrottle: Send + Sync {
     /// How long to wait before the next call, when the budget is spent; `None` to go on.

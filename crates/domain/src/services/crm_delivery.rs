@@ -66,9 +66,9 @@ impl DeliveryRound {
 /// Per item: success → `concluido`; [`CrmError::Transient`] → due again after the
 /// [`RetryPolicy`]'s delay (at least what the CRM asked for), or `falhou` once the item is older
 /// than [`DeliverySettings::give_up_after`]; [`CrmError::Permanent`] → `falhou` with the reason.
-/// When the CRM reports its rate budget spent ([`CrmThrottle`]), the round stops, the items not
-/// yet tried are released untouched, and the round reports the pause: repeated 429s get a token
-/// blocked, so the whole worker waits, not just one item.
+/// When the CRM asks for a pause ([`CrmThrottle`]: a spent budget, a 429, a block), the round
+/// stops, the items not yet tried are released untouched, and the round reports the pause:
+/// traffic after 429s gets a token blocked, so the whole worker waits, not just one item.
 #[derive(Clone)]
 pub struct CrmDeliveryService {
     outbox: Arc<dyn CrmOutbox>,
@@ -363,6 +363,30 @@ mod tests {
                 ..DeliveryRound::default()
             }
         );
+    }
+
+    #[test]
+    fn a_note_with_an_author_is_added_as_that_author() {
+        let mut outbox = MockCrmOutbox::new();
+        let mut authored = note(1);
+        authored.note_author = Some(owner());
+        claims(&mut outbox, vec![authored]);
+        let mut gateway = MockCrmGateway::new();
+        gateway
+            .expect_add_note_as()
+            .with(eq(CrmTarget::Deal(42)), always(), eq(owner()))
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        gateway.expect_add_note().never();
+        outbox
+            .expect_complete()
+            .with(eq(claim(1)), eq(1), eq(now()))
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        let round = service(outbox, gateway, no_pause(), doubling())
+            .deliver_due(&never)
+            .unwrap();
+        assert_eq!(round.delivered, 1);
     }
 
     #[test]
