@@ -24,7 +24,11 @@ struct Received {
     body: String,
 }
 
-/// A minimal Pipedrive: every call succeeds; the users list has one active user, `OWNER`.
+/// The address `webhook-setup` is run with.
+const WEBHOOK_URL: &str = "https://consultores.acme.com/webhooks/pipedrive";
+
+/// A minimal Pipedrive: every call succeeds; the users list has one active user, `OWNER`; the
+/// webhooks list has a version 1.0 webhook on [`WEBHOOK_URL`] (webhook 9).
 fn fake_pipedrive() -> (String, Arc<Mutex<Vec<Received>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -58,6 +62,10 @@ fn fake_pipedrive() -> (String, Arc<Mutex<Vec<Received>>>) {
             let _ = reader.read_exact(&mut body);
             let data = if path.starts_with("/api/v1/users") {
                 json!([{"id": OWNER, "name": "Ana Souza", "email": "ana@exemplo.com", "active_flag": true}])
+            } else if method == "GET" && path.starts_with("/api/v1/webhooks") {
+                json!([{"id": 9, "event_action": "create", "event_object": "deal",
+                        "subscription_url": WEBHOOK_URL, "is_active": 1, "version": "1.0",
+                        "http_auth_user": "pipedrive", "last_http_status": 422}])
             } else {
                 json!({"id": 1})
             };
@@ -209,4 +217,64 @@ fn owners_and_notes_reach_pipedrive_from_da_vez_and_from_webhooks() {
 
     let status = service.terminate();
     assert!(status.success());
+}
+
+#[test]
+fn webhook_setup_replaces_a_v1_webhook_and_registers_create_change_and_delete() {
+    let (base, received) = fake_pipedrive();
+    let home =
+        std::env::temp_dir().join(format!("consultores-webhook-setup-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    let output = std::process::Command::new(consultores_tests::binary())
+        .args(["pipedrive", "webhook-setup", "--url", WEBHOOK_URL])
+        .current_dir(&home)
+        .env("PIPEDRIVE_API_TOKEN", PIPEDRIVE_TEST_TOKEN)
+        .env("PIPEDRIVE_BASE_URL", &base)
+        .env("PIPEDRIVE_WEBHOOK_USER", "pipedrive")
+        .env("PIPEDRIVE_WEBHOOK_PASSWORD", "senha-do-webhook")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&home);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.starts_with("webhook 9 (create.deal) deleted: version 1.0"),
+        "{stdout}"
+    );
+    let calls = received.lock().unwrap();
+    let deleted: Vec<&str> = calls
+        .iter()
+        .filter(|c| c.method == "DELETE")
+        .map(|c| c.path.as_str())
+        .collect();
+    assert_eq!(deleted, vec!["/api/v1/webhooks/9"]);
+    let registered: Vec<String> = calls
+        .iter()
+        .filter(|c| c.method == "POST" && c.path == "/api/v1/webhooks")
+        .map(|c| {
+            let body: Value = serde_json::from_str(&c.body).unwrap();
+            assert_eq!(body["version"], "2.0");
+            assert_eq!(body["subscription_url"], WEBHOOK_URL);
+            format!(
+                "{}.{}",
+                body["event_action"].as_str().unwrap(),
+                body["event_object"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        registered,
+        vec![
+            "create.deal",
+            "create.lead",
+            "change.deal",
+            "change.lead",
+            "delete.deal",
+            "delete.lead"
+        ]
+    );
 }
