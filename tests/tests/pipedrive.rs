@@ -30,6 +30,12 @@ const WEBHOOK_URL: &str = "https://consultores.acme.com/webhooks/pipedrive";
 /// A minimal Pipedrive: every call succeeds; the users list has one active user, `OWNER`; the
 /// webhooks list has a version 1.0 webhook on [`WEBHOOK_URL`] (webhook 9).
 fn fake_pipedrive() -> (String, Arc<Mutex<Vec<Received>>>) {
+    fake_pipedrive_blocking(false)
+}
+
+/// [`fake_pipedrive`]; with `blocked`, every PATCH gets the HTML 403 page Pipedrive's firewall
+/// serves a blocked token.
+fn fake_pipedrive_blocking(blocked: bool) -> (String, Arc<Mutex<Vec<Received>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let received = Arc::new(Mutex::new(Vec::new()));
@@ -69,10 +75,21 @@ fn fake_pipedrive() -> (String, Arc<Mutex<Vec<Received>>>) {
             } else {
                 json!({"id": 1})
             };
-            let answer = json!({"success": true, "data": data, "additional_data": {}}).to_string();
+            let (status, kind, answer) = if blocked && method == "PATCH" {
+                (
+                    "403 Forbidden",
+                    "text/html; charset=UTF-8",
+                    "<!DOCTYPE html><html><head><title>Attention Required! | Cloudflare</title>\
+                     </head><body>Sorry, you have been blocked</body></html>"
+                        .to_owned(),
+                )
+            } else {
+                let answer = json!({"success": true, "data": data, "additional_data": {}});
+                ("200 OK", "application/json", answer.to_string())
+            };
             let _ = write!(
                 stream,
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+                "HTTP/1.1 {status}\r\ncontent-type: {kind}\r\ncontent-length: {}\r\n\
                  connection: close\r\n\r\n{answer}",
                 answer.len()
             );
@@ -277,4 +294,73 @@ fn webhook_setup_replaces_a_v1_webhook_and_registers_create_change_and_delete() 
             "delete.lead"
         ]
     );
+}
+
+#[test]
+fn a_block_page_pauses_deliveries_without_failing_them() {
+    let (base, received) = fake_pipedrive_blocking(true);
+    let database = TestDatabase::postgres();
+    let mut config = ServiceConfig::with_database(database.url());
+    config.extra_env = vec![
+        ("PIPEDRIVE_API_TOKEN".into(), PIPEDRIVE_TEST_TOKEN.into()),
+        ("PIPEDRIVE_BASE_URL".into(), base),
+    ];
+    let service = Service::start(&config);
+    let (status, consultant) = json(service.post(
+        "/consultor",
+        &json!({"nome": "Ana Souza", "idiomas": ["pt"], "id_pipedrive": OWNER}),
+    ));
+    assert_eq!(status, 200, "{consultant}");
+    let id = consultant["id"].as_i64().unwrap();
+    service.put(
+        &format!("/consultor/{id}/connection?status=true"),
+        &json!({}),
+    );
+    let (status, answer) = json(service.get("/consultor/da-vez?idioma=pt&deal_id=77"));
+    assert_eq!(status, 200, "{answer}");
+    let protocol = answer["protocolo_id"].as_i64().unwrap();
+
+    let actions = |service: &Service| -> Vec<Value> {
+        let (_, body) = json(service.get(&format!("/protocolo/{protocol}")));
+        body["pipedrive"]["acoes"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    wait_for("the owner update tried", || {
+        actions(&service)[0]["tentativas"].as_i64() == Some(1)
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let actions = actions(&service);
+    assert_eq!(actions[0]["estado"], "pendente", "{actions:?}");
+    assert!(
+        actions[0]["motivo"]
+            .as_str()
+            .unwrap()
+            .contains("bloqueio do token"),
+        "{actions:?}"
+    );
+    assert_eq!(actions[1]["estado"], "pendente");
+    assert_eq!(actions[1]["tentativas"], 0, "the note waits for the pause");
+    let calls = received.lock().unwrap();
+    assert_eq!(
+        calls.iter().filter(|c| c.method != "GET").count(),
+        1,
+        "one PATCH, then silence: {:?}",
+        calls
+            .iter()
+            .map(|c| format!("{} {}", c.method, c.path))
+            .collect::<Vec<_>>()
+    );
+    drop(calls);
+    assert_eq!(
+        database.query_i64(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS value FROM pipedrive_pausa \
+             WHERE ate > now() + interval '50 minutes'"
+        ),
+        1,
+        "the pause is shared through the database"
+    );
+    let status = service.terminate();
+    assert!(status.success());
 }
