@@ -24,8 +24,18 @@ struct Received {
     body: String,
 }
 
-/// A minimal Pipedrive: every call succeeds; the users list has one active user, `OWNER`.
+/// The address `webhook-setup` is run with.
+const WEBHOOK_URL: &str = "https://consultores.acme.com/webhooks/pipedrive";
+
+/// A minimal Pipedrive: every call succeeds; the users list has one active user, `OWNER`; the
+/// webhooks list has a version 1.0 webhook on [`WEBHOOK_URL`] (webhook 9).
 fn fake_pipedrive() -> (String, Arc<Mutex<Vec<Received>>>) {
+    fake_pipedrive_blocking(false)
+}
+
+/// [`fake_pipedrive`]; with `blocked`, every PATCH gets the HTML 403 page Pipedrive's firewall
+/// serves a blocked token.
+fn fake_pipedrive_blocking(blocked: bool) -> (String, Arc<Mutex<Vec<Received>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let received = Arc::new(Mutex::new(Vec::new()));
@@ -58,13 +68,28 @@ fn fake_pipedrive() -> (String, Arc<Mutex<Vec<Received>>>) {
             let _ = reader.read_exact(&mut body);
             let data = if path.starts_with("/api/v1/users") {
                 json!([{"id": OWNER, "name": "Ana Souza", "email": "ana@exemplo.com", "active_flag": true}])
+            } else if method == "GET" && path.starts_with("/api/v1/webhooks") {
+                json!([{"id": 9, "event_action": "create", "event_object": "deal",
+                        "subscription_url": WEBHOOK_URL, "is_active": 1, "version": "1.0",
+                        "http_auth_user": "pipedrive", "last_http_status": 422}])
             } else {
                 json!({"id": 1})
             };
-            let answer = json!({"success": true, "data": data, "additional_data": {}}).to_string();
+            let (status, kind, answer) = if blocked && method == "PATCH" {
+                (
+                    "403 Forbidden",
+                    "text/html; charset=UTF-8",
+                    "<!DOCTYPE html><html><head><title>Attention Required! | Cloudflare</title>\
+                     </head><body>Sorry, you have been blocked</body></html>"
+                        .to_owned(),
+                )
+            } else {
+                let answer = json!({"success": true, "data": data, "additional_data": {}});
+                ("200 OK", "application/json", answer.to_string())
+            };
             let _ = write!(
                 stream,
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+                "HTTP/1.1 {status}\r\ncontent-type: {kind}\r\ncontent-length: {}\r\n\
                  connection: close\r\n\r\n{answer}",
                 answer.len()
             );
@@ -226,6 +251,135 @@ fn owners_and_notes_reach_pipedrive_from_da_vez_and_from_webhooks() {
         .count();
     assert_eq!(deal_88_patches, 1, "a redelivered webhook assigns once");
 
+    let status = service.terminate();
+    assert!(status.success());
+}
+
+#[test]
+fn webhook_setup_replaces_a_v1_webhook_and_registers_create_change_and_delete() {
+    let (base, received) = fake_pipedrive();
+    let home =
+        std::env::temp_dir().join(format!("consultores-webhook-setup-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    let output = std::process::Command::new(consultores_tests::binary())
+        .args(["pipedrive", "webhook-setup", "--url", WEBHOOK_URL])
+        .current_dir(&home)
+        .env("PIPEDRIVE_API_TOKEN", PIPEDRIVE_TEST_TOKEN)
+        .env("PIPEDRIVE_BASE_URL", &base)
+        .env("PIPEDRIVE_WEBHOOK_USER", "pipedrive")
+        .env("PIPEDRIVE_WEBHOOK_PASSWORD", "senha-do-webhook")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&home);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.starts_with("webhook 9 (create.deal) deleted: version 1.0"),
+        "{stdout}"
+    );
+    let calls = received.lock().unwrap();
+    let deleted: Vec<&str> = calls
+        .iter()
+        .filter(|c| c.method == "DELETE")
+        .map(|c| c.path.as_str())
+        .collect();
+    assert_eq!(deleted, vec!["/api/v1/webhooks/9"]);
+    let registered: Vec<String> = calls
+        .iter()
+        .filter(|c| c.method == "POST" && c.path == "/api/v1/webhooks")
+        .map(|c| {
+            let body: Value = serde_json::from_str(&c.body).unwrap();
+            assert_eq!(body["version"], "2.0");
+            assert_eq!(body["subscription_url"], WEBHOOK_URL);
+            format!(
+                "{}.{}",
+                body["event_action"].as_str().unwrap(),
+                body["event_object"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        registered,
+        vec![
+            "create.deal",
+            "create.lead",
+            "change.deal",
+            "change.lead",
+            "delete.deal",
+            "delete.lead"
+        ]
+    );
+}
+
+#[test]
+fn a_block_page_pauses_deliveries_without_failing_them() {
+    let (base, received) = fake_pipedrive_blocking(true);
+    let database = TestDatabase::postgres();
+    let mut config = ServiceConfig::with_database(database.url());
+    config.extra_env = vec![
+        ("PIPEDRIVE_API_TOKEN".into(), PIPEDRIVE_TEST_TOKEN.into()),
+        ("PIPEDRIVE_BASE_URL".into(), base),
+    ];
+    let service = Service::start(&config);
+    let (status, consultant) = json(service.post(
+        "/consultor",
+        &json!({"nome": "Ana Souza", "idiomas": ["pt"], "id_pipedrive": OWNER}),
+    ));
+    assert_eq!(status, 200, "{consultant}");
+    let id = consultant["id"].as_i64().unwrap();
+    service.put(
+        &format!("/consultor/{id}/connection?status=true"),
+        &json!({}),
+    );
+    let (status, answer) = json(service.get("/consultor/da-vez?idioma=pt&deal_id=77"));
+    assert_eq!(status, 200, "{answer}");
+    let protocol = answer["protocolo_id"].as_i64().unwrap();
+
+    let actions = |service: &Service| -> Vec<Value> {
+        let (_, body) = json(service.get(&format!("/protocolo/{protocol}")));
+        body["pipedrive"]["acoes"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    wait_for("the owner update tried", || {
+        actions(&service)[0]["tentativas"].as_i64() == Some(1)
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let actions = actions(&service);
+    assert_eq!(actions[0]["estado"], "pendente", "{actions:?}");
+    assert!(
+        actions[0]["motivo"]
+            .as_str()
+            .unwrap()
+            .contains("bloqueio do token"),
+        "{actions:?}"
+    );
+    assert_eq!(actions[1]["estado"], "pendente");
+    assert_eq!(actions[1]["tentativas"], 0, "the note waits for the pause");
+    let calls = received.lock().unwrap();
+    assert_eq!(
+        calls.iter().filter(|c| c.method != "GET").count(),
+        1,
+        "one PATCH, then silence: {:?}",
+        calls
+            .iter()
+            .map(|c| format!("{} {}", c.method, c.path))
+            .collect::<Vec<_>>()
+    );
+    drop(calls);
+    assert_eq!(
+        database.query_i64(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS value FROM pipedrive_pausa \
+             WHERE ate > now() + interval '50 minutes'"
+        ),
+        1,
+        "the pause is shared through the database"
+    );
     let status = service.terminate();
     assert!(status.success());
 }

@@ -37,9 +37,10 @@ pub enum PipedriveCommand {
     /// Lists the company's Pipedrive users (id, name, email, active): the ids to put in each
     /// consultant's id_pipedrive.
     Users,
-    /// Registers the Pipedrive webhooks for created deals and created leads, delivered to URL
-    /// with the basic-auth credentials of PIPEDRIVE_WEBHOOK_USER and PIPEDRIVE_WEBHOOK_PASSWORD.
-    /// Webhooks that already exist (same URL and event) are left as they are.
+    /// Registers the Pipedrive webhooks v2 for created, changed and deleted deals and leads,
+    /// delivered to URL with the basic-auth credentials of PIPEDRIVE_WEBHOOK_USER and
+    /// PIPEDRIVE_WEBHOOK_PASSWORD. Active v2 webhooks already on URL are left as they are;
+    /// version 1.0 or inactive ones on URL are deleted and registered again as version 2.0.
     #[command(name = "webhook-setup")]
     WebhookSetup {
         /// The public address of this service's webhook endpoint, e.g.

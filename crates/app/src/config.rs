@@ -91,6 +91,9 @@ pub struct PipedriveSettings {
     pub language_field: Option<String>,
     /// `PIPEDRIVE_DEFAULT_LANGUAGE`: the language when the field is not set or empty.
     pub default_language: Option<Language>,
+    /// `PIPEDRIVE_NOTE_AS_CONSULTANT`: notes are written as the consultant (needs an admin
+    /// token).
+    pub note_as_consultant: bool,
 }
 
 /// The webhook endpoint's basic-auth credentials.
@@ -109,6 +112,7 @@ impl fmt::Debug for PipedriveSettings {
             .field("webhook", &self.webhook)
             .field("language_field", &self.language_field)
             .field("default_language", &self.default_language)
+            .field("note_as_consultant", &self.note_as_consultant)
             .finish()
     }
 }
@@ -425,6 +429,7 @@ fn pipedrive(env: &Vars<'_>) -> Result<Option<PipedriveSettings>, ConfigError> {
         webhook,
         language_field,
         default_language,
+        note_as_consultant: env.boolean("PIPEDRIVE_NOTE_AS_CONSULTANT", false)?,
     }))
 }
 
@@ -672,6 +677,7 @@ mod tests {
         assert_eq!(settings.webhook, None);
         assert_eq!(settings.language_field, None);
         assert_eq!(settings.default_language, None);
+        assert!(!settings.note_as_consultant);
     }
 
     #[test]
@@ -685,6 +691,7 @@ mod tests {
                 "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
             ),
             ("PIPEDRIVE_DEFAULT_LANGUAGE", "PT-BR"),
+            ("PIPEDRIVE_NOTE_AS_CONSULTANT", "true"),
         ])
         .unwrap()
         .pipedrive
@@ -702,6 +709,7 @@ mod tests {
             Some("a1b2c3d4e5f60718293a4b5c6d7e8f9012345678")
         );
         assert_eq!(settings.default_language.unwrap().as_str(), "pt-br");
+        assert!(settings.note_as_consultant);
     }
 
     #[test]

@@ -16,7 +16,8 @@ use consultores_domain::{
 use consultores_http::{BasicCredentials, PipedriveIntegration, WebhookIntake};
 use consultores_persistence::Database;
 use consultores_pipedrive::{
-    Backoff, HandledEvent, LanguageSource, PipedriveClient, PipedriveConfig, ProcessorSettings,
+    setup_webhooks, Backoff, CatchUp, CatchUpSettings, HandledEvent, LanguageSource,
+    PipedriveClient, PipedriveConfig, ProcessorSettings, ProtocolRecords, SharedPause,
     WebhookDecoder, WebhookProcessor, Worker, WorkerReport, WorkerSettings,
 };
 use slog::{error, info, warn};
@@ -25,13 +26,11 @@ use crate::cli::PipedriveCommand;
 use crate::config::{Config, PipedriveSettings};
 use crate::startup::StartupError;
 
-/// The events the webhook setup registers: created deals and created leads.
-const WEBHOOK_EVENTS: [(&str, &str); 2] = [("create", "deal"), ("create", "lead")];
-
 /// The client for these settings.
 pub fn client(settings: &PipedriveSettings) -> Result<Arc<PipedriveClient>, StartupError> {
     let config = PipedriveConfig::new(settings.api_token.clone(), settings.base_url.clone())
-        .with_timeout(settings.timeout);
+        .with_timeout(settings.timeout)
+        .with_note_as_consultant(settings.note_as_consultant);
     PipedriveClient::new(config)
         .map(Arc::new)
         .map_err(|error| StartupError::Pipedrive(error.to_string()))
@@ -87,15 +86,21 @@ pub fn start(
         ),
         ..ProcessorSettings::DEFAULT
     };
+    // One token, one budget: a pause Pipedrive asks of one replica holds for all of them.
+    let pause = Arc::new(SharedPause::new(
+        client.clone(),
+        store.clone(),
+        clock.clone(),
+    ));
     let delivery = CrmDeliveryService::new(
         store.clone(),
         client.clone(),
-        client.clone(),
+        pause.clone(),
         Arc::new(Backoff::default()),
         clock.clone(),
         delivery_settings,
     );
-    let processor = settings.webhook.as_ref().map(|_| {
+    let processor = settings.webhook.as_ref().map(|credentials| {
         WebhookProcessor::new(
             store.clone(),
             store.clone(),
@@ -108,20 +113,33 @@ pub fn start(
             clock.clone(),
             processor_settings,
         )
-        .with_throttle(client.clone())
+        .with_throttle(pause.clone())
+        .with_protocol_records(ProtocolRecords {
+            consultants: store.clone(),
+            protocols: store.clone(),
+        })
+        .with_catch_up(CatchUp::new(
+            client.clone(),
+            store.clone(),
+            pause.clone(),
+            clock.clone(),
+            &credentials.user,
+            CatchUpSettings::DEFAULT,
+        ))
     });
     let log = logger.new(slog::o!("component" => "pipedrive-worker"));
     let worker = Worker::spawn(
         delivery,
         processor,
         WorkerSettings::DEFAULT,
-        move |report| log_report(&log, report),
+        move |report| log_report(&log, &pause, report),
     )?;
     info!(logger, "pipedrive integration on";
         "base_url" => settings.base_url.as_str(),
         "timeout_secs" => settings.timeout.as_secs(),
         "webhook" => settings.webhook.is_some(),
         "language_field" => settings.language_field.as_deref().unwrap_or("-"),
+        "note_as_consultant" => settings.note_as_consultant,
         "default_language" => settings.default_language.as_ref().map_or("-", |l| l.as_str()));
     if settings.webhook.is_some()
         && settings.language_field.is_none()
@@ -156,9 +174,17 @@ fn lease_for(default: Duration, batch: u32, timeout: Duration) -> Duration {
 
 /// One log line per event handled and per delivery round that did something (never the token:
 /// error texts come scrubbed from the client).
-fn log_report(log: &slog::Logger, report: WorkerReport<'_>) {
+fn log_report(log: &slog::Logger, pause: &SharedPause, report: WorkerReport<'_>) {
     match report {
         WorkerReport::Events(round) => {
+            if !round.catch_up.recovered.is_empty() {
+                warn!(log, "pipedrive catch-up recovered created records the webhook missed";
+                    "count" => round.catch_up.recovered.len(),
+                    "events" => round.catch_up.recovered.join(","));
+            }
+            for warning in &round.catch_up.warnings {
+                warn!(log, "pipedrive webhooks need attention"; "problem" => warning);
+            }
             for handled in &round.handled {
                 match handled {
                     HandledEvent::Finished { key, outcome } => {
@@ -175,10 +201,12 @@ fn log_report(log: &slog::Logger, report: WorkerReport<'_>) {
             }
         }
         WorkerReport::Delivery(round) => {
-            let pause = round.pause.map(|pause| pause.as_secs());
+            let pause_secs = round.pause.map(|pause| pause.as_secs());
             if round.pause.is_some() {
-                warn!(log, "pipedrive rate budget spent: pausing deliveries";
-                    "pause_secs" => pause, "delivered" => round.delivered,
+                let reason = pause.current().map(|(_, reason)| reason);
+                warn!(log, "pipedrive asked for a pause (spent budget, 429 or block): pausing deliveries";
+                    "pause_secs" => pause_secs, "reason" => reason.as_deref().unwrap_or("-"),
+                    "delivered" => round.delivered,
                     "rescheduled" => round.rescheduled, "failed" => round.failed);
             } else {
                 info!(log, "pipedrive deliveries";
@@ -266,40 +294,19 @@ fn webhook_setup(
     if !parsed.path().ends_with("/webhooks/pipedrive") {
         eprintln!("warning: the service receives webhooks at /webhooks/pipedrive");
     }
-    let existing = client
-        .list_webhooks()
-        .map_err(|error| StartupError::Pipedrive(error.to_string()))?;
     let mut out = std::io::stdout().lock();
-    for (action, object) in WEBHOOK_EVENTS {
-        let found = existing.iter().find(|webhook| {
-            webhook.subscription_url == url
-                && matches!(webhook.event_action.as_str(), "*" | "create")
-                && (webhook.event_object == object || webhook.event_object == "*")
-        });
-        if let Some(webhook) = found {
-            writeln!(
-                out,
-                "{action}.{object}: already registered (webhook {}), left as it is",
-                webhook.id
-            )?;
-            continue;
-        }
-        let webhook = client
-            .register_webhook(
-                url,
-                &credentials.user,
-                &credentials.password,
-                action,
-                object,
-            )
-            .map_err(|error| StartupError::Pipedrive(format!("{action}.{object}: {error}")))?;
-        writeln!(
-            out,
-            "{action}.{object}: registered (webhook {})",
-            webhook.id
-        )?;
+    let (steps, error) = match setup_webhooks(client, url, &credentials.user, &credentials.password)
+    {
+        Ok(steps) => (steps, None),
+        Err((steps, error)) => (steps, Some(error)),
+    };
+    for step in &steps {
+        writeln!(out, "{step}")?;
     }
-    Ok(())
+    match error {
+        None => Ok(()),
+        Some(error) => Err(StartupError::Pipedrive(error.to_string())),
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,9 @@
 //! The CRM port (Pipedrive): making a consultant the owner of a deal, lead or person, and noting
 //! which protocol was opened for whom.
 
+use chrono::{DateTime, Utc};
+
+use crate::error::DomainError;
 use crate::values::PipedriveUserId;
 
 /// A CRM record the rotation can hand to a consultant.
@@ -42,5 +45,43 @@ pub enum CrmError {
 pub trait CrmGateway: Send + Sync {
     fn set_owner(&self, target: &CrmTarget, owner: PipedriveUserId) -> Result<(), CrmError>;
     fn add_note(&self, target: &CrmTarget, content: &str) -> Result<(), CrmError>;
+    /// Adds a note written as `author` when the adapter is configured to (the CRM may require
+    /// an admin token); as [`CrmGateway::add_note`] otherwise.
+    fn add_note_as(
+        &self,
+        target: &CrmTarget,
+        content: &str,
+        author: PipedriveUserId,
+    ) -> Result<(), CrmError> {
+        let _ = author;
+        self.add_note(target, content)
+    }
     fn list_users(&self) -> Result<Vec<CrmUser>, CrmError>;
+}
+
+/// A pause of every call to the CRM that the CRM asked for (a spent rate budget, a 429, a
+/// block), shared by every replica: they use one API token and one budget.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrmPause {
+    /// No call before this instant.
+    pub until: DateTime<Utc>,
+    /// The answer that asked for it.
+    pub reason: String,
+}
+
+/// Where the shared pause is kept (the database every replica uses). Every method reports a
+/// store that cannot be reached as [`DomainError::Unavailable`].
+#[cfg_attr(test, mockall::automock)]
+pub trait CrmPauseStore: Send + Sync {
+    /// Makes every replica wait until `until`, with the reason; a pause already stored that
+    /// ends later is kept (pauses are only ever extended).
+    fn extend_pause(
+        &self,
+        until: DateTime<Utc>,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), DomainError>;
+
+    /// The stored pause, when it ends after `now`.
+    fn current_pause(&self, now: DateTime<Utc>) -> Result<Option<CrmPause>, DomainError>;
 }

@@ -31,10 +31,20 @@ pub struct NewCrmEvent {
     pub payload: String,
 }
 
+/// The claim a worker holds on an event: its id and the end of its lease (see
+/// [`crate::OutboxClaim`]: the pair identifies one claim).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CrmEventClaim {
+    pub id: CrmEventId,
+    pub lease_until: DateTime<Utc>,
+}
+
 /// A recorded event, claimed for processing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CrmEvent {
     pub id: CrmEventId,
+    /// The end of this worker's lease on the event (as stored).
+    pub lease_until: DateTime<Utc>,
     pub key: String,
     pub action: String,
     pub entity: String,
@@ -44,6 +54,16 @@ pub struct CrmEvent {
     pub received_at: DateTime<Utc>,
 }
 
+impl CrmEvent {
+    /// The claim this worker holds on the event.
+    pub fn claim(&self) -> CrmEventClaim {
+        CrmEventClaim {
+            id: self.id,
+            lease_until: self.lease_until,
+        }
+    }
+}
+
 /// How processing an event ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CrmEventOutcome {
@@ -51,6 +71,13 @@ pub enum CrmEventOutcome {
     Assigned { protocol: ProtocolId },
     /// Nothing to do (`ignorado`): not a created deal or lead, or the echo of our own update.
     Ignored { reason: String },
+    /// The event concerns a protocol already open, which it was recorded on (`concluido`, with
+    /// the reason and the protocol): a deal converted from a lead keeps the lead's protocol; an
+    /// owner changed by a person in the CRM.
+    Linked {
+        protocol: ProtocolId,
+        reason: String,
+    },
     /// It could not be processed (`falhou`): no usable language, nobody available, …
     Failed { reason: String },
 }
@@ -59,7 +86,7 @@ impl CrmEventOutcome {
     /// The stored state: `concluido`, `ignorado` or `falhou`.
     pub fn state(&self) -> &'static str {
         match self {
-            Self::Assigned { .. } => "concluido",
+            Self::Assigned { .. } | Self::Linked { .. } => "concluido",
             Self::Ignored { .. } => "ignorado",
             Self::Failed { .. } => "falhou",
         }
@@ -69,14 +96,16 @@ impl CrmEventOutcome {
     pub fn reason(&self) -> Option<&str> {
         match self {
             Self::Assigned { .. } => None,
-            Self::Ignored { reason } | Self::Failed { reason } => Some(reason),
+            Self::Ignored { reason } | Self::Failed { reason } | Self::Linked { reason, .. } => {
+                Some(reason)
+            }
         }
     }
 
     /// The protocol opened, for an assignment.
     pub fn protocol(&self) -> Option<ProtocolId> {
         match self {
-            Self::Assigned { protocol } => Some(*protocol),
+            Self::Assigned { protocol } | Self::Linked { protocol, .. } => Some(*protocol),
             _ => None,
         }
     }
@@ -103,6 +132,14 @@ pub trait CrmEventInbox: Send + Sync {
     /// Safe under concurrent redeliveries: exactly one of them gets `true`.
     fn record(&self, event: &NewCrmEvent, now: DateTime<Utc>) -> Result<bool, DomainError>;
 
+    /// When the latest event with this action and entity (`create`, `deal`) was received, if
+    /// any: where a catch-up of missed events starts.
+    fn last_received(
+        &self,
+        action: &str,
+        entity: &str,
+    ) -> Result<Option<DateTime<Utc>>, DomainError>;
+
     /// Claims up to `limit` pending events that are not leased (no lease, or one that ended at or
     /// before `now`), oldest first, and leases them until `lease_until` (as
     /// [`crate::CrmOutbox::claim_due`] does for actions).
@@ -113,19 +150,21 @@ pub trait CrmEventInbox: Send + Sync {
         limit: u32,
     ) -> Result<Vec<CrmEvent>, DomainError>;
 
-    /// Records how processing ended (state, reason, protocol) and ends the lease.
+    /// Records how processing ended (state, reason, protocol) and ends the lease; nothing
+    /// changes unless `claim` is still the event's (a lease that ran out and was taken over by
+    /// another worker).
     fn finish(
         &self,
-        id: CrmEventId,
+        claim: CrmEventClaim,
         outcome: &CrmEventOutcome,
         now: DateTime<Utc>,
     ) -> Result<(), DomainError>;
 
     /// Leaves an event pending, not to be claimed before `retry_at`, noting why (a temporary
-    /// failure: the store or the CRM did not answer).
+    /// failure: the store or the CRM did not answer); only while `claim` is the event's.
     fn defer(
         &self,
-        id: CrmEventId,
+        claim: CrmEventClaim,
         retry_at: DateTime<Utc>,
         reason: &str,
     ) -> Result<(), DomainError>;

@@ -307,10 +307,22 @@ impl TryFrom<StatusRecord> for CrmActionStatus {
     }
 }
 
+/// The claim a worker holds on an item: its id and the end of the lease it was given. Claims
+/// taken one after the other on one item always have different lease ends (a new claim starts
+/// when the previous lease has ended), so the pair identifies one claim: settling an item with a
+/// claim that has expired and been taken over by another worker changes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OutboxClaim {
+    pub id: OutboxItemId,
+    pub lease_until: DateTime<Utc>,
+}
+
 /// A pending action claimed for delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxItem {
     pub id: OutboxItemId,
+    /// The end of this worker's lease on the item (as stored).
+    pub lease_until: DateTime<Utc>,
     /// The protocol whose assignment decided the action.
     pub protocol_id: Option<ProtocolId>,
     pub target: CrmTarget,
@@ -319,6 +331,19 @@ pub struct OutboxItem {
     pub attempts: u32,
     /// When the assignment wrote it.
     pub created_at: DateTime<Utc>,
+    /// For a note: the CRM user the same assignment made the owner (the consultant), whom the
+    /// note may be written as.
+    pub note_author: Option<PipedriveUserId>,
+}
+
+impl OutboxItem {
+    /// The claim this worker holds on the item.
+    pub fn claim(&self) -> OutboxClaim {
+        OutboxClaim {
+            id: self.id,
+            lease_until: self.lease_until,
+        }
+    }
 }
 
 /// The stored CRM actions. Every method reports a store that cannot be reached as
@@ -334,6 +359,14 @@ pub trait CrmOutbox: Send + Sync {
     /// is completed, rescheduled, failed or released, so several workers (on several replicas)
     /// never deliver one item at the same time; a worker that dies leaves its items to be
     /// claimed again when the lease ends.
+    ///
+    /// An item whose stored row cannot be turned into an action (e.g. an owner id of 0 adopted
+    /// from v6) is not returned: it is marked `falhou` with the reason in the same claim, so it
+    /// never blocks the items after it.
+    ///
+    /// The settling methods below change an item only while the caller's claim is the one the
+    /// item holds (same lease end, still pending): a worker whose lease ran out and whose item
+    /// was claimed again by another worker changes nothing.
     fn claim_due(
         &self,
         now: DateTime<Utc>,
@@ -344,7 +377,7 @@ pub trait CrmOutbox: Send + Sync {
     /// Marks a delivered item `concluido` after `attempts` tries (the lease ends).
     fn complete(
         &self,
-        id: OutboxItemId,
+        claim: OutboxClaim,
         attempts: u32,
         now: DateTime<Utc>,
     ) -> Result<(), DomainError>;
@@ -353,7 +386,7 @@ pub trait CrmOutbox: Send + Sync {
     /// reason of the last failure (the lease ends).
     fn reschedule(
         &self,
-        id: OutboxItemId,
+        claim: OutboxClaim,
         attempts: u32,
         next_attempt_at: DateTime<Utc>,
         last_error: &str,
@@ -363,7 +396,7 @@ pub trait CrmOutbox: Send + Sync {
     /// Marks an item `falhou` after `attempts` tries, with the reason (the lease ends).
     fn fail(
         &self,
-        id: OutboxItemId,
+        claim: OutboxClaim,
         attempts: u32,
         reason: &str,
         now: DateTime<Utc>,
@@ -373,7 +406,7 @@ pub trait CrmOutbox: Send + Sync {
     /// due again at `next_attempt_at`; its attempts and last error stay as they were.
     fn release(
         &self,
-        id: OutboxItemId,
+        claim: OutboxClaim,
         next_attempt_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(), DomainError>;
@@ -391,10 +424,26 @@ pub trait CrmOutbox: Send + Sync {
     /// The owner this service last made of `target` successfully, if any: used to recognise the
     /// CRM's change event that echoes our own update.
     fn last_owner_set(&self, target: &CrmTarget) -> Result<Option<PipedriveUserId>, DomainError>;
+
+    /// The protocol of the latest assignment that queued actions for `target`, if any: the
+    /// protocol a record keeps when it is converted (lead → deal) or changes owner in the CRM.
+    fn latest_protocol(&self, target: &CrmTarget) -> Result<Option<ProtocolId>, DomainError>;
+
+    /// Gives up every pending action for `target` (`falhou` with `reason`): the record was
+    /// deleted or merged into another in the CRM. Returns how many were cancelled. An action a
+    /// worker is delivering right now is cancelled too; its worker's settlement then changes
+    /// nothing.
+    fn cancel_pending(
+        &self,
+        target: &CrmTarget,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, DomainError>;
 }
 
-/// Whether the CRM asked for a pause of every call (a spent rate budget). Implemented by the CRM
-/// adapter from the rate-limit headers of its latest answer.
+/// Whether the CRM asked for a pause of every call (a spent rate budget, a 429, a block).
+/// Implemented by the CRM adapter from its answers (and, for Pipedrive, the pause every replica
+/// shares through the database).
 #[cfg_attr(test, mockall::automock)]
 pub trait CrmThrottle: Send + Sync {
     /// How long to wait before the next call, when the budget is spent; `None` to go on.

@@ -26,14 +26,15 @@ pub use audit::{
 };
 pub use clock::{Clock, SystemClock};
 pub use consultant::{Consultant, ConsultantFilter, ConsultantId, ConsultantPatch, NewConsultant};
-pub use crm::{CrmError, CrmGateway, CrmTarget, CrmUser};
+pub use crm::{CrmError, CrmGateway, CrmPause, CrmPauseStore, CrmTarget, CrmUser};
 pub use crm_events::{
-    CrmEvent, CrmEventDecoder, CrmEventId, CrmEventInbox, CrmEventOutcome, InvalidCrmEvent,
-    NewCrmEvent,
+    CrmEvent, CrmEventClaim, CrmEventDecoder, CrmEventId, CrmEventInbox, CrmEventOutcome,
+    InvalidCrmEvent, NewCrmEvent,
 };
 pub use crm_outbox::{
     assignment_note, CrmAction, CrmActionKind, CrmActionStatus, CrmOutbox, CrmTargetKind,
-    CrmThrottle, DeliveryState, OutboxItem, OutboxItemId, RetryPolicy, ASSIGNMENT_NOTE_TEMPLATE,
+    CrmThrottle, DeliveryState, OutboxClaim, OutboxItem, OutboxItemId, RetryPolicy,
+    ASSIGNMENT_NOTE_TEMPLATE,
 };
 pub use distribution::{eligible_queue, is_eligible, queue_head, Assignment};
 pub use error::DomainError;

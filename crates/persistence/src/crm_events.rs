@@ -2,16 +2,16 @@
 //! deduplication key (`chave`, unique) and claimed by the worker with a lease, as the outbox
 //! items are (see `crm_outbox.rs`).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use consultores_domain::{
-    CrmEvent, CrmEventId, CrmEventInbox, CrmEventOutcome, DomainError, NewCrmEvent,
+    CrmEvent, CrmEventClaim, CrmEventId, CrmEventInbox, CrmEventOutcome, DomainError, NewCrmEvent,
 };
 use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};
 
 use crate::audit::prefix;
 use crate::crm_outbox::PENDING;
-use crate::database::{write_transaction, Database};
+use crate::database::{with_connection, write_transaction, Database};
 use crate::error::StoreError;
 use crate::schema::pipedrive_webhook_eventos as eventos;
 use crate::sql_types::Timestamp;
@@ -51,9 +51,10 @@ struct EventRow {
 }
 
 impl EventRow {
-    fn into_domain(self) -> CrmEvent {
+    fn into_domain(self, lease_until: DateTime<Utc>) -> CrmEvent {
         CrmEvent {
             id: CrmEventId(self.id),
+            lease_until,
             key: self.chave,
             action: self.acao,
             entity: self.entidade,
@@ -134,12 +135,32 @@ impl Database {
         Ok(inserted == 1)
     }
 
+    fn last_event_received(
+        &self,
+        action: &str,
+        entity: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let latest: Option<Timestamp> = with_connection!(self, |conn| {
+            eventos::table
+                .filter(eventos::acao.eq(action))
+                .filter(eventos::entidade.eq(entity))
+                // Ids grow with time: the newest match is found walking the primary key back.
+                .order(eventos::id.desc())
+                .select(eventos::recebido_em)
+                .first(conn)
+                .optional()?
+        });
+        Ok(latest.map(|at| at.0))
+    }
+
     fn claim_events(
         &self,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<CrmEvent>, StoreError> {
+        // The lease end identifies the claim when it is settled: keep it as the store keeps it.
+        let lease_until = lease_until.trunc_subsecs(6);
         let mut rows = write_transaction!(self, |conn| {
             let rows = conn.claimable_events(now, limit)?;
             let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
@@ -151,12 +172,15 @@ impl Database {
             Ok(rows)
         })?;
         rows.sort_by_key(|row| row.id);
-        Ok(rows.into_iter().map(EventRow::into_domain).collect())
+        Ok(rows
+            .into_iter()
+            .map(|row| row.into_domain(lease_until))
+            .collect())
     }
 
     fn finish_event(
         &self,
-        id: CrmEventId,
+        claim: CrmEventClaim,
         outcome: &CrmEventOutcome,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
@@ -164,8 +188,9 @@ impl Database {
         write_transaction!(self, |conn| {
             diesel::update(
                 eventos::table
-                    .filter(eventos::id.eq(id.0))
-                    .filter(eventos::estado.eq(PENDING)),
+                    .filter(eventos::id.eq(claim.id.0))
+                    .filter(eventos::estado.eq(PENDING))
+                    .filter(eventos::bloqueado_ate.eq(Timestamp(claim.lease_until))),
             )
             .set((
                 eventos::estado.eq(outcome.state()),
@@ -181,7 +206,7 @@ impl Database {
 
     fn defer_event(
         &self,
-        id: CrmEventId,
+        claim: CrmEventClaim,
         retry_at: DateTime<Utc>,
         reason: &str,
     ) -> Result<(), StoreError> {
@@ -189,8 +214,9 @@ impl Database {
         write_transaction!(self, |conn| {
             diesel::update(
                 eventos::table
-                    .filter(eventos::id.eq(id.0))
-                    .filter(eventos::estado.eq(PENDING)),
+                    .filter(eventos::id.eq(claim.id.0))
+                    .filter(eventos::estado.eq(PENDING))
+                    .filter(eventos::bloqueado_ate.eq(Timestamp(claim.lease_until))),
             )
             .set((
                 eventos::motivo.eq(Some(reason)),
@@ -207,6 +233,14 @@ impl CrmEventInbox for Database {
         Ok(self.record_event(event, now)?)
     }
 
+    fn last_received(
+        &self,
+        action: &str,
+        entity: &str,
+    ) -> Result<Option<DateTime<Utc>>, DomainError> {
+        Ok(self.last_event_received(action, entity)?)
+    }
+
     fn claim_pending(
         &self,
         now: DateTime<Utc>,
@@ -218,19 +252,19 @@ impl CrmEventInbox for Database {
 
     fn finish(
         &self,
-        id: CrmEventId,
+        claim: CrmEventClaim,
         outcome: &CrmEventOutcome,
         now: DateTime<Utc>,
     ) -> Result<(), DomainError> {
-        Ok(self.finish_event(id, outcome, now)?)
+        Ok(self.finish_event(claim, outcome, now)?)
     }
 
     fn defer(
         &self,
-        id: CrmEventId,
+        claim: CrmEventClaim,
         retry_at: DateTime<Utc>,
         reason: &str,
     ) -> Result<(), DomainError> {
-        Ok(self.defer_event(id, retry_at, reason)?)
+        Ok(self.defer_event(claim, retry_at, reason)?)
     }
 }

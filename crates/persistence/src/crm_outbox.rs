@@ -19,10 +19,10 @@
 //! The assignment writes its items in its own transaction (`assignment.rs`): on PostgreSQL inside
 //! its one statement, on SQLite with [`insert_assignment_actions`].
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use consultores_domain::{
     CrmAction, CrmActionKind, CrmActionStatus, CrmOutbox, CrmTarget, CrmTargetKind, DeliveryState,
-    DomainError, OutboxItem, OutboxItemId, PipedriveUserId, ProtocolId,
+    DomainError, OutboxClaim, OutboxItem, OutboxItemId, PipedriveUserId, ProtocolId,
 };
 use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};
@@ -56,30 +56,40 @@ pub(crate) struct OutboxRow {
 }
 
 impl OutboxRow {
-    fn into_domain(self) -> Result<OutboxItem, StoreError> {
-        let id = self.id;
-        let broken = move |what: &str| {
-            StoreError::internal(format!("crm_outbox row {id}: unusable stored {what}"))
-        };
-        let target = target_of(&self.alvo_tipo, &self.alvo_id).ok_or_else(|| broken("target"))?;
+    /// The item this row stores, leased until `lease_until`; or why the row cannot be one (the
+    /// reason recorded when the claim fails it).
+    fn into_domain(self, lease_until: DateTime<Utc>) -> Result<OutboxItem, String> {
+        let target = target_of(&self.alvo_tipo, &self.alvo_id).ok_or_else(|| {
+            format!(
+                "ação inválida no banco: alvo {} {:?} não é um registro do Pipedrive",
+                self.alvo_tipo, self.alvo_id
+            )
+        })?;
         let action = match self.acao.parse::<CrmActionKind>() {
-            Ok(CrmActionKind::SetOwner) => CrmAction::SetOwner(
-                self.owner_id
-                    .and_then(|owner| PipedriveUserId::new(owner).ok())
-                    .ok_or_else(|| broken("owner_id"))?,
-            ),
-            Ok(CrmActionKind::AddNote) => {
-                CrmAction::AddNote(self.conteudo.ok_or_else(|| broken("conteudo"))?)
+            Ok(CrmActionKind::SetOwner) => {
+                let owner = self.owner_id.unwrap_or(0);
+                CrmAction::SetOwner(PipedriveUserId::new(owner).map_err(|_| {
+                    format!(
+                        "ação inválida no banco: owner_id {owner} não é um id de usuário do \
+                         Pipedrive"
+                    )
+                })?)
             }
-            Err(_) => return Err(broken("acao")),
+            Ok(CrmActionKind::AddNote) => CrmAction::AddNote(
+                self.conteudo
+                    .ok_or_else(|| "ação inválida no banco: nota sem conteúdo".to_owned())?,
+            ),
+            Err(_) => return Err(format!("ação inválida no banco: {:?}", self.acao)),
         };
         Ok(OutboxItem {
             id: OutboxItemId(self.id),
+            lease_until,
             protocol_id: self.protocolo_id.map(ProtocolId),
             target,
             action,
             attempts: u32::try_from(self.tentativas).unwrap_or(0),
             created_at: self.created_at.0,
+            note_author: None,
         })
     }
 }
@@ -239,6 +249,59 @@ impl ClaimQuery for SqliteConnection {
     }
 }
 
+/// An owner update's `(protocolo_id, owner_id)`.
+type ProtocolOwner = (Option<i64>, Option<i64>);
+
+/// The owner updates of some protocols.
+trait OwnersQuery {
+    fn owners_of(&mut self, protocols: &[i64]) -> Result<Vec<ProtocolOwner>, StoreError>;
+}
+
+macro_rules! owners_of {
+    ($conn:expr, $protocols:expr) => {
+        Ok(crm_outbox::table
+            .filter(crm_outbox::protocolo_id.eq_any($protocols))
+            .filter(crm_outbox::acao.eq(CrmActionKind::SetOwner.as_str()))
+            .select((crm_outbox::protocolo_id, crm_outbox::owner_id))
+            .load($conn)?)
+    };
+}
+
+impl OwnersQuery for PgConnection {
+    fn owners_of(&mut self, protocols: &[i64]) -> Result<Vec<ProtocolOwner>, StoreError> {
+        owners_of!(self, protocols)
+    }
+}
+
+impl OwnersQuery for SqliteConnection {
+    fn owners_of(&mut self, protocols: &[i64]) -> Result<Vec<ProtocolOwner>, StoreError> {
+        owners_of!(self, protocols)
+    }
+}
+
+/// Fills in each note's author: the owner the note's assignment set (the same protocol's owner
+/// update), in one query.
+fn note_authors(conn: &mut impl OwnersQuery, items: &mut [OutboxItem]) -> Result<(), StoreError> {
+    let is_note = |item: &OutboxItem| matches!(item.action, CrmAction::AddNote(_));
+    let protocols: Vec<i64> = items
+        .iter()
+        .filter(|item| is_note(item))
+        .filter_map(|item| item.protocol_id.map(|protocol| protocol.0))
+        .collect();
+    if protocols.is_empty() {
+        return Ok(());
+    }
+    let owners = conn.owners_of(&protocols)?;
+    for item in items.iter_mut().filter(|item| is_note(item)) {
+        let protocol = item.protocol_id.map(|protocol| protocol.0);
+        item.note_author = owners
+            .iter()
+            .find(|(owner_protocol, _)| *owner_protocol == protocol)
+            .and_then(|(_, owner)| owner.and_then(|owner| PipedriveUserId::new(owner).ok()));
+    }
+    Ok(())
+}
+
 /// The first `max` characters of an error text.
 fn clip(text: &str) -> &str {
     crate::audit::prefix(text, MAX_ERROR_CHARS)
@@ -255,9 +318,20 @@ impl Database {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<OutboxItem>, StoreError> {
-        let mut rows = write_transaction!(self, |conn| {
+        // The lease end identifies the claim when it is settled: keep it as the store keeps it.
+        let lease_until = lease_until.trunc_subsecs(6);
+        let mut items = write_transaction!(self, |conn| {
             let rows = conn.claimable(now, limit)?;
-            let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+            let mut items = Vec::with_capacity(rows.len());
+            let mut unusable = Vec::new();
+            for row in rows {
+                let id = row.id;
+                match row.into_domain(lease_until) {
+                    Ok(item) => items.push(item),
+                    Err(reason) => unusable.push((id, reason)),
+                }
+            }
+            let ids: Vec<i64> = items.iter().map(|item| item.id.0).collect();
             if !ids.is_empty() {
                 diesel::update(crm_outbox::table.filter(crm_outbox::id.eq_any(&ids)))
                     .set((
@@ -266,25 +340,40 @@ impl Database {
                     ))
                     .execute(conn)?;
             }
-            Ok(rows)
+            note_authors(conn, &mut items)?;
+            // A row no worker can deliver fails here, once, instead of failing every claim that
+            // meets it (and with it the whole batch) forever.
+            for (id, reason) in &unusable {
+                diesel::update(crm_outbox::table.filter(crm_outbox::id.eq(id)))
+                    .set((
+                        crm_outbox::estado.eq(FAILED),
+                        crm_outbox::ultimo_erro.eq(Some(clip(reason))),
+                        crm_outbox::bloqueado_ate.eq(None::<Timestamp>),
+                        crm_outbox::updated_at.eq(Timestamp(now)),
+                    ))
+                    .execute(conn)?;
+            }
+            Ok(items)
         })?;
-        rows.sort_by_key(|row| row.id);
-        rows.into_iter().map(OutboxRow::into_domain).collect()
+        items.sort_by_key(|item| item.id);
+        Ok(items)
     }
 
     /// Ends a pending item's lease, recording how its try went.
     fn settle_outbox(
         &self,
-        id: OutboxItemId,
+        claim: OutboxClaim,
         settlement: Settlement<'_>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let lease_ends = crm_outbox::bloqueado_ate.eq(None::<Timestamp>);
         let updated = crm_outbox::updated_at.eq(Timestamp(now));
         write_transaction!(self, |conn| {
+            // Only while this claim is the item's: a lease that ran out may have been taken over.
             let item = crm_outbox::table
-                .filter(crm_outbox::id.eq(id.0))
-                .filter(crm_outbox::estado.eq(PENDING));
+                .filter(crm_outbox::id.eq(claim.id.0))
+                .filter(crm_outbox::estado.eq(PENDING))
+                .filter(crm_outbox::bloqueado_ate.eq(Timestamp(claim.lease_until)));
             let statement = diesel::update(item);
             match settlement {
                 Settlement::Done { attempts } => statement
@@ -366,6 +455,48 @@ impl Database {
     }
 }
 
+impl Database {
+    fn outbox_latest_protocol(&self, target: &CrmTarget) -> Result<Option<i64>, StoreError> {
+        let target_id = target.id_text();
+        let protocol: Option<Option<i64>> = with_connection!(self, |conn| {
+            crm_outbox::table
+                .filter(crm_outbox::alvo_tipo.eq(target.kind().as_str()))
+                .filter(crm_outbox::alvo_id.eq(&target_id))
+                .filter(crm_outbox::protocolo_id.is_not_null())
+                .order(crm_outbox::id.desc())
+                .select(crm_outbox::protocolo_id)
+                .first(conn)
+                .optional()?
+        });
+        Ok(protocol.flatten())
+    }
+
+    fn outbox_cancel(
+        &self,
+        target: &CrmTarget,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let target_id = target.id_text();
+        let cancelled = write_transaction!(self, |conn| {
+            Ok(diesel::update(
+                crm_outbox::table
+                    .filter(crm_outbox::alvo_tipo.eq(target.kind().as_str()))
+                    .filter(crm_outbox::alvo_id.eq(&target_id))
+                    .filter(crm_outbox::estado.eq(PENDING)),
+            )
+            .set((
+                crm_outbox::estado.eq(FAILED),
+                crm_outbox::ultimo_erro.eq(Some(clip(reason))),
+                crm_outbox::bloqueado_ate.eq(None::<Timestamp>),
+                crm_outbox::updated_at.eq(Timestamp(now)),
+            ))
+            .execute(conn)?)
+        })?;
+        Ok(u64::try_from(cancelled).unwrap_or(0))
+    }
+}
+
 impl CrmOutbox for Database {
     fn claim_due(
         &self,
@@ -378,16 +509,16 @@ impl CrmOutbox for Database {
 
     fn complete(
         &self,
-        id: OutboxItemId,
+        claim: OutboxClaim,
         attempts: u32,
         now: DateTime<Utc>,
     ) -> Result<(), DomainError> {
-        Ok(self.settle_outbox(id, Settlement::Done { attempts }, now)?)
+        Ok(self.settle_outbox(claim, Settlement::Done { attempts }, now)?)
     }
 
     fn reschedule(
         &self,
-        id: OutboxItemId,
+        claim: OutboxClaim,
         attempts: u32,
         next_attempt_at: DateTime<Utc>,
         last_error: &str,
@@ -398,27 +529,27 @@ impl CrmOutbox for Database {
             at: next_attempt_at,
             error: last_error,
         };
-        Ok(self.settle_outbox(id, settlement, now)?)
+        Ok(self.settle_outbox(claim, settlement, now)?)
     }
 
     fn fail(
         &self,
-        id: OutboxItemId,
+        claim: OutboxClaim,
         attempts: u32,
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<(), DomainError> {
-        Ok(self.settle_outbox(id, Settlement::Failed { attempts, reason }, now)?)
+        Ok(self.settle_outbox(claim, Settlement::Failed { attempts, reason }, now)?)
     }
 
     fn release(
         &self,
-        id: OutboxItemId,
+        claim: OutboxClaim,
         next_attempt_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(), DomainError> {
         Ok(self.settle_outbox(
-            id,
+            claim,
             Settlement::Untried {
                 at: next_attempt_at,
             },
@@ -441,5 +572,18 @@ impl CrmOutbox for Database {
         Ok(self
             .outbox_last_owner(target)?
             .and_then(|owner| PipedriveUserId::new(owner).ok()))
+    }
+
+    fn latest_protocol(&self, target: &CrmTarget) -> Result<Option<ProtocolId>, DomainError> {
+        Ok(self.outbox_latest_protocol(target)?.map(ProtocolId))
+    }
+
+    fn cancel_pending(
+        &self,
+        target: &CrmTarget,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, DomainError> {
+        Ok(self.outbox_cancel(target, reason, now)?)
     }
 }

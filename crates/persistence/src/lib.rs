@@ -30,6 +30,7 @@ mod audit;
 mod consultants;
 mod crm_events;
 mod crm_outbox;
+mod crm_pause;
 mod database;
 mod error;
 mod faults;

@@ -153,6 +153,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    pipedrive_pausa (id) {
+        id -> Integer,
+        ate -> UtcTimestamp,
+        motivo -> Text,
+        atualizado_em -> UtcTimestamp,
+    }
+}
+
 diesel::joinable!(consultor_idiomas -> consultores (consultor_id));
 diesel::joinable!(protocolos -> consultores (consultor_id));
 
@@ -166,4 +178,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     auditoria,
     crm_outbox,
     pipedrive_webhook_eventos,
+    pipedrive_pausa,
 );

@@ -109,7 +109,7 @@ mod tests {
 
     #[test]
     fn retry_after_beyond_the_cap_is_still_honoured() {
-        // The daily budget resets at midnight UTC, possibly hours away.
+        // A block page asks for an hour, far past the cap.
         assert_eq!(Backoff::default().next_delay(3, Some(7_200)), secs(7_200));
     }
 

@@ -9,34 +9,49 @@
 use consultores_domain::CrmError;
 use serde_json::Value;
 
-use crate::rate_limit::RateLimit;
-
 /// The longest part of Pipedrive's error text kept in a reason: enough to read, small enough
 /// to store with each outbox item.
 const MAX_ERROR_TEXT: usize = 300;
+
+/// How long every delivery pauses after Pipedrive's block page (a 403 that is not the API's
+/// JSON error): the block lifts by itself, and more traffic would only prolong it.
+pub const BLOCK_PAUSE_SECS: u64 = 3_600;
+
+/// True for a 403 whose body is not Pipedrive's JSON error (`{"success": false, "error": …}`):
+/// the HTML page of the block Pipedrive applies to a token whose traffic went on after 429s.
+/// Temporary, unlike the API's own 403 (a forbidden request), which is final.
+pub fn is_block_page(status: u16, body: &str) -> bool {
+    status == 403 && !is_api_error(body)
+}
+
+fn is_api_error(body: &str) -> bool {
+    serde_json::from_str::<Value>(body)
+        .ok()
+        .is_some_and(|value| value.get("success").is_some() || value.get("error").is_some())
+}
 
 /// True for the statuses worth retrying: 408, 425, 429 and every 5xx.
 pub fn is_transient_status(status: u16) -> bool {
     matches!(status, 408 | 425 | 429) || (500..=599).contains(&status)
 }
 
-/// The error for a non-2xx answer.
-///
-/// A transient error carries the longest wait Pipedrive asked for: `Retry-After` when present,
-/// until the burst window resets when `x-ratelimit-remaining` is 0, until midnight UTC when
-/// `x-daily-requests-left` is 0. `now_unix_secs` is the current time, for the daily reset.
-pub fn classify_status(
-    status: u16,
-    retry_after: Option<u64>,
-    rate_limit: &RateLimit,
-    body: &str,
-    now_unix_secs: u64,
-) -> CrmError {
+/// The error for a non-2xx answer. `wait_secs` is how long Pipedrive asked the caller to wait
+/// (worked out by the client from `Retry-After`, the rate-limit headers and its own pause); a
+/// transient error carries it, a block page at least [`BLOCK_PAUSE_SECS`].
+pub fn classify_status(status: u16, wait_secs: Option<u64>, body: &str) -> CrmError {
     let reason = status_reason(status, body);
-    if is_transient_status(status) {
+    if is_block_page(status, body) {
+        CrmError::Transient {
+            reason: format!(
+                "{reason} sem a resposta de erro da API: bloqueio do token pelo Pipedrive \
+                 (provavelmente por requisições após respostas 429); entregas pausadas"
+            ),
+            retry_after_secs: Some(wait_secs.unwrap_or(0).max(BLOCK_PAUSE_SECS)),
+        }
+    } else if is_transient_status(status) {
         CrmError::Transient {
             reason,
-            retry_after_secs: retry_after.max(rate_limit.pause_secs_at(now_unix_secs)),
+            retry_after_secs: wait_secs,
         }
     } else {
         CrmError::Permanent { reason }
@@ -89,16 +104,10 @@ fn shorten(text: &str, max_chars: usize) -> String {
 mod tests {
     use super::*;
 
-    const NOW: u64 = 1_700_000_000; // 6_400 s before midnight UTC
-
-    fn no_limits() -> RateLimit {
-        RateLimit::default()
-    }
-
     #[test]
     fn unauthorized_is_permanent_with_pipedrive_text() {
         let body = r#"{"success":false,"error":"unauthorized access","errorCode":401,"error_info":"Please check developers.pipedrive.com"}"#;
-        let error = classify_status(401, None, &no_limits(), body, NOW);
+        let error = classify_status(401, None, body);
         assert_eq!(
             error,
             CrmError::Permanent {
@@ -109,8 +118,9 @@ mod tests {
 
     #[test]
     fn client_errors_are_permanent() {
+        let api_error = r#"{"success":false,"error":"nope"}"#;
         for status in [400, 402, 403, 404, 405, 410, 415, 422] {
-            let error = classify_status(status, None, &no_limits(), "", NOW);
+            let error = classify_status(status, None, api_error);
             assert!(
                 matches!(error, CrmError::Permanent { .. }),
                 "{status}: {error:?}"
@@ -121,7 +131,7 @@ mod tests {
     #[test]
     fn server_errors_and_throttling_are_transient() {
         for status in [408, 429, 500, 502, 503, 504] {
-            let error = classify_status(status, None, &no_limits(), "", NOW);
+            let error = classify_status(status, None, "");
             assert!(
                 matches!(error, CrmError::Transient { .. }),
                 "{status}: {error:?}"
@@ -130,8 +140,8 @@ mod tests {
     }
 
     #[test]
-    fn too_many_requests_waits_for_retry_after() {
-        let error = classify_status(429, Some(7), &no_limits(), "", NOW);
+    fn too_many_requests_waits_as_asked() {
+        let error = classify_status(429, Some(7), "");
         assert_eq!(
             error,
             CrmError::Transient {
@@ -142,34 +152,35 @@ mod tests {
     }
 
     #[test]
-    fn too_many_requests_without_retry_after_waits_for_the_burst_reset() {
-        let limits = RateLimit::from_header_values(Some("0"), Some("2"), Some("500"));
-        let error = classify_status(429, None, &limits, "", NOW);
+    fn a_block_page_is_temporary_with_a_long_wait() {
+        for body in [
+            "<html><head><title>Access denied | acme.pipedrive.com used Cloudflare</title></head></html>",
+            "",
+        ] {
+            assert!(is_block_page(403, body));
+            let error = classify_status(403, None, body);
+            let CrmError::Transient {
+                reason,
+                retry_after_secs,
+            } = error
+            else {
+                panic!("a block page is temporary: {error:?}");
+            };
+            assert_eq!(retry_after_secs, Some(BLOCK_PAUSE_SECS));
+            assert!(reason.starts_with("Pipedrive respondeu 403 Forbidden sem a resposta"));
+            assert!(!reason.contains("html"), "{reason}");
+        }
+        let forbidden = r#"{"success":false,"error":"You do not have permission","errorCode":403}"#;
+        assert!(!is_block_page(403, forbidden));
         assert!(matches!(
-            error,
-            CrmError::Transient {
-                retry_after_secs: Some(2),
-                ..
-            }
-        ));
-    }
-
-    #[test]
-    fn a_spent_daily_budget_waits_until_midnight_utc() {
-        let limits = RateLimit::from_header_values(Some("10"), Some("2"), Some("0"));
-        let error = classify_status(429, Some(2), &limits, "", NOW);
-        assert!(matches!(
-            error,
-            CrmError::Transient {
-                retry_after_secs: Some(6_400),
-                ..
-            }
+            classify_status(403, None, forbidden),
+            CrmError::Permanent { .. }
         ));
     }
 
     #[test]
     fn server_error_without_hints_leaves_the_wait_to_the_backoff() {
-        let error = classify_status(500, None, &no_limits(), "oops", NOW);
+        let error = classify_status(500, None, "oops");
         assert_eq!(
             error,
             CrmError::Transient {

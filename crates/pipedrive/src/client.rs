@@ -7,10 +7,12 @@
 //! - lead owner: `PATCH /api/v1/leads/{uuid}` (`updateLead`),
 //! - notes: `POST /api/v1/notes` (`addNote`; `content` plus one of `deal_id`/`lead_id`/`person_id`),
 //! - users: `GET /api/v1/users` (`getUsers`),
-//! - webhooks: `POST`/`GET /api/v1/webhooks` (`addWebhook`, `getWebhooks`),
+//! - webhooks: `POST`/`GET /api/v1/webhooks`, `DELETE /api/v1/webhooks/{id}` (`addWebhook`,
+//!   `getWebhooks`, `deleteWebhook`),
 //! - custom field options: `GET /api/v1/dealFields` (`getDealFields`; leads share deal fields).
 
 use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -21,10 +23,11 @@ use reqwest::{redirect, Method};
 use serde_json::{json, Value};
 use url::Url;
 
-use crate::classify::{classify_status, status_reason};
+use crate::backoff::Backoff;
+use crate::classify::{classify_status, is_block_page, status_reason, BLOCK_PAUSE_SECS};
 use crate::config::{ConfigError, PipedriveConfig};
-use crate::rate_limit::{parse_retry_after, unix_now, RateLimit};
-use crate::wire::{Envelope, FieldDto, FieldOption, UserDto, Webhook};
+use crate::rate_limit::{parse_retry_after, RateLimit};
+use crate::wire::{field_options_in, Envelope, FieldOption, UserDto, Webhook};
 
 /// The header Pipedrive reads the API token from
 /// (<https://pipedrive.readme.io/docs/core-api-concepts-authentication>). The `api_token` query
@@ -54,18 +57,35 @@ pub struct PipedriveClient {
     timeout: Duration,
     /// Kept only to scrub it from error texts, as a last line of defence.
     api_token: String,
-    last_rate_limit: Mutex<Option<Observed>>,
+    last_rate_limit: Mutex<Option<RateLimit>>,
+    /// The pause the answers so far asked for (only ever extended until it has run out).
+    pause: Mutex<Option<Asked>>,
+    /// 429s in a row, for the pause after a 429 that says nothing about how long to wait.
+    throttled_in_a_row: AtomicU32,
+    /// Notes carry the consultant as their author (`user_id`).
+    note_as_consultant: bool,
 }
 
-/// A rate-limit state and when it was read, so a pause counts down from the answer that
-/// announced it (not from whenever someone asks).
-#[derive(Debug, Clone, Copy)]
-struct Observed {
-    rate_limit: RateLimit,
-    at: Instant,
-    unix_secs: u64,
+/// A pause Pipedrive asked for, counting down from the answer that asked (not from whenever
+/// someone asks).
+#[derive(Debug, Clone)]
+struct Asked {
+    until: Instant,
+    reason: String,
+    serial: u64,
 }
 
+/// The pause of every call that Pipedrive's answers asked for: a spent budget
+/// (`x-ratelimit-remaining: 0`, `x-daily-requests-left: 0`), any 429, a block page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PauseAsked {
+    /// How much of it is left.
+    pub remaining: Duration,
+    /// The answer that asked for it, for the operator.
+    pub reason: String,
+    /// Grows with every new pause, so a caller can tell a new one from one it has seen.
+    pub serial: u64,
+}
 impl fmt::Debug for PipedriveClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PipedriveClient")
@@ -84,6 +104,7 @@ impl PipedriveClient {
             api_token,
             mut base_url,
             timeout,
+            note_as_consultant,
         } = config;
         let api_token = api_token.trim().to_owned();
         if api_token.is_empty() {
@@ -124,6 +145,9 @@ impl PipedriveClient {
             timeout,
             api_token,
             last_rate_limit: Mutex::new(None),
+            pause: Mutex::new(None),
+            throttled_in_a_row: AtomicU32::new(0),
+            note_as_consultant,
         })
     }
 
@@ -133,28 +157,32 @@ impl PipedriveClient {
     }
 
     /// The rate-limit state of the latest answer (any status), `None` before the first one.
-    /// The worker checks [`RateLimit::pause`] on it to stop before Pipedrive answers 429.
     pub fn last_rate_limit(&self) -> Option<RateLimit> {
-        self.observed().map(|observed| observed.rate_limit)
-    }
-
-    /// How much of the pause asked for by the latest answer is left: `None` when that answer
-    /// left budget, or its pause has run out. Unlike [`RateLimit::pause`] on
-    /// [`Self::last_rate_limit`], this counts down from the moment the answer arrived, so a
-    /// worker that waited the pause out may call again.
-    pub fn pause_remaining(&self) -> Option<Duration> {
-        let observed = self.observed()?;
-        let pause = Duration::from_secs(observed.rate_limit.pause_secs_at(observed.unix_secs)?);
-        pause
-            .checked_sub(observed.at.elapsed())
-            .filter(|left| !left.is_zero())
-    }
-
-    fn observed(&self) -> Option<Observed> {
         *self
             .last_rate_limit
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The pause the answers so far asked for, while some of it is left: the burst window or
+    /// the daily count spent, any 429 (however much burst room its headers show: Pipedrive
+    /// blocks tokens whose traffic goes on after 429s; `Retry-After` or `x-ratelimit-reset`
+    /// when given, else a backoff that grows with each 429 in a row), or the block page
+    /// ([`BLOCK_PAUSE_SECS`]).
+    pub fn pause_asked(&self) -> Option<PauseAsked> {
+        let pause = self.pause.lock().unwrap_or_else(PoisonError::into_inner);
+        let asked = pause.as_ref()?;
+        let remaining = asked.until.checked_duration_since(Instant::now())?;
+        (!remaining.is_zero()).then(|| PauseAsked {
+            remaining,
+            reason: asked.reason.clone(),
+            serial: asked.serial,
+        })
+    }
+
+    /// How much of the pause asked for is left ([`Self::pause_asked`]).
+    pub fn pause_remaining(&self) -> Option<Duration> {
+        self.pause_asked().map(|pause| pause.remaining)
     }
 
     /// Registers a webhook v2 (`POST /api/v1/webhooks`) delivering `event_action.event_object`
@@ -194,9 +222,16 @@ impl PipedriveClient {
         decode_list(envelope.data, "webhooks")
     }
 
+    /// Deletes a webhook (`DELETE /api/v1/webhooks/{id}`).
+    pub fn delete_webhook(&self, id: i64) -> Result<(), CrmError> {
+        let url = self.url(&["api", "v1", "webhooks", &id.to_string()])?;
+        self.call(Method::DELETE, url, None).map(drop)
+    }
+
     /// The options of a single or multiple option deal field (`GET /api/v1/dealFields`), to turn
     /// the option ids of webhook payloads into labels. Leads share the deal fields. An unknown
-    /// key is a permanent error; a field without options gives an empty list.
+    /// key is a permanent error; a field without options gives an empty list. Only this field's
+    /// options are decoded, so built-in fields of other shapes never get in the way.
     pub fn field_options(&self, field_key: &str) -> Result<Vec<FieldOption>, CrmError> {
         let mut start = 0u64;
         for _ in 0..MAX_PAGES {
@@ -206,9 +241,9 @@ impl PipedriveClient {
                 .append_pair("limit", &FIELDS_PAGE_SIZE.to_string());
             let envelope = self.call(Method::GET, url, None)?;
             let next = envelope.next_start();
-            let fields: Vec<FieldDto> = decode_list(envelope.data, "dealFields")?;
-            if let Some(field) = fields.into_iter().find(|field| field.key == field_key) {
-                return Ok(field.options.unwrap_or_default());
+            let fields: Vec<Value> = decode_list(envelope.data, "dealFields")?;
+            if let Some(options) = field_options_in(&fields, field_key) {
+                return Ok(options);
             }
             match next {
                 Some(next) if next > start => start = next,
@@ -220,7 +255,7 @@ impl PipedriveClient {
         })
     }
 
-    fn url(&self, segments: &[&str]) -> Result<Url, CrmError> {
+    pub(crate) fn url(&self, segments: &[&str]) -> Result<Url, CrmError> {
         let mut url = self.base_url.clone();
         url.path_segments_mut()
             .map_err(|()| CrmError::Permanent {
@@ -238,7 +273,12 @@ impl PipedriveClient {
 
     /// Sends one request and returns the envelope of a 2xx answer; any other outcome becomes a
     /// classified [`CrmError`].
-    fn call(&self, method: Method, url: Url, body: Option<&Value>) -> Result<Envelope, CrmError> {
+    pub(crate) fn call(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+    ) -> Result<Envelope, CrmError> {
         let mut request = self.http.request(method, url);
         if let Some(body) = body {
             request = request.json(body);
@@ -252,7 +292,6 @@ impl PipedriveClient {
     fn read(&self, response: Response) -> Result<Envelope, CrmError> {
         let status = response.status();
         let rate_limit = RateLimit::from_headers(response.headers());
-        self.remember(rate_limit);
         let retry_after = response
             .headers()
             .get(RETRY_AFTER)
@@ -261,15 +300,18 @@ impl PipedriveClient {
         let text = response
             .text()
             .map_err(|error| self.transport_error(&error))?;
+        *self
+            .last_rate_limit
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(rate_limit);
+        let pause = self.pause_for(status.as_u16(), retry_after, &rate_limit, &text);
+        if let Some((secs, reason)) = &pause {
+            self.extend_pause(*secs, reason);
+        }
 
         if !status.is_success() {
-            return Err(classify_status(
-                status.as_u16(),
-                retry_after,
-                &rate_limit,
-                &text,
-                unix_now(),
-            ));
+            let wait = pause.map(|(secs, _)| secs).max(retry_after);
+            return Err(classify_status(status.as_u16(), wait, &text));
         }
         if text.trim().is_empty() {
             return Ok(Envelope::default());
@@ -285,14 +327,73 @@ impl PipedriveClient {
         Ok(envelope)
     }
 
-    fn remember(&self, rate_limit: RateLimit) {
-        *self
-            .last_rate_limit
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(Observed {
-            rate_limit,
-            at: Instant::now(),
-            unix_secs: unix_now(),
+    /// The pause of every call an answer asks for, in seconds, with the reason.
+    fn pause_for(
+        &self,
+        status: u16,
+        retry_after: Option<u64>,
+        rate_limit: &RateLimit,
+        body: &str,
+    ) -> Option<(u64, String)> {
+        if status == 429 {
+            let in_a_row = self
+                .throttled_in_a_row
+                .fetch_add(1, Ordering::SeqCst)
+                .saturating_add(1);
+            let asked = retry_after
+                .max(rate_limit.pause_secs())
+                .max(rate_limit.reset_secs);
+            let secs = asked
+                .unwrap_or_else(|| Backoff::default().next_delay(in_a_row, None).as_secs())
+                .max(1);
+            return Some((
+                secs,
+                format!(
+                    "{}; todas as chamadas ao Pipedrive pausadas por {secs} s",
+                    status_reason(status, body)
+                ),
+            ));
+        }
+        if is_block_page(status, body) {
+            let secs = retry_after.unwrap_or(0).max(BLOCK_PAUSE_SECS);
+            return Some((
+                secs,
+                format!(
+                    "Pipedrive respondeu 403 com uma página de bloqueio, não com a resposta de \
+                     erro da API (token bloqueado, provavelmente por requisições após 429); \
+                     todas as chamadas pausadas por {} min",
+                    secs / 60
+                ),
+            ));
+        }
+        if (200..300).contains(&status) {
+            self.throttled_in_a_row.store(0, Ordering::SeqCst);
+        }
+        rate_limit.pause_secs().map(|secs| {
+            (
+                secs,
+                format!(
+                    "limite de requisições do Pipedrive esgotado (x-ratelimit-remaining: {}, \
+                     x-daily-requests-left: {}); chamadas pausadas por {secs} s",
+                    shown(rate_limit.remaining),
+                    shown(rate_limit.daily_left)
+                ),
+            )
+        })
+    }
+
+    /// Makes the pause last at least `secs` from now.
+    fn extend_pause(&self, secs: u64, reason: &str) {
+        let until = Instant::now() + Duration::from_secs(secs);
+        let mut pause = self.pause.lock().unwrap_or_else(PoisonError::into_inner);
+        if pause.as_ref().is_some_and(|asked| asked.until >= until) {
+            return;
+        }
+        let serial = pause.as_ref().map_or(0, |asked| asked.serial) + 1;
+        *pause = Some(Asked {
+            until,
+            reason: reason.to_owned(),
+            serial,
         });
     }
 
@@ -355,6 +456,36 @@ impl CrmGateway for PipedriveClient {
     /// The text is HTML-escaped (Pipedrive reads `content` as HTML), so it shows as written.
     /// Not idempotent: a retry after a lost answer may add the note twice.
     fn add_note(&self, target: &CrmTarget, content: &str) -> Result<(), CrmError> {
+        self.post_note(target, content, None)
+    }
+
+    /// With `PIPEDRIVE_NOTE_AS_CONSULTANT` ([`PipedriveConfig::note_as_consultant`]), the note
+    /// carries `user_id`: Pipedrive shows it as written by the consultant (an admin token may
+    /// write as any user). Otherwise as [`CrmGateway::add_note`].
+    fn add_note_as(
+        &self,
+        target: &CrmTarget,
+        content: &str,
+        author: PipedriveUserId,
+    ) -> Result<(), CrmError> {
+        let author = self.note_as_consultant.then_some(author);
+        self.post_note(target, content, author)
+    }
+
+    /// `GET /api/v1/users`: every user of the company, active or not. The endpoint is not
+    /// documented as paginated; pages are followed anyway should the envelope announce more.
+    fn list_users(&self) -> Result<Vec<CrmUser>, CrmError> {
+        self.users()
+    }
+}
+
+impl PipedriveClient {
+    fn post_note(
+        &self,
+        target: &CrmTarget,
+        content: &str,
+        author: Option<PipedriveUserId>,
+    ) -> Result<(), CrmError> {
         let content = plain_text_as_html(content);
         let body = match target {
             CrmTarget::Deal(id) => {
@@ -365,13 +496,15 @@ impl CrmGateway for PipedriveClient {
                 json!({ "content": content, "person_id": positive(*id, "pessoa")? })
             }
         };
+        let mut body = body;
+        if let (Some(author), Some(fields)) = (author, body.as_object_mut()) {
+            fields.insert("user_id".to_owned(), json!(author.get()));
+        }
         let url = self.url(&["api", "v1", "notes"])?;
         self.call(Method::POST, url, Some(&body)).map(drop)
     }
 
-    /// `GET /api/v1/users`: every user of the company, active or not. The endpoint is not
-    /// documented as paginated; pages are followed anyway should the envelope announce more.
-    fn list_users(&self) -> Result<Vec<CrmUser>, CrmError> {
+    fn users(&self) -> Result<Vec<CrmUser>, CrmError> {
         let mut users = Vec::new();
         let mut start = 0u64;
         for _ in 0..MAX_PAGES {
@@ -394,11 +527,16 @@ impl CrmGateway for PipedriveClient {
 }
 
 impl CrmThrottle for PipedriveClient {
-    /// [`PipedriveClient::pause_remaining`]: the rest of the pause the latest answer asked for
-    /// (a spent burst window or daily budget).
+    /// [`PipedriveClient::pause_remaining`]: the rest of the pause Pipedrive asked for (this
+    /// process only; [`crate::SharedPause`] shares it with every replica).
     fn pause(&self) -> Option<Duration> {
         self.pause_remaining()
     }
+}
+
+/// A header's value for a reason, `-` when absent.
+fn shown(value: Option<u64>) -> String {
+    value.map_or_else(|| "-".to_owned(), |value| value.to_string())
 }
 
 fn positive(id: i64, what: &str) -> Result<i64, CrmError> {

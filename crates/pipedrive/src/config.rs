@@ -19,6 +19,9 @@ pub struct PipedriveConfig {
     pub base_url: Url,
     /// The limit for one whole request (connect, send, read the answer).
     pub timeout: Duration,
+    /// Write notes as the consultant (`user_id` of `POST /api/v1/notes`; needs an admin token)
+    /// instead of as the token's user.
+    pub note_as_consultant: bool,
 }
 
 impl PipedriveConfig {
@@ -31,7 +34,14 @@ impl PipedriveConfig {
             api_token: api_token.into(),
             base_url,
             timeout: Self::DEFAULT_TIMEOUT,
+            note_as_consultant: false,
         }
+    }
+
+    /// The same settings, writing notes as the consultant or not.
+    pub fn with_note_as_consultant(mut self, note_as_consultant: bool) -> Self {
+        self.note_as_consultant = note_as_consultant;
+        self
     }
 
     /// The same settings with another timeout.
@@ -47,6 +57,7 @@ impl fmt::Debug for PipedriveConfig {
             .field("api_token", &"[redacted]")
             .field("base_url", &self.base_url.as_str())
             .field("timeout", &self.timeout)
+            .field("note_as_consultant", &self.note_as_consultant)
             .finish()
     }
 }

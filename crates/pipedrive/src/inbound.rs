@@ -24,7 +24,9 @@ use consultores_domain::{
     CrmThrottle, DistributionService, DomainError, IdempotencyClaim, IdempotencyKey, Language,
 };
 
+use crate::catch_up::{CatchUp, CatchUpRound};
 use crate::client::PipedriveClient;
+use crate::lifecycle::{self, ProtocolRecords};
 use crate::webhook::{CustomFieldValue, WebhookAction, WebhookEvent};
 use crate::wire::FieldOption;
 
@@ -98,6 +100,17 @@ pub struct EventRound {
     pub claimed: usize,
     /// Each event handled, in order.
     pub handled: Vec<HandledEvent>,
+    /// The catch-up of missed events, when one ran before this round.
+    pub catch_up: CatchUpRound,
+}
+
+impl EventRound {
+    /// Whether the round did something the log should say.
+    pub fn is_worth_reporting(&self) -> bool {
+        !self.handled.is_empty()
+            || !self.catch_up.recovered.is_empty()
+            || !self.catch_up.warnings.is_empty()
+    }
 }
 
 /// The description recorded in the audit trail for assignments made from Pipedrive webhooks.
@@ -117,6 +130,8 @@ pub struct WebhookProcessor {
     settings: ProcessorSettings,
     labels: Mutex<Option<(Instant, HashMap<i64, String>)>>,
     throttle: Option<Arc<dyn CrmThrottle>>,
+    records: Option<ProtocolRecords>,
+    catch_up: Option<CatchUp>,
 }
 
 impl std::fmt::Debug for WebhookProcessor {
@@ -152,6 +167,8 @@ impl WebhookProcessor {
             settings,
             labels: Mutex::new(None),
             throttle: None,
+            records: None,
+            catch_up: None,
         }
     }
 
@@ -159,6 +176,21 @@ impl WebhookProcessor {
     /// the rate budget is spent, an event that needs them waits instead of earning another 429.
     pub fn with_throttle(mut self, throttle: Arc<dyn CrmThrottle>) -> Self {
         self.throttle = Some(throttle);
+        self
+    }
+
+    /// The same processor, recording owner changes made in Pipedrive on the protocols: a
+    /// protocol whose record a person hands to another consultant's Pipedrive user is
+    /// reassigned to that consultant (audited).
+    pub fn with_protocol_records(mut self, records: ProtocolRecords) -> Self {
+        self.records = Some(records);
+        self
+    }
+
+    /// The same processor, running `catch_up` (when due) before its rounds, so the records it
+    /// recovers are handed out in the same round.
+    pub fn with_catch_up(mut self, catch_up: CatchUp) -> Self {
+        self.catch_up = Some(catch_up);
         self
     }
 
@@ -171,6 +203,10 @@ impl WebhookProcessor {
     /// before each (events not handled come back when their lease ends). Store failures while
     /// claiming or recording an outcome end the round with the error.
     pub fn process_pending(&self, stop: &dyn Fn() -> bool) -> Result<EventRound, DomainError> {
+        let catch_up = match &self.catch_up {
+            Some(catch_up) => catch_up.run_if_due()?,
+            None => CatchUpRound::default(),
+        };
         let now = self.clock.now();
         let events =
             self.inbox
@@ -178,6 +214,7 @@ impl WebhookProcessor {
         let mut round = EventRound {
             claimed: events.len(),
             handled: Vec::with_capacity(events.len()),
+            catch_up,
         };
         for event in events {
             if stop() {
@@ -185,7 +222,8 @@ impl WebhookProcessor {
             }
             match self.handle(&event) {
                 Ok(outcome) => {
-                    self.inbox.finish(event.id, &outcome, self.clock.now())?;
+                    self.inbox
+                        .finish(event.claim(), &outcome, self.clock.now())?;
                     round.handled.push(HandledEvent::Finished {
                         key: event.key,
                         outcome,
@@ -193,7 +231,7 @@ impl WebhookProcessor {
                 }
                 Err(Deferral(reason)) => {
                     let retry_at = add(self.clock.now(), self.settings.retry_after);
-                    self.inbox.defer(event.id, retry_at, &reason)?;
+                    self.inbox.defer(event.claim(), retry_at, &reason)?;
                     round.handled.push(HandledEvent::Deferred {
                         key: event.key,
                         reason,
@@ -213,8 +251,13 @@ impl WebhookProcessor {
             Err(reason) => return Ok(failed(format!("payload ilegível: {reason}"))),
         };
         let Some(target) = parsed.target() else {
-            return self.ignored(&parsed);
+            return self.ignored(event, &parsed);
         };
+        match lifecycle::conversion(self.outbox.as_ref(), &parsed, &target) {
+            Ok(Some(linked)) => return Ok(linked),
+            Ok(None) => {}
+            Err(error) => return settled(error),
+        }
         let language = match self.language_of(&parsed)? {
             Ok(language) => language,
             Err(reason) => return Ok(failed(reason)),
@@ -222,16 +265,45 @@ impl WebhookProcessor {
         self.assign(event, &language, target)
     }
 
-    fn ignored(&self, event: &WebhookEvent) -> Result<CrmEventOutcome, Deferral> {
+    /// Events that assign nothing: deletes and merges cancel the record's pending actions;
+    /// the echo of our own owner update is named as such; an owner changed by someone else is
+    /// recorded on the protocol; everything else is only recorded.
+    fn ignored(
+        &self,
+        stored: &CrmEvent,
+        event: &WebhookEvent,
+    ) -> Result<CrmEventOutcome, Deferral> {
+        let now = self.clock.now();
+        if event.action == WebhookAction::Delete {
+            if let Some(record) = event.record() {
+                return lifecycle::removed(self.outbox.as_ref(), event, &record, now)
+                    .or_else(settled);
+            }
+        }
         if event.action == WebhookAction::Change {
             if let Some(record) = event.record() {
                 let ours = self.outbox.last_owner_set(&record).map_err(defer_store)?;
-                if let Some(owner) = ours.filter(|owner| event.is_owner_change_to(*owner)) {
+                // A change made in the web app is a person's, even when it hands the record
+                // back to the owner this service chose.
+                let by_a_person = event.change_source.as_deref() == Some("app");
+                let echo = ours.filter(|owner| !by_a_person && event.is_owner_change_to(*owner));
+                if let Some(owner) = echo {
                     return Ok(CrmEventOutcome::Ignored {
                         reason: format!(
                             "eco da alteração de responsável feita por este serviço (usuário {owner})"
                         ),
                     });
+                }
+                if event.changed_owner() {
+                    return lifecycle::owner_changed(
+                        self.outbox.as_ref(),
+                        self.records.as_ref(),
+                        event,
+                        &record,
+                        now,
+                        &webhook_actor(stored),
+                    )
+                    .or_else(settled);
                 }
             }
         }
@@ -261,6 +333,13 @@ impl WebhookProcessor {
                          está configurado"
                     )
                 }))
+            }
+            // API v1 answers (leads read by the catch-up) give an option's id as text.
+            Some(CustomFieldValue::Text(text)) if is_option_id(&text) => {
+                match self.option_label(field, text.trim().parse().unwrap_or_default())? {
+                    Ok(label) => label,
+                    Err(reason) => return Ok(Err(reason)),
+                }
             }
             Some(CustomFieldValue::Text(text)) => text,
             Some(CustomFieldValue::Option(id)) => match self.option_label(field, id)? {
@@ -346,11 +425,7 @@ impl WebhookProcessor {
             format!("webhook {}", event.key),
             self.distribution.now(),
         );
-        let actor = Actor {
-            api_key_id: None,
-            api_key_description: WEBHOOK_ACTOR.to_owned(),
-            request_id: request,
-        };
+        let actor = webhook_actor(event);
         match self
             .distribution
             .assign_next(language, Some(claim), &actor, Some(target))
@@ -362,6 +437,30 @@ impl WebhookProcessor {
             // Nobody available, a bug: retrying the same event would not help.
             Err(error) => Ok(failed(with_cause(&error))),
         }
+    }
+}
+
+/// Digits only: an option id, never a language code.
+fn is_option_id(text: &str) -> bool {
+    let text = text.trim();
+    !text.is_empty() && text.len() <= 18 && text.bytes().all(|byte| byte.is_ascii_digit())
+}
+
+/// The actor of what an event causes: `pipedrive-webhook`, with a request id naming the event.
+fn webhook_actor(event: &CrmEvent) -> Actor {
+    Actor {
+        api_key_id: None,
+        api_key_description: WEBHOOK_ACTOR.to_owned(),
+        request_id: format!("pipedrive-evento-{}", event.id.0),
+    }
+}
+
+/// A store error while handling an event: the event waits when the store did not answer, and
+/// fails with the reason otherwise (retrying would not help).
+fn settled(error: DomainError) -> Result<CrmEventOutcome, Deferral> {
+    match error {
+        DomainError::Unavailable(_) => Err(defer_store(error)),
+        other => Ok(failed(with_cause(&other))),
     }
 }
 
@@ -395,7 +494,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use consultores_domain::{
-        Assignment, AssignmentPort, CrmActionStatus, CrmEventId, OutboxItem, OutboxItemId,
+        Assignment, AssignmentPort, CrmActionStatus, CrmEventClaim, OutboxClaim, OutboxItem,
         PipedriveUserId, ProtocolId, Recorded, SystemClock,
     };
     use serde_json::json;
@@ -415,6 +514,9 @@ mod tests {
         ) -> Result<bool, DomainError> {
             unreachable!()
         }
+        fn last_received(&self, _: &str, _: &str) -> Result<Option<DateTime<Utc>>, DomainError> {
+            unreachable!()
+        }
         fn claim_pending(
             &self,
             _: DateTime<Utc>,
@@ -425,13 +527,13 @@ mod tests {
         }
         fn finish(
             &self,
-            _: CrmEventId,
+            _: CrmEventClaim,
             _: &CrmEventOutcome,
             _: DateTime<Utc>,
         ) -> Result<(), DomainError> {
             unreachable!()
         }
-        fn defer(&self, _: CrmEventId, _: DateTime<Utc>, _: &str) -> Result<(), DomainError> {
+        fn defer(&self, _: CrmEventClaim, _: DateTime<Utc>, _: &str) -> Result<(), DomainError> {
             unreachable!()
         }
     }
@@ -445,12 +547,12 @@ mod tests {
         ) -> Result<Vec<OutboxItem>, DomainError> {
             unreachable!()
         }
-        fn complete(&self, _: OutboxItemId, _: u32, _: DateTime<Utc>) -> Result<(), DomainError> {
+        fn complete(&self, _: OutboxClaim, _: u32, _: DateTime<Utc>) -> Result<(), DomainError> {
             unreachable!()
         }
         fn reschedule(
             &self,
-            _: OutboxItemId,
+            _: OutboxClaim,
             _: u32,
             _: DateTime<Utc>,
             _: &str,
@@ -460,7 +562,7 @@ mod tests {
         }
         fn fail(
             &self,
-            _: OutboxItemId,
+            _: OutboxClaim,
             _: u32,
             _: &str,
             _: DateTime<Utc>,
@@ -469,7 +571,7 @@ mod tests {
         }
         fn release(
             &self,
-            _: OutboxItemId,
+            _: OutboxClaim,
             _: DateTime<Utc>,
             _: DateTime<Utc>,
         ) -> Result<(), DomainError> {
@@ -482,6 +584,17 @@ mod tests {
             unreachable!()
         }
         fn last_owner_set(&self, _: &CrmTarget) -> Result<Option<PipedriveUserId>, DomainError> {
+            unreachable!()
+        }
+        fn latest_protocol(&self, _: &CrmTarget) -> Result<Option<ProtocolId>, DomainError> {
+            unreachable!()
+        }
+        fn cancel_pending(
+            &self,
+            _: &CrmTarget,
+            _: &str,
+            _: DateTime<Utc>,
+        ) -> Result<u64, DomainError> {
             unreachable!()
         }
     }

@@ -5,9 +5,12 @@
 //!   calls operators need: [`PipedriveClient::register_webhook`],
 //!   [`PipedriveClient::list_webhooks`], [`PipedriveClient::field_options`].
 //! - Errors are classified into [`consultores_domain::CrmError`]: `Transient` (network, timeout,
-//!   429, 5xx; with the wait Pipedrive asked for) or `Permanent` (400, 401, 403, 404, 410, 422, …).
+//!   429, 5xx, the 403 block page; with the wait Pipedrive asked for) or `Permanent` (400, 401,
+//!   the API's own 403, 404, 410, 422, …).
 //! - [`RateLimit`] is the budget Pipedrive reported on the latest answer
-//!   ([`PipedriveClient::last_rate_limit`]), so the worker can pause before a 429.
+//!   ([`PipedriveClient::last_rate_limit`]); [`PipedriveClient::pause_asked`] is the pause of
+//!   every call the answers asked for (a spent budget, any 429, a block), which [`SharedPause`]
+//!   shares with every replica through the database.
 //! - [`Backoff`] is the retry schedule; [`WebhookEvent`] parses webhook v2 deliveries.
 //!
 //! And the integration around the client, over the domain's ports:
@@ -17,26 +20,34 @@
 //!   the domain's `CrmDeliveryService`.
 
 mod backoff;
+mod catch_up;
 mod classify;
 mod client;
 mod config;
 mod decoder;
 mod inbound;
+mod lifecycle;
+mod pause;
 mod rate_limit;
+mod setup;
 mod webhook;
 mod wire;
 mod worker;
 
 pub use backoff::Backoff;
-pub use classify::is_transient_status;
-pub use client::PipedriveClient;
+pub use catch_up::{CatchUp, CatchUpRound, CatchUpSettings};
+pub use classify::{is_block_page, is_transient_status, BLOCK_PAUSE_SECS};
+pub use client::{PauseAsked, PipedriveClient};
 pub use config::{ConfigError, PipedriveConfig};
 pub use decoder::WebhookDecoder;
 pub use inbound::{
     EventRound, FieldOptionSource, HandledEvent, LanguageSource, ProcessorSettings,
     WebhookProcessor, WEBHOOK_ACTOR,
 };
-pub use rate_limit::{parse_retry_after, secs_until_utc_midnight, RateLimit};
+pub use lifecycle::ProtocolRecords;
+pub use pause::SharedPause;
+pub use rate_limit::{parse_retry_after, RateLimit, DAILY_RECHECK_SECS};
+pub use setup::{setup_webhooks, SetupStep, WEBHOOK_EVENTS};
 pub use webhook::{
     CustomFieldValue, WebhookAction, WebhookEntity, WebhookEvent, WebhookPayloadError,
 };

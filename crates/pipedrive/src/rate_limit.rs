@@ -4,18 +4,25 @@
 //! <https://pipedrive.readme.io/docs/core-api-concepts-rate-limiting>):
 //! - a burst limit per token over a rolling 2-second window, reported by `x-ratelimit-limit`,
 //!   `x-ratelimit-remaining` and `x-ratelimit-reset` (seconds until the window resets);
-//! - a daily budget, reported for `api_token` requests by `x-daily-requests-left` and reset at
-//!   midnight UTC.
+//! - for `api_token` requests, `x-daily-requests-left`: the POST and PUT requests left today.
+//!   It resets at midnight of the company's server time, which no header tells; and the daily
+//!   token budget of every request has no header at all (it shows only as 429s).
 //!
 //! Repeatedly ignoring 429s gets a token blocked (403 from Cloudflare), so the worker must pause
-//! the whole delivery, not just the one item, when either budget is spent.
+//! the whole delivery, not just the one item, when a budget is spent. A spent daily count is
+//! checked again hourly (one request an hour is nothing to the budget, and the reset time is
+//! unknown); any 429 then pauses again (see the client).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 
-/// Seconds in a day, the period of Pipedrive's daily budget.
+/// Seconds in a day: no wait Pipedrive asks for is longer.
 const SECS_PER_DAY: u64 = 86_400;
+
+/// How long deliveries wait after `x-daily-requests-left: 0` before trying again: the budget
+/// resets at the company's (unknown) midnight, so the worker checks hourly.
+pub const DAILY_RECHECK_SECS: u64 = 3_600;
 
 /// The rate-limit state Pipedrive reported on one response. A header that was absent or
 /// unreadable is `None`: the state says only what Pipedrive said.
@@ -60,44 +67,31 @@ impl RateLimit {
     }
 
     /// How long to wait before the next request, when a budget is spent: until the burst window
-    /// resets when `remaining` is 0, until midnight UTC when the daily budget is 0 (whichever is
-    /// longer). `None` when requests may go on now.
+    /// resets when `remaining` is 0, [`DAILY_RECHECK_SECS`] when the daily count is 0 (whichever
+    /// is longer). `None` when requests may go on now.
     pub fn pause(&self) -> Option<Duration> {
-        self.pause_secs_at(unix_now()).map(Duration::from_secs)
+        self.pause_secs().map(Duration::from_secs)
     }
 
-    /// [`RateLimit::pause`] in whole seconds, at a given Unix time (for deterministic callers).
-    pub fn pause_secs_at(&self, now_unix_secs: u64) -> Option<u64> {
+    /// [`RateLimit::pause`] in whole seconds.
+    pub fn pause_secs(&self) -> Option<u64> {
         let burst = match self.remaining {
             // A spent window with no reset header still needs a breath: the window is 2 s.
             Some(0) => Some(self.reset_secs.unwrap_or(2).max(1)),
             _ => None,
         };
         let daily = match self.daily_left {
-            Some(0) => Some(secs_until_utc_midnight(now_unix_secs)),
+            Some(0) => Some(DAILY_RECHECK_SECS),
             _ => None,
         };
         burst.max(daily)
     }
 }
 
-/// Seconds from `now_unix_secs` to the next midnight UTC (never 0: at midnight, a full day).
-pub fn secs_until_utc_midnight(now_unix_secs: u64) -> u64 {
-    SECS_PER_DAY - now_unix_secs % SECS_PER_DAY
-}
-
 /// Parses a `Retry-After` header given in seconds. The HTTP-date form is not used by Pipedrive
 /// and is ignored (the caller then falls back to the other headers or to its backoff).
 pub fn parse_retry_after(value: &str) -> Option<u64> {
     parse_seconds(value)
-}
-
-/// The current Unix time in seconds (0 if the clock is before 1970, which only a broken clock is).
-pub(crate) fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_secs())
-        .unwrap_or(0)
 }
 
 fn parse_count(value: &str) -> Option<u64> {
@@ -159,25 +153,20 @@ mod tests {
     #[test]
     fn no_pause_while_budget_remains() {
         let state = RateLimit::from_header_values(Some("5"), Some("2"), Some("100"));
-        assert_eq!(state.pause_secs_at(1_000), None);
+        assert_eq!(state.pause_secs(), None);
     }
 
     #[test]
     fn pauses_until_burst_window_resets_when_none_remain() {
         let state = RateLimit::from_header_values(Some("0"), Some("2"), Some("100"));
-        assert_eq!(state.pause_secs_at(1_000), Some(2));
+        assert_eq!(state.pause_secs(), Some(2));
     }
 
     #[test]
-    fn pauses_until_midnight_utc_when_daily_budget_is_spent() {
-        // 1_700_000_000 is 2023-11-14T22:13:20Z: 6_400 s before midnight UTC.
+    fn a_spent_daily_count_is_checked_again_hourly_not_at_utc_midnight() {
+        // The count resets at the company's midnight, which no header tells.
         let state = RateLimit::from_header_values(Some("10"), Some("2"), Some("0"));
-        assert_eq!(state.pause_secs_at(1_700_000_000), Some(6_400));
-    }
-
-    #[test]
-    fn midnight_itself_waits_a_full_day() {
-        assert_eq!(secs_until_utc_midnight(SECS_PER_DAY * 3), SECS_PER_DAY);
+        assert_eq!(state.pause_secs(), Some(DAILY_RECHECK_SECS));
     }
 
     #[test]

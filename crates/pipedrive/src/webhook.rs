@@ -133,7 +133,13 @@ impl CustomFieldValue {
         match value {
             Value::Null => None,
             Value::String(text) => Some(Self::Text(text.clone())),
-            Value::Number(number) => Some(Self::Number(number.clone())),
+            // Untyped values are the shape of API answers (records read by the catch-up), where
+            // an option field holds its option id; webhooks v2 type every value.
+            Value::Number(number) => Some(
+                number
+                    .as_i64()
+                    .map_or_else(|| Self::Number(number.clone()), Self::Option),
+            ),
             Value::Object(fields) => Self::from_typed(fields, value),
             other => Some(Self::Other(other.clone())),
         }
@@ -187,6 +193,10 @@ pub struct WebhookEvent {
     pub change_source: Option<String>,
     /// `meta.user_id`: the user whose action triggered the event.
     pub user_id: Option<i64>,
+    /// `meta.merged_to_id`: on the delete event of a record merged into another (webhooks v2
+    /// send a delete for the merged record and a change for the one it was merged into), the
+    /// id of the surviving record.
+    pub merged_to_id: Option<String>,
     /// `data`: the record after the event (`Null` on delete).
     pub data: Value,
     /// `previous`: the changed fields before the event (`None` on create).
@@ -260,6 +270,7 @@ impl WebhookEvent {
             .and_then(Value::as_str)
             .map(str::to_owned);
         let user_id = meta.get("user_id").and_then(as_i64);
+        let merged_to_id = meta.get("merged_to_id").and_then(id_text);
 
         let data = body.remove("data").unwrap_or(Value::Null);
         let previous = body.remove("previous").filter(|value| !value.is_null());
@@ -285,6 +296,7 @@ impl WebhookEvent {
             event_id,
             change_source,
             user_id,
+            merged_to_id,
             data,
             previous,
         })
@@ -341,6 +353,32 @@ impl WebhookEvent {
             .as_ref()
             .is_some_and(|previous| previous.get("owner_id").is_some());
         self.action == WebhookAction::Change && owner_changed && self.owner_id() == Some(user)
+    }
+
+    /// The record this one was converted from, when Pipedrive says: a deal's `source_lead_id`
+    /// (a lead converted to a deal), a lead's `source_deal_id` (a deal converted to a lead).
+    pub fn converted_from(&self) -> Option<CrmTarget> {
+        match self.entity {
+            WebhookEntity::Deal => self
+                .data
+                .get("source_lead_id")
+                .and_then(Value::as_str)
+                .and_then(|uuid| CrmTarget::lead(uuid).ok()),
+            WebhookEntity::Lead => self
+                .data
+                .get("source_deal_id")
+                .and_then(as_i64)
+                .and_then(|id| CrmTarget::deal(id).ok()),
+            _ => None,
+        }
+    }
+
+    /// True when the change event moved the record to another owner than `previous.owner_id`.
+    pub fn changed_owner(&self) -> bool {
+        self.action == WebhookAction::Change
+            && self.previous_owner_id().is_some()
+            && self.owner_id().is_some()
+            && self.previous_owner_id() != self.owner_id()
     }
 
     /// A key naming the event, equal across redeliveries of it: `create:deal:8`. Pipedrive

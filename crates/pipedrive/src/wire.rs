@@ -97,6 +97,57 @@ pub struct Webhook {
     /// `1.0` or `2.0`.
     #[serde(default)]
     pub version: Option<String>,
+    /// `1` (or `true`) while Pipedrive delivers to it; `0` once Pipedrive stopped it.
+    #[serde(default)]
+    pub is_active: Option<Value>,
+    /// The status code of the latest delivery, when Pipedrive reports it.
+    #[serde(default)]
+    pub last_http_status: Option<Value>,
+    /// When Pipedrive last delivered to it (`YYYY-MM-DD HH:MM:SS`, UTC).
+    #[serde(default)]
+    pub last_delivery_time: Option<String>,
+    /// Why Pipedrive removed it, when it did.
+    #[serde(default)]
+    pub remove_reason: Option<String>,
+    /// The basic-auth user Pipedrive sends (the password, echoed too, is not read).
+    #[serde(default)]
+    pub http_auth_user: Option<String>,
+}
+
+impl Webhook {
+    /// Whether Pipedrive delivers to it: `is_active` is 1 or `true` (a listing without the
+    /// flag is taken at its word that the webhook exists).
+    pub fn is_active(&self) -> bool {
+        match &self.is_active {
+            None | Some(Value::Null) => true,
+            Some(Value::Bool(flag)) => *flag,
+            Some(Value::Number(number)) => number.as_i64() == Some(1),
+            Some(Value::String(text)) => matches!(text.trim(), "1" | "true"),
+            Some(_) => false,
+        }
+    }
+
+    /// The status of its latest delivery, when Pipedrive reports one.
+    pub fn last_status(&self) -> Option<u16> {
+        match self.last_http_status.as_ref()? {
+            Value::Number(number) => number.as_u64().and_then(|n| u16::try_from(n).ok()),
+            Value::String(text) => text.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// Whether it sends webhooks v2 payloads (`version` 2.x); v1 payloads are refused.
+    pub fn is_v2(&self) -> bool {
+        self.version
+            .as_deref()
+            .is_some_and(|version| version.trim().starts_with('2'))
+    }
+
+    /// Whether it delivers `action`.`object` events (`*` matches everything).
+    pub fn covers(&self, action: &str, object: &str) -> bool {
+        (self.event_action == "*" || self.event_action == action)
+            && (self.event_object == "*" || self.event_object == object)
+    }
 }
 
 /// An option of a single or multiple option custom field.
@@ -108,12 +159,34 @@ pub struct FieldOption {
     pub label: String,
 }
 
-/// One element of `GET /api/v1/dealFields`.
-#[derive(Debug, Deserialize)]
-pub(crate) struct FieldDto {
-    pub key: String,
-    #[serde(default)]
-    pub options: Option<Vec<FieldOption>>,
+/// The options of the field `key` among the elements of a `GET /api/v1/dealFields` page, or
+/// `None` when the page does not have it.
+///
+/// Each element is looked at only through its `key`, and only the wanted field's options are
+/// decoded: built-in fields carry options of other shapes (`status` has string ids: `open`,
+/// `won`, …), and one such field must never break the reading of the language field. Options
+/// whose id is not a whole number (webhooks v2 send option ids as numbers) or that have no label
+/// are skipped.
+pub(crate) fn field_options_in(fields: &[Value], key: &str) -> Option<Vec<FieldOption>> {
+    let field = fields
+        .iter()
+        .find(|field| field.get("key").and_then(Value::as_str) == Some(key))?;
+    let options = field
+        .get("options")
+        .and_then(Value::as_array)
+        .map(|options| options.iter().filter_map(field_option).collect())
+        .unwrap_or_default();
+    Some(options)
+}
+
+fn field_option(option: &Value) -> Option<FieldOption> {
+    let id = match option.get("id")? {
+        Value::Number(number) => number.as_i64()?,
+        Value::String(text) => text.trim().parse().ok()?,
+        _ => return None,
+    };
+    let label = option.get("label")?.as_str()?.to_owned();
+    Some(FieldOption { id, label })
 }
 
 #[cfg(test)]

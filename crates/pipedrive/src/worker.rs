@@ -45,7 +45,8 @@ impl Default for WorkerSettings {
 /// What the worker tells its owner after each step (for the log).
 #[derive(Debug)]
 pub enum WorkerReport<'a> {
-    /// A round of webhook events that handled at least one.
+    /// A round of webhook events that handled at least one, or a catch-up that recovered
+    /// events or has warnings.
     Events(&'a EventRound),
     /// A delivery round that claimed something or is pausing.
     Delivery(&'a DeliveryRound),
@@ -122,7 +123,7 @@ fn run(
         if let Some(processor) = events {
             match processor.process_pending(&stop_requested) {
                 Ok(round) => {
-                    if !round.handled.is_empty() {
+                    if round.is_worth_reporting() {
                         report(WorkerReport::Events(&round));
                     }
                     more |= round.claimed >= processor.settings().batch as usize;

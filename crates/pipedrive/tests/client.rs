@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use consultores_domain::{CrmError, CrmGateway, CrmTarget, CrmUser, PipedriveUserId};
-use consultores_pipedrive::{FieldOption, PipedriveClient, PipedriveConfig, RateLimit};
+use consultores_pipedrive::{
+    setup_webhooks, FieldOption, PipedriveClient, PipedriveConfig, RateLimit, SetupStep,
+};
 use serde_json::{json, Value};
 use url::Url;
 use wiremock::matchers::{body_json, header, header_exists, method, path, query_param};
@@ -373,6 +375,51 @@ async fn a_spent_daily_budget_waits_until_it_resets() {
     assert!((1..=86_400).contains(&wait), "{wait}");
 }
 
+/// A 429 that says nothing about how long to wait still pauses every call, longer with each
+/// 429 in a row; a success ends the streak.
+#[tokio::test]
+async fn every_429_asks_for_a_pause_that_grows_while_they_repeat() {
+    let pipedrive = FakePipedrive::start().await;
+    Mock::given(method("PATCH"))
+        .respond_with(pipedrive_error(429, "Request over limit"))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&pipedrive.server)
+        .await;
+    Mock::given(method("PATCH"))
+        .respond_with(ok(json!({"id": 42})).insert_header("x-ratelimit-remaining", "39"))
+        .mount(&pipedrive.server)
+        .await;
+
+    let (before, first, second, after) = pipedrive
+        .call(|client| {
+            let before = client.pause_asked();
+            let _ = client.set_owner(&CrmTarget::Deal(42), user(7));
+            let first = client.pause_asked().unwrap();
+            let _ = client.set_owner(&CrmTarget::Deal(42), user(7));
+            let second = client.pause_asked().unwrap();
+            client.set_owner(&CrmTarget::Deal(42), user(7)).unwrap();
+            (before, first, second, client.pause_asked())
+        })
+        .await;
+
+    assert_eq!(before, None);
+    assert!(first.remaining <= Duration::from_secs(2), "{first:?}");
+    assert!(second.remaining > Duration::from_secs(2), "{second:?}");
+    assert!(second.serial > first.serial);
+    assert!(
+        second
+            .reason
+            .starts_with("Pipedrive respondeu 429 Too Many Requests: Request over limit;"),
+        "{second:?}"
+    );
+    assert_eq!(
+        after.map(|pause| pause.serial),
+        Some(second.serial),
+        "a success does not cut a pause short"
+    );
+}
+
 #[tokio::test]
 async fn a_server_error_is_transient() {
     let pipedrive = FakePipedrive::start().await;
@@ -645,6 +692,141 @@ async fn registers_a_v2_webhook_with_basic_auth() {
     assert!(!format!("{webhook:?}").contains("hook-secret"));
 }
 
+/// A webhook as `GET /api/v1/webhooks` lists it.
+fn listed_webhook(id: i64, url: &str, event: &str, version: &str, active: i64) -> Value {
+    let (action, object) = event.split_once('.').unwrap();
+    json!({
+        "id": id, "company_id": 900100, "owner_id": 1001, "user_id": 1001,
+        "event_action": action, "event_object": object, "subscription_url": url,
+        "is_active": active, "add_time": "2025-01-10 10:00:00", "remove_time": null,
+        "type": "general", "http_auth_user": "pipedrive", "http_auth_password": "hook-secret",
+        "remove_reason": null, "last_delivery_time": "2025-03-10 12:00:00",
+        "last_http_status": 200, "admin_id": 1001, "version": version,
+        "name": format!("consultores {event}")
+    })
+}
+
+#[tokio::test]
+async fn webhook_setup_replaces_v1_and_inactive_webhooks_and_registers_what_is_missing() {
+    const URL: &str = "https://consultores.acme.com/webhooks/pipedrive";
+    let pipedrive = FakePipedrive::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/webhooks"))
+        .respond_with(ok(json!([
+            listed_webhook(1, URL, "create.deal", "1.0", 1),
+            listed_webhook(2, URL, "create.lead", "2.0", 0),
+            listed_webhook(3, URL, "change.deal", "2.0", 1),
+            listed_webhook(
+                4,
+                "https://elsewhere.acme.com/hook",
+                "create.deal",
+                "1.0",
+                1
+            ),
+        ])))
+        .mount(&pipedrive.server)
+        .await;
+    Mock::given(method("DELETE"))
+        .respond_with(ok(json!({"id": 0})))
+        .mount(&pipedrive.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/webhooks"))
+        .respond_with(|request: &Request| {
+            let body: Value = serde_json::from_slice(&request.body).unwrap();
+            let event = format!(
+                "{}.{}",
+                body["event_action"].as_str().unwrap(),
+                body["event_object"].as_str().unwrap()
+            );
+            let id = 100 + event_index(&event);
+            ResponseTemplate::new(201).set_body_json(json!({
+                "success": true,
+                "data": listed_webhook(id, URL, &event, "2.0", 1)
+            }))
+        })
+        .mount(&pipedrive.server)
+        .await;
+
+    let steps = pipedrive
+        .call(|client| setup_webhooks(client, URL, "pipedrive", "hook-secret"))
+        .await
+        .unwrap();
+
+    let shown: Vec<String> = steps.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        steps,
+        vec![
+            SetupStep::Removed {
+                webhook: 1,
+                events: "create.deal".into(),
+                why: "version 1.0, whose payloads the service refuses; replaced by version 2.0"
+                    .into()
+            },
+            SetupStep::Removed {
+                webhook: 2,
+                events: "create.lead".into(),
+                why: "inactive: Pipedrive no longer delivers to it; registered again".into()
+            },
+            SetupStep::Registered {
+                event: "create.deal".into(),
+                webhook: 100
+            },
+            SetupStep::Registered {
+                event: "create.lead".into(),
+                webhook: 101
+            },
+            SetupStep::Kept {
+                event: "change.deal".into(),
+                webhook: 3
+            },
+            SetupStep::Registered {
+                event: "change.lead".into(),
+                webhook: 103
+            },
+            SetupStep::Registered {
+                event: "delete.deal".into(),
+                webhook: 104
+            },
+            SetupStep::Registered {
+                event: "delete.lead".into(),
+                webhook: 105
+            },
+        ],
+        "{shown:#?}"
+    );
+    let requests = pipedrive.requests().await;
+    let deleted: Vec<&str> = requests
+        .iter()
+        .filter(|request| request.method.as_str() == "DELETE")
+        .map(|request| request.url.path())
+        .collect();
+    assert_eq!(deleted, vec!["/api/v1/webhooks/1", "/api/v1/webhooks/2"]);
+    for request in requests
+        .iter()
+        .filter(|request| request.method.as_str() == "POST")
+    {
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        assert_eq!(body["version"], "2.0");
+        assert_eq!(body["subscription_url"], URL);
+        assert_eq!(body["http_auth_user"], "pipedrive");
+        assert_eq!(body["http_auth_password"], "hook-secret");
+    }
+}
+
+/// The position of an event in the setup's list (ids of registered webhooks in the fake).
+fn event_index(event: &str) -> i64 {
+    let events = [
+        "create.deal",
+        "create.lead",
+        "change.deal",
+        "change.lead",
+        "delete.deal",
+        "delete.lead",
+    ];
+    events.iter().position(|known| *known == event).unwrap() as i64
+}
+
 #[tokio::test]
 async fn a_webhook_limit_is_a_permanent_error() {
     let pipedrive = FakePipedrive::start().await;
@@ -729,6 +911,47 @@ async fn reads_the_options_of_a_deal_field() {
     assert!(
         matches!(missing, Err(CrmError::Permanent { .. })),
         "{missing:?}"
+    );
+}
+
+/// `GET /api/v1/dealFields` as Pipedrive really answers: built-in fields come first, and some of
+/// them have options whose ids are strings (`status`: `open`, `won`, `lost`, `deleted`), or
+/// options of other shapes. Only the configured field's options matter.
+#[tokio::test]
+async fn options_of_the_language_field_are_read_past_built_in_fields_with_string_ids() {
+    let pipedrive = FakePipedrive::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/dealFields"))
+        .respond_with(ok(json!([
+            {"id": 12, "key": "title", "name": "Title", "field_type": "varchar", "options": null},
+            {"id": 21, "key": "status", "name": "Status", "field_type": "status", "edit_flag": false,
+             "options": [{"id": "open", "label": "Open"}, {"id": "lost", "label": "Lost"},
+                         {"id": "won", "label": "Won"}, {"id": "deleted", "label": "Deleted"}]},
+            {"id": 22, "key": "visible_to", "name": "Visible to", "field_type": "visible_to",
+             "options": [{"id": 1, "label": "Owner & followers", "alt_id": "owner"}]},
+            {"id": 23, "key": "odd", "name": "Odd", "field_type": "enum", "options": {"unexpected": true}},
+            {"id": 13, "key": "f0e1d2c3b4a5968778695a4b3c2d1e0f98765432", "name": "Idioma", "field_type": "enum",
+             "options": [{"id": 31, "label": "es", "color": "green"}, {"id": "32", "label": "en"}]}
+        ])))
+        .mount(&pipedrive.server)
+        .await;
+
+    let options = pipedrive
+        .call(|client| client.field_options("f0e1d2c3b4a5968778695a4b3c2d1e0f98765432"))
+        .await;
+
+    assert_eq!(
+        options,
+        Ok(vec![
+            FieldOption {
+                id: 31,
+                label: "es".into()
+            },
+            FieldOption {
+                id: 32,
+                label: "en".into()
+            },
+        ])
     );
 }
 

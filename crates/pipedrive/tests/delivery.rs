@@ -9,17 +9,22 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use consultores_domain::{
-    Actor, ApiKeyId, AssignmentPort, ConsultantName, ConsultantRepository, CrmActionKind,
-    CrmDeliveryService, CrmOutbox, CrmTarget, DeliverySettings, DeliveryState, Language,
-    LanguageList, NewConsultant, PipedriveUserId, ProtocolId, SystemClock,
+    Actor, ApiKeyId, AssignmentPort, ConsultantId, ConsultantName, ConsultantRepository,
+    CrmActionKind, CrmDeliveryService, CrmEventDecoder, CrmEventInbox, CrmEventOutcome, CrmOutbox,
+    CrmTarget, DeliverySettings, DeliveryState, DistributionService, Language, LanguageList,
+    NewConsultant, PipedriveUserId, ProtocolId, ProtocolRepository, SystemClock,
 };
 use consultores_persistence::testing::TestDatabase;
 use consultores_persistence::Database;
-use consultores_pipedrive::{Backoff, PipedriveClient, PipedriveConfig, Worker, WorkerSettings};
+use consultores_pipedrive::{
+    Backoff, CatchUp, CatchUpSettings, HandledEvent, LanguageSource, PipedriveClient,
+    PipedriveConfig, ProcessorSettings, ProtocolRecords, SharedPause, WebhookDecoder,
+    WebhookProcessor, Worker, WorkerSettings, BLOCK_PAUSE_SECS,
+};
 use serde_json::{json, Value};
 use tokio::runtime::Runtime;
 use url::Url;
-use wiremock::matchers::{body_json, header, method, path};
+use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 const TOKEN: &str = "0123456789abcdef0123456789abcdef01234567";
@@ -79,6 +84,73 @@ impl Setup {
             Arc::new(SystemClock),
             DeliverySettings::DEFAULT,
         )
+    }
+
+    /// The delivery service of one replica as the binary builds it: its own client, the pause
+    /// shared through this database.
+    fn replica(&self) -> CrmDeliveryService {
+        let client = self.client(Duration::from_secs(5));
+        let pause = Arc::new(SharedPause::new(
+            client.clone(),
+            Arc::new(self.db()),
+            Arc::new(SystemClock),
+        ));
+        CrmDeliveryService::new(
+            Arc::new(self.db()),
+            client,
+            pause,
+            Arc::new(Backoff::new(
+                Duration::from_millis(20),
+                Duration::from_millis(100),
+            )),
+            Arc::new(SystemClock),
+            DeliverySettings::DEFAULT,
+        )
+    }
+
+    /// The webhook processor as the binary builds it (language `pt` for every record).
+    fn processor(&self) -> WebhookProcessor {
+        let db = Arc::new(self.db());
+        WebhookProcessor::new(
+            db.clone(),
+            db.clone(),
+            DistributionService::new(db.clone(), Arc::new(SystemClock)),
+            self.client(Duration::from_secs(5)),
+            LanguageSource {
+                field: None,
+                default: Some(Language::parse("pt").unwrap()),
+            },
+            Arc::new(SystemClock),
+            ProcessorSettings::DEFAULT,
+        )
+        .with_protocol_records(ProtocolRecords {
+            consultants: db.clone(),
+            protocols: db,
+        })
+    }
+
+    /// Records a webhook delivery as the endpoint does and processes it: its outcome.
+    fn webhook(&self, processor: &WebhookProcessor, body: Value) -> CrmEventOutcome {
+        let event = WebhookDecoder.decode(body.to_string().as_bytes()).unwrap();
+        assert!(self.db().record(&event, Utc::now()).unwrap(), "a new event");
+        let round = processor.process_pending(&|| false).unwrap();
+        match round.handled.as_slice() {
+            [HandledEvent::Finished { outcome, .. }] => outcome.clone(),
+            other => panic!("one event finished expected, got {other:?}"),
+        }
+    }
+
+    /// A consultant speaking pt with this Pipedrive user, online or not.
+    fn hire(&self, name: &str, pipedrive_user: i64, online: bool) -> ConsultantId {
+        let mut new = NewConsultant::new(
+            ConsultantName::parse(name).unwrap(),
+            LanguageList::new(vec![Language::parse("pt").unwrap()]).unwrap(),
+        );
+        new.online = online;
+        new.pipedrive_user_id = Some(PipedriveUserId::new(pipedrive_user).unwrap());
+        ConsultantRepository::create(&self.db(), &new, Utc::now(), &actor())
+            .unwrap()
+            .id
     }
 
     /// An online consultant "João Silva" speaking pt, Pipedrive user [`OWNER`].
@@ -207,6 +279,14 @@ on_both_backends!(
     a_server_error_is_retried_until_it_succeeds,
     a_slow_server_times_out_and_is_retried,
     a_stopped_worker_leaves_the_rest_for_the_next_one_and_nothing_is_sent_twice,
+    an_unusable_adopted_row_fails_alone_and_the_others_are_delivered,
+    any_429_pauses_every_delivery_on_every_replica,
+    a_block_page_pauses_every_delivery_for_long_and_fails_nothing,
+    a_lead_converted_to_a_deal_keeps_its_consultant_and_protocol,
+    deletes_and_merges_cancel_the_pending_actions_of_the_record,
+    an_owner_changed_by_a_person_is_recorded_on_the_protocol,
+    missed_creations_are_recovered_once_and_a_banned_or_deleted_webhook_is_reported,
+    notes_are_written_as_the_consultant_when_configured,
 );
 
 fn a_deal_gets_its_owner_and_note_with_the_exact_requests(setup: Setup) {
@@ -621,4 +701,595 @@ fn two_workers_on_one_postgresql_database_never_send_an_item_twice() {
     let one = one_delivered.load(std::sync::atomic::Ordering::SeqCst);
     let two = two_delivered.load(std::sync::atomic::Ordering::SeqCst);
     assert_eq!(one + two, 2 * DEALS as usize, "one: {one}, two: {two}");
+}
+
+fn an_unusable_adopted_row_fails_alone_and_the_others_are_delivered(setup: Setup) {
+    // An owner update with owner id 0, as a v6 adoption could leave it, queued before a real
+    // assignment.
+    setup.test.execute(
+        "INSERT INTO crm_outbox (acao, alvo_tipo, alvo_id, owner_id, estado, tentativas, \
+         proxima_tentativa, created_at, updated_at) VALUES ('definir_responsavel', 'deal', '7', \
+         0, 'pendente', 0, '2026-01-01T00:00:00.000000+00:00', \
+         '2026-01-01T00:00:00.000000+00:00', '2026-01-01T00:00:00.000000+00:00')",
+    );
+    setup.consultant();
+    let (protocol, _) = setup.assign(CrmTarget::Deal(42));
+    setup.mount(Mock::given(method("PATCH")).respond_with(ok(json!({"id": 42}))));
+    setup.mount(Mock::given(method("POST")).respond_with(ok(json!({"id": 1}))));
+    let delivery = setup.delivery(setup.client(Duration::from_secs(5)));
+
+    let round = delivery.deliver_due(&|| false).unwrap();
+    assert_eq!((round.claimed, round.delivered), (2, 2));
+    assert!(setup
+        .states(protocol)
+        .iter()
+        .all(|(_, state, _)| *state == DeliveryState::Done));
+    assert_eq!(
+        setup.test.query_strings(
+            "SELECT estado || '|' || ultimo_erro AS value FROM crm_outbox WHERE alvo_id = '7'"
+        ),
+        vec!["falhou|ação inválida no banco: owner_id 0 não é um id de usuário do Pipedrive"]
+    );
+    let paths: Vec<String> = setup
+        .requests()
+        .iter()
+        .map(|request| request.url.path().to_owned())
+        .collect();
+    assert!(!paths.iter().any(|path| path.ends_with("/7")), "{paths:?}");
+    assert_eq!(setup.db().pending_count().unwrap(), 0);
+}
+
+fn any_429_pauses_every_delivery_on_every_replica(setup: Setup) {
+    setup.consultant();
+    let (first, _) = setup.assign(CrmTarget::Deal(42));
+    let (second, _) = setup.assign(CrmTarget::Deal(43));
+    // A 429 whose headers still show burst room: the daily token budget, which has no header.
+    setup.mount(
+        Mock::given(method("PATCH"))
+            .respond_with(
+                pipedrive_error(429, "Request over limit")
+                    .insert_header("retry-after", "2")
+                    .insert_header("x-ratelimit-limit", "40")
+                    .insert_header("x-ratelimit-remaining", "35")
+                    .insert_header("x-ratelimit-reset", "1"),
+            )
+            .up_to_n_times(1)
+            .with_priority(1),
+    );
+    setup.mount(Mock::given(method("PATCH")).respond_with(ok(json!({"id": 42}))));
+    setup.mount(Mock::given(method("POST")).respond_with(ok(json!({"id": 1}))));
+    let replica_a = setup.replica();
+    let replica_b = setup.replica();
+
+    let round = replica_a.deliver_due(&|| false).unwrap();
+    assert_eq!(
+        (round.claimed, round.rescheduled, round.released),
+        (4, 1, 3),
+        "the batch stops at the 429: {round:?}"
+    );
+    let pause = round.pause.expect("any 429 pauses");
+    assert!(pause > Duration::ZERO && pause <= Duration::from_secs(2));
+    assert_eq!(setup.requests().len(), 1);
+
+    // The other replica, whose own client never saw the 429, waits too.
+    let other = replica_b.deliver_due(&|| false).unwrap();
+    assert_eq!(other.claimed, 0);
+    assert!(other.pause.is_some(), "{other:?}");
+    assert_eq!(setup.requests().len(), 1, "nothing sent during the pause");
+    let stored = setup
+        .test
+        .query_strings("SELECT motivo AS value FROM pipedrive_pausa");
+    assert_eq!(stored.len(), 1);
+    assert!(
+        stored[0].starts_with("Pipedrive respondeu 429 Too Many Requests: Request over limit"),
+        "{stored:?}"
+    );
+
+    setup.deliver_all(&replica_b);
+    for protocol in [first, second] {
+        assert!(setup
+            .states(protocol)
+            .iter()
+            .all(|(_, state, _)| *state == DeliveryState::Done));
+    }
+}
+
+fn a_block_page_pauses_every_delivery_for_long_and_fails_nothing(setup: Setup) {
+    setup.consultant();
+    let (protocol, _) = setup.assign(CrmTarget::Deal(42));
+    // The block Pipedrive applies to a token whose traffic went on after 429s: an HTML page.
+    setup.mount(
+        Mock::given(method("PATCH")).respond_with(
+            ResponseTemplate::new(403)
+                .insert_header("content-type", "text/html; charset=UTF-8")
+                .insert_header("server", "cloudflare")
+                .set_body_string(
+                    "<!DOCTYPE html><html><head><title>Attention Required! | Cloudflare</title>\
+                     </head><body><h1>Sorry, you have been blocked</h1></body></html>",
+                ),
+        ),
+    );
+    let replica_a = setup.replica();
+    let replica_b = setup.replica();
+
+    let before = Utc::now();
+    let round = replica_a.deliver_due(&|| false).unwrap();
+    assert_eq!(
+        (round.failed, round.rescheduled, round.released),
+        (0, 1, 1),
+        "{round:?}"
+    );
+    let pause = round.pause.expect("a block pauses everything");
+    assert!(
+        pause > Duration::from_secs(BLOCK_PAUSE_SECS - 60),
+        "{pause:?}"
+    );
+    let states = setup.states(protocol);
+    let DeliveryState::Pending {
+        last_error: Some(reason),
+    } = &states[0].1
+    else {
+        panic!("the owner update waits: {states:?}");
+    };
+    assert!(reason.contains("bloqueio do token"), "{reason}");
+    assert!(!reason.contains("<html"), "{reason}");
+    assert_eq!(
+        states[1].1,
+        DeliveryState::Pending { last_error: None },
+        "the note was not tried"
+    );
+    let long = chrono::Duration::seconds(i64::try_from(BLOCK_PAUSE_SECS).unwrap() - 60);
+    assert!(next_attempt(&setup, protocol) >= before + long);
+
+    let other = replica_b.deliver_due(&|| false).unwrap();
+    assert_eq!(other.claimed, 0);
+    assert!(other.pause.unwrap() > Duration::from_secs(BLOCK_PAUSE_SECS - 60));
+    assert_eq!(setup.requests().len(), 1);
+    assert_eq!(setup.db().pending_count().unwrap(), 2, "nothing failed");
+}
+
+/// A webhook v2 delivery as Pipedrive sends it.
+fn delivery_of(action: &str, entity: &str, id: &str, data: Value, previous: Value) -> Value {
+    json!({
+        "meta": {
+            "action": action, "entity": entity, "entity_id": id, "attempt": 1,
+            "id": format!("evento-{action}-{entity}-{id}-{}", previous["owner_id"]),
+            "company_id": "900100", "version": "2.0", "change_source": "app",
+            "user_id": "1001", "webhook_id": "555", "host": "acme.pipedrive.com",
+            "timestamp": "2025-03-10T12:00:00.123Z", "is_bulk_edit": false, "type": "general"
+        },
+        "data": data,
+        "previous": previous
+    })
+}
+
+fn protocol_count(setup: &Setup) -> i64 {
+    setup
+        .test
+        .query_i64("SELECT CAST(COUNT(*) AS BIGINT) AS value FROM protocolos")
+}
+
+fn a_lead_converted_to_a_deal_keeps_its_consultant_and_protocol(setup: Setup) {
+    setup.consultant();
+    setup.mount(Mock::given(method("PATCH")).respond_with(ok(json!({"id": 1}))));
+    setup.mount(Mock::given(method("POST")).respond_with(ok(json!({"id": 1}))));
+    let processor = setup.processor();
+    let delivery = setup.delivery(setup.client(Duration::from_secs(5)));
+
+    let created = setup.webhook(
+        &processor,
+        delivery_of(
+            "create",
+            "lead",
+            LEAD,
+            json!({"id": LEAD, "title": "Lead do site", "owner_id": 1001, "source_deal_id": null}),
+            Value::Null,
+        ),
+    );
+    let CrmEventOutcome::Assigned { protocol } = created else {
+        panic!("the lead is handed out: {created:?}");
+    };
+    setup.deliver_all(&delivery);
+    let sent = setup.requests().len();
+    assert_eq!(sent, 2, "owner and note of the lead");
+
+    // Converting the lead creates a deal that names it; Pipedrive fires create.deal.
+    let converted = setup.webhook(
+        &processor,
+        delivery_of(
+            "create",
+            "deal",
+            "77",
+            json!({"id": 77, "title": "Lead do site", "owner_id": OWNER, "source_lead_id": LEAD,
+                   "status": "open", "custom_fields": {}}),
+            Value::Null,
+        ),
+    );
+    assert_eq!(
+        converted,
+        CrmEventOutcome::Linked {
+            protocol,
+            reason: format!(
+                "deal 77 convertido de lead {LEAD}: mantém o consultor e o protocolo do \
+                 registro de origem, sem nova atribuição"
+            ),
+        }
+    );
+    assert_eq!(protocol_count(&setup), 1, "no second protocol");
+    assert_eq!(setup.states(protocol).len(), 2, "no new action");
+    assert_eq!(setup.db().pending_count().unwrap(), 0);
+    delivery.deliver_due(&|| false).unwrap();
+    assert_eq!(setup.requests().len(), sent, "no owner change, no note");
+    assert_eq!(
+        setup.test.query_strings(
+            "SELECT estado || '|' || CAST(protocolo_id AS TEXT) AS value \
+             FROM pipedrive_webhook_eventos WHERE entidade = 'deal'"
+        ),
+        vec![format!("concluido|{}", protocol.0)]
+    );
+
+    // A deal created on its own is still handed out.
+    let own = setup.webhook(
+        &processor,
+        delivery_of(
+            "create",
+            "deal",
+            "78",
+            json!({"id": 78, "owner_id": 1001, "source_lead_id": null}),
+            Value::Null,
+        ),
+    );
+    assert!(matches!(own, CrmEventOutcome::Assigned { .. }), "{own:?}");
+    assert_eq!(protocol_count(&setup), 2);
+}
+
+fn deletes_and_merges_cancel_the_pending_actions_of_the_record(setup: Setup) {
+    setup.consultant();
+    let (merged, _) = setup.assign(CrmTarget::Deal(42));
+    let (deleted, _) = setup.assign(CrmTarget::Deal(43));
+    let (kept, _) = setup.assign(CrmTarget::Deal(44));
+    let processor = setup.processor();
+
+    // A merge sends a delete for the merged deal, naming the survivor, and a change for it.
+    let mut merge = delivery_of(
+        "delete",
+        "deal",
+        "42",
+        Value::Null,
+        json!({"id": 42, "owner_id": 1001, "title": "Duplicado"}),
+    );
+    merge["meta"]["merged_to_id"] = json!("44");
+    let outcome = setup.webhook(&processor, merge);
+    assert_eq!(
+        outcome,
+        CrmEventOutcome::Ignored {
+            reason: "deal 42 mesclado a deal 44 no Pipedrive: 2 ação(ões) pendente(s) \
+                     cancelada(s)"
+                .into()
+        }
+    );
+    setup.webhook(
+        &processor,
+        delivery_of(
+            "delete",
+            "deal",
+            "43",
+            Value::Null,
+            json!({"id": 43, "owner_id": 1001}),
+        ),
+    );
+    let reasons = |protocol| -> Vec<DeliveryState> {
+        setup
+            .states(protocol)
+            .into_iter()
+            .map(|(_, state, _)| state)
+            .collect()
+    };
+    let cancelled = |reason: &str| DeliveryState::Failed {
+        reason: reason.into(),
+    };
+    assert_eq!(
+        reasons(merged),
+        vec![
+            cancelled("cancelada: deal 42 mesclado a deal 44 no Pipedrive"),
+            cancelled("cancelada: deal 42 mesclado a deal 44 no Pipedrive"),
+        ]
+    );
+    assert_eq!(
+        reasons(deleted),
+        vec![
+            cancelled("cancelada: deal 43 excluído no Pipedrive"),
+            cancelled("cancelada: deal 43 excluído no Pipedrive"),
+        ]
+    );
+    assert!(reasons(kept)
+        .iter()
+        .all(|state| *state == DeliveryState::Pending { last_error: None }));
+
+    setup.mount(Mock::given(method("PATCH")).respond_with(ok(json!({"id": 44}))));
+    setup.mount(Mock::given(method("POST")).respond_with(ok(json!({"id": 1}))));
+    setup.deliver_all(&setup.delivery(setup.client(Duration::from_secs(5))));
+    let paths: Vec<String> = setup
+        .requests()
+        .iter()
+        .map(|request| request.url.path().to_owned())
+        .collect();
+    assert_eq!(paths, vec!["/api/v2/deals/44", "/api/v1/notes"]);
+}
+
+fn an_owner_changed_by_a_person_is_recorded_on_the_protocol(setup: Setup) {
+    const MARIA: i64 = 789;
+    setup.consultant();
+    let maria = setup.hire("Maria Souza", MARIA, false);
+    let (protocol, _) = setup.assign(CrmTarget::Deal(42));
+    let joao = ProtocolRepository::get(&setup.db(), protocol)
+        .unwrap()
+        .unwrap()
+        .consultant_id;
+    let processor = setup.processor();
+
+    // The echo of our own owner update changes nothing.
+    let mut echo = delivery_of(
+        "change",
+        "deal",
+        "42",
+        json!({"id": 42, "owner_id": OWNER}),
+        json!({"owner_id": 1001}),
+    );
+    echo["meta"]["change_source"] = json!("api");
+    let outcome = setup.webhook(&processor, echo);
+    assert!(
+        matches!(&outcome, CrmEventOutcome::Ignored { reason } if reason.starts_with("eco")),
+        "{outcome:?}"
+    );
+
+    // A person hands the deal to Maria in Pipedrive.
+    let outcome = setup.webhook(
+        &processor,
+        delivery_of(
+            "change",
+            "deal",
+            "42",
+            json!({"id": 42, "owner_id": MARIA}),
+            json!({"owner_id": OWNER}),
+        ),
+    );
+    assert_eq!(
+        outcome,
+        CrmEventOutcome::Linked {
+            protocol,
+            reason: format!(
+                "responsável de deal 42 alterado no Pipedrive de usuário {OWNER} para usuário \
+                 {MARIA}; o protocolo passa a Maria Souza (consultor {})",
+                maria.0
+            ),
+        }
+    );
+    let now_with = ProtocolRepository::get(&setup.db(), protocol)
+        .unwrap()
+        .unwrap()
+        .consultant_id;
+    assert_eq!(now_with, Some(maria));
+    assert_ne!(now_with, joao);
+    assert_eq!(
+        setup.test.query_strings(&format!(
+            "SELECT acao || '|' || chave_descricao AS value FROM auditoria \
+             WHERE entidade_id = {} AND acao = 'protocolo.atualizado' ORDER BY id",
+            protocol.0
+        )),
+        vec!["protocolo.atualizado|pipedrive-webhook".to_owned()],
+        "the reassignment is audited, by the webhook"
+    );
+
+    // Then to someone who is no consultant: said on the event, the protocol stays with Maria.
+    let outcome = setup.webhook(
+        &processor,
+        delivery_of(
+            "change",
+            "deal",
+            "42",
+            json!({"id": 42, "owner_id": 999}),
+            json!({"owner_id": MARIA}),
+        ),
+    );
+    let CrmEventOutcome::Linked {
+        protocol: linked,
+        reason,
+    } = outcome
+    else {
+        panic!("linked to the protocol: {outcome:?}");
+    };
+    assert_eq!(linked, protocol);
+    assert!(
+        reason.contains("usuário 999, que não é o id_pipedrive"),
+        "{reason}"
+    );
+    assert_eq!(
+        ProtocolRepository::get(&setup.db(), protocol)
+            .unwrap()
+            .unwrap()
+            .consultant_id,
+        Some(maria)
+    );
+
+    // A person hands it back to João in the web app: not our echo, although João is the owner
+    // this service chose.
+    let outcome = setup.webhook(
+        &processor,
+        delivery_of(
+            "change",
+            "deal",
+            "42",
+            json!({"id": 42, "owner_id": OWNER}),
+            json!({"owner_id": 999}),
+        ),
+    );
+    assert!(
+        matches!(&outcome, CrmEventOutcome::Linked { reason, .. } if reason.contains("João Silva")),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        ProtocolRepository::get(&setup.db(), protocol)
+            .unwrap()
+            .unwrap()
+            .consultant_id,
+        joao
+    );
+    assert_eq!(protocol_count(&setup), 1);
+}
+
+fn missed_creations_are_recovered_once_and_a_banned_or_deleted_webhook_is_reported(setup: Setup) {
+    setup.consultant();
+    let processor = setup.processor();
+    let now = Utc::now();
+    let at = |minutes_ago: i64| {
+        (now - chrono::Duration::minutes(minutes_ago))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    // The last event the webhook delivered: deal 41. Then Pipedrive banned the webhook.
+    let seen = setup.webhook(
+        &processor,
+        delivery_of(
+            "create",
+            "deal",
+            "41",
+            json!({"id": 41, "owner_id": 1001, "add_time": at(30)}),
+            Value::Null,
+        ),
+    );
+    assert!(matches!(seen, CrmEventOutcome::Assigned { .. }), "{seen:?}");
+
+    setup.mount(
+        Mock::given(method("GET"))
+            .and(path("/api/v2/deals"))
+            .and(query_param("sort_by", "add_time"))
+            .and(query_param("sort_direction", "desc"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "success": true,
+                    "data": [
+                        {"id": 43, "title": "Chat", "owner_id": 1001, "add_time": at(1), "custom_fields": {}},
+                        {"id": 42, "title": "Site", "owner_id": 1001, "add_time": at(5), "custom_fields": {}},
+                        {"id": 41, "title": "Já visto", "owner_id": OWNER, "add_time": at(30), "custom_fields": {}},
+                        {"id": 40, "title": "Antigo", "owner_id": 1001, "add_time": at(2 * 24 * 60), "custom_fields": {}}
+                    ],
+                    "additional_data": {"next_cursor": "eyJpZCI6NDB9"}
+                })),
+            ),
+    );
+    setup.mount(
+        Mock::given(method("GET"))
+            .and(path("/api/v1/leads"))
+            .respond_with(ok(json!([
+                {"id": LEAD, "title": "Lead do chat", "owner_id": 1001,
+                 "add_time": format!("{}", at(2).replace('Z', ".000Z"))}
+            ]))),
+    );
+    setup.mount(
+        Mock::given(method("GET"))
+            .and(path("/api/v1/webhooks"))
+            .respond_with(ok(json!([
+                {"id": 555, "event_action": "create", "event_object": "deal", "version": "2.0",
+                 "subscription_url": "https://consultores.acme.com/webhooks/pipedrive",
+                 "is_active": 1, "http_auth_user": "pipedrive", "last_http_status": 500,
+                 "last_delivery_time": "2025-03-10 12:00:00", "remove_reason": null},
+                {"id": 777, "event_action": "create", "event_object": "lead", "version": "2.0",
+                 "subscription_url": "https://outro.acme.com/hook", "is_active": 1,
+                 "http_auth_user": "outro", "last_http_status": 200}
+            ]))),
+    );
+    let client = setup.client(Duration::from_secs(5));
+    let catch_up = CatchUp::new(
+        client.clone(),
+        Arc::new(setup.db()),
+        client,
+        Arc::new(SystemClock),
+        "pipedrive",
+        CatchUpSettings::DEFAULT,
+    );
+
+    let round = catch_up.run().unwrap();
+    assert_eq!(
+        round.recovered,
+        vec![
+            "create:deal:43".to_owned(),
+            "create:deal:42".to_owned(),
+            format!("create:lead:{LEAD}")
+        ]
+    );
+    assert_eq!(round.warnings.len(), 2, "{:#?}", round.warnings);
+    assert!(
+        round.warnings[0].contains("webhook 555") && round.warnings[0].contains("500"),
+        "{}",
+        round.warnings[0]
+    );
+    assert!(
+        round.warnings[1].starts_with("nenhum webhook entrega create.lead"),
+        "{}",
+        round.warnings[1]
+    );
+    let deals_asked = setup
+        .requests()
+        .into_iter()
+        .filter(|request| request.url.path() == "/api/v2/deals")
+        .count();
+    assert_eq!(deals_asked, 1, "older records end the listing");
+
+    // The recovered records are handed out like webhook events.
+    let handled = processor.process_pending(&|| false).unwrap();
+    assert_eq!(handled.claimed, 3);
+    assert!(handled.handled.iter().all(|event| matches!(
+        event,
+        HandledEvent::Finished {
+            outcome: CrmEventOutcome::Assigned { .. },
+            ..
+        }
+    )));
+    assert_eq!(protocol_count(&setup), 4);
+
+    // At most once per record: a second catch-up, or the webhook arriving late, adds nothing.
+    assert!(catch_up.run().unwrap().recovered.is_empty());
+    let late = WebhookDecoder
+        .decode(
+            delivery_of(
+                "create",
+                "deal",
+                "42",
+                json!({"id": 42, "owner_id": 1001}),
+                Value::Null,
+            )
+            .to_string()
+            .as_bytes(),
+        )
+        .unwrap();
+    assert!(!setup.db().record(&late, Utc::now()).unwrap());
+    assert_eq!(processor.process_pending(&|| false).unwrap().claimed, 0);
+    assert_eq!(protocol_count(&setup), 4);
+}
+
+fn notes_are_written_as_the_consultant_when_configured(setup: Setup) {
+    setup.consultant();
+    let (deal, number) = setup.assign(CrmTarget::Deal(42));
+    let (lead, _) = setup.assign(CrmTarget::Lead(LEAD.into()));
+    setup.mount(Mock::given(method("PATCH")).respond_with(ok(json!({"id": 42}))));
+    setup.mount(Mock::given(method("POST")).respond_with(ok(json!({"id": 1}))));
+    let config = PipedriveConfig::new(TOKEN, Url::parse(&setup.server.uri()).unwrap())
+        .with_note_as_consultant(true);
+    setup.deliver_all(&setup.delivery(Arc::new(PipedriveClient::new(config).unwrap())));
+
+    let notes = &by_route(&setup.requests())["POST /api/v1/notes"];
+    assert_eq!(
+        notes,
+        &vec![
+            json!({"content": note_text(&number), "deal_id": 42, "user_id": OWNER}),
+            json!({"content": notes[1]["content"], "lead_id": LEAD, "user_id": OWNER}),
+        ]
+    );
+    for protocol in [deal, lead] {
+        assert!(setup
+            .states(protocol)
+            .iter()
+            .all(|(_, state, _)| *state == DeliveryState::Done));
+    }
 }

@@ -66,9 +66,9 @@ impl DeliveryRound {
 /// Per item: success → `concluido`; [`CrmError::Transient`] → due again after the
 /// [`RetryPolicy`]'s delay (at least what the CRM asked for), or `falhou` once the item is older
 /// than [`DeliverySettings::give_up_after`]; [`CrmError::Permanent`] → `falhou` with the reason.
-/// When the CRM reports its rate budget spent ([`CrmThrottle`]), the round stops, the items not
-/// yet tried are released untouched, and the round reports the pause: repeated 429s get a token
-/// blocked, so the whole worker waits, not just one item.
+/// When the CRM asks for a pause ([`CrmThrottle`]: a spent budget, a 429, a block), the round
+/// stops, the items not yet tried are released untouched, and the round reports the pause:
+/// traffic after 429s gets a token blocked, so the whole worker waits, not just one item.
 #[derive(Clone)]
 pub struct CrmDeliveryService {
     outbox: Arc<dyn CrmOutbox>,
@@ -146,17 +146,20 @@ impl CrmDeliveryService {
     fn deliver(&self, item: &OutboxItem, round: &mut DeliveryRound) -> Result<(), DomainError> {
         let result = match &item.action {
             CrmAction::SetOwner(owner) => self.gateway.set_owner(&item.target, *owner),
-            CrmAction::AddNote(content) => self.gateway.add_note(&item.target, content),
+            CrmAction::AddNote(content) => match item.note_author {
+                Some(author) => self.gateway.add_note_as(&item.target, content, author),
+                None => self.gateway.add_note(&item.target, content),
+            },
         };
         let attempts = item.attempts.saturating_add(1);
         let now = self.clock.now();
         match result {
             Ok(()) => {
-                self.outbox.complete(item.id, attempts, now)?;
+                self.outbox.complete(item.claim(), attempts, now)?;
                 round.delivered += 1;
             }
             Err(CrmError::Permanent { reason }) => {
-                self.outbox.fail(item.id, attempts, &reason, now)?;
+                self.outbox.fail(item.claim(), attempts, &reason, now)?;
                 round.failed += 1;
             }
             Err(CrmError::Transient {
@@ -168,12 +171,17 @@ impl CrmDeliveryService {
                     let reason = format!(
                         "desistiu após {attempts} tentativas em {hours} h; última falha: {reason}"
                     );
-                    self.outbox.fail(item.id, attempts, &reason, now)?;
+                    self.outbox.fail(item.claim(), attempts, &reason, now)?;
                     round.failed += 1;
                 } else {
                     let delay = self.retry.next_delay(attempts, retry_after_secs);
-                    self.outbox
-                        .reschedule(item.id, attempts, add(now, delay), &reason, now)?;
+                    self.outbox.reschedule(
+                        item.claim(),
+                        attempts,
+                        add(now, delay),
+                        &reason,
+                        now,
+                    )?;
                     round.rescheduled += 1;
                 }
             }
@@ -189,7 +197,7 @@ impl CrmDeliveryService {
         let now = self.clock.now();
         let mut released = 0;
         for item in items {
-            self.outbox.release(item.id, due_at, now)?;
+            self.outbox.release(item.claim(), due_at, now)?;
             released += 1;
         }
         Ok(released)
@@ -214,7 +222,9 @@ mod tests {
     use super::*;
     use crate::clock::MockClock;
     use crate::crm::{CrmTarget, MockCrmGateway};
-    use crate::crm_outbox::{MockCrmOutbox, MockCrmThrottle, MockRetryPolicy, OutboxItemId};
+    use crate::crm_outbox::{
+        MockCrmOutbox, MockCrmThrottle, MockRetryPolicy, OutboxClaim, OutboxItemId,
+    };
     use crate::protocol::ProtocolId;
     use crate::services::test_clock::now;
     use crate::values::PipedriveUserId;
@@ -227,14 +237,27 @@ mod tests {
         PipedriveUserId::new(456).unwrap()
     }
 
+    fn lease() -> DateTime<Utc> {
+        now() + secs(300)
+    }
+
+    fn claim(id: i64) -> OutboxClaim {
+        OutboxClaim {
+            id: OutboxItemId(id),
+            lease_until: lease(),
+        }
+    }
+
     fn item(id: i64, action: CrmAction) -> OutboxItem {
         OutboxItem {
             id: OutboxItemId(id),
+            lease_until: lease(),
             protocol_id: Some(ProtocolId(42)),
             target: CrmTarget::Deal(42),
             action,
             attempts: 0,
             created_at: now() - secs(5),
+            note_author: None,
         }
     }
 
@@ -321,12 +344,12 @@ mod tests {
             .returning(|_, _| Ok(()));
         outbox
             .expect_complete()
-            .with(eq(OutboxItemId(1)), eq(1), eq(now()))
+            .with(eq(claim(1)), eq(1), eq(now()))
             .times(1)
             .returning(|_, _, _| Ok(()));
         outbox
             .expect_complete()
-            .with(eq(OutboxItemId(2)), eq(1), eq(now()))
+            .with(eq(claim(2)), eq(1), eq(now()))
             .times(1)
             .returning(|_, _, _| Ok(()));
         let round = service(outbox, gateway, no_pause(), doubling())
@@ -343,6 +366,30 @@ mod tests {
     }
 
     #[test]
+    fn a_note_with_an_author_is_added_as_that_author() {
+        let mut outbox = MockCrmOutbox::new();
+        let mut authored = note(1);
+        authored.note_author = Some(owner());
+        claims(&mut outbox, vec![authored]);
+        let mut gateway = MockCrmGateway::new();
+        gateway
+            .expect_add_note_as()
+            .with(eq(CrmTarget::Deal(42)), always(), eq(owner()))
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        gateway.expect_add_note().never();
+        outbox
+            .expect_complete()
+            .with(eq(claim(1)), eq(1), eq(now()))
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        let round = service(outbox, gateway, no_pause(), doubling())
+            .deliver_due(&never)
+            .unwrap();
+        assert_eq!(round.delivered, 1);
+    }
+
+    #[test]
     fn a_permanent_error_fails_the_item_with_the_reason() {
         let mut outbox = MockCrmOutbox::new();
         claims(&mut outbox, vec![set_owner(1)]);
@@ -355,7 +402,7 @@ mod tests {
         outbox
             .expect_fail()
             .with(
-                eq(OutboxItemId(1)),
+                eq(claim(1)),
                 eq(1),
                 eq("Pipedrive respondeu 404 Not Found: Deal not found"),
                 eq(now()),
@@ -391,7 +438,7 @@ mod tests {
         outbox
             .expect_reschedule()
             .with(
-                eq(OutboxItemId(1)),
+                eq(claim(1)),
                 eq(3),
                 eq(now() + secs(8)),
                 eq("Pipedrive respondeu 500 Internal Server Error"),
@@ -419,7 +466,7 @@ mod tests {
         outbox
             .expect_reschedule()
             .with(
-                eq(OutboxItemId(1)),
+                eq(claim(1)),
                 eq(1),
                 eq(now() + secs(30)),
                 always(),
@@ -449,7 +496,7 @@ mod tests {
         outbox
             .expect_fail()
             .withf(|id, attempts, reason, _| {
-                *id == OutboxItemId(1)
+                *id == claim(1)
                     && *attempts == 151
                     && reason.starts_with("desistiu após 151 tentativas em 24 h")
                     && reason.ends_with("connection refused")
@@ -504,7 +551,7 @@ mod tests {
         for id in [2, 3] {
             outbox
                 .expect_release()
-                .with(eq(OutboxItemId(id)), eq(now() + secs(2)), eq(now()))
+                .with(eq(claim(id)), eq(now() + secs(2)), eq(now()))
                 .times(1)
                 .returning(|_, _, _| Ok(()));
         }
@@ -535,7 +582,7 @@ mod tests {
             .returning(|_, _, _| Ok(()));
         outbox
             .expect_release()
-            .with(eq(OutboxItemId(2)), eq(now()), eq(now()))
+            .with(eq(claim(2)), eq(now()), eq(now()))
             .times(1)
             .returning(|_, _, _| Ok(()));
         let asked = AtomicUsize::new(0);

@@ -7,8 +7,8 @@ use std::sync::{Arc, Barrier};
 use chrono::{DateTime, Duration, Utc};
 use consultores_domain::{
     AssignmentPort, ConsultantRepository, CrmAction, CrmActionKind, CrmActionStatus, CrmEventId,
-    CrmEventInbox, CrmEventOutcome, CrmOutbox, CrmTarget, DeliveryState, DomainError, NewCrmEvent,
-    OutboxItemId, PipedriveUserId, ProtocolId,
+    CrmEventInbox, CrmEventOutcome, CrmOutbox, CrmPause, CrmPauseStore, CrmTarget, DeliveryState,
+    DomainError, NewCrmEvent, OutboxItemId, PipedriveUserId, ProtocolId,
 };
 use consultores_persistence::testing::{now_micros, TestDatabase};
 use consultores_persistence::Database;
@@ -33,6 +33,11 @@ on_both_backends!(
     an_event_is_recorded_once_per_key,
     events_are_claimed_with_a_lease_and_finished_with_their_outcome,
     a_deferred_event_waits_until_its_retry_time,
+    an_unusable_row_fails_with_the_reason_and_never_blocks_the_others,
+    an_expired_claim_cannot_settle_an_item_another_worker_holds,
+    an_expired_claim_cannot_finish_an_event_another_worker_holds,
+    the_shared_pause_is_only_extended_and_ends_on_time,
+    concurrent_pauses_keep_the_longest,
 );
 
 fn joao(id_pipedrive: Option<i64>) -> consultores_domain::NewConsultant {
@@ -225,9 +230,9 @@ fn settling_items_records_state_attempts_and_reasons(test: &TestDatabase) {
     let items = db
         .claim_due(later, later + Duration::minutes(5), 10)
         .unwrap();
-    db.complete(items[0].id, 1, later).unwrap();
+    db.complete(items[0].claim(), 1, later).unwrap();
     db.fail(
-        items[1].id,
+        items[1].claim(),
         2,
         "Pipedrive respondeu 404 Not Found: Deal not found",
         later,
@@ -254,7 +259,8 @@ fn settling_items_records_state_attempts_and_reasons(test: &TestDatabase) {
     );
     assert_eq!(db.pending_count().unwrap(), 0);
     // Settled items stay settled: a late second settlement changes nothing.
-    db.reschedule(items[0].id, 9, later, "late", later).unwrap();
+    db.reschedule(items[0].claim(), 9, later, "late", later)
+        .unwrap();
     assert_eq!(
         db.states_for_protocol(protocol).unwrap()[0].state,
         DeliveryState::Done
@@ -276,7 +282,7 @@ fn a_rescheduled_item_is_not_claimed_before_its_time(test: &TestDatabase) {
         .unwrap();
     let retry_at = later + Duration::seconds(30);
     db.reschedule(
-        items[0].id,
+        items[0].claim(),
         1,
         retry_at,
         "Pipedrive respondeu 429 Too Many Requests",
@@ -321,13 +327,13 @@ fn released_items_keep_their_attempts_and_are_due_again(test: &TestDatabase) {
         .claim_due(later, later + Duration::minutes(5), 1)
         .unwrap()[0]
         .clone();
-    db.reschedule(item.id, 3, later, "Pipedrive respondeu 503", later)
+    db.reschedule(item.claim(), 3, later, "Pipedrive respondeu 503", later)
         .unwrap();
     let item = db
         .claim_due(later, later + Duration::minutes(5), 1)
         .unwrap()[0]
         .clone();
-    db.release(item.id, later, later).unwrap();
+    db.release(item.claim(), later, later).unwrap();
     let again = db
         .claim_due(later, later + Duration::minutes(5), 10)
         .unwrap();
@@ -390,7 +396,7 @@ fn concurrent_claims_never_hand_out_one_item_twice(test: &TestDatabase) {
                         return mine;
                     }
                     for item in batch {
-                        db.complete(item.id, 1, now).unwrap();
+                        db.complete(item.claim(), 1, now).unwrap();
                         mine.push(item.id);
                     }
                 }
@@ -460,10 +466,14 @@ fn events_are_claimed_with_a_lease_and_finished_with_their_outcome(test: &TestDa
         "leased"
     );
 
-    db.finish(events[0].id, &CrmEventOutcome::Assigned { protocol }, now)
-        .unwrap();
     db.finish(
-        events[1].id,
+        events[0].claim(),
+        &CrmEventOutcome::Assigned { protocol },
+        now,
+    )
+    .unwrap();
+    db.finish(
+        events[1].claim(),
         &CrmEventOutcome::Ignored {
             reason: "eco".into(),
         },
@@ -471,7 +481,7 @@ fn events_are_claimed_with_a_lease_and_finished_with_their_outcome(test: &TestDa
     )
     .unwrap();
     db.finish(
-        events[2].id,
+        events[2].claim(),
         &CrmEventOutcome::Failed {
             reason: "idioma desconhecido".into(),
         },
@@ -504,7 +514,7 @@ fn a_deferred_event_waits_until_its_retry_time(test: &TestDatabase) {
         .claim_pending(now, now + Duration::minutes(1), 10)
         .unwrap();
     let retry_at = now + Duration::seconds(30);
-    db.defer(claimed[0].id, retry_at, "Serviço indisponível")
+    db.defer(claimed[0].claim(), retry_at, "Serviço indisponível")
         .unwrap();
     assert!(db
         .claim_pending(retry_at - Duration::seconds(1), retry_at, 10)
@@ -515,4 +525,213 @@ fn a_deferred_event_waits_until_its_retry_time(test: &TestDatabase) {
         .unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].id, CrmEventId(claimed[0].id.0));
+}
+
+/// A pending owner update written straight into the table (as a v6 adoption could leave it).
+fn raw_owner_item(test: &TestDatabase, deal: i64, owner: i64) {
+    test.execute(&format!(
+        "INSERT INTO crm_outbox (acao, alvo_tipo, alvo_id, owner_id, estado, tentativas, \
+         proxima_tentativa, created_at, updated_at) VALUES ('definir_responsavel', 'deal', \
+         '{deal}', {owner}, 'pendente', 0, '2026-01-01T00:00:00.000000+00:00', \
+         '2026-01-01T00:00:00.000000+00:00', '2026-01-01T00:00:00.000000+00:00')"
+    ));
+}
+
+fn an_unusable_row_fails_with_the_reason_and_never_blocks_the_others(test: &TestDatabase) {
+    raw_owner_item(test, 1, 0);
+    raw_owner_item(test, 2, -5);
+    raw_owner_item(test, 3, 7);
+    let db = test.database();
+    let now = now_micros();
+    let items = db.claim_due(now, now + Duration::minutes(5), 10).unwrap();
+    assert_eq!(items.len(), 1, "the good item is claimed: {items:?}");
+    assert_eq!(items[0].target, CrmTarget::Deal(3));
+    assert_eq!(
+        items[0].action,
+        CrmAction::SetOwner(PipedriveUserId::new(7).unwrap())
+    );
+    assert_eq!(
+        test.query_strings(
+            "SELECT estado || '|' || coalesce(ultimo_erro, '') AS value FROM crm_outbox \
+             ORDER BY id"
+        ),
+        vec![
+            "falhou|ação inválida no banco: owner_id 0 não é um id de usuário do Pipedrive"
+                .to_owned(),
+            "falhou|ação inválida no banco: owner_id -5 não é um id de usuário do Pipedrive"
+                .to_owned(),
+            "pendente|".to_owned(),
+        ]
+    );
+    assert_eq!(db.pending_count().unwrap(), 1);
+    db.complete(items[0].claim(), 1, now).unwrap();
+    assert!(
+        db.claim_due(now + Duration::hours(1), now + Duration::hours(2), 10)
+            .unwrap()
+            .is_empty(),
+        "failed rows are never claimed again"
+    );
+}
+
+fn an_expired_claim_cannot_settle_an_item_another_worker_holds(test: &TestDatabase) {
+    let db = test.database();
+    let now = now_micros();
+    ConsultantRepository::create(&db, &joao(Some(456)), now, &actor()).unwrap();
+    let (protocol, _) = assign(&db, now, Some(CrmTarget::Deal(42)));
+    let first_lease = now + Duration::minutes(5);
+    let first = db.claim_due(now, first_lease, 10).unwrap();
+    assert_eq!(first.len(), 2);
+    // The first worker stalls past its lease; a second worker takes the items over.
+    let second_lease = first_lease + Duration::minutes(5);
+    let second = db.claim_due(first_lease, second_lease, 10).unwrap();
+    assert_eq!(second.len(), 2);
+    assert_ne!(first[0].claim(), second[0].claim());
+
+    // The first worker wakes up and settles what it no longer holds: nothing changes.
+    let late = first_lease + Duration::seconds(1);
+    db.complete(first[0].claim(), 1, late).unwrap();
+    db.fail(first[1].claim(), 1, "tarde demais", late).unwrap();
+    db.reschedule(first[0].claim(), 1, late, "tarde", late)
+        .unwrap();
+    db.release(first[1].claim(), late, late).unwrap();
+    assert_eq!(
+        db.states_for_protocol(protocol)
+            .unwrap()
+            .into_iter()
+            .map(|status| (status.state, status.attempts))
+            .collect::<Vec<_>>(),
+        vec![
+            (DeliveryState::Pending { last_error: None }, 0),
+            (DeliveryState::Pending { last_error: None }, 0),
+        ]
+    );
+    assert!(
+        db.claim_due(late, late + Duration::minutes(5), 10)
+            .unwrap()
+            .is_empty(),
+        "the second worker still holds both"
+    );
+
+    // The holder settles them.
+    db.complete(second[0].claim(), 1, late).unwrap();
+    db.fail(
+        second[1].claim(),
+        1,
+        "Pipedrive respondeu 404 Not Found",
+        late,
+    )
+    .unwrap();
+    let states: Vec<&str> = db
+        .states_for_protocol(protocol)
+        .unwrap()
+        .iter()
+        .map(|status| status.state.as_str())
+        .collect();
+    assert_eq!(states, vec!["concluido", "falhou"]);
+}
+
+fn an_expired_claim_cannot_finish_an_event_another_worker_holds(test: &TestDatabase) {
+    let db = test.database();
+    let now = now_micros();
+    db.record(&event("create:deal:1"), now).unwrap();
+    let first_lease = now + Duration::minutes(1);
+    let first = db.claim_pending(now, first_lease, 10).unwrap();
+    let second = db
+        .claim_pending(first_lease, first_lease + Duration::minutes(1), 10)
+        .unwrap();
+    assert_eq!((first.len(), second.len()), (1, 1));
+
+    let late = first_lease + Duration::seconds(1);
+    db.finish(
+        first[0].claim(),
+        &CrmEventOutcome::Failed {
+            reason: "tarde".into(),
+        },
+        late,
+    )
+    .unwrap();
+    db.defer(first[0].claim(), late, "tarde").unwrap();
+    let state = || {
+        test.query_strings(
+            "SELECT estado || '|' || coalesce(motivo, '') AS value FROM pipedrive_webhook_eventos",
+        )
+    };
+    assert_eq!(state(), vec!["pendente|".to_owned()]);
+    assert!(
+        db.claim_pending(late, late + Duration::minutes(1), 10)
+            .unwrap()
+            .is_empty(),
+        "the second worker still holds it"
+    );
+
+    db.finish(
+        second[0].claim(),
+        &CrmEventOutcome::Ignored {
+            reason: "eco".into(),
+        },
+        late,
+    )
+    .unwrap();
+    assert_eq!(state(), vec!["ignorado|eco".to_owned()]);
+}
+
+fn the_shared_pause_is_only_extended_and_ends_on_time(test: &TestDatabase) {
+    let db = test.database();
+    let now = now_micros();
+    assert_eq!(db.current_pause(now).unwrap(), None);
+    let until = now + Duration::seconds(30);
+    db.extend_pause(until, "429", now).unwrap();
+    let expected = CrmPause {
+        until,
+        reason: "429".into(),
+    };
+    assert_eq!(db.current_pause(now).unwrap(), Some(expected.clone()));
+    // A shorter pause from another replica does not cut it short.
+    db.extend_pause(now + Duration::seconds(2), "limite", now)
+        .unwrap();
+    assert_eq!(db.current_pause(now).unwrap(), Some(expected));
+    let longer = now + Duration::hours(1);
+    db.extend_pause(longer, "bloqueio", now).unwrap();
+    assert_eq!(
+        db.current_pause(now).unwrap(),
+        Some(CrmPause {
+            until: longer,
+            reason: "bloqueio".into()
+        })
+    );
+    assert_eq!(db.current_pause(longer).unwrap(), None, "over at its end");
+    assert_eq!(count(test, "pipedrive_pausa"), 1);
+}
+
+fn concurrent_pauses_keep_the_longest(test: &TestDatabase) {
+    const REPLICAS: i64 = 8;
+    let db = test.database();
+    let now = now_micros();
+    let start = Arc::new(Barrier::new(REPLICAS as usize));
+    let replicas: Vec<_> = (1..=REPLICAS)
+        .map(|minutes| {
+            let db = db.clone();
+            let start = start.clone();
+            std::thread::spawn(move || {
+                start.wait();
+                db.extend_pause(
+                    now + Duration::minutes(minutes),
+                    &format!("pausa de {minutes} min"),
+                    now,
+                )
+                .unwrap();
+            })
+        })
+        .collect();
+    for replica in replicas {
+        replica.join().unwrap();
+    }
+    assert_eq!(
+        db.current_pause(now).unwrap(),
+        Some(CrmPause {
+            until: now + Duration::minutes(REPLICAS),
+            reason: format!("pausa de {REPLICAS} min"),
+        })
+    );
+    assert_eq!(count(test, "pipedrive_pausa"), 1);
 }
