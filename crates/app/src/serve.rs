@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use consultores_domain::{
     Actor, ApiKeyScope, ApiKeyStore, AuditService, ConsultantService, DistributionService,
-    NewApiKey, ProtocolService, SystemClock,
+    NewApiKey, ProtocolService, ReportService, SystemClock,
 };
 use consultores_http::{build_server, ApiState, HttpSettings};
 use consultores_persistence::Database;
@@ -72,6 +72,7 @@ pub fn run(config: &Config) -> Result<(), StartupError> {
         shutdown_timeout: config.shutdown_timeout,
         workers: config.workers,
         max_connections: config.max_connections,
+        default_time_zone: config.default_time_zone,
         ..HttpSettings::default()
     };
     info!(logger, "listening"; "address" => format!("http://{address}"));
@@ -92,6 +93,7 @@ fn wire(database: &Database, logger: slog::Logger) -> ApiState {
         DistributionService::new(store.clone(), clock.clone()),
         ProtocolService::new(store.clone(), clock),
         audit_service(database),
+        ReportService::new(store.clone(), store.clone()),
         store.clone(),
         store,
         logger,

@@ -16,6 +16,7 @@ pub mod error;
 pub mod idempotency;
 pub mod ports;
 pub mod protocol;
+pub mod report;
 pub mod services;
 pub mod values;
 
@@ -40,14 +41,17 @@ pub use error::DomainError;
 pub use idempotency::{IdempotencyClaim, IdempotencyKey, Recorded, IDEMPOTENCY_WINDOW_HOURS};
 pub use ports::{
     ApiKeyStore, AssignmentPort, AuditLog, ConsultantRepository, PoolState, ProtocolRepository,
-    StoreHealth,
+    ReportStore, StoreHealth,
 };
 pub use protocol::{
     NewProtocol, Priority, Protocol, ProtocolFilter, ProtocolId, ProtocolPatch, ProtocolStatus,
 };
+pub use report::{
+    AssignmentReport, ConsultantAssignments, DailyCount, LocalDay, ReportRequest, MAX_REPORT_DAYS,
+};
 pub use services::{
     AuditService, ConsultantService, CrmDeliveryService, CrmUserDirectory, DeliveryRound,
-    DeliverySettings, DistributionService, ProtocolService, UserCheck,
+    DeliverySettings, DistributionService, ProtocolService, ReportService, UserCheck,
 };
 pub use values::{
     ConsultantName, Description, Email, InvalidValue, Language, LanguageList, Phone,

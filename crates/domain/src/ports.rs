@@ -20,6 +20,7 @@ use crate::distribution::Assignment;
 use crate::error::DomainError;
 use crate::idempotency::{IdempotencyClaim, Recorded};
 use crate::protocol::{NewProtocol, Protocol, ProtocolFilter, ProtocolId, ProtocolPatch};
+use crate::report::{DailyCount, ReportRequest};
 use crate::values::Language;
 
 /// Consultants, with soft delete: a deleted consultant is never returned by `get` or `list`, but
@@ -175,6 +176,16 @@ pub trait AuditLog: Send + Sync {
     /// transaction, and returns how many. Call it again until it returns 0; never deletes an
     /// entry recorded at or after `cutoff`.
     fn prune(&self, cutoff: DateTime<Utc>, batch: u32) -> Result<usize, DomainError>;
+}
+
+/// Counts for the reports, computed by the store.
+#[cfg_attr(test, mockall::automock)]
+pub trait ReportStore: Send + Sync {
+    /// Rotation assignments (protocols with a language, in `request.language` when given) per
+    /// consultant per day of `request.days` (a protocol belongs to the day whose `[start, end)`
+    /// holds its `created_at`), with each consultant's stored name, removed consultants
+    /// included; only non-zero counts.
+    fn assignment_counts(&self, request: &ReportRequest) -> Result<Vec<DailyCount>, DomainError>;
 }
 
 /// The state of a store's connection pool, for `/metrics`.

@@ -17,6 +17,7 @@ pub mod errors;
 pub mod extractor_errors;
 pub mod idempotency;
 pub mod input;
+pub mod local_days;
 pub mod logging;
 pub mod metrics;
 pub mod openapi;

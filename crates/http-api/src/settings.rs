@@ -5,7 +5,7 @@ use std::time::Duration;
 
 /// Settings of the HTTP adapter. [`Default`] is the safe production default: no configured key,
 /// no body logging, CORS off, 64 KiB bodies, `/metrics` behind a key, 30 s request and shutdown
-/// timeouts, one worker per CPU and 25,000 connections per worker.
+/// timeouts, one worker per CPU, 25,000 connections per worker and `America/Sao_Paulo` days.
 #[derive(Clone)]
 pub struct HttpSettings {
     /// `AUTHENTICATION_API_KEY`: a key with the `admin` scope that is not stored in the database.
@@ -27,6 +27,8 @@ pub struct HttpSettings {
     pub workers: usize,
     /// Maximum concurrent connections per worker.
     pub max_connections: usize,
+    /// `DEFAULT_TIME_ZONE`: the zone of local days when a request names none.
+    pub default_time_zone: chrono_tz::Tz,
 }
 
 impl HttpSettings {
@@ -46,6 +48,7 @@ impl Default for HttpSettings {
             shutdown_timeout: Duration::from_secs(30),
             workers: std::thread::available_parallelism().map_or(1, usize::from),
             max_connections: 25_000,
+            default_time_zone: chrono_tz::America::Sao_Paulo,
         }
     }
 }
@@ -66,6 +69,7 @@ impl std::fmt::Debug for HttpSettings {
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("workers", &self.workers)
             .field("max_connections", &self.max_connections)
+            .field("default_time_zone", &self.default_time_zone)
             .finish()
     }
 }

@@ -9,7 +9,8 @@
 //! and the value implements [`ConsultantRepository`], [`ProtocolRepository`], [`AssignmentPort`],
 //! [`ApiKeyStore`], [`AuditLog`], [`StoreHealth`], and for the Pipedrive integration
 //! [`CrmOutbox`] (`crm_outbox`, written by the assignment) and [`CrmEventInbox`]
-//! (`pipedrive_webhook_eventos`). All calls block; run them off async executors.
+//! (`pipedrive_webhook_eventos`), and [`ReportStore`] (the assignments report). All calls block;
+//! run them off async executors.
 //!
 //! Every SQL statement of the service lives in this crate. The atomic assignment, the part that
 //! decides fairness and gapless numbering, is in `assignment.rs` with its locking design.
@@ -22,6 +23,7 @@
 //! [`StoreHealth`]: consultores_domain::StoreHealth
 //! [`CrmOutbox`]: consultores_domain::CrmOutbox
 //! [`CrmEventInbox`]: consultores_domain::CrmEventInbox
+//! [`ReportStore`]: consultores_domain::ReportStore
 
 mod api_keys;
 mod assignment;
@@ -37,6 +39,7 @@ mod idempotency;
 mod models;
 mod protocols;
 mod queries;
+mod reports;
 mod schema;
 mod sql_types;
 mod url;
