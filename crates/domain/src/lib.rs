@@ -19,6 +19,7 @@ pub mod protocol;
 pub mod report;
 pub mod services;
 pub mod values;
+pub mod web_session;
 
 pub use api_key::{ApiKey, ApiKeyId, ApiKeyScope, NewApiKey};
 pub use audit::{
@@ -41,10 +42,11 @@ pub use error::DomainError;
 pub use idempotency::{IdempotencyClaim, IdempotencyKey, Recorded, IDEMPOTENCY_WINDOW_HOURS};
 pub use ports::{
     ApiKeyStore, AssignmentPort, AuditLog, ConsultantRepository, PoolState, ProtocolRepository,
-    ReportStore, StoreHealth,
+    ReportStore, StoreHealth, WebSessionStore,
 };
 pub use protocol::{
-    NewProtocol, Priority, Protocol, ProtocolFilter, ProtocolId, ProtocolPatch, ProtocolStatus,
+    NewProtocol, Priority, Protocol, ProtocolFilter, ProtocolId, ProtocolPatch, ProtocolSearch,
+    ProtocolStatus,
 };
 pub use report::{
     AssignmentReport, ConsultantAssignments, DailyCount, LocalDay, ReportRequest, MAX_REPORT_DAYS,
@@ -57,3 +59,4 @@ pub use values::{
     ConsultantName, Description, Email, InvalidValue, Language, LanguageList, Phone,
     PipedriveUserId, ProtocolNumber,
 };
+pub use web_session::{WebSession, WebSessionToken};

@@ -9,7 +9,8 @@
 //! and the value implements [`ConsultantRepository`], [`ProtocolRepository`], [`AssignmentPort`],
 //! [`ApiKeyStore`], [`AuditLog`], [`StoreHealth`], and for the Pipedrive integration
 //! [`CrmOutbox`] (`crm_outbox`, written by the assignment) and [`CrmEventInbox`]
-//! (`pipedrive_webhook_eventos`), and [`ReportStore`] (the assignments report). All calls block;
+//! (`pipedrive_webhook_eventos`), [`ReportStore`] (the assignments report) and
+//! [`WebSessionStore`] (sessions of the operations page). All calls block;
 //! run them off async executors.
 //!
 //! Every SQL statement of the service lives in this crate. The atomic assignment, the part that
@@ -24,6 +25,7 @@
 //! [`CrmOutbox`]: consultores_domain::CrmOutbox
 //! [`CrmEventInbox`]: consultores_domain::CrmEventInbox
 //! [`ReportStore`]: consultores_domain::ReportStore
+//! [`WebSessionStore`]: consultores_domain::WebSessionStore
 
 mod api_keys;
 mod assignment;
@@ -43,6 +45,7 @@ mod reports;
 mod schema;
 mod sql_types;
 mod url;
+mod web_sessions;
 
 #[cfg(feature = "testing")]
 pub mod testing;

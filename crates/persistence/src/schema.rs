@@ -144,6 +144,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    painel_sessoes (token_hash) {
+        token_hash -> Text,
+        chave_id -> Nullable<BigInt>,
+        chave_descricao -> Nullable<Text>,
+        escopo -> Text,
+        csrf -> Text,
+        criado_em -> UtcTimestamp,
+        usado_em -> UtcTimestamp,
+    }
+}
+
 diesel::joinable!(consultor_idiomas -> consultores (consultor_id));
 diesel::joinable!(protocolos -> consultores (consultor_id));
 
@@ -157,4 +172,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     auditoria,
     crm_outbox,
     pipedrive_webhook_eventos,
+    painel_sessoes,
 );
