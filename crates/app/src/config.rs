@@ -64,6 +64,8 @@ pub struct Config {
     pub audit_retention_days: Option<u32>,
     /// `DEFAULT_TIME_ZONE`: the IANA zone of local days when a request names none (reports).
     pub default_time_zone: chrono_tz::Tz,
+    /// `PAINEL_SESSION_IDLE_MINUTES`: an operations-page session unused this long is over.
+    pub painel_session_idle: Duration,
     /// The Pipedrive integration (`PIPEDRIVE_*`); `None` (off) when `PIPEDRIVE_API_TOKEN` is
     /// not set.
     pub pipedrive: Option<PipedriveSettings>,
@@ -186,6 +188,9 @@ impl Config {
             max_connections: env.number("MAX_CONNECTIONS", 25_000, 1, 1_000_000)?,
             audit_retention_days: env.optional_number("AUDIT_RETENTION_DAYS", 1, 36_500)?,
             default_time_zone: default_time_zone(&env)?,
+            painel_session_idle: Duration::from_secs(
+                60 * env.number("PAINEL_SESSION_IDLE_MINUTES", 30u64, 1, 1440)?,
+            ),
             pipedrive: pipedrive(&env)?,
         })
     }

@@ -8,8 +8,9 @@ use consultores_domain::{
     Actor, ApiKeyScope, ApiKeyStore, AuditService, ConsultantService, DistributionService,
     NewApiKey, ProtocolService, ReportService, SystemClock,
 };
-use consultores_http::{build_server, ApiState, HttpSettings};
+use consultores_http::{build_server_with, ApiState, HttpSettings};
 use consultores_persistence::Database;
+use consultores_web::{WebSettings, WebState};
 use slog::{info, warn};
 
 use crate::config::Config;
@@ -75,9 +76,10 @@ pub fn run(config: &Config) -> Result<(), StartupError> {
         default_time_zone: config.default_time_zone,
         ..HttpSettings::default()
     };
+    let page = consultores_web::configure(page_state(&database, config));
     info!(logger, "listening"; "address" => format!("http://{address}"));
     actix_web::rt::System::new().block_on(async move {
-        let server = build_server(listener, state, settings)?;
+        let server = build_server_with(listener, state, settings, page)?;
         server.await
     })?;
     info!(logger, "stopped");
@@ -98,6 +100,27 @@ fn wire(database: &Database, logger: slog::Logger) -> ApiState {
         store,
         logger,
     )
+}
+
+/// The operations page over the same database and services.
+fn page_state(database: &Database, config: &Config) -> WebState {
+    let store = Arc::new(database.clone());
+    let clock = Arc::new(SystemClock);
+    WebState {
+        consultants: ConsultantService::new(store.clone(), clock.clone()),
+        protocols: ProtocolService::new(store.clone(), clock.clone()),
+        reports: ReportService::new(store.clone(), store.clone()),
+        audit: audit_service(database),
+        api_keys: store.clone(),
+        sessions: store,
+        clock,
+        settings: WebSettings {
+            configured_api_key: config.api_key.clone(),
+            session_idle: chrono::Duration::from_std(config.painel_session_idle)
+                .unwrap_or_else(|_| chrono::Duration::minutes(30)),
+            default_time_zone: config.default_time_zone,
+        },
+    }
 }
 
 fn audit_service(database: &Database) -> AuditService {

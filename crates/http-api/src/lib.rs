@@ -33,6 +33,6 @@ pub mod validation;
 pub use errors::ApiError;
 pub use openapi::openapi;
 pub use pipedrive::{BasicCredentials, PipedriveIntegration, WebhookIntake};
-pub use server::{app, build_server};
+pub use server::{app, app_with, build_server, build_server_with};
 pub use settings::HttpSettings;
 pub use state::ApiState;
