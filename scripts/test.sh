@@ -3,10 +3,12 @@
 # workspace against a real SQLite file and the PostgreSQL at TEST_DATABASE_URL
 # (default postgres://postgres@127.0.0.1:5432/postgres), then fuzzes the running binary over its
 # OpenAPI document (scripts/fuzz.sh), and searches every service log line of the run for key
-# material (scripts/check-secrets.sh).
+# material (scripts/check-secrets.sh). The browser tests need Debian's chromium and
+# chromium-driver: scripts/install-browser.sh installs them when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -rf target/e2e-logs
+bash scripts/install-browser.sh
 cargo build --locked --bin consultores
 cargo test --locked --workspace "$@"
 bash scripts/fuzz.sh
