@@ -1,10 +1,9 @@
 //! [`ReportStore`] on both backends: rotation assignments per consultant per local day.
 //!
 //! SQLite has no time-zone functions, so the database is given each local day as the UTC range
-//! it covers (computed by the caller) and counts the protocols of each range. The days drive the
-//! join (`CROSS JOIN` keeps them the outer loop on SQLite, whose planner takes it as an order
-//! hint), so each day is one range scan of `protocolos_atribuicoes_idx`, an index over exactly
-//! the rotation's protocols: the work grows with the protocols inside the period, not the table.
+//! it covers (computed by the caller) and counts the protocols of each range, reading
+//! `protocolos_atribuicoes_idx`, an index over exactly the rotation's protocols (time, consultant,
+//! language): the work grows with the protocols inside the period, not with the table.
 
 use consultores_domain::{
     ConsultantId, DailyCount, DomainError, LocalDay, ReportRequest, ReportStore,
@@ -37,35 +36,62 @@ fn instant_literal(backend: Backend, instant: Timestamp) -> String {
 }
 
 /// The statement for `days`; `$1`/`?` is the language when `filtered`.
+///
+/// PostgreSQL reads the period in one range scan and finds each protocol's day with
+/// `width_bucket` over the days' starts. SQLite has no such function: the days drive a
+/// `CROSS JOIN` (its planner keeps the left table outside), one range scan per day.
 fn statement(backend: Backend, days: &[LocalDay], filtered: bool) -> String {
-    let values: Vec<String> = days
-        .iter()
-        .enumerate()
-        .map(|(index, day)| {
+    let (Some(first), Some(last)) = (days.first(), days.last()) else {
+        return String::new();
+    };
+    let counted = match backend {
+        Backend::Postgres => {
+            let starts: Vec<String> = days
+                .iter()
+                .map(|day| instant_literal(backend, Timestamp(day.start)))
+                .collect();
             format!(
-                "({index}, {}, {})",
-                instant_literal(backend, Timestamp(day.start)),
-                instant_literal(backend, Timestamp(day.end))
+                "SELECT p.consultor_id AS consultor_id, \
+                        width_bucket(p.created_at, ARRAY[{starts}]) - 1 AS dia, COUNT(*) AS n \
+                 FROM protocolos p \
+                 WHERE p.created_at >= {from} AND p.created_at < {to} \
+                   AND p.idioma IS NOT NULL AND p.consultor_id IS NOT NULL {language} \
+                 GROUP BY 1, 2",
+                starts = starts.join(", "),
+                from = instant_literal(backend, Timestamp(first.start)),
+                to = instant_literal(backend, Timestamp(last.end)),
+                language = if filtered { "AND p.idioma = $1" } else { "" },
             )
-        })
-        .collect();
-    let language = match (filtered, backend) {
-        (false, _) => "",
-        (true, Backend::Postgres) => "AND p.idioma = $1",
-        (true, Backend::Sqlite) => "AND p.idioma = ?",
+        }
+        Backend::Sqlite => {
+            let values: Vec<String> = days
+                .iter()
+                .enumerate()
+                .map(|(index, day)| {
+                    format!(
+                        "({index}, {}, {})",
+                        instant_literal(backend, Timestamp(day.start)),
+                        instant_literal(backend, Timestamp(day.end))
+                    )
+                })
+                .collect();
+            format!(
+                "WITH dias (i, inicio, fim) AS (VALUES {values}) \
+                 SELECT p.consultor_id AS consultor_id, d.i AS dia, COUNT(*) AS n \
+                 FROM dias d CROSS JOIN protocolos p \
+                 WHERE p.created_at >= d.inicio AND p.created_at < d.fim \
+                   AND p.idioma IS NOT NULL AND p.consultor_id IS NOT NULL {language} \
+                 GROUP BY p.consultor_id, d.i",
+                values = values.join(", "),
+                language = if filtered { "AND p.idioma = ?" } else { "" },
+            )
+        }
     };
     format!(
-        "WITH dias (i, inicio, fim) AS (VALUES {values}) \
-         SELECT c.id AS consultor_id, c.nome AS nome, CAST(t.dia AS BIGINT) AS dia, \
+        "SELECT c.id AS consultor_id, c.nome AS nome, CAST(t.dia AS BIGINT) AS dia, \
                 CAST(t.n AS BIGINT) AS n \
-         FROM (SELECT p.consultor_id AS consultor_id, d.i AS dia, COUNT(*) AS n \
-               FROM dias d CROSS JOIN protocolos p \
-               WHERE p.created_at >= d.inicio AND p.created_at < d.fim \
-                 AND p.idioma IS NOT NULL AND p.consultor_id IS NOT NULL {language} \
-               GROUP BY p.consultor_id, d.i) t \
-         JOIN consultores c ON c.id = t.consultor_id \
-         ORDER BY c.id, t.dia",
-        values = values.join(", ")
+         FROM ({counted}) t JOIN consultores c ON c.id = t.consultor_id \
+         ORDER BY c.id, t.dia"
     )
 }
 

@@ -36,8 +36,12 @@ fn protocol_number(raw: &str) -> Result<ProtocolNumber, &'static str> {
     ProtocolNumber::from_counter(value).map_err(|_| message)
 }
 
+/// A date in the years both databases store and show alike.
 fn date(raw: &str) -> Result<NaiveDate, &'static str> {
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| "informe uma data válida (AAAA-MM-DD)")
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .ok()
+        .filter(|date| (1900..=9999).contains(&chrono::Datelike::year(date)))
+        .ok_or("informe uma data válida (AAAA-MM-DD)")
 }
 
 /// Reads the search form; problems go next to their fields.

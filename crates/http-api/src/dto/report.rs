@@ -131,9 +131,16 @@ pub fn parse_zone(raw: &str) -> Option<Tz> {
     raw.trim().parse::<Tz>().ok()
 }
 
+/// Dates outside these years are refused (both databases store instants well beyond, but the
+/// text form of an instant is only fixed-width inside them).
+const YEARS: std::ops::RangeInclusive<i32> = 1900..=9999;
+
 fn date(query: &QueryParams, name: &'static str, problems: &mut Problems) -> Option<NaiveDate> {
     let raw = query.required_text(name, problems)?;
     NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+        .ok()
+        .filter(|date| YEARS.contains(&chrono::Datelike::year(date)))
+        .ok_or(())
         .map_err(|_| {
             problems.push(FieldError::new(
                 "date_from_datetime_parsing",
@@ -264,6 +271,7 @@ mod tests {
     fn every_bad_parameter_is_reported_on_its_own_loc() {
         assert_eq!(locs(""), ["de", "ate"]);
         assert_eq!(locs("de=2026-13-01&ate=ontem"), ["de", "ate"]);
+        assert_eq!(locs("de=1899-12-31&ate=+262143-12-31"), ["de", "ate"]);
         assert_eq!(locs("de=2026-11-02&ate=2026-11-01"), ["ate"]);
         assert_eq!(locs("de=2026-01-01&ate=2027-01-02"), ["ate"]);
         assert_eq!(

@@ -2,7 +2,8 @@
 //! that keeps the session cookie and the CSRF token.
 
 use std::cell::RefCell;
-use std::sync::Arc;
+use std::io;
+use std::sync::{Arc, Mutex};
 
 use actix_http::Request;
 use actix_web::body::MessageBody;
@@ -49,6 +50,36 @@ macro_rules! on_both_backends {
             }
         }
     )*};
+}
+
+/// What the app logged, as text (JSON lines).
+#[derive(Clone, Default)]
+pub struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl io::Write for Logs {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+
+    fn logger(&self) -> slog::Logger {
+        use slog::Drain;
+        let drain = slog_json::Json::new(self.clone())
+            .add_default_keys()
+            .build()
+            .fuse();
+        slog::Logger::root(Mutex::new(drain).fuse(), slog::o!())
+    }
 }
 
 /// An answer, read whole.
@@ -99,6 +130,7 @@ impl Reply {
 pub struct Painel<S> {
     service: S,
     pub database: TestDatabase,
+    pub logs: Logs,
     cookies: RefCell<Vec<(String, String)>>,
 }
 
@@ -107,6 +139,17 @@ pub async fn start(
 ) -> Painel<
     impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
 > {
+    start_with(backend, false).await
+}
+
+/// [`start`], logging request and response bodies when `log_bodies`.
+pub async fn start_with(
+    backend: Backend,
+    log_bodies: bool,
+) -> Painel<
+    impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
+> {
+    let logs = Logs::default();
     let database = match backend {
         Backend::Sqlite => TestDatabase::sqlite(),
         Backend::Postgres => TestDatabase::postgres(),
@@ -122,7 +165,7 @@ pub async fn start(
         ReportService::new(store.clone(), store.clone()),
         store.clone(),
         store.clone(),
-        slog::Logger::root(slog::Discard, slog::o!()),
+        logs.logger(),
     );
     let page = WebState {
         consultants: ConsultantService::new(store.clone(), clock.clone()),
@@ -139,6 +182,7 @@ pub async fn start(
     };
     let settings = HttpSettings {
         configured_api_key: Some(ADMIN_KEY.to_owned()),
+        log_bodies,
         ..HttpSettings::default()
     };
     let service = test::init_service(consultores_http::app_with(
@@ -150,6 +194,7 @@ pub async fn start(
     Painel {
         service,
         database,
+        logs,
         cookies: RefCell::new(Vec::new()),
     }
 }

@@ -4,10 +4,23 @@ use actix_web::http::Method;
 use actix_web::test::TestRequest;
 use consultores_domain::ApiKeyScope;
 
-use crate::common::{start, ADMIN_KEY};
+use crate::common::{start, start_with, ADMIN_KEY};
 use crate::on_both_backends;
 
 on_both_backends! {
+    async fn the_page_never_logs_bodies_even_with_log_bodies_on(backend) {
+        let painel = start_with(backend, true).await;
+        let key = painel.key(ApiKeyScope::Admin, "coordenação");
+        painel.sign_in(&key).await.expect(303);
+        let page = painel.get("/painel/fila").await;
+        page.expect(200);
+        painel.api(Method::GET, "/consultores", None).await.expect(200);
+        let logs = painel.logs.text();
+        assert!(logs.contains("/painel/entrar") && logs.contains("\"body\""), "{logs}");
+        assert!(!logs.contains(&key), "the key was logged: {logs}");
+        assert!(!logs.contains(&page.csrf()), "the CSRF token was logged: {logs}");
+    }
+
     async fn a_wrong_key_is_refused_and_a_right_one_opens_a_strict_httponly_session(backend) {
         let painel = start(backend).await;
         let refused = painel.sign_in("chave-errada").await;
