@@ -11,7 +11,7 @@ use consultores_domain::{
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
-use crate::database::{with_connection, Backend, Database};
+use crate::database::{Backend, Database, Pools};
 use crate::error::StoreError;
 use crate::sql_types::Timestamp;
 
@@ -95,21 +95,42 @@ fn statement(backend: Backend, days: &[LocalDay], filtered: bool) -> String {
     )
 }
 
+/// Loads the rows of `sql` on either backend's connection, binding the language if any.
+macro_rules! load {
+    ($conn:expr, $sql:expr, $language:expr) => {{
+        let query = diesel::sql_query($sql).into_boxed();
+        match $language {
+            Some(language) => query.bind::<Text, _>(language).load::<CountRow>($conn),
+            None => query.load::<CountRow>($conn),
+        }
+    }};
+}
+
 impl Database {
     fn count_assignments(&self, request: &ReportRequest) -> Result<Vec<DailyCount>, StoreError> {
         if request.days.is_empty() {
             return Ok(Vec::new());
         }
         let sql = statement(self.backend(), &request.days, request.language.is_some());
-        let rows: Vec<CountRow> = with_connection!(self, |conn| {
-            let query = diesel::sql_query(&sql).into_boxed();
-            match &request.language {
-                Some(language) => query
-                    .bind::<Text, _>(language.as_str().to_owned())
-                    .load(conn)?,
-                None => query.load(conn)?,
+        let language = request.language.as_ref().map(|l| l.as_str().to_owned());
+        let rows: Vec<CountRow> = match self.pools() {
+            Pools::Postgres(pool) => {
+                let mut conn = pool.get()?;
+                // A year of 1,000 consultants is 366,000 groups: room to aggregate them in
+                // memory, and no JIT compilation for a statement that differs on every call.
+                conn.build_transaction()
+                    .read_only()
+                    .run(|conn| -> Result<_, StoreError> {
+                        diesel::sql_query("SET LOCAL work_mem = '64MB'").execute(conn)?;
+                        diesel::sql_query("SET LOCAL jit = off").execute(conn)?;
+                        Ok(load!(conn, &sql, language)?)
+                    })?
             }
-        });
+            Pools::Sqlite(pool) => {
+                let mut conn = pool.get()?;
+                load!(&mut *conn, &sql, language)?
+            }
+        };
         Ok(rows
             .into_iter()
             .map(|row| DailyCount {
