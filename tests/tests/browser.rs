@@ -59,7 +59,22 @@ impl Driver {
 }
 
 impl Drop for Driver {
+    /// Asks chromedriver to quit, which also ends the browsers it started (a test that failed
+    /// halfway never closed its session), then makes sure it is gone.
     fn drop(&mut self) {
+        use std::io::Write;
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+            let _ = stream.write_all(
+                b"GET /shutdown HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+            );
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
