@@ -5,10 +5,13 @@
 # OpenAPI document (scripts/fuzz.sh), and searches every service log line of the run for key
 # material (scripts/check-secrets.sh). Debian packages the build and tests need (OpenSSL headers,
 # the openssl command, pgbouncer) are installed first when missing (scripts/system-deps.sh).
+# material (scripts/check-secrets.sh). The browser tests need Debian's chromium and
+# chromium-driver: scripts/install-browser.sh installs them when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system-deps.sh
 rm -rf target/e2e-logs
+bash scripts/install-browser.sh
 cargo build --locked --bin consultores
 cargo test --locked --workspace "$@"
 bash scripts/fuzz.sh

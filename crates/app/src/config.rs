@@ -69,9 +69,23 @@ pub struct Config {
     pub max_connections: usize,
     /// How many days audit entries are kept (`AUDIT_RETENTION_DAYS`); `None`: forever.
     pub audit_retention_days: Option<u32>,
+    /// `DEFAULT_TIME_ZONE`: the IANA zone of local days when a request names none (reports).
+    pub default_time_zone: chrono_tz::Tz,
+    /// `PAINEL_SESSION_IDLE_MINUTES`: an operations-page session unused this long is over.
+    pub painel_session_idle: Duration,
     /// The Pipedrive integration (`PIPEDRIVE_*`); `None` (off) when `PIPEDRIVE_API_TOKEN` is
     /// not set.
     pub pipedrive: Option<PipedriveSettings>,
+}
+
+fn default_time_zone(env: &Vars<'_>) -> Result<chrono_tz::Tz, ConfigError> {
+    match env.non_empty("DEFAULT_TIME_ZONE") {
+        None => Ok(chrono_tz::America::Sao_Paulo),
+        Some(raw) => raw.trim().parse().map_err(|_| ConfigError {
+            variable: "DEFAULT_TIME_ZONE",
+            problem: format!("{raw:?} is not an IANA time zone (e.g. America/Sao_Paulo)"),
+        }),
+    }
 }
 
 /// The Pipedrive integration's settings. `Debug` never shows the token or the password.
@@ -197,6 +211,10 @@ impl Config {
             workers: env.number("WORKERS", workers_default, 1, 256)?,
             max_connections: env.number("MAX_CONNECTIONS", 25_000, 1, 1_000_000)?,
             audit_retention_days: env.optional_number("AUDIT_RETENTION_DAYS", 1, 36_500)?,
+            default_time_zone: default_time_zone(&env)?,
+            painel_session_idle: Duration::from_secs(
+                60 * env.number("PAINEL_SESSION_IDLE_MINUTES", 30u64, 1, 1440)?,
+            ),
             pipedrive: pipedrive(&env)?,
         })
     }
@@ -644,6 +662,23 @@ mod tests {
             );
             assert!(!line.contains('\n'), "{line}");
         }
+    }
+
+    #[test]
+    fn default_time_zone_is_sao_paulo_and_any_iana_zone_when_set() {
+        assert_eq!(
+            config(&[]).unwrap().default_time_zone,
+            chrono_tz::America::Sao_Paulo
+        );
+        assert_eq!(
+            config(&[("DEFAULT_TIME_ZONE", "Europe/Lisbon")])
+                .unwrap()
+                .default_time_zone,
+            chrono_tz::Europe::Lisbon
+        );
+        let err = config(&[("DEFAULT_TIME_ZONE", "Brasil/Recife")]).unwrap_err();
+        assert_eq!(err.variable, "DEFAULT_TIME_ZONE");
+        assert!(err.to_string().contains("Brasil/Recife"), "{err}");
     }
 
     const TOKEN: &str = "0123456789abcdef0123456789abcdef01234567";

@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use consultores_domain::{
     Actor, ApiKeyScope, AuditService, ConsultantService, DistributionService, NewApiKey,
-    ProtocolService, SystemClock,
+    ProtocolService, ReportService, SystemClock,
 };
-use consultores_http::{build_server, ApiState, HttpSettings};
+use consultores_http::{build_server_with, ApiState, HttpSettings};
 use consultores_persistence::Database;
+use consultores_web::{WebSettings, WebState};
 use slog::{info, warn};
 
 use crate::config::Config;
@@ -79,11 +80,13 @@ pub fn run(config: &Config) -> Result<(), StartupError> {
         // Waiting for a connection, then the longest statement: past both, the database is
         // not answering.
         database_deadline: Some(config.pool_timeout + config.statement_timeout),
+        default_time_zone: config.default_time_zone,
         ..HttpSettings::default()
     };
+    let page = consultores_web::configure(page_state(&database, config));
     info!(logger, "listening"; "address" => format!("http://{address}"));
     actix_web::rt::System::new().block_on(async move {
-        let server = build_server(listener, state, settings)?;
+        let server = build_server_with(listener, state, settings, page)?;
         server.await
     })?;
     info!(logger, "stopped");
@@ -99,10 +102,32 @@ fn wire(database: &Database, logger: slog::Logger) -> ApiState {
         DistributionService::new(store.clone(), clock.clone()),
         ProtocolService::new(store.clone(), clock),
         audit_service(database),
+        ReportService::new(store.clone(), store.clone()),
         store.clone(),
         store,
         logger,
     )
+}
+
+/// The operations page over the same database and services.
+fn page_state(database: &Database, config: &Config) -> WebState {
+    let store = Arc::new(database.clone());
+    let clock = Arc::new(SystemClock);
+    WebState {
+        consultants: ConsultantService::new(store.clone(), clock.clone()),
+        protocols: ProtocolService::new(store.clone(), clock.clone()),
+        reports: ReportService::new(store.clone(), store.clone()),
+        audit: audit_service(database),
+        api_keys: store.clone(),
+        sessions: store,
+        clock,
+        settings: WebSettings {
+            configured_api_key: config.api_key.clone(),
+            session_idle: chrono::Duration::from_std(config.painel_session_idle)
+                .unwrap_or_else(|_| chrono::Duration::minutes(30)),
+            default_time_zone: config.default_time_zone,
+        },
+    }
 }
 
 fn audit_service(database: &Database) -> AuditService {

@@ -16,8 +16,10 @@ pub mod error;
 pub mod idempotency;
 pub mod ports;
 pub mod protocol;
+pub mod report;
 pub mod services;
 pub mod values;
+pub mod web_session;
 
 pub use api_key::{ApiKey, ApiKeyId, ApiKeyScope, NewApiKey};
 pub use audit::{
@@ -41,16 +43,21 @@ pub use error::DomainError;
 pub use idempotency::{IdempotencyClaim, IdempotencyKey, Recorded, IDEMPOTENCY_WINDOW_HOURS};
 pub use ports::{
     ApiKeyStore, AssignmentPort, AuditLog, ConsultantRepository, PoolState, ProtocolRepository,
-    StoreHealth,
+    ReportStore, StoreHealth, WebSessionStore,
 };
 pub use protocol::{
-    NewProtocol, Priority, Protocol, ProtocolFilter, ProtocolId, ProtocolPatch, ProtocolStatus,
+    NewProtocol, Priority, Protocol, ProtocolFilter, ProtocolId, ProtocolPatch, ProtocolSearch,
+    ProtocolStatus,
+};
+pub use report::{
+    AssignmentReport, ConsultantAssignments, DailyCount, LocalDay, ReportRequest, MAX_REPORT_DAYS,
 };
 pub use services::{
     AuditService, ConsultantService, CrmDeliveryService, CrmUserDirectory, DeliveryRound,
-    DeliverySettings, DistributionService, ProtocolService, UserCheck,
+    DeliverySettings, DistributionService, ProtocolService, ReportService, UserCheck,
 };
 pub use values::{
     ConsultantName, Description, Email, InvalidValue, Language, LanguageList, Phone,
     PipedriveUserId, ProtocolNumber,
 };
+pub use web_session::{WebSession, WebSessionToken};

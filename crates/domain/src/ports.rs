@@ -19,8 +19,12 @@ use crate::crm::CrmTarget;
 use crate::distribution::Assignment;
 use crate::error::DomainError;
 use crate::idempotency::{IdempotencyClaim, Recorded};
-use crate::protocol::{NewProtocol, Protocol, ProtocolFilter, ProtocolId, ProtocolPatch};
+use crate::protocol::{
+    NewProtocol, Protocol, ProtocolFilter, ProtocolId, ProtocolPatch, ProtocolSearch,
+};
+use crate::report::{DailyCount, ReportRequest};
 use crate::values::Language;
+use crate::web_session::{WebSession, WebSessionToken};
 
 /// Consultants, with soft delete: a deleted consultant is never returned by `get` or `list`, but
 /// stays in the store so their protocols keep pointing at them.
@@ -85,6 +89,9 @@ pub trait ProtocolRepository: Send + Sync {
 
     /// A page of protocols by ascending id.
     fn list(&self, filter: &ProtocolFilter) -> Result<Vec<Protocol>, DomainError>;
+
+    /// The protocols matching every criterion of `search`, newest first.
+    fn search(&self, search: &ProtocolSearch) -> Result<Vec<Protocol>, DomainError>;
 
     /// Applies `patch`; `None` if the protocol does not exist. Reassigning to a consultant that is
     /// unknown or deleted is [`DomainError::ConsultantNotFound`]. Audited as
@@ -175,6 +182,42 @@ pub trait AuditLog: Send + Sync {
     /// transaction, and returns how many. Call it again until it returns 0; never deletes an
     /// entry recorded at or after `cutoff`.
     fn prune(&self, cutoff: DateTime<Utc>, batch: u32) -> Result<usize, DomainError>;
+}
+
+/// Sessions of the operations page, stored so that every replica knows them. Only a hash of
+/// the session token is stored.
+#[cfg_attr(test, mockall::automock)]
+pub trait WebSessionStore: Send + Sync {
+    /// Stores a new session at `now`, and deletes sessions idle since before `now - idle`.
+    fn create(
+        &self,
+        token: &WebSessionToken,
+        session: &WebSession,
+        now: DateTime<Utc>,
+        idle: chrono::Duration,
+    ) -> Result<(), DomainError>;
+
+    /// The session of `token` if it was used after `now - idle` and its key (a stored key) is
+    /// still active; marks it used at `now`.
+    fn touch(
+        &self,
+        token: &WebSessionToken,
+        now: DateTime<Utc>,
+        idle: chrono::Duration,
+    ) -> Result<Option<WebSession>, DomainError>;
+
+    /// Ends the session of `token` (sign-out); nothing if there is none.
+    fn delete(&self, token: &WebSessionToken) -> Result<(), DomainError>;
+}
+
+/// Counts for the reports, computed by the store.
+#[cfg_attr(test, mockall::automock)]
+pub trait ReportStore: Send + Sync {
+    /// Rotation assignments (protocols with a language, in `request.language` when given) per
+    /// consultant per day of `request.days` (a protocol belongs to the day whose `[start, end)`
+    /// holds its `created_at`), with each consultant's stored name, removed consultants
+    /// included; only non-zero counts.
+    fn assignment_counts(&self, request: &ReportRequest) -> Result<Vec<DailyCount>, DomainError>;
 }
 
 /// The state of a store's connection pool, for `/metrics`.

@@ -137,6 +137,33 @@ impl ProtocolPatch {
     }
 }
 
+/// A search of protocols for people (the operations page): every given criterion must hold;
+/// newest (highest id) first, at most `limit` (1 to [`ProtocolFilter::MAX_LIMIT`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtocolSearch {
+    pub number: Option<crate::values::ProtocolNumber>,
+    pub consultant_id: Option<ConsultantId>,
+    pub status: Option<ProtocolStatus>,
+    /// Opened at or after this instant.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Opened before this instant.
+    pub created_until: Option<DateTime<Utc>>,
+    pub limit: u32,
+}
+
+impl Default for ProtocolSearch {
+    fn default() -> Self {
+        Self {
+            number: None,
+            consultant_id: None,
+            status: None,
+            created_from: None,
+            created_until: None,
+            limit: ProtocolFilter::DEFAULT_LIMIT,
+        }
+    }
+}
+
 /// One page of `GET /protocolos`, in ascending id order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProtocolFilter {

@@ -202,8 +202,9 @@ async fn identify(req: &ServiceRequest) -> Result<Caller, ApiError> {
     }
 }
 
-/// Constant-time equality of two secrets of any lengths.
-fn same_secret(presented: &str, expected: &str) -> bool {
+/// Constant-time equality of two secrets of any lengths (also used by the operations page's
+/// sign-in).
+pub fn same_secret(presented: &str, expected: &str) -> bool {
     let presented = Sha256::digest(presented.as_bytes());
     let expected = Sha256::digest(expected.as_bytes());
     presented.ct_eq(&expected).into()

@@ -29,11 +29,23 @@ pub async fn normalize(
         let body = serde_json::json!({ "detail": INTERNAL_DETAIL, "request_id": request_id });
         return Ok(replace_body(response, &body));
     }
-    if (status.is_client_error() || status.is_server_error()) && !is_json(&response) {
+    if (status.is_client_error() || status.is_server_error())
+        && !is_json(&response)
+        && !is_html(&response)
+    {
         let text = status.canonical_reason().unwrap_or("Erro");
         return Ok(replace_body(response, &json_detail(text)));
     }
     Ok(response)
+}
+
+/// The operations page answers its errors with pages of its own (never with a cause).
+fn is_html(response: &ServiceResponse<BoxBody>) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/html"))
 }
 
 fn is_json(response: &ServiceResponse<BoxBody>) -> bool {

@@ -29,6 +29,9 @@ use crate::routes::RouteTable;
 use crate::settings::HttpSettings;
 use crate::state::ApiState;
 
+/// Requests under this path (the operations page) never have their bodies logged.
+pub const PAGE_PREFIX: &str = "/painel";
+
 /// Bodies logged with `log_bodies` are cut to this many bytes.
 const MAX_LOGGED_BODY_BYTES: usize = 4096;
 
@@ -42,9 +45,12 @@ pub async fn log(
         || Logger::root(slog::Discard, o!()),
         |state| state.logger.clone(),
     );
+    // The operations page's bodies are never logged: its sign-in form carries an API key, its
+    // forms and pages the session's CSRF token.
     let log_bodies = req
         .app_data::<Data<HttpSettings>>()
-        .is_some_and(|settings| settings.log_bodies);
+        .is_some_and(|settings| settings.log_bodies)
+        && !req.path().starts_with(PAGE_PREFIX);
     let request_id = req
         .extensions()
         .get::<RequestId>()

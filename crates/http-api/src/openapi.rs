@@ -30,6 +30,7 @@ use crate::dto::protocol::{
     GeneratedProtocolResponse, PriorityWire, ProtocolCreateRequest, ProtocolResponse,
     ProtocolUpdateRequest, StatusWire,
 };
+use crate::dto::report::{ReportLine, ReportResponse};
 use crate::dto::rotation::AssignmentResponse;
 use crate::errors::{DetailResponse, InternalErrorResponse, ValidationErrorResponse};
 use crate::routes;
@@ -78,6 +79,7 @@ Pipedrive's webhooks and hands each created deal or lead to the next consultant.
         routes::api_keys::list,
         routes::api_keys::revoke,
         routes::audit::list,
+        routes::reports::assignments,
         routes::webhooks::pipedrive,
         routes::health::health,
         routes::health::ready,
@@ -105,6 +107,8 @@ Pipedrive's webhooks and hands each created deal or lead to the next consultant.
         EntityWire,
         ConnectionHistoryResponse,
         ConnectionChangeResponse,
+        ReportResponse,
+        ReportLine,
         CrmActionsResponse,
         CrmActionResponse,
         CrmActionWire,

@@ -83,6 +83,8 @@ pub const ACCESS_TABLE: &[RouteAccess] = &[
     row("DELETE", "/api-keys/{api_key_id}", Access::Scopes(ADMIN)),
     // The audit trail: admin only (it names every key and what each did).
     row("GET", "/auditoria", Access::Scopes(ADMIN)),
+    // Reports: counts per consultant, every scope (like every other read of consultants).
+    row("GET", "/relatorios/atribuicoes", Access::Scopes(READ)),
     // Pipedrive's webhooks: its own basic-auth credentials, no key (Pipedrive cannot send one).
     row("POST", "/webhooks/pipedrive", Access::BasicAuth),
     // Operations.

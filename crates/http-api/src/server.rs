@@ -38,6 +38,25 @@ pub fn app(
         InitError = (),
     >,
 > {
+    app_with(state, settings, |_| {})
+}
+
+/// [`app`] with more services registered by `extra` (another driving adapter, such as the
+/// operations page) behind the same middleware, before the 404/405 fallback. Their paths are
+/// not in the route table, so the `api-key` check leaves them to their own authentication.
+pub fn app_with(
+    state: ApiState,
+    settings: HttpSettings,
+    extra: impl FnOnce(&mut web::ServiceConfig),
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody<Error = impl std::fmt::Debug> + 'static>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
     let endpoints = routes::endpoints();
     let table = RouteTable::new(&endpoints);
     let cors_enabled = !settings.cors_origins.is_empty();
@@ -61,6 +80,7 @@ pub fn app(
     routes::table::resources(endpoints)
         .into_iter()
         .fold(app, |app, resource| app.service(resource))
+        .configure(extra)
         .default_service(web::to(fallback))
 }
 
@@ -187,19 +207,32 @@ pub fn build_server(
     state: ApiState,
     settings: HttpSettings,
 ) -> std::io::Result<Server> {
+    build_server_with(listener, state, settings, |_| {})
+}
+
+/// [`build_server`] with the services of `extra` (see [`app_with`]) in every worker.
+pub fn build_server_with(
+    listener: std::net::TcpListener,
+    state: ApiState,
+    settings: HttpSettings,
+    extra: impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+) -> std::io::Result<Server> {
     crate::blocking::set_deadline(settings.database_deadline);
     let workers = settings.workers.max(1);
     let max_connections = settings.max_connections.max(1);
     let request_timeout = settings.request_timeout;
     let shutdown_timeout = settings.shutdown_timeout.as_secs().max(1);
-    let server = HttpServer::new(move || app(state.clone(), settings.clone()))
-        .workers(workers)
-        .max_connections(max_connections)
-        .client_request_timeout(request_timeout)
-        .client_disconnect_timeout(Duration::from_secs(5))
-        .keep_alive(KeepAlive::Timeout(request_timeout))
-        .shutdown_timeout(shutdown_timeout)
-        .listen(listener)?
-        .run();
+    let server = HttpServer::new(move || {
+        let extra = extra.clone();
+        app_with(state.clone(), settings.clone(), move |config| extra(config))
+    })
+    .workers(workers)
+    .max_connections(max_connections)
+    .client_request_timeout(request_timeout)
+    .client_disconnect_timeout(Duration::from_secs(5))
+    .keep_alive(KeepAlive::Timeout(request_timeout))
+    .shutdown_timeout(shutdown_timeout)
+    .listen(listener)?
+    .run();
     Ok(server)
 }

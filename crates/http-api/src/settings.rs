@@ -7,7 +7,7 @@ use crate::auth_costs::AuthCosts;
 
 /// Settings of the HTTP adapter. [`Default`] is the safe production default: no configured key,
 /// no body logging, CORS off, 64 KiB bodies, `/metrics` behind a key, 30 s request and shutdown
-/// timeouts, one worker per CPU and 25,000 connections per worker.
+/// timeouts, one worker per CPU, 25,000 connections per worker and `America/Sao_Paulo` days.
 #[derive(Clone)]
 pub struct HttpSettings {
     /// `AUTHENTICATION_API_KEY`: a key with the `admin` scope that is not stored in the database.
@@ -34,6 +34,8 @@ pub struct HttpSettings {
     pub database_deadline: Option<Duration>,
     /// What authentication and `/ready` may cost the database.
     pub auth_costs: AuthCosts,
+    /// `DEFAULT_TIME_ZONE`: the zone of local days when a request names none.
+    pub default_time_zone: chrono_tz::Tz,
 }
 
 impl HttpSettings {
@@ -55,6 +57,7 @@ impl Default for HttpSettings {
             max_connections: 25_000,
             database_deadline: None,
             auth_costs: AuthCosts::default(),
+            default_time_zone: chrono_tz::America::Sao_Paulo,
         }
     }
 }
@@ -77,6 +80,7 @@ impl std::fmt::Debug for HttpSettings {
             .field("max_connections", &self.max_connections)
             .field("database_deadline", &self.database_deadline)
             .field("auth_costs", &self.auth_costs)
+            .field("default_time_zone", &self.default_time_zone)
             .finish()
     }
 }

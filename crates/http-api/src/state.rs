@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use consultores_domain::{
-    ApiKeyStore, AuditService, ConsultantService, DistributionService, ProtocolService, StoreHealth,
+    ApiKeyStore, AuditService, ConsultantService, DistributionService, ProtocolService,
+    ReportService, StoreHealth,
 };
 
 use crate::auth_costs::{FailedAttempts, VerifiedKeys};
@@ -19,6 +20,7 @@ pub struct ApiState {
     pub(crate) distribution: DistributionService,
     pub(crate) protocols: ProtocolService,
     pub(crate) audit: AuditService,
+    pub(crate) reports: ReportService,
     pub(crate) api_keys: Arc<dyn ApiKeyStore>,
     pub(crate) health: Arc<dyn StoreHealth>,
     pub(crate) logger: slog::Logger,
@@ -43,11 +45,14 @@ pub(crate) struct Readiness {
 
 impl ApiState {
     /// Bundles the services and ports; creates this state's own Prometheus registry.
+    // One argument per service: a builder would let a state be missing one.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         consultants: ConsultantService,
         distribution: DistributionService,
         protocols: ProtocolService,
         audit: AuditService,
+        reports: ReportService,
         api_keys: Arc<dyn ApiKeyStore>,
         health: Arc<dyn StoreHealth>,
         logger: slog::Logger,
@@ -57,6 +62,7 @@ impl ApiState {
             distribution,
             protocols,
             audit,
+            reports,
             api_keys,
             health,
             logger,

@@ -9,7 +9,9 @@
 //! and the value implements [`ConsultantRepository`], [`ProtocolRepository`], [`AssignmentPort`],
 //! [`ApiKeyStore`], [`AuditLog`], [`StoreHealth`], and for the Pipedrive integration
 //! [`CrmOutbox`] (`crm_outbox`, written by the assignment) and [`CrmEventInbox`]
-//! (`pipedrive_webhook_eventos`). All calls block; run them off async executors.
+//! (`pipedrive_webhook_eventos`), [`ReportStore`] (the assignments report) and
+//! [`WebSessionStore`] (sessions of the operations page). All calls block;
+//! run them off async executors.
 //!
 //! Every SQL statement of the service lives in this crate. The atomic assignment, the part that
 //! decides fairness and gapless numbering, is in `assignment.rs` with its locking design.
@@ -22,6 +24,8 @@
 //! [`StoreHealth`]: consultores_domain::StoreHealth
 //! [`CrmOutbox`]: consultores_domain::CrmOutbox
 //! [`CrmEventInbox`]: consultores_domain::CrmEventInbox
+//! [`ReportStore`]: consultores_domain::ReportStore
+//! [`WebSessionStore`]: consultores_domain::WebSessionStore
 
 mod adopted_keys;
 mod api_keys;
@@ -39,11 +43,13 @@ mod idempotency;
 mod models;
 mod protocols;
 mod queries;
+mod reports;
 mod schema;
 mod session;
 mod sql_types;
 mod unreadable;
 mod url;
+mod web_sessions;
 mod writer_lock;
 
 #[cfg(feature = "testing")]

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use consultores_domain::{
     Actor, AuditAction, DomainError, IdempotencyClaim, NewProtocol, Protocol, ProtocolFilter,
-    ProtocolId, ProtocolPatch, ProtocolRepository, ProtocolStatus, Recorded,
+    ProtocolId, ProtocolPatch, ProtocolRepository, ProtocolSearch, ProtocolStatus, Recorded,
 };
 use diesel::prelude::*;
 
@@ -100,6 +100,38 @@ impl Database {
         })
     }
 
+    /// Newest first: the primary key walked backwards, each criterion a filter (the number and
+    /// the consultant have indexes of their own).
+    fn search_protocols(&self, search: &ProtocolSearch) -> Result<Vec<Protocol>, StoreError> {
+        with_connection!(self, |conn| {
+            let mut query = protocolos::table
+                .select(ProtocolRow::as_select())
+                .order(protocolos::id.desc())
+                .limit(i64::from(search.limit))
+                .into_boxed();
+            if let Some(number) = search.number {
+                query = query.filter(protocolos::numero.eq(number.to_string()));
+            }
+            if let Some(consultant) = search.consultant_id {
+                query = query.filter(protocolos::consultor_id.eq(consultant.0));
+            }
+            if let Some(status) = search.status {
+                query = query.filter(protocolos::status.eq(status.as_str()));
+            }
+            if let Some(from) = search.created_from {
+                query = query.filter(protocolos::created_at.ge(Timestamp(from)));
+            }
+            if let Some(until) = search.created_until {
+                query = query.filter(protocolos::created_at.lt(Timestamp(until)));
+            }
+            query
+                .load(conn)?
+                .into_iter()
+                .map(ProtocolRow::into_domain)
+                .collect()
+        })
+    }
+
     /// Locks the protocol, compares the patch with what is stored, and writes (the row with a new
     /// `updated_at`, one audit entry) only if a stored value changes.
     fn update_protocol(
@@ -170,6 +202,10 @@ impl ProtocolRepository for Database {
 
     fn list(&self, filter: &ProtocolFilter) -> Result<Vec<Protocol>, DomainError> {
         Ok(self.list_protocols(filter)?)
+    }
+
+    fn search(&self, search: &ProtocolSearch) -> Result<Vec<Protocol>, DomainError> {
+        Ok(self.search_protocols(search)?)
     }
 
     fn update(

@@ -165,6 +165,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    painel_sessoes (token_hash) {
+        token_hash -> Text,
+        chave_id -> Nullable<BigInt>,
+        chave_descricao -> Nullable<Text>,
+        escopo -> Text,
+        csrf -> Text,
+        criado_em -> UtcTimestamp,
+        usado_em -> UtcTimestamp,
+    }
+}
+
 diesel::joinable!(consultor_idiomas -> consultores (consultor_id));
 diesel::joinable!(protocolos -> consultores (consultor_id));
 
@@ -179,4 +194,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     crm_outbox,
     pipedrive_webhook_eventos,
     pipedrive_pausa,
+    painel_sessoes,
 );

@@ -6,6 +6,7 @@ mod crm_delivery;
 mod crm_users;
 mod distribution;
 mod protocol;
+mod report;
 #[cfg(test)]
 mod test_clock;
 
@@ -15,3 +16,4 @@ pub use crm_delivery::{CrmDeliveryService, DeliveryRound, DeliverySettings};
 pub use crm_users::{CrmUserDirectory, UserCheck};
 pub use distribution::DistributionService;
 pub use protocol::ProtocolService;
+pub use report::ReportService;

@@ -5,7 +5,9 @@ use crate::clock::Clock;
 use crate::error::DomainError;
 use crate::idempotency::{IdempotencyClaim, Recorded};
 use crate::ports::ProtocolRepository;
-use crate::protocol::{NewProtocol, Protocol, ProtocolFilter, ProtocolId, ProtocolPatch};
+use crate::protocol::{
+    NewProtocol, Protocol, ProtocolFilter, ProtocolId, ProtocolPatch, ProtocolSearch,
+};
 
 /// Opening, reading and editing protocols outside the rotation.
 #[derive(Clone)]
@@ -54,6 +56,11 @@ impl ProtocolService {
 
     pub fn list(&self, filter: &ProtocolFilter) -> Result<Vec<Protocol>, DomainError> {
         self.repository.list(filter)
+    }
+
+    /// Protocols matching every criterion of `search`, newest first.
+    pub fn search(&self, search: &ProtocolSearch) -> Result<Vec<Protocol>, DomainError> {
+        self.repository.search(search)
     }
 
     /// Applies a partial update. An empty patch changes nothing (not even `updated_at`).

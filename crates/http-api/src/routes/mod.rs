@@ -9,6 +9,7 @@ pub mod fallback;
 pub mod health;
 pub mod metrics;
 pub mod protocols;
+pub mod reports;
 pub mod rotation;
 pub mod table;
 pub mod webhooks;
@@ -55,6 +56,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new(Method::GET, "/api-keys", api_keys::list),
         Endpoint::new(Method::DELETE, "/api-keys/{api_key_id}", api_keys::revoke),
         Endpoint::new(Method::GET, "/auditoria", audit::list),
+        Endpoint::new(Method::GET, "/relatorios/atribuicoes", reports::assignments),
         Endpoint::new(Method::POST, "/webhooks/pipedrive", webhooks::pipedrive),
         Endpoint::new(Method::GET, "/health", health::health),
         Endpoint::new(Method::GET, "/ready", health::ready),

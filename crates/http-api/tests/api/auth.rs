@@ -45,6 +45,8 @@ pub(crate) const DECISIONS: &[(&str, &str, Who)] = &[
     ("DELETE", "/api-keys/{api_key_id}", Who::Admins),
     // The audit trail: admin only (leitura reads every GET but this one).
     ("GET", "/auditoria", Who::Admins),
+    // Counts per consultant: every scope, like every other read of consultants.
+    ("GET", "/relatorios/atribuicoes", Who::Readers),
     // Called by Pipedrive, which cannot send a key: basic auth, checked by the handler.
     ("POST", "/webhooks/pipedrive", Who::Webhook),
     ("GET", "/health", Who::Anyone),
@@ -81,6 +83,7 @@ fn concrete(method: &Method, pattern: &str, ids: &Ids, key: Option<&str>) -> Tes
     let path = match pattern {
         "/consultor/da-vez" => format!("{path}?idioma=pt"),
         "/consultor/{consultor_id}/connection" => format!("{path}?status=true"),
+        "/relatorios/atribuicoes" => format!("{path}?de=2026-11-01&ate=2026-11-30"),
         _ => path,
     };
     let body: Option<Value> = match (method.as_str(), pattern) {

@@ -15,7 +15,7 @@ use actix_web::test::{self, TestRequest};
 use actix_web::web::Bytes;
 use consultores_domain::{
     Actor, ApiKeyScope, ApiKeyStore, AuditService, Clock, ConsultantService, DistributionService,
-    NewApiKey, ProtocolService, SystemClock,
+    NewApiKey, ProtocolService, ReportService, SystemClock,
 };
 use consultores_http::{ApiState, HttpSettings};
 use consultores_persistence::testing::TestDatabase;
@@ -228,6 +228,7 @@ pub fn state_with_ports(
         DistributionService::new(Arc::new(database.clone()), clock.clone()),
         ProtocolService::new(Arc::new(database.clone()), clock.clone()),
         AuditService::new(Arc::new(database.clone()), clock),
+        ReportService::new(Arc::new(database.clone()), Arc::new(database.clone())),
         api_keys,
         health,
         logs.logger(),
@@ -245,6 +246,7 @@ pub fn state_with_clock(
         DistributionService::new(Arc::new(database.clone()), clock.clone()),
         ProtocolService::new(Arc::new(database.clone()), clock.clone()),
         AuditService::new(Arc::new(database.clone()), clock),
+        ReportService::new(Arc::new(database.clone()), Arc::new(database.clone())),
         Arc::new(database.clone()),
         Arc::new(database.clone()),
         logs.logger(),

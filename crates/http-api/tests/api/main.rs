@@ -15,5 +15,6 @@ mod logging;
 mod metrics;
 mod pipedrive;
 mod protocols;
+mod reports;
 mod rotation;
 mod transport;

@@ -11,4 +11,6 @@ mod faults;
 mod hardening;
 mod limits;
 mod policy;
+mod reports;
 mod upgrades;
+mod web_sessions;

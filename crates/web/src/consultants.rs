@@ -1,0 +1,497 @@
+//! "Consultores": list, register, edit, switch online/offline, remove. Changes need the scope
+//! the API needs for the same change; the form shows each field's problem next to it, in the
+//! domain's own words.
+
+use actix_web::http::{Method, StatusCode};
+use actix_web::web::{Bytes, Data, Path};
+use actix_web::{HttpRequest, HttpResponse};
+use consultores_domain::{
+    Consultant, ConsultantFilter, ConsultantId, ConsultantName, ConsultantPatch, DomainError,
+    Email, Language, LanguageList, NewConsultant, Phone, PipedriveUserId,
+};
+use maud::{html, Markup};
+
+use crate::errors::{blocking, WebError};
+use crate::forms::{FieldErrors, Form};
+use crate::layout::{self, Section};
+use crate::queue::switch;
+use crate::session::SignedIn;
+use crate::state::WebState;
+
+/// The form's values as typed (so a form sent back with problems keeps them).
+#[derive(Debug, Clone, Default)]
+struct Values {
+    nome: String,
+    email: String,
+    telefone: String,
+    idiomas: String,
+    id_pipedrive: String,
+    status_ativo: bool,
+    status_ativo_sequencial: bool,
+    status_online: bool,
+}
+
+impl Values {
+    fn blank() -> Self {
+        Self {
+            status_ativo: true,
+            status_ativo_sequencial: true,
+            ..Self::default()
+        }
+    }
+
+    fn of(consultant: &Consultant) -> Self {
+        Self {
+            nome: consultant.name.as_str().to_owned(),
+            email: consultant
+                .email
+                .as_ref()
+                .map(|e| e.as_str().to_owned())
+                .unwrap_or_default(),
+            telefone: consultant
+                .phone
+                .as_ref()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_default(),
+            idiomas: languages_text(consultant),
+            id_pipedrive: consultant
+                .pipedrive_user_id
+                .map(|id| id.get().to_string())
+                .unwrap_or_default(),
+            status_ativo: consultant.active,
+            status_ativo_sequencial: consultant.in_rotation,
+            status_online: consultant.online,
+        }
+    }
+
+    fn from_form(form: &Form) -> Self {
+        let text = |name: &str| form.get(name).unwrap_or_default().to_owned();
+        Self {
+            nome: text("nome"),
+            email: text("email"),
+            telefone: text("telefone"),
+            idiomas: text("idiomas"),
+            id_pipedrive: text("id_pipedrive"),
+            status_ativo: form.checked("status_ativo"),
+            status_ativo_sequencial: form.checked("status_ativo_sequencial"),
+            status_online: form.checked("status_online"),
+        }
+    }
+}
+
+/// Every field parsed by the domain; each problem recorded under its field.
+struct Parsed {
+    name: ConsultantName,
+    email: Option<Email>,
+    phone: Option<Phone>,
+    languages: LanguageList,
+    pipedrive_user_id: Option<PipedriveUserId>,
+}
+
+fn parse(values: &Values, errors: &mut FieldErrors) -> Option<Parsed> {
+    let optional = |text: &str| {
+        Some(text.trim())
+            .filter(|text| !text.is_empty())
+            .map(str::to_owned)
+    };
+    let name = errors.take("nome", ConsultantName::parse(&values.nome));
+    let email = match optional(&values.email) {
+        None => Some(None),
+        Some(text) => errors.take("email", Email::parse(&text)).map(Some),
+    };
+    let phone = match optional(&values.telefone) {
+        None => Some(None),
+        Some(text) => errors.take("telefone", Phone::parse(&text)).map(Some),
+    };
+    let codes: Vec<&str> = values
+        .idiomas
+        .split([',', ' ', ';'])
+        .map(str::trim)
+        .filter(|code| !code.is_empty())
+        .collect();
+    let mut languages = Vec::new();
+    for code in codes {
+        if let Some(language) = errors.take("idiomas", Language::parse(code)) {
+            languages.push(language);
+        }
+    }
+    let languages = if errors.get("idiomas").is_some() {
+        None
+    } else {
+        errors.take("idiomas", LanguageList::new(languages))
+    };
+    let pipedrive = match optional(&values.id_pipedrive) {
+        None => Some(None),
+        Some(text) => match text.parse::<i64>() {
+            Ok(number) => errors
+                .take("id_pipedrive", PipedriveUserId::new(number))
+                .map(Some),
+            Err(_) => {
+                errors.add("id_pipedrive", "deve ser um número inteiro");
+                None
+            }
+        },
+    };
+    Some(Parsed {
+        name: name?,
+        email: email?,
+        phone: phone?,
+        languages: languages?,
+        pipedrive_user_id: pipedrive?,
+    })
+}
+
+fn languages_text(consultant: &Consultant) -> String {
+    consultant
+        .languages
+        .iter()
+        .map(Language::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn consultant_id(raw: &str) -> Result<ConsultantId, WebError> {
+    raw.parse::<i64>()
+        .map(ConsultantId)
+        .map_err(|_| WebError::NotFound("Consultor não encontrado"))
+}
+
+/// `GET /painel/consultores`.
+pub async fn list(
+    req: HttpRequest,
+    who: SignedIn,
+    state: Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    let service = state.consultants.clone();
+    let consultants = blocking(move || service.list(&ConsultantFilter::default())).await?;
+    let zone = state.settings.default_time_zone;
+    let manage = who.manages_consultants();
+    let notice = layout::notice(Form::query(&req).get("ok"));
+    Ok(layout::page(
+        &who,
+        Section::Consultants,
+        "Consultores",
+        html! {
+            h1 { "Consultores" }
+            @if let Some(notice) = notice { p.sucesso role="status" { (notice) } }
+            @if manage {
+                p { a.botao href="/painel/consultores/novo" { "Cadastrar consultor" } }
+            }
+            div.rolagem {
+                table {
+                    caption.vazio { (consultants.len()) " consultores" }
+                    thead { tr {
+                        th.num { "Id" } th { "Nome" } th.ocultar-celular { "Email" }
+                        th { "Idiomas" } th { "Situação" } th.ocultar-celular { "Último atendimento" }
+                        th { "Ações" }
+                    } }
+                    tbody {
+                        @for consultant in &consultants {
+                            tr {
+                                td.num { (consultant.id.0) }
+                                td { (consultant.name.as_str()) }
+                                td.ocultar-celular { (consultant.email.as_ref().map(|e| e.as_str()).unwrap_or("—")) }
+                                td { (languages_text(consultant)) }
+                                td {
+                                    @if consultant.online { span.etiqueta.online { "online" } } @else { span.etiqueta { "offline" } }
+                                    @if !consultant.active { " " span.etiqueta { "inativo" } }
+                                    @if !consultant.in_rotation { " " span.etiqueta { "fora da rotação" } }
+                                }
+                                td.ocultar-celular {
+                                    (consultant.last_served_at.map(|at| layout::local_time(&at, zone)).unwrap_or_else(|| "—".to_owned()))
+                                }
+                                td {
+                                    div.acoes {
+                                        a href=(format!("/painel/consultores/{}", consultant.id.0)) {
+                                            @if manage { "Editar" } @else { "Ver" }
+                                            span.pular { " " (consultant.name.as_str()) }
+                                        }
+                                        @if manage { (switch(&who, consultant, "/painel/consultores")) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+/// The registration or edit form. `id` is `None` for a new consultant.
+fn form_page(
+    who: &SignedIn,
+    status: StatusCode,
+    id: Option<ConsultantId>,
+    values: &Values,
+    errors: &FieldErrors,
+    notice: Option<&str>,
+) -> HttpResponse {
+    let (title, action) = match id {
+        None => (
+            "Cadastrar consultor".to_owned(),
+            "/painel/consultores".to_owned(),
+        ),
+        Some(id) => (
+            format!("Consultor {}", id.0),
+            format!("/painel/consultores/{}", id.0),
+        ),
+    };
+    let editable = who.manages_consultants();
+    let text_field = |name: &'static str,
+                      label: &str,
+                      value: &str,
+                      kind: &str,
+                      hint: Option<&str>| {
+        let error = errors.get(name);
+        html! {
+            label for=(name) { (label) }
+            input id=(name) name=(name) type=(kind) value=(value) disabled[!editable]
+                aria-invalid=[error.map(|_| "true")] aria-describedby=[layout::described_by(name, error)];
+            @if let Some(hint) = hint { small.vazio { (hint) } }
+            (layout::field_error(name, error))
+        }
+    };
+    let check = |name: &'static str, label: &str, checked: bool| {
+        html! {
+            label.caixa for=(name) {
+                input id=(name) name=(name) type="checkbox" value="on" checked[checked] disabled[!editable];
+                (label)
+            }
+        }
+    };
+    layout::page_with_status(
+        status,
+        who,
+        Section::Consultants,
+        &title,
+        html! {
+            h1 { (title) }
+            @if let Some(notice) = notice { p.sucesso role="status" { (notice) } }
+            @if !errors.is_empty() {
+                p.erro role="alert" { "Corrija os campos marcados abaixo. Nada foi salvo." }
+            }
+            form.cartao method="post" action=(action) novalidate {
+                (layout::csrf(who))
+                (text_field("nome", "Nome", &values.nome, "text", None))
+                (text_field("email", "Email", &values.email, "email", Some("Opcional.")))
+                (text_field("telefone", "Telefone", &values.telefone, "tel", Some("Opcional: + e de 10 a 15 dígitos, ex. +5511999999999.")))
+                (text_field("idiomas", "Idiomas", &values.idiomas, "text", Some("Códigos separados por vírgula, ex. pt, en, es.")))
+                (text_field("id_pipedrive", "Usuário no Pipedrive (id)", &values.id_pipedrive, "text", Some("Opcional.")))
+                fieldset {
+                    legend { "Situação" }
+                    (check("status_ativo", "Ativo", values.status_ativo))
+                    (check("status_ativo_sequencial", "Na rotação automática", values.status_ativo_sequencial))
+                    (check("status_online", "Online", values.status_online))
+                }
+                (routing_rules(values, errors))
+                @if editable {
+                    div.acoes {
+                        button type="submit" { "Salvar" }
+                        a href="/painel/consultores" { "Cancelar" }
+                    }
+                }
+            }
+            @if let (Some(id), true) = (id, editable) {
+                form.cartao method="post" action=(format!("/painel/consultores/{}/remover", id.0))
+                    data-confirmar=(format!("Remover {}? Os protocolos continuam no histórico.", values.nome)) {
+                    (layout::csrf(who))
+                    p { "Remover tira o consultor da rotação e das listas; os protocolos dele continuam no histórico." }
+                    button.perigo type="submit" { "Remover consultor" }
+                }
+            }
+        },
+    )
+}
+
+/// The routing rules (hours per weekday, days off, limits, weight, time zone) join the form
+/// here, read by [`parse`] into the same patch, once consultants carry them.
+fn routing_rules(_values: &Values, _errors: &FieldErrors) -> Markup {
+    html! {}
+}
+
+/// `GET /painel/consultores/novo`.
+pub async fn new_form(who: SignedIn) -> Result<HttpResponse, WebError> {
+    who.require(Method::POST, "/consultor")?;
+    Ok(form_page(
+        &who,
+        StatusCode::OK,
+        None,
+        &Values::blank(),
+        &FieldErrors::default(),
+        None,
+    ))
+}
+
+/// `POST /painel/consultores`.
+pub async fn create(
+    who: SignedIn,
+    body: Bytes,
+    state: Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    let form = Form::parse(&body);
+    who.check_csrf(&form)?;
+    who.require(Method::POST, "/consultor")?;
+    let values = Values::from_form(&form);
+    let mut errors = FieldErrors::default();
+    let Some(parsed) = parse(&values, &mut errors) else {
+        return Ok(form_page(
+            &who,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            &values,
+            &errors,
+            None,
+        ));
+    };
+    let mut new = NewConsultant::new(parsed.name, parsed.languages);
+    new.email = parsed.email;
+    new.phone = parsed.phone;
+    new.pipedrive_user_id = parsed.pipedrive_user_id;
+    new.active = values.status_ativo;
+    new.in_rotation = values.status_ativo_sequencial;
+    new.online = values.status_online;
+    let service = state.consultants.clone();
+    let actor = who.actor();
+    match blocking(move || service.register(&new, &actor)).await {
+        Ok(_) => Ok(layout::see_other("/painel/consultores?ok=criado")),
+        Err(error) => refused(&who, None, &values, error),
+    }
+}
+
+/// A change the domain refused for a field: the form again, with the reason next to it.
+fn refused(
+    who: &SignedIn,
+    id: Option<ConsultantId>,
+    values: &Values,
+    error: WebError,
+) -> Result<HttpResponse, WebError> {
+    let mut errors = FieldErrors::default();
+    match error {
+        WebError::Domain(DomainError::EmailTaken) => errors.add("email", "Email já cadastrado"),
+        WebError::Domain(DomainError::Invalid { field, problem }) => {
+            let field = if field == "id_pipedrive" {
+                "id_pipedrive"
+            } else {
+                "nome"
+            };
+            errors.add(field, problem.to_string());
+        }
+        other => return Err(other),
+    }
+    Ok(form_page(
+        who,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        id,
+        values,
+        &errors,
+        None,
+    ))
+}
+
+/// `GET /painel/consultores/{id}`.
+pub async fn edit_form(
+    req: HttpRequest,
+    who: SignedIn,
+    id: Path<String>,
+    state: Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    let id = consultant_id(&id)?;
+    let service = state.consultants.clone();
+    let consultant = blocking(move || service.get(id)).await?;
+    Ok(form_page(
+        &who,
+        StatusCode::OK,
+        Some(id),
+        &Values::of(&consultant),
+        &FieldErrors::default(),
+        layout::notice(Form::query(&req).get("ok")),
+    ))
+}
+
+/// `POST /painel/consultores/{id}`: every field of the form, as one `PUT /consultor/{id}`.
+pub async fn update(
+    who: SignedIn,
+    id: Path<String>,
+    body: Bytes,
+    state: Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    let form = Form::parse(&body);
+    who.check_csrf(&form)?;
+    who.require(Method::PUT, "/consultor/{consultor_id}")?;
+    let id = consultant_id(&id)?;
+    let values = Values::from_form(&form);
+    let mut errors = FieldErrors::default();
+    let Some(parsed) = parse(&values, &mut errors) else {
+        return Ok(form_page(
+            &who,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(id),
+            &values,
+            &errors,
+            None,
+        ));
+    };
+    let patch = ConsultantPatch {
+        name: Some(parsed.name),
+        email: Some(parsed.email),
+        phone: Some(parsed.phone),
+        languages: Some(parsed.languages),
+        active: Some(values.status_ativo),
+        in_rotation: Some(values.status_ativo_sequencial),
+        online: Some(values.status_online),
+        pipedrive_user_id: Some(parsed.pipedrive_user_id),
+    };
+    let service = state.consultants.clone();
+    let actor = who.actor();
+    match blocking(move || service.update(id, &patch, &actor)).await {
+        Ok(_) => Ok(layout::see_other(&format!(
+            "/painel/consultores/{}?ok=salvo",
+            id.0
+        ))),
+        Err(error) => refused(&who, Some(id), &values, error),
+    }
+}
+
+/// `POST /painel/consultores/{id}/conexao` (`status=true|false`).
+pub async fn connection(
+    who: SignedIn,
+    id: Path<String>,
+    body: Bytes,
+    state: Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    let form = Form::parse(&body);
+    who.check_csrf(&form)?;
+    who.require(Method::PUT, "/consultor/{consultor_id}/connection")?;
+    let id = consultant_id(&id)?;
+    let online = match form.get("status") {
+        Some("true") => true,
+        Some("false") => false,
+        _ => return Err(WebError::NotFound("Situação desconhecida")),
+    };
+    let service = state.consultants.clone();
+    let actor = who.actor();
+    blocking(move || service.set_online(id, online, &actor)).await?;
+    let back = match form.get("voltar") {
+        Some("/painel/consultores") => "/painel/consultores",
+        _ => "/painel/fila",
+    };
+    let notice = if online { "online" } else { "offline" };
+    Ok(layout::see_other(&format!("{back}?ok={notice}")))
+}
+
+/// `POST /painel/consultores/{id}/remover`.
+pub async fn remove(
+    who: SignedIn,
+    id: Path<String>,
+    body: Bytes,
+    state: Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    who.check_csrf(&Form::parse(&body))?;
+    who.require(Method::DELETE, "/consultor/{consultor_id}")?;
+    let id = consultant_id(&id)?;
+    let service = state.consultants.clone();
+    let actor = who.actor();
+    blocking(move || service.remove(id, &actor)).await?;
+    Ok(layout::see_other("/painel/consultores?ok=removido"))
+}

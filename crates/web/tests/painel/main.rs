@@ -1,0 +1,7 @@
+//! The operations page against real persistence (SQLite and PostgreSQL): sign-in, sessions,
+//! CSRF, scopes, escaping and the record of operations.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+mod pages;
+mod security;
