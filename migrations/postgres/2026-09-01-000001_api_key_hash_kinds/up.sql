@@ -7,7 +7,7 @@
 -- cannot compute argon2id: the v6 adoption (2026-01-01-000000_initial) hands each plain key to
 -- v6_chaves_a_converter, and the service hashes and deletes them right after the migrations
 -- (Database::run_migrations), in the same start-up or `consultores migrate`.
-ALTER TABLE api_keys ALTER COLUMN key_hash TYPE VARCHAR(255);
+ALTER TABLE api_keys ALTER COLUMN key_hash TYPE VARCHAR(255); -- widens: VARCHAR(64) before
 ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS hash_kind VARCHAR(10) NOT NULL DEFAULT 'sha256';
 CREATE TABLE IF NOT EXISTS v6_chaves_a_converter (
     api_key_id BIGINT PRIMARY KEY REFERENCES api_keys (id),
