@@ -1,6 +1,7 @@
 //! Configuration from the environment (and an optional `.env`), validated up front so that a
 //! mistake stops start-up with one line naming the variable and the problem.
 
+use consultores_domain::Zone;
 use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
@@ -62,6 +63,8 @@ pub struct Config {
     pub max_connections: usize,
     /// How many days audit entries are kept (`AUDIT_RETENTION_DAYS`); `None`: forever.
     pub audit_retention_days: Option<u32>,
+    /// The zone of consultants without a `fuso_horario` of their own (`DEFAULT_TIME_ZONE`).
+    pub default_time_zone: Zone,
     /// The Pipedrive integration (`PIPEDRIVE_*`); `None` (off) when `PIPEDRIVE_API_TOKEN` is
     /// not set.
     pub pipedrive: Option<PipedriveSettings>,
@@ -173,6 +176,7 @@ impl Config {
             workers: env.number("WORKERS", workers_default, 1, 256)?,
             max_connections: env.number("MAX_CONNECTIONS", 25_000, 1, 1_000_000)?,
             audit_retention_days: env.optional_number("AUDIT_RETENTION_DAYS", 1, 36_500)?,
+            default_time_zone: default_time_zone(&env)?,
             pipedrive: pipedrive(&env)?,
         })
     }
@@ -186,6 +190,17 @@ impl Config {
             }
             _ => self.database_url.clone(),
         }
+    }
+}
+
+/// `DEFAULT_TIME_ZONE`: an IANA name, `America/Sao_Paulo` when unset.
+fn default_time_zone(env: &Vars<'_>) -> Result<Zone, ConfigError> {
+    match env.non_empty("DEFAULT_TIME_ZONE") {
+        None => Ok(Zone::SAO_PAULO),
+        Some(name) => Zone::parse(&name).map_err(|_| ConfigError {
+            variable: "DEFAULT_TIME_ZONE",
+            problem: format!("{name:?} is not an IANA time zone name (e.g. America/Sao_Paulo)"),
+        }),
     }
 }
 
@@ -523,6 +538,20 @@ mod tests {
                 .variable,
             "CORS_ORIGINS"
         );
+    }
+
+    #[test]
+    fn default_time_zone_is_sao_paulo_unless_an_iana_name_is_set() {
+        assert_eq!(config(&[]).unwrap().default_time_zone, Zone::SAO_PAULO);
+        assert_eq!(
+            config(&[("DEFAULT_TIME_ZONE", "Europe/Lisbon")])
+                .unwrap()
+                .default_time_zone
+                .name(),
+            "Europe/Lisbon"
+        );
+        let err = config(&[("DEFAULT_TIME_ZONE", "Lua/Base")]).unwrap_err();
+        assert_eq!(err.variable, "DEFAULT_TIME_ZONE");
     }
 
     #[test]

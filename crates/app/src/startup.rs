@@ -34,7 +34,8 @@ pub fn connect(config: &Config) -> Result<Database, StartupError> {
         max_size: config.pool_size,
         connect_timeout: config.pool_timeout,
     };
-    Ok(Database::connect(&config.database_url, &settings)?)
+    Ok(Database::connect(&config.database_url, &settings)?
+        .with_default_time_zone(config.default_time_zone))
 }
 
 /// Applies pending migrations, retrying with exponential backoff while the database cannot be

@@ -16,6 +16,7 @@ pub mod error;
 pub mod idempotency;
 pub mod ports;
 pub mod protocol;
+pub mod routing;
 pub mod services;
 pub mod values;
 
@@ -25,7 +26,9 @@ pub use audit::{
     AuditFilter, AuditPage, AuditPageRequest, AuditValue, FieldChange,
 };
 pub use clock::{Clock, SystemClock};
-pub use consultant::{Consultant, ConsultantFilter, ConsultantId, ConsultantPatch, NewConsultant};
+pub use consultant::{
+    Consultant, ConsultantFilter, ConsultantId, ConsultantPatch, NewConsultant, RuleSettings,
+};
 pub use crm::{CrmError, CrmGateway, CrmTarget, CrmUser};
 pub use crm_events::{
     CrmEvent, CrmEventDecoder, CrmEventId, CrmEventInbox, CrmEventOutcome, InvalidCrmEvent,
@@ -35,7 +38,9 @@ pub use crm_outbox::{
     assignment_note, CrmAction, CrmActionKind, CrmActionStatus, CrmOutbox, CrmTargetKind,
     CrmThrottle, DeliveryState, OutboxItem, OutboxItemId, RetryPolicy, ASSIGNMENT_NOTE_TEMPLATE,
 };
-pub use distribution::{eligible_queue, is_eligible, queue_head, Assignment};
+pub use distribution::{
+    availability, eligible_queue, is_eligible, next_available, queue_head, Assignment,
+};
 pub use error::DomainError;
 pub use idempotency::{IdempotencyClaim, IdempotencyKey, Recorded, IDEMPOTENCY_WINDOW_HOURS};
 pub use ports::{
@@ -45,9 +50,13 @@ pub use ports::{
 pub use protocol::{
     NewProtocol, Priority, Protocol, ProtocolFilter, ProtocolId, ProtocolPatch, ProtocolStatus,
 };
+pub use routing::{
+    Availability, Leave, Limit, RoutingRules, Unavailability, WeeklySchedule, Weight, WorkingHours,
+    Workload, Zone,
+};
 pub use services::{
     AuditService, ConsultantService, CrmDeliveryService, CrmUserDirectory, DeliveryRound,
-    DeliverySettings, DistributionService, ProtocolService, UserCheck,
+    DeliverySettings, DistributionService, NobodyFree, ProtocolService, UserCheck,
 };
 pub use values::{
     ConsultantName, Description, Email, InvalidValue, Language, LanguageList, Phone,

@@ -30,7 +30,7 @@ use crate::dto::protocol::{
     GeneratedProtocolResponse, PriorityWire, ProtocolCreateRequest, ProtocolResponse,
     ProtocolUpdateRequest, StatusWire,
 };
-use crate::dto::rotation::AssignmentResponse;
+use crate::dto::rotation::{AssignmentResponse, NobodyFreeResponse};
 use crate::errors::{DetailResponse, InternalErrorResponse, ValidationErrorResponse};
 use crate::routes;
 use crate::scopes::{self, Access};
@@ -88,6 +88,7 @@ Pipedrive's webhooks and hands each created deal or lead to the next consultant.
         ConsultantCreateRequest,
         ConsultantUpdateRequest,
         AssignmentResponse,
+        NobodyFreeResponse,
         ProtocolResponse,
         ProtocolCreateRequest,
         ProtocolUpdateRequest,

@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use consultores_domain::Zone;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
@@ -80,6 +81,8 @@ struct Inner {
 #[derive(Clone)]
 pub struct Database {
     inner: Arc<Inner>,
+    /// The zone of consultants without one of their own (`DEFAULT_TIME_ZONE`).
+    default_zone: Zone,
 }
 
 impl fmt::Debug for Database {
@@ -201,6 +204,7 @@ impl Database {
                 sqlite_writer: Mutex::new(()),
                 faults: Faults::default(),
             }),
+            default_zone: Zone::default(),
         })
     }
 
@@ -270,6 +274,18 @@ impl Database {
             })
         };
         Ok(purge()?)
+    }
+
+    /// This store with `zone` as the zone of consultants who have none of their own (the
+    /// default is `America/Sao_Paulo`).
+    pub fn with_default_time_zone(mut self, zone: Zone) -> Self {
+        self.default_zone = zone;
+        self
+    }
+
+    /// The zone of consultants who have none of their own.
+    pub fn default_time_zone(&self) -> Zone {
+        self.default_zone
     }
 
     pub(crate) fn pools(&self) -> &Pools {

@@ -9,6 +9,7 @@ pub mod health;
 pub mod pipedrive;
 pub mod protocol;
 pub mod rotation;
+pub mod routing_rules;
 pub mod time;
 
 use serde_json::Value;

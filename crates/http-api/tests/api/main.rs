@@ -15,4 +15,5 @@ mod metrics;
 mod pipedrive;
 mod protocols;
 mod rotation;
+mod routing;
 mod transport;
