@@ -34,21 +34,28 @@ WHERE c.id = abertos.consultor_id;
 
 CREATE OR REPLACE FUNCTION consultores_contar_abertos() RETURNS TRIGGER
 LANGUAGE plpgsql AS $$
+DECLARE
+    v_saiu BIGINT;
+    v_entrou BIGINT;
 BEGIN
-    IF TG_OP = 'UPDATE' AND OLD.consultor_id IS NOT DISTINCT FROM NEW.consultor_id
-       AND (OLD.status IN ('aberto', 'em_andamento')) = (NEW.status IN ('aberto', 'em_andamento'))
-    THEN
-        RETURN NULL;
-    END IF;
     IF TG_OP = 'UPDATE' AND OLD.consultor_id IS NOT NULL
        AND OLD.status IN ('aberto', 'em_andamento') THEN
-        UPDATE consultores SET protocolos_abertos = protocolos_abertos - 1
-        WHERE id = OLD.consultor_id;
+        v_saiu := OLD.consultor_id;
     END IF;
     IF NEW.consultor_id IS NOT NULL AND NEW.status IN ('aberto', 'em_andamento') THEN
-        UPDATE consultores SET protocolos_abertos = protocolos_abertos + 1
-        WHERE id = NEW.consultor_id;
+        v_entrou := NEW.consultor_id;
     END IF;
+    IF v_saiu IS NOT DISTINCT FROM v_entrou THEN
+        RETURN NULL;
+    END IF;
+    -- One statement over both rows, in id order: two reassignments in opposite directions lock
+    -- the two consultants in the same order, so they cannot deadlock.
+    UPDATE consultores c
+    SET protocolos_abertos = c.protocolos_abertos
+        + CASE WHEN c.id = v_entrou THEN 1 ELSE 0 END
+        - CASE WHEN c.id = v_saiu THEN 1 ELSE 0 END
+    FROM (SELECT id FROM consultores WHERE id IN (v_saiu, v_entrou) ORDER BY id FOR UPDATE) alvo
+    WHERE c.id = alvo.id;
     RETURN NULL;
 END
 $$;

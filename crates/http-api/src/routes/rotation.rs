@@ -72,7 +72,14 @@ pub async fn assign_next(
             if recorded.replayed {
                 response.insert_header((IDEMPOTENCY_REPLAYED_HEADER, "true"));
             } else {
-                state.metrics.assignment(&language);
+                // Counted under the language served (an alternative, perhaps).
+                let served = recorded
+                    .value
+                    .protocol
+                    .language
+                    .as_ref()
+                    .unwrap_or(&language);
+                state.metrics.assignment(served);
             }
             Ok(response.json(AssignmentResponse::from(recorded.value)))
         }
