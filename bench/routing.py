@@ -75,6 +75,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=int, default=5)
     parser.add_argument("--skip-build", action="store_true")
+    parser.add_argument("--only-50", action="store_true", help="only the two 50-consultant runs")
     args = parser.parse_args()
     if not args.skip_build:
         subprocess.run(["cargo", "build", "--release", "--locked", "--bin", "consultores"],
@@ -87,6 +88,9 @@ def main():
     r = {"duration_s": d, "cpus": os.cpu_count()}
     r["50_without_rules"] = measure("consultores_bench_r1", fifty, 50, d, da_vez)
     r["50_with_rules"] = measure("consultores_bench_r2", lambda i: {**fifty(i), **rules(i)}, 50, d, da_vez)
+    if args.only_50:
+        print(json.dumps(r, indent=2))
+        return 0
     r["10000_mixed_with_rules"] = measure("consultores_bench_r3", lambda i: ten_thousand(i, True), 10000, d,
                                           listing + da_vez)
     r["10000_without_rules"] = measure("consultores_bench_r4", lambda i: ten_thousand(i, False), 10000, d,

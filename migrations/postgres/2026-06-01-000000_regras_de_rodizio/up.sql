@@ -228,3 +228,10 @@ BEGIN
     END IF;
 END
 $$;
+
+-- The head query's best plan does not depend on its parameters (walk the queue index in key
+-- order); a generic plan saves planning it again on every call, which happens under the
+-- counter lock.
+ALTER FUNCTION consultores_atribuir(TEXT[], TIMESTAMPTZ, TEXT, BIGINT, TEXT, TEXT, TEXT, TEXT,
+                                    TEXT, TEXT, TEXT)
+    SET plan_cache_mode = force_generic_plan;
