@@ -1,6 +1,7 @@
 //! Configuration from the environment (and an optional `.env`), validated up front so that a
 //! mistake stops start-up with one line naming the variable and the problem.
 
+use consultores_domain::Zone;
 use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
@@ -69,23 +70,14 @@ pub struct Config {
     pub max_connections: usize,
     /// How many days audit entries are kept (`AUDIT_RETENTION_DAYS`); `None`: forever.
     pub audit_retention_days: Option<u32>,
-    /// `DEFAULT_TIME_ZONE`: the IANA zone of local days when a request names none (reports).
-    pub default_time_zone: chrono_tz::Tz,
+    /// `DEFAULT_TIME_ZONE`: the zone of consultants without a `fuso_horario` of their own, and
+    /// of report days when a request names none.
+    pub default_time_zone: Zone,
     /// `PAINEL_SESSION_IDLE_MINUTES`: an operations-page session unused this long is over.
     pub painel_session_idle: Duration,
     /// The Pipedrive integration (`PIPEDRIVE_*`); `None` (off) when `PIPEDRIVE_API_TOKEN` is
     /// not set.
     pub pipedrive: Option<PipedriveSettings>,
-}
-
-fn default_time_zone(env: &Vars<'_>) -> Result<chrono_tz::Tz, ConfigError> {
-    match env.non_empty("DEFAULT_TIME_ZONE") {
-        None => Ok(chrono_tz::America::Sao_Paulo),
-        Some(raw) => raw.trim().parse().map_err(|_| ConfigError {
-            variable: "DEFAULT_TIME_ZONE",
-            problem: format!("{raw:?} is not an IANA time zone (e.g. America/Sao_Paulo)"),
-        }),
-    }
 }
 
 /// The Pipedrive integration's settings. `Debug` never shows the token or the password.
@@ -228,6 +220,17 @@ impl Config {
             }
             _ => self.database_url.clone(),
         }
+    }
+}
+
+/// `DEFAULT_TIME_ZONE`: an IANA name, `America/Sao_Paulo` when unset.
+fn default_time_zone(env: &Vars<'_>) -> Result<Zone, ConfigError> {
+    match env.non_empty("DEFAULT_TIME_ZONE") {
+        None => Ok(Zone::SAO_PAULO),
+        Some(name) => Zone::parse(&name).map_err(|_| ConfigError {
+            variable: "DEFAULT_TIME_ZONE",
+            problem: format!("{name:?} is not an IANA time zone name (e.g. America/Sao_Paulo)"),
+        }),
     }
 }
 
@@ -638,6 +641,20 @@ mod tests {
     }
 
     #[test]
+    fn default_time_zone_is_sao_paulo_unless_an_iana_name_is_set() {
+        assert_eq!(config(&[]).unwrap().default_time_zone, Zone::SAO_PAULO);
+        assert_eq!(
+            config(&[("DEFAULT_TIME_ZONE", "Europe/Lisbon")])
+                .unwrap()
+                .default_time_zone
+                .name(),
+            "Europe/Lisbon"
+        );
+        let err = config(&[("DEFAULT_TIME_ZONE", "Lua/Base")]).unwrap_err();
+        assert_eq!(err.variable, "DEFAULT_TIME_ZONE");
+    }
+
+    #[test]
     fn audit_retention_is_forever_by_default_and_a_number_of_days_when_set() {
         assert_eq!(config(&[]).unwrap().audit_retention_days, None);
         assert_eq!(
@@ -662,23 +679,6 @@ mod tests {
             );
             assert!(!line.contains('\n'), "{line}");
         }
-    }
-
-    #[test]
-    fn default_time_zone_is_sao_paulo_and_any_iana_zone_when_set() {
-        assert_eq!(
-            config(&[]).unwrap().default_time_zone,
-            chrono_tz::America::Sao_Paulo
-        );
-        assert_eq!(
-            config(&[("DEFAULT_TIME_ZONE", "Europe/Lisbon")])
-                .unwrap()
-                .default_time_zone,
-            chrono_tz::Europe::Lisbon
-        );
-        let err = config(&[("DEFAULT_TIME_ZONE", "Brasil/Recife")]).unwrap_err();
-        assert_eq!(err.variable, "DEFAULT_TIME_ZONE");
-        assert!(err.to_string().contains("Brasil/Recife"), "{err}");
     }
 
     const TOKEN: &str = "0123456789abcdef0123456789abcdef01234567";

@@ -80,7 +80,7 @@ pub fn run(config: &Config) -> Result<(), StartupError> {
         // Waiting for a connection, then the longest statement: past both, the database is
         // not answering.
         database_deadline: Some(config.pool_timeout + config.statement_timeout),
-        default_time_zone: config.default_time_zone,
+        default_time_zone: config.default_time_zone.tz(),
         ..HttpSettings::default()
     };
     let page = consultores_web::configure(page_state(&database, config));
@@ -125,7 +125,7 @@ fn page_state(database: &Database, config: &Config) -> WebState {
             configured_api_key: config.api_key.clone(),
             session_idle: chrono::Duration::from_std(config.painel_session_idle)
                 .unwrap_or_else(|_| chrono::Duration::minutes(30)),
-            default_time_zone: config.default_time_zone,
+            default_time_zone: config.default_time_zone.tz(),
         },
     }
 }

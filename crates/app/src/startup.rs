@@ -37,7 +37,8 @@ pub fn connect(config: &Config) -> Result<Database, StartupError> {
         lock_timeout: config.lock_timeout,
         transaction_pooler: config.transaction_pooler,
     };
-    Ok(Database::connect(&config.database_url, &settings)?)
+    Ok(Database::connect(&config.database_url, &settings)?
+        .with_default_time_zone(config.default_time_zone))
 }
 
 /// Applies pending migrations, retrying with exponential backoff while the database cannot be

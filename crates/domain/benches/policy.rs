@@ -34,19 +34,27 @@ fn pool(size: usize) -> Vec<Consultant> {
                 .then(|| start + Duration::milliseconds(((i * 7919) % 100_003) as i64)),
             pipedrive_user_id: None,
             deleted: false,
+            routing: Default::default(),
+            workload: Default::default(),
+            queue_key: None,
+        })
+        .map(|mut c| {
+            c.queue_key = c.last_served_at.map(|t| t.timestamp_micros());
+            c
         })
         .collect()
 }
 
 fn bench_queue_head(c: &mut Criterion) {
     let pt = Language::parse("pt").unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 1, 2, 0, 0, 0).unwrap();
     let mut group = c.benchmark_group("queue_head");
     for size in [10, 100, 1_000, 10_000] {
         let consultants = pool(size);
         group.bench_with_input(
             BenchmarkId::from_parameter(size),
             &consultants,
-            |b, pool| b.iter(|| queue_head(black_box(pool), black_box(&pt)).map(|c| c.id)),
+            |b, pool| b.iter(|| queue_head(black_box(pool), black_box(&pt), now).map(|c| c.id)),
         );
     }
     group.finish();

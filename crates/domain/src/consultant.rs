@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::routing::{Leave, Limit, RoutingRules, WeeklySchedule, Weight, Workload, Zone};
 use crate::values::{ConsultantName, Email, Language, LanguageList, Phone, PipedriveUserId};
 
 /// A consultant's database id.
@@ -28,6 +29,28 @@ pub struct Consultant {
     pub last_served_at: Option<DateTime<Utc>>,
     pub pipedrive_user_id: Option<PipedriveUserId>,
     pub deleted: bool,
+    /// The routing rules (all at their defaults: v6's behaviour).
+    #[serde(default)]
+    pub routing: RoutingRules,
+    /// The counters the rules read.
+    #[serde(default)]
+    pub workload: Workload,
+    /// The position in the queue, microseconds since the epoch (`None`: never served, first in
+    /// line). With peso 1 it equals `last_served_at`; see [`crate::routing::next_queue_key`].
+    #[serde(default)]
+    pub queue_key: Option<i64>,
+}
+
+/// The routing rules as given for a new consultant; `None` fields take their defaults (the
+/// zone: the service's `DEFAULT_TIME_ZONE`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuleSettings {
+    pub weight: Weight,
+    pub daily_limit: Option<Limit>,
+    pub open_limit: Option<Limit>,
+    pub time_zone: Option<Zone>,
+    pub schedule: Option<WeeklySchedule>,
+    pub leave: Option<Vec<Leave>>,
 }
 
 /// What it takes to register a consultant. The switches default as v6 did: active and in the
@@ -42,6 +65,7 @@ pub struct NewConsultant {
     pub in_rotation: bool,
     pub online: bool,
     pub pipedrive_user_id: Option<PipedriveUserId>,
+    pub rules: RuleSettings,
 }
 
 impl NewConsultant {
@@ -55,6 +79,7 @@ impl NewConsultant {
             in_rotation: true,
             online: false,
             pipedrive_user_id: None,
+            rules: RuleSettings::default(),
         }
     }
 }
@@ -71,6 +96,14 @@ pub struct ConsultantPatch {
     pub in_rotation: Option<bool>,
     pub online: Option<bool>,
     pub pipedrive_user_id: Option<Option<PipedriveUserId>>,
+    /// `null` on the wire is `Some(Weight::ONE)`: back to the default.
+    pub weight: Option<Weight>,
+    pub daily_limit: Option<Option<Limit>>,
+    pub open_limit: Option<Option<Limit>>,
+    /// `Some(None)`: back to the service's default zone.
+    pub time_zone: Option<Option<Zone>>,
+    pub schedule: Option<Option<WeeklySchedule>>,
+    pub leave: Option<Option<Vec<Leave>>>,
 }
 
 impl ConsultantPatch {
@@ -112,6 +145,26 @@ impl ConsultantPatch {
         }
         if let Some(id) = self.pipedrive_user_id {
             consultant.pipedrive_user_id = id;
+        }
+        let rules = &mut consultant.routing;
+        if let Some(weight) = self.weight {
+            rules.weight = weight;
+        }
+        if let Some(limit) = self.daily_limit {
+            rules.daily_limit = limit;
+        }
+        if let Some(limit) = self.open_limit {
+            rules.open_limit = limit;
+        }
+        if let Some(zone) = self.time_zone {
+            // In memory the default zone is São Paulo; the store applies the configured one.
+            rules.time_zone = zone.unwrap_or_default();
+        }
+        if let Some(schedule) = &self.schedule {
+            rules.schedule = schedule.clone();
+        }
+        if let Some(leave) = &self.leave {
+            rules.leave = leave.clone();
         }
     }
 }
@@ -161,6 +214,9 @@ pub(crate) mod tests {
             last_served_at: None,
             pipedrive_user_id: Some(PipedriveUserId::new(456).unwrap()),
             deleted: false,
+            routing: RoutingRules::default(),
+            workload: Workload::default(),
+            queue_key: None,
         }
     }
 
@@ -174,6 +230,7 @@ pub(crate) mod tests {
             in_rotation: Some(false),
             online: Some(false),
             pipedrive_user_id: Some(Some(PipedriveUserId::new(999).unwrap())),
+            ..ConsultantPatch::default()
         }
     }
 

@@ -17,6 +17,7 @@ pub mod idempotency;
 pub mod ports;
 pub mod protocol;
 pub mod report;
+pub mod routing;
 pub mod services;
 pub mod values;
 pub mod web_session;
@@ -27,7 +28,9 @@ pub use audit::{
     AuditFilter, AuditPage, AuditPageRequest, AuditValue, FieldChange,
 };
 pub use clock::{Clock, SystemClock};
-pub use consultant::{Consultant, ConsultantFilter, ConsultantId, ConsultantPatch, NewConsultant};
+pub use consultant::{
+    Consultant, ConsultantFilter, ConsultantId, ConsultantPatch, NewConsultant, RuleSettings,
+};
 pub use crm::{CrmError, CrmGateway, CrmPause, CrmPauseStore, CrmTarget, CrmUser};
 pub use crm_events::{
     CrmEvent, CrmEventClaim, CrmEventDecoder, CrmEventId, CrmEventInbox, CrmEventOutcome,
@@ -38,7 +41,9 @@ pub use crm_outbox::{
     CrmThrottle, DeliveryState, OutboxClaim, OutboxItem, OutboxItemId, RetryPolicy,
     ASSIGNMENT_NOTE_TEMPLATE,
 };
-pub use distribution::{eligible_queue, is_eligible, queue_head, Assignment};
+pub use distribution::{
+    availability, eligible_queue, is_eligible, next_available, queue_head, Assignment,
+};
 pub use error::DomainError;
 pub use idempotency::{IdempotencyClaim, IdempotencyKey, Recorded, IDEMPOTENCY_WINDOW_HOURS};
 pub use ports::{
@@ -52,9 +57,14 @@ pub use protocol::{
 pub use report::{
     AssignmentReport, ConsultantAssignments, DailyCount, LocalDay, ReportRequest, MAX_REPORT_DAYS,
 };
+pub use routing::{
+    Availability, Leave, Limit, RoutingRules, Unavailability, WeeklySchedule, Weight, WorkingHours,
+    Workload, Zone,
+};
 pub use services::{
     AuditService, ConsultantService, CrmDeliveryService, CrmUserDirectory, DeliveryRound,
-    DeliverySettings, DistributionService, ProtocolService, ReportService, UserCheck,
+    DeliverySettings, DistributionService, NobodyFree, ProtocolService, ReportService,
+    UserCheck,
 };
 pub use values::{
     ConsultantName, Description, Email, InvalidValue, Language, LanguageList, Phone,

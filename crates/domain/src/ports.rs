@@ -109,10 +109,14 @@ pub trait ProtocolRepository: Send + Sync {
 /// The rotation's one atomic step.
 #[cfg_attr(test, mockall::automock)]
 pub trait AssignmentPort: Send + Sync {
-    /// In one transaction: picks the head of the queue for `language` (the order of
-    /// [`crate::distribution::queue_head`]), stamps its `last_served_at = now`, takes the next
-    /// protocol number and opens a protocol for it. Nobody eligible is
-    /// [`DomainError::NoneAvailable`] and changes nothing. Idempotency claims behave as in
+    /// In one transaction: picks the head of the queue at `now` for the first of `languages`
+    /// (the requested language, then its alternatives in order) in which anyone is eligible (the
+    /// terms and order of [`crate::distribution::first_head`]: switches, hours, leave, daily and
+    /// open limits, queue key), stamps its `last_served_at` and moves its queue key
+    /// ([`crate::routing::next_queue_key`]), counts the assignment in its daily counter and open
+    /// protocols, takes the next protocol number and opens a protocol for it in the language
+    /// served. Nobody eligible in any of them is [`DomainError::NoneAvailable`] (naming the
+    /// first) and changes nothing. Idempotency claims behave as in
     /// [`ProtocolRepository::create`]. Audited as `atribuicao` on the consultant chosen, in the
     /// same transaction (a replay writes nothing).
     ///
@@ -122,6 +126,16 @@ pub trait AssignmentPort: Send + Sync {
     /// [`crate::assignment_note`]; [`Assignment::crm_actions`] lists them, pending. A consultant
     /// without a CRM user gives an empty list; no target gives `None`. A replay writes nothing
     /// and returns the first answer, actions included.
+    fn assign_first(
+        &self,
+        languages: &[Language],
+        now: DateTime<Utc>,
+        claim: Option<IdempotencyClaim>,
+        actor: &Actor,
+        crm: Option<CrmTarget>,
+    ) -> Result<Recorded<Assignment>, DomainError>;
+
+    /// [`AssignmentPort::assign_first`] with one language.
     fn assign_next(
         &self,
         language: &Language,
@@ -129,7 +143,17 @@ pub trait AssignmentPort: Send + Sync {
         claim: Option<IdempotencyClaim>,
         actor: &Actor,
         crm: Option<CrmTarget>,
-    ) -> Result<Recorded<Assignment>, DomainError>;
+    ) -> Result<Recorded<Assignment>, DomainError> {
+        self.assign_first(std::slice::from_ref(language), now, claim, actor, crm)
+    }
+
+    /// The consultants who could become available for `languages` by the clock alone: not
+    /// deleted, active, in the rotation, online and speaking one of them (any order).
+    fn rotation_candidates(&self, languages: &[Language]) -> Result<Vec<Consultant>, DomainError>;
+
+    /// Contacts waiting in the queue for `languages` (`aguardando`). The waiting queue does
+    /// not exist yet: 0 until it does.
+    fn waiting_contacts(&self, languages: &[Language]) -> Result<u64, DomainError>;
 }
 
 /// API keys, stored hashed.

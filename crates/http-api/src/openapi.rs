@@ -31,7 +31,7 @@ use crate::dto::protocol::{
     ProtocolUpdateRequest, StatusWire,
 };
 use crate::dto::report::{ReportLine, ReportResponse};
-use crate::dto::rotation::AssignmentResponse;
+use crate::dto::rotation::{AssignmentResponse, NobodyFreeResponse};
 use crate::errors::{DetailResponse, InternalErrorResponse, ValidationErrorResponse};
 use crate::routes;
 use crate::scopes::{self, Access};
@@ -90,6 +90,7 @@ Pipedrive's webhooks and hands each created deal or lead to the next consultant.
         ConsultantCreateRequest,
         ConsultantUpdateRequest,
         AssignmentResponse,
+        NobodyFreeResponse,
         ProtocolResponse,
         ProtocolCreateRequest,
         ProtocolUpdateRequest,

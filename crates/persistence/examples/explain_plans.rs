@@ -32,7 +32,10 @@ fn main() {
         started.elapsed()
     );
 
-    let rotation = POSTGRES_ASSIGNMENT_STATEMENT.replace("$1", "'pt'");
+    let rotation = POSTGRES_ASSIGNMENT_STATEMENT
+        .replace("$1", "'pt'")
+        .replace("$2", "now()")
+        .replace("$3", "'America/Sao_Paulo'");
     // EXPLAIN ANALYZE runs the statement: inside a transaction that is rolled back.
     test.execute("CREATE TABLE plan_lines (n serial, line text)");
     test.execute(&format!(

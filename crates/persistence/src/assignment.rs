@@ -11,16 +11,21 @@
 //! 1. (with an `Idempotency-Key`) claim the key: `INSERT … ON CONFLICT DO NOTHING`. A concurrent
 //!    twin waits here, on the key, before it touches the counter.
 //! 2. ONE round trip, the function `consultores_atribuir` ([`ASSIGN`]; migration
-//!    `2026-05-01-000000_atribuir`), which runs two statements on plans it caches per session:
+//!    `2026-05-01-000000_atribuir`, replaced by `2026-06-01-000000_regras_de_rodizio` with the
+//!    routing rules and alternative languages), which runs its statements on plans it caches
+//!    per session:
 //!    - `UPDATE controle_protocolo SET ultimo_numero = ultimo_numero + 1 … RETURNING`: takes
 //!      the counter row lock. Every assignment and every protocol creation takes it, and takes
 //!      it before any consultant row lock, so the lock order is always key → counter →
 //!      consultant: no deadlock is possible.
-//!    - A second statement, which (the function being volatile) gets a fresh READ COMMITTED
-//!      snapshot that sees every assignment committed before the lock was granted: select the
-//!      queue head (`ORDER BY ultimo_atendimento NULLS FIRST, id LIMIT 1 FOR UPDATE`; the row
-//!      lock only makes a concurrent `PUT /consultor` wait, assignments cannot race here),
-//!      stamp it, insert the protocol, write its audit entry (`atribuicao`) and, with a CRM
+//!    - A second statement per language tried (the requested one, then the alternatives),
+//!      which (the function being volatile) gets a fresh READ COMMITTED snapshot that sees
+//!      every assignment committed before the lock was granted: select the queue head under
+//!      the routing rules (hours, leave, daily and open limits, all read from the consultant's
+//!      own row; `ORDER BY chave_fila NULLS FIRST, id LIMIT 1 FOR UPDATE`; the row lock only
+//!      makes a concurrent `PUT /consultor` wait, and PostgreSQL re-checks the rules on the row
+//!      it locks). Then one statement stamps it (time, queue key, daily counter), inserts the
+//!      protocol, write its audit entry (`atribuicao`) and, with a CRM
 //!      target (Pipedrive integration on) and a consultant with an `id_pipedrive`, the outbox
 //!      items (owner, then note) — data-modifying CTEs, so they commit or roll back together.
 //! 3. COMMIT, after the answer has been read back into domain values (and stored under the
@@ -48,8 +53,9 @@
 //!
 //! # SQLite
 //!
-//! SQLite has no DML in CTEs and only one writer at a time anyway: the same steps run as
-//! separate statements inside `BEGIN IMMEDIATE`, which takes the database's write lock up front
+//! SQLite has no DML in CTEs and no time zones, and only one writer at a time anyway: the same
+//! steps run as separate statements inside `BEGIN IMMEDIATE` (the head is found by walking the
+//! queue in order and applying the rules with the domain's own functions), which takes the database's write lock up front
 //! (serialising assignments, as the counter row lock does on PostgreSQL), while the process-wide
 //! writer mutex queues this process's writers in order. The audit entry is one more INSERT in
 //! that transaction, and so are the outbox items when there is a CRM target.
@@ -62,42 +68,45 @@
 //! write the same fields; PostgreSQL builds the JSON in SQL (`jsonb`'s text form), SQLite with
 //! serde.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use consultores_domain::routing::next_queue_key;
 use consultores_domain::{
     assignment_note, Actor, Assignment, AssignmentPort, AuditAction, AuditChanges, AuditValue,
-    CrmTarget, DomainError, IdempotencyClaim, Language, PipedriveUserId, Priority, ProtocolStatus,
-    Recorded, ASSIGNMENT_NOTE_TEMPLATE,
+    Consultant, CrmTarget, DomainError, IdempotencyClaim, Language, PipedriveUserId, Priority,
+    ProtocolStatus, Recorded, Zone, ASSIGNMENT_NOTE_TEMPLATE,
 };
 use diesel::dsl::exists;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Nullable, Text};
+use diesel::sql_types::{Array, BigInt, Bool, Date, Integer, Nullable, Text};
 use diesel::{PgConnection, SqliteConnection};
 
 use crate::audit::NewAuditRow;
 use crate::crm_outbox::{fresh_statuses, insert_assignment_actions};
-use crate::database::{Database, Pools};
+use crate::database::{with_connection, Database, Pools};
 use crate::error::StoreError;
 use crate::faults::FaultPoint;
 use crate::idempotency::{record, replay};
 use crate::models::{consultants_with_languages, ConsultantRow, NewProtocolRow, ProtocolRow};
-use crate::queries::{CounterQuery, Queries};
+use crate::queries::{CounterQuery, Queries, RowLocks};
 use crate::schema::{consultor_idiomas, consultores, protocolos};
 use crate::session::PgSession;
 use crate::sql_types::{Timestamp, UtcTimestamp};
 
-/// The whole assignment on PostgreSQL, one round trip: the function `consultores_atribuir`
-/// (migration `2026-05-01-000000_atribuir`) takes the counter row, then picks, stamps and opens
-/// the protocol with its audit entry and, with a CRM target, the outbox items, on plans it
-/// caches per session. `$1` language, `$2` now, `$3`–`$7` the audit entry (key id or NULL, its
-/// description, request id, action, entity), `$8`–`$10` the CRM target kind, its id and the
-/// note template ([`consultores_domain::ASSIGNMENT_NOTE_TEMPLATE`], filled in the order of
-/// [`consultores_domain::assignment_note`]), all NULL without a target. Nobody eligible raises
-/// [`NOBODY_AVAILABLE`], which undoes the counter update.
 /// The message `consultores_atribuir` raises (SQLSTATE P0002) when nobody is eligible.
 const NOBODY_AVAILABLE: &str = "NOBODY_AVAILABLE";
 
+/// The whole assignment on PostgreSQL, one round trip: the function `consultores_atribuir`
+/// (migration `2026-06-01-000000_regras_de_rodizio`) takes the counter row, then picks the head
+/// for the first language with anyone eligible under the routing rules, stamps it, moves its
+/// queue key and daily counter, and opens the protocol with its audit entry and, with a CRM
+/// target, the outbox items, on plans it caches per session. `$1` the languages in order, `$2`
+/// now, `$3` the default zone, `$4`–`$8` the audit entry (key id or NULL, its description,
+/// request id, action, entity), `$9`–`$11` the CRM target kind, its id and the note template
+/// ([`consultores_domain::ASSIGNMENT_NOTE_TEMPLATE`], filled in the order of
+/// [`consultores_domain::assignment_note`]), all NULL without a target. Nobody eligible raises
+/// [`NOBODY_AVAILABLE`], which undoes the counter update.
 pub(crate) const ASSIGN: &str =
-    "SELECT * FROM consultores_atribuir($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+    "SELECT * FROM consultores_atribuir($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 
 /// The consultant and protocol columns of a row of [`ASSIGN`].
 #[derive(Debug, QueryableByName)]
@@ -120,6 +129,26 @@ struct AssignedRow {
     ultimo_atendimento: Option<Timestamp>,
     #[diesel(sql_type = Nullable<BigInt>)]
     id_pipedrive: Option<i64>,
+    #[diesel(sql_type = Integer)]
+    peso: i32,
+    #[diesel(sql_type = Nullable<Integer>)]
+    limite_diario: Option<i32>,
+    #[diesel(sql_type = Nullable<Integer>)]
+    limite_abertos: Option<i32>,
+    #[diesel(sql_type = Nullable<Text>)]
+    fuso_horario: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    horarios: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    ausencias: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    chave_fila: Option<i64>,
+    #[diesel(sql_type = Nullable<Date>)]
+    atendimentos_dia: Option<NaiveDate>,
+    #[diesel(sql_type = Integer)]
+    atendimentos_no_dia: i32,
+    #[diesel(sql_type = Integer)]
+    protocolos_abertos: i32,
     #[diesel(sql_type = Nullable<Text>)]
     idiomas: Option<String>,
     #[diesel(sql_type = BigInt)]
@@ -141,7 +170,7 @@ struct AssignedRow {
 }
 
 impl AssignedRow {
-    fn into_domain(self) -> Result<Assignment, StoreError> {
+    fn into_domain(self, default_zone: Zone) -> Result<Assignment, StoreError> {
         let languages = self
             .idiomas
             .as_deref()
@@ -161,8 +190,18 @@ impl AssignedRow {
             ultimo_atendimento: self.ultimo_atendimento,
             id_pipedrive: self.id_pipedrive,
             removido_em: None,
+            peso: self.peso,
+            limite_diario: self.limite_diario,
+            limite_abertos: self.limite_abertos,
+            fuso_horario: self.fuso_horario,
+            horarios: self.horarios,
+            ausencias: self.ausencias,
+            chave_fila: self.chave_fila,
+            atendimentos_dia: self.atendimentos_dia,
+            atendimentos_no_dia: self.atendimentos_no_dia,
+            protocolos_abertos: self.protocolos_abertos,
         }
-        .into_domain(languages)?;
+        .into_domain(languages, default_zone)?;
         let protocol = ProtocolRow {
             id: self.protocolo_id,
             numero: self.numero,
@@ -194,8 +233,12 @@ struct AssignedWithCrmRow {
 }
 
 impl AssignedWithCrmRow {
-    fn into_domain(self, target: Option<&CrmTarget>) -> Result<Assignment, StoreError> {
-        let mut assignment = self.assigned.into_domain()?;
+    fn into_domain(
+        self,
+        target: Option<&CrmTarget>,
+        default_zone: Zone,
+    ) -> Result<Assignment, StoreError> {
+        let mut assignment = self.assigned.into_domain(default_zone)?;
         assignment.crm_actions = target.map(|target| {
             if self.crm_itens > 0 {
                 fresh_statuses(target)
@@ -213,7 +256,7 @@ impl Database {
         &self,
         conn: &mut PgConnection,
         session: &PgSession,
-        language: &Language,
+        languages: &[Language],
         now: DateTime<Utc>,
         claim: Option<&IdempotencyClaim>,
         actor: &Actor,
@@ -222,9 +265,11 @@ impl Database {
         let audited =
             NewAuditRow::new(actor, AuditAction::Assignment, 0, now, &AuditChanges::new())?;
         let assign = |conn: &mut PgConnection| -> Result<Assignment, StoreError> {
+            let codes: Vec<&str> = languages.iter().map(Language::as_str).collect();
             let row = diesel::sql_query(ASSIGN)
-                .bind::<Text, _>(language.as_str())
+                .bind::<Array<Text>, _>(codes)
                 .bind::<UtcTimestamp, _>(Timestamp(now))
+                .bind::<Text, _>(self.default_time_zone().name())
                 .bind::<Nullable<BigInt>, _>(audited.chave_id)
                 .bind::<Text, _>(&audited.chave_descricao)
                 .bind::<Text, _>(&audited.request_id)
@@ -235,11 +280,11 @@ impl Database {
                 .bind::<Nullable<Text>, _>(crm.map(|_| ASSIGNMENT_NOTE_TEMPLATE))
                 .get_result::<AssignedWithCrmRow>(conn);
             match row {
-                Ok(row) => row.into_domain(crm),
+                Ok(row) => row.into_domain(crm, self.default_time_zone()),
                 Err(diesel::result::Error::DatabaseError(_, info))
                     if info.message() == NOBODY_AVAILABLE =>
                 {
-                    Err(DomainError::NoneAvailable(language.clone()).into())
+                    Err(nobody_available(languages))
                 }
                 Err(error) => Err(error.into()),
             }
@@ -268,7 +313,7 @@ impl Database {
     fn assign_on_sqlite(
         &self,
         conn: &mut SqliteConnection,
-        language: &Language,
+        languages: &[Language],
         now: DateTime<Utc>,
         claim: Option<&IdempotencyClaim>,
         actor: &Actor,
@@ -281,27 +326,31 @@ impl Database {
             self.faults().check(FaultPoint::AfterClaim, conn)?;
             let taken = conn.take_protocol_number(now)?;
             self.faults().check(FaultPoint::AfterCounter, conn)?;
-            // The same terms as the partial index `consultores_rotation_idx`; SQLite sorts NULLs
-            // first in ascending order, which is the policy's "never served goes first".
-            let head = consultores::table
-                .filter(consultores::removido_em.is_null())
-                .filter(consultores::status_ativo)
-                .filter(consultores::status_ativo_sequencial)
-                .filter(consultores::status_online)
-                .filter(exists(
-                    consultor_idiomas::table
-                        .filter(consultor_idiomas::consultor_id.eq(consultores::id))
-                        .filter(consultor_idiomas::idioma.eq(language.as_str())),
-                ))
-                .order((consultores::ultimo_atendimento.asc(), consultores::id.asc()))
-                .select((consultores::id, consultores::ultimo_atendimento))
-                .first::<(i64, Option<Timestamp>)>(conn)
-                .optional()?;
-            let Some((head, served_before)) = head else {
-                return Err(DomainError::NoneAvailable(language.clone()).into());
+            let mut found = None;
+            for language in languages {
+                if let Some(head) = self.sqlite_head(conn, language, now)? {
+                    found = Some((head, language));
+                    break;
+                }
+            }
+            let Some((head, language)) = found else {
+                return Err(nobody_available(languages));
             };
-            let stamped = diesel::update(consultores::table.find(head))
-                .set(consultores::ultimo_atendimento.eq(Some(Timestamp(taken.stamp))))
+            let rules = head.stored_rules().into_domain(self.default_time_zone())?;
+            let today = rules.local_date(now);
+            let served_today = head.workload().assignments_on(today);
+            let stamped = diesel::update(consultores::table.find(head.id))
+                .set((
+                    consultores::ultimo_atendimento.eq(Some(Timestamp(taken.stamp))),
+                    consultores::chave_fila.eq(Some(next_queue_key(
+                        head.chave_fila,
+                        taken.stamp.timestamp_micros(),
+                        rules.weight,
+                    ))),
+                    consultores::atendimentos_dia.eq(Some(today)),
+                    consultores::atendimentos_no_dia
+                        .eq(i32::try_from(served_today + 1).unwrap_or(i32::MAX)),
+                ))
                 .returning(ConsultantRow::as_returning())
                 .get_result(conn)?;
             self.faults().check(FaultPoint::AfterWrite, conn)?;
@@ -309,7 +358,7 @@ impl Database {
             let opened = diesel::insert_into(protocolos::table)
                 .values(NewProtocolRow {
                     numero: &number,
-                    consultor_id: Some(head),
+                    consultor_id: Some(head.id),
                     idioma: Some(language.as_str()),
                     descricao: None,
                     prioridade: Priority::Normal.as_str(),
@@ -323,7 +372,7 @@ impl Database {
             changes
                 .record(
                     "ultimo_atendimento",
-                    AuditValue::optional(served_before.map(|t| AuditValue::time(t.0))),
+                    AuditValue::optional(head.ultimo_atendimento.map(|t| AuditValue::time(t.0))),
                     AuditValue::time(taken.stamp),
                 )
                 .created("protocolo_id", opened.id)
@@ -332,36 +381,38 @@ impl Database {
             conn.insert_audit(&NewAuditRow::new(
                 actor,
                 AuditAction::Assignment,
-                head,
+                head.id,
                 taken.stamp,
                 &changes,
             )?)?;
-            let crm_actions = match crm {
-                None => None,
-                Some(target) => Some(match stamped.id_pipedrive {
-                    Some(owner) => {
-                        let owner = PipedriveUserId::new(owner).map_err(|_| {
-                            StoreError::internal(format!(
-                                "consultant {head}: stored id_pipedrive {owner} is not positive"
-                            ))
-                        })?;
-                        let note = assignment_note(&taken.number, &stamped.nome);
-                        insert_assignment_actions(
-                            conn,
-                            opened.id,
-                            target,
-                            owner,
-                            &note,
-                            taken.stamp,
-                        )?
-                    }
-                    None => Vec::new(),
-                }),
+            // An adopted id_pipedrive of 0 or less names nobody: no owner change is queued.
+            let owner = stamped
+                .id_pipedrive
+                .and_then(|id| PipedriveUserId::new(id).ok());
+            let crm_actions = match (crm, owner) {
+                (None, _) => None,
+                (Some(_), None) => Some(Vec::new()),
+                (Some(target), Some(owner)) => {
+                    let note = assignment_note(&taken.number, &stamped.nome);
+                    Some(insert_assignment_actions(
+                        conn,
+                        opened.id,
+                        target,
+                        owner,
+                        &note,
+                        taken.stamp,
+                    )?)
+                }
             };
-            let languages = conn.languages_of(&[head])?;
-            let consultant = consultants_with_languages(vec![stamped], languages)?
-                .pop()
+            // Read back after the insert: the trigger has counted the new open protocol.
+            let stamped = conn
+                .lock_live_consultant(head.id)?
                 .ok_or_else(|| StoreError::internal("the stamped consultant vanished"))?;
+            let languages = conn.languages_of(&[head.id])?;
+            let consultant =
+                consultants_with_languages(vec![stamped], languages, self.default_time_zone())?
+                    .pop()
+                    .ok_or_else(|| StoreError::internal("the stamped consultant vanished"))?;
             let assignment = Assignment {
                 consultant,
                 protocol: opened.into_domain()?,
@@ -372,12 +423,86 @@ impl Database {
             Ok(Recorded::fresh(assignment))
         })
     }
+
+    /// The head of the queue for `language` at `now` on SQLite: walks the eligible switches in
+    /// queue order (the partial index `consultores_fila_idx`; SQLite sorts NULLs first, the
+    /// policy's "never served goes first") and applies the time rules in the service, since
+    /// SQLite knows no time zones. Runs inside the assignment's immediate transaction.
+    fn sqlite_head(
+        &self,
+        conn: &mut SqliteConnection,
+        language: &Language,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ConsultantRow>, StoreError> {
+        const PAGE: i64 = 256;
+        let mut offset = 0;
+        loop {
+            let page: Vec<ConsultantRow> = consultores::table
+                .filter(consultores::removido_em.is_null())
+                .filter(consultores::status_ativo)
+                .filter(consultores::status_ativo_sequencial)
+                .filter(consultores::status_online)
+                .filter(exists(
+                    consultor_idiomas::table
+                        .filter(consultor_idiomas::consultor_id.eq(consultores::id))
+                        .filter(consultor_idiomas::idioma.eq(language.as_str())),
+                ))
+                .order((consultores::chave_fila.asc(), consultores::id.asc()))
+                .select(ConsultantRow::as_select())
+                .limit(PAGE)
+                .offset(offset)
+                .load(conn)?;
+            let last_page = i64::try_from(page.len()).unwrap_or(PAGE) < PAGE;
+            for row in page {
+                let rules = row.stored_rules().into_domain(self.default_time_zone())?;
+                if rules.blocking_rule(&row.workload(), now).is_none() {
+                    return Ok(Some(row));
+                }
+            }
+            if last_page {
+                return Ok(None);
+            }
+            offset += PAGE;
+        }
+    }
+
+    fn rotation_candidates_of(
+        &self,
+        languages: &[Language],
+    ) -> Result<Vec<Consultant>, StoreError> {
+        let codes: Vec<String> = languages.iter().map(|l| l.as_str().to_owned()).collect();
+        with_connection!(self, |conn| {
+            let rows: Vec<ConsultantRow> = consultores::table
+                .filter(consultores::removido_em.is_null())
+                .filter(consultores::status_ativo)
+                .filter(consultores::status_ativo_sequencial)
+                .filter(consultores::status_online)
+                .filter(exists(
+                    consultor_idiomas::table
+                        .filter(consultor_idiomas::consultor_id.eq(consultores::id))
+                        .filter(consultor_idiomas::idioma.eq_any(codes.clone())),
+                ))
+                .select(ConsultantRow::as_select())
+                .load(conn)?;
+            let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+            let languages = conn.languages_of(&ids)?;
+            consultants_with_languages(rows, languages, self.default_time_zone())
+        })
+    }
+}
+
+/// Nobody eligible in any of `languages`: named by the first (the one requested).
+fn nobody_available(languages: &[Language]) -> StoreError {
+    match languages.first() {
+        Some(first) => DomainError::NoneAvailable(first.clone()).into(),
+        None => StoreError::internal("an assignment was asked for no language"),
+    }
 }
 
 impl AssignmentPort for Database {
-    fn assign_next(
+    fn assign_first(
         &self,
-        language: &Language,
+        languages: &[Language],
         now: DateTime<Utc>,
         claim: Option<IdempotencyClaim>,
         actor: &Actor,
@@ -387,15 +512,24 @@ impl AssignmentPort for Database {
         let result = match self.pools() {
             Pools::Postgres(pool, session) => {
                 pool.get().map_err(StoreError::from).and_then(|mut conn| {
-                    self.assign_on_postgres(&mut conn, session, language, now, claim, actor, crm)
+                    self.assign_on_postgres(&mut conn, session, languages, now, claim, actor, crm)
                 })
             }
             Pools::Sqlite(pool) => self.sqlite_writer().and_then(|_writer| {
                 pool.get().map_err(StoreError::from).and_then(|mut conn| {
-                    self.assign_on_sqlite(&mut conn, language, now, claim, actor, crm)
+                    self.assign_on_sqlite(&mut conn, languages, now, claim, actor, crm)
                 })
             }),
         };
         Ok(result?)
+    }
+
+    fn rotation_candidates(&self, languages: &[Language]) -> Result<Vec<Consultant>, DomainError> {
+        Ok(self.rotation_candidates_of(languages)?)
+    }
+
+    fn waiting_contacts(&self, _languages: &[Language]) -> Result<u64, DomainError> {
+        // The waiting queue does not exist yet.
+        Ok(0)
     }
 }

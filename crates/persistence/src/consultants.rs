@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use consultores_domain::{
     Actor, AuditAction, AuditChanges, Consultant, ConsultantFilter, ConsultantId, ConsultantPatch,
-    ConsultantRepository, DomainError, NewConsultant,
+    ConsultantRepository, DomainError, NewConsultant, Zone,
 };
 use diesel::dsl::exists;
 use diesel::prelude::*;
@@ -17,6 +17,7 @@ use crate::models::{
     language_rows, ConsultantChanges, ConsultantRow, LanguageRow, NewConsultantRow,
 };
 use crate::queries::{Queries, RowLocks};
+use crate::routing_columns::{leave_text, schedule_text};
 use crate::schema::{consultor_idiomas, consultores};
 use crate::sql_types::Timestamp;
 
@@ -37,6 +38,14 @@ impl Database {
             // Newcomers join the back of the queue, as in v6.
             ultimo_atendimento: Some(Timestamp(now)),
             id_pipedrive: new.pipedrive_user_id.map(|id| id.get()),
+            peso: rule_int(new.rules.weight.get()),
+            limite_diario: new.rules.daily_limit.map(|l| rule_int(l.get())),
+            limite_abertos: new.rules.open_limit.map(|l| rule_int(l.get())),
+            fuso_horario: new.rules.time_zone.map(Zone::name),
+            horarios: new.rules.schedule.as_ref().map(schedule_text),
+            ausencias: new.rules.leave.as_deref().map(leave_text),
+            // The queue key of a newcomer is the stamp too (the back of the queue).
+            chave_fila: Some(now.timestamp_micros()),
         };
         write_transaction!(self, |conn| {
             let stored = diesel::insert_into(consultores::table)
@@ -56,7 +65,11 @@ impl Database {
                 &changes,
             )?)?;
             self.faults().check(FaultPoint::BeforeCommit, conn)?;
-            single(consultants_with_languages(vec![stored], languages)?)
+            single(consultants_with_languages(
+                vec![stored],
+                languages,
+                self.default_time_zone(),
+            )?)
         })
     }
 
@@ -72,7 +85,12 @@ impl Database {
                 None => Ok(None),
                 Some(row) => {
                     let languages = conn.languages_of(&[row.id])?;
-                    single(consultants_with_languages(vec![row], languages)?).map(Some)
+                    single(consultants_with_languages(
+                        vec![row],
+                        languages,
+                        self.default_time_zone(),
+                    )?)
+                    .map(Some)
                 }
             }
         })
@@ -102,9 +120,11 @@ impl Database {
             // One more query for every list's languages (no query per consultant).
             let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
             let languages = conn.languages_of(&ids)?;
-            Ok(self
-                .unreadable()
-                .keep_readable(each_consultant_with_languages(rows, languages)))
+            Ok(self.unreadable().keep_readable(each_consultant_with_languages(
+                rows,
+                languages,
+                self.default_time_zone(),
+            )))
         })
     }
 
@@ -131,6 +151,18 @@ impl Database {
             status_ativo_sequencial: patch.in_rotation,
             status_online: patch.online,
             id_pipedrive: patch.pipedrive_user_id.map(|id| id.map(|id| id.get())),
+            peso: patch.weight.map(|w| rule_int(w.get())),
+            limite_diario: patch.daily_limit.map(|l| l.map(|l| rule_int(l.get()))),
+            limite_abertos: patch.open_limit.map(|l| l.map(|l| rule_int(l.get()))),
+            fuso_horario: patch.time_zone.map(|zone| zone.map(Zone::name)),
+            horarios: patch
+                .schedule
+                .as_ref()
+                .map(|schedule| schedule.as_ref().map(schedule_text)),
+            ausencias: patch
+                .leave
+                .as_ref()
+                .map(|leave| leave.as_deref().map(leave_text)),
         };
         let new_languages: Option<Vec<String>> = patch
             .languages
@@ -151,8 +183,12 @@ impl Database {
             );
             if planned.is_empty() {
                 // Nothing to change: no write, no audit entry.
-                return single(consultants_with_languages(vec![before], before_languages)?)
-                    .map(Some);
+                return single(consultants_with_languages(
+                    vec![before],
+                    before_languages,
+                    self.default_time_zone(),
+                )?)
+                .map(Some);
             }
             let after = if changes.is_empty() {
                 before.clone()
@@ -180,7 +216,12 @@ impl Database {
                 &recorded,
             )?)?;
             self.faults().check(FaultPoint::BeforeCommit, conn)?;
-            single(consultants_with_languages(vec![after], after_languages)?).map(Some)
+            single(consultants_with_languages(
+                vec![after],
+                after_languages,
+                self.default_time_zone(),
+            )?)
+            .map(Some)
         })
     }
 
@@ -214,6 +255,11 @@ impl Database {
             Ok(true)
         })
     }
+}
+
+/// A rule value as stored: every rule's bounds fit an `INTEGER` column.
+fn rule_int(value: i64) -> i32 {
+    i32::try_from(value).unwrap_or(i32::MAX)
 }
 
 /// The language codes of language rows, in order.

@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use consultores_domain::Zone;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
@@ -95,6 +96,8 @@ struct Inner {
 #[derive(Clone)]
 pub struct Database {
     inner: Arc<Inner>,
+    /// The zone of consultants without one of their own (`DEFAULT_TIME_ZONE`).
+    default_zone: Zone,
 }
 
 impl fmt::Debug for Database {
@@ -228,6 +231,7 @@ impl Database {
                 faults: Faults::default(),
                 unreadable: UnreadableRows::default(),
             }),
+            default_zone: Zone::default(),
         })
     }
 
@@ -291,6 +295,18 @@ impl Database {
             })
         };
         Ok(purge()?)
+    }
+
+    /// This store with `zone` as the zone of consultants who have none of their own (the
+    /// default is `America/Sao_Paulo`).
+    pub fn with_default_time_zone(mut self, zone: Zone) -> Self {
+        self.default_zone = zone;
+        self
+    }
+
+    /// The zone of consultants who have none of their own.
+    pub fn default_time_zone(&self) -> Zone {
+        self.default_zone
     }
 
     pub(crate) fn pools(&self) -> &Pools {

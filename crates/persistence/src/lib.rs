@@ -44,6 +44,7 @@ mod models;
 mod protocols;
 mod queries;
 mod reports;
+mod routing_columns;
 mod schema;
 mod session;
 mod sql_types;

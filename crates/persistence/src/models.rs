@@ -5,13 +5,16 @@
 
 use std::collections::HashMap;
 
+use chrono::NaiveDate;
 use consultores_domain::{
     AuditChanges, AuditValue, Consultant, ConsultantId, ConsultantName, Description, Email,
-    Language, LanguageList, Phone, PipedriveUserId, Protocol, ProtocolId, ProtocolNumber,
+    Language, LanguageList, Phone, PipedriveUserId, Protocol, ProtocolId, ProtocolNumber, Workload,
+    Zone,
 };
 use diesel::prelude::*;
 
 use crate::error::StoreError;
+use crate::routing_columns::StoredRules;
 use crate::schema::{consultor_idiomas, consultores, protocolos};
 use crate::sql_types::Timestamp;
 
@@ -29,6 +32,16 @@ pub(crate) struct ConsultantRow {
     pub ultimo_atendimento: Option<Timestamp>,
     pub id_pipedrive: Option<i64>,
     pub removido_em: Option<Timestamp>,
+    pub peso: i32,
+    pub limite_diario: Option<i32>,
+    pub limite_abertos: Option<i32>,
+    pub fuso_horario: Option<String>,
+    pub horarios: Option<String>,
+    pub ausencias: Option<String>,
+    pub chave_fila: Option<i64>,
+    pub atendimentos_dia: Option<NaiveDate>,
+    pub atendimentos_no_dia: i32,
+    pub protocolos_abertos: i32,
 }
 
 /// A new `consultores` row.
@@ -43,6 +56,13 @@ pub(crate) struct NewConsultantRow<'a> {
     pub status_online: bool,
     pub ultimo_atendimento: Option<Timestamp>,
     pub id_pipedrive: Option<i64>,
+    pub peso: i32,
+    pub limite_diario: Option<i32>,
+    pub limite_abertos: Option<i32>,
+    pub fuso_horario: Option<&'a str>,
+    pub horarios: Option<String>,
+    pub ausencias: Option<String>,
+    pub chave_fila: Option<i64>,
 }
 
 /// The columns a consultant patch may change: `None` leaves a column alone, `Some(None)` sets
@@ -57,6 +77,12 @@ pub(crate) struct ConsultantChanges<'a> {
     pub status_ativo_sequencial: Option<bool>,
     pub status_online: Option<bool>,
     pub id_pipedrive: Option<Option<i64>>,
+    pub peso: Option<i32>,
+    pub limite_diario: Option<Option<i32>>,
+    pub limite_abertos: Option<Option<i32>>,
+    pub fuso_horario: Option<Option<&'a str>>,
+    pub horarios: Option<Option<String>>,
+    pub ausencias: Option<Option<String>>,
 }
 
 impl ConsultantChanges<'_> {
@@ -84,6 +110,24 @@ impl ConsultantChanges<'_> {
         if let Some(id_pipedrive) = self.id_pipedrive {
             row.id_pipedrive = id_pipedrive;
         }
+        if let Some(peso) = self.peso {
+            row.peso = peso;
+        }
+        if let Some(limit) = self.limite_diario {
+            row.limite_diario = limit;
+        }
+        if let Some(limit) = self.limite_abertos {
+            row.limite_abertos = limit;
+        }
+        if let Some(zone) = self.fuso_horario {
+            row.fuso_horario = zone.map(str::to_owned);
+        }
+        if let Some(horarios) = &self.horarios {
+            row.horarios = horarios.clone();
+        }
+        if let Some(ausencias) = &self.ausencias {
+            row.ausencias = ausencias.clone();
+        }
         row
     }
 
@@ -95,6 +139,12 @@ impl ConsultantChanges<'_> {
             && self.status_ativo_sequencial.is_none()
             && self.status_online.is_none()
             && self.id_pipedrive.is_none()
+            && self.peso.is_none()
+            && self.limite_diario.is_none()
+            && self.limite_abertos.is_none()
+            && self.fuso_horario.is_none()
+            && self.horarios.is_none()
+            && self.ausencias.is_none()
     }
 }
 
@@ -222,11 +272,55 @@ impl ConsultantRow {
                 AuditValue::optional(self.ultimo_atendimento.map(|t| AuditValue::time(t.0))),
             ),
             ("id_pipedrive", AuditValue::optional(self.id_pipedrive)),
+            ("peso", i64::from(self.peso).into()),
+            (
+                "limite_diario",
+                AuditValue::optional(self.limite_diario.map(i64::from)),
+            ),
+            (
+                "limite_abertos",
+                AuditValue::optional(self.limite_abertos.map(i64::from)),
+            ),
+            (
+                "fuso_horario",
+                AuditValue::optional(self.fuso_horario.clone()),
+            ),
+            ("horarios", AuditValue::optional(self.horarios.clone())),
+            ("ausencias", AuditValue::optional(self.ausencias.clone())),
         ]
     }
 
-    /// The domain value, with the languages loaded separately (in order).
-    pub fn into_domain(self, languages: Vec<String>) -> Result<Consultant, StoreError> {
+    /// The rule columns of this row.
+    pub fn stored_rules(&self) -> StoredRules<'_> {
+        StoredRules {
+            id: self.id,
+            peso: self.peso,
+            limite_diario: self.limite_diario,
+            limite_abertos: self.limite_abertos,
+            fuso_horario: self.fuso_horario.as_deref(),
+            horarios: self.horarios.as_deref(),
+            ausencias: self.ausencias.as_deref(),
+        }
+    }
+
+    /// The counters of this row.
+    pub fn workload(&self) -> Workload {
+        Workload {
+            assignments_day: self.atendimentos_dia,
+            assignments_on_day: i64::from(self.atendimentos_no_dia),
+            open_protocols: i64::from(self.protocolos_abertos),
+        }
+    }
+
+    /// The domain value, with the languages loaded separately (in order); a consultant without
+    /// a zone of their own gets `default_zone`.
+    pub fn into_domain(
+        self,
+        languages: Vec<String>,
+        default_zone: Zone,
+    ) -> Result<Consultant, StoreError> {
+        let routing = self.stored_rules().into_domain(default_zone)?;
+        let workload = self.workload();
         let languages = languages
             .iter()
             .map(|code| Language::parse(code))
@@ -258,6 +352,9 @@ impl ConsultantRow {
                 .id_pipedrive
                 .and_then(|id| PipedriveUserId::new(id).ok()),
             deleted: self.removido_em.is_some(),
+            routing,
+            workload,
+            queue_key: self.chave_fila,
         })
     }
 }
@@ -266,14 +363,16 @@ impl ConsultantRow {
 pub(crate) fn consultants_with_languages(
     rows: Vec<ConsultantRow>,
     languages: Vec<LanguageRow>,
+    default_zone: Zone,
 ) -> Result<Vec<Consultant>, StoreError> {
-    each_consultant_with_languages(rows, languages).collect()
+    each_consultant_with_languages(rows, languages, default_zone).collect()
 }
 
 /// Joins consultant rows with their language rows, each consultant read on its own.
 pub(crate) fn each_consultant_with_languages(
     rows: Vec<ConsultantRow>,
     languages: Vec<LanguageRow>,
+    default_zone: Zone,
 ) -> impl Iterator<Item = Result<Consultant, StoreError>> {
     let mut by_consultant: HashMap<i64, Vec<String>> = HashMap::with_capacity(rows.len());
     for row in languages {
@@ -284,7 +383,7 @@ pub(crate) fn each_consultant_with_languages(
     }
     rows.into_iter().map(move |row| {
         let languages = by_consultant.remove(&row.id).unwrap_or_default();
-        row.into_domain(languages)
+        row.into_domain(languages, default_zone)
     })
 }
 

@@ -15,6 +15,16 @@ diesel::table! {
         ultimo_atendimento -> Nullable<UtcTimestamp>,
         id_pipedrive -> Nullable<BigInt>,
         removido_em -> Nullable<UtcTimestamp>,
+        peso -> Integer,
+        limite_diario -> Nullable<Integer>,
+        limite_abertos -> Nullable<Integer>,
+        fuso_horario -> Nullable<Text>,
+        horarios -> Nullable<Text>,
+        ausencias -> Nullable<Text>,
+        chave_fila -> Nullable<BigInt>,
+        atendimentos_dia -> Nullable<Date>,
+        atendimentos_no_dia -> Integer,
+        protocolos_abertos -> Integer,
     }
 }
 

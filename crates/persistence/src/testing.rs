@@ -26,14 +26,26 @@ use crate::sql_types::Timestamp;
 pub use crate::faults::{FaultAction, FaultPoint};
 
 /// The queue-head query inside the PostgreSQL function `consultores_atribuir` (migration
-/// `2026-05-01-000000_atribuir`), for looking at its query plan: EXPLAIN cannot see into a
-/// PL/pgSQL function. `$1` is the language. Keep it in step with the function.
+/// `2026-06-01-000000_regras_de_rodizio`), for looking at its query plan: EXPLAIN cannot see
+/// into a PL/pgSQL function. `$1` is the language, `$2` now, `$3` the default zone. Keep it in
+/// step with the function.
 pub const POSTGRES_ASSIGNMENT_STATEMENT: &str = "\
 SELECT c.id, c.ultimo_atendimento
 FROM consultores c
+CROSS JOIN LATERAL (SELECT $2::timestamptz AT TIME ZONE coalesce(c.fuso_horario, $3) AS hora) l
 WHERE c.removido_em IS NULL AND c.status_ativo AND c.status_ativo_sequencial AND c.status_online
   AND EXISTS (SELECT 1 FROM consultor_idiomas ci WHERE ci.consultor_id = c.id AND ci.idioma = $1)
-ORDER BY c.ultimo_atendimento ASC NULLS FIRST, c.id ASC
+  AND (c.horarios IS NULL OR EXISTS (
+        SELECT 1 FROM jsonb_array_elements(c.horarios::jsonb) h
+        WHERE (h->>'dia')::INTEGER = extract(isodow FROM l.hora)
+          AND l.hora::TIME >= (h->>'inicio')::TIME AND l.hora::TIME < (h->>'fim')::TIME))
+  AND (c.ausencias IS NULL OR NOT EXISTS (
+        SELECT 1 FROM jsonb_array_elements(c.ausencias::jsonb) a
+        WHERE l.hora::DATE BETWEEN (a->>'de')::DATE AND (a->>'ate')::DATE))
+  AND (c.limite_diario IS NULL OR c.atendimentos_dia IS DISTINCT FROM l.hora::DATE
+       OR c.atendimentos_no_dia < c.limite_diario)
+  AND (c.limite_abertos IS NULL OR c.protocolos_abertos < c.limite_abertos)
+ORDER BY c.chave_fila ASC NULLS FIRST, c.id ASC
 LIMIT 1
 FOR UPDATE OF c";
 
@@ -301,7 +313,7 @@ impl TestDatabase {
         run().unwrap_or_else(|error| panic!("query failed: {error:?}\n{sql}"))
     }
 
-    /// Sets a consultant's `ultimo_atendimento` directly (deleted or not).
+    /// Sets a consultant's `ultimo_atendimento` and, as peso 1 would, their queue key.
     pub fn set_last_served(&self, id: ConsultantId, at: Option<DateTime<Utc>>) {
         self.update_consultant_column(id, at.map(Timestamp), true);
     }
@@ -322,8 +334,12 @@ impl TestDatabase {
             let target = consultores::table.filter(consultores::id.eq(id.0));
             write_transaction!(database, |conn| {
                 if last_served {
+                    // With peso 1 the queue key is the last assignment's time.
                     diesel::update(target)
-                        .set(consultores::ultimo_atendimento.eq(value))
+                        .set((
+                            consultores::ultimo_atendimento.eq(value),
+                            consultores::chave_fila.eq(value.map(|t| t.0.timestamp_micros())),
+                        ))
                         .execute(conn)?;
                 } else {
                     diesel::update(target)

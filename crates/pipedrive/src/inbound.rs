@@ -600,14 +600,23 @@ mod tests {
     }
 
     impl AssignmentPort for Unused {
-        fn assign_next(
+        fn assign_first(
             &self,
-            _: &Language,
+            _: &[Language],
             _: DateTime<Utc>,
             _: Option<IdempotencyClaim>,
             _: &Actor,
             _: Option<CrmTarget>,
         ) -> Result<Recorded<Assignment>, DomainError> {
+            unreachable!()
+        }
+        fn rotation_candidates(
+            &self,
+            _: &[Language],
+        ) -> Result<Vec<consultores_domain::Consultant>, DomainError> {
+            unreachable!()
+        }
+        fn waiting_contacts(&self, _: &[Language]) -> Result<u64, DomainError> {
             unreachable!()
         }
     }

@@ -3,11 +3,18 @@ use std::sync::Arc;
 use crate::audit::Actor;
 use crate::clock::Clock;
 use crate::crm::CrmTarget;
-use crate::distribution::Assignment;
+use crate::distribution::{next_available, Assignment};
 use crate::error::DomainError;
 use crate::idempotency::{IdempotencyClaim, Recorded};
 use crate::ports::AssignmentPort;
 use crate::values::Language;
+
+/// The answer's extra facts when nobody is free (`proximo_disponivel`, `aguardando`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NobodyFree {
+    pub next_available: Option<chrono::DateTime<chrono::Utc>>,
+    pub waiting: u64,
+}
 
 /// The rotation: hands the next contact in a language to whoever has waited longest.
 #[derive(Clone)]
@@ -41,6 +48,29 @@ impl DistributionService {
     ) -> Result<Recorded<Assignment>, DomainError> {
         self.assignments
             .assign_next(language, self.clock.now(), claim, actor, crm)
+    }
+
+    /// Assigns the next contact in the first of `languages` (the requested language, then the
+    /// alternatives in order) where anyone is eligible; the protocol records the language served.
+    pub fn assign_first(
+        &self,
+        languages: &[Language],
+        claim: Option<IdempotencyClaim>,
+        actor: &Actor,
+        crm: Option<CrmTarget>,
+    ) -> Result<Recorded<Assignment>, DomainError> {
+        self.assignments
+            .assign_first(languages, self.clock.now(), claim, actor, crm)
+    }
+
+    /// What a caller who found nobody free in `languages` is told: when someone will next be
+    /// available by the clock alone, and how many contacts already wait for these languages.
+    pub fn nobody_free(&self, languages: &[Language]) -> Result<NobodyFree, DomainError> {
+        let candidates = self.assignments.rotation_candidates(languages)?;
+        Ok(NobodyFree {
+            next_available: next_available(&candidates, languages, self.clock.now()),
+            waiting: self.assignments.waiting_contacts(languages)?,
+        })
     }
 
     /// The time the service would stamp now (used to build idempotency claims consistently).
@@ -210,6 +240,57 @@ mod tests {
         let result =
             service(port, clock_read_once()).assign_next(&pt(), Some(claim()), &actor(), None);
         assert!(matches!(result, Err(DomainError::IdempotencyKeyReused)));
+    }
+
+    #[test]
+    fn assign_first_passes_every_language_in_order() {
+        let wanted = [pt(), Language::parse("en").unwrap()];
+        let mut port = MockAssignmentPort::new();
+        port.expect_assign_first()
+            .withf(|languages, at, claim, _, crm| {
+                languages.iter().map(Language::as_str).collect::<Vec<_>>() == ["pt", "en"]
+                    && *at == now()
+                    && claim.is_none()
+                    && crm.is_none()
+            })
+            .times(1)
+            .returning(|languages, now, _, _, _| {
+                Ok(Recorded::fresh(assignment(&languages[1], now)))
+            });
+        let recorded = service(port, clock_read_once())
+            .assign_first(&wanted, None, &actor(), None)
+            .unwrap();
+        assert_eq!(recorded.value.protocol.language.unwrap().as_str(), "en");
+    }
+
+    #[test]
+    fn nobody_free_reports_the_earliest_candidate_and_the_waiting_count() {
+        let mut port = MockAssignmentPort::new();
+        port.expect_rotation_candidates().times(1).returning(|_| {
+            let mut later = sample_consultant(1);
+            later.routing.daily_limit = Some(crate::routing::Limit::new(1).unwrap());
+            later.workload.assignments_day = Some(now().date_naive());
+            later.workload.assignments_on_day = 1;
+            later.routing.time_zone = crate::routing::Zone::parse("UTC").unwrap();
+            Ok(vec![later])
+        });
+        port.expect_waiting_contacts().times(1).returning(|_| Ok(0));
+        let answer = service(port, clock_read_once())
+            .nobody_free(&[pt()])
+            .unwrap();
+        assert_eq!(
+            answer.next_available,
+            Some(
+                now()
+                    .date_naive()
+                    .succ_opt()
+                    .unwrap()
+                    .and_hms_opt(0, 0, 0)
+                    .unwrap()
+                    .and_utc()
+            )
+        );
+        assert_eq!(answer.waiting, 0);
     }
 
     #[test]

@@ -14,6 +14,6 @@ pub use audit::AuditService;
 pub use consultant::ConsultantService;
 pub use crm_delivery::{CrmDeliveryService, DeliveryRound, DeliverySettings};
 pub use crm_users::{CrmUserDirectory, UserCheck};
-pub use distribution::DistributionService;
+pub use distribution::{DistributionService, NobodyFree};
 pub use protocol::ProtocolService;
 pub use report::ReportService;

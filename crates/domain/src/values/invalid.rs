@@ -34,6 +34,18 @@ pub enum InvalidValue {
     /// An `id_pipedrive` of a user the CRM lists as deactivated.
     #[error("usuário inativo no Pipedrive; reative-o no Pipedrive ou use outro id")]
     InactivePipedriveUser,
+    #[error("deve ser um número inteiro de {min} a {max}")]
+    OutOfRange { min: i64, max: i64 },
+    #[error("deve ser um horário HH:MM entre 00:00 e 24:00")]
+    NotATimeOfDay,
+    #[error("deve ser uma data AAAA-MM-DD")]
+    NotADate,
+    #[error("deve ser posterior a inicio")]
+    EndNotAfterStart,
+    #[error("deve ser igual ou posterior a de")]
+    EndBeforeStart,
+    #[error("fuso horário desconhecido; use um nome IANA (ex.: America/Sao_Paulo)")]
+    UnknownTimeZone,
 }
 
 impl InvalidValue {
@@ -55,6 +67,12 @@ impl InvalidValue {
             Self::NotAUuid => "uuid_parsing",
             Self::UnknownPipedriveUser => "value_error.pipedrive_user_not_found",
             Self::InactivePipedriveUser => "value_error.pipedrive_user_inactive",
+            Self::OutOfRange { .. } => "value_error.range",
+            Self::NotATimeOfDay => "value_error.time",
+            Self::NotADate => "value_error.date",
+            Self::EndNotAfterStart => "value_error.end_not_after_start",
+            Self::EndBeforeStart => "value_error.end_before_start",
+            Self::UnknownTimeZone => "value_error.time_zone",
         }
     }
 }
@@ -94,6 +112,12 @@ mod tests {
             InvalidValue::NotAUuid,
             InvalidValue::UnknownPipedriveUser,
             InvalidValue::InactivePipedriveUser,
+            InvalidValue::OutOfRange { min: 1, max: 100 },
+            InvalidValue::NotATimeOfDay,
+            InvalidValue::NotADate,
+            InvalidValue::EndNotAfterStart,
+            InvalidValue::EndBeforeStart,
+            InvalidValue::UnknownTimeZone,
         ]
     }
 

@@ -1,5 +1,6 @@
 //! Consultants on the wire (`Consultor`).
 
+use chrono::{DateTime, Utc};
 use consultores_domain::{
     Consultant, ConsultantName, ConsultantPatch, Email, Language, LanguageList, NewConsultant,
     Phone, PipedriveUserId,
@@ -9,6 +10,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use validator::Validate;
 
+use super::routing_rules::{LeaveWire, RoutingResponse, RuleFields, WorkingHoursWire, RULE_FIELDS};
 use super::time::timestamp;
 use super::{check_shape, trimmed, WireFields};
 use crate::errors::ApiError;
@@ -27,7 +29,17 @@ use crate::validation::{FieldError, Loc, Place, Problems};
     "status_ativo_sequencial": true,
     "status_online": true,
     "ultimo_atendimento": "2026-11-29T14:30:00.123456+00:00",
-    "id_pipedrive": 456
+    "id_pipedrive": 456,
+    "peso": 1,
+    "limite_diario": null,
+    "limite_abertos": null,
+    "fuso_horario": "America/Sao_Paulo",
+    "horarios": [{"dia": 1, "inicio": "08:00", "fim": "18:00"}],
+    "ausencias": null,
+    "disponivel": true,
+    "motivo_indisponivel": null,
+    "atendimentos_hoje": 3,
+    "protocolos_abertos": 2
 }))]
 pub struct ConsultantResponse {
     pub id: i64,
@@ -53,11 +65,45 @@ pub struct ConsultantResponse {
     pub last_served_at: Option<String>,
     #[serde(rename = "id_pipedrive")]
     pub pipedrive_user_id: Option<i64>,
+    /// Extension: share of contacts, 1 to 100.
+    pub peso: i64,
+    /// Extension: at most this many rotation assignments per local day, or null (no limit).
+    pub limite_diario: Option<i64>,
+    /// Extension: skipped while this many protocols are `aberto` or `em_andamento`, or null.
+    pub limite_abertos: Option<i64>,
+    /// Extension: IANA zone of the hours, leave and daily count (the service's
+    /// `DEFAULT_TIME_ZONE` when the consultant has none).
+    pub fuso_horario: String,
+    /// Extension: working hours, or null (always).
+    pub horarios: Option<Vec<WorkingHoursWire>>,
+    /// Extension: days off, or null.
+    pub ausencias: Option<Vec<LeaveWire>>,
+    /// Extension, read-only: the rotation would consider them right now for some language.
+    pub disponivel: bool,
+    /// Extension, read-only: the first of `inativo`, `fora_da_rotacao`, `offline`,
+    /// `fora_do_horario`, `ausente`, `limite_diario`, `limite_abertos` that applies, or null.
+    pub motivo_indisponivel: Option<&'static str>,
+    /// Extension, read-only: rotation assignments in their local today.
+    pub atendimentos_hoje: i64,
+    /// Extension, read-only: their protocols that are `aberto` or `em_andamento`.
+    pub protocolos_abertos: i64,
 }
 
-impl From<Consultant> for ConsultantResponse {
-    fn from(consultant: Consultant) -> Self {
+impl ConsultantResponse {
+    /// The consultant as answered at `now` (the read-only status depends on the time).
+    pub fn new(consultant: Consultant, now: DateTime<Utc>) -> Self {
+        let routing = RoutingResponse::new(&consultant, now);
         Self {
+            peso: routing.peso,
+            limite_diario: routing.limite_diario,
+            limite_abertos: routing.limite_abertos,
+            fuso_horario: routing.fuso_horario,
+            horarios: routing.horarios,
+            ausencias: routing.ausencias,
+            disponivel: routing.disponivel,
+            motivo_indisponivel: routing.motivo_indisponivel,
+            atendimentos_hoje: routing.atendimentos_hoje,
+            protocolos_abertos: routing.protocolos_abertos,
             id: consultant.id.0,
             name: consultant.name.into(),
             email: consultant.email.map(String::from),
@@ -77,7 +123,8 @@ impl From<Consultant> for ConsultantResponse {
 }
 
 /// Body of `POST /consultor`. `nome` and `idiomas` are required; the switches default to
-/// active, in the rotation and offline.
+/// active, in the rotation and offline; the routing rules are optional (`null` or absent: their
+/// defaults).
 #[derive(Debug, Default, Validate, ToSchema)]
 #[schema(example = json!({
     "nome": "João Silva",
@@ -111,6 +158,24 @@ pub struct ConsultantCreateRequest {
     #[schema(rename = "id_pipedrive", value_type = Option<i64>, minimum = 1)]
     #[validate(range(min = 1))]
     pub pipedrive_user_id: Option<i64>,
+    /// Extension: share of contacts, 1 to 100 (default 1).
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    pub peso: Option<i64>,
+    /// Extension: at most this many rotation assignments per local day (1 to 10000).
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 10000)]
+    pub limite_diario: Option<i64>,
+    /// Extension: skipped while this many protocols are open (1 to 10000).
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 10000)]
+    pub limite_abertos: Option<i64>,
+    /// Extension: IANA time zone (default: the service's `DEFAULT_TIME_ZONE`).
+    #[schema(value_type = Option<String>, example = "America/Sao_Paulo")]
+    pub fuso_horario: Option<String>,
+    /// Extension: working hours; `null` is always.
+    #[schema(value_type = Option<Vec<WorkingHoursWire>>)]
+    pub horarios: Option<Vec<()>>,
+    /// Extension: days off.
+    #[schema(value_type = Option<Vec<LeaveWire>>)]
+    pub ausencias: Option<Vec<()>>,
 }
 
 const CONSULTANT_FIELDS: &[(&str, &str)] = &[
@@ -122,6 +187,12 @@ const CONSULTANT_FIELDS: &[(&str, &str)] = &[
     ("in_rotation", "status_ativo_sequencial"),
     ("online", "status_online"),
     ("pipedrive_user_id", "id_pipedrive"),
+    RULE_FIELDS[0],
+    RULE_FIELDS[1],
+    RULE_FIELDS[2],
+    RULE_FIELDS[3],
+    RULE_FIELDS[4],
+    RULE_FIELDS[5],
 ];
 
 impl WireFields for ConsultantCreateRequest {
@@ -156,8 +227,10 @@ impl ConsultantCreateRequest {
                 .value(),
             online: reader.bool("status_online", Presence::Optional).value(),
             pipedrive_user_id: reader.int("id_pipedrive", Presence::Nullable).value(),
+            ..Self::default()
         };
         check_shape(&dto, &mut reader);
+        let rules = RuleFields::read(&mut reader);
         let mut domain = DomainFields::new(&mut reader);
         let name = domain.name(dto.name);
         let email = domain.email(dto.email);
@@ -171,6 +244,7 @@ impl ConsultantCreateRequest {
         new.active = dto.active.unwrap_or(new.active);
         new.in_rotation = dto.in_rotation.unwrap_or(new.in_rotation);
         new.online = dto.online.unwrap_or(new.online);
+        new.rules = rules.into_settings();
         domain.ok().then_some(new)
     }
 }
@@ -203,6 +277,24 @@ pub struct ConsultantUpdateRequest {
     #[schema(rename = "id_pipedrive", value_type = Option<i64>, minimum = 1)]
     #[validate(range(min = 1))]
     pub pipedrive_user_id: Option<Option<i64>>,
+    /// Extension: share of contacts, 1 to 100 (default 1).
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    pub peso: Option<i64>,
+    /// Extension: at most this many rotation assignments per local day (1 to 10000).
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 10000)]
+    pub limite_diario: Option<i64>,
+    /// Extension: skipped while this many protocols are open (1 to 10000).
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 10000)]
+    pub limite_abertos: Option<i64>,
+    /// Extension: IANA time zone (default: the service's `DEFAULT_TIME_ZONE`).
+    #[schema(value_type = Option<String>, example = "America/Sao_Paulo")]
+    pub fuso_horario: Option<String>,
+    /// Extension: working hours; `null` is always.
+    #[schema(value_type = Option<Vec<WorkingHoursWire>>)]
+    pub horarios: Option<Vec<()>>,
+    /// Extension: days off.
+    #[schema(value_type = Option<Vec<LeaveWire>>)]
+    pub ausencias: Option<Vec<()>>,
 }
 
 impl WireFields for ConsultantUpdateRequest {
@@ -237,10 +329,12 @@ impl ConsultantUpdateRequest {
                 .value(),
             online: reader.bool("status_online", Presence::Optional).value(),
             pipedrive_user_id: reader.int("id_pipedrive", Presence::Nullable).patch(),
+            ..Self::default()
         };
         check_shape(&dto, &mut reader);
+        let rules = RuleFields::read(&mut reader);
         let mut domain = DomainFields::new(&mut reader);
-        let patch = ConsultantPatch {
+        let mut patch = ConsultantPatch {
             name: dto.name.clone().and_then(|name| domain.name(Some(name))),
             email: dto.email.clone().map(|email| domain.email(email)),
             phone: dto.phone.clone().map(|phone| domain.phone(phone)),
@@ -252,7 +346,9 @@ impl ConsultantUpdateRequest {
             in_rotation: dto.in_rotation,
             online: dto.online,
             pipedrive_user_id: dto.pipedrive_user_id.map(|id| domain.pipedrive_user_id(id)),
+            ..ConsultantPatch::default()
         };
+        rules.patch_into(&mut patch);
         domain.ok().then_some(patch)
     }
 }

@@ -10,6 +10,7 @@ pub mod pipedrive;
 pub mod protocol;
 pub mod report;
 pub mod rotation;
+pub mod routing_rules;
 pub mod time;
 
 use serde_json::Value;

@@ -1,6 +1,6 @@
 //! The answer of `GET /consultor/da-vez`.
 
-use consultores_domain::{Assignment, PipedriveUserId};
+use consultores_domain::{Assignment, NobodyFree, PipedriveUserId};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -19,7 +19,8 @@ use super::time::timestamp;
     "consultor_atendimento_iso": "2026-11-29T14:30:00.123456+00:00",
     "consultor_id_pipedrive": 456,
     "numero_protocolo": "#00042",
-    "protocolo_id": 42
+    "protocolo_id": 42,
+    "idioma_atendido": "pt"
 }))]
 pub struct AssignmentResponse {
     #[serde(rename = "consultor_id")]
@@ -44,6 +45,10 @@ pub struct AssignmentResponse {
     /// The id of the protocol opened (extension).
     #[serde(rename = "protocolo_id")]
     pub protocol_id: i64,
+    /// The language served (extension): `idioma`, or the first of `alternativas` in which
+    /// someone was free; also the protocol's `idioma`.
+    #[serde(rename = "idioma_atendido")]
+    pub served_language: Option<String>,
     /// The Pipedrive actions queued with this assignment (extension): present only when the
     /// request named a Pipedrive record (`deal_id`, `lead_id` or `person_id`) and the
     /// integration is on.
@@ -73,7 +78,35 @@ impl From<Assignment> for AssignmentResponse {
             consultant_pipedrive_user_id: consultant.pipedrive_user_id.map(PipedriveUserId::get),
             protocol_number: protocol.number.to_string(),
             protocol_id: protocol.id.0,
+            served_language: protocol.language.map(|l| l.as_str().to_owned()),
             pipedrive: crm_actions.map(CrmActionsResponse::new),
+        }
+    }
+}
+
+/// The 404 of `GET /consultor/da-vez` when nobody is free in any requested language.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "detail": "Não há consultor disponível para o idioma pt",
+    "proximo_disponivel": "2026-11-30T11:00:00.000000+00:00",
+    "aguardando": 0
+}))]
+pub struct NobodyFreeResponse {
+    pub detail: String,
+    /// Extension: the earliest time at which a consultant who is active, in the rotation,
+    /// online and speaks a requested language will be inside their hours, off leave and under
+    /// their daily limit; null if unknown.
+    pub proximo_disponivel: Option<String>,
+    /// Extension: contacts waiting in the queue for these languages.
+    pub aguardando: u64,
+}
+
+impl NobodyFreeResponse {
+    pub fn new(detail: String, nobody: &NobodyFree) -> Self {
+        Self {
+            detail,
+            proximo_disponivel: nobody.next_available.as_ref().map(timestamp),
+            aguardando: nobody.waiting,
         }
     }
 }

@@ -111,6 +111,11 @@ impl<'a> ObjectReader<'a> {
         self.object.get(name).cloned().unwrap_or(Value::Null)
     }
 
+    /// Whether the body has the member `name` (even `null`).
+    pub fn has(&self, name: &str) -> bool {
+        self.object.contains_key(name)
+    }
+
     /// The problems recorded so far (for later stages that add their own).
     pub fn problems(&mut self) -> &mut Problems {
         self.problems

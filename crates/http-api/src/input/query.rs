@@ -133,6 +133,49 @@ pub fn language(
         .ok()
 }
 
+/// The most languages one rotation request may name (`idioma` and `alternativas`), as a
+/// consultant's `idiomas`.
+const MAX_REQUESTED_LANGUAGES: usize = 20;
+
+/// `alternativas=en,es`: languages to try in order after `first`, each checked at its index
+/// (`["query", "alternativas", 1]`); repeats and the first language itself are dropped.
+pub fn alternatives(
+    query: &QueryParams,
+    first: Option<&consultores_domain::Language>,
+    problems: &mut Problems,
+) -> Vec<consultores_domain::Language> {
+    let Some(raw) = query.last("alternativas") else {
+        return Vec::new();
+    };
+    let mut found: Vec<consultores_domain::Language> = Vec::new();
+    let codes: Vec<&str> = raw.split(',').map(str::trim).collect();
+    if codes.len() >= MAX_REQUESTED_LANGUAGES {
+        problems.push(FieldError::invalid(
+            &consultores_domain::InvalidValue::TooManyItems {
+                max: MAX_REQUESTED_LANGUAGES - 1,
+            },
+            Loc::field(Place::Query, "alternativas"),
+            Value::String(raw.to_owned()),
+        ));
+        return found;
+    }
+    for (index, code) in codes.into_iter().enumerate() {
+        match consultores_domain::Language::parse(code) {
+            Ok(language) => {
+                if Some(&language) != first && !found.contains(&language) {
+                    found.push(language);
+                }
+            }
+            Err(problem) => problems.push(FieldError::invalid(
+                &problem,
+                Loc::field(Place::Query, "alternativas").index(index),
+                Value::String(code.to_owned()),
+            )),
+        }
+    }
+    found
+}
+
 /// The CRM record a rotation request names, if any: `deal_id` (a positive integer), `lead_id`
 /// (a UUID) or `person_id` (a positive integer), at most one of them. Each invalid value, and
 /// each parameter beyond the first one given, is recorded against its own name.

@@ -88,7 +88,11 @@ pub async fn list(req: HttpRequest, state: Data<ApiState>) -> Result<HttpRespons
     };
     let service = state.consultants.clone();
     let consultants = blocking::run(move || service.list(&filter)).await?;
-    let body: Vec<ConsultantResponse> = consultants.into_iter().map(Into::into).collect();
+    let now = state.distribution.now();
+    let body: Vec<ConsultantResponse> = consultants
+        .into_iter()
+        .map(|consultant| ConsultantResponse::new(consultant, now))
+        .collect();
     Ok(HttpResponse::Ok().json(body))
 }
 
@@ -120,7 +124,10 @@ pub async fn create(
         service.register(&new, &actor)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(ConsultantResponse::from(consultant)))
+    Ok(HttpResponse::Ok().json(ConsultantResponse::new(
+        consultant,
+        state.distribution.now(),
+    )))
 }
 
 /// One consultant.
@@ -141,7 +148,10 @@ pub async fn get(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse
     let id = consultant_id(&req)?;
     let service = state.consultants.clone();
     let consultant = blocking::run(move || service.get(id)).await?;
-    Ok(HttpResponse::Ok().json(ConsultantResponse::from(consultant)))
+    Ok(HttpResponse::Ok().json(ConsultantResponse::new(
+        consultant,
+        state.distribution.now(),
+    )))
 }
 
 /// Changes only the fields present in the body; `null` clears `email`, `telefone` and
@@ -185,7 +195,10 @@ pub async fn update(
         service.update(ConsultantId(id), &patch, &actor)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(ConsultantResponse::from(consultant)))
+    Ok(HttpResponse::Ok().json(ConsultantResponse::new(
+        consultant,
+        state.distribution.now(),
+    )))
 }
 
 /// Removes a consultant from every listing and from the rotation; their protocols stay.
@@ -249,7 +262,10 @@ pub async fn connection(
     let service = state.consultants.clone();
     let consultant =
         blocking::run(move || service.set_online(ConsultantId(id), online, &actor)).await?;
-    Ok(HttpResponse::Ok().json(ConsultantResponse::from(consultant)))
+    Ok(HttpResponse::Ok().json(ConsultantResponse::new(
+        consultant,
+        state.distribution.now(),
+    )))
 }
 
 pub(crate) fn consultant_id(req: &HttpRequest) -> Result<ConsultantId, ApiError> {

@@ -2,21 +2,22 @@
 
 use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse};
-use consultores_domain::DomainError;
+use consultores_domain::{DomainError, Language};
 
 use crate::auth::{Acting, Caller};
 use crate::blocking;
 use crate::clock_skew;
-use crate::dto::rotation::AssignmentResponse;
+use crate::dto::rotation::{AssignmentResponse, NobodyFreeResponse};
 use crate::errors::{ApiError, DetailResponse, ValidationErrorResponse};
 use crate::idempotency::{self, IDEMPOTENCY_REPLAYED_HEADER};
-use crate::input::query::{crm_target, language};
+use crate::input::query::{alternatives, crm_target, language};
 use crate::input::QueryParams;
 use crate::state::ApiState;
 use crate::validation::Problems;
 
-/// Hands the next contact in `idioma` to the eligible consultant who has waited longest, and
-/// opens a protocol for it, atomically.
+/// Hands the next contact in `idioma` (or, when nobody is free there, in the first of
+/// `alternativas` where someone is) to the eligible consultant first in line under the routing
+/// rules, and opens a protocol for it, atomically.
 #[utoipa::path(
     get,
     path = "/consultor/da-vez",
@@ -24,6 +25,7 @@ use crate::validation::Problems;
     tag = "rodizio",
     params(
         ("idioma" = String, Query, description = "The contact's language (case-insensitive): 2 to 5 letters, at most one `-` inside.", example = "pt", min_length = 2, max_length = 5, pattern = r"^[A-Za-z]+(-[A-Za-z]+)?$"),
+        ("alternativas" = Option<String>, Query, description = "Extension: comma-separated languages tried in order when nobody is free in `idioma` (at most 19). The answer's `idioma_atendido` says which was served.", example = "en,es"),
         ("deal_id" = Option<i64>, Query, description = "Extension (Pipedrive integration): the deal to hand over. The consultant chosen becomes its owner and a note names the protocol; both are queued with the assignment and delivered in the background (see `pipedrive` in the answer). At most one of `deal_id`, `lead_id`, `person_id`; ignored when the integration is off.", example = 42, minimum = 1),
         ("lead_id" = Option<String>, Query, description = "Extension: the Pipedrive lead (a UUID) to hand over, as `deal_id`.", example = "adf21080-0e10-11eb-879b-05d71fb426ec"),
         ("person_id" = Option<i64>, Query, description = "Extension: the Pipedrive person to hand over, as `deal_id`.", example = 17, minimum = 1),
@@ -32,8 +34,7 @@ use crate::validation::Problems;
     responses(
         (status = 200, description = "The consultant chosen and the protocol opened.", body = AssignmentResponse,
             headers(("Idempotency-Replayed" = String, description = "`true` when this is the stored answer of an earlier request."))),
-        (status = 404, description = "Nobody eligible speaks this language.", body = DetailResponse,
-            example = json!({"detail": "Não há consultor disponível para o idioma pt"})),
+        (status = 404, description = "Nobody is free in `idioma` nor in `alternativas` (the message names `idioma`).", body = NobodyFreeResponse),
         (status = 422, description = "Missing or invalid `idioma`, `deal_id`, `lead_id`, `person_id` (or more than one of them) or `Idempotency-Key`, or a key reused with other parameters.", body = ValidationErrorResponse),
     )
 )]
@@ -47,6 +48,7 @@ pub async fn assign_next(
     let mut problems = Problems::new();
     let raw_language = query.required_text("idioma", &mut problems);
     let language = language(raw_language, "idioma", &mut problems);
+    let alternatives = alternatives(&query, language.as_ref(), &mut problems);
     let target = crm_target(&query, &mut problems);
     let now = state.distribution.now();
     let claim = problems
@@ -61,21 +63,33 @@ pub async fn assign_next(
     // Without the integration the CRM parameters are checked but change nothing (v6).
     let target = target.filter(|_| state.pipedrive.is_some());
     let service = state.distribution.clone();
-    let requested = language.clone();
-    match blocking::run(move || service.assign_next(&requested, claim, &actor, target)).await {
+    let requested: Vec<Language> = std::iter::once(language.clone())
+        .chain(alternatives)
+        .collect();
+    let wanted = requested.clone();
+    match blocking::run(move || service.assign_first(&wanted, claim, &actor, target)).await {
         Ok(recorded) => {
             let mut response = HttpResponse::Ok();
             if recorded.replayed {
                 response.insert_header((IDEMPOTENCY_REPLAYED_HEADER, "true"));
             } else {
-                state.metrics.assignment(&language);
+                // Counted under the language served (an alternative, perhaps).
+                let served = recorded
+                    .value
+                    .protocol
+                    .language
+                    .as_ref()
+                    .unwrap_or(&language);
+                state.metrics.assignment(served);
                 clock_skew::check(&state, &req, now, recorded.value.protocol.created_at);
             }
             Ok(response.json(AssignmentResponse::from(recorded.value)))
         }
         Err(error @ ApiError::Domain(DomainError::NoneAvailable(_))) => {
             state.metrics.none_available();
-            Err(error)
+            let service = state.distribution.clone();
+            let nobody = blocking::run(move || service.nobody_free(&requested)).await?;
+            Ok(HttpResponse::NotFound().json(NobodyFreeResponse::new(error.to_string(), &nobody)))
         }
         Err(error) => Err(error),
     }

@@ -150,6 +150,18 @@ impl Reply {
         self
     }
 
+    /// Asserts the 404 of a rotation that found nobody: the detail, when someone will next be
+    /// available (returned) and no contacts waiting (the waiting queue does not exist yet).
+    #[track_caller]
+    pub fn expect_nobody_free(&self, detail: &str) -> Value {
+        self.expect(404);
+        let body = self.json();
+        assert_eq!(body["detail"], detail, "{body}");
+        assert_eq!(body["aguardando"], 0, "{body}");
+        assert_eq!(body.as_object().map(|o| o.len()), Some(3), "{body}");
+        body["proximo_disponivel"].clone()
+    }
+
     /// Asserts a `{"detail": "<text>"}` answer with `status`.
     #[track_caller]
     pub fn expect_detail(&self, status: u16, detail: &str) {

@@ -47,8 +47,19 @@ on_both_backends! {
         assert_eq!(body["status_ativo_sequencial"], true);
         assert_eq!(body["status_online"], false);
         assert_eq!(body["id_pipedrive"], 456);
+        // The routing rules at their defaults, and the read-only status (offline).
+        assert_eq!(body["peso"], 1);
+        assert_eq!(body["limite_diario"], Value::Null);
+        assert_eq!(body["limite_abertos"], Value::Null);
+        assert_eq!(body["fuso_horario"], "America/Sao_Paulo");
+        assert_eq!(body["horarios"], Value::Null);
+        assert_eq!(body["ausencias"], Value::Null);
+        assert_eq!(body["disponivel"], false);
+        assert_eq!(body["motivo_indisponivel"], "offline");
+        assert_eq!(body["atendimentos_hoje"], 0);
+        assert_eq!(body["protocolos_abertos"], 0);
         let fields: Vec<&String> = body.as_object().unwrap().keys().collect();
-        assert_eq!(fields.len(), 10, "{fields:?}");
+        assert_eq!(fields.len(), 20, "{fields:?}");
     }
 
     async fn a_new_consultant_joins_the_back_of_the_queue_with_a_microsecond_utc_timestamp(backend) {
@@ -475,9 +486,11 @@ on_both_backends! {
         app.delete(&format!("/consultor/{id}")).await.expect_detail(404, "Consultor não encontrado");
         app.put(&format!("/consultor/{id}"), json!({"nome": "Outra Ana"})).await.expect(404);
         assert_eq!(app.get("/consultores").await.json(), json!([]));
-        app.get("/consultor/da-vez?idioma=pt")
+        let next = app
+            .get("/consultor/da-vez?idioma=pt")
             .await
-            .expect_detail(404, "Não há consultor disponível para o idioma pt");
+            .expect_nobody_free("Não há consultor disponível para o idioma pt");
+        assert_eq!(next, Value::Null);
     }
 
     async fn deleting_a_consultant_keeps_their_protocols_and_frees_their_email(backend) {

@@ -238,6 +238,16 @@ fn the_wire_schemas_have_examples_and_portuguese_field_names() {
         "status_online",
         "ultimo_atendimento",
         "id_pipedrive",
+        "peso",
+        "limite_diario",
+        "limite_abertos",
+        "fuso_horario",
+        "horarios",
+        "ausencias",
+        "disponivel",
+        "motivo_indisponivel",
+        "atendimentos_hoje",
+        "protocolos_abertos",
     ]
     .into_iter()
     .collect();

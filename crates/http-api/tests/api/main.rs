@@ -17,4 +17,5 @@ mod pipedrive;
 mod protocols;
 mod reports;
 mod rotation;
+mod routing;
 mod transport;

@@ -262,7 +262,8 @@ fn count(app_db: &consultores_persistence::testing::TestDatabase, table: &str) -
     ))
 }
 
-const V6_FIELDS: [&str; 10] = [
+/// v6's fields, the protocol id and the language served (extensions).
+const V6_FIELDS: [&str; 11] = [
     "consultor_id",
     "consultor_nome",
     "consultor_email",
@@ -273,6 +274,7 @@ const V6_FIELDS: [&str; 10] = [
     "consultor_id_pipedrive",
     "numero_protocolo",
     "protocolo_id",
+    "idioma_atendido",
 ];
 
 on_both_backends! {

@@ -31,7 +31,8 @@ on_both_backends! {
         let served = body["consultor_atendimento_iso"].as_str().unwrap();
         assert!(is_wire_timestamp(served), "{served}");
         assert!(served > before["ultimo_atendimento"].as_str().unwrap());
-        assert_eq!(body.as_object().unwrap().len(), 10);
+        assert_eq!(body["idioma_atendido"], "pt");
+        assert_eq!(body.as_object().unwrap().len(), 11);
 
         let after = app.get(&format!("/consultor/{id}")).await.json();
         assert_eq!(after["ultimo_atendimento"], served);
@@ -66,7 +67,7 @@ on_both_backends! {
         let app = start(backend).await;
         app.get("/consultor/da-vez?idioma=PT")
             .await
-            .expect_detail(404, "Não há consultor disponível para o idioma pt");
+            .expect_nobody_free("Não há consultor disponível para o idioma pt");
         app.online_consultant("Ana Souza", &["en"]).await;
         app.get("/consultor/da-vez?idioma=pt").await.expect(404);
         assert_eq!(app.get("/protocolos").await.json(), json!([]));

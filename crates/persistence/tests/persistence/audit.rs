@@ -94,6 +94,7 @@ fn every_write_records_one_entry_with_its_caller_action_entity_and_changed_field
             "email",
             "idiomas",
             "nome",
+            "peso",
             "status_ativo",
             "status_ativo_sequencial",
             "status_online",

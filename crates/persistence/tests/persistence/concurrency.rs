@@ -14,7 +14,7 @@ use consultores_persistence::PoolSettings;
 
 use crate::common::{actor, claim, consultant, count, counter, language};
 
-fn settings() -> PoolSettings {
+pub(crate) fn settings() -> PoolSettings {
     PoolSettings {
         max_size: 16,
         connect_timeout: Duration::from_secs(60),
@@ -45,7 +45,10 @@ on_both_backends_with_big_pools!(
 );
 
 /// Runs `task(i)` on `threads` threads released together; returns the results in thread order.
-fn burst<T: Send>(threads: usize, task: impl Fn(usize) -> T + Sync) -> (Vec<T>, Duration) {
+pub(crate) fn burst<T: Send>(
+    threads: usize,
+    task: impl Fn(usize) -> T + Sync,
+) -> (Vec<T>, Duration) {
     let barrier = Barrier::new(threads);
     let started = Instant::now();
     let results = std::thread::scope(|scope| {

@@ -5,7 +5,7 @@ use consultores_domain::{
     ApiKeyScope, ApiKeyStore, AssignmentPort, ConsultantFilter, ConsultantId, ConsultantName,
     ConsultantPatch, ConsultantRepository, Description, DomainError, Email, NewApiKey, NewProtocol,
     Phone, PipedriveUserId, Priority, ProtocolFilter, ProtocolId, ProtocolPatch,
-    ProtocolRepository, ProtocolStatus, StoreHealth,
+    ProtocolRepository, ProtocolStatus, StoreHealth, Workload,
 };
 use consultores_persistence::testing::{now_micros, TestDatabase};
 
@@ -554,6 +554,14 @@ fn assignment_stamps_the_consultant_and_opens_a_numbered_protocol(test: &TestDat
     let assignment = assigned.value;
     let mut expected = first.clone();
     expected.last_served_at = Some(now);
+    // Peso 1: the queue key is the stamp; the assignment is counted on the local day and the
+    // new protocol is open.
+    expected.queue_key = Some(now.timestamp_micros());
+    expected.workload = Workload {
+        assignments_day: Some(expected.routing.local_date(now)),
+        assignments_on_day: 1,
+        open_protocols: 1,
+    };
     assert_eq!(assignment.consultant, expected);
     assert_eq!(assignment.protocol.number.to_string(), "#00001");
     assert_eq!(assignment.protocol.consultant_id, Some(first.id));

@@ -12,5 +12,6 @@ mod hardening;
 mod limits;
 mod policy;
 mod reports;
+mod routing;
 mod upgrades;
 mod web_sessions;

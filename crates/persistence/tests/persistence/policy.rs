@@ -1,9 +1,12 @@
 //! The SQL of the assignment picks the same consultant as the domain's policy
-//! (`consultores_domain::queue_head`), on random pools, on both backends.
+//! (`consultores_domain::queue_head`), on random pools with random routing rules (weights,
+//! zones, working hours, leave, daily and open limits), on both backends.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use consultores_domain::routing::parse_date;
 use consultores_domain::{
-    queue_head, AssignmentPort, Consultant, ConsultantRepository, DomainError, Language,
+    queue_head, AssignmentPort, Consultant, ConsultantRepository, DomainError, Language, Leave,
+    Limit, RuleSettings, WeeklySchedule, Weight, WorkingHours, Zone,
 };
 use consultores_persistence::testing::TestDatabase;
 use rand::rngs::StdRng;
@@ -13,7 +16,7 @@ use crate::common::{actor, consultant, language, on_both_backends};
 
 on_both_backends!(assignment_picks_the_policy_head_on_random_pools);
 
-const POOLS: u64 = 50;
+const POOLS: u64 = 80;
 const CODES: [&str; 4] = ["pt", "en", "es", "fr"];
 
 fn epoch() -> DateTime<Utc> {
@@ -52,6 +55,7 @@ fn assignment_picks_the_policy_head_on_random_pools(test: &TestDatabase) {
             new.active = rng.random_bool(0.85);
             new.in_rotation = rng.random_bool(0.85);
             new.online = rng.random_bool(0.75);
+            new.rules = random_rules(&mut rng);
             let mut stored = ConsultantRepository::create(&db, &new, epoch(), &actor()).unwrap();
             // Few distinct times, so ties (and NULLs) are common.
             let served = match rng.random_range(0..5) {
@@ -60,6 +64,7 @@ fn assignment_picks_the_policy_head_on_random_pools(test: &TestDatabase) {
             };
             test.set_last_served(stored.id, served);
             stored.last_served_at = served;
+            stored.queue_key = served.map(|t| t.timestamp_micros());
             if rng.random_bool(0.1) {
                 ConsultantRepository::soft_delete(&db, stored.id, epoch(), &actor()).unwrap();
                 stored.deleted = true;
@@ -69,7 +74,7 @@ fn assignment_picks_the_policy_head_on_random_pools(test: &TestDatabase) {
         for turn in 0..4 {
             let wanted: Language = language(CODES[rng.random_range(0..CODES.len())]);
             let now = epoch() + Duration::hours(1) + Duration::seconds(seed as i64 * 10 + turn);
-            let expected = queue_head(&pool, &wanted).map(|c| c.id);
+            let expected = queue_head(&pool, &wanted, now).map(|c| c.id);
             match db.assign_next(&wanted, now, None, &actor(), None) {
                 Ok(assigned) => {
                     let chosen = assigned.value.consultant.id;
@@ -80,7 +85,8 @@ fn assignment_picks_the_policy_head_on_random_pools(test: &TestDatabase) {
                     );
                     let member = pool.iter_mut().find(|c| c.id == chosen).unwrap();
                     assert!(assigned.value.consultant.last_served_at >= Some(now));
-                    member.last_served_at = assigned.value.consultant.last_served_at;
+                    // Stamp, queue key and counters as the store moved them.
+                    *member = assigned.value.consultant.clone();
                     compared += 1;
                 }
                 Err(DomainError::NoneAvailable(_)) => {
@@ -102,4 +108,39 @@ fn assignment_picks_the_policy_head_on_random_pools(test: &TestDatabase) {
         compared > 100 && nobody > 5,
         "the random pools cover both outcomes"
     );
+}
+
+/// Rules that are often unset (v6 behaviour) and otherwise straddle the test's instants: zones
+/// on both sides of UTC, periods that begin or end around them, leave on the days around them,
+/// limits small enough to be reached within the pool's turns.
+fn random_rules(rng: &mut StdRng) -> RuleSettings {
+    let zones = ["America/Sao_Paulo", "UTC", "Asia/Tokyo"];
+    let mut rules = RuleSettings {
+        weight: Weight::new(rng.random_range(1..=3)).unwrap(),
+        ..RuleSettings::default()
+    };
+    if rng.random_bool(0.5) {
+        rules.time_zone = Some(Zone::parse(zones[rng.random_range(0..zones.len())]).unwrap());
+    }
+    if rng.random_bool(0.4) {
+        let periods = (0..rng.random_range(1..=3))
+            .map(|_| {
+                let start = rng.random_range(0..24u16) * 60;
+                let end = (start + rng.random_range(1..=12u16) * 60).min(1440);
+                WorkingHours::new(rng.random_range(1..=7), start, end).unwrap()
+            })
+            .collect();
+        rules.schedule = Some(WeeklySchedule::new(periods));
+    }
+    if rng.random_bool(0.3) {
+        let from = parse_date("2025-12-31").unwrap() + Duration::days(rng.random_range(0..3));
+        rules.leave = Some(vec![Leave::new(from, from).unwrap()]);
+    }
+    if rng.random_bool(0.3) {
+        rules.daily_limit = Some(Limit::new(rng.random_range(1..=2)).unwrap());
+    }
+    if rng.random_bool(0.3) {
+        rules.open_limit = Some(Limit::new(rng.random_range(1..=2)).unwrap());
+    }
+    rules
 }

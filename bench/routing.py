@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Routing rules under load, side by side in one run (PostgreSQL):
+
+- da-vez with 50 consultants (30 speak pt) without rules, then with rules set for every one of
+  them (peso 1 to 3, both limits, a time zone, all-week working hours, a leave in the future);
+- da-vez with 10,000 consultants, 60 % of them speaking pt and half of those outside their
+  working hours now, beside the 50 above;
+- GET /consultores at 10,000 consultants with and without rules.
+
+Usage: python3 bench/routing.py [--duration SECONDS] [--skip-build]
+Reuses bench/run.py's service, seeding and wrk helpers; writes bench/results/routing.json.
+"""
+
+import argparse
+import concurrent.futures
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import run  # noqa: E402  (bench/run.py)
+
+ALL_WEEK = [{"dia": d, "inicio": "00:00", "fim": "24:00"} for d in range(1, 8)]
+
+
+def rules(i):
+    return {"peso": 1 + i % 3, "limite_diario": 10000, "limite_abertos": 10000,
+            "fuso_horario": "America/Sao_Paulo", "horarios": ALL_WEEK,
+            "ausencias": [{"de": "2030-01-01", "ate": "2030-01-15"}]}
+
+
+def another_day():
+    """An ISO weekday that is not today in São Paulo, whatever the hour."""
+    local = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=3)
+    return (local + datetime.timedelta(days=3)).isoweekday()
+
+
+def seed(service, count, body_of):
+    """Registers `count` online consultants in one call each, with `body_of(i)` merged in."""
+    def one(i):
+        body = {"nome": f"Consultor {i:05d}", "status_online": True}
+        body.update(body_of(i))
+        return service.call("POST", "/consultor", body)["id"]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        return sorted(pool.map(one, range(count)))
+
+
+def fifty(i):
+    return {"idiomas": ["pt", "en"] if i < 30 else ["en", "es"]}
+
+
+def ten_thousand(i, with_rules):
+    body = {"idiomas": ["pt", "en"] if i < 6000 else ["en", "es"]}
+    if with_rules:
+        body.update(rules(i))
+        if i < 3000:
+            body["horarios"] = [{"dia": another_day(), "inicio": "09:00", "fim": "18:00"}]
+    return body
+
+
+def measure(name, body_of, count, d, paths):
+    svc = run.Service(run.fresh_pg_database(name))
+    try:
+        seed(svc, count, body_of)
+        return {label: run.wrk(svc, path, 16, d) for label, path in paths}
+    finally:
+        svc.stop()
+        run.psql("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--duration", type=int, default=5)
+    parser.add_argument("--skip-build", action="store_true")
+    parser.add_argument("--only-50", action="store_true", help="only the two 50-consultant runs")
+    args = parser.parse_args()
+    if not args.skip_build:
+        subprocess.run(["cargo", "build", "--release", "--locked", "--bin", "consultores"],
+                       cwd=run.ROOT, check=True)
+    if not shutil.which("wrk"):
+        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True)
+    d = args.duration
+    da_vez = [("da_vez", "/consultor/da-vez?idioma=pt")]
+    listing = [("consultores", "/consultores")]
+    r = {"duration_s": d, "cpus": os.cpu_count()}
+    r["50_without_rules"] = measure("consultores_bench_r1", fifty, 50, d, da_vez)
+    r["50_with_rules"] = measure("consultores_bench_r2", lambda i: {**fifty(i), **rules(i)}, 50, d, da_vez)
+    if args.only_50:
+        print(json.dumps(r, indent=2))
+        return 0
+    r["10000_mixed_with_rules"] = measure("consultores_bench_r3", lambda i: ten_thousand(i, True), 10000, d,
+                                          listing + da_vez)
+    r["10000_without_rules"] = measure("consultores_bench_r4", lambda i: ten_thousand(i, False), 10000, d,
+                                       listing + da_vez)
+    rps = lambda key, label: r[key][label]["rps"]
+    r["ratios"] = {
+        "da_vez_rules_over_no_rules_50": rps("50_with_rules", "da_vez") / rps("50_without_rules", "da_vez"),
+        "da_vez_10000_mixed_over_50": rps("10000_mixed_with_rules", "da_vez") / rps("50_without_rules", "da_vez"),
+        "consultores_10000_rules_over_no_rules":
+            rps("10000_mixed_with_rules", "consultores") / rps("10000_without_rules", "consultores"),
+    }
+    (run.BENCH / "results").mkdir(exist_ok=True)
+    (run.BENCH / "results" / "routing.json").write_text(json.dumps({"results": r, "commands": run.LOG}, indent=2))
+    print(json.dumps(r, indent=2))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+//! The stored form of the routing rules: `horarios` and `ausencias` are JSON text in the wire's
+//! shape (`[{"dia":1,"inicio":"08:00","fim":"18:00"}]`, `[{"de":"2026-12-24","ate":"2026-12-26"}]`),
+//! which the PostgreSQL assignment function reads with `jsonb` and the service with serde.
+
+use consultores_domain::routing::{format_time_of_day, parse_date, parse_time_of_day};
+use consultores_domain::{Leave, Limit, RoutingRules, WeeklySchedule, Weight, WorkingHours, Zone};
+use serde::{Deserialize, Serialize};
+
+use crate::error::StoreError;
+
+#[derive(Serialize, Deserialize)]
+struct StoredHours {
+    dia: u8,
+    inicio: String,
+    fim: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredLeave {
+    de: String,
+    ate: String,
+}
+
+/// The stored text of a schedule.
+pub(crate) fn schedule_text(schedule: &WeeklySchedule) -> String {
+    let rows: Vec<StoredHours> = schedule
+        .periods()
+        .iter()
+        .map(|p| StoredHours {
+            dia: p.day,
+            inicio: format_time_of_day(p.start),
+            fim: format_time_of_day(p.end),
+        })
+        .collect();
+    serde_json::to_string(&rows).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// The stored text of days off.
+pub(crate) fn leave_text(leave: &[Leave]) -> String {
+    let rows: Vec<StoredLeave> = leave
+        .iter()
+        .map(|l| StoredLeave {
+            de: l.from.format("%Y-%m-%d").to_string(),
+            ate: l.to.format("%Y-%m-%d").to_string(),
+        })
+        .collect();
+    serde_json::to_string(&rows).unwrap_or_else(|_| "[]".to_owned())
+}
+
+fn broken(id: i64, what: &str, error: impl std::fmt::Display) -> StoreError {
+    StoreError::internal(format!("consultant {id}: stored {what}: {error}"))
+}
+
+fn parse_schedule(id: i64, text: &str) -> Result<WeeklySchedule, StoreError> {
+    let rows: Vec<StoredHours> =
+        serde_json::from_str(text).map_err(|e| broken(id, "horarios", e))?;
+    rows.into_iter()
+        .map(|row| {
+            let start = parse_time_of_day(&row.inicio)?;
+            let end = parse_time_of_day(&row.fim)?;
+            WorkingHours::new(row.dia, start, end)
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(WeeklySchedule::new)
+        .map_err(|e| broken(id, "horarios", e))
+}
+
+fn parse_leave(id: i64, text: &str) -> Result<Vec<Leave>, StoreError> {
+    let rows: Vec<StoredLeave> =
+        serde_json::from_str(text).map_err(|e| broken(id, "ausencias", e))?;
+    rows.into_iter()
+        .map(|row| Leave::new(parse_date(&row.de)?, parse_date(&row.ate)?))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| broken(id, "ausencias", e))
+}
+
+/// The stored rule columns of one consultant, as read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StoredRules<'a> {
+    pub id: i64,
+    pub peso: i32,
+    pub limite_diario: Option<i32>,
+    pub limite_abertos: Option<i32>,
+    pub fuso_horario: Option<&'a str>,
+    pub horarios: Option<&'a str>,
+    pub ausencias: Option<&'a str>,
+}
+
+impl StoredRules<'_> {
+    /// The domain rules; a consultant without a zone of their own gets `default_zone`.
+    pub fn into_domain(self, default_zone: Zone) -> Result<RoutingRules, StoreError> {
+        let id = self.id;
+        let limit = |value: Option<i32>, what: &str| {
+            value
+                .map(|v| Limit::new(i64::from(v)))
+                .transpose()
+                .map_err(|e| broken(id, what, e))
+        };
+        Ok(RoutingRules {
+            weight: Weight::new(i64::from(self.peso)).map_err(|e| broken(id, "peso", e))?,
+            daily_limit: limit(self.limite_diario, "limite_diario")?,
+            open_limit: limit(self.limite_abertos, "limite_abertos")?,
+            time_zone: match self.fuso_horario {
+                None => default_zone,
+                Some(name) => Zone::parse(name).map_err(|e| broken(id, "fuso_horario", e))?,
+            },
+            schedule: self.horarios.map(|t| parse_schedule(id, t)).transpose()?,
+            leave: self.ausencias.map(|t| parse_leave(id, t)).transpose()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_forms_read_back_to_the_same_rules() {
+        let schedule = WeeklySchedule::new(vec![
+            WorkingHours::new(1, 480, 1440).unwrap(),
+            WorkingHours::new(7, 0, 90).unwrap(),
+        ]);
+        let leave = vec![Leave::new(
+            parse_date("2026-12-24").unwrap(),
+            parse_date("2026-12-26").unwrap(),
+        )
+        .unwrap()];
+        let horarios = schedule_text(&schedule);
+        let ausencias = leave_text(&leave);
+        assert_eq!(
+            horarios,
+            r#"[{"dia":1,"inicio":"08:00","fim":"24:00"},{"dia":7,"inicio":"00:00","fim":"01:30"}]"#
+        );
+        assert_eq!(ausencias, r#"[{"de":"2026-12-24","ate":"2026-12-26"}]"#);
+        let rules = StoredRules {
+            id: 1,
+            peso: 3,
+            limite_diario: Some(5),
+            limite_abertos: None,
+            fuso_horario: None,
+            horarios: Some(&horarios),
+            ausencias: Some(&ausencias),
+        }
+        .into_domain(Zone::SAO_PAULO)
+        .unwrap();
+        assert_eq!(rules.schedule, Some(schedule));
+        assert_eq!(rules.leave, Some(leave));
+        assert_eq!(rules.weight.get(), 3);
+        assert_eq!(rules.time_zone, Zone::SAO_PAULO);
+    }
+}
