@@ -18,6 +18,7 @@ pub mod ports;
 pub mod protocol;
 pub mod services;
 pub mod values;
+pub mod waiting;
 
 pub use api_key::{ApiKey, ApiKeyId, ApiKeyScope, NewApiKey};
 pub use audit::{
@@ -47,9 +48,14 @@ pub use protocol::{
 };
 pub use services::{
     AuditService, ConsultantService, CrmDeliveryService, CrmUserDirectory, DeliveryRound,
-    DeliverySettings, DistributionService, ProtocolService, UserCheck,
+    DeliverySettings, DispatchSignal, DistributionService, ProtocolService, UserCheck,
+    WaitingQueueService,
 };
 pub use values::{
     ConsultantName, Description, Email, InvalidValue, Language, LanguageList, Phone,
     PipedriveUserId, ProtocolNumber,
+};
+pub use waiting::{
+    DispatchRound, MaxWait, NewWaitingEntry, ServedEntry, WaitingEntry, WaitingEntryId,
+    WaitingFilter, WaitingLanguages, WaitingPage, WaitingQueue, WaitingState,
 };

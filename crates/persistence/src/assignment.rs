@@ -96,7 +96,27 @@ use crate::sql_types::{Timestamp, UtcTimestamp};
 const NOBODY_AVAILABLE: &str = "NOBODY_AVAILABLE";
 
 pub(crate) const ASSIGN: &str =
-    "SELECT * FROM consultores_atribuir($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+    "SELECT * FROM consultores_atribuir($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+
+/// Where an assignment comes from (`p_origem` of `consultores_atribuir`, migration
+/// `2026-07-01-000001_atribuir_fila`). While contacts wait in a language, only the queue's
+/// dispatcher may assign in it: the rotation finds nobody there, so it cannot jump them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// `da-vez` and the Pipedrive webhooks: blocked by waiting entries.
+    Rotation,
+    /// The waiting queue serving its entries.
+    Queue,
+}
+
+impl Origin {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Rotation => "da-vez",
+            Self::Queue => "fila",
+        }
+    }
+}
 
 /// The consultant and protocol columns of a row of [`ASSIGN`].
 #[derive(Debug, QueryableByName)]
@@ -206,6 +226,41 @@ impl AssignedWithCrmRow {
     }
 }
 
+/// One call of `consultores_atribuir` on the caller's connection (its own transaction, or a
+/// statement inside the caller's). Nobody eligible is [`DomainError::NoneAvailable`].
+pub(crate) fn assign_in_postgres(
+    conn: &mut PgConnection,
+    language: &Language,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    crm: Option<&CrmTarget>,
+    origin: Origin,
+) -> Result<Assignment, StoreError> {
+    let audited = NewAuditRow::new(actor, AuditAction::Assignment, 0, now, &AuditChanges::new())?;
+    let row = diesel::sql_query(ASSIGN)
+        .bind::<Text, _>(language.as_str())
+        .bind::<UtcTimestamp, _>(Timestamp(now))
+        .bind::<Nullable<BigInt>, _>(audited.chave_id)
+        .bind::<Text, _>(&audited.chave_descricao)
+        .bind::<Text, _>(&audited.request_id)
+        .bind::<Text, _>(audited.acao)
+        .bind::<Text, _>(audited.entidade)
+        .bind::<Nullable<Text>, _>(crm.map(|target| target.kind().as_str()))
+        .bind::<Nullable<Text>, _>(crm.map(CrmTarget::id_text))
+        .bind::<Nullable<Text>, _>(crm.map(|_| ASSIGNMENT_NOTE_TEMPLATE))
+        .bind::<Text, _>(origin.as_str())
+        .get_result::<AssignedWithCrmRow>(conn);
+    match row {
+        Ok(row) => row.into_domain(crm),
+        Err(diesel::result::Error::DatabaseError(_, info))
+            if info.message() == NOBODY_AVAILABLE =>
+        {
+            Err(DomainError::NoneAvailable(language.clone()).into())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
 impl Database {
     fn assign_on_postgres(
         &self,
@@ -216,30 +271,8 @@ impl Database {
         actor: &Actor,
         crm: Option<&CrmTarget>,
     ) -> Result<Recorded<Assignment>, StoreError> {
-        let audited =
-            NewAuditRow::new(actor, AuditAction::Assignment, 0, now, &AuditChanges::new())?;
         let assign = |conn: &mut PgConnection| -> Result<Assignment, StoreError> {
-            let row = diesel::sql_query(ASSIGN)
-                .bind::<Text, _>(language.as_str())
-                .bind::<UtcTimestamp, _>(Timestamp(now))
-                .bind::<Nullable<BigInt>, _>(audited.chave_id)
-                .bind::<Text, _>(&audited.chave_descricao)
-                .bind::<Text, _>(&audited.request_id)
-                .bind::<Text, _>(audited.acao)
-                .bind::<Text, _>(audited.entidade)
-                .bind::<Nullable<Text>, _>(crm.map(|target| target.kind().as_str()))
-                .bind::<Nullable<Text>, _>(crm.map(CrmTarget::id_text))
-                .bind::<Nullable<Text>, _>(crm.map(|_| ASSIGNMENT_NOTE_TEMPLATE))
-                .get_result::<AssignedWithCrmRow>(conn);
-            match row {
-                Ok(row) => row.into_domain(crm),
-                Err(diesel::result::Error::DatabaseError(_, info))
-                    if info.message() == NOBODY_AVAILABLE =>
-                {
-                    Err(DomainError::NoneAvailable(language.clone()).into())
-                }
-                Err(error) => Err(error.into()),
-            }
+            assign_in_postgres(conn, language, now, actor, crm, Origin::Rotation)
         };
         if claim.is_none() && !self.faults().armed() {
             // Nothing else to do in the transaction: the call is its own transaction, so the
@@ -277,97 +310,108 @@ impl Database {
                 return Ok(Recorded::replayed(previous));
             }
             self.faults().check(FaultPoint::AfterClaim, conn)?;
-            let taken = conn.take_protocol_number(now)?;
-            self.faults().check(FaultPoint::AfterCounter, conn)?;
-            // The same terms as the partial index `consultores_rotation_idx`; SQLite sorts NULLs
-            // first in ascending order, which is the policy's "never served goes first".
-            let head = consultores::table
-                .filter(consultores::removido_em.is_null())
-                .filter(consultores::status_ativo)
-                .filter(consultores::status_ativo_sequencial)
-                .filter(consultores::status_online)
-                .filter(exists(
-                    consultor_idiomas::table
-                        .filter(consultor_idiomas::consultor_id.eq(consultores::id))
-                        .filter(consultor_idiomas::idioma.eq(language.as_str())),
-                ))
-                .order((consultores::ultimo_atendimento.asc(), consultores::id.asc()))
-                .select((consultores::id, consultores::ultimo_atendimento))
-                .first::<(i64, Option<Timestamp>)>(conn)
-                .optional()?;
-            let Some((head, served_before)) = head else {
-                return Err(DomainError::NoneAvailable(language.clone()).into());
-            };
-            let stamped = diesel::update(consultores::table.find(head))
-                .set(consultores::ultimo_atendimento.eq(Some(Timestamp(taken.stamp))))
-                .returning(ConsultantRow::as_returning())
-                .get_result(conn)?;
-            self.faults().check(FaultPoint::AfterWrite, conn)?;
-            let number = taken.number.to_string();
-            let opened = diesel::insert_into(protocolos::table)
-                .values(NewProtocolRow {
-                    numero: &number,
-                    consultor_id: Some(head),
-                    idioma: Some(language.as_str()),
-                    descricao: None,
-                    prioridade: Priority::Normal.as_str(),
-                    status: ProtocolStatus::Aberto.as_str(),
-                    created_at: Timestamp(taken.stamp),
-                    updated_at: Timestamp(taken.stamp),
-                })
-                .returning(ProtocolRow::as_returning())
-                .get_result(conn)?;
-            let mut changes = AuditChanges::new();
-            changes
-                .record(
-                    "ultimo_atendimento",
-                    AuditValue::optional(served_before.map(|t| AuditValue::time(t.0))),
-                    AuditValue::time(taken.stamp),
-                )
-                .created("protocolo_id", opened.id)
-                .created("numero_protocolo", opened.numero.as_str())
-                .created("idioma", AuditValue::optional(opened.idioma.clone()));
-            conn.insert_audit(&NewAuditRow::new(
-                actor,
-                AuditAction::Assignment,
-                head,
-                taken.stamp,
-                &changes,
-            )?)?;
-            let crm_actions = match crm {
-                None => None,
-                Some(target) => Some(match stamped.id_pipedrive {
-                    Some(owner) => {
-                        let owner = PipedriveUserId::new(owner).map_err(|_| {
-                            StoreError::internal(format!(
-                                "consultant {head}: stored id_pipedrive {owner} is not positive"
-                            ))
-                        })?;
-                        let note = assignment_note(&taken.number, &stamped.nome);
-                        insert_assignment_actions(
-                            conn,
-                            opened.id,
-                            target,
-                            owner,
-                            &note,
-                            taken.stamp,
-                        )?
-                    }
-                    None => Vec::new(),
-                }),
-            };
-            let languages = conn.languages_of(&[head])?;
-            let consultant = consultants_with_languages(vec![stamped], languages)?
-                .pop()
-                .ok_or_else(|| StoreError::internal("the stamped consultant vanished"))?;
-            let assignment = Assignment {
-                consultant,
-                protocol: opened.into_domain()?,
-                crm_actions,
-            };
+            let assignment =
+                self.assign_in_sqlite(conn, language, now, actor, crm, Origin::Rotation)?;
             record(conn, claim, &assignment)?;
             self.faults().check(FaultPoint::BeforeCommit, conn)?;
             Ok(Recorded::fresh(assignment))
+        })
+    }
+
+    /// The assignment's statements on SQLite, inside the caller's immediate transaction (or a
+    /// savepoint of it). Nobody eligible is [`DomainError::NoneAvailable`].
+    pub(crate) fn assign_in_sqlite(
+        &self,
+        conn: &mut SqliteConnection,
+        language: &Language,
+        now: DateTime<Utc>,
+        actor: &Actor,
+        crm: Option<&CrmTarget>,
+        origin: Origin,
+    ) -> Result<Assignment, StoreError> {
+        if origin != Origin::Queue && crate::waiting::blocks(conn, language, now)? {
+            return Err(DomainError::NoneAvailable(language.clone()).into());
+        }
+        let taken = conn.take_protocol_number(now)?;
+        self.faults().check(FaultPoint::AfterCounter, conn)?;
+        // The same terms as the partial index `consultores_rotation_idx`; SQLite sorts NULLs
+        // first in ascending order, which is the policy's "never served goes first".
+        let head = consultores::table
+            .filter(consultores::removido_em.is_null())
+            .filter(consultores::status_ativo)
+            .filter(consultores::status_ativo_sequencial)
+            .filter(consultores::status_online)
+            .filter(exists(
+                consultor_idiomas::table
+                    .filter(consultor_idiomas::consultor_id.eq(consultores::id))
+                    .filter(consultor_idiomas::idioma.eq(language.as_str())),
+            ))
+            .order((consultores::ultimo_atendimento.asc(), consultores::id.asc()))
+            .select((consultores::id, consultores::ultimo_atendimento))
+            .first::<(i64, Option<Timestamp>)>(conn)
+            .optional()?;
+        let Some((head, served_before)) = head else {
+            return Err(DomainError::NoneAvailable(language.clone()).into());
+        };
+        let stamped = diesel::update(consultores::table.find(head))
+            .set(consultores::ultimo_atendimento.eq(Some(Timestamp(taken.stamp))))
+            .returning(ConsultantRow::as_returning())
+            .get_result(conn)?;
+        self.faults().check(FaultPoint::AfterWrite, conn)?;
+        let number = taken.number.to_string();
+        let opened = diesel::insert_into(protocolos::table)
+            .values(NewProtocolRow {
+                numero: &number,
+                consultor_id: Some(head),
+                idioma: Some(language.as_str()),
+                descricao: None,
+                prioridade: Priority::Normal.as_str(),
+                status: ProtocolStatus::Aberto.as_str(),
+                created_at: Timestamp(taken.stamp),
+                updated_at: Timestamp(taken.stamp),
+            })
+            .returning(ProtocolRow::as_returning())
+            .get_result(conn)?;
+        let mut changes = AuditChanges::new();
+        changes
+            .record(
+                "ultimo_atendimento",
+                AuditValue::optional(served_before.map(|t| AuditValue::time(t.0))),
+                AuditValue::time(taken.stamp),
+            )
+            .created("protocolo_id", opened.id)
+            .created("numero_protocolo", opened.numero.as_str())
+            .created("idioma", AuditValue::optional(opened.idioma.clone()));
+        conn.insert_audit(&NewAuditRow::new(
+            actor,
+            AuditAction::Assignment,
+            head,
+            taken.stamp,
+            &changes,
+        )?)?;
+        let crm_actions = match crm {
+            None => None,
+            Some(target) => Some(match stamped.id_pipedrive {
+                Some(owner) => {
+                    let owner = PipedriveUserId::new(owner).map_err(|_| {
+                        StoreError::internal(format!(
+                            "consultant {head}: stored id_pipedrive {owner} is not positive"
+                        ))
+                    })?;
+                    let note = assignment_note(&taken.number, &stamped.nome);
+                    insert_assignment_actions(conn, opened.id, target, owner, &note, taken.stamp)?
+                }
+                None => Vec::new(),
+            }),
+        };
+        let languages = conn.languages_of(&[head])?;
+        let consultant = consultants_with_languages(vec![stamped], languages)?
+            .pop()
+            .ok_or_else(|| StoreError::internal("the stamped consultant vanished"))?;
+        Ok(Assignment {
+            consultant,
+            protocol: opened.into_domain()?,
+            crm_actions,
         })
     }
 }

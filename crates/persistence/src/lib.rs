@@ -30,6 +30,7 @@ mod consultants;
 mod crm_events;
 mod crm_outbox;
 mod database;
+mod dispatch;
 mod error;
 mod faults;
 mod health;
@@ -40,6 +41,7 @@ mod queries;
 mod schema;
 mod sql_types;
 mod url;
+mod waiting;
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -144,6 +144,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    fila (id) {
+        id -> BigInt,
+        idioma -> Text,
+        alternativas -> Text,
+        referencia -> Nullable<Text>,
+        descricao -> Nullable<Text>,
+        prioridade -> Text,
+        crm_tipo -> Nullable<Text>,
+        crm_alvo -> Nullable<Text>,
+        estado -> Text,
+        criado_em -> UtcTimestamp,
+        expira_em -> UtcTimestamp,
+        atribuido_em -> Nullable<UtcTimestamp>,
+        encerrado_em -> Nullable<UtcTimestamp>,
+        protocolo_id -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(consultor_idiomas -> consultores (consultor_id));
 diesel::joinable!(protocolos -> consultores (consultor_id));
 
@@ -157,4 +179,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     auditoria,
     crm_outbox,
     pipedrive_webhook_eventos,
+    fila,
 );

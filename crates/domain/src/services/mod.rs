@@ -8,6 +8,7 @@ mod distribution;
 mod protocol;
 #[cfg(test)]
 mod test_clock;
+mod waiting;
 
 pub use audit::AuditService;
 pub use consultant::ConsultantService;
@@ -15,3 +16,4 @@ pub use crm_delivery::{CrmDeliveryService, DeliveryRound, DeliverySettings};
 pub use crm_users::{CrmUserDirectory, UserCheck};
 pub use distribution::DistributionService;
 pub use protocol::ProtocolService;
+pub use waiting::{DispatchSignal, WaitingQueueService};

@@ -9,3 +9,4 @@ mod contract;
 mod crm;
 mod faults;
 mod policy;
+mod queue;
