@@ -2,6 +2,7 @@
 
 mod cli;
 mod config;
+mod dispatcher;
 mod healthcheck;
 mod housekeeping;
 mod keys;

@@ -5,14 +5,15 @@
 use std::sync::Arc;
 
 use consultores_domain::{
-    Actor, ApiKeyScope, ApiKeyStore, AuditService, ConsultantService, DistributionService,
-    NewApiKey, ProtocolService, SystemClock,
+    Actor, ApiKeyScope, ApiKeyStore, AuditService, ConsultantService, DispatchSignal,
+    DistributionService, NewApiKey, ProtocolService, SystemClock, WaitingQueueService,
 };
 use consultores_http::{build_server, ApiState, HttpSettings};
 use consultores_persistence::Database;
 use slog::{info, warn};
 
 use crate::config::Config;
+use crate::dispatcher;
 use crate::housekeeping;
 use crate::listener;
 use crate::logging;
@@ -61,6 +62,8 @@ pub fn run(config: &Config) -> Result<(), StartupError> {
         )?),
         None => None,
     };
+    // Stops (after its pass in flight) when `run` returns.
+    let _dispatcher = dispatcher::spawn(state.clone(), logger.clone())?;
     // Stops when `run` returns.
     let _housekeeper = housekeeping::spawn(database.clone(), logger.clone())?;
     let settings = HttpSettings {
@@ -90,8 +93,9 @@ fn wire(database: &Database, logger: slog::Logger) -> ApiState {
     ApiState::new(
         ConsultantService::new(store.clone(), clock.clone()),
         DistributionService::new(store.clone(), clock.clone()),
-        ProtocolService::new(store.clone(), clock),
+        ProtocolService::new(store.clone(), clock.clone()),
         audit_service(database),
+        WaitingQueueService::new(store.clone(), clock, DispatchSignal::new()),
         store.clone(),
         store,
         logger,

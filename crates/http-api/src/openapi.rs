@@ -30,6 +30,10 @@ use crate::dto::protocol::{
     GeneratedProtocolResponse, PriorityWire, ProtocolCreateRequest, ProtocolResponse,
     ProtocolUpdateRequest, StatusWire,
 };
+use crate::dto::queue::{
+    QueueConsultantResponse, WaitingEntryCreateRequest, WaitingEntryResponse, WaitingPageResponse,
+    WaitingStateWire,
+};
 use crate::dto::rotation::AssignmentResponse;
 use crate::errors::{DetailResponse, InternalErrorResponse, ValidationErrorResponse};
 use crate::routes;
@@ -74,6 +78,10 @@ Pipedrive's webhooks and hands each created deal or lead to the next consultant.
         routes::protocols::update,
         routes::protocols::generate,
         routes::protocols::create,
+        routes::queue::create,
+        routes::queue::list,
+        routes::queue::get,
+        routes::queue::cancel,
         routes::api_keys::create,
         routes::api_keys::list,
         routes::api_keys::revoke,
@@ -94,6 +102,11 @@ Pipedrive's webhooks and hands each created deal or lead to the next consultant.
         GeneratedProtocolResponse,
         PriorityWire,
         StatusWire,
+        WaitingEntryResponse,
+        WaitingEntryCreateRequest,
+        WaitingPageResponse,
+        WaitingStateWire,
+        QueueConsultantResponse,
         ApiKeyCreateRequest,
         ApiKeyCreatedResponse,
         ApiKeyResponse,
@@ -122,6 +135,7 @@ Pipedrive's webhooks and hands each created deal or lead to the next consultant.
         (name = "consultores", description = "Consultants."),
         (name = "rodizio", description = "The rotation: who gets the next contact."),
         (name = "protocolos", description = "Numbered protocols."),
+        (name = "fila", description = "The waiting queue: contacts that wait for the first consultant who frees up, in arrival order."),
         (name = "api-keys", description = "Scoped API keys (admin only)."),
         (name = "auditoria", description = "The record of operations: who changed what, and when."),
         (name = "pipedrive", description = "Pipedrive's webhooks (the integration)."),

@@ -77,6 +77,11 @@ pub const ACCESS_TABLE: &[RouteAccess] = &[
     ),
     row("GET", "/gerar-protocolo", Access::Scopes(DISTRIBUTION)),
     row("POST", "/protocolo", Access::Scopes(DISTRIBUTION)),
+    // The waiting queue: the rotation's clients queue and cancel contacts; everyone reads.
+    row("POST", "/fila", Access::Scopes(DISTRIBUTION)),
+    row("GET", "/fila", Access::Scopes(READ)),
+    row("GET", "/fila/{fila_id}", Access::Scopes(READ)),
+    row("DELETE", "/fila/{fila_id}", Access::Scopes(DISTRIBUTION)),
     // Keys: admin only, reading included (the list shows who can do what).
     row("POST", "/api-keys", Access::Scopes(ADMIN)),
     row("GET", "/api-keys", Access::Scopes(ADMIN)),

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use consultores_domain::{
-    ApiKeyStore, AuditService, ConsultantService, DistributionService, ProtocolService, StoreHealth,
+    ApiKeyStore, AuditService, ConsultantService, DistributionService, ProtocolService,
+    StoreHealth, WaitingQueueService,
 };
 
 use crate::metrics::Metrics;
@@ -18,6 +19,9 @@ pub struct ApiState {
     pub(crate) distribution: DistributionService,
     pub(crate) protocols: ProtocolService,
     pub(crate) audit: AuditService,
+    /// The waiting queue; its signal wakes this process's dispatcher after every change that
+    /// may free a consultant.
+    pub(crate) queue: WaitingQueueService,
     pub(crate) api_keys: Arc<dyn ApiKeyStore>,
     pub(crate) health: Arc<dyn StoreHealth>,
     pub(crate) logger: slog::Logger,
@@ -28,11 +32,13 @@ pub struct ApiState {
 
 impl ApiState {
     /// Bundles the services and ports; creates this state's own Prometheus registry.
+    #[allow(clippy::too_many_arguments)] // one per service or port, each named at the call site
     pub fn new(
         consultants: ConsultantService,
         distribution: DistributionService,
         protocols: ProtocolService,
         audit: AuditService,
+        queue: WaitingQueueService,
         api_keys: Arc<dyn ApiKeyStore>,
         health: Arc<dyn StoreHealth>,
         logger: slog::Logger,
@@ -42,12 +48,38 @@ impl ApiState {
             distribution,
             protocols,
             audit,
+            queue,
             api_keys,
             health,
             logger,
             metrics: Arc::new(Metrics::new()),
             pipedrive: None,
         }
+    }
+
+    /// Reports a pass of the queue's dispatcher (which runs outside the HTTP server) into this
+    /// state's metrics: assignments by language, wait times, expirations.
+    pub fn observe_dispatch(&self, round: &consultores_domain::DispatchRound) {
+        for served in &round.served {
+            self.metrics.assignment(&served.language);
+            self.metrics.queue_served(served.waited);
+        }
+        self.metrics.queue_expired(round.expired.len());
+    }
+
+    /// Whether the Pipedrive integration is on (the dispatcher then hands CRM records over).
+    pub fn crm_enabled(&self) -> bool {
+        self.pipedrive.is_some()
+    }
+
+    /// The waiting queue's service (the dispatcher runs its passes).
+    pub fn queue(&self) -> &WaitingQueueService {
+        &self.queue
+    }
+
+    /// Wakes the queue's dispatcher: something may have freed a consultant.
+    pub(crate) fn queue_may_move(&self) {
+        self.queue.signal().notify();
     }
 
     /// The same state with the Pipedrive integration on: the rotation accepts a CRM target and

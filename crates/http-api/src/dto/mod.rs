@@ -8,6 +8,7 @@ pub mod consultant;
 pub mod health;
 pub mod pipedrive;
 pub mod protocol;
+pub mod queue;
 pub mod rotation;
 pub mod time;
 

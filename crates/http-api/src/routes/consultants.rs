@@ -120,6 +120,7 @@ pub async fn create(
         service.register(&new, &actor)
     })
     .await?;
+    state.queue_may_move();
     Ok(HttpResponse::Ok().json(ConsultantResponse::from(consultant)))
 }
 
@@ -185,6 +186,7 @@ pub async fn update(
         service.update(ConsultantId(id), &patch, &actor)
     })
     .await?;
+    state.queue_may_move();
     Ok(HttpResponse::Ok().json(ConsultantResponse::from(consultant)))
 }
 
@@ -249,6 +251,7 @@ pub async fn connection(
     let service = state.consultants.clone();
     let consultant =
         blocking::run(move || service.set_online(ConsultantId(id), online, &actor)).await?;
+    state.queue_may_move();
     Ok(HttpResponse::Ok().json(ConsultantResponse::from(consultant)))
 }
 

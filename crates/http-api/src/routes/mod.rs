@@ -9,6 +9,7 @@ pub mod fallback;
 pub mod health;
 pub mod metrics;
 pub mod protocols;
+pub mod queue;
 pub mod rotation;
 pub mod table;
 pub mod webhooks;
@@ -50,6 +51,10 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new(Method::PUT, "/protocolo/{protocolo_id}", protocols::update),
         Endpoint::new(Method::GET, "/gerar-protocolo", protocols::generate),
         Endpoint::new(Method::POST, "/protocolo", protocols::create),
+        Endpoint::new(Method::POST, "/fila", queue::create),
+        Endpoint::new(Method::GET, "/fila", queue::list),
+        Endpoint::new(Method::GET, "/fila/{fila_id}", queue::get),
+        Endpoint::new(Method::DELETE, "/fila/{fila_id}", queue::cancel),
         Endpoint::new(Method::POST, "/api-keys", api_keys::create),
         Endpoint::new(Method::GET, "/api-keys", api_keys::list),
         Endpoint::new(Method::DELETE, "/api-keys/{api_key_id}", api_keys::revoke),

@@ -14,8 +14,8 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::test::{self, TestRequest};
 use actix_web::web::Bytes;
 use consultores_domain::{
-    Actor, ApiKeyScope, ApiKeyStore, AuditService, Clock, ConsultantService, DistributionService,
-    NewApiKey, ProtocolService, SystemClock,
+    Actor, ApiKeyScope, ApiKeyStore, AuditService, Clock, ConsultantService, DispatchSignal,
+    DistributionService, NewApiKey, ProtocolService, SystemClock, WaitingQueueService,
 };
 use consultores_http::{ApiState, HttpSettings};
 use consultores_persistence::testing::TestDatabase;
@@ -216,7 +216,8 @@ pub fn state(database: &consultores_persistence::Database, logs: &Logs) -> ApiSt
         ConsultantService::new(Arc::new(database.clone()), clock.clone()),
         DistributionService::new(Arc::new(database.clone()), clock.clone()),
         ProtocolService::new(Arc::new(database.clone()), clock.clone()),
-        AuditService::new(Arc::new(database.clone()), clock),
+        AuditService::new(Arc::new(database.clone()), clock.clone()),
+        WaitingQueueService::new(Arc::new(database.clone()), clock, DispatchSignal::new()),
         Arc::new(database.clone()),
         Arc::new(database.clone()),
         logs.logger(),

@@ -14,5 +14,6 @@ mod logging;
 mod metrics;
 mod pipedrive;
 mod protocols;
+mod queue;
 mod rotation;
 mod transport;
