@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::DomainError;
 use crate::protocol::ProtocolId;
+use crate::waiting::WaitingEntryId;
 
 /// A recorded event's database id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -51,15 +52,22 @@ pub enum CrmEventOutcome {
     Assigned { protocol: ProtocolId },
     /// Nothing to do (`ignorado`): not a created deal or lead, or the echo of our own update.
     Ignored { reason: String },
-    /// It could not be processed (`falhou`): no usable language, nobody available, …
+    /// It could not be processed (`falhou`): no usable language, nobody available without a
+    /// waiting queue, …
     Failed { reason: String },
+    /// Nobody was available: the record waits in the queue (`concluido`, with the entry named
+    /// in the reason) and goes to the first consultant who frees up.
+    Queued {
+        entry: WaitingEntryId,
+        reason: String,
+    },
 }
 
 impl CrmEventOutcome {
     /// The stored state: `concluido`, `ignorado` or `falhou`.
     pub fn state(&self) -> &'static str {
         match self {
-            Self::Assigned { .. } => "concluido",
+            Self::Assigned { .. } | Self::Queued { .. } => "concluido",
             Self::Ignored { .. } => "ignorado",
             Self::Failed { .. } => "falhou",
         }
@@ -69,7 +77,9 @@ impl CrmEventOutcome {
     pub fn reason(&self) -> Option<&str> {
         match self {
             Self::Assigned { .. } => None,
-            Self::Ignored { reason } | Self::Failed { reason } => Some(reason),
+            Self::Ignored { reason } | Self::Failed { reason } | Self::Queued { reason, .. } => {
+                Some(reason)
+            }
         }
     }
 
