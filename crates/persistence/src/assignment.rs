@@ -34,6 +34,11 @@
 //! queue fair (each of K consultants gets exactly n of K×n calls) across threads and replicas
 //! with skewed clocks.
 //!
+//! The waiting queue (`dispatch.rs`) calls the same step with origin `fila`; every other caller
+//! says `da-vez`, and while contacts wait in a language the step finds nobody there for them
+//! (migration `2026-07-01-000001_atribuir_fila`; on SQLite the same check in Rust), so the
+//! rotation never jumps a waiting contact.
+//!
 //! No `SKIP LOCKED`: it exists to let concurrent pickers take different rows (which is why the
 //! outbox worker does use it, on its independent items: see `crm_outbox.rs`), but here the
 //! pickers are already serialised, and under a burst it would skip rows locked by transactions
