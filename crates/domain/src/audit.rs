@@ -40,6 +40,8 @@ impl Actor {
     pub const CLI: &'static str = "cli";
     /// The description recorded for what the service does by itself at start-up.
     pub const STARTUP: &'static str = "startup";
+    /// The description recorded for assignments made from Pipedrive webhooks.
+    pub const PIPEDRIVE_WEBHOOK: &'static str = "pipedrive-webhook";
     /// The description recorded for what the waiting queue's dispatcher does by itself.
     pub const QUEUE: &'static str = "fila";
 

@@ -19,6 +19,7 @@ pub mod protocol;
 pub mod services;
 pub mod values;
 pub mod waiting;
+pub mod webhooks;
 
 pub use api_key::{ApiKey, ApiKeyId, ApiKeyScope, NewApiKey};
 pub use audit::{
@@ -58,4 +59,8 @@ pub use values::{
 pub use waiting::{
     DispatchRound, MaxWait, NewWaitingEntry, ServedEntry, WaitingEntry, WaitingEntryId,
     WaitingFilter, WaitingLanguages, WaitingPage, WaitingQueue, WaitingState,
+};
+pub use webhooks::{
+    Delivery, DeliveryId, DeliveryOutcome, DeliveryRecord, DeliveryStatus, NewWebhook, Webhook,
+    WebhookEvent, WebhookId, WebhookSecret, WebhookStore, DELIVERY_WINDOW,
 };

@@ -71,7 +71,7 @@ use chrono::{DateTime, Utc};
 use consultores_domain::{
     assignment_note, Actor, Assignment, AssignmentPort, AuditAction, AuditChanges, AuditValue,
     CrmTarget, DomainError, IdempotencyClaim, Language, PipedriveUserId, Priority, ProtocolStatus,
-    Recorded, ASSIGNMENT_NOTE_TEMPLATE,
+    Recorded, WebhookEvent, ASSIGNMENT_NOTE_TEMPLATE,
 };
 use diesel::dsl::exists;
 use diesel::prelude::*;
@@ -88,6 +88,7 @@ use crate::models::{consultants_with_languages, ConsultantRow, NewProtocolRow, P
 use crate::queries::{CounterQuery, Queries};
 use crate::schema::{consultor_idiomas, consultores, protocolos};
 use crate::sql_types::{Timestamp, UtcTimestamp};
+use crate::webhooks::{assignment_data, WebhookOutbox};
 
 /// The whole assignment on PostgreSQL, one round trip: the function `consultores_atribuir`
 /// (migration `2026-05-01-000000_atribuir`) takes the counter row, then picks, stamps and opens
@@ -108,16 +109,30 @@ pub(crate) const ASSIGN: &str =
 /// dispatcher may assign in it: the rotation finds nobody there, so it cannot jump them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Origin {
-    /// `da-vez` and the Pipedrive webhooks: blocked by waiting entries.
+    /// `da-vez`: blocked by waiting entries.
     Rotation,
+    /// A Pipedrive webhook's record: blocked by waiting entries, like `da-vez`.
+    Pipedrive,
     /// The waiting queue serving its entries.
     Queue,
 }
 
 impl Origin {
-    fn as_str(self) -> &'static str {
+    /// The rotation's origin for `actor`: assignments made from Pipedrive webhooks carry their
+    /// actor (the port has no other way to tell).
+    pub(crate) fn of_rotation(actor: &Actor) -> Self {
+        if actor.api_key_description == Actor::PIPEDRIVE_WEBHOOK && actor.api_key_id.is_none() {
+            Self::Pipedrive
+        } else {
+            Self::Rotation
+        }
+    }
+
+    /// `origem` of the `atribuicao` event.
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Rotation => "da-vez",
+            Self::Pipedrive => "pipedrive",
             Self::Queue => "fila",
         }
     }
@@ -277,7 +292,7 @@ impl Database {
         crm: Option<&CrmTarget>,
     ) -> Result<Recorded<Assignment>, StoreError> {
         let assign = |conn: &mut PgConnection| -> Result<Assignment, StoreError> {
-            assign_in_postgres(conn, language, now, actor, crm, Origin::Rotation)
+            assign_in_postgres(conn, language, now, actor, crm, Origin::of_rotation(actor))
         };
         if claim.is_none() && !self.faults().armed() {
             // Nothing else to do in the transaction: the call is its own transaction, so the
@@ -316,7 +331,7 @@ impl Database {
             }
             self.faults().check(FaultPoint::AfterClaim, conn)?;
             let assignment =
-                self.assign_in_sqlite(conn, language, now, actor, crm, Origin::Rotation)?;
+                self.assign_in_sqlite(conn, language, now, actor, crm, Origin::of_rotation(actor))?;
             record(conn, claim, &assignment)?;
             self.faults().check(FaultPoint::BeforeCommit, conn)?;
             Ok(Recorded::fresh(assignment))
@@ -377,6 +392,11 @@ impl Database {
             })
             .returning(ProtocolRow::as_returning())
             .get_result(conn)?;
+        conn.queue_event(
+            WebhookEvent::Assignment,
+            taken.stamp,
+            assignment_data(origin.as_str(), &opened, &stamped),
+        )?;
         let mut changes = AuditChanges::new();
         changes
             .record(

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use consultores_domain::{
     Actor, AuditAction, AuditChanges, Consultant, ConsultantFilter, ConsultantId, ConsultantPatch,
-    ConsultantRepository, DomainError, NewConsultant,
+    ConsultantRepository, DomainError, NewConsultant, WebhookEvent,
 };
 use diesel::dsl::exists;
 use diesel::prelude::*;
@@ -19,6 +19,7 @@ use crate::models::{
 use crate::queries::{Queries, RowLocks};
 use crate::schema::{consultor_idiomas, consultores};
 use crate::sql_types::Timestamp;
+use crate::webhooks::{consultant_data, WebhookOutbox};
 
 impl Database {
     fn create_consultant(
@@ -183,6 +184,10 @@ impl Database {
                 now,
                 &recorded,
             )?)?;
+            if update_action(&recorded) == AuditAction::ConsultantConnection {
+                let data = serde_json::json!({"consultor": consultant_data(&after)});
+                conn.queue_event(WebhookEvent::ConsultantConnection, now, data)?;
+            }
             self.faults().check(FaultPoint::BeforeCommit, conn)?;
             single(consultants_with_languages(vec![after], after_languages)?).map(Some)
         })

@@ -18,9 +18,10 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use consultores_domain::{
-    Actor, Assignment, AuditAction, AuditChanges, AuditValue, CrmTarget, DispatchRound,
-    DomainError, IdempotencyClaim, Language, NewWaitingEntry, Recorded, ServedEntry, WaitingEntry,
-    WaitingEntryId, WaitingFilter, WaitingLanguages, WaitingPage, WaitingQueue,
+    audit_timestamp, Actor, Assignment, AuditAction, AuditChanges, AuditValue, CrmTarget,
+    DispatchRound, DomainError, IdempotencyClaim, Language, NewWaitingEntry, Recorded, ServedEntry,
+    WaitingEntry, WaitingEntryId, WaitingFilter, WaitingLanguages, WaitingPage, WaitingQueue,
+    WebhookEvent,
 };
 use diesel::prelude::*;
 use diesel::{Connection, PgConnection, SqliteConnection};
@@ -36,6 +37,7 @@ use crate::waiting::{
     count_accepting, page, stored_alternatives, NewWaitingRow, WaitingRow, WaitingStatements,
     ASSIGNED, CANCELLED, WAITING,
 };
+use crate::webhooks::WebhookOutbox;
 
 /// The rotation's atomic step, as the queue calls it on one backend.
 type Assign<'a, C> =
@@ -216,7 +218,7 @@ fn dispatch_in<C>(
     assign: &mut Assign<'_, C>,
 ) -> Result<DispatchRound, StoreError>
 where
-    C: Connection + WaitingStatements + QueueLocks,
+    C: Connection + WaitingStatements + QueueLocks + WebhookOutbox,
 {
     let mut round = DispatchRound::default();
     conn.lock_rotation()?;
@@ -230,6 +232,15 @@ where
             now,
             &changes,
         )?)?;
+        let data = serde_json::json!({"fila": {
+            "id": row.id,
+            "idioma": row.idioma,
+            "alternativas": row.languages()?.alternatives().iter().map(Language::as_str).collect::<Vec<_>>(),
+            "referencia": row.referencia,
+            "criado_em": audit_timestamp(&row.criado_em.0),
+            "expira_em": audit_timestamp(&row.expira_em.0),
+        }});
+        conn.queue_event(WebhookEvent::QueueExpired, now, data)?;
         round.expired.push(row.languages()?.primary().clone());
     }
     let mut exhausted = HashSet::new();

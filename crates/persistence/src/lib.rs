@@ -42,6 +42,7 @@ mod schema;
 mod sql_types;
 mod url;
 mod waiting;
+mod webhooks;
 
 #[cfg(feature = "testing")]
 pub mod testing;

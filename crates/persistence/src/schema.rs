@@ -166,6 +166,43 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    webhooks (id) {
+        id -> BigInt,
+        url -> Text,
+        eventos -> Text,
+        descricao -> Nullable<Text>,
+        segredo -> Text,
+        ativo -> Bool,
+        created_at -> UtcTimestamp,
+        removido_em -> Nullable<UtcTimestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    webhook_entregas (id) {
+        id -> BigInt,
+        webhook_id -> BigInt,
+        evento -> Text,
+        corpo -> Text,
+        estado -> Text,
+        tentativas -> Integer,
+        ultimo_status -> Nullable<Integer>,
+        ultimo_erro -> Nullable<Text>,
+        proxima_tentativa -> UtcTimestamp,
+        bloqueado_ate -> Nullable<UtcTimestamp>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+    }
+}
+
+diesel::joinable!(webhook_entregas -> webhooks (webhook_id));
 diesel::joinable!(consultor_idiomas -> consultores (consultor_id));
 diesel::joinable!(protocolos -> consultores (consultor_id));
 
@@ -180,4 +217,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     crm_outbox,
     pipedrive_webhook_eventos,
     fila,
+    webhooks,
+    webhook_entregas,
 );

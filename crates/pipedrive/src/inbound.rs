@@ -105,7 +105,7 @@ pub struct EventRound {
 }
 
 /// The description recorded in the audit trail for assignments made from Pipedrive webhooks.
-pub const WEBHOOK_ACTOR: &str = "pipedrive-webhook";
+pub const WEBHOOK_ACTOR: &str = Actor::PIPEDRIVE_WEBHOOK;
 
 /// The idempotency scope of assignments made from webhooks (apart from every API key's).
 const IDEMPOTENCY_SCOPE: &str = "pipedrive-webhook";

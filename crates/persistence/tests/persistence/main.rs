@@ -10,3 +10,4 @@ mod crm;
 mod faults;
 mod policy;
 mod queue;
+mod webhooks;
