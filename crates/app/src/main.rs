@@ -8,6 +8,7 @@ mod housekeeping;
 mod keys;
 mod listener;
 mod logging;
+mod outbound;
 mod pipedrive;
 mod retention;
 mod serve;

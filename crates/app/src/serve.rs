@@ -8,7 +8,7 @@ use consultores_domain::{
     Actor, ApiKeyScope, ApiKeyStore, AuditService, ConsultantService, DispatchSignal,
     DistributionService, NewApiKey, ProtocolService, SystemClock, WaitingQueueService,
 };
-use consultores_http::{build_server, ApiState, HttpSettings};
+use consultores_http::{build_server, ApiState, HttpSettings, WebhookApi};
 use consultores_persistence::Database;
 use slog::{info, warn};
 
@@ -17,6 +17,7 @@ use crate::dispatcher;
 use crate::housekeeping;
 use crate::listener;
 use crate::logging;
+use crate::outbound;
 use crate::pipedrive;
 use crate::retention;
 use crate::startup::{self, StartupError};
@@ -62,6 +63,8 @@ pub fn run(config: &Config) -> Result<(), StartupError> {
         )?),
         None => None,
     };
+    // Stops (after its round in flight) when `run` returns.
+    let _deliveries = outbound::spawn(&database, logger.clone())?;
     // Stops (after its pass in flight) when `run` returns.
     let _dispatcher = dispatcher::spawn(state.clone(), logger.clone())?;
     // Stops when `run` returns.
@@ -100,6 +103,10 @@ fn wire(database: &Database, logger: slog::Logger) -> ApiState {
         store,
         logger,
     )
+    .with_webhooks(WebhookApi {
+        store: Arc::new(database.clone()),
+        secrets: Arc::new(consultores_webhooks::RandomSecrets),
+    })
 }
 
 fn audit_service(database: &Database) -> AuditService {

@@ -15,6 +15,8 @@ pub enum DomainError {
     ApiKeyNotFound,
     #[error("Contato não encontrado na fila")]
     WaitingEntryNotFound,
+    #[error("Webhook não encontrado")]
+    WebhookNotFound,
     /// Cancelling a queue entry that a consultant already took.
     #[error("Contato já atribuído")]
     AlreadyAssigned,

@@ -61,6 +61,6 @@ pub use waiting::{
     WaitingFilter, WaitingLanguages, WaitingPage, WaitingQueue, WaitingState,
 };
 pub use webhooks::{
-    Delivery, DeliveryId, DeliveryOutcome, DeliveryRecord, DeliveryStatus, NewWebhook, Webhook,
-    WebhookEvent, WebhookId, WebhookSecret, WebhookStore, DELIVERY_WINDOW,
+    Delivery, DeliveryId, DeliveryOutcome, DeliveryRecord, DeliveryStatus, NewWebhook,
+    SecretSource, Webhook, WebhookEvent, WebhookId, WebhookSecret, WebhookStore, DELIVERY_WINDOW,
 };

@@ -211,6 +211,11 @@ pub enum DeliveryOutcome {
 /// How long a delivery is retried after the change it reports.
 pub const DELIVERY_WINDOW: Duration = Duration::hours(24);
 
+/// Where new secrets come from (random bytes: an adapter's job).
+pub trait SecretSource: Send + Sync {
+    fn generate(&self) -> WebhookSecret;
+}
+
 /// Subscriptions and their deliveries.
 #[cfg_attr(test, mockall::automock)]
 pub trait WebhookStore: Send + Sync {

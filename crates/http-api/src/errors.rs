@@ -105,6 +105,7 @@ impl ApiError {
                 | DomainError::ProtocolNotFound
                 | DomainError::ApiKeyNotFound
                 | DomainError::WaitingEntryNotFound
+                | DomainError::WebhookNotFound
                 | DomainError::NoneAvailable(_) => detail(StatusCode::NOT_FOUND, error.to_string()),
                 DomainError::AlreadyAssigned => detail(StatusCode::CONFLICT, error.to_string()),
                 DomainError::EmailTaken => detail(StatusCode::BAD_REQUEST, error.to_string()),

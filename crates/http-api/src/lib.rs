@@ -34,4 +34,4 @@ pub use openapi::openapi;
 pub use pipedrive::{BasicCredentials, PipedriveIntegration, WebhookIntake};
 pub use server::{app, build_server};
 pub use settings::HttpSettings;
-pub use state::ApiState;
+pub use state::{ApiState, WebhookApi};

@@ -23,6 +23,9 @@ use crate::dto::consultant::{
     ConsultantCreateRequest, ConsultantResponse, ConsultantUpdateRequest,
 };
 use crate::dto::health::HealthResponse;
+use crate::dto::outbound::{
+    DeliveryResponse, WebhookCreateRequest, WebhookEventWire, WebhookResponse,
+};
 use crate::dto::pipedrive::{
     CrmActionResponse, CrmActionWire, CrmActionsResponse, CrmTargetWire, DeliveryStateWire,
 };
@@ -87,6 +90,10 @@ Pipedrive's webhooks and hands each created deal or lead to the next consultant.
         routes::api_keys::revoke,
         routes::audit::list,
         routes::webhooks::pipedrive,
+        routes::outbound::create,
+        routes::outbound::list,
+        routes::outbound::remove,
+        routes::outbound::deliveries,
         routes::health::health,
         routes::health::ready,
         routes::metrics::scrape,
@@ -102,6 +109,10 @@ Pipedrive's webhooks and hands each created deal or lead to the next consultant.
         GeneratedProtocolResponse,
         PriorityWire,
         StatusWire,
+        WebhookResponse,
+        WebhookCreateRequest,
+        WebhookEventWire,
+        DeliveryResponse,
         WaitingEntryResponse,
         WaitingEntryCreateRequest,
         WaitingPageResponse,
@@ -139,6 +150,7 @@ Pipedrive's webhooks and hands each created deal or lead to the next consultant.
         (name = "api-keys", description = "Scoped API keys (admin only)."),
         (name = "auditoria", description = "The record of operations: who changed what, and when."),
         (name = "pipedrive", description = "Pipedrive's webhooks (the integration)."),
+        (name = "webhooks", description = "Outbound webhooks: signed deliveries of the service's events (Standard Webhooks)."),
         (name = "operacao", description = "Health, readiness and metrics."),
     )
 )]

@@ -90,6 +90,15 @@ pub const ACCESS_TABLE: &[RouteAccess] = &[
     row("GET", "/auditoria", Access::Scopes(ADMIN)),
     // Pipedrive's webhooks: its own basic-auth credentials, no key (Pipedrive cannot send one).
     row("POST", "/webhooks/pipedrive", Access::BasicAuth),
+    // Outbound webhooks: admin only (a subscription receives every assignment).
+    row("POST", "/webhooks", Access::Scopes(ADMIN)),
+    row("GET", "/webhooks", Access::Scopes(ADMIN)),
+    row("DELETE", "/webhooks/{webhook_id}", Access::Scopes(ADMIN)),
+    row(
+        "GET",
+        "/webhooks/{webhook_id}/entregas",
+        Access::Scopes(ADMIN),
+    ),
     // Operations.
     row("GET", "/health", Access::Public),
     row("GET", "/ready", Access::Public),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use consultores_domain::{
     ApiKeyStore, AuditService, ConsultantService, DistributionService, ProtocolService,
-    StoreHealth, WaitingQueueService,
+    SecretSource, StoreHealth, WaitingQueueService, WebhookStore,
 };
 
 use crate::metrics::Metrics;
@@ -28,6 +28,21 @@ pub struct ApiState {
     pub(crate) metrics: Arc<Metrics>,
     /// `None` while the Pipedrive integration is off (v6 behaviour).
     pub(crate) pipedrive: Option<PipedriveIntegration>,
+    /// Outbound webhooks' subscriptions (`/webhooks`); `None` answers those routes 404.
+    pub(crate) webhooks: Option<WebhookApi>,
+}
+
+impl std::fmt::Debug for WebhookApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookApi").finish_non_exhaustive()
+    }
+}
+
+/// What `/webhooks` needs: the store of subscriptions and a source of secrets.
+#[derive(Clone)]
+pub struct WebhookApi {
+    pub store: Arc<dyn WebhookStore>,
+    pub secrets: Arc<dyn SecretSource>,
 }
 
 impl ApiState {
@@ -54,6 +69,7 @@ impl ApiState {
             logger,
             metrics: Arc::new(Metrics::new()),
             pipedrive: None,
+            webhooks: None,
         }
     }
 
@@ -80,6 +96,12 @@ impl ApiState {
     /// Wakes the queue's dispatcher: something may have freed a consultant.
     pub(crate) fn queue_may_move(&self) {
         self.queue.signal().notify();
+    }
+
+    /// The same state serving `/webhooks` (outbound webhooks' subscriptions).
+    pub fn with_webhooks(mut self, webhooks: WebhookApi) -> Self {
+        self.webhooks = Some(webhooks);
+        self
     }
 
     /// The same state with the Pipedrive integration on: the rotation accepts a CRM target and

@@ -1,3 +1,13 @@
-//! Outbound webhooks: the Standard Webhooks signature ([`signing`]) and, later, delivery.
+//! Outbound webhooks' adapter: the Standard Webhooks signature ([`signing`]) and the delivery
+//! client and worker round ([`delivery`]), over the domain's [`WebhookStore`] port.
+//!
+//! [`WebhookStore`]: consultores_domain::WebhookStore
 
+pub mod delivery;
 pub mod signing;
+
+pub use delivery::{Round, Sender, Worker};
+
+/// Deliveries claimed per round.
+pub const WORKER_BATCH: u32 = Worker::BATCH;
+pub use signing::{generate_secret, sign, RandomSecrets};

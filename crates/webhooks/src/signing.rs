@@ -18,6 +18,16 @@ pub fn generate_secret() -> String {
     format!("{SECRET_PREFIX}{}", STANDARD.encode(bytes))
 }
 
+/// [`generate_secret`] behind the domain's port.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RandomSecrets;
+
+impl consultores_domain::SecretSource for RandomSecrets {
+    fn generate(&self) -> consultores_domain::WebhookSecret {
+        consultores_domain::WebhookSecret::new(generate_secret())
+    }
+}
+
 /// Why a secret cannot sign.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the webhook secret is not whsec_ followed by base64")]

@@ -6,6 +6,7 @@ pub mod api_key;
 pub mod audit;
 pub mod consultant;
 pub mod health;
+pub mod outbound;
 pub mod pipedrive;
 pub mod protocol;
 pub mod queue;

@@ -8,6 +8,7 @@ pub mod docs;
 pub mod fallback;
 pub mod health;
 pub mod metrics;
+pub mod outbound;
 pub mod protocols;
 pub mod queue;
 pub mod rotation;
@@ -60,6 +61,14 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new(Method::DELETE, "/api-keys/{api_key_id}", api_keys::revoke),
         Endpoint::new(Method::GET, "/auditoria", audit::list),
         Endpoint::new(Method::POST, "/webhooks/pipedrive", webhooks::pipedrive),
+        Endpoint::new(Method::POST, "/webhooks", outbound::create),
+        Endpoint::new(Method::GET, "/webhooks", outbound::list),
+        Endpoint::new(Method::DELETE, "/webhooks/{webhook_id}", outbound::remove),
+        Endpoint::new(
+            Method::GET,
+            "/webhooks/{webhook_id}/entregas",
+            outbound::deliveries,
+        ),
         Endpoint::new(Method::GET, "/health", health::health),
         Endpoint::new(Method::GET, "/ready", health::ready),
         Endpoint::new(Method::GET, "/metrics", metrics::scrape),

@@ -52,6 +52,11 @@ pub(crate) const DECISIONS: &[(&str, &str, Who)] = &[
     ("GET", "/auditoria", Who::Admins),
     // Called by Pipedrive, which cannot send a key: basic auth, checked by the handler.
     ("POST", "/webhooks/pipedrive", Who::Webhook),
+    // Outbound webhooks: admin only.
+    ("POST", "/webhooks", Who::Admins),
+    ("GET", "/webhooks", Who::Admins),
+    ("DELETE", "/webhooks/{webhook_id}", Who::Admins),
+    ("GET", "/webhooks/{webhook_id}/entregas", Who::Admins),
     ("GET", "/health", Who::Anyone),
     ("GET", "/ready", Who::Anyone),
     ("GET", "/metrics", Who::Readers),

@@ -222,6 +222,10 @@ pub fn state(database: &consultores_persistence::Database, logs: &Logs) -> ApiSt
         Arc::new(database.clone()),
         logs.logger(),
     )
+    .with_webhooks(consultores_http::WebhookApi {
+        store: Arc::new(database.clone()),
+        secrets: Arc::new(consultores_webhooks::RandomSecrets),
+    })
 }
 
 /// Starts the app on a fresh database with default test settings.

@@ -12,6 +12,7 @@ mod docs;
 mod idempotency;
 mod logging;
 mod metrics;
+mod outbound;
 mod pipedrive;
 mod protocols;
 mod queue;
