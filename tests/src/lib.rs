@@ -11,6 +11,7 @@ pub mod http;
 pub mod pg_cluster;
 pub mod process;
 pub mod raw;
+pub mod receiver;
 pub mod team;
 
 use std::io::{BufRead, BufReader};
