@@ -3,7 +3,8 @@
 //!
 //! Label values are bounded: `route` is the matched route pattern (or `unmatched`), `method` one of
 //! the known verbs (or `OTHER`), `idioma` only a language that a consultant was actually assigned
-//! for. Nothing a client sends can create a new series.
+//! for, or (`consultores_queue_waiting`) a language some contact waits in at scrape time: that
+//! gauge is rebuilt at every scrape, so a language leaves it when its last contact does.
 
 use consultores_domain::{Language, PoolState};
 use prometheus::{
