@@ -127,3 +127,84 @@ fn on_postgres_every_event_arrives_signed_and_failures_are_retried() {
 fn on_sqlite_every_event_arrives_signed_and_failures_are_retried() {
     every_event_arrives_signed_and_failures_are_retried(&TestDatabase::sqlite());
 }
+
+/// A receiver that accepts connections and never answers: it costs its own deliveries a timeout
+/// and a retry, and nothing else (other subscriptions are delivered meanwhile, assignments go on).
+#[test]
+fn a_hanging_receiver_delays_nothing_but_its_own_deliveries() {
+    let database = TestDatabase::postgres();
+    let service = Service::start(&ServiceConfig::with_database(database.url()));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hanging_url = format!("http://{}/", listener.local_addr().unwrap());
+    thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().map_while(Result::ok) {
+            held.push(stream);
+        }
+    });
+    let healthy = Receiver::start(204);
+    let subscribe = |url: &str| {
+        let (status, hook) =
+            json(service.post("/webhooks", &json!({"url": url, "eventos": ["atribuicao"]})));
+        assert_eq!(status, 200, "{hook}");
+        hook["id"].as_i64().unwrap()
+    };
+    let hanging = subscribe(&hanging_url);
+    let fine = subscribe(&healthy.url);
+    hire(&service, "João Silva", &["pt"], true);
+    for _ in 0..3 {
+        let (status, _) = json(service.get("/consultor/da-vez?idioma=pt"));
+        assert_eq!(status, 200);
+    }
+    let log = |id: i64| json(service.get(&format!("/webhooks/{id}/entregas"))).1;
+    let started = Instant::now();
+    while !log(fine)
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d["estado"] == "entregue")
+    {
+        assert!(started.elapsed() < PATIENCE, "{}", log(fine));
+        thread::sleep(Duration::from_millis(50));
+    }
+    // The healthy subscription was served while the hanging one's first tries are still open.
+    assert!(
+        log(hanging)
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["tentativas"] == 0),
+        "{}",
+        log(hanging)
+    );
+    let (status, _) = json(service.get("/consultor/da-vez?idioma=pt"));
+    assert_eq!(status, 200, "assignments go on");
+    loop {
+        let current = log(hanging);
+        let tried = current
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["tentativas"] == 1)
+            .count();
+        if tried > 0 {
+            let first = current
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|d| d["tentativas"] == 1)
+                .unwrap();
+            assert_eq!(first["estado"], "pendente", "retried later");
+            assert!(
+                first["ultimo_erro"]
+                    .as_str()
+                    .unwrap()
+                    .contains("tempo esgotado"),
+                "{first}"
+            );
+            break;
+        }
+        assert!(started.elapsed() < PATIENCE, "{current}");
+        thread::sleep(Duration::from_millis(100));
+    }
+}

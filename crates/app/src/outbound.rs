@@ -1,5 +1,6 @@
 //! The outbound webhooks' delivery worker: one thread per process that runs a round
-//! ([`consultores_webhooks::Worker::round`]) every [`INTERVAL`], or at once after a full round.
+//! ([`consultores_webhooks::Worker::round`]: claim due deliveries, each sent on a thread of its
+//! own) every [`INTERVAL`], or soon after a full round.
 //! Deliveries are leased to one replica at a time, so any number of replicas may run one.
 
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
@@ -10,7 +11,7 @@ use std::time::Duration;
 use consultores_domain::SystemClock;
 use consultores_persistence::Database;
 use consultores_pipedrive::Backoff;
-use consultores_webhooks::{Worker, WORKER_BATCH};
+use consultores_webhooks::Worker;
 use slog::{info, warn};
 
 /// The longest time between two rounds (a change is delivered within about this long).
@@ -47,17 +48,16 @@ pub fn spawn(database: &Database, logger: slog::Logger) -> std::io::Result<Deliv
             let full = match worker.round() {
                 Ok(round) => {
                     if round.claimed > 0 {
-                        info!(logger, "webhook deliveries";
-                            "claimed" => round.claimed, "delivered" => round.delivered);
+                        info!(logger, "webhook deliveries sent"; "claimed" => round.claimed);
                     }
-                    round.claimed == WORKER_BATCH as usize
+                    round.full
                 }
                 Err(error) => {
                     warn!(logger, "webhook delivery round failed; retrying"; "error" => %error);
                     false
                 }
             };
-            let wait = if full { Duration::ZERO } else { INTERVAL };
+            let wait = if full { INTERVAL / 10 } else { INTERVAL };
             if !matches!(stopped.recv_timeout(wait), Err(RecvTimeoutError::Timeout)) {
                 return;
             }

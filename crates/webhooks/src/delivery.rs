@@ -5,6 +5,7 @@
 //! most [`TIMEOUT`] and a retry schedule; nothing is buffered beyond the claimed batch, and the
 //! rotation never waits on a receiver (deliveries are queued in its transaction, sent here).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -114,19 +115,25 @@ pub fn outcome(
     }
 }
 
-/// One worker's rounds.
+/// One worker's rounds. Each claimed delivery is sent on a thread of its own and settled there,
+/// so a receiver that hangs holds one thread for at most [`TIMEOUT`] and never delays the others
+/// (nor the next round); at most [`Worker::MAX_IN_FLIGHT`] deliveries are in flight at once.
 pub struct Worker {
+    shared: Arc<Shared>,
+    in_flight: Arc<AtomicUsize>,
+}
+
+struct Shared {
     store: Arc<dyn WebhookStore>,
     sender: Sender,
     retry: Arc<dyn RetryPolicy>,
     clock: Arc<dyn Clock>,
-    batch: u32,
 }
 
 impl std::fmt::Debug for Worker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Worker")
-            .field("batch", &self.batch)
+            .field("in_flight", &self.in_flight.load(Ordering::SeqCst))
             .finish_non_exhaustive()
     }
 }
@@ -134,13 +141,26 @@ impl std::fmt::Debug for Worker {
 /// What a round did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Round {
+    /// Deliveries claimed and handed to their threads.
     pub claimed: usize,
-    pub delivered: usize,
+    /// Whether the round was limited by the batch or the in-flight cap (run another soon).
+    pub full: bool,
+}
+
+/// Decrements the in-flight count when a delivery's thread ends, however it ends.
+struct InFlight(Arc<AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Worker {
-    /// Deliveries claimed (and sent in parallel) per round.
+    /// Deliveries claimed per round.
     pub const BATCH: u32 = 32;
+    /// Deliveries being sent at once, at most.
+    pub const MAX_IN_FLIGHT: usize = 64;
 
     pub fn new(
         store: Arc<dyn WebhookStore>,
@@ -149,52 +169,65 @@ impl Worker {
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
-            store,
-            sender,
-            retry,
-            clock,
-            batch: Self::BATCH,
+            shared: Arc::new(Shared {
+                store,
+                sender,
+                retry,
+                clock,
+            }),
+            in_flight: Arc::default(),
         }
     }
 
-    /// Claims due deliveries (leased for longer than a round can take), posts them in
-    /// parallel, and records each outcome.
+    /// Claims due deliveries (leased for longer than a try can take) and sends each on its own
+    /// thread, which records the outcome. Returns without waiting for them.
     pub fn round(&self) -> Result<Round, DomainError> {
-        let now = self.clock.now();
+        let room = Self::MAX_IN_FLIGHT.saturating_sub(self.in_flight.load(Ordering::SeqCst));
+        let limit = u32::try_from(room).unwrap_or(Self::BATCH).min(Self::BATCH);
+        if limit == 0 {
+            return Ok(Round {
+                claimed: 0,
+                full: true,
+            });
+        }
+        let now = self.shared.clock.now();
         let lease = chrono::Duration::from_std(TIMEOUT * 6).unwrap_or(chrono::Duration::minutes(1));
-        let claimed = self.store.claim_deliveries(now, now + lease, self.batch)?;
-        let results: Vec<(Delivery, DeliveryOutcome)> = std::thread::scope(|scope| {
-            let handles: Vec<_> = claimed
-                .into_iter()
-                .map(|delivery| {
-                    scope.spawn(move || {
-                        let result = self.sender.send(&delivery, self.clock.now());
-                        let outcome = outcome(&delivery, result, &*self.retry, self.clock.now());
-                        (delivery, outcome)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .filter_map(|handle| handle.join().ok())
-                .collect()
-        });
-        let mut round = Round {
-            claimed: results.len(),
-            delivered: 0,
+        let claimed = self
+            .shared
+            .store
+            .claim_deliveries(now, now + lease, limit)?;
+        let round = Round {
+            claimed: claimed.len(),
+            full: claimed.len() == limit as usize,
         };
-        for (delivery, outcome) in results {
-            if matches!(outcome, DeliveryOutcome::Delivered { .. }) {
-                round.delivered += 1;
-            }
-            self.store.settle_delivery(
-                delivery.id,
-                delivery.attempts + 1,
-                &outcome,
-                self.clock.now(),
-            )?;
+        for delivery in claimed {
+            self.in_flight.fetch_add(1, Ordering::SeqCst);
+            let guard = InFlight(self.in_flight.clone());
+            let shared = self.shared.clone();
+            let spawned = std::thread::Builder::new()
+                .name("webhook-send".to_owned())
+                .spawn(move || {
+                    let _guard = guard;
+                    shared.deliver(&delivery);
+                });
+            // No thread available now: the lease ends and a later round tries again.
+            drop(spawned);
         }
         Ok(round)
+    }
+}
+
+impl Shared {
+    fn deliver(&self, delivery: &Delivery) {
+        let result = self.sender.send(delivery, self.clock.now());
+        let outcome = outcome(delivery, result, &*self.retry, self.clock.now());
+        // A store that fails here leaves the lease to expire: the delivery is tried again.
+        let _ = self.store.settle_delivery(
+            delivery.id,
+            delivery.attempts + 1,
+            &outcome,
+            self.clock.now(),
+        );
     }
 }
 
@@ -255,6 +288,42 @@ mod tests {
             outcome(&old, Err((None, "tempo esgotado".into())), &Fixed, now),
             DeliveryOutcome::Failed { status: None, .. }
         ));
+    }
+
+    /// A receiver that answers every request with `status` and a `location`, once per connection.
+    fn answering(status: u16) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().map_while(Result::ok) {
+                use std::io::{Read, Write};
+                let mut stream = stream;
+                let mut buffer = [0u8; 4096];
+                let _ = stream.read(&mut buffer);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nlocation: http://127.0.0.1:9/\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                );
+            }
+        });
+        url
+    }
+
+    #[test]
+    fn a_redirect_is_not_followed_but_retried() {
+        let sender = Sender::new().unwrap();
+        let mut redirected = delivery(Utc::now(), 0);
+        redirected.url = answering(302);
+        let result = sender.send(&redirected, Utc::now());
+        assert!(matches!(result, Err((Some(302), _))), "{result:?}");
+    }
+
+    #[test]
+    fn a_2xx_answer_is_success() {
+        let sender = Sender::new().unwrap();
+        let mut accepted = delivery(Utc::now(), 0);
+        accepted.url = answering(204);
+        assert_eq!(sender.send(&accepted, Utc::now()), Ok(204));
     }
 
     #[test]

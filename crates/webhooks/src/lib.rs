@@ -7,7 +7,4 @@ pub mod delivery;
 pub mod signing;
 
 pub use delivery::{Round, Sender, Worker};
-
-/// Deliveries claimed per round.
-pub const WORKER_BATCH: u32 = Worker::BATCH;
 pub use signing::{generate_secret, sign, RandomSecrets};
