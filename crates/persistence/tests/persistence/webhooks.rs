@@ -156,3 +156,61 @@ fn a_removed_subscription_gets_nothing_more(test: &TestDatabase) {
         "no delivery for a removed subscription"
     );
 }
+
+fn big_pool() -> consultores_persistence::PoolSettings {
+    consultores_persistence::PoolSettings {
+        max_size: 16,
+        connect_timeout: std::time::Duration::from_secs(60),
+    }
+}
+
+#[test]
+fn postgres_concurrent_claims_never_hand_out_one_delivery_twice() {
+    concurrent_claims_never_hand_out_one_delivery_twice(&TestDatabase::postgres_with(big_pool()));
+}
+
+#[test]
+fn sqlite_concurrent_claims_never_hand_out_one_delivery_twice() {
+    concurrent_claims_never_hand_out_one_delivery_twice(&TestDatabase::sqlite_with(big_pool()));
+}
+
+/// 200 deliveries, 8 workers claiming 7 at a time at once: each delivery is claimed exactly once.
+fn concurrent_claims_never_hand_out_one_delivery_twice(test: &TestDatabase) {
+    let db = test.database();
+    let now = now_micros();
+    subscribe(&db, &[WebhookEvent::ConsultantConnection]);
+    let joao = ConsultantRepository::create(&db, &consultant("João Silva", &["pt"]), now, &actor())
+        .unwrap();
+    for round in 0..200 {
+        let patch = ConsultantPatch::online(round % 2 == 1);
+        ConsultantRepository::update(&db, joao.id, &patch, now, &actor()).unwrap();
+    }
+    assert_eq!(count(test, "webhook_entregas"), 200);
+    let barrier = std::sync::Barrier::new(8);
+    let claimed: Vec<i64> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                scope.spawn(|| {
+                    barrier.wait();
+                    let mut mine = Vec::new();
+                    loop {
+                        let batch = db
+                            .claim_deliveries(now, now + Duration::minutes(5), 7)
+                            .unwrap();
+                        if batch.is_empty() {
+                            return mine;
+                        }
+                        mine.extend(batch.iter().map(|d| d.id.0));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let unique: std::collections::HashSet<i64> = claimed.iter().copied().collect();
+    assert_eq!(claimed.len(), 200, "every delivery claimed");
+    assert_eq!(unique.len(), 200, "none claimed twice");
+}
