@@ -141,10 +141,16 @@ pub enum AuditAction {
     /// A queue entry past its maximum wait.
     #[serde(rename = "fila.expirada")]
     WaitingEntryExpired,
+    /// `POST /webhooks` (never with the secret).
+    #[serde(rename = "webhook.criado")]
+    WebhookCreated,
+    /// `DELETE /webhooks/{id}`.
+    #[serde(rename = "webhook.removido")]
+    WebhookRemoved,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 13] = [
+    pub const ALL: [AuditAction; 15] = [
         Self::ConsultantCreated,
         Self::ConsultantUpdated,
         Self::ConsultantRemoved,
@@ -158,10 +164,13 @@ impl AuditAction {
         Self::WaitingEntryAssigned,
         Self::WaitingEntryCancelled,
         Self::WaitingEntryExpired,
+        Self::WebhookCreated,
+        Self::WebhookRemoved,
     ];
     const ALLOWED: &'static str = "consultor.criado, consultor.atualizado, consultor.removido, \
          consultor.conexao, protocolo.criado, protocolo.atualizado, atribuicao, api_key.criada, \
-         api_key.revogada, fila.criada, fila.atribuida, fila.cancelada, fila.expirada";
+         api_key.revogada, fila.criada, fila.atribuida, fila.cancelada, fila.expirada, \
+         webhook.criado, webhook.removido";
 
     /// The stored and wire name.
     pub fn as_str(self) -> &'static str {
@@ -179,6 +188,8 @@ impl AuditAction {
             Self::WaitingEntryAssigned => "fila.atribuida",
             Self::WaitingEntryCancelled => "fila.cancelada",
             Self::WaitingEntryExpired => "fila.expirada",
+            Self::WebhookCreated => "webhook.criado",
+            Self::WebhookRemoved => "webhook.removido",
         }
     }
 
@@ -196,6 +207,7 @@ impl AuditAction {
             | Self::WaitingEntryAssigned
             | Self::WaitingEntryCancelled
             | Self::WaitingEntryExpired => AuditEntity::WaitingEntry,
+            Self::WebhookCreated | Self::WebhookRemoved => AuditEntity::Webhook,
         }
     }
 }
@@ -229,16 +241,19 @@ pub enum AuditEntity {
     ApiKey,
     #[serde(rename = "fila")]
     WaitingEntry,
+    #[serde(rename = "webhook")]
+    Webhook,
 }
 
 impl AuditEntity {
-    pub const ALL: [AuditEntity; 4] = [
+    pub const ALL: [AuditEntity; 5] = [
         Self::Consultant,
         Self::Protocol,
         Self::ApiKey,
         Self::WaitingEntry,
+        Self::Webhook,
     ];
-    const ALLOWED: &'static str = "consultor, protocolo, api_key, fila";
+    const ALLOWED: &'static str = "consultor, protocolo, api_key, fila, webhook";
 
     /// The stored and wire name.
     pub fn as_str(self) -> &'static str {
@@ -247,6 +262,7 @@ impl AuditEntity {
             Self::Protocol => "protocolo",
             Self::ApiKey => "api_key",
             Self::WaitingEntry => "fila",
+            Self::Webhook => "webhook",
         }
     }
 }

@@ -219,7 +219,8 @@ pub trait SecretSource: Send + Sync {
 /// Subscriptions and their deliveries.
 #[cfg_attr(test, mockall::automock)]
 pub trait WebhookStore: Send + Sync {
-    /// Stores a subscription with its `secret`.
+    /// Stores a subscription with its `secret`. Audited as `webhook.criado` (without the
+    /// secret).
     fn create_webhook(
         &self,
         new: &NewWebhook,
@@ -232,6 +233,7 @@ pub trait WebhookStore: Send + Sync {
     fn list_webhooks(&self) -> Result<Vec<Webhook>, DomainError>;
 
     /// Removes a subscription (its pending deliveries are dropped as failed); `false` if none.
+    /// Audited as `webhook.removido`.
     fn remove_webhook(
         &self,
         id: WebhookId,

@@ -8,16 +8,19 @@
 
 use chrono::{DateTime, Utc};
 use consultores_domain::{
-    audit_timestamp, Actor, Delivery, DeliveryId, DeliveryOutcome, DeliveryRecord, DeliveryStatus,
-    DomainError, NewWebhook, Webhook, WebhookEvent, WebhookId, WebhookSecret, WebhookStore,
+    audit_timestamp, Actor, AuditAction, AuditChanges, AuditValue, Delivery, DeliveryId,
+    DeliveryOutcome, DeliveryRecord, DeliveryStatus, DomainError, NewWebhook, Webhook,
+    WebhookEvent, WebhookId, WebhookSecret, WebhookStore,
 };
 use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};
 use serde_json::{json, Value};
 
+use crate::audit::NewAuditRow;
 use crate::database::{with_connection, write_transaction, Database};
 use crate::error::StoreError;
 use crate::models::{ConsultantRow, ProtocolRow};
+use crate::queries::Queries;
 use crate::schema::{webhook_entregas as entregas, webhooks};
 use crate::sql_types::Timestamp;
 
@@ -319,12 +322,12 @@ impl WebhookStore for Database {
         new: &NewWebhook,
         secret: &WebhookSecret,
         now: DateTime<Utc>,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<Webhook, DomainError> {
         let events: Vec<&str> = new.events.iter().map(|event| event.as_str()).collect();
         let create = || -> Result<Webhook, StoreError> {
             write_transaction!(self, |conn| {
-                diesel::insert_into(webhooks::table)
+                let webhook = diesel::insert_into(webhooks::table)
                     .values((
                         webhooks::url.eq(&new.url),
                         webhooks::eventos.eq(events.join(",")),
@@ -335,7 +338,26 @@ impl WebhookStore for Database {
                     ))
                     .returning(WebhookRow::as_returning())
                     .get_result(conn)?
-                    .into_domain()
+                    .into_domain()?;
+                let mut changes = AuditChanges::new();
+                changes
+                    .created("url", webhook.url.as_str())
+                    .created(
+                        "eventos",
+                        AuditValue::List(events.iter().map(|e| (*e).to_owned()).collect()),
+                    )
+                    .created(
+                        "descricao",
+                        AuditValue::optional(webhook.description.clone()),
+                    );
+                conn.insert_audit(&NewAuditRow::new(
+                    actor,
+                    AuditAction::WebhookCreated,
+                    webhook.id.0,
+                    now,
+                    &changes,
+                )?)?;
+                Ok(webhook)
             })
         };
         Ok(create()?)
@@ -361,7 +383,7 @@ impl WebhookStore for Database {
         &self,
         id: WebhookId,
         now: DateTime<Utc>,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<bool, DomainError> {
         let remove = || -> Result<bool, StoreError> {
             write_transaction!(self, |conn| {
@@ -387,6 +409,17 @@ impl WebhookStore for Database {
                     entregas::updated_at.eq(Timestamp(now)),
                 ))
                 .execute(conn)?;
+                if removed == 1 {
+                    let mut changes = AuditChanges::new();
+                    changes.created("removido_em", AuditValue::time(now));
+                    conn.insert_audit(&NewAuditRow::new(
+                        actor,
+                        AuditAction::WebhookRemoved,
+                        id.0,
+                        now,
+                        &changes,
+                    )?)?;
+                }
                 Ok(removed == 1)
             })
         };

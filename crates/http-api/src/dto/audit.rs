@@ -50,6 +50,10 @@ pub enum ActionWire {
     WaitingEntryCancelled,
     #[serde(rename = "fila.expirada")]
     WaitingEntryExpired,
+    #[serde(rename = "webhook.criado")]
+    WebhookCreated,
+    #[serde(rename = "webhook.removido")]
+    WebhookRemoved,
 }
 
 /// `entidade` values.
@@ -64,6 +68,8 @@ pub enum EntityWire {
     ApiKey,
     #[serde(rename = "fila")]
     WaitingEntry,
+    #[serde(rename = "webhook")]
+    Webhook,
 }
 
 /// One changed field: its value before and after the operation (`null` before a creation).

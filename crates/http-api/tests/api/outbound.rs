@@ -24,6 +24,10 @@ on_both_backends! {
         assert_eq!(listed[0]["segredo"], Value::Null);
         assert!(!listed.to_string().contains(secret));
         assert!(!app.logs.text().contains(secret), "the secret is never logged");
+        let audit = app.get("/auditoria?acao=webhook.criado").await.json();
+        assert_eq!(audit["itens"][0]["entidade"], "webhook");
+        assert_eq!(audit["itens"][0]["alteracoes"]["url"]["depois"], "https://crm.exemplo.com/g");
+        assert!(!audit.to_string().contains(secret), "nor recorded");
     }
 
     async fn changes_show_in_the_delivery_log_and_removal_ends_them(backend) {
@@ -39,6 +43,8 @@ on_both_backends! {
         assert_eq!(log[0]["tentativas"], 0);
         app.delete(&format!("/webhooks/{}", hook["id"])).await.expect_detail(200, "Webhook removido com sucesso");
         app.delete(&format!("/webhooks/{}", hook["id"])).await.expect_detail(404, "Webhook não encontrado");
+        let audit = app.get("/auditoria?acao=webhook.removido").await.json();
+        assert_eq!(audit["itens"].as_array().unwrap().len(), 1);
         app.get(&format!("/webhooks/{}/entregas", hook["id"])).await.expect(404);
     }
 
