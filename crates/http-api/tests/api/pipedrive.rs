@@ -10,7 +10,7 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::test::{self, TestRequest};
 use consultores_domain::{
     Clock, CrmDeliveryService, CrmUserDirectory, DeliverySettings, DispatchSignal,
-    DistributionService, Language, SystemClock, WaitingQueueService,
+    DistributionService, Language, SystemClock, WaitingQueue, WaitingQueueService,
 };
 use consultores_http::{BasicCredentials, PipedriveIntegration, WebhookIntake};
 use consultores_pipedrive::{
@@ -591,6 +591,18 @@ on_both_backends! {
         assert_eq!(waiting["estado"], "aguardando");
         assert_eq!(waiting["idioma"], "fr");
         assert_eq!(waiting["referencia"], "pipedrive:deal:3");
+        // A French speaker frees up: the dispatcher hands the deal over, owner and note included.
+        app.consultant(json!({"nome": "Marie Dupont", "idiomas": ["fr"], "status_online": true, "id_pipedrive": 7})).await;
+        let round = app
+            .database
+            .database()
+            .dispatch(chrono::Utc::now(), &consultores_domain::Actor::queue("teste"), true, 50)
+            .unwrap();
+        assert_eq!(round.served.len(), 1);
+        let served = app.get("/fila/1").await.json();
+        assert_eq!(served["estado"], "atribuido");
+        let protocol = app.get(&format!("/protocolo/{}", served["protocolo"]["id"])).await.json();
+        assert_eq!(actions(&protocol["pipedrive"]).len(), 2);
         let paths: Vec<String> = crm.requests().await.iter().map(|r| r.url.path().to_owned()).collect();
         assert_eq!(paths, vec![format!("/api/v1/leads/{LEAD}"), "/api/v1/notes".to_owned()]);
     }
