@@ -13,6 +13,7 @@ pub mod pgbouncer;
 pub mod process;
 pub mod proxy;
 pub mod raw;
+pub mod receiver;
 pub mod team;
 pub mod tls;
 

@@ -2,11 +2,13 @@
 
 mod cli;
 mod config;
+mod dispatcher;
 mod healthcheck;
 mod housekeeping;
 mod keys;
 mod listener;
 mod logging;
+mod outbound;
 mod pipedrive;
 mod retention;
 mod serve;

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use consultores_domain::{
-    Clock, CrmDeliveryService, CrmGateway, CrmUserDirectory, DeliverySettings, DistributionService,
-    SystemClock,
+    Clock, CrmDeliveryService, CrmGateway, CrmUserDirectory, DeliverySettings, DispatchSignal,
+    DistributionService, SystemClock, WaitingQueueService,
 };
 use consultores_http::{BasicCredentials, PipedriveIntegration, WebhookIntake};
 use consultores_persistence::Database;
@@ -125,6 +125,11 @@ pub fn start(
             clock.clone(),
             &credentials.user,
             CatchUpSettings::DEFAULT,
+        ))
+        .with_queue(WaitingQueueService::new(
+            store.clone(),
+            clock.clone(),
+            DispatchSignal::new(),
         ))
     });
     let log = logger.new(slog::o!("component" => "pipedrive-worker"));

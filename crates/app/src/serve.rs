@@ -5,18 +5,20 @@
 use std::sync::Arc;
 
 use consultores_domain::{
-    Actor, ApiKeyScope, AuditService, ConsultantService, DistributionService, NewApiKey,
-    ProtocolService, ReportService, SystemClock,
+    Actor, ApiKeyScope, AuditService, ConsultantService, DispatchSignal, DistributionService,
+    NewApiKey, ProtocolService, ReportService, SystemClock, WaitingQueueService,
 };
-use consultores_http::{build_server_with, ApiState, HttpSettings};
+use consultores_http::{build_server_with, ApiState, HttpSettings, WebhookApi};
 use consultores_persistence::Database;
 use consultores_web::{WebSettings, WebState};
 use slog::{info, warn};
 
 use crate::config::Config;
+use crate::dispatcher;
 use crate::housekeeping;
 use crate::listener;
 use crate::logging;
+use crate::outbound;
 use crate::pipedrive;
 use crate::retention;
 use crate::startup::{self, StartupError};
@@ -66,6 +68,10 @@ pub fn run(config: &Config) -> Result<(), StartupError> {
         )?),
         None => None,
     };
+    // Stops (after its round in flight) when `run` returns.
+    let _deliveries = outbound::spawn(&database, logger.clone())?;
+    // Stops (after its pass in flight) when `run` returns.
+    let _dispatcher = dispatcher::spawn(state.clone(), logger.clone())?;
     // Stops when `run` returns.
     let _housekeeper = housekeeping::spawn(database.clone(), logger.clone())?;
     let settings = HttpSettings {
@@ -100,13 +106,18 @@ fn wire(database: &Database, logger: slog::Logger) -> ApiState {
     ApiState::new(
         ConsultantService::new(store.clone(), clock.clone()),
         DistributionService::new(store.clone(), clock.clone()),
-        ProtocolService::new(store.clone(), clock),
+        ProtocolService::new(store.clone(), clock.clone()),
         audit_service(database),
         ReportService::new(store.clone(), store.clone()),
+        WaitingQueueService::new(store.clone(), clock, DispatchSignal::new()),
         store.clone(),
         store,
         logger,
     )
+    .with_webhooks(WebhookApi {
+        store: Arc::new(database.clone()),
+        secrets: Arc::new(consultores_webhooks::RandomSecrets),
+    })
 }
 
 /// The operations page over the same database and services.

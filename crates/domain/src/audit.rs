@@ -40,6 +40,10 @@ impl Actor {
     pub const CLI: &'static str = "cli";
     /// The description recorded for what the service does by itself at start-up.
     pub const STARTUP: &'static str = "startup";
+    /// The description recorded for assignments made from Pipedrive webhooks.
+    pub const PIPEDRIVE_WEBHOOK: &'static str = "pipedrive-webhook";
+    /// The description recorded for what the waiting queue's dispatcher does by itself.
+    pub const QUEUE: &'static str = "fila";
 
     /// The key configured in `AUTHENTICATION_API_KEY` (it has no id).
     pub fn configured_key(request_id: impl Into<String>) -> Self {
@@ -68,6 +72,15 @@ impl Actor {
         Self {
             api_key_id: None,
             api_key_description: Self::CLI.to_owned(),
+            request_id: request_id.into(),
+        }
+    }
+
+    /// The waiting queue's dispatcher (assignments of queued contacts, expirations).
+    pub fn queue(request_id: impl Into<String>) -> Self {
+        Self {
+            api_key_id: None,
+            api_key_description: Self::QUEUE.to_owned(),
             request_id: request_id.into(),
         }
     }
@@ -115,10 +128,29 @@ pub enum AuditAction {
     /// `DELETE /api-keys/{id}`, `consultores api-key revoke`.
     #[serde(rename = "api_key.revogada")]
     ApiKeyRevoked,
+    /// `POST /fila`.
+    #[serde(rename = "fila.criada")]
+    WaitingEntryCreated,
+    /// A queue entry handed to a consultant (with the protocol opened for it; the assignment
+    /// itself is also recorded as `atribuicao` on the consultant).
+    #[serde(rename = "fila.atribuida")]
+    WaitingEntryAssigned,
+    /// `DELETE /fila/{id}`.
+    #[serde(rename = "fila.cancelada")]
+    WaitingEntryCancelled,
+    /// A queue entry past its maximum wait.
+    #[serde(rename = "fila.expirada")]
+    WaitingEntryExpired,
+    /// `POST /webhooks` (never with the secret).
+    #[serde(rename = "webhook.criado")]
+    WebhookCreated,
+    /// `DELETE /webhooks/{id}`.
+    #[serde(rename = "webhook.removido")]
+    WebhookRemoved,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 9] = [
+    pub const ALL: [AuditAction; 15] = [
         Self::ConsultantCreated,
         Self::ConsultantUpdated,
         Self::ConsultantRemoved,
@@ -128,10 +160,17 @@ impl AuditAction {
         Self::Assignment,
         Self::ApiKeyCreated,
         Self::ApiKeyRevoked,
+        Self::WaitingEntryCreated,
+        Self::WaitingEntryAssigned,
+        Self::WaitingEntryCancelled,
+        Self::WaitingEntryExpired,
+        Self::WebhookCreated,
+        Self::WebhookRemoved,
     ];
     const ALLOWED: &'static str = "consultor.criado, consultor.atualizado, consultor.removido, \
          consultor.conexao, protocolo.criado, protocolo.atualizado, atribuicao, api_key.criada, \
-         api_key.revogada";
+         api_key.revogada, fila.criada, fila.atribuida, fila.cancelada, fila.expirada, \
+         webhook.criado, webhook.removido";
 
     /// The stored and wire name.
     pub fn as_str(self) -> &'static str {
@@ -145,6 +184,12 @@ impl AuditAction {
             Self::Assignment => "atribuicao",
             Self::ApiKeyCreated => "api_key.criada",
             Self::ApiKeyRevoked => "api_key.revogada",
+            Self::WaitingEntryCreated => "fila.criada",
+            Self::WaitingEntryAssigned => "fila.atribuida",
+            Self::WaitingEntryCancelled => "fila.cancelada",
+            Self::WaitingEntryExpired => "fila.expirada",
+            Self::WebhookCreated => "webhook.criado",
+            Self::WebhookRemoved => "webhook.removido",
         }
     }
 
@@ -158,6 +203,11 @@ impl AuditAction {
             | Self::Assignment => AuditEntity::Consultant,
             Self::ProtocolCreated | Self::ProtocolUpdated => AuditEntity::Protocol,
             Self::ApiKeyCreated | Self::ApiKeyRevoked => AuditEntity::ApiKey,
+            Self::WaitingEntryCreated
+            | Self::WaitingEntryAssigned
+            | Self::WaitingEntryCancelled
+            | Self::WaitingEntryExpired => AuditEntity::WaitingEntry,
+            Self::WebhookCreated | Self::WebhookRemoved => AuditEntity::Webhook,
         }
     }
 }
@@ -189,11 +239,21 @@ pub enum AuditEntity {
     Protocol,
     #[serde(rename = "api_key")]
     ApiKey,
+    #[serde(rename = "fila")]
+    WaitingEntry,
+    #[serde(rename = "webhook")]
+    Webhook,
 }
 
 impl AuditEntity {
-    pub const ALL: [AuditEntity; 3] = [Self::Consultant, Self::Protocol, Self::ApiKey];
-    const ALLOWED: &'static str = "consultor, protocolo, api_key";
+    pub const ALL: [AuditEntity; 5] = [
+        Self::Consultant,
+        Self::Protocol,
+        Self::ApiKey,
+        Self::WaitingEntry,
+        Self::Webhook,
+    ];
+    const ALLOWED: &'static str = "consultor, protocolo, api_key, fila, webhook";
 
     /// The stored and wire name.
     pub fn as_str(self) -> &'static str {
@@ -201,6 +261,8 @@ impl AuditEntity {
             Self::Consultant => "consultor",
             Self::Protocol => "protocolo",
             Self::ApiKey => "api_key",
+            Self::WaitingEntry => "fila",
+            Self::Webhook => "webhook",
         }
     }
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::DomainError;
 use crate::protocol::ProtocolId;
+use crate::waiting::WaitingEntryId;
 
 /// A recorded event's database id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -78,15 +79,22 @@ pub enum CrmEventOutcome {
         protocol: ProtocolId,
         reason: String,
     },
-    /// It could not be processed (`falhou`): no usable language, nobody available, …
+    /// It could not be processed (`falhou`): no usable language, nobody available without a
+    /// waiting queue, …
     Failed { reason: String },
+    /// Nobody was available: the record waits in the queue (`concluido`, with the entry named
+    /// in the reason) and goes to the first consultant who frees up.
+    Queued {
+        entry: WaitingEntryId,
+        reason: String,
+    },
 }
 
 impl CrmEventOutcome {
     /// The stored state: `concluido`, `ignorado` or `falhou`.
     pub fn state(&self) -> &'static str {
         match self {
-            Self::Assigned { .. } | Self::Linked { .. } => "concluido",
+            Self::Assigned { .. } | Self::Linked { .. } | Self::Queued { .. } => "concluido",
             Self::Ignored { .. } => "ignorado",
             Self::Failed { .. } => "falhou",
         }
@@ -96,9 +104,10 @@ impl CrmEventOutcome {
     pub fn reason(&self) -> Option<&str> {
         match self {
             Self::Assigned { .. } => None,
-            Self::Ignored { reason } | Self::Failed { reason } | Self::Linked { reason, .. } => {
-                Some(reason)
-            }
+            Self::Ignored { reason }
+            | Self::Failed { reason }
+            | Self::Linked { reason, .. }
+            | Self::Queued { reason, .. } => Some(reason),
         }
     }
 

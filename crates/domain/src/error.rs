@@ -13,6 +13,13 @@ pub enum DomainError {
     ProtocolNotFound,
     #[error("Chave de API não encontrada")]
     ApiKeyNotFound,
+    #[error("Contato não encontrado na fila")]
+    WaitingEntryNotFound,
+    #[error("Webhook não encontrado")]
+    WebhookNotFound,
+    /// Cancelling a queue entry that a consultant already took.
+    #[error("Contato já atribuído")]
+    AlreadyAssigned,
     #[error("Email já cadastrado")]
     EmailTaken,
     #[error("Não há consultor disponível para o idioma {0}")]

@@ -20,7 +20,9 @@ pub mod report;
 pub mod routing;
 pub mod services;
 pub mod values;
+pub mod waiting;
 pub mod web_session;
+pub mod webhooks;
 
 pub use api_key::{ApiKey, ApiKeyId, ApiKeyScope, NewApiKey};
 pub use audit::{
@@ -63,11 +65,19 @@ pub use routing::{
 };
 pub use services::{
     AuditService, ConsultantService, CrmDeliveryService, CrmUserDirectory, DeliveryRound,
-    DeliverySettings, DistributionService, NobodyFree, ProtocolService, ReportService,
-    UserCheck,
+    DeliverySettings, DispatchSignal, DistributionService, NobodyFree, ProtocolService,
+    ReportService, UserCheck, WaitingQueueService,
 };
 pub use values::{
     ConsultantName, Description, Email, InvalidValue, Language, LanguageList, Phone,
     PipedriveUserId, ProtocolNumber,
 };
+pub use waiting::{
+    DispatchRound, MaxWait, NewWaitingEntry, ServedEntry, WaitingEntry, WaitingEntryId,
+    WaitingFilter, WaitingLanguages, WaitingPage, WaitingQueue, WaitingState,
+};
 pub use web_session::{WebSession, WebSessionToken};
+pub use webhooks::{
+    Delivery, DeliveryId, DeliveryOutcome, DeliveryRecord, DeliveryStatus, NewWebhook,
+    SecretSource, Webhook, WebhookEvent, WebhookId, WebhookSecret, WebhookStore, DELIVERY_WINDOW,
+};

@@ -104,7 +104,10 @@ impl ApiError {
                 DomainError::ConsultantNotFound
                 | DomainError::ProtocolNotFound
                 | DomainError::ApiKeyNotFound
+                | DomainError::WaitingEntryNotFound
+                | DomainError::WebhookNotFound
                 | DomainError::NoneAvailable(_) => detail(StatusCode::NOT_FOUND, error.to_string()),
+                DomainError::AlreadyAssigned => detail(StatusCode::CONFLICT, error.to_string()),
                 DomainError::EmailTaken => detail(StatusCode::BAD_REQUEST, error.to_string()),
                 DomainError::IdempotencyKeyReused => {
                     detail(StatusCode::UNPROCESSABLE_ENTITY, error.to_string())

@@ -39,4 +39,4 @@ pub use openapi::openapi;
 pub use pipedrive::{BasicCredentials, PipedriveIntegration, WebhookIntake};
 pub use server::{app, app_with, build_server, build_server_with};
 pub use settings::HttpSettings;
-pub use state::ApiState;
+pub use state::{ApiState, WebhookApi};

@@ -3,12 +3,13 @@
 //!
 //! Label values are bounded: `route` is the matched route pattern (or `unmatched`), `method` one of
 //! the known verbs (or `OTHER`), `idioma` only a language that a consultant was actually assigned
-//! for. Nothing a client sends can create a new series.
+//! for, or (`consultores_queue_waiting`) a language some contact waits in at scrape time: that
+//! gauge is rebuilt at every scrape, so a language leaves it when its last contact does.
 
 use consultores_domain::{Language, PoolState};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 /// The route label of requests that matched no route.
@@ -26,6 +27,9 @@ pub(crate) struct Metrics {
     pool_max_size: IntGauge,
     webhooks: IntCounterVec,
     pipedrive_pending: IntGauge,
+    queue_waiting: IntGaugeVec,
+    queue_wait: Histogram,
+    queue_expired: IntCounter,
 }
 
 impl Metrics {
@@ -86,6 +90,29 @@ impl Metrics {
             "consultores_pipedrive_pending_actions",
             "Pipedrive actions (owner updates, notes) waiting for delivery; 0 with the integration off.",
         )?;
+        let queue_waiting = IntGaugeVec::new(
+            Opts::new(
+                "consultores_queue_waiting",
+                "Contacts waiting in the queue, by language (`idioma`), counted at each scrape.",
+            ),
+            &["idioma"],
+        )?;
+        let queue_wait = Histogram::with_opts(
+            HistogramOpts::new(
+                "consultores_queue_wait_seconds",
+                "Time from joining the queue to being handed to a consultant (0 when served at once).",
+            )
+            .buckets(vec![
+                0.5, 1.0, 5.0, 15.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 14400.0, 86400.0,
+            ]),
+        )?;
+        let queue_expired = IntCounter::new(
+            "consultores_queue_expired_total",
+            "Queue entries that nobody took within their maximum wait.",
+        )?;
+        registry.register(Box::new(queue_waiting.clone()))?;
+        registry.register(Box::new(queue_wait.clone()))?;
+        registry.register(Box::new(queue_expired.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(durations.clone()))?;
         registry.register(Box::new(assignments.clone()))?;
@@ -106,6 +133,9 @@ impl Metrics {
             pool_max_size,
             webhooks,
             pipedrive_pending,
+            queue_waiting,
+            queue_wait,
+            queue_expired,
         })
     }
 
@@ -141,6 +171,28 @@ impl Metrics {
     pub(crate) fn pipedrive_pending(&self, pending: u64) {
         self.pipedrive_pending
             .set(i64::try_from(pending).unwrap_or(i64::MAX));
+    }
+
+    /// Records one queue entry handed to a consultant after `waited`.
+    pub(crate) fn queue_served(&self, waited: chrono::Duration) {
+        let seconds = waited.num_microseconds().unwrap_or(i64::MAX) as f64 / 1e6;
+        self.queue_wait.observe(seconds.max(0.0));
+    }
+
+    /// Counts queue entries that expired.
+    pub(crate) fn queue_expired(&self, count: usize) {
+        self.queue_expired
+            .inc_by(u64::try_from(count).unwrap_or(u64::MAX));
+    }
+
+    /// Sets the waiting entries per language (languages absent from `counts` drop out).
+    pub(crate) fn queue_waiting(&self, counts: &[(Language, u64)]) {
+        self.queue_waiting.reset();
+        for (language, count) in counts {
+            self.queue_waiting
+                .with_label_values(&[language.as_str()])
+                .set(i64::try_from(*count).unwrap_or(i64::MAX));
+        }
     }
 
     /// The text exposition of every metric, with the pool gauges set to `pool` first.

@@ -23,12 +23,19 @@ use crate::dto::consultant::{
     ConsultantCreateRequest, ConsultantResponse, ConsultantUpdateRequest,
 };
 use crate::dto::health::HealthResponse;
+use crate::dto::outbound::{
+    DeliveryResponse, WebhookCreateRequest, WebhookEventWire, WebhookResponse,
+};
 use crate::dto::pipedrive::{
     CrmActionResponse, CrmActionWire, CrmActionsResponse, CrmTargetWire, DeliveryStateWire,
 };
 use crate::dto::protocol::{
     GeneratedProtocolResponse, PriorityWire, ProtocolCreateRequest, ProtocolResponse,
     ProtocolUpdateRequest, StatusWire,
+};
+use crate::dto::queue::{
+    QueueConsultantResponse, WaitingEntryCreateRequest, WaitingEntryResponse, WaitingPageResponse,
+    WaitingStateWire,
 };
 use crate::dto::report::{ReportLine, ReportResponse};
 use crate::dto::rotation::{AssignmentResponse, NobodyFreeResponse};
@@ -75,12 +82,20 @@ Pipedrive's webhooks and hands each created deal or lead to the next consultant.
         routes::protocols::update,
         routes::protocols::generate,
         routes::protocols::create,
+        routes::queue::create,
+        routes::queue::list,
+        routes::queue::get,
+        routes::queue::cancel,
         routes::api_keys::create,
         routes::api_keys::list,
         routes::api_keys::revoke,
         routes::audit::list,
         routes::reports::assignments,
         routes::webhooks::pipedrive,
+        routes::outbound::create,
+        routes::outbound::list,
+        routes::outbound::remove,
+        routes::outbound::deliveries,
         routes::health::health,
         routes::health::ready,
         routes::metrics::scrape,
@@ -97,6 +112,15 @@ Pipedrive's webhooks and hands each created deal or lead to the next consultant.
         GeneratedProtocolResponse,
         PriorityWire,
         StatusWire,
+        WebhookResponse,
+        WebhookCreateRequest,
+        WebhookEventWire,
+        DeliveryResponse,
+        WaitingEntryResponse,
+        WaitingEntryCreateRequest,
+        WaitingPageResponse,
+        WaitingStateWire,
+        QueueConsultantResponse,
         ApiKeyCreateRequest,
         ApiKeyCreatedResponse,
         ApiKeyResponse,
@@ -127,9 +151,11 @@ Pipedrive's webhooks and hands each created deal or lead to the next consultant.
         (name = "consultores", description = "Consultants."),
         (name = "rodizio", description = "The rotation: who gets the next contact."),
         (name = "protocolos", description = "Numbered protocols."),
+        (name = "fila", description = "The waiting queue: contacts that wait for the first consultant who frees up, in arrival order."),
         (name = "api-keys", description = "Scoped API keys (admin only)."),
         (name = "auditoria", description = "The record of operations: who changed what, and when."),
         (name = "pipedrive", description = "Pipedrive's webhooks (the integration)."),
+        (name = "webhooks", description = "Outbound webhooks: signed deliveries of the service's events (Standard Webhooks)."),
         (name = "operacao", description = "Health, readiness and metrics."),
     )
 )]

@@ -77,6 +77,11 @@ pub const ACCESS_TABLE: &[RouteAccess] = &[
     ),
     row("GET", "/gerar-protocolo", Access::Scopes(DISTRIBUTION)),
     row("POST", "/protocolo", Access::Scopes(DISTRIBUTION)),
+    // The waiting queue: the rotation's clients queue and cancel contacts; everyone reads.
+    row("POST", "/fila", Access::Scopes(DISTRIBUTION)),
+    row("GET", "/fila", Access::Scopes(READ)),
+    row("GET", "/fila/{fila_id}", Access::Scopes(READ)),
+    row("DELETE", "/fila/{fila_id}", Access::Scopes(DISTRIBUTION)),
     // Keys: admin only, reading included (the list shows who can do what).
     row("POST", "/api-keys", Access::Scopes(ADMIN)),
     row("GET", "/api-keys", Access::Scopes(ADMIN)),
@@ -87,6 +92,15 @@ pub const ACCESS_TABLE: &[RouteAccess] = &[
     row("GET", "/relatorios/atribuicoes", Access::Scopes(READ)),
     // Pipedrive's webhooks: its own basic-auth credentials, no key (Pipedrive cannot send one).
     row("POST", "/webhooks/pipedrive", Access::BasicAuth),
+    // Outbound webhooks: admin only (a subscription receives every assignment).
+    row("POST", "/webhooks", Access::Scopes(ADMIN)),
+    row("GET", "/webhooks", Access::Scopes(ADMIN)),
+    row("DELETE", "/webhooks/{webhook_id}", Access::Scopes(ADMIN)),
+    row(
+        "GET",
+        "/webhooks/{webhook_id}/entregas",
+        Access::Scopes(ADMIN),
+    ),
     // Operations.
     row("GET", "/health", Access::Public),
     row("GET", "/ready", Access::Public),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use consultores_domain::{
     ApiKeyStore, AuditService, ConsultantService, DistributionService, ProtocolService,
-    ReportService, StoreHealth,
+    ReportService, SecretSource, StoreHealth, WaitingQueueService, WebhookStore,
 };
 
 use crate::auth_costs::{FailedAttempts, VerifiedKeys};
@@ -21,6 +21,9 @@ pub struct ApiState {
     pub(crate) protocols: ProtocolService,
     pub(crate) audit: AuditService,
     pub(crate) reports: ReportService,
+    /// The waiting queue; its signal wakes this process's dispatcher after every change that
+    /// may free a consultant.
+    pub(crate) queue: WaitingQueueService,
     pub(crate) api_keys: Arc<dyn ApiKeyStore>,
     pub(crate) health: Arc<dyn StoreHealth>,
     pub(crate) logger: slog::Logger,
@@ -34,6 +37,21 @@ pub struct ApiState {
     /// The last answer of `/ready` and when it was taken; locked while a check runs, so
     /// concurrent checks wait for it instead of each taking a connection.
     pub(crate) readiness: Arc<tokio::sync::Mutex<Option<Readiness>>>,
+    /// Outbound webhooks' subscriptions (`/webhooks`); `None` answers those routes 404.
+    pub(crate) webhooks: Option<WebhookApi>,
+}
+
+impl std::fmt::Debug for WebhookApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookApi").finish_non_exhaustive()
+    }
+}
+
+/// What `/webhooks` needs: the store of subscriptions and a source of secrets.
+#[derive(Clone)]
+pub struct WebhookApi {
+    pub store: Arc<dyn WebhookStore>,
+    pub secrets: Arc<dyn SecretSource>,
 }
 
 /// An answer of the store's health check.
@@ -53,6 +71,7 @@ impl ApiState {
         protocols: ProtocolService,
         audit: AuditService,
         reports: ReportService,
+        queue: WaitingQueueService,
         api_keys: Arc<dyn ApiKeyStore>,
         health: Arc<dyn StoreHealth>,
         logger: slog::Logger,
@@ -63,6 +82,7 @@ impl ApiState {
             protocols,
             audit,
             reports,
+            queue,
             api_keys,
             health,
             logger,
@@ -71,7 +91,39 @@ impl ApiState {
             verified_keys: Arc::default(),
             failed_attempts: Arc::default(),
             readiness: Arc::default(),
+            webhooks: None,
         }
+    }
+
+    /// Reports a pass of the queue's dispatcher (which runs outside the HTTP server) into this
+    /// state's metrics: assignments by language, wait times, expirations.
+    pub fn observe_dispatch(&self, round: &consultores_domain::DispatchRound) {
+        for served in &round.served {
+            self.metrics.assignment(&served.language);
+            self.metrics.queue_served(served.waited);
+        }
+        self.metrics.queue_expired(round.expired.len());
+    }
+
+    /// Whether the Pipedrive integration is on (the dispatcher then hands CRM records over).
+    pub fn crm_enabled(&self) -> bool {
+        self.pipedrive.is_some()
+    }
+
+    /// The waiting queue's service (the dispatcher runs its passes).
+    pub fn queue(&self) -> &WaitingQueueService {
+        &self.queue
+    }
+
+    /// Wakes the queue's dispatcher: something may have freed a consultant.
+    pub(crate) fn queue_may_move(&self) {
+        self.queue.signal().notify();
+    }
+
+    /// The same state serving `/webhooks` (outbound webhooks' subscriptions).
+    pub fn with_webhooks(mut self, webhooks: WebhookApi) -> Self {
+        self.webhooks = Some(webhooks);
+        self
     }
 
     /// The same state with the Pipedrive integration on: the rotation accepts a CRM target and

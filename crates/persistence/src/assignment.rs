@@ -11,9 +11,8 @@
 //! 1. (with an `Idempotency-Key`) claim the key: `INSERT … ON CONFLICT DO NOTHING`. A concurrent
 //!    twin waits here, on the key, before it touches the counter.
 //! 2. ONE round trip, the function `consultores_atribuir` ([`ASSIGN`]; migration
-//!    `2026-05-01-000000_atribuir`, replaced by `2026-06-01-000000_regras_de_rodizio` with the
-//!    routing rules and alternative languages), which runs its statements on plans it caches
-//!    per session:
+//!    `2026-07-01-000003_atribuir`: the routing rules, alternative languages, the waiting queue
+//!    and outbound webhooks), which runs its statements on plans it caches per session:
 //!    - `UPDATE controle_protocolo SET ultimo_numero = ultimo_numero + 1 … RETURNING`: takes
 //!      the counter row lock. Every assignment and every protocol creation takes it, and takes
 //!      it before any consultant row lock, so the lock order is always key → counter →
@@ -38,6 +37,11 @@
 //! burst; stamps taken under the lock strictly increase in commit order, which is what keeps the
 //! queue fair (each of K consultants gets exactly n of K×n calls) across threads and replicas
 //! with skewed clocks.
+//!
+//! The waiting queue (`dispatch.rs`) calls the same step with origin `fila`; every other caller
+//! says `da-vez` (or `pipedrive`), and while contacts wait in a language the step finds nobody
+//! there for them (on SQLite the same check in Rust), so the rotation never jumps a waiting
+//! contact. The `atribuicao` outbound webhook deliveries are written in the same step.
 //!
 //! No `SKIP LOCKED`: it exists to let concurrent pickers take different rows (which is why the
 //! outbox worker does use it, on its independent items: see `crm_outbox.rs`), but here the
@@ -73,7 +77,7 @@ use consultores_domain::routing::next_queue_key;
 use consultores_domain::{
     assignment_note, Actor, Assignment, AssignmentPort, AuditAction, AuditChanges, AuditValue,
     Consultant, CrmTarget, DomainError, IdempotencyClaim, Language, PipedriveUserId, Priority,
-    ProtocolStatus, Recorded, Zone, ASSIGNMENT_NOTE_TEMPLATE,
+    ProtocolStatus, Recorded, WebhookEvent, Zone, ASSIGNMENT_NOTE_TEMPLATE,
 };
 use diesel::dsl::exists;
 use diesel::prelude::*;
@@ -91,22 +95,57 @@ use crate::queries::{CounterQuery, Queries, RowLocks};
 use crate::schema::{consultor_idiomas, consultores, protocolos};
 use crate::session::PgSession;
 use crate::sql_types::{Timestamp, UtcTimestamp};
+use crate::webhooks::{assignment_data, WebhookOutbox};
 
 /// The message `consultores_atribuir` raises (SQLSTATE P0002) when nobody is eligible.
 const NOBODY_AVAILABLE: &str = "NOBODY_AVAILABLE";
 
 /// The whole assignment on PostgreSQL, one round trip: the function `consultores_atribuir`
-/// (migration `2026-06-01-000000_regras_de_rodizio`) takes the counter row, then picks the head
+/// (migration `2026-07-01-000003_atribuir`) takes the counter row, then picks the head
 /// for the first language with anyone eligible under the routing rules, stamps it, moves its
 /// queue key and daily counter, and opens the protocol with its audit entry and, with a CRM
 /// target, the outbox items, on plans it caches per session. `$1` the languages in order, `$2`
 /// now, `$3` the default zone, `$4`–`$8` the audit entry (key id or NULL, its description,
 /// request id, action, entity), `$9`–`$11` the CRM target kind, its id and the note template
 /// ([`consultores_domain::ASSIGNMENT_NOTE_TEMPLATE`], filled in the order of
-/// [`consultores_domain::assignment_note`]), all NULL without a target. Nobody eligible raises
-/// [`NOBODY_AVAILABLE`], which undoes the counter update.
+/// [`consultores_domain::assignment_note`]), all NULL without a target, `$12` the origin
+/// ([`Origin`]). Nobody eligible raises [`NOBODY_AVAILABLE`], which undoes the counter update.
 pub(crate) const ASSIGN: &str =
-    "SELECT * FROM consultores_atribuir($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+    "SELECT * FROM consultores_atribuir($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+
+/// Where an assignment comes from (`p_origem` of `consultores_atribuir`, migration
+/// `2026-07-01-000003_atribuir`). While contacts wait in a language, only the queue's
+/// dispatcher may assign in it: the rotation finds nobody there, so it cannot jump them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// `da-vez`: blocked by waiting entries.
+    Rotation,
+    /// A Pipedrive webhook's record: blocked by waiting entries, like `da-vez`.
+    Pipedrive,
+    /// The waiting queue serving its entries.
+    Queue,
+}
+
+impl Origin {
+    /// The rotation's origin for `actor`: assignments made from Pipedrive webhooks carry their
+    /// actor (the port has no other way to tell).
+    pub(crate) fn of_rotation(actor: &Actor) -> Self {
+        if actor.api_key_description == Actor::PIPEDRIVE_WEBHOOK && actor.api_key_id.is_none() {
+            Self::Pipedrive
+        } else {
+            Self::Rotation
+        }
+    }
+
+    /// `origem` of the `atribuicao` event.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Rotation => "da-vez",
+            Self::Pipedrive => "pipedrive",
+            Self::Queue => "fila",
+        }
+    }
+}
 
 /// The consultant and protocol columns of a row of [`ASSIGN`].
 #[derive(Debug, QueryableByName)]
@@ -250,6 +289,44 @@ impl AssignedWithCrmRow {
     }
 }
 
+/// One call of `consultores_atribuir` on the caller's connection (inside the caller's
+/// transaction). Nobody eligible in any of `languages` is [`DomainError::NoneAvailable`].
+pub(crate) fn assign_in_postgres(
+    conn: &mut PgConnection,
+    languages: &[Language],
+    now: DateTime<Utc>,
+    actor: &Actor,
+    crm: Option<&CrmTarget>,
+    origin: Origin,
+    default_zone: Zone,
+) -> Result<Assignment, StoreError> {
+    let audited = NewAuditRow::new(actor, AuditAction::Assignment, 0, now, &AuditChanges::new())?;
+    let codes: Vec<&str> = languages.iter().map(Language::as_str).collect();
+    let row = diesel::sql_query(ASSIGN)
+        .bind::<Array<Text>, _>(codes)
+        .bind::<UtcTimestamp, _>(Timestamp(now))
+        .bind::<Text, _>(default_zone.name())
+        .bind::<Nullable<BigInt>, _>(audited.chave_id)
+        .bind::<Text, _>(&audited.chave_descricao)
+        .bind::<Text, _>(&audited.request_id)
+        .bind::<Text, _>(audited.acao)
+        .bind::<Text, _>(audited.entidade)
+        .bind::<Nullable<Text>, _>(crm.map(|target| target.kind().as_str()))
+        .bind::<Nullable<Text>, _>(crm.map(CrmTarget::id_text))
+        .bind::<Nullable<Text>, _>(crm.map(|_| ASSIGNMENT_NOTE_TEMPLATE))
+        .bind::<Text, _>(origin.as_str())
+        .get_result::<AssignedWithCrmRow>(conn);
+    match row {
+        Ok(row) => row.into_domain(crm, default_zone),
+        Err(diesel::result::Error::DatabaseError(_, info))
+            if info.message() == NOBODY_AVAILABLE =>
+        {
+            Err(nobody_available(languages))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
 impl Database {
     #[allow(clippy::too_many_arguments)] // the port's arguments, plus the connection's session
     fn assign_on_postgres(
@@ -262,32 +339,16 @@ impl Database {
         actor: &Actor,
         crm: Option<&CrmTarget>,
     ) -> Result<Recorded<Assignment>, StoreError> {
-        let audited =
-            NewAuditRow::new(actor, AuditAction::Assignment, 0, now, &AuditChanges::new())?;
         let assign = |conn: &mut PgConnection| -> Result<Assignment, StoreError> {
-            let codes: Vec<&str> = languages.iter().map(Language::as_str).collect();
-            let row = diesel::sql_query(ASSIGN)
-                .bind::<Array<Text>, _>(codes)
-                .bind::<UtcTimestamp, _>(Timestamp(now))
-                .bind::<Text, _>(self.default_time_zone().name())
-                .bind::<Nullable<BigInt>, _>(audited.chave_id)
-                .bind::<Text, _>(&audited.chave_descricao)
-                .bind::<Text, _>(&audited.request_id)
-                .bind::<Text, _>(audited.acao)
-                .bind::<Text, _>(audited.entidade)
-                .bind::<Nullable<Text>, _>(crm.map(|target| target.kind().as_str()))
-                .bind::<Nullable<Text>, _>(crm.map(CrmTarget::id_text))
-                .bind::<Nullable<Text>, _>(crm.map(|_| ASSIGNMENT_NOTE_TEMPLATE))
-                .get_result::<AssignedWithCrmRow>(conn);
-            match row {
-                Ok(row) => row.into_domain(crm, self.default_time_zone()),
-                Err(diesel::result::Error::DatabaseError(_, info))
-                    if info.message() == NOBODY_AVAILABLE =>
-                {
-                    Err(nobody_available(languages))
-                }
-                Err(error) => Err(error.into()),
-            }
+            assign_in_postgres(
+                conn,
+                languages,
+                now,
+                actor,
+                crm,
+                Origin::of_rotation(actor),
+                self.default_time_zone(),
+            )
         };
         // Always a transaction, even with nothing else to do in it: the assignment is read back
         // (into domain values) before COMMIT, so a stored row the domain cannot read rolls it
@@ -324,103 +385,133 @@ impl Database {
                 return Ok(Recorded::replayed(previous));
             }
             self.faults().check(FaultPoint::AfterClaim, conn)?;
-            let taken = conn.take_protocol_number(now)?;
-            self.faults().check(FaultPoint::AfterCounter, conn)?;
-            let mut found = None;
-            for language in languages {
-                if let Some(head) = self.sqlite_head(conn, language, now)? {
-                    found = Some((head, language));
-                    break;
-                }
-            }
-            let Some((head, language)) = found else {
-                return Err(nobody_available(languages));
-            };
-            let rules = head.stored_rules().into_domain(self.default_time_zone())?;
-            let today = rules.local_date(now);
-            let served_today = head.workload().assignments_on(today);
-            let stamped = diesel::update(consultores::table.find(head.id))
-                .set((
-                    consultores::ultimo_atendimento.eq(Some(Timestamp(taken.stamp))),
-                    consultores::chave_fila.eq(Some(next_queue_key(
-                        head.chave_fila,
-                        taken.stamp.timestamp_micros(),
-                        rules.weight,
-                    ))),
-                    consultores::atendimentos_dia.eq(Some(today)),
-                    consultores::atendimentos_no_dia
-                        .eq(i32::try_from(served_today + 1).unwrap_or(i32::MAX)),
-                ))
-                .returning(ConsultantRow::as_returning())
-                .get_result(conn)?;
-            self.faults().check(FaultPoint::AfterWrite, conn)?;
-            let number = taken.number.to_string();
-            let opened = diesel::insert_into(protocolos::table)
-                .values(NewProtocolRow {
-                    numero: &number,
-                    consultor_id: Some(head.id),
-                    idioma: Some(language.as_str()),
-                    descricao: None,
-                    prioridade: Priority::Normal.as_str(),
-                    status: ProtocolStatus::Aberto.as_str(),
-                    created_at: Timestamp(taken.stamp),
-                    updated_at: Timestamp(taken.stamp),
-                })
-                .returning(ProtocolRow::as_returning())
-                .get_result(conn)?;
-            let mut changes = AuditChanges::new();
-            changes
-                .record(
-                    "ultimo_atendimento",
-                    AuditValue::optional(head.ultimo_atendimento.map(|t| AuditValue::time(t.0))),
-                    AuditValue::time(taken.stamp),
-                )
-                .created("protocolo_id", opened.id)
-                .created("numero_protocolo", opened.numero.as_str())
-                .created("idioma", AuditValue::optional(opened.idioma.clone()));
-            conn.insert_audit(&NewAuditRow::new(
+            let assignment = self.assign_in_sqlite(
+                conn,
+                languages,
+                now,
                 actor,
-                AuditAction::Assignment,
-                head.id,
-                taken.stamp,
-                &changes,
-            )?)?;
-            // An adopted id_pipedrive of 0 or less names nobody: no owner change is queued.
-            let owner = stamped
-                .id_pipedrive
-                .and_then(|id| PipedriveUserId::new(id).ok());
-            let crm_actions = match (crm, owner) {
-                (None, _) => None,
-                (Some(_), None) => Some(Vec::new()),
-                (Some(target), Some(owner)) => {
-                    let note = assignment_note(&taken.number, &stamped.nome);
-                    Some(insert_assignment_actions(
-                        conn,
-                        opened.id,
-                        target,
-                        owner,
-                        &note,
-                        taken.stamp,
-                    )?)
-                }
-            };
-            // Read back after the insert: the trigger has counted the new open protocol.
-            let stamped = conn
-                .lock_live_consultant(head.id)?
-                .ok_or_else(|| StoreError::internal("the stamped consultant vanished"))?;
-            let languages = conn.languages_of(&[head.id])?;
-            let consultant =
-                consultants_with_languages(vec![stamped], languages, self.default_time_zone())?
-                    .pop()
-                    .ok_or_else(|| StoreError::internal("the stamped consultant vanished"))?;
-            let assignment = Assignment {
-                consultant,
-                protocol: opened.into_domain()?,
-                crm_actions,
-            };
+                crm,
+                Origin::of_rotation(actor),
+            )?;
             record(conn, claim, &assignment)?;
             self.faults().check(FaultPoint::BeforeCommit, conn)?;
             Ok(Recorded::fresh(assignment))
+        })
+    }
+
+    /// The assignment's statements on SQLite, inside the caller's immediate transaction (or a
+    /// savepoint of it). Nobody eligible is [`DomainError::NoneAvailable`].
+    pub(crate) fn assign_in_sqlite(
+        &self,
+        conn: &mut SqliteConnection,
+        languages: &[Language],
+        now: DateTime<Utc>,
+        actor: &Actor,
+        crm: Option<&CrmTarget>,
+        origin: Origin,
+    ) -> Result<Assignment, StoreError> {
+        let taken = conn.take_protocol_number(now)?;
+        self.faults().check(FaultPoint::AfterCounter, conn)?;
+        let mut found = None;
+        for language in languages {
+            // Contacts waiting in this language go first: only the dispatcher serves them.
+            if origin != Origin::Queue && crate::waiting::blocks(conn, language, now)? {
+                continue;
+            }
+            if let Some(head) = self.sqlite_head(conn, language, now)? {
+                found = Some((head, language));
+                break;
+            }
+        }
+        let Some((head, language)) = found else {
+            return Err(nobody_available(languages));
+        };
+        let rules = head.stored_rules().into_domain(self.default_time_zone())?;
+        let today = rules.local_date(now);
+        let served_today = head.workload().assignments_on(today);
+        let stamped = diesel::update(consultores::table.find(head.id))
+            .set((
+                consultores::ultimo_atendimento.eq(Some(Timestamp(taken.stamp))),
+                consultores::chave_fila.eq(Some(next_queue_key(
+                    head.chave_fila,
+                    taken.stamp.timestamp_micros(),
+                    rules.weight,
+                ))),
+                consultores::atendimentos_dia.eq(Some(today)),
+                consultores::atendimentos_no_dia
+                    .eq(i32::try_from(served_today + 1).unwrap_or(i32::MAX)),
+            ))
+            .returning(ConsultantRow::as_returning())
+            .get_result(conn)?;
+        self.faults().check(FaultPoint::AfterWrite, conn)?;
+        let number = taken.number.to_string();
+        let opened = diesel::insert_into(protocolos::table)
+            .values(NewProtocolRow {
+                numero: &number,
+                consultor_id: Some(head.id),
+                idioma: Some(language.as_str()),
+                descricao: None,
+                prioridade: Priority::Normal.as_str(),
+                status: ProtocolStatus::Aberto.as_str(),
+                created_at: Timestamp(taken.stamp),
+                updated_at: Timestamp(taken.stamp),
+            })
+            .returning(ProtocolRow::as_returning())
+            .get_result(conn)?;
+        conn.queue_event(
+            WebhookEvent::Assignment,
+            taken.stamp,
+            assignment_data(origin.as_str(), &opened, &stamped),
+        )?;
+        let mut changes = AuditChanges::new();
+        changes
+            .record(
+                "ultimo_atendimento",
+                AuditValue::optional(head.ultimo_atendimento.map(|t| AuditValue::time(t.0))),
+                AuditValue::time(taken.stamp),
+            )
+            .created("protocolo_id", opened.id)
+            .created("numero_protocolo", opened.numero.as_str())
+            .created("idioma", AuditValue::optional(opened.idioma.clone()));
+        conn.insert_audit(&NewAuditRow::new(
+            actor,
+            AuditAction::Assignment,
+            head.id,
+            taken.stamp,
+            &changes,
+        )?)?;
+        // An adopted id_pipedrive of 0 or less names nobody: no owner change is queued.
+        let owner = stamped
+            .id_pipedrive
+            .and_then(|id| PipedriveUserId::new(id).ok());
+        let crm_actions = match (crm, owner) {
+            (None, _) => None,
+            (Some(_), None) => Some(Vec::new()),
+            (Some(target), Some(owner)) => {
+                let note = assignment_note(&taken.number, &stamped.nome);
+                Some(insert_assignment_actions(
+                    conn,
+                    opened.id,
+                    target,
+                    owner,
+                    &note,
+                    taken.stamp,
+                )?)
+            }
+        };
+        // Read back after the insert: the trigger has counted the new open protocol.
+        let stamped = conn
+            .lock_live_consultant(head.id)?
+            .ok_or_else(|| StoreError::internal("the stamped consultant vanished"))?;
+        let languages = conn.languages_of(&[head.id])?;
+        let consultant =
+            consultants_with_languages(vec![stamped], languages, self.default_time_zone())?
+                .pop()
+                .ok_or_else(|| StoreError::internal("the stamped consultant vanished"))?;
+        Ok(Assignment {
+            consultant,
+            protocol: opened.into_domain()?,
+            crm_actions,
         })
     }
 

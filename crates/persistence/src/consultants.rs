@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use consultores_domain::{
     Actor, AuditAction, AuditChanges, Consultant, ConsultantFilter, ConsultantId, ConsultantPatch,
-    ConsultantRepository, DomainError, NewConsultant, Zone,
+    ConsultantRepository, DomainError, NewConsultant, WebhookEvent, Zone,
 };
 use diesel::dsl::exists;
 use diesel::prelude::*;
@@ -20,6 +20,7 @@ use crate::queries::{Queries, RowLocks};
 use crate::routing_columns::{leave_text, schedule_text};
 use crate::schema::{consultor_idiomas, consultores};
 use crate::sql_types::Timestamp;
+use crate::webhooks::{consultant_data, WebhookOutbox};
 
 impl Database {
     fn create_consultant(
@@ -120,11 +121,13 @@ impl Database {
             // One more query for every list's languages (no query per consultant).
             let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
             let languages = conn.languages_of(&ids)?;
-            Ok(self.unreadable().keep_readable(each_consultant_with_languages(
-                rows,
-                languages,
-                self.default_time_zone(),
-            )))
+            Ok(self
+                .unreadable()
+                .keep_readable(each_consultant_with_languages(
+                    rows,
+                    languages,
+                    self.default_time_zone(),
+                )))
         })
     }
 
@@ -215,6 +218,10 @@ impl Database {
                 now,
                 &recorded,
             )?)?;
+            if update_action(&recorded) == AuditAction::ConsultantConnection {
+                let data = serde_json::json!({"consultor": consultant_data(&after)});
+                conn.queue_event(WebhookEvent::ConsultantConnection, now, data)?;
+            }
             self.faults().check(FaultPoint::BeforeCommit, conn)?;
             single(consultants_with_languages(
                 vec![after],

@@ -36,6 +36,7 @@ mod crm_events;
 mod crm_outbox;
 mod crm_pause;
 mod database;
+mod dispatch;
 mod error;
 mod faults;
 mod health;
@@ -50,7 +51,9 @@ mod session;
 mod sql_types;
 mod unreadable;
 mod url;
+mod waiting;
 mod web_sessions;
+mod webhooks;
 mod writer_lock;
 
 #[cfg(feature = "testing")]

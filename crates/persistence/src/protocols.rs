@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use consultores_domain::{
     Actor, AuditAction, DomainError, IdempotencyClaim, NewProtocol, Protocol, ProtocolFilter,
     ProtocolId, ProtocolPatch, ProtocolRepository, ProtocolSearch, ProtocolStatus, Recorded,
+    WebhookEvent,
 };
 use diesel::prelude::*;
 
@@ -16,6 +17,7 @@ use crate::models::{audit_created, audit_diff, NewProtocolRow, ProtocolChanges, 
 use crate::queries::{CounterQuery, Queries, RowLocks};
 use crate::schema::protocolos;
 use crate::sql_types::Timestamp;
+use crate::webhooks::{protocol_data, WebhookOutbox};
 
 impl Database {
     /// Lock order, as in every write that numbers a protocol: idempotency key, then the counter
@@ -172,13 +174,19 @@ impl Database {
                 .set(&changes)
                 .returning(ProtocolRow::as_returning())
                 .get_result(conn)?;
+            let recorded = audit_diff(before.audit_values(), after.audit_values());
             conn.insert_audit(&NewAuditRow::new(
                 actor,
                 AuditAction::ProtocolUpdated,
                 after.id,
                 now,
-                &audit_diff(before.audit_values(), after.audit_values()),
+                &recorded,
             )?)?;
+            let data = serde_json::json!({
+                "protocolo": protocol_data(&after),
+                "alteracoes": recorded,
+            });
+            conn.queue_event(WebhookEvent::ProtocolUpdated, now, data)?;
             self.faults().check(FaultPoint::BeforeCommit, conn)?;
             after.into_domain().map(Some)
         })

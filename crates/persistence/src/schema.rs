@@ -190,6 +190,65 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    fila (id) {
+        id -> BigInt,
+        idioma -> Text,
+        alternativas -> Text,
+        referencia -> Nullable<Text>,
+        descricao -> Nullable<Text>,
+        prioridade -> Text,
+        crm_tipo -> Nullable<Text>,
+        crm_alvo -> Nullable<Text>,
+        estado -> Text,
+        criado_em -> UtcTimestamp,
+        expira_em -> UtcTimestamp,
+        atribuido_em -> Nullable<UtcTimestamp>,
+        encerrado_em -> Nullable<UtcTimestamp>,
+        protocolo_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    webhooks (id) {
+        id -> BigInt,
+        url -> Text,
+        eventos -> Text,
+        descricao -> Nullable<Text>,
+        segredo -> Text,
+        ativo -> Bool,
+        created_at -> UtcTimestamp,
+        removido_em -> Nullable<UtcTimestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    webhook_entregas (id) {
+        id -> BigInt,
+        webhook_id -> BigInt,
+        evento -> Text,
+        corpo -> Text,
+        estado -> Text,
+        tentativas -> Integer,
+        ultimo_status -> Nullable<Integer>,
+        ultimo_erro -> Nullable<Text>,
+        proxima_tentativa -> UtcTimestamp,
+        bloqueado_ate -> Nullable<UtcTimestamp>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+    }
+}
+
+diesel::joinable!(webhook_entregas -> webhooks (webhook_id));
 diesel::joinable!(consultor_idiomas -> consultores (consultor_id));
 diesel::joinable!(protocolos -> consultores (consultor_id));
 
@@ -205,4 +264,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     pipedrive_webhook_eventos,
     pipedrive_pausa,
     painel_sessoes,
+    fila,
+    webhooks,
+    webhook_entregas,
 );

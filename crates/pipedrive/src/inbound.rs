@@ -10,8 +10,11 @@
 //!
 //! Every other event is recorded as ignored: changes (among them the echo of our own owner
 //! update, recognised with [`WebhookEvent::is_owner_change_to`] and named as such), deletes,
-//! other entities. An event that cannot be processed (unreadable payload, no usable language,
-//! nobody available) is recorded as failed with the reason; a temporary failure (the database
+//! other entities. A record that finds nobody available waits in the queue (with
+//! [`WebhookProcessor::with_queue`], as the service runs it) and goes to the first consultant
+//! who frees up; the event is then `concluido` with the queue entry in its reason. An event that
+//! cannot be processed (unreadable payload, no usable language, nobody available without a
+//! queue) is recorded as failed with the reason; a temporary failure (the database
 //! or Pipedrive did not answer) leaves it pending for a later round.
 
 use std::collections::HashMap;
@@ -22,6 +25,7 @@ use chrono::{DateTime, Utc};
 use consultores_domain::{
     Actor, Clock, CrmError, CrmEvent, CrmEventInbox, CrmEventOutcome, CrmOutbox, CrmTarget,
     CrmThrottle, DistributionService, DomainError, IdempotencyClaim, IdempotencyKey, Language,
+    MaxWait, NewWaitingEntry, Priority, WaitingLanguages, WaitingQueueService,
 };
 
 use crate::catch_up::{CatchUp, CatchUpRound};
@@ -114,7 +118,7 @@ impl EventRound {
 }
 
 /// The description recorded in the audit trail for assignments made from Pipedrive webhooks.
-pub const WEBHOOK_ACTOR: &str = "pipedrive-webhook";
+pub const WEBHOOK_ACTOR: &str = Actor::PIPEDRIVE_WEBHOOK;
 
 /// The idempotency scope of assignments made from webhooks (apart from every API key's).
 const IDEMPOTENCY_SCOPE: &str = "pipedrive-webhook";
@@ -132,6 +136,7 @@ pub struct WebhookProcessor {
     throttle: Option<Arc<dyn CrmThrottle>>,
     records: Option<ProtocolRecords>,
     catch_up: Option<CatchUp>,
+    queue: Option<WaitingQueueService>,
 }
 
 impl std::fmt::Debug for WebhookProcessor {
@@ -169,6 +174,7 @@ impl WebhookProcessor {
             throttle: None,
             records: None,
             catch_up: None,
+            queue: None,
         }
     }
 
@@ -191,6 +197,13 @@ impl WebhookProcessor {
     /// recovers are handed out in the same round.
     pub fn with_catch_up(mut self, catch_up: CatchUp) -> Self {
         self.catch_up = Some(catch_up);
+        self
+    }
+
+    /// The same processor, putting a record that finds nobody available in the waiting
+    /// `queue` (handed to the first consultant who frees up) instead of failing the event.
+    pub fn with_queue(mut self, queue: WaitingQueueService) -> Self {
+        self.queue = Some(queue);
         self
     }
 
@@ -428,11 +441,14 @@ impl WebhookProcessor {
         let actor = webhook_actor(event);
         match self
             .distribution
-            .assign_next(language, Some(claim), &actor, Some(target))
+            .assign_next(language, Some(claim), &actor, Some(target.clone()))
         {
             Ok(recorded) => Ok(CrmEventOutcome::Assigned {
                 protocol: recorded.value.protocol.id,
             }),
+            Err(DomainError::NoneAvailable(_)) if self.queue.is_some() => {
+                self.enqueue(event, language, target, &actor)
+            }
             Err(error @ DomainError::Unavailable(_)) => Err(defer_store(error)),
             // Nobody available, a bug: retrying the same event would not help.
             Err(error) => Ok(failed(with_cause(&error))),
@@ -461,6 +477,60 @@ fn settled(error: DomainError) -> Result<CrmEventOutcome, Deferral> {
     match error {
         DomainError::Unavailable(_) => Err(defer_store(error)),
         other => Ok(failed(with_cause(&other))),
+    }
+}
+
+impl WebhookProcessor {
+    /// Puts the record in the waiting queue (idempotent per event, like the assignment).
+    fn enqueue(
+        &self,
+        event: &CrmEvent,
+        language: &Language,
+        target: CrmTarget,
+        actor: &Actor,
+    ) -> Result<CrmEventOutcome, Deferral> {
+        let Some(queue) = &self.queue else {
+            return Ok(failed("nenhum consultor disponível".to_owned()));
+        };
+        let key = IdempotencyKey::parse(&format!("pipedrive-fila-{}", event.id.0))
+            .map_err(|problem| Deferral(format!("chave de idempotência inválida: {problem}")))?;
+        let claim = IdempotencyClaim::new(
+            IDEMPOTENCY_SCOPE.to_owned(),
+            key,
+            format!("fila {}", event.key),
+            queue.now(),
+        );
+        let languages = WaitingLanguages::new(language.clone(), Vec::new())
+            .map_err(|problem| Deferral(problem.to_string()))?;
+        let new = NewWaitingEntry {
+            languages,
+            reference: Some(format!(
+                "pipedrive:{}:{}",
+                target.kind().as_str(),
+                target.id_text()
+            )),
+            description: None,
+            priority: Priority::Normal,
+            crm: Some(target),
+            max_wait: MaxWait::default(),
+        };
+        match queue.enqueue(&new, Some(claim), actor, true) {
+            Ok(recorded) => {
+                let entry = recorded.value;
+                Ok(match entry.protocol {
+                    // Someone freed up meanwhile: assigned at once.
+                    Some(protocol) => CrmEventOutcome::Assigned {
+                        protocol: protocol.id,
+                    },
+                    None => CrmEventOutcome::Queued {
+                        entry: entry.id,
+                        reason: format!("aguardando na fila (entrada {})", entry.id.0),
+                    },
+                })
+            }
+            Err(error @ DomainError::Unavailable(_)) => Err(defer_store(error)),
+            Err(error) => Ok(failed(with_cause(&error))),
+        }
     }
 }
 

@@ -441,6 +441,7 @@ pub async fn update(
         in_rotation: Some(values.status_ativo_sequencial),
         online: Some(values.status_online),
         pipedrive_user_id: Some(parsed.pipedrive_user_id),
+        ..ConsultantPatch::default()
     };
     let service = state.consultants.clone();
     let actor = who.actor();

@@ -79,7 +79,7 @@ async fn content(who: &SignedIn, state: &WebState) -> Result<Markup, WebError> {
         }
         div.grade {
             @for language in &languages {
-                @let queue = eligible_queue(&consultants, language);
+                @let queue = eligible_queue(&consultants, language, chrono::Utc::now());
                 @let unavailable: Vec<(&Consultant, &str)> = consultants
                     .iter()
                     .filter(|c| c.languages.contains(language))

@@ -9,6 +9,7 @@ mod protocol;
 mod report;
 #[cfg(test)]
 mod test_clock;
+mod waiting;
 
 pub use audit::AuditService;
 pub use consultant::ConsultantService;
@@ -17,3 +18,4 @@ pub use crm_users::{CrmUserDirectory, UserCheck};
 pub use distribution::{DistributionService, NobodyFree};
 pub use protocol::ProtocolService;
 pub use report::ReportService;
+pub use waiting::{DispatchSignal, WaitingQueueService};

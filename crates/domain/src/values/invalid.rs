@@ -18,6 +18,8 @@ pub enum InvalidValue {
     NotALanguageCode,
     #[error("deve ser um número inteiro maior que zero")]
     NotPositive,
+    #[error("deve ser no máximo {max}")]
+    TooLarge { max: i64 },
     #[error("deve ser # seguido de pelo menos 5 dígitos (ex.: #00042)")]
     NotAProtocolNumber,
     #[error("valor não permitido; valores aceitos: {allowed}")]
@@ -60,6 +62,7 @@ impl InvalidValue {
             Self::NotAPhone => "value_error.phone",
             Self::NotALanguageCode => "value_error.language",
             Self::NotPositive => "greater_than",
+            Self::TooLarge { .. } => "less_than_equal",
             Self::NotAProtocolNumber => "value_error.protocol_number",
             Self::NotAllowed { .. } => "enum",
             Self::ControlCharacters => "value_error.control_characters",
@@ -103,6 +106,7 @@ mod tests {
             InvalidValue::NotAPhone,
             InvalidValue::NotALanguageCode,
             InvalidValue::NotPositive,
+            InvalidValue::TooLarge { max: 10 },
             InvalidValue::NotAProtocolNumber,
             InvalidValue::NotAllowed {
                 allowed: "baixa, normal",

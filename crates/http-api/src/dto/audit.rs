@@ -42,6 +42,18 @@ pub enum ActionWire {
     ApiKeyCreated,
     #[serde(rename = "api_key.revogada")]
     ApiKeyRevoked,
+    #[serde(rename = "fila.criada")]
+    WaitingEntryCreated,
+    #[serde(rename = "fila.atribuida")]
+    WaitingEntryAssigned,
+    #[serde(rename = "fila.cancelada")]
+    WaitingEntryCancelled,
+    #[serde(rename = "fila.expirada")]
+    WaitingEntryExpired,
+    #[serde(rename = "webhook.criado")]
+    WebhookCreated,
+    #[serde(rename = "webhook.removido")]
+    WebhookRemoved,
 }
 
 /// `entidade` values.
@@ -54,6 +66,10 @@ pub enum EntityWire {
     Protocol,
     #[serde(rename = "api_key")]
     ApiKey,
+    #[serde(rename = "fila")]
+    WaitingEntry,
+    #[serde(rename = "webhook")]
+    Webhook,
 }
 
 /// One changed field: its value before and after the operation (`null` before a creation).
@@ -219,7 +235,7 @@ fn cursor_text(id: AuditEntryId) -> String {
 }
 
 /// Reads `limit` (1 to 1000, default 100) and `cursor` (a `proximo_cursor`).
-fn page(query: &QueryParams, problems: &mut Problems) -> Option<AuditPageRequest> {
+pub(crate) fn page(query: &QueryParams, problems: &mut Problems) -> Option<AuditPageRequest> {
     let limit = match query.int("limit", problems) {
         Slot::Set(limit) if !(1..=i64::from(AuditPageRequest::MAX_LIMIT)).contains(&limit) => {
             let loc = Loc::field(Place::Query, "limit");
@@ -264,7 +280,7 @@ fn page(query: &QueryParams, problems: &mut Problems) -> Option<AuditPageRequest
 }
 
 /// A value of one of the audit enums, or a recorded problem.
-fn choice<T: FromStr<Err = InvalidValue>>(
+pub(crate) fn choice<T: FromStr<Err = InvalidValue>>(
     query: &QueryParams,
     name: &'static str,
     problems: &mut Problems,

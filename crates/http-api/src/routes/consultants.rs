@@ -124,6 +124,7 @@ pub async fn create(
         service.register(&new, &actor)
     })
     .await?;
+    state.queue_may_move();
     Ok(HttpResponse::Ok().json(ConsultantResponse::new(
         consultant,
         state.distribution.now(),
@@ -195,6 +196,7 @@ pub async fn update(
         service.update(ConsultantId(id), &patch, &actor)
     })
     .await?;
+    state.queue_may_move();
     Ok(HttpResponse::Ok().json(ConsultantResponse::new(
         consultant,
         state.distribution.now(),
@@ -262,6 +264,7 @@ pub async fn connection(
     let service = state.consultants.clone();
     let consultant =
         blocking::run(move || service.set_online(ConsultantId(id), online, &actor)).await?;
+    state.queue_may_move();
     Ok(HttpResponse::Ok().json(ConsultantResponse::new(
         consultant,
         state.distribution.now(),

@@ -10,7 +10,8 @@ use crate::metrics::CONTENT_TYPE;
 use crate::state::ApiState;
 
 /// Requests by route and status, latency histograms, assignments by language, assignments that
-/// found nobody, the database pool's state (read now) and, with the Pipedrive integration on,
+/// found nobody, the database pool's state (read now), the waiting queue (entries waiting per
+/// language, counted now; wait times; expirations) and, with the Pipedrive integration on,
 /// webhook deliveries and the actions waiting for delivery (counted now).
 #[utoipa::path(
     get,
@@ -26,7 +27,11 @@ pub async fn scrape(state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
         .pipedrive
         .as_ref()
         .map(|pipedrive| pipedrive.outbox.clone());
+    let queue = state.queue.clone();
     let text = blocking::run(move || {
+        if let Ok(counts) = queue.waiting_by_language() {
+            metrics.queue_waiting(&counts);
+        }
         // A database that does not answer leaves the gauge as it was: /metrics stays up.
         if let Some(Ok(pending)) = outbox.map(|outbox| outbox.pending_count()) {
             metrics.pipedrive_pending(pending);

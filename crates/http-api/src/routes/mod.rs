@@ -8,7 +8,9 @@ pub mod docs;
 pub mod fallback;
 pub mod health;
 pub mod metrics;
+pub mod outbound;
 pub mod protocols;
+pub mod queue;
 pub mod reports;
 pub mod rotation;
 pub mod table;
@@ -52,12 +54,24 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new(Method::PUT, "/protocolo/{protocolo_id}", protocols::update),
         Endpoint::changing_state("/gerar-protocolo", protocols::generate),
         Endpoint::new(Method::POST, "/protocolo", protocols::create),
+        Endpoint::new(Method::POST, "/fila", queue::create),
+        Endpoint::new(Method::GET, "/fila", queue::list),
+        Endpoint::new(Method::GET, "/fila/{fila_id}", queue::get),
+        Endpoint::new(Method::DELETE, "/fila/{fila_id}", queue::cancel),
         Endpoint::new(Method::POST, "/api-keys", api_keys::create),
         Endpoint::new(Method::GET, "/api-keys", api_keys::list),
         Endpoint::new(Method::DELETE, "/api-keys/{api_key_id}", api_keys::revoke),
         Endpoint::new(Method::GET, "/auditoria", audit::list),
         Endpoint::new(Method::GET, "/relatorios/atribuicoes", reports::assignments),
         Endpoint::new(Method::POST, "/webhooks/pipedrive", webhooks::pipedrive),
+        Endpoint::new(Method::POST, "/webhooks", outbound::create),
+        Endpoint::new(Method::GET, "/webhooks", outbound::list),
+        Endpoint::new(Method::DELETE, "/webhooks/{webhook_id}", outbound::remove),
+        Endpoint::new(
+            Method::GET,
+            "/webhooks/{webhook_id}/entregas",
+            outbound::deliveries,
+        ),
         Endpoint::new(Method::GET, "/health", health::health),
         Endpoint::new(Method::GET, "/ready", health::ready),
         Endpoint::new(Method::GET, "/metrics", metrics::scrape),

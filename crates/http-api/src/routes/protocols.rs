@@ -111,6 +111,8 @@ pub async fn update(
     };
     let service = state.protocols.clone();
     let protocol = blocking::run(move || service.update(ProtocolId(id), &patch, &actor)).await?;
+    // A protocol that leaves `aberto`/`em_andamento` (or changes hands) may free a consultant.
+    state.queue_may_move();
     Ok(HttpResponse::Ok().json(ProtocolResponse::from(protocol)))
 }
 

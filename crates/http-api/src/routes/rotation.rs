@@ -8,7 +8,7 @@ use crate::auth::{Acting, Caller};
 use crate::blocking;
 use crate::clock_skew;
 use crate::dto::rotation::{AssignmentResponse, NobodyFreeResponse};
-use crate::errors::{ApiError, DetailResponse, ValidationErrorResponse};
+use crate::errors::{ApiError, ValidationErrorResponse};
 use crate::idempotency::{self, IDEMPOTENCY_REPLAYED_HEADER};
 use crate::input::query::{alternatives, crm_target, language};
 use crate::input::QueryParams;

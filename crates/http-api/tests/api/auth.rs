@@ -40,6 +40,11 @@ pub(crate) const DECISIONS: &[(&str, &str, Who)] = &[
     ("PUT", "/protocolo/{protocolo_id}", Who::Distribution),
     ("GET", "/gerar-protocolo", Who::Distribution),
     ("POST", "/protocolo", Who::Distribution),
+    // The waiting queue: the rotation's clients queue and cancel; everyone reads.
+    ("POST", "/fila", Who::Distribution),
+    ("GET", "/fila", Who::Readers),
+    ("GET", "/fila/{fila_id}", Who::Readers),
+    ("DELETE", "/fila/{fila_id}", Who::Distribution),
     ("POST", "/api-keys", Who::Admins),
     ("GET", "/api-keys", Who::Admins),
     ("DELETE", "/api-keys/{api_key_id}", Who::Admins),
@@ -49,6 +54,11 @@ pub(crate) const DECISIONS: &[(&str, &str, Who)] = &[
     ("GET", "/relatorios/atribuicoes", Who::Readers),
     // Called by Pipedrive, which cannot send a key: basic auth, checked by the handler.
     ("POST", "/webhooks/pipedrive", Who::Webhook),
+    // Outbound webhooks: admin only.
+    ("POST", "/webhooks", Who::Admins),
+    ("GET", "/webhooks", Who::Admins),
+    ("DELETE", "/webhooks/{webhook_id}", Who::Admins),
+    ("GET", "/webhooks/{webhook_id}/entregas", Who::Admins),
     ("GET", "/health", Who::Anyone),
     ("GET", "/ready", Who::Anyone),
     ("GET", "/metrics", Who::Readers),

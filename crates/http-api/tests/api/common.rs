@@ -14,8 +14,9 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::test::{self, TestRequest};
 use actix_web::web::Bytes;
 use consultores_domain::{
-    Actor, ApiKeyScope, ApiKeyStore, AuditService, Clock, ConsultantService, DistributionService,
-    NewApiKey, ProtocolService, ReportService, SystemClock,
+    Actor, ApiKeyScope, ApiKeyStore, AuditService, Clock, ConsultantService, DispatchSignal,
+    DistributionService, NewApiKey, ProtocolService, ReportService, SystemClock,
+    WaitingQueueService,
 };
 use consultores_http::{ApiState, HttpSettings};
 use consultores_persistence::testing::TestDatabase;
@@ -239,8 +240,9 @@ pub fn state_with_ports(
         ConsultantService::new(Arc::new(database.clone()), clock.clone()),
         DistributionService::new(Arc::new(database.clone()), clock.clone()),
         ProtocolService::new(Arc::new(database.clone()), clock.clone()),
-        AuditService::new(Arc::new(database.clone()), clock),
+        AuditService::new(Arc::new(database.clone()), clock.clone()),
         ReportService::new(Arc::new(database.clone()), Arc::new(database.clone())),
+        WaitingQueueService::new(Arc::new(database.clone()), clock, DispatchSignal::new()),
         api_keys,
         health,
         logs.logger(),
@@ -257,12 +259,17 @@ pub fn state_with_clock(
         ConsultantService::new(Arc::new(database.clone()), clock.clone()),
         DistributionService::new(Arc::new(database.clone()), clock.clone()),
         ProtocolService::new(Arc::new(database.clone()), clock.clone()),
-        AuditService::new(Arc::new(database.clone()), clock),
+        AuditService::new(Arc::new(database.clone()), clock.clone()),
         ReportService::new(Arc::new(database.clone()), Arc::new(database.clone())),
+        WaitingQueueService::new(Arc::new(database.clone()), clock, DispatchSignal::new()),
         Arc::new(database.clone()),
         Arc::new(database.clone()),
         logs.logger(),
     )
+    .with_webhooks(consultores_http::WebhookApi {
+        store: Arc::new(database.clone()),
+        secrets: Arc::new(consultores_webhooks::RandomSecrets),
+    })
 }
 
 /// Starts the app on a fresh database with default test settings.

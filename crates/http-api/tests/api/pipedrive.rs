@@ -9,8 +9,8 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::test::{self, TestRequest};
 use consultores_domain::{
-    Clock, CrmDeliveryService, CrmUserDirectory, DeliverySettings, DistributionService, Language,
-    SystemClock,
+    Clock, CrmDeliveryService, CrmUserDirectory, DeliverySettings, DispatchSignal,
+    DistributionService, Language, SystemClock, WaitingQueue, WaitingQueueService,
 };
 use consultores_http::{BasicCredentials, PipedriveIntegration, WebhookIntake};
 use consultores_pipedrive::{
@@ -172,15 +172,23 @@ async fn start_crm(
         clock.clone(),
         DeliverySettings::DEFAULT,
     );
-    let processor = Arc::new(WebhookProcessor::new(
-        store.clone(),
-        store,
-        DistributionService::new(Arc::new(database.database()), clock.clone()),
-        client,
-        options.languages,
-        clock,
-        ProcessorSettings::DEFAULT,
-    ));
+    let processor = Arc::new(
+        WebhookProcessor::new(
+            store.clone(),
+            store,
+            DistributionService::new(Arc::new(database.database()), clock.clone()),
+            client,
+            options.languages,
+            clock.clone(),
+            ProcessorSettings::DEFAULT,
+        )
+        // As the service runs it: a record that finds nobody waits in the queue.
+        .with_queue(WaitingQueueService::new(
+            Arc::new(database.database()),
+            clock,
+            DispatchSignal::new(),
+        )),
+    );
     (
         TestApp {
             service,
@@ -562,7 +570,7 @@ on_both_backends! {
         assert_eq!(crm.requests().await.len(), 2, "no second owner update, no loop");
     }
 
-    async fn an_unusable_language_is_recorded_as_failed_and_the_worker_goes_on(backend) {
+    async fn an_unusable_language_fails_nobody_available_waits_in_the_queue_and_the_worker_goes_on(backend) {
         let (app, crm) = start_crm(backend, Options::default()).await;
         app.consultant(json!({"nome": "João Silva", "idiomas": ["pt"], "status_online": true, "id_pipedrive": 456})).await;
         crm.mount(Mock::given(method("PATCH")).respond_with(ok(json!({})))).await;
@@ -578,9 +586,25 @@ on_both_backends! {
             recorded[1],
             format!("create:deal:2|falhou|sem idioma: o campo {LANGUAGE_FIELD} está vazio e PIPEDRIVE_DEFAULT_LANGUAGE não está configurado|-")
         );
-        assert_eq!(recorded[2], "create:deal:3|falhou|Não há consultor disponível para o idioma fr|-");
+        assert_eq!(recorded[2], "create:deal:3|concluido|aguardando na fila (entrada 1)|-");
         assert!(recorded[3].starts_with(&format!("create:lead:{LEAD}|concluido|-|")), "{recorded:?}");
         assert_eq!(count(&app.database, "protocolos"), 1);
+        let waiting = app.get("/fila/1").await.json();
+        assert_eq!(waiting["estado"], "aguardando");
+        assert_eq!(waiting["idioma"], "fr");
+        assert_eq!(waiting["referencia"], "pipedrive:deal:3");
+        // A French speaker frees up: the dispatcher hands the deal over, owner and note included.
+        app.consultant(json!({"nome": "Marie Dupont", "idiomas": ["fr"], "status_online": true, "id_pipedrive": 7})).await;
+        let round = app
+            .database
+            .database()
+            .dispatch(chrono::Utc::now(), &consultores_domain::Actor::queue("teste"), true, 50)
+            .unwrap();
+        assert_eq!(round.served.len(), 1);
+        let served = app.get("/fila/1").await.json();
+        assert_eq!(served["estado"], "atribuido");
+        let protocol = app.get(&format!("/protocolo/{}", served["protocolo"]["id"])).await.json();
+        assert_eq!(actions(&protocol["pipedrive"]).len(), 2);
         let paths: Vec<String> = crm.requests().await.iter().map(|r| r.url.path().to_owned()).collect();
         assert_eq!(paths, vec![format!("/api/v1/leads/{LEAD}"), "/api/v1/notes".to_owned()]);
     }

@@ -81,3 +81,12 @@ pub fn count(test: &consultores_persistence::testing::TestDatabase, table: &str)
         "SELECT CAST(count(*) AS BIGINT) AS value FROM {table}"
     ))
 }
+
+/// Pool settings for tests that run 16 threads at once: 16 connections, a patient checkout.
+pub fn big_pool() -> consultores_persistence::PoolSettings {
+    consultores_persistence::PoolSettings {
+        max_size: 16,
+        connect_timeout: std::time::Duration::from_secs(60),
+        ..consultores_persistence::PoolSettings::default()
+    }
+}

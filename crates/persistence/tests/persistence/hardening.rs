@@ -13,7 +13,7 @@ use consultores_persistence::testing::{now_micros, TestDatabase};
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 
-use crate::common::{actor, consultant, counter, language, languages, on_both_backends};
+use crate::common::{actor, big_pool, consultant, counter, language, languages, on_both_backends};
 
 on_both_backends!(
     a_caller_clock_a_year_ahead_never_moves_stamps_into_the_future,
@@ -355,14 +355,6 @@ fn sixteen_first_starts_at_once_create_one_key_on_postgres() {
 #[test]
 fn sixteen_first_starts_at_once_create_one_key_on_sqlite() {
     sixteen_first_starts_at_once_create_one_key(&TestDatabase::sqlite_with(big_pool()));
-}
-
-fn big_pool() -> consultores_persistence::PoolSettings {
-    consultores_persistence::PoolSettings {
-        max_size: 16,
-        connect_timeout: Duration::from_secs(60),
-        ..consultores_persistence::PoolSettings::default()
-    }
 }
 
 /// A SQLite writer that cannot get its turn within the pool's timeout is told the store is

@@ -19,7 +19,7 @@ on_both_backends!(
 /// The first day of the period: ten days ahead, since protocol stamps never go back before the
 /// counter's last stamp (the migration's time).
 fn first_day() -> NaiveDate {
-    (Utc::now() + Duration::days(10)).date_naive()
+    (Utc::now() - Duration::days(30)).date_naive()
 }
 
 /// `day` days after [`first_day`] at `time` UTC (`"03:00:00"`, `"02:59:59.999999"`).
@@ -59,6 +59,9 @@ fn counts(
 
 fn counts_rotation_assignments_per_consultant_per_local_day(test: &TestDatabase) {
     let db = test.database();
+    // Stamps never go back (nor past the database's clock): let the counter start long ago so
+    // the assignments below are stamped at the past instants they name.
+    test.execute("UPDATE controle_protocolo SET updated_at = '2000-01-01T00:00:00.000000+00:00'");
     let created = at(-6, "00:00:00");
     let ana =
         ConsultantRepository::create(&db, &consultant("Ana", &["pt", "en"]), created, &actor())

@@ -12,8 +12,9 @@ use actix_web::http::header::HeaderMap;
 use actix_web::http::{Method, StatusCode};
 use actix_web::test::{self, TestRequest};
 use consultores_domain::{
-    Actor, ApiKeyScope, ApiKeyStore, AuditService, Clock, ConsultantService, DistributionService,
-    NewApiKey, ProtocolService, ReportService, SystemClock,
+    Actor, ApiKeyScope, ApiKeyStore, AuditService, Clock, ConsultantService, DispatchSignal,
+    DistributionService, NewApiKey, ProtocolService, ReportService, SystemClock,
+    WaitingQueueService,
 };
 use consultores_http::{ApiState, HttpSettings};
 use consultores_persistence::testing::TestDatabase;
@@ -163,6 +164,7 @@ pub async fn start_with(
         ProtocolService::new(store.clone(), clock.clone()),
         AuditService::new(store.clone(), clock.clone()),
         ReportService::new(store.clone(), store.clone()),
+        WaitingQueueService::new(store.clone(), clock.clone(), DispatchSignal::new()),
         store.clone(),
         store.clone(),
         logs.logger(),

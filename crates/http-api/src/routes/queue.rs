@@ -1,0 +1,147 @@
+//! `/fila`: the waiting queue.
+
+use actix_web::web::Data;
+use actix_web::{HttpRequest, HttpResponse};
+use consultores_domain::{WaitingEntryId, WaitingState};
+
+use crate::auth::{Acting, Caller};
+use crate::blocking;
+use crate::dto::queue::{
+    WaitingEntryCreateRequest, WaitingEntryResponse, WaitingListQuery, WaitingPageResponse,
+};
+use crate::errors::{ApiError, DetailResponse, ValidationErrorResponse};
+use crate::idempotency::{self, IDEMPOTENCY_REPLAYED_HEADER};
+use crate::input::{path, JsonBody, QueryParams};
+use crate::state::ApiState;
+use crate::validation::Problems;
+
+/// The path parameter of a queue entry's id.
+const ENTRY_ID: &str = "fila_id";
+
+/// Queues a contact: assigned at once (`atribuido`) when someone is free in one of its
+/// languages and nobody waits ahead of it, else `aguardando` until a consultant frees up.
+#[utoipa::path(
+    post,
+    path = "/fila",
+    operation_id = "entrar_na_fila",
+    tag = "fila",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Up to 255 characters: a retry with the same key and body within 24 h gets the same entry (as it stands now) and queues nothing."),
+    ),
+    request_body = WaitingEntryCreateRequest,
+    responses(
+        (status = 200, description = "The entry: `atribuido` (with `protocolo` and `consultor`) or `aguardando` (with `posicao`).", body = WaitingEntryResponse,
+            headers(("Idempotency-Replayed" = String, description = "`true` when this is the entry of an earlier request."))),
+        (status = 413, description = "Body over the limit.", body = DetailResponse),
+        (status = 422, description = "Invalid body or `Idempotency-Key`, or a key reused with another body.", body = ValidationErrorResponse),
+    )
+)]
+pub async fn create(
+    req: HttpRequest,
+    state: Data<ApiState>,
+    caller: Caller,
+    Acting(actor): Acting,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    let mut problems = Problems::new();
+    let claim = problems
+        .take(idempotency::claim(
+            &req,
+            &caller,
+            Some(&body),
+            state.queue.now(),
+        ))
+        .flatten();
+    let new = WaitingEntryCreateRequest::parse(&body, &mut problems);
+    problems.finish()?;
+    let Some(new) = new else {
+        return Err(ApiError::internal(
+            "queue entry parsed without problems but without a value",
+        ));
+    };
+    let service = state.queue.clone();
+    let crm_enabled = state.pipedrive.is_some();
+    let recorded = blocking::run(move || service.enqueue(&new, claim, &actor, crm_enabled)).await?;
+    let mut response = HttpResponse::Ok();
+    if recorded.replayed {
+        response.insert_header((IDEMPOTENCY_REPLAYED_HEADER, "true"));
+    } else if recorded.value.state == WaitingState::Assigned {
+        let served_in = recorded
+            .value
+            .protocol
+            .as_ref()
+            .and_then(|protocol| protocol.language.clone());
+        if let Some(language) = served_in {
+            state.metrics.assignment(&language);
+            state.metrics.queue_served(chrono::Duration::zero());
+        }
+    }
+    Ok(response.json(WaitingEntryResponse::from(recorded.value)))
+}
+
+/// A page of queue entries by arrival.
+#[utoipa::path(
+    get,
+    path = "/fila",
+    operation_id = "listar_fila",
+    tag = "fila",
+    params(WaitingListQuery),
+    responses(
+        (status = 200, description = "The page, by arrival (ascending id).", body = WaitingPageResponse),
+        (status = 422, description = "Invalid `idioma`, `estado`, `limit` or `cursor`.", body = ValidationErrorResponse),
+    )
+)]
+pub async fn list(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
+    let filter = WaitingListQuery::parse(&QueryParams::of(&req))?;
+    let service = state.queue.clone();
+    let page = blocking::run(move || service.list(&filter)).await?;
+    Ok(HttpResponse::Ok().json(WaitingPageResponse::from(page)))
+}
+
+/// One queue entry.
+#[utoipa::path(
+    get,
+    path = "/fila/{fila_id}",
+    operation_id = "obter_entrada_fila",
+    tag = "fila",
+    params(("fila_id" = i64, Path, description = "The entry's id.")),
+    responses(
+        (status = 200, description = "The entry.", body = WaitingEntryResponse),
+        (status = 404, description = "No such entry.", body = DetailResponse,
+            example = json!({"detail": "Contato não encontrado na fila"})),
+        (status = 422, description = "The id is not a 64-bit integer.", body = ValidationErrorResponse),
+    )
+)]
+pub async fn get(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
+    let id = path::id(&req, ENTRY_ID).map_err(|error| ApiError::Validation(vec![error]))?;
+    let service = state.queue.clone();
+    let entry = blocking::run(move || service.get(WaitingEntryId(id))).await?;
+    Ok(HttpResponse::Ok().json(WaitingEntryResponse::from(entry)))
+}
+
+/// Cancels a waiting entry (an entry already cancelled or expired is returned as it is).
+#[utoipa::path(
+    delete,
+    path = "/fila/{fila_id}",
+    operation_id = "cancelar_entrada_fila",
+    tag = "fila",
+    params(("fila_id" = i64, Path, description = "The entry's id.")),
+    responses(
+        (status = 200, description = "The entry, `cancelado`.", body = WaitingEntryResponse),
+        (status = 404, description = "No such entry.", body = DetailResponse,
+            example = json!({"detail": "Contato não encontrado na fila"})),
+        (status = 409, description = "A consultant already took it.", body = DetailResponse,
+            example = json!({"detail": "Contato já atribuído"})),
+        (status = 422, description = "The id is not a 64-bit integer.", body = ValidationErrorResponse),
+    )
+)]
+pub async fn cancel(
+    req: HttpRequest,
+    state: Data<ApiState>,
+    Acting(actor): Acting,
+) -> Result<HttpResponse, ApiError> {
+    let id = path::id(&req, ENTRY_ID).map_err(|error| ApiError::Validation(vec![error]))?;
+    let service = state.queue.clone();
+    let entry = blocking::run(move || service.cancel(WaitingEntryId(id), &actor)).await?;
+    Ok(HttpResponse::Ok().json(WaitingEntryResponse::from(entry)))
+}

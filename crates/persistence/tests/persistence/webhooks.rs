@@ -1,0 +1,209 @@
+//! Outbound webhooks' storage on both backends: deliveries queued with the changes they report,
+//! claimed with a lease, settled, and dropped with their subscription.
+
+use chrono::Duration;
+use consultores_domain::{
+    AssignmentPort, ConsultantPatch, ConsultantRepository, DeliveryOutcome, DeliveryStatus,
+    NewWebhook, ProtocolPatch, ProtocolRepository, ProtocolStatus, WebhookEvent, WebhookSecret,
+    WebhookStore,
+};
+use consultores_persistence::testing::{now_micros, TestDatabase};
+use serde_json::Value;
+
+use crate::common::{actor, big_pool, consultant, count, language, on_both_backends};
+
+on_both_backends!(
+    every_reported_change_queues_one_delivery_per_subscriber_in_its_transaction,
+    deliveries_are_leased_to_one_claim_and_settled,
+    a_removed_subscription_gets_nothing_more,
+);
+
+fn subscribe(
+    db: &consultores_persistence::Database,
+    events: &[WebhookEvent],
+) -> consultores_domain::Webhook {
+    let new = NewWebhook {
+        url: "http://127.0.0.1:9/ganchos".to_owned(),
+        events: events.to_vec(),
+        description: Some("teste".to_owned()),
+    };
+    let secret = WebhookSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned());
+    db.create_webhook(&new, &secret, now_micros(), &actor())
+        .unwrap()
+}
+
+fn every_reported_change_queues_one_delivery_per_subscriber_in_its_transaction(
+    test: &TestDatabase,
+) {
+    let db = test.database();
+    let now = now_micros();
+    let all = subscribe(&db, &WebhookEvent::ALL);
+    let only_connections = subscribe(&db, &[WebhookEvent::ConsultantConnection]);
+    let joao = ConsultantRepository::create(&db, &consultant("João Silva", &["pt"]), now, &actor())
+        .unwrap();
+    let assigned = db
+        .assign_next(&language("pt"), now, None, &actor(), None)
+        .unwrap()
+        .value;
+    let refused = db.assign_next(&language("fr"), now, None, &actor(), None);
+    assert!(refused.is_err(), "nobody speaks fr: nothing queued");
+    let patch = ProtocolPatch {
+        status: Some(ProtocolStatus::Fechado),
+        ..ProtocolPatch::default()
+    };
+    ProtocolRepository::update(&db, assigned.protocol.id, &patch, now, &actor()).unwrap();
+    ConsultantRepository::update(&db, joao.id, &ConsultantPatch::online(false), now, &actor())
+        .unwrap();
+
+    let log = db.deliveries(all.id, 10).unwrap().unwrap();
+    let events: Vec<WebhookEvent> = log.iter().rev().map(|d| d.event).collect();
+    assert_eq!(
+        events,
+        [
+            WebhookEvent::Assignment,
+            WebhookEvent::ProtocolUpdated,
+            WebhookEvent::ConsultantConnection
+        ]
+    );
+    assert!(log
+        .iter()
+        .all(|d| d.status == DeliveryStatus::Pending && d.attempts == 0));
+    let only = db.deliveries(only_connections.id, 10).unwrap().unwrap();
+    assert_eq!(only.len(), 1);
+    assert_eq!(only[0].event, WebhookEvent::ConsultantConnection);
+
+    let claimed = db
+        .claim_deliveries(now + Duration::seconds(1), now + Duration::minutes(1), 10)
+        .unwrap();
+    assert_eq!(claimed.len(), 4);
+    let body: Value = serde_json::from_str(&claimed[0].body).unwrap();
+    assert_eq!(body["type"], "atribuicao");
+    assert_eq!(body["data"]["origem"], "da-vez");
+    assert_eq!(body["data"]["protocolo"]["numero"], "#00001");
+    assert_eq!(body["data"]["consultor"]["id"], joao.id.0);
+    assert_eq!(
+        claimed[0].secret.expose(),
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    );
+    let updated: Value = serde_json::from_str(&claimed[1].body).unwrap();
+    assert_eq!(updated["data"]["alteracoes"]["status"]["depois"], "fechado");
+}
+
+fn deliveries_are_leased_to_one_claim_and_settled(test: &TestDatabase) {
+    let db = test.database();
+    let now = now_micros();
+    let hook = subscribe(&db, &[WebhookEvent::ConsultantConnection]);
+    let joao = ConsultantRepository::create(&db, &consultant("João Silva", &["pt"]), now, &actor())
+        .unwrap();
+    ConsultantRepository::update(&db, joao.id, &ConsultantPatch::online(false), now, &actor())
+        .unwrap();
+    let lease = now + Duration::minutes(1);
+    let first = db.claim_deliveries(now, lease, 10).unwrap();
+    assert_eq!(first.len(), 1);
+    assert!(
+        db.claim_deliveries(now, lease, 10).unwrap().is_empty(),
+        "leased"
+    );
+    let retry_at = now + Duration::seconds(30);
+    let retry = DeliveryOutcome::Retry {
+        status: Some(500),
+        error: "HTTP 500".to_owned(),
+        at: retry_at,
+    };
+    db.settle_delivery(first[0].id, 1, &retry, now).unwrap();
+    assert!(db
+        .claim_deliveries(now + Duration::seconds(29), lease, 10)
+        .unwrap()
+        .is_empty());
+    let again = db.claim_deliveries(retry_at, lease, 10).unwrap();
+    assert_eq!(again[0].attempts, 1);
+    db.settle_delivery(
+        again[0].id,
+        2,
+        &DeliveryOutcome::Delivered { status: 204 },
+        now,
+    )
+    .unwrap();
+    let log = db.deliveries(hook.id, 10).unwrap().unwrap();
+    assert_eq!(log[0].status, DeliveryStatus::Delivered);
+    assert_eq!(
+        (log[0].attempts, log[0].last_status, log[0].next_attempt),
+        (2, Some(204), None)
+    );
+}
+
+fn a_removed_subscription_gets_nothing_more(test: &TestDatabase) {
+    let db = test.database();
+    let now = now_micros();
+    let hook = subscribe(&db, &[WebhookEvent::ConsultantConnection]);
+    let joao = ConsultantRepository::create(&db, &consultant("João Silva", &["pt"]), now, &actor())
+        .unwrap();
+    ConsultantRepository::update(&db, joao.id, &ConsultantPatch::online(false), now, &actor())
+        .unwrap();
+    assert!(db.remove_webhook(hook.id, now, &actor()).unwrap());
+    assert!(!db.remove_webhook(hook.id, now, &actor()).unwrap());
+    assert!(db.list_webhooks().unwrap().is_empty());
+    assert!(db.deliveries(hook.id, 10).unwrap().is_none());
+    assert!(db
+        .claim_deliveries(now, now + Duration::minutes(1), 10)
+        .unwrap()
+        .is_empty());
+    ConsultantRepository::update(&db, joao.id, &ConsultantPatch::online(true), now, &actor())
+        .unwrap();
+    assert_eq!(
+        count(test, "webhook_entregas"),
+        1,
+        "no delivery for a removed subscription"
+    );
+}
+
+#[test]
+fn postgres_concurrent_claims_never_hand_out_one_delivery_twice() {
+    concurrent_claims_never_hand_out_one_delivery_twice(&TestDatabase::postgres_with(big_pool()));
+}
+
+#[test]
+fn sqlite_concurrent_claims_never_hand_out_one_delivery_twice() {
+    concurrent_claims_never_hand_out_one_delivery_twice(&TestDatabase::sqlite_with(big_pool()));
+}
+
+/// 200 deliveries, 8 workers claiming 7 at a time at once: each delivery is claimed exactly once.
+fn concurrent_claims_never_hand_out_one_delivery_twice(test: &TestDatabase) {
+    let db = test.database();
+    let now = now_micros();
+    subscribe(&db, &[WebhookEvent::ConsultantConnection]);
+    let joao = ConsultantRepository::create(&db, &consultant("João Silva", &["pt"]), now, &actor())
+        .unwrap();
+    for round in 0..200 {
+        let patch = ConsultantPatch::online(round % 2 == 1);
+        ConsultantRepository::update(&db, joao.id, &patch, now, &actor()).unwrap();
+    }
+    assert_eq!(count(test, "webhook_entregas"), 200);
+    let barrier = std::sync::Barrier::new(8);
+    let claimed: Vec<i64> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                scope.spawn(|| {
+                    barrier.wait();
+                    let mut mine = Vec::new();
+                    loop {
+                        let batch = db
+                            .claim_deliveries(now, now + Duration::minutes(5), 7)
+                            .unwrap();
+                        if batch.is_empty() {
+                            return mine;
+                        }
+                        mine.extend(batch.iter().map(|d| d.id.0));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let unique: std::collections::HashSet<i64> = claimed.iter().copied().collect();
+    assert_eq!(claimed.len(), 200, "every delivery claimed");
+    assert_eq!(unique.len(), 200, "none claimed twice");
+}
