@@ -37,6 +37,7 @@ mod idempotency;
 mod models;
 mod protocols;
 mod queries;
+mod rotation_reads;
 mod routing_columns;
 mod schema;
 mod sql_types;
