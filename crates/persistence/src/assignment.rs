@@ -79,20 +79,19 @@ use consultores_domain::{
     Consultant, CrmTarget, DomainError, IdempotencyClaim, Language, PipedriveUserId, Priority,
     ProtocolStatus, Recorded, WebhookEvent, Zone, ASSIGNMENT_NOTE_TEMPLATE,
 };
-use diesel::dsl::exists;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Date, Integer, Nullable, Text};
 use diesel::{PgConnection, SqliteConnection};
 
 use crate::audit::NewAuditRow;
 use crate::crm_outbox::{fresh_statuses, insert_assignment_actions};
-use crate::database::{with_connection, Database, Pools};
+use crate::database::{Database, Pools};
 use crate::error::StoreError;
 use crate::faults::FaultPoint;
 use crate::idempotency::{record, replay};
 use crate::models::{consultants_with_languages, ConsultantRow, NewProtocolRow, ProtocolRow};
 use crate::queries::{CounterQuery, Queries, RowLocks};
-use crate::schema::{consultor_idiomas, consultores, protocolos};
+use crate::schema::{consultores, protocolos};
 use crate::session::PgSession;
 use crate::sql_types::{Timestamp, UtcTimestamp};
 use crate::webhooks::{assignment_data, WebhookOutbox};
@@ -514,72 +513,6 @@ impl Database {
             crm_actions,
         })
     }
-
-    /// The head of the queue for `language` at `now` on SQLite: walks the eligible switches in
-    /// queue order (the partial index `consultores_fila_idx`; SQLite sorts NULLs first, the
-    /// policy's "never served goes first") and applies the time rules in the service, since
-    /// SQLite knows no time zones. Runs inside the assignment's immediate transaction.
-    fn sqlite_head(
-        &self,
-        conn: &mut SqliteConnection,
-        language: &Language,
-        now: DateTime<Utc>,
-    ) -> Result<Option<ConsultantRow>, StoreError> {
-        const PAGE: i64 = 256;
-        let mut offset = 0;
-        loop {
-            let page: Vec<ConsultantRow> = consultores::table
-                .filter(consultores::removido_em.is_null())
-                .filter(consultores::status_ativo)
-                .filter(consultores::status_ativo_sequencial)
-                .filter(consultores::status_online)
-                .filter(exists(
-                    consultor_idiomas::table
-                        .filter(consultor_idiomas::consultor_id.eq(consultores::id))
-                        .filter(consultor_idiomas::idioma.eq(language.as_str())),
-                ))
-                .order((consultores::chave_fila.asc(), consultores::id.asc()))
-                .select(ConsultantRow::as_select())
-                .limit(PAGE)
-                .offset(offset)
-                .load(conn)?;
-            let last_page = i64::try_from(page.len()).unwrap_or(PAGE) < PAGE;
-            for row in page {
-                let rules = row.stored_rules().into_domain(self.default_time_zone())?;
-                if rules.blocking_rule(&row.workload(), now).is_none() {
-                    return Ok(Some(row));
-                }
-            }
-            if last_page {
-                return Ok(None);
-            }
-            offset += PAGE;
-        }
-    }
-
-    fn rotation_candidates_of(
-        &self,
-        languages: &[Language],
-    ) -> Result<Vec<Consultant>, StoreError> {
-        let codes: Vec<String> = languages.iter().map(|l| l.as_str().to_owned()).collect();
-        with_connection!(self, |conn| {
-            let rows: Vec<ConsultantRow> = consultores::table
-                .filter(consultores::removido_em.is_null())
-                .filter(consultores::status_ativo)
-                .filter(consultores::status_ativo_sequencial)
-                .filter(consultores::status_online)
-                .filter(exists(
-                    consultor_idiomas::table
-                        .filter(consultor_idiomas::consultor_id.eq(consultores::id))
-                        .filter(consultor_idiomas::idioma.eq_any(codes.clone())),
-                ))
-                .select(ConsultantRow::as_select())
-                .load(conn)?;
-            let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
-            let languages = conn.languages_of(&ids)?;
-            consultants_with_languages(rows, languages, self.default_time_zone())
-        })
-    }
 }
 
 /// Nobody eligible in any of `languages`: named by the first (the one requested).
@@ -619,8 +552,7 @@ impl AssignmentPort for Database {
         Ok(self.rotation_candidates_of(languages)?)
     }
 
-    fn waiting_contacts(&self, _languages: &[Language]) -> Result<u64, DomainError> {
-        // The waiting queue does not exist yet.
-        Ok(0)
+    fn waiting_contacts(&self, languages: &[Language]) -> Result<u64, DomainError> {
+        consultores_domain::WaitingQueue::waiting_count(self, languages, Utc::now())
     }
 }

@@ -45,6 +45,7 @@ mod models;
 mod protocols;
 mod queries;
 mod reports;
+mod rotation_reads;
 mod routing_columns;
 mod schema;
 mod session;
