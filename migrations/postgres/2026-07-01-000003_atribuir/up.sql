@@ -13,10 +13,6 @@
 -- contacts wait in a language, only the queue's dispatcher ('fila') assigns in it, so nobody
 -- else jumps them. The `atribuicao` outbound webhook deliveries are queued in the same statement
 -- as the protocol, so they commit or roll back with it.
-DROP FUNCTION IF EXISTS consultores_atribuir(TEXT, TIMESTAMPTZ, BIGINT, TEXT, TEXT, TEXT, TEXT,
-                                             TEXT, TEXT, TEXT);
-DROP FUNCTION IF EXISTS consultores_atribuir(TEXT, TIMESTAMPTZ, BIGINT, TEXT, TEXT, TEXT, TEXT,
-                                             TEXT, TEXT, TEXT, TEXT);
 
 CREATE OR REPLACE FUNCTION consultores_atribuir(
     p_idiomas TEXT[],
@@ -220,3 +216,34 @@ $$;
 ALTER FUNCTION consultores_atribuir(TEXT[], TIMESTAMPTZ, TEXT, BIGINT, TEXT, TEXT, TEXT, TEXT,
                                     TEXT, TEXT, TEXT, TEXT)
     SET plan_cache_mode = force_generic_plan;
+
+-- The previous release's signature (one language, no zone, no origin) stays, as a call of the
+-- new one, so that its replicas keep assigning correctly during a rolling update (the rule in
+-- README § Deploy: expand now, contract later). They know no DEFAULT_TIME_ZONE: its default.
+CREATE OR REPLACE FUNCTION consultores_atribuir(
+    p_idioma TEXT,
+    p_agora TIMESTAMPTZ,
+    p_chave_id BIGINT,
+    p_chave_descricao TEXT,
+    p_request_id TEXT,
+    p_acao TEXT,
+    p_entidade TEXT,
+    p_crm_tipo TEXT,
+    p_crm_alvo TEXT,
+    p_nota TEXT
+) RETURNS TABLE (
+    consultor_id BIGINT, nome TEXT, email TEXT, telefone TEXT, status_ativo BOOLEAN,
+    status_ativo_sequencial BOOLEAN, status_online BOOLEAN, ultimo_atendimento TIMESTAMPTZ,
+    id_pipedrive BIGINT, idiomas TEXT, protocolo_id BIGINT, numero TEXT, idioma TEXT,
+    descricao TEXT, prioridade TEXT, status TEXT, created_at TIMESTAMPTZ, updated_at TIMESTAMPTZ,
+    crm_itens BIGINT
+)
+LANGUAGE sql VOLATILE AS $$
+    SELECT a.consultor_id, a.nome, a.email, a.telefone, a.status_ativo,
+           a.status_ativo_sequencial, a.status_online, a.ultimo_atendimento, a.id_pipedrive,
+           a.idiomas, a.protocolo_id, a.numero, a.idioma, a.descricao, a.prioridade, a.status,
+           a.created_at, a.updated_at, a.crm_itens
+    FROM consultores_atribuir(ARRAY[p_idioma], p_agora, 'America/Sao_Paulo', p_chave_id,
+                              p_chave_descricao, p_request_id, p_acao, p_entidade, p_crm_tipo,
+                              p_crm_alvo, p_nota, 'da-vez') a
+$$;

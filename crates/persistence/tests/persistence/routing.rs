@@ -341,9 +341,13 @@ fn weights_one_two_three_share_contacts_one_to_two_to_three(test: &TestDatabase)
     for id in &ids {
         test.set_last_served(*id, None);
     }
+    // The shares follow the stamps, which never go past the database's clock (nor back): turns
+    // a second apart in the past, after a counter that starts long ago.
+    test.execute("UPDATE controle_protocolo SET updated_at = '2000-01-01T00:00:00.000000+00:00'");
+    let start = Utc::now() - Duration::days(30);
     let mut counts: BTreeMap<ConsultantId, usize> = BTreeMap::new();
     for turn in 0..60 * 6 {
-        let at = tuesday_noon() + Duration::seconds(turn);
+        let at = start + Duration::seconds(turn);
         let chosen = assign(test, "pt", at).unwrap();
         *counts.entry(chosen).or_default() += 1;
     }
