@@ -71,69 +71,6 @@ CREATE INDEX IF NOT EXISTS consultores_fila_idx
     ON consultores (chave_fila ASC NULLS FIRST, id)
     WHERE removido_em IS NULL AND status_ativo AND status_ativo_sequencial AND status_online;
 
--- One queue per language: the key and the switches beside each language row, so the head for a
--- language is the first entry of an index of that language's eligible speakers, whatever the
--- other languages hold (before, the head query walked the global queue and skipped every
--- consultant of another language who sat ahead, unserved). Kept by triggers in the transaction
--- of every change of the key, the switches or the languages.
-ALTER TABLE consultor_idiomas
-    ADD COLUMN IF NOT EXISTS chave_fila BIGINT,
-    ADD COLUMN IF NOT EXISTS na_fila BOOLEAN NOT NULL DEFAULT FALSE;
-
-UPDATE consultor_idiomas ci
-SET chave_fila = c.chave_fila,
-    na_fila = (c.removido_em IS NULL AND c.status_ativo AND c.status_ativo_sequencial
-               AND c.status_online)
-FROM consultores c
-WHERE c.id = ci.consultor_id;
-
-CREATE OR REPLACE FUNCTION consultores_espelhar_fila() RETURNS TRIGGER
-LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE consultor_idiomas
-    SET chave_fila = NEW.chave_fila,
-        na_fila = (NEW.removido_em IS NULL AND NEW.status_ativo AND NEW.status_ativo_sequencial
-                   AND NEW.status_online)
-    WHERE consultor_id = NEW.id;
-    RETURN NULL;
-END
-$$;
-
-DROP TRIGGER IF EXISTS consultores_fila_espelho ON consultores;
-CREATE TRIGGER consultores_fila_espelho
-    AFTER UPDATE OF chave_fila, removido_em, status_ativo, status_ativo_sequencial, status_online
-    ON consultores
-    FOR EACH ROW
-    WHEN (OLD.chave_fila IS DISTINCT FROM NEW.chave_fila
-          OR OLD.removido_em IS DISTINCT FROM NEW.removido_em
-          OR OLD.status_ativo IS DISTINCT FROM NEW.status_ativo
-          OR OLD.status_ativo_sequencial IS DISTINCT FROM NEW.status_ativo_sequencial
-          OR OLD.status_online IS DISTINCT FROM NEW.status_online)
-    EXECUTE FUNCTION consultores_espelhar_fila();
-
-CREATE OR REPLACE FUNCTION consultor_idiomas_da_fila() RETURNS TRIGGER
-LANGUAGE plpgsql AS $$
-BEGIN
-    SELECT c.chave_fila,
-           (c.removido_em IS NULL AND c.status_ativo AND c.status_ativo_sequencial
-            AND c.status_online)
-    INTO NEW.chave_fila, NEW.na_fila
-    FROM consultores c
-    WHERE c.id = NEW.consultor_id;
-    NEW.na_fila := coalesce(NEW.na_fila, FALSE);
-    RETURN NEW;
-END
-$$;
-
-DROP TRIGGER IF EXISTS consultor_idiomas_fila ON consultor_idiomas;
-CREATE TRIGGER consultor_idiomas_fila
-    BEFORE INSERT ON consultor_idiomas
-    FOR EACH ROW EXECUTE FUNCTION consultor_idiomas_da_fila();
-
-CREATE INDEX IF NOT EXISTS consultor_idiomas_fila_idx
-    ON consultor_idiomas (idioma, chave_fila ASC NULLS FIRST, consultor_id)
-    WHERE na_fila;
-
 -- The assignment, now over a list of languages (the requested one, then the alternatives) and
 -- with the rules. Locking design as in migration 2026-05-01-000000_atribuir: the counter row
 -- first, then (a new statement, a fresh snapshot) the head with FOR UPDATE. The rules read
@@ -191,15 +128,14 @@ BEGIN
     -- The head: the first language, in the order given, with anyone eligible.
     FOREACH v_idioma IN ARRAY p_idiomas LOOP
         SELECT c.id, c.ultimo_atendimento INTO v_id, v_antes
-        FROM consultor_idiomas ci
-        JOIN consultores c ON c.id = ci.consultor_id
+        FROM consultores c
         CROSS JOIN LATERAL (
             SELECT p_agora AT TIME ZONE coalesce(c.fuso_horario, p_fuso_padrao) AS hora
         ) l
-        WHERE ci.idioma = v_idioma AND ci.na_fila
-          -- The switches again on the consultant's row: re-checked on the row version locked.
-          AND c.removido_em IS NULL AND c.status_ativo AND c.status_ativo_sequencial
+        WHERE c.removido_em IS NULL AND c.status_ativo AND c.status_ativo_sequencial
           AND c.status_online
+          AND EXISTS (SELECT 1 FROM consultor_idiomas ci
+                      WHERE ci.consultor_id = c.id AND ci.idioma = v_idioma)
           AND (c.horarios IS NULL OR EXISTS (
                 SELECT 1 FROM jsonb_array_elements(c.horarios::jsonb) h
                 WHERE (h->>'dia')::INTEGER = extract(isodow FROM l.hora)
@@ -211,7 +147,7 @@ BEGIN
           AND (c.limite_diario IS NULL OR c.atendimentos_dia IS DISTINCT FROM l.hora::DATE
                OR c.atendimentos_no_dia < c.limite_diario)
           AND (c.limite_abertos IS NULL OR c.protocolos_abertos < c.limite_abertos)
-        ORDER BY ci.chave_fila ASC NULLS FIRST, ci.consultor_id ASC
+        ORDER BY c.chave_fila ASC NULLS FIRST, c.id ASC
         LIMIT 1
         FOR UPDATE OF c;
         EXIT WHEN FOUND;
