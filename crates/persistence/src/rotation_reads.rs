@@ -15,8 +15,8 @@ use crate::queries::Queries;
 use crate::schema::{consultor_idiomas, consultores};
 
 impl Database {
-    /// The head of the queue for `language` at `now` on SQLite: walks the language's queue in
-    /// key order (the partial index `consultor_idiomas_fila_idx`; SQLite sorts NULLs first, the
+    /// The head of the queue for `language` at `now` on SQLite: walks the eligible switches in
+    /// queue order (the partial index `consultores_fila_idx`; SQLite sorts NULLs first, the
     /// policy's "never served goes first") and applies the time rules in the service, since
     /// SQLite knows no time zones. Runs inside the assignment's immediate transaction.
     pub(crate) fn sqlite_head(
@@ -28,20 +28,17 @@ impl Database {
         const PAGE: i64 = 256;
         let mut offset = 0;
         loop {
-            // The language's own queue (`consultor_idiomas_fila_idx`), switches re-checked on
-            // the consultant's row.
-            let page: Vec<ConsultantRow> = consultor_idiomas::table
-                .inner_join(consultores::table)
-                .filter(consultor_idiomas::idioma.eq(language.as_str()))
-                .filter(consultor_idiomas::na_fila)
+            let page: Vec<ConsultantRow> = consultores::table
                 .filter(consultores::removido_em.is_null())
                 .filter(consultores::status_ativo)
                 .filter(consultores::status_ativo_sequencial)
                 .filter(consultores::status_online)
-                .order((
-                    consultor_idiomas::chave_fila.asc(),
-                    consultor_idiomas::consultor_id.asc(),
+                .filter(exists(
+                    consultor_idiomas::table
+                        .filter(consultor_idiomas::consultor_id.eq(consultores::id))
+                        .filter(consultor_idiomas::idioma.eq(language.as_str())),
                 ))
+                .order((consultores::chave_fila.asc(), consultores::id.asc()))
                 .select(ConsultantRow::as_select())
                 .limit(PAGE)
                 .offset(offset)

@@ -33,9 +33,6 @@ diesel::table! {
         consultor_id -> BigInt,
         idioma -> Text,
         posicao -> Integer,
-        /// Mirrors of the consultant's queue key and switches, kept by triggers.
-        chave_fila -> Nullable<BigInt>,
-        na_fila -> Bool,
     }
 }
 

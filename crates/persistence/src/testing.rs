@@ -31,11 +31,10 @@ pub use crate::faults::{FaultAction, FaultPoint};
 /// step with the function.
 pub const POSTGRES_ASSIGNMENT_STATEMENT: &str = "\
 SELECT c.id, c.ultimo_atendimento
-FROM consultor_idiomas ci
-JOIN consultores c ON c.id = ci.consultor_id
+FROM consultores c
 CROSS JOIN LATERAL (SELECT $2::timestamptz AT TIME ZONE coalesce(c.fuso_horario, $3) AS hora) l
-WHERE ci.idioma = $1 AND ci.na_fila
-  AND c.removido_em IS NULL AND c.status_ativo AND c.status_ativo_sequencial AND c.status_online
+WHERE c.removido_em IS NULL AND c.status_ativo AND c.status_ativo_sequencial AND c.status_online
+  AND EXISTS (SELECT 1 FROM consultor_idiomas ci WHERE ci.consultor_id = c.id AND ci.idioma = $1)
   AND (c.horarios IS NULL OR EXISTS (
         SELECT 1 FROM jsonb_array_elements(c.horarios::jsonb) h
         WHERE (h->>'dia')::INTEGER = extract(isodow FROM l.hora)
@@ -46,7 +45,7 @@ WHERE ci.idioma = $1 AND ci.na_fila
   AND (c.limite_diario IS NULL OR c.atendimentos_dia IS DISTINCT FROM l.hora::DATE
        OR c.atendimentos_no_dia < c.limite_diario)
   AND (c.limite_abertos IS NULL OR c.protocolos_abertos < c.limite_abertos)
-ORDER BY ci.chave_fila ASC NULLS FIRST, ci.consultor_id ASC
+ORDER BY c.chave_fila ASC NULLS FIRST, c.id ASC
 LIMIT 1
 FOR UPDATE OF c";
 

@@ -75,15 +75,14 @@ BEGIN
                   AND (f.idioma = v_idioma
                        OR position(',' || v_idioma || ',' IN ',' || f.alternativas || ',') > 0));
             SELECT c.id, c.ultimo_atendimento INTO v_id, v_antes
-            FROM consultor_idiomas ci
-            JOIN consultores c ON c.id = ci.consultor_id
+            FROM consultores c
             CROSS JOIN LATERAL (
                 SELECT p_agora AT TIME ZONE coalesce(c.fuso_horario, p_fuso_padrao) AS hora
             ) l
-            WHERE ci.idioma = v_idioma AND ci.na_fila
-              -- The switches again on the consultant's row: re-checked on the row version locked.
-              AND c.removido_em IS NULL AND c.status_ativo AND c.status_ativo_sequencial
+            WHERE c.removido_em IS NULL AND c.status_ativo AND c.status_ativo_sequencial
               AND c.status_online
+              AND EXISTS (SELECT 1 FROM consultor_idiomas ci
+                          WHERE ci.consultor_id = c.id AND ci.idioma = v_idioma)
               AND (c.horarios IS NULL OR EXISTS (
                     SELECT 1 FROM jsonb_array_elements(c.horarios::jsonb) h
                     WHERE (h->>'dia')::INTEGER = extract(isodow FROM l.hora)
@@ -95,7 +94,7 @@ BEGIN
               AND (c.limite_diario IS NULL OR c.atendimentos_dia IS DISTINCT FROM l.hora::DATE
                    OR c.atendimentos_no_dia < c.limite_diario)
               AND (c.limite_abertos IS NULL OR c.protocolos_abertos < c.limite_abertos)
-            ORDER BY ci.chave_fila ASC NULLS FIRST, ci.consultor_id ASC
+            ORDER BY c.chave_fila ASC NULLS FIRST, c.id ASC
             LIMIT 1
             FOR UPDATE OF c;
             EXIT WHEN FOUND;

@@ -48,37 +48,3 @@ DROP INDEX IF EXISTS consultores_rotation_idx;
 CREATE INDEX consultores_fila_idx
     ON consultores (chave_fila, id)
     WHERE removido_em IS NULL AND status_ativo AND status_ativo_sequencial AND status_online;
-
--- One queue per language (see the PostgreSQL migration of the same name).
-ALTER TABLE consultor_idiomas ADD COLUMN chave_fila BIGINT;
-ALTER TABLE consultor_idiomas ADD COLUMN na_fila BOOLEAN NOT NULL DEFAULT 0;
-
-UPDATE consultor_idiomas
-SET chave_fila = (SELECT c.chave_fila FROM consultores c WHERE c.id = consultor_idiomas.consultor_id),
-    na_fila = (SELECT c.removido_em IS NULL AND c.status_ativo AND c.status_ativo_sequencial
-                      AND c.status_online
-               FROM consultores c WHERE c.id = consultor_idiomas.consultor_id);
-
-CREATE TRIGGER consultores_fila_espelho
-AFTER UPDATE OF chave_fila, removido_em, status_ativo, status_ativo_sequencial, status_online
-ON consultores
-BEGIN
-    UPDATE consultor_idiomas
-    SET chave_fila = NEW.chave_fila,
-        na_fila = (NEW.removido_em IS NULL AND NEW.status_ativo AND NEW.status_ativo_sequencial
-                   AND NEW.status_online)
-    WHERE consultor_id = NEW.id;
-END;
-
-CREATE TRIGGER consultor_idiomas_fila AFTER INSERT ON consultor_idiomas
-BEGIN
-    UPDATE consultor_idiomas
-    SET chave_fila = (SELECT c.chave_fila FROM consultores c WHERE c.id = NEW.consultor_id),
-        na_fila = coalesce((SELECT c.removido_em IS NULL AND c.status_ativo
-                                   AND c.status_ativo_sequencial AND c.status_online
-                            FROM consultores c WHERE c.id = NEW.consultor_id), 0)
-    WHERE consultor_id = NEW.consultor_id AND idioma = NEW.idioma;
-END;
-
-CREATE INDEX consultor_idiomas_fila_idx ON consultor_idiomas (idioma, chave_fila, consultor_id)
-WHERE na_fila;

@@ -12,7 +12,7 @@ use consultores_domain::{
     ProtocolId, ProtocolPatch, ProtocolRepository, ProtocolStatus, RuleSettings, WeeklySchedule,
     Weight, WorkingHours, Zone,
 };
-use consultores_persistence::testing::{TestDatabase, POSTGRES_ASSIGNMENT_STATEMENT};
+use consultores_persistence::testing::TestDatabase;
 
 use crate::common::{actor, consultant, language, on_both_backends};
 use crate::concurrency::{burst, settings};
@@ -27,11 +27,6 @@ on_both_backends!(
     alternatives_are_tried_in_order_and_the_protocol_records_the_language_served,
     a_non_positive_stored_pipedrive_id_queues_no_owner_change,
 );
-
-#[test]
-fn on_postgres_the_head_for_a_language_reads_only_that_languages_queue() {
-    head_reads_one_entry_of_the_languages_queue(&TestDatabase::postgres());
-}
 
 mod concurrent {
     use super::*;
@@ -446,39 +441,4 @@ fn daily_limit_holds_under_sixty_four_concurrent_calls(test: &TestDatabase) {
         test.query_i64("SELECT ultimo_numero AS value FROM controle_protocolo WHERE id = 1"),
         5
     );
-}
-
-/// 3,000 consultants of another language wait ahead of the one `pt` speaker: the head query
-/// (the statement inside `consultores_atribuir`) reads one entry of the `pt` queue, not them.
-fn head_reads_one_entry_of_the_languages_queue(test: &TestDatabase) {
-    test.execute(
-        "INSERT INTO consultores (nome, status_online, chave_fila) \
-         SELECT 'Consultor ' || g, TRUE, g FROM generate_series(1, 3001) g",
-    );
-    test.execute(
-        "INSERT INTO consultor_idiomas (consultor_id, idioma, posicao) \
-         SELECT id, CASE WHEN chave_fila <= 3000 THEN 'en' ELSE 'pt' END, 0 FROM consultores",
-    );
-    test.execute("ANALYZE");
-    let head = POSTGRES_ASSIGNMENT_STATEMENT
-        .replace("$1", "'pt'")
-        .replace("$2", "now()")
-        .replace("$3", "'America/Sao_Paulo'");
-    test.execute("CREATE TABLE plano (n serial, linha text)");
-    test.execute(&format!(
-        "DO $$ DECLARE linha text; BEGIN
-           FOR linha IN EXECUTE $q$EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {head}$q$ LOOP
-             INSERT INTO plano (linha) VALUES (linha);
-           END LOOP;
-         END $$"
-    ));
-    let plan = test
-        .query_strings("SELECT linha AS value FROM plano ORDER BY n")
-        .join("\n");
-    let scan = plan
-        .lines()
-        .find(|line| line.contains("Index Scan using consultor_idiomas_fila_idx"))
-        .unwrap_or_else(|| panic!("the language's queue is not used:\n{plan}"));
-    assert!(scan.contains("actual rows=1 "), "{plan}");
-    assert!(!plan.contains("consultores_fila_idx"), "{plan}");
 }
