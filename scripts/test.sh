@@ -4,9 +4,8 @@
 # (default postgres://postgres@127.0.0.1:5432/postgres), then fuzzes the running binary over its
 # OpenAPI document (scripts/fuzz.sh), and searches every service log line of the run for key
 # material (scripts/check-secrets.sh). Debian packages the build and tests need (OpenSSL headers,
-# the openssl command, pgbouncer) are installed first when missing (scripts/system-deps.sh).
-# material (scripts/check-secrets.sh). The browser tests need Debian's chromium and
-# chromium-driver: scripts/install-browser.sh installs them when missing.
+# the openssl command, pgbouncer) are installed first when missing (scripts/system-deps.sh), and
+# so are Debian's chromium and chromium-driver for the browser tests (scripts/install-browser.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system-deps.sh

@@ -152,7 +152,7 @@ impl Reply {
     }
 
     /// Asserts the 404 of a rotation that found nobody: the detail, when someone will next be
-    /// available (returned) and no contacts waiting (the waiting queue does not exist yet).
+    /// available (returned) and no contacts waiting.
     #[track_caller]
     pub fn expect_nobody_free(&self, detail: &str) -> Value {
         self.expect(404);

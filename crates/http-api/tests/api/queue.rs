@@ -60,6 +60,21 @@ on_both_backends! {
         app.get("/consultor/da-vez?idioma=en").await.expect(200);
     }
 
+    async fn the_da_vez_404_counts_the_contacts_waiting_in_the_languages_asked(backend) {
+        let app = start(backend).await;
+        app.post("/fila", json!({"idioma": "pt", "alternativas": ["en"]})).await.expect(200);
+        app.post("/fila", json!({"idioma": "pt"})).await.expect(200);
+        let pt = app.get("/consultor/da-vez?idioma=pt").await;
+        pt.expect(404);
+        assert_eq!(pt.json()["aguardando"], 2);
+        let en = app.get("/consultor/da-vez?idioma=en").await.json();
+        assert_eq!(en["aguardando"], 1);
+        let es = app.get("/consultor/da-vez?idioma=es&alternativas=en").await.json();
+        assert_eq!(es["aguardando"], 1);
+        let fr = app.get("/consultor/da-vez?idioma=fr").await.json();
+        assert_eq!(fr["aguardando"], 0);
+    }
+
     async fn cancel_answers_the_entry_then_409_once_assigned_and_404_when_unknown(backend) {
         let app = start(backend).await;
         let waiting = app.post("/fila", json!({"idioma": "pt"})).await.json();
