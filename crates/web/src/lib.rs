@@ -21,6 +21,7 @@ mod layout;
 mod protocols;
 mod queue;
 mod report;
+mod rules;
 mod session;
 mod state;
 
