@@ -197,8 +197,8 @@ pub async fn list(
                     thead { tr {
                         th.num { "Id" } th { "Nome" } th.ocultar-celular { "Email" }
                         th { "Idiomas" } th { "Situação" }
-                        th.num { abbr title="Atendimentos da rotação hoje" { "Hoje" } }
-                        th.num { abbr title="Protocolos abertos ou em andamento" { "Abertos" } }
+                        th.num.ocultar-celular { abbr title="Atendimentos da rotação hoje" { "Hoje" } }
+                        th.num.ocultar-celular { abbr title="Protocolos abertos ou em andamento" { "Abertos" } }
                         th.ocultar-celular { "Último atendimento" }
                         th { "Ações" }
                     } }
@@ -214,8 +214,8 @@ pub async fn list(
                                     (rules::status_tag(&status))
                                     @if consultant.online && status.reason.is_some() { " " span.etiqueta { "online" } }
                                 }
-                                td.num { (status.assignments_today) }
-                                td.num { (status.open_protocols) }
+                                td.num.ocultar-celular { (status.assignments_today) }
+                                td.num.ocultar-celular { (status.open_protocols) }
                                 td.ocultar-celular {
                                     (consultant.last_served_at.map(|at| layout::local_time(&at, zone)).unwrap_or_else(|| "—".to_owned()))
                                 }

@@ -153,7 +153,7 @@ on_both_backends! {
         let row = &list[list.find("Ana Souza").unwrap()..];
         let row = &row[..row.find("</tr>").unwrap()];
         assert!(row.contains("limite diário atingido"), "{row}");
-        assert_eq!(row.matches(r#"<td class="num">1</td>"#).count(), 2, "one today, one open: {row}");
+        assert_eq!(row.matches(r#"<td class="num ocultar-celular">1</td>"#).count(), 2, "one today, one open: {row}");
         let detail = painel.get(&format!("/painel/consultores/{ana}")).await.body;
         assert!(detail.contains("<dt>Atendimentos da rotação hoje</dt><dd>1</dd>"), "{detail}");
         assert!(detail.contains("<dt>Protocolos abertos</dt><dd>1</dd>"), "{detail}");
