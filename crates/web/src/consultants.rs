@@ -1,4 +1,4 @@
-//! "Consultores": list, register, edit, switch online/offline, remove. Changes need the scope
+//! "Consultores": register, edit, switch online/offline, remove. Changes need the scope
 //! the API needs for the same change; the form shows each field's problem next to it, in the
 //! domain's own words.
 
@@ -6,16 +6,14 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::web::{Bytes, Data, Path};
 use actix_web::{HttpRequest, HttpResponse};
 use consultores_domain::{
-    availability, Availability, Consultant, ConsultantFilter, ConsultantId, ConsultantName,
-    ConsultantPatch, DomainError, Email, Language, LanguageList, NewConsultant, Phone,
-    PipedriveUserId,
+    availability, Availability, Consultant, ConsultantId, ConsultantName, ConsultantPatch,
+    DomainError, Email, Language, LanguageList, NewConsultant, Phone, PipedriveUserId,
 };
 use maud::html;
 
 use crate::errors::{blocking, WebError};
 use crate::forms::{FieldErrors, Form};
 use crate::layout::{self, Section};
-use crate::queue::switch;
 use crate::rules::{self, ParsedRules, RuleValues};
 use crate::session::SignedIn;
 use crate::state::WebState;
@@ -154,7 +152,7 @@ fn parse(values: &Values, errors: &mut FieldErrors) -> Option<Parsed> {
     })
 }
 
-fn languages_text(consultant: &Consultant) -> String {
+pub fn languages_text(consultant: &Consultant) -> String {
     consultant
         .languages
         .iter()
@@ -167,74 +165,6 @@ fn consultant_id(raw: &str) -> Result<ConsultantId, WebError> {
     raw.parse::<i64>()
         .map(ConsultantId)
         .map_err(|_| WebError::NotFound("Consultor não encontrado"))
-}
-
-/// `GET /painel/consultores`.
-pub async fn list(
-    req: HttpRequest,
-    who: SignedIn,
-    state: Data<WebState>,
-) -> Result<HttpResponse, WebError> {
-    let service = state.consultants.clone();
-    let consultants = blocking(move || service.list(&ConsultantFilter::default())).await?;
-    let zone = state.settings.default_time_zone;
-    let now = state.clock.now();
-    let manage = who.manages_consultants();
-    let notice = layout::notice(Form::query(&req).get("ok"));
-    Ok(layout::page(
-        &who,
-        Section::Consultants,
-        "Consultores",
-        html! {
-            h1 { "Consultores" }
-            @if let Some(notice) = notice { p.sucesso role="status" { (notice) } }
-            @if manage {
-                p { a.botao href="/painel/consultores/novo" { "Cadastrar consultor" } }
-            }
-            div.rolagem {
-                table {
-                    caption.vazio { (consultants.len()) " consultores" }
-                    thead { tr {
-                        th.num { "Id" } th { "Nome" } th.ocultar-celular { "Email" }
-                        th { "Idiomas" } th { "Situação" }
-                        th.num.ocultar-celular { abbr title="Atendimentos da rotação hoje" { "Hoje" } }
-                        th.num.ocultar-celular { abbr title="Protocolos abertos ou em andamento" { "Abertos" } }
-                        th.ocultar-celular { "Último atendimento" }
-                        th { "Ações" }
-                    } }
-                    tbody {
-                        @for consultant in &consultants {
-                            @let status = availability(consultant, now);
-                            tr {
-                                td.num { (consultant.id.0) }
-                                td { (consultant.name.as_str()) }
-                                td.ocultar-celular { (consultant.email.as_ref().map(|e| e.as_str()).unwrap_or("—")) }
-                                td { (languages_text(consultant)) }
-                                td {
-                                    (rules::status_tag(&status))
-                                    @if consultant.online && status.reason.is_some() { " " span.etiqueta { "online" } }
-                                }
-                                td.num.ocultar-celular { (status.assignments_today) }
-                                td.num.ocultar-celular { (status.open_protocols) }
-                                td.ocultar-celular {
-                                    (consultant.last_served_at.map(|at| layout::local_time(&at, zone)).unwrap_or_else(|| "—".to_owned()))
-                                }
-                                td {
-                                    div.acoes {
-                                        a href=(format!("/painel/consultores/{}", consultant.id.0)) {
-                                            @if manage { "Editar" } @else { "Ver" }
-                                            span.pular { " " (consultant.name.as_str()) }
-                                        }
-                                        @if manage { (switch(&who, consultant, "/painel/consultores")) }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        },
-    ))
 }
 
 /// The registration or edit form. `id` is `None` for a new consultant.

@@ -8,6 +8,7 @@ use actix_web::web::Data;
 use actix_web::HttpResponse;
 use consultores_domain::{
     availability, eligible_queue, Consultant, ConsultantFilter, Language, Unavailability,
+    WaitingEntry, WaitingFilter, WaitingState,
 };
 use maud::{html, Markup};
 
@@ -16,6 +17,11 @@ use crate::layout::{self, Section};
 use crate::rules::reason_text;
 use crate::session::SignedIn;
 use crate::state::WebState;
+
+/// The oldest waiting entries read for the page (each card lists its language's first few).
+const FIRST_WAITING: u32 = 100;
+/// Entries listed per language.
+const LISTED_PER_LANGUAGE: usize = 5;
 
 /// `GET /painel`.
 pub async fn home() -> HttpResponse {
@@ -51,10 +57,19 @@ async fn content(who: &SignedIn, state: &WebState) -> Result<Markup, WebError> {
     let service = state.consultants.clone();
     let consultants = blocking(move || service.list(&ConsultantFilter::default())).await?;
     let queue = state.waiting.clone();
-    let waiting: BTreeMap<Language, u64> = blocking(move || queue.waiting_by_language())
-        .await?
-        .into_iter()
-        .collect();
+    let (waiting, first_waiting) = blocking(move || {
+        let counts = queue.waiting_by_language()?;
+        let first = queue.list(&WaitingFilter {
+            language: None,
+            state: Some(WaitingState::Waiting),
+            limit: FIRST_WAITING,
+            after: None,
+        })?;
+        Ok((counts, first.entries))
+    })
+    .await?;
+    let waiting: BTreeMap<Language, u64> = waiting.into_iter().collect();
+    let zone = state.settings.default_time_zone;
     let now = state.clock.now();
     let languages: BTreeSet<Language> = consultants
         .iter()
@@ -78,6 +93,21 @@ async fn content(who: &SignedIn, state: &WebState) -> Result<Markup, WebError> {
                     h2 id=(format!("idioma-{}", language.as_str())) { "Idioma " (language.as_str()) }
                     p.vazio data-aguardando=(language.as_str()) {
                         "Contatos aguardando: " (waiting.get(language).copied().unwrap_or(0))
+                    }
+                    @let entries: Vec<&WaitingEntry> = first_waiting
+                        .iter()
+                        .filter(|entry| entry.languages.primary() == language)
+                        .take(LISTED_PER_LANGUAGE)
+                        .collect();
+                    @if !entries.is_empty() {
+                        ol.aguardando aria-label=(format!("Contatos aguardando em {}", language.as_str())) {
+                            @for entry in entries {
+                                li {
+                                    (entry.reference.as_deref().unwrap_or("sem referência"))
+                                    " " span.vazio { "desde " (layout::local_time(&entry.created_at, zone)) }
+                                }
+                            }
+                        }
                     }
                     @if queue.is_empty() {
                         p.erro { "Ninguém disponível neste idioma." }

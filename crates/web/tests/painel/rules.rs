@@ -138,7 +138,7 @@ on_both_backends! {
         painel.api(Method::PUT, &format!("/consultor/{bruno}"), Some(json!({"ausencias": leave}))).await.expect(200);
         painel.api(Method::GET, "/consultor/da-vez?idioma=pt", None).await.expect(200);
         painel.api(Method::PUT, &format!("/consultor/{ana}"), Some(json!({"limite_diario": 1}))).await.expect(200);
-        painel.api(Method::POST, "/fila", Some(json!({"idioma": "pt", "referencia": "contato-1"}))).await.expect(200);
+        painel.api(Method::POST, "/fila", Some(json!({"idioma": "pt", "referencia": "contato <1>"}))).await.expect(200);
         painel.sign_in(ADMIN_KEY).await.expect(303);
 
         let queue = painel.get("/painel/fila/parcial").await;
@@ -148,6 +148,7 @@ on_both_backends! {
         assert!(body.contains(r#"data-motivo="ausente">ausente"#), "{body}");
         assert!(body.contains(r#"data-motivo="limite_diario">limite diário atingido"#), "{body}");
         assert!(body.contains(r#"data-aguardando="pt">Contatos aguardando: 1"#), "{body}");
+        assert!(body.contains("<li>contato &lt;1&gt; <span"), "the waiting entry, escaped: {body}");
 
         let list = painel.get("/painel/consultores").await.body;
         let row = &list[list.find("Ana Souza").unwrap()..];
