@@ -44,7 +44,11 @@ impl Values {
         }
     }
 
-    fn of(consultant: &Consultant, now: chrono::DateTime<chrono::Utc>) -> Self {
+    fn of(
+        consultant: &Consultant,
+        now: chrono::DateTime<chrono::Utc>,
+        default_zone: chrono_tz::Tz,
+    ) -> Self {
         Self {
             nome: consultant.name.as_str().to_owned(),
             email: consultant
@@ -65,7 +69,7 @@ impl Values {
             status_ativo: consultant.active,
             status_ativo_sequencial: consultant.in_rotation,
             status_online: consultant.online,
-            rules: RuleValues::of(consultant),
+            rules: RuleValues::of(consultant, default_zone),
             availability: Some(availability(consultant, now)),
         }
     }
@@ -355,7 +359,11 @@ pub async fn edit_form(
         &who,
         StatusCode::OK,
         Some(id),
-        &Values::of(&consultant, state.clock.now()),
+        &Values::of(
+            &consultant,
+            state.clock.now(),
+            state.settings.default_time_zone,
+        ),
         &FieldErrors::default(),
         layout::notice(Form::query(&req).get("ok")),
     ))

@@ -82,7 +82,9 @@ fn leave_field(row: usize, end: &str) -> String {
 }
 
 impl RuleValues {
-    pub fn of(consultant: &Consultant) -> Self {
+    /// The stored rules; a zone equal to the service's default shows blank, so saving the form
+    /// keeps following the default rather than pinning it.
+    pub fn of(consultant: &Consultant, default_zone: chrono_tz::Tz) -> Self {
         let rules = &consultant.routing;
         let mut horarios = vec![Vec::new(); 7];
         for period in rules.schedule.iter().flat_map(WeeklySchedule::periods) {
@@ -103,7 +105,11 @@ impl RuleValues {
                 .open_limit
                 .map(|l| l.get().to_string())
                 .unwrap_or_default(),
-            fuso_horario: rules.time_zone.name().to_owned(),
+            fuso_horario: if rules.time_zone.tz() == default_zone {
+                String::new()
+            } else {
+                rules.time_zone.name().to_owned()
+            },
             horarios,
             ausencias: rules
                 .leave

@@ -158,5 +158,6 @@ on_both_backends! {
         let detail = painel.get(&format!("/painel/consultores/{ana}")).await.body;
         assert!(detail.contains("<dt>Atendimentos da rotação hoje</dt><dd>1</dd>"), "{detail}");
         assert!(detail.contains("<dt>Protocolos abertos</dt><dd>1</dd>"), "{detail}");
+        assert!(detail.contains(r#"name="fuso_horario" type="text" value="""#), "the default zone shows blank: {detail}");
     }
 }
