@@ -325,6 +325,43 @@ async fn operations_day(service: &Service, shots: bool) {
     assert_eq!(diego["idiomas"], json!(["es", "pt"]));
     assert_eq!(diego["status_online"], true);
 
+    // Register a consultant with working hours: Tuesday 09:00 to 17:30, typed on the keyboard.
+    client
+        .goto(&format!("{base}/painel/consultores/novo"))
+        .await
+        .unwrap();
+    for (id, text) in [
+        ("nome", "Elisa Horas"),
+        ("idiomas", "fr"),
+        ("horario-2-1-inicio", "09:00"),
+        ("horario-2-1-fim", "17:30"),
+    ] {
+        client
+            .find(Locator::Id(id))
+            .await
+            .unwrap()
+            .send_keys(text)
+            .await
+            .unwrap();
+    }
+    client
+        .find(Locator::Css("main form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(&client, "the registration with hours", |html| {
+        html.contains("Consultor cadastrado")
+    })
+    .await;
+    let all = api_json(service, "GET", "/consultores?idioma=fr", None);
+    assert_eq!(all[0]["nome"], "Elisa Horas");
+    assert_eq!(
+        all[0]["horarios"],
+        json!([{"dia": 2, "inicio": "09:00", "fim": "17:30"}])
+    );
+
     // Edit a protocol.
     let protocol = api_json(service, "GET", "/consultor/da-vez?idioma=es", None)["protocolo_id"]
         .as_i64()
@@ -407,6 +444,19 @@ async fn operations_day(service: &Service, shots: bool) {
             .await
             .unwrap();
         screenshot(&client, "painel-consultores-390x844").await;
+        let elisa = api_json(service, "GET", "/consultores?idioma=fr", None)[0]["id"].clone();
+        client
+            .goto(&format!("{base}/painel/consultores/{elisa}"))
+            .await
+            .unwrap();
+        client
+            .execute(
+                "document.getElementById('horario-1-1-inicio').scrollIntoView()",
+                vec![],
+            )
+            .await
+            .unwrap();
+        screenshot(&client, "painel-consultor-horarios-390x844").await;
         viewport(&client, 1280, 800).await;
     }
 

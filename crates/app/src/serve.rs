@@ -129,6 +129,7 @@ fn page_state(database: &Database, config: &Config) -> WebState {
         protocols: ProtocolService::new(store.clone(), clock.clone()),
         reports: ReportService::new(store.clone(), store.clone()),
         audit: audit_service(database),
+        waiting: WaitingQueueService::new(store.clone(), clock.clone(), DispatchSignal::new()),
         api_keys: store.clone(),
         sessions: store,
         clock,

@@ -1,4 +1,4 @@
-//! "Consultores": list, register, edit, switch online/offline, remove. Changes need the scope
+//! "Consultores": register, edit, switch online/offline, remove. Changes need the scope
 //! the API needs for the same change; the form shows each field's problem next to it, in the
 //! domain's own words.
 
@@ -6,15 +6,15 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::web::{Bytes, Data, Path};
 use actix_web::{HttpRequest, HttpResponse};
 use consultores_domain::{
-    Consultant, ConsultantFilter, ConsultantId, ConsultantName, ConsultantPatch, DomainError,
-    Email, Language, LanguageList, NewConsultant, Phone, PipedriveUserId,
+    availability, Availability, Consultant, ConsultantId, ConsultantName, ConsultantPatch,
+    DomainError, Email, Language, LanguageList, NewConsultant, Phone, PipedriveUserId,
 };
-use maud::{html, Markup};
+use maud::html;
 
 use crate::errors::{blocking, WebError};
 use crate::forms::{FieldErrors, Form};
 use crate::layout::{self, Section};
-use crate::queue::switch;
+use crate::rules::{self, ParsedRules, RuleValues};
 use crate::session::SignedIn;
 use crate::state::WebState;
 
@@ -29,6 +29,9 @@ struct Values {
     status_ativo: bool,
     status_ativo_sequencial: bool,
     status_online: bool,
+    rules: RuleValues,
+    /// The status at the time the page was drawn (stored consultants only).
+    availability: Option<Availability>,
 }
 
 impl Values {
@@ -36,11 +39,16 @@ impl Values {
         Self {
             status_ativo: true,
             status_ativo_sequencial: true,
+            rules: RuleValues::default(),
             ..Self::default()
         }
     }
 
-    fn of(consultant: &Consultant) -> Self {
+    fn of(
+        consultant: &Consultant,
+        now: chrono::DateTime<chrono::Utc>,
+        default_zone: chrono_tz::Tz,
+    ) -> Self {
         Self {
             nome: consultant.name.as_str().to_owned(),
             email: consultant
@@ -61,6 +69,8 @@ impl Values {
             status_ativo: consultant.active,
             status_ativo_sequencial: consultant.in_rotation,
             status_online: consultant.online,
+            rules: RuleValues::of(consultant, default_zone),
+            availability: Some(availability(consultant, now)),
         }
     }
 
@@ -75,6 +85,8 @@ impl Values {
             status_ativo: form.checked("status_ativo"),
             status_ativo_sequencial: form.checked("status_ativo_sequencial"),
             status_online: form.checked("status_online"),
+            rules: RuleValues::from_form(form),
+            availability: None,
         }
     }
 }
@@ -86,6 +98,7 @@ struct Parsed {
     phone: Option<Phone>,
     languages: LanguageList,
     pipedrive_user_id: Option<PipedriveUserId>,
+    rules: ParsedRules,
 }
 
 fn parse(values: &Values, errors: &mut FieldErrors) -> Option<Parsed> {
@@ -132,16 +145,18 @@ fn parse(values: &Values, errors: &mut FieldErrors) -> Option<Parsed> {
             }
         },
     };
+    let rules = values.rules.parse(errors);
     Some(Parsed {
         name: name?,
         email: email?,
         phone: phone?,
         languages: languages?,
         pipedrive_user_id: pipedrive?,
+        rules: rules?,
     })
 }
 
-fn languages_text(consultant: &Consultant) -> String {
+pub fn languages_text(consultant: &Consultant) -> String {
     consultant
         .languages
         .iter()
@@ -154,68 +169,6 @@ fn consultant_id(raw: &str) -> Result<ConsultantId, WebError> {
     raw.parse::<i64>()
         .map(ConsultantId)
         .map_err(|_| WebError::NotFound("Consultor não encontrado"))
-}
-
-/// `GET /painel/consultores`.
-pub async fn list(
-    req: HttpRequest,
-    who: SignedIn,
-    state: Data<WebState>,
-) -> Result<HttpResponse, WebError> {
-    let service = state.consultants.clone();
-    let consultants = blocking(move || service.list(&ConsultantFilter::default())).await?;
-    let zone = state.settings.default_time_zone;
-    let manage = who.manages_consultants();
-    let notice = layout::notice(Form::query(&req).get("ok"));
-    Ok(layout::page(
-        &who,
-        Section::Consultants,
-        "Consultores",
-        html! {
-            h1 { "Consultores" }
-            @if let Some(notice) = notice { p.sucesso role="status" { (notice) } }
-            @if manage {
-                p { a.botao href="/painel/consultores/novo" { "Cadastrar consultor" } }
-            }
-            div.rolagem {
-                table {
-                    caption.vazio { (consultants.len()) " consultores" }
-                    thead { tr {
-                        th.num { "Id" } th { "Nome" } th.ocultar-celular { "Email" }
-                        th { "Idiomas" } th { "Situação" } th.ocultar-celular { "Último atendimento" }
-                        th { "Ações" }
-                    } }
-                    tbody {
-                        @for consultant in &consultants {
-                            tr {
-                                td.num { (consultant.id.0) }
-                                td { (consultant.name.as_str()) }
-                                td.ocultar-celular { (consultant.email.as_ref().map(|e| e.as_str()).unwrap_or("—")) }
-                                td { (languages_text(consultant)) }
-                                td {
-                                    @if consultant.online { span.etiqueta.online { "online" } } @else { span.etiqueta { "offline" } }
-                                    @if !consultant.active { " " span.etiqueta { "inativo" } }
-                                    @if !consultant.in_rotation { " " span.etiqueta { "fora da rotação" } }
-                                }
-                                td.ocultar-celular {
-                                    (consultant.last_served_at.map(|at| layout::local_time(&at, zone)).unwrap_or_else(|| "—".to_owned()))
-                                }
-                                td {
-                                    div.acoes {
-                                        a href=(format!("/painel/consultores/{}", consultant.id.0)) {
-                                            @if manage { "Editar" } @else { "Ver" }
-                                            span.pular { " " (consultant.name.as_str()) }
-                                        }
-                                        @if manage { (switch(&who, consultant, "/painel/consultores")) }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        },
-    ))
 }
 
 /// The registration or edit form. `id` is `None` for a new consultant.
@@ -271,6 +224,13 @@ fn form_page(
             @if !errors.is_empty() {
                 p.erro role="alert" { "Corrija os campos marcados abaixo. Nada foi salvo." }
             }
+            @if let Some(status) = &values.availability {
+                dl.situacao {
+                    dt { "Situação agora" } dd { (rules::status_tag(status)) }
+                    dt { "Atendimentos da rotação hoje" } dd { (status.assignments_today) }
+                    dt { "Protocolos abertos" } dd { (status.open_protocols) }
+                }
+            }
             form.cartao method="post" action=(action) novalidate {
                 (layout::csrf(who))
                 (text_field("nome", "Nome", &values.nome, "text", None))
@@ -284,7 +244,7 @@ fn form_page(
                     (check("status_ativo_sequencial", "Na rotação automática", values.status_ativo_sequencial))
                     (check("status_online", "Online", values.status_online))
                 }
-                (routing_rules(values, errors))
+                (rules::fields(&values.rules, errors, editable))
                 @if editable {
                     div.acoes {
                         button type="submit" { "Salvar" }
@@ -302,12 +262,6 @@ fn form_page(
             }
         },
     )
-}
-
-/// The routing rules (hours per weekday, days off, limits, weight, time zone) join the form
-/// here, read by [`parse`] into the same patch, once consultants carry them.
-fn routing_rules(_values: &Values, _errors: &FieldErrors) -> Markup {
-    html! {}
 }
 
 /// `GET /painel/consultores/novo`.
@@ -351,6 +305,7 @@ pub async fn create(
     new.active = values.status_ativo;
     new.in_rotation = values.status_ativo_sequencial;
     new.online = values.status_online;
+    new.rules = parsed.rules.settings();
     let service = state.consultants.clone();
     let actor = who.actor();
     match blocking(move || service.register(&new, &actor)).await {
@@ -370,10 +325,11 @@ fn refused(
     match error {
         WebError::Domain(DomainError::EmailTaken) => errors.add("email", "Email já cadastrado"),
         WebError::Domain(DomainError::Invalid { field, problem }) => {
-            let field = if field == "id_pipedrive" {
-                "id_pipedrive"
-            } else {
-                "nome"
+            let field = match field {
+                "id_pipedrive" | "peso" | "limite_diario" | "limite_abertos" | "fuso_horario" => {
+                    field
+                }
+                _ => "nome",
             };
             errors.add(field, problem.to_string());
         }
@@ -403,7 +359,11 @@ pub async fn edit_form(
         &who,
         StatusCode::OK,
         Some(id),
-        &Values::of(&consultant),
+        &Values::of(
+            &consultant,
+            state.clock.now(),
+            state.settings.default_time_zone,
+        ),
         &FieldErrors::default(),
         layout::notice(Form::query(&req).get("ok")),
     ))
@@ -441,7 +401,12 @@ pub async fn update(
         in_rotation: Some(values.status_ativo_sequencial),
         online: Some(values.status_online),
         pipedrive_user_id: Some(parsed.pipedrive_user_id),
-        ..ConsultantPatch::default()
+        weight: Some(parsed.rules.weight),
+        daily_limit: Some(parsed.rules.daily_limit),
+        open_limit: Some(parsed.rules.open_limit),
+        time_zone: Some(parsed.rules.time_zone),
+        schedule: Some(parsed.rules.schedule),
+        leave: Some(parsed.rules.leave),
     };
     let service = state.consultants.clone();
     let actor = who.actor();

@@ -52,11 +52,11 @@ impl Form {
 
 /// Messages for fields, by field name, shown next to each one.
 #[derive(Debug, Clone, Default)]
-pub struct FieldErrors(BTreeMap<&'static str, String>);
+pub struct FieldErrors(BTreeMap<String, String>);
 
 impl FieldErrors {
-    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
-        self.0.entry(field).or_insert_with(|| message.into());
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.entry(field.into()).or_insert_with(|| message.into());
     }
 
     pub fn get(&self, field: &str) -> Option<&str> {
@@ -70,7 +70,7 @@ impl FieldErrors {
     /// Keeps the value of `result`, or records its message for `field`.
     pub fn take<T, E: std::fmt::Display>(
         &mut self,
-        field: &'static str,
+        field: &str,
         result: Result<T, E>,
     ) -> Option<T> {
         result
@@ -90,7 +90,7 @@ impl FieldErrors {
                 _ => "",
             };
             if let Some(field) = fields.iter().find(|field| **field == name) {
-                errors.add(field, item.msg.clone());
+                errors.add(*field, item.msg.clone());
             }
         }
         errors

@@ -14,6 +14,7 @@
 
 mod assets;
 mod audit;
+mod consultant_list;
 mod consultants;
 mod errors;
 mod forms;
@@ -21,6 +22,7 @@ mod layout;
 mod protocols;
 mod queue;
 mod report;
+mod rules;
 mod session;
 mod state;
 
@@ -44,7 +46,7 @@ pub fn configure(state: WebState) -> impl Fn(&mut web::ServiceConfig) + Clone + 
                 .route("/sair", web::post().to(session::sign_out))
                 .route("/fila", web::get().to(queue::page))
                 .route("/fila/parcial", web::get().to(queue::fragment))
-                .route("/consultores", web::get().to(consultants::list))
+                .route("/consultores", web::get().to(consultant_list::list))
                 .route("/consultores", web::post().to(consultants::create))
                 .route("/consultores/novo", web::get().to(consultants::new_form))
                 .route("/consultores/{id}", web::get().to(consultants::edit_form))

@@ -1,39 +1,27 @@
-//! "Fila agora": per language, who is next (the rotation's own order), who is unavailable and
-//! why, and the contacts waiting; the script refreshes it every second.
-//!
-//! The routing rules and the waiting queue of the second wave plug in here, each in one place:
-//! [`unavailable_reason`] (the consultant's `motivo_indisponivel` once consultants carry it) and
-//! [`waiting`] (the waiting entries per language once the queue exists).
+//! "Fila agora": per language, who is next (the rotation's own order, routing rules included),
+//! who is unavailable and why (the domain's `motivo_indisponivel`), and the contacts waiting in
+//! the waiting queue; the script refreshes it every second.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use actix_web::web::Data;
 use actix_web::HttpResponse;
-use consultores_domain::{eligible_queue, Consultant, ConsultantFilter, Language};
+use consultores_domain::{
+    availability, eligible_queue, Consultant, ConsultantFilter, Language, Unavailability,
+    WaitingEntry, WaitingFilter, WaitingState,
+};
 use maud::{html, Markup};
 
 use crate::errors::{blocking, WebError};
 use crate::layout::{self, Section};
+use crate::rules::reason_text;
 use crate::session::SignedIn;
 use crate::state::WebState;
 
-/// Why a consultant who speaks a language is not in its queue (the rotation's terms, in order).
-pub fn unavailable_reason(consultant: &Consultant) -> Option<&'static str> {
-    if !consultant.active {
-        Some("inativo")
-    } else if !consultant.in_rotation {
-        Some("fora da rotação")
-    } else if !consultant.online {
-        Some("offline")
-    } else {
-        None
-    }
-}
-
-/// Contacts waiting for `language`: `None` while the service has no waiting queue.
-pub fn waiting(_language: &Language) -> Option<u64> {
-    None
-}
+/// The oldest waiting entries read for the page (each card lists its language's first few).
+const FIRST_WAITING: u32 = 100;
+/// Entries listed per language.
+const LISTED_PER_LANGUAGE: usize = 5;
 
 /// `GET /painel`.
 pub async fn home() -> HttpResponse {
@@ -68,9 +56,25 @@ pub async fn fragment(who: SignedIn, state: Data<WebState>) -> Result<HttpRespon
 async fn content(who: &SignedIn, state: &WebState) -> Result<Markup, WebError> {
     let service = state.consultants.clone();
     let consultants = blocking(move || service.list(&ConsultantFilter::default())).await?;
+    let queue = state.waiting.clone();
+    let (waiting, first_waiting) = blocking(move || {
+        let counts = queue.waiting_by_language()?;
+        let first = queue.list(&WaitingFilter {
+            language: None,
+            state: Some(WaitingState::Waiting),
+            limit: FIRST_WAITING,
+            after: None,
+        })?;
+        Ok((counts, first.entries))
+    })
+    .await?;
+    let waiting: BTreeMap<Language, u64> = waiting.into_iter().collect();
+    let zone = state.settings.default_time_zone;
+    let now = state.clock.now();
     let languages: BTreeSet<Language> = consultants
         .iter()
         .flat_map(|consultant| consultant.languages.iter().cloned())
+        .chain(waiting.keys().cloned())
         .collect();
     let switches = who.manages_consultants();
     Ok(html! {
@@ -79,19 +83,30 @@ async fn content(who: &SignedIn, state: &WebState) -> Result<Markup, WebError> {
         }
         div.grade {
             @for language in &languages {
-                @let queue = eligible_queue(&consultants, language, chrono::Utc::now());
-                @let unavailable: Vec<(&Consultant, &str)> = consultants
+                @let queue = eligible_queue(&consultants, language, now);
+                @let unavailable: Vec<(&Consultant, Unavailability)> = consultants
                     .iter()
                     .filter(|c| c.languages.contains(language))
-                    .filter_map(|c| unavailable_reason(c).map(|reason| (c, reason)))
+                    .filter_map(|c| availability(c, now).reason.map(|reason| (c, reason)))
                     .collect();
                 section.cartao aria-labelledby=(format!("idioma-{}", language.as_str())) {
                     h2 id=(format!("idioma-{}", language.as_str())) { "Idioma " (language.as_str()) }
-                    p.vazio {
-                        "Aguardando: "
-                        @match waiting(language) {
-                            Some(count) => (count),
-                            None => "—",
+                    p.vazio data-aguardando=(language.as_str()) {
+                        "Contatos aguardando: " (waiting.get(language).copied().unwrap_or(0))
+                    }
+                    @let entries: Vec<&WaitingEntry> = first_waiting
+                        .iter()
+                        .filter(|entry| entry.languages.primary() == language)
+                        .take(LISTED_PER_LANGUAGE)
+                        .collect();
+                    @if !entries.is_empty() {
+                        ol.aguardando aria-label=(format!("Contatos aguardando em {}", language.as_str())) {
+                            @for entry in entries {
+                                li {
+                                    (entry.reference.as_deref().unwrap_or("sem referência"))
+                                    " " span.vazio { "desde " (layout::local_time(&entry.created_at, zone)) }
+                                }
+                            }
                         }
                     }
                     @if queue.is_empty() {
@@ -114,7 +129,7 @@ async fn content(who: &SignedIn, state: &WebState) -> Result<Markup, WebError> {
                         ul.fila {
                             @for (consultant, reason) in &unavailable {
                                 li {
-                                    span { (consultant.name.as_str()) " " span.etiqueta { (reason) } }
+                                    span { (consultant.name.as_str()) " " span.etiqueta data-motivo=(reason.as_str()) { (reason_text(*reason)) } }
                                     @if switches && consultant.active && consultant.in_rotation {
                                         (switch(who, consultant, "/painel/fila"))
                                     }

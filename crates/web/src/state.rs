@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use consultores_domain::{
     ApiKeyStore, AuditService, Clock, ConsultantService, ProtocolService, ReportService,
-    WebSessionStore,
+    WaitingQueueService, WebSessionStore,
 };
 
 /// How the page behaves.
@@ -49,6 +49,8 @@ pub struct WebState {
     pub protocols: ProtocolService,
     pub reports: ReportService,
     pub audit: AuditService,
+    /// Read only here (contacts waiting per language); the dispatcher hands them out.
+    pub waiting: WaitingQueueService,
     pub api_keys: Arc<dyn ApiKeyStore>,
     pub sessions: Arc<dyn WebSessionStore>,
     pub clock: Arc<dyn Clock>,

@@ -174,6 +174,7 @@ pub async fn start_with(
         protocols: ProtocolService::new(store.clone(), clock.clone()),
         reports: ReportService::new(store.clone(), store.clone()),
         audit: AuditService::new(store.clone(), clock.clone()),
+        waiting: WaitingQueueService::new(store.clone(), clock.clone(), DispatchSignal::new()),
         api_keys: store.clone(),
         sessions: store,
         clock,

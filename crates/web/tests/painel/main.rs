@@ -4,4 +4,5 @@
 
 mod common;
 mod pages;
+mod rules;
 mod security;
