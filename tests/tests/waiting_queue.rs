@@ -1,12 +1,14 @@
 //! The waiting queue through the real binary and its dispatcher: a contact waits and goes to the
 //! consultant who switches online; arrival order across languages and alternatives; expiry;
-//! cancel; and three replicas serving 200 waiting contacts while consultants toggle.
+//! cancel; behind PgBouncer in transaction mode; and three replicas serving 200 waiting contacts
+//! while consultants toggle.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)] // tests fail loudly and report
 
 use std::thread;
 use std::time::{Duration, Instant};
 
+use consultores_tests::pgbouncer::PgBouncer;
 use consultores_tests::team::{hire, set_online};
 use consultores_tests::{json, Service, ServiceConfig, TestDatabase};
 use serde_json::{json, Value};
@@ -44,14 +46,15 @@ fn wait_for(service: &Service, id: i64, state: &str) -> (Value, Duration) {
     }
 }
 
-fn contact_waits_then_goes_to_the_consultant_who_switches_online(database: &TestDatabase) {
-    let service = Service::start(&ServiceConfig::with_database(database.url()));
+fn contact_waits_then_goes_to_the_consultant_who_switches_online(config: &ServiceConfig) {
+    let service = Service::start(config);
     let joao = hire(&service, "João Silva", &["pt"], false);
     let waiting = enqueue(&service, json!({"idioma": "pt", "referencia": "wa:1"}));
     assert_eq!(waiting["estado"], "aguardando");
     assert_eq!(waiting["posicao"], 1);
     let (status, body) = json(service.get("/consultor/da-vez?idioma=pt"));
     assert_eq!(status, 404, "{body}");
+    assert_eq!(body["aguardando"], 1, "{body}");
 
     set_online(&service, joao.id, true);
     let (served, latency) = wait_for(&service, waiting["id"].as_i64().unwrap(), "atribuido");
@@ -63,12 +66,31 @@ fn contact_waits_then_goes_to_the_consultant_who_switches_online(database: &Test
 
 #[test]
 fn on_sqlite_a_contact_waits_then_goes_to_the_consultant_who_switches_online() {
-    contact_waits_then_goes_to_the_consultant_who_switches_online(&TestDatabase::sqlite());
+    let database = TestDatabase::sqlite();
+    contact_waits_then_goes_to_the_consultant_who_switches_online(&ServiceConfig::with_database(
+        database.url(),
+    ));
 }
 
 #[test]
 fn on_postgres_a_contact_waits_then_goes_to_the_consultant_who_switches_online() {
-    contact_waits_then_goes_to_the_consultant_who_switches_online(&TestDatabase::postgres());
+    let database = TestDatabase::postgres();
+    contact_waits_then_goes_to_the_consultant_who_switches_online(&ServiceConfig::with_database(
+        database.url(),
+    ));
+}
+
+/// The dispatcher keeps no session state: behind PgBouncer in transaction mode (three server
+/// connections, migrated through it) a waiting contact is served the same way.
+#[test]
+fn behind_pgbouncer_a_contact_waits_then_goes_to_the_consultant_who_switches_online() {
+    let database = TestDatabase::postgres_unmigrated();
+    let bouncer = PgBouncer::start(database.url(), 3);
+    let mut config = ServiceConfig::with_database(&bouncer.url_for(database.url()));
+    config
+        .extra_env
+        .push(("DB_TRANSACTION_POOLER".to_owned(), "true".to_owned()));
+    contact_waits_then_goes_to_the_consultant_who_switches_online(&config);
 }
 
 #[test]
