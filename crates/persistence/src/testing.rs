@@ -26,7 +26,7 @@ use crate::sql_types::Timestamp;
 pub use crate::faults::{FaultAction, FaultPoint};
 
 /// The queue-head query inside the PostgreSQL function `consultores_atribuir` (migration
-/// `2026-06-01-000000_regras_de_rodizio`), for looking at its query plan: EXPLAIN cannot see
+/// `2026-07-01-000003_atribuir`), for looking at its query plan: EXPLAIN cannot see
 /// into a PL/pgSQL function. `$1` is the language, `$2` now, `$3` the default zone. Keep it in
 /// step with the function.
 pub const POSTGRES_ASSIGNMENT_STATEMENT: &str = "\
