@@ -148,13 +148,23 @@ async fn sign_in(client: &Client, base: &str, key: &str) {
     client.goto(&format!("{base}/painel/entrar")).await.unwrap();
     let field = client.find(Locator::Id("chave")).await.unwrap();
     field.send_keys(key).await.unwrap();
+    click(client, Locator::Css("form button[type=submit]")).await;
+}
+
+/// Types `text` into the field whose id is `id`.
+async fn type_into(client: &Client, id: &str, text: &str) {
     client
-        .find(Locator::Css("form button[type=submit]"))
+        .find(Locator::Id(id))
         .await
         .unwrap()
-        .click()
+        .send_keys(text)
         .await
         .unwrap();
+}
+
+/// Clicks the element `locator` finds.
+async fn click(client: &Client, locator: Locator<'_>) {
+    client.find(locator).await.unwrap().click().await.unwrap();
 }
 
 /// The names of the `pt` queue, in order, as shown (read in one script: the page replaces the
@@ -261,16 +271,11 @@ async fn operations_day(service: &Service, shots: bool) {
         .goto(&format!("{base}/painel/consultores"))
         .await
         .unwrap();
-    client
-        .find(Locator::Css(&format!(
-            "form[action='/painel/consultores/{}/conexao'] button",
-            ids[0]
-        )))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    let switch = format!(
+        "form[action='/painel/consultores/{}/conexao'] button",
+        ids[0]
+    );
+    click(&client, Locator::Css(&switch)).await;
     eventually(&client, "the switch", |html| {
         html.contains("agora está offline")
     })
@@ -288,28 +293,10 @@ async fn operations_day(service: &Service, shots: bool) {
         ("email", "diego@exemplo.com"),
         ("idiomas", "es, pt"),
     ] {
-        client
-            .find(Locator::Id(id))
-            .await
-            .unwrap()
-            .send_keys(text)
-            .await
-            .unwrap();
+        type_into(&client, id, text).await;
     }
-    client
-        .find(Locator::Id("status_online"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("main form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, Locator::Id("status_online")).await;
+    click(&client, Locator::Css("main form button[type=submit]")).await;
     eventually(&client, "the registration", |html| {
         html.contains("Consultor cadastrado")
     })
@@ -336,21 +323,9 @@ async fn operations_day(service: &Service, shots: bool) {
         ("horario-2-1-inicio", "09:00"),
         ("horario-2-1-fim", "17:30"),
     ] {
-        client
-            .find(Locator::Id(id))
-            .await
-            .unwrap()
-            .send_keys(text)
-            .await
-            .unwrap();
+        type_into(&client, id, text).await;
     }
-    client
-        .find(Locator::Css("main form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, Locator::Css("main form button[type=submit]")).await;
     eventually(&client, "the registration with hours", |html| {
         html.contains("Consultor cadastrado")
     })
@@ -377,20 +352,8 @@ async fn operations_day(service: &Service, shots: bool) {
         .select_by_value("fechado")
         .await
         .unwrap();
-    client
-        .find(Locator::Id("descricao"))
-        .await
-        .unwrap()
-        .send_keys("Cliente atendido <ok>")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("main form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&client, "descricao", "Cliente atendido <ok>").await;
+    click(&client, Locator::Css("main form button[type=submit]")).await;
     eventually(&client, "the protocol saved", |html| {
         html.contains("Alterações salvas")
     })
@@ -461,13 +424,7 @@ async fn operations_day(service: &Service, shots: bool) {
     }
 
     // Sign out: the page is closed again.
-    client
-        .find(Locator::Css("form.sair button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, Locator::Css("form.sair button")).await;
     eventually(&client, "the sign-in", |html| html.contains("id=\"chave\"")).await;
     client.goto(&format!("{base}/painel/fila")).await.unwrap();
     assert!(client

@@ -28,7 +28,7 @@ use diesel::{Connection, PgConnection, SqliteConnection};
 
 use crate::assignment::{assign_in_postgres, Origin};
 use crate::audit::NewAuditRow;
-use crate::database::{with_connection, Database, Pools};
+use crate::database::{with_connection, write_transaction, Database};
 use crate::error::StoreError;
 use crate::idempotency::{record, replay};
 use crate::schema::fila;
@@ -42,6 +42,54 @@ use crate::webhooks::WebhookOutbox;
 /// The rotation's atomic step, as the queue calls it on one backend.
 type Assign<'a, C> =
     dyn FnMut(&mut C, &Language, Option<&CrmTarget>) -> Result<Assignment, StoreError> + 'a;
+
+/// The rotation's atomic step for a queue entry (origin `fila`, one language), on either
+/// backend's connection.
+trait QueueAssignment {
+    fn assign_for_queue(
+        &mut self,
+        db: &Database,
+        language: &Language,
+        now: DateTime<Utc>,
+        actor: &Actor,
+        crm: Option<&CrmTarget>,
+    ) -> Result<Assignment, StoreError>;
+}
+
+impl QueueAssignment for PgConnection {
+    fn assign_for_queue(
+        &mut self,
+        db: &Database,
+        language: &Language,
+        now: DateTime<Utc>,
+        actor: &Actor,
+        crm: Option<&CrmTarget>,
+    ) -> Result<Assignment, StoreError> {
+        let languages = std::slice::from_ref(language);
+        let zone = db.default_time_zone();
+        assign_in_postgres(self, languages, now, actor, crm, Origin::Queue, zone)
+    }
+}
+
+impl QueueAssignment for SqliteConnection {
+    fn assign_for_queue(
+        &mut self,
+        db: &Database,
+        language: &Language,
+        now: DateTime<Utc>,
+        actor: &Actor,
+        crm: Option<&CrmTarget>,
+    ) -> Result<Assignment, StoreError> {
+        db.assign_in_sqlite(
+            self,
+            std::slice::from_ref(language),
+            now,
+            actor,
+            crm,
+            Origin::Queue,
+        )
+    }
+}
 
 /// Taking the rotation's serialisation point and locking one entry.
 trait QueueLocks {
@@ -336,58 +384,22 @@ impl WaitingQueue for Database {
         crm_enabled: bool,
     ) -> Result<Recorded<WaitingEntry>, DomainError> {
         let claim = claim.as_ref();
-        let zone = self.default_time_zone();
-        let recorded = match self.pools() {
-            Pools::Postgres(pool, session) => {
-                let mut pooled = pool.get().map_err(StoreError::from)?;
-                pooled.build_transaction().read_committed().run(|conn| {
-                    session.begin(conn)?;
-                    enqueue_in(
-                        conn,
-                        new,
-                        now,
-                        claim,
-                        actor,
-                        crm_enabled,
-                        &mut |conn, language, crm| {
-                            assign_in_postgres(
-                                conn,
-                                std::slice::from_ref(language),
-                                now,
-                                actor,
-                                crm,
-                                Origin::Queue,
-                                zone,
-                            )
-                        },
-                    )
-                })
-            }
-            Pools::Sqlite(pool) => {
-                let _writer = self.sqlite_writer()?;
-                let mut pooled = pool.get().map_err(StoreError::from)?;
-                pooled.immediate_transaction(|conn| {
-                    enqueue_in(
-                        conn,
-                        new,
-                        now,
-                        claim,
-                        actor,
-                        crm_enabled,
-                        &mut |conn, language, crm| {
-                            self.assign_in_sqlite(
-                                conn,
-                                std::slice::from_ref(language),
-                                now,
-                                actor,
-                                crm,
-                                Origin::Queue,
-                            )
-                        },
-                    )
-                })
-            }
-        }?;
+        let write = || -> Result<_, StoreError> {
+            write_transaction!(self, |conn| {
+                enqueue_in(
+                    conn,
+                    new,
+                    now,
+                    claim,
+                    actor,
+                    crm_enabled,
+                    &mut |conn, language, crm| {
+                        conn.assign_for_queue(self, language, now, actor, crm)
+                    },
+                )
+            })
+        };
+        let recorded = write()?;
         let entry = self.existing_entry(recorded.value, now)?;
         Ok(Recorded {
             value: entry,
@@ -419,21 +431,10 @@ impl WaitingQueue for Database {
         now: DateTime<Utc>,
         actor: &Actor,
     ) -> Result<WaitingEntry, DomainError> {
-        let cancelled: Result<(), StoreError> = match self.pools() {
-            Pools::Postgres(pool, session) => {
-                let mut pooled = pool.get().map_err(StoreError::from)?;
-                pooled.build_transaction().read_committed().run(|conn| {
-                    session.begin(conn)?;
-                    cancel_in(conn, id, now, actor)
-                })
-            }
-            Pools::Sqlite(pool) => {
-                let _writer = self.sqlite_writer()?;
-                let mut pooled = pool.get().map_err(StoreError::from)?;
-                pooled.immediate_transaction(|conn| cancel_in(conn, id, now, actor))
-            }
+        let write = || -> Result<(), StoreError> {
+            write_transaction!(self, |conn| cancel_in(conn, id, now, actor))
         };
-        cancelled?;
+        write()?;
         Ok(self.existing_entry(id.0, now)?)
     }
 
@@ -459,56 +460,21 @@ impl WaitingQueue for Database {
         if nothing_to_do {
             return Ok(DispatchRound::default());
         }
-        let zone = self.default_time_zone();
-        let round = match self.pools() {
-            Pools::Postgres(pool, session) => {
-                let mut pooled = pool.get().map_err(StoreError::from)?;
-                pooled.build_transaction().read_committed().run(|conn| {
-                    session.begin(conn)?;
-                    dispatch_in(
-                        conn,
-                        now,
-                        actor,
-                        crm_enabled,
-                        batch,
-                        &mut |conn, language, crm| {
-                            assign_in_postgres(
-                                conn,
-                                std::slice::from_ref(language),
-                                now,
-                                actor,
-                                crm,
-                                Origin::Queue,
-                                zone,
-                            )
-                        },
-                    )
-                })
-            }
-            Pools::Sqlite(pool) => {
-                let _writer = self.sqlite_writer()?;
-                let mut pooled = pool.get().map_err(StoreError::from)?;
-                pooled.immediate_transaction(|conn| {
-                    dispatch_in(
-                        conn,
-                        now,
-                        actor,
-                        crm_enabled,
-                        batch,
-                        &mut |conn, language, crm| {
-                            self.assign_in_sqlite(
-                                conn,
-                                std::slice::from_ref(language),
-                                now,
-                                actor,
-                                crm,
-                                Origin::Queue,
-                            )
-                        },
-                    )
-                })
-            }
-        }?;
+        let write = || -> Result<_, StoreError> {
+            write_transaction!(self, |conn| {
+                dispatch_in(
+                    conn,
+                    now,
+                    actor,
+                    crm_enabled,
+                    batch,
+                    &mut |conn, language, crm| {
+                        conn.assign_for_queue(self, language, now, actor, crm)
+                    },
+                )
+            })
+        };
+        let round = write()?;
         Ok(round)
     }
 
