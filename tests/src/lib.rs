@@ -1,8 +1,9 @@
 //! Helpers for the end-to-end tests: the built `consultores` binary started as a real process on
 //! a free port, against a fresh SQLite file or a fresh PostgreSQL database, driven over HTTP.
 //!
-//! The binary is found at `$CONSULTORES_BIN`, or in the workspace's `target/debug`; the test
-//! command of the README builds it before running the tests.
+//! The binary is `$CONSULTORES_BIN` when set; otherwise the first test of each test process runs
+//! `cargo build --bin consultores` (for the profile and target folder the tests themselves were
+//! built for) and uses what it produced, so `cargo test` alone never runs a stale binary.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test support: failing loudly is the point
 
@@ -21,7 +22,7 @@ use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 pub use consultores_persistence::testing::TestDatabase;
@@ -31,23 +32,54 @@ use serde_json::Value;
 /// The API key every test service is configured with.
 pub const API_KEY: &str = "e2e-chave-de-teste";
 
-/// Path of the binary under test.
+/// Path of the binary under test: `$CONSULTORES_BIN`, or the current `consultores` built once
+/// per test process (see [`build_current_binary`]).
 pub fn binary() -> PathBuf {
     if let Some(path) = std::env::var_os("CONSULTORES_BIN") {
         return PathBuf::from(path);
     }
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(build_current_binary).clone()
+}
+
+/// Runs `cargo build --bin consultores` for the profile and target folder this test executable
+/// was built for (it lives in `<target>/<profile>/deps/`), and returns the binary's path. Cargo
+/// does nothing when the binary is current, and its own lock serialises test processes that
+/// build at the same time. `cargo test` holds no lock while the tests run, so this cannot
+/// deadlock. (Cargo sets `CARGO_BIN_EXE_<name>` only for the integration tests of the package
+/// that owns the binary, which this crate is not.)
+fn build_current_binary() -> PathBuf {
+    let executable = std::env::current_exe().expect("the test executable's path");
+    let profile_dir = executable
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executables live in <target>/<profile>/deps/");
+    let target_dir = profile_dir.parent().expect("a target folder");
+    let profile = match profile_dir.file_name().and_then(|name| name.to_str()) {
+        Some("debug") | None => "dev".to_owned(),
+        Some(other) => other.to_owned(),
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .expect("tests/ sits in the workspace")
-        .to_path_buf();
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace.join("target"));
-    let path = target.join("debug").join("consultores");
+        .expect("tests/ sits in the workspace");
+    let status = Command::new(cargo)
+        .current_dir(workspace)
+        .args(["build", "--package", "consultores", "--bin", "consultores"])
+        .args(["--profile", &profile])
+        .arg("--target-dir")
+        .arg(target_dir)
+        .stdout(Stdio::null())
+        .status()
+        .expect("cargo runs");
+    assert!(
+        status.success(),
+        "`cargo build --bin consultores` failed (or point CONSULTORES_BIN at a built binary)"
+    );
+    let path = profile_dir.join(format!("consultores{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.exists(),
-        "{} not found: build it first with `cargo build --bin consultores` \
-         (or point CONSULTORES_BIN at a built binary)",
+        "{} not found after the build",
         path.display()
     );
     path

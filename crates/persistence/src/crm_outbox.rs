@@ -21,16 +21,23 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use consultores_domain::{
-    CrmAction, CrmActionKind, CrmActionStatus, CrmOutbox, CrmTarget, CrmTargetKind, DeliveryState,
-    DomainError, OutboxClaim, OutboxItem, OutboxItemId, PipedriveUserId, ProtocolId,
+    CrmActionKind, CrmActionStatus, CrmOutbox, CrmTarget, DeliveryState, DomainError, OutboxClaim,
+    OutboxItem, PipedriveUserId, ProtocolId,
 };
 use diesel::prelude::*;
-use diesel::{PgConnection, SqliteConnection};
+use diesel::SqliteConnection;
 
 use crate::database::{with_connection, write_transaction, Database};
 use crate::error::StoreError;
 use crate::schema::crm_outbox;
 use crate::sql_types::Timestamp;
+
+mod queries;
+mod rows;
+
+use queries::{note_authors, ClaimQuery};
+pub(crate) use rows::OutboxRow;
+use rows::StatusRow;
 
 /// The stored state of an item that waits for delivery.
 pub(crate) const PENDING: &str = "pendente";
@@ -39,94 +46,6 @@ const FAILED: &str = "falhou";
 
 /// The longest error text kept with an item.
 const MAX_ERROR_CHARS: usize = 1_000;
-
-/// An item as the worker needs it.
-#[derive(Debug, Queryable, Selectable)]
-#[diesel(table_name = crm_outbox)]
-pub(crate) struct OutboxRow {
-    id: i64,
-    protocolo_id: Option<i64>,
-    acao: String,
-    alvo_tipo: String,
-    alvo_id: String,
-    owner_id: Option<i64>,
-    conteudo: Option<String>,
-    tentativas: i32,
-    created_at: Timestamp,
-}
-
-impl OutboxRow {
-    /// The item this row stores, leased until `lease_until`; or why the row cannot be one (the
-    /// reason recorded when the claim fails it).
-    fn into_domain(self, lease_until: DateTime<Utc>) -> Result<OutboxItem, String> {
-        let target = target_of(&self.alvo_tipo, &self.alvo_id).ok_or_else(|| {
-            format!(
-                "ação inválida no banco: alvo {} {:?} não é um registro do Pipedrive",
-                self.alvo_tipo, self.alvo_id
-            )
-        })?;
-        let action = match self.acao.parse::<CrmActionKind>() {
-            Ok(CrmActionKind::SetOwner) => {
-                let owner = self.owner_id.unwrap_or(0);
-                CrmAction::SetOwner(PipedriveUserId::new(owner).map_err(|_| {
-                    format!(
-                        "ação inválida no banco: owner_id {owner} não é um id de usuário do \
-                         Pipedrive"
-                    )
-                })?)
-            }
-            Ok(CrmActionKind::AddNote) => CrmAction::AddNote(
-                self.conteudo
-                    .ok_or_else(|| "ação inválida no banco: nota sem conteúdo".to_owned())?,
-            ),
-            Err(_) => return Err(format!("ação inválida no banco: {:?}", self.acao)),
-        };
-        Ok(OutboxItem {
-            id: OutboxItemId(self.id),
-            lease_until,
-            protocol_id: self.protocolo_id.map(ProtocolId),
-            target,
-            action,
-            attempts: u32::try_from(self.tentativas).unwrap_or(0),
-            created_at: self.created_at.0,
-            note_author: None,
-        })
-    }
-}
-
-/// An item as clients see it.
-#[derive(Debug, Queryable, Selectable)]
-#[diesel(table_name = crm_outbox)]
-struct StatusRow {
-    id: i64,
-    acao: String,
-    alvo_tipo: String,
-    alvo_id: String,
-    estado: String,
-    tentativas: i32,
-    ultimo_erro: Option<String>,
-}
-
-impl StatusRow {
-    fn into_domain(self) -> Result<CrmActionStatus, StoreError> {
-        let id = self.id;
-        let broken = move |what: &str| {
-            StoreError::internal(format!("crm_outbox row {id}: unusable stored {what}"))
-        };
-        Ok(CrmActionStatus {
-            action: self.acao.parse().map_err(|_| broken("acao"))?,
-            target: target_of(&self.alvo_tipo, &self.alvo_id).ok_or_else(|| broken("target"))?,
-            state: DeliveryState::from_parts(&self.estado, self.ultimo_erro)
-                .map_err(|_| broken("estado"))?,
-            attempts: u32::try_from(self.tentativas).unwrap_or(0),
-        })
-    }
-}
-
-fn target_of(kind: &str, id: &str) -> Option<CrmTarget> {
-    let kind = kind.parse::<CrmTargetKind>().ok()?;
-    CrmTarget::from_parts(kind, id).ok()
-}
 
 /// A new `crm_outbox` row.
 #[derive(Debug, Insertable)]
@@ -210,96 +129,6 @@ enum Settlement<'a> {
     Untried {
         at: DateTime<Utc>,
     },
-}
-
-/// Selecting claimable items differs per backend (row locks on PostgreSQL only).
-trait ClaimQuery {
-    fn claimable(&mut self, now: DateTime<Utc>, limit: u32) -> Result<Vec<OutboxRow>, StoreError>;
-}
-
-/// Pending, due, not leased; in due order.
-macro_rules! claimable_items {
-    ($now:expr, $limit:expr) => {
-        crm_outbox::table
-            .filter(crm_outbox::estado.eq(PENDING))
-            .filter(crm_outbox::proxima_tentativa.le(Timestamp($now)))
-            .filter(
-                crm_outbox::bloqueado_ate
-                    .is_null()
-                    .or(crm_outbox::bloqueado_ate.le(Timestamp($now))),
-            )
-            .order((crm_outbox::proxima_tentativa.asc(), crm_outbox::id.asc()))
-            .limit(i64::from($limit))
-            .select(OutboxRow::as_select())
-    };
-}
-
-impl ClaimQuery for PgConnection {
-    fn claimable(&mut self, now: DateTime<Utc>, limit: u32) -> Result<Vec<OutboxRow>, StoreError> {
-        Ok(claimable_items!(now, limit)
-            .for_update()
-            .skip_locked()
-            .load(self)?)
-    }
-}
-
-impl ClaimQuery for SqliteConnection {
-    fn claimable(&mut self, now: DateTime<Utc>, limit: u32) -> Result<Vec<OutboxRow>, StoreError> {
-        Ok(claimable_items!(now, limit).load(self)?)
-    }
-}
-
-/// An owner update's `(protocolo_id, owner_id)`.
-type ProtocolOwner = (Option<i64>, Option<i64>);
-
-/// The owner updates of some protocols.
-trait OwnersQuery {
-    fn owners_of(&mut self, protocols: &[i64]) -> Result<Vec<ProtocolOwner>, StoreError>;
-}
-
-macro_rules! owners_of {
-    ($conn:expr, $protocols:expr) => {
-        Ok(crm_outbox::table
-            .filter(crm_outbox::protocolo_id.eq_any($protocols))
-            .filter(crm_outbox::acao.eq(CrmActionKind::SetOwner.as_str()))
-            .select((crm_outbox::protocolo_id, crm_outbox::owner_id))
-            .load($conn)?)
-    };
-}
-
-impl OwnersQuery for PgConnection {
-    fn owners_of(&mut self, protocols: &[i64]) -> Result<Vec<ProtocolOwner>, StoreError> {
-        owners_of!(self, protocols)
-    }
-}
-
-impl OwnersQuery for SqliteConnection {
-    fn owners_of(&mut self, protocols: &[i64]) -> Result<Vec<ProtocolOwner>, StoreError> {
-        owners_of!(self, protocols)
-    }
-}
-
-/// Fills in each note's author: the owner the note's assignment set (the same protocol's owner
-/// update), in one query.
-fn note_authors(conn: &mut impl OwnersQuery, items: &mut [OutboxItem]) -> Result<(), StoreError> {
-    let is_note = |item: &OutboxItem| matches!(item.action, CrmAction::AddNote(_));
-    let protocols: Vec<i64> = items
-        .iter()
-        .filter(|item| is_note(item))
-        .filter_map(|item| item.protocol_id.map(|protocol| protocol.0))
-        .collect();
-    if protocols.is_empty() {
-        return Ok(());
-    }
-    let owners = conn.owners_of(&protocols)?;
-    for item in items.iter_mut().filter(|item| is_note(item)) {
-        let protocol = item.protocol_id.map(|protocol| protocol.0);
-        item.note_author = owners
-            .iter()
-            .find(|(owner_protocol, _)| *owner_protocol == protocol)
-            .and_then(|(_, owner)| owner.and_then(|owner| PipedriveUserId::new(owner).ok()));
-    }
-    Ok(())
 }
 
 /// The first `max` characters of an error text.

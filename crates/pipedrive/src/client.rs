@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use consultores_domain::{CrmError, CrmGateway, CrmTarget, CrmThrottle, CrmUser, PipedriveUserId};
+use consultores_domain::CrmError;
 use reqwest::blocking::{Client, Response};
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, RETRY_AFTER};
 use reqwest::{redirect, Method};
@@ -27,7 +27,12 @@ use crate::backoff::Backoff;
 use crate::classify::{classify_status, is_block_page, status_reason, BLOCK_PAUSE_SECS};
 use crate::config::{ConfigError, PipedriveConfig};
 use crate::rate_limit::{parse_retry_after, RateLimit};
-use crate::wire::{field_options_in, Envelope, FieldOption, UserDto, Webhook};
+use crate::wire::{field_options_in, Envelope, FieldOption, Webhook};
+
+mod crm;
+
+#[cfg(test)]
+use crm::{lead_id, plain_text_as_html, positive};
 
 /// The header Pipedrive reads the API token from
 /// (<https://pipedrive.readme.io/docs/core-api-concepts-authentication>). The `api_token` query
@@ -434,147 +439,9 @@ impl PipedriveClient {
     }
 }
 
-impl CrmGateway for PipedriveClient {
-    /// `PATCH /api/v2/deals/{id}`, `PATCH /api/v2/persons/{id}` or `PATCH /api/v1/leads/{uuid}`
-    /// with `{"owner_id": N}`. Idempotent: repeating it leaves the same owner.
-    fn set_owner(&self, target: &CrmTarget, owner: PipedriveUserId) -> Result<(), CrmError> {
-        let url = match target {
-            CrmTarget::Deal(id) => {
-                self.record_url("v2", "deals", &positive(*id, "negócio")?.to_string())?
-            }
-            CrmTarget::Person(id) => {
-                self.record_url("v2", "persons", &positive(*id, "pessoa")?.to_string())?
-            }
-            // Leads have no v2 update endpoint; v1 PATCH is the current one.
-            CrmTarget::Lead(uuid) => self.record_url("v1", "leads", &lead_id(uuid)?)?,
-        };
-        let body = json!({ "owner_id": owner.get() });
-        self.call(Method::PATCH, url, Some(&body)).map(drop)
-    }
-
-    /// `POST /api/v1/notes` with `content` and exactly one of `deal_id`, `lead_id`, `person_id`.
-    /// The text is HTML-escaped (Pipedrive reads `content` as HTML), so it shows as written.
-    /// Not idempotent: a retry after a lost answer may add the note twice.
-    fn add_note(&self, target: &CrmTarget, content: &str) -> Result<(), CrmError> {
-        self.post_note(target, content, None)
-    }
-
-    /// With `PIPEDRIVE_NOTE_AS_CONSULTANT` ([`PipedriveConfig::note_as_consultant`]), the note
-    /// carries `user_id`: Pipedrive shows it as written by the consultant (an admin token may
-    /// write as any user). Otherwise as [`CrmGateway::add_note`].
-    fn add_note_as(
-        &self,
-        target: &CrmTarget,
-        content: &str,
-        author: PipedriveUserId,
-    ) -> Result<(), CrmError> {
-        let author = self.note_as_consultant.then_some(author);
-        self.post_note(target, content, author)
-    }
-
-    /// `GET /api/v1/users`: every user of the company, active or not. The endpoint is not
-    /// documented as paginated; pages are followed anyway should the envelope announce more.
-    fn list_users(&self) -> Result<Vec<CrmUser>, CrmError> {
-        self.users()
-    }
-}
-
-impl PipedriveClient {
-    fn post_note(
-        &self,
-        target: &CrmTarget,
-        content: &str,
-        author: Option<PipedriveUserId>,
-    ) -> Result<(), CrmError> {
-        let content = plain_text_as_html(content);
-        let body = match target {
-            CrmTarget::Deal(id) => {
-                json!({ "content": content, "deal_id": positive(*id, "negócio")? })
-            }
-            CrmTarget::Lead(uuid) => json!({ "content": content, "lead_id": lead_id(uuid)? }),
-            CrmTarget::Person(id) => {
-                json!({ "content": content, "person_id": positive(*id, "pessoa")? })
-            }
-        };
-        let mut body = body;
-        if let (Some(author), Some(fields)) = (author, body.as_object_mut()) {
-            fields.insert("user_id".to_owned(), json!(author.get()));
-        }
-        let url = self.url(&["api", "v1", "notes"])?;
-        self.call(Method::POST, url, Some(&body)).map(drop)
-    }
-
-    fn users(&self) -> Result<Vec<CrmUser>, CrmError> {
-        let mut users = Vec::new();
-        let mut start = 0u64;
-        for _ in 0..MAX_PAGES {
-            let mut url = self.url(&["api", "v1", "users"])?;
-            if start > 0 {
-                url.query_pairs_mut()
-                    .append_pair("start", &start.to_string());
-            }
-            let envelope = self.call(Method::GET, url, None)?;
-            let next = envelope.next_start();
-            let page: Vec<UserDto> = decode_list(envelope.data, "users")?;
-            users.extend(page.into_iter().filter_map(UserDto::into_domain));
-            match next {
-                Some(next) if next > start => start = next,
-                _ => break,
-            }
-        }
-        Ok(users)
-    }
-}
-
-impl CrmThrottle for PipedriveClient {
-    /// [`PipedriveClient::pause_remaining`]: the rest of the pause Pipedrive asked for (this
-    /// process only; [`crate::SharedPause`] shares it with every replica).
-    fn pause(&self) -> Option<Duration> {
-        self.pause_remaining()
-    }
-}
-
 /// A header's value for a reason, `-` when absent.
 fn shown(value: Option<u64>) -> String {
     value.map_or_else(|| "-".to_owned(), |value| value.to_string())
-}
-
-fn positive(id: i64, what: &str) -> Result<i64, CrmError> {
-    if id > 0 {
-        Ok(id)
-    } else {
-        Err(CrmError::Permanent {
-            reason: format!("id de {what} inválido: {id}"),
-        })
-    }
-}
-
-fn lead_id(uuid: &str) -> Result<String, CrmError> {
-    let uuid = uuid.trim();
-    if uuid.is_empty() {
-        Err(CrmError::Permanent {
-            reason: "id de lead vazio".into(),
-        })
-    } else {
-        Ok(uuid.to_owned())
-    }
-}
-
-/// Escapes the characters HTML gives meaning to and keeps line breaks visible.
-fn plain_text_as_html(text: &str) -> String {
-    let mut html = String::with_capacity(text.len());
-    for character in text.chars() {
-        match character {
-            '&' => html.push_str("&amp;"),
-            '<' => html.push_str("&lt;"),
-            '>' => html.push_str("&gt;"),
-            '"' => html.push_str("&quot;"),
-            '\n' => html.push_str("<br>"),
-            '\r' => {}
-            other => html.push(other),
-        }
-    }
-    html
 }
 
 fn decode<T: serde::de::DeserializeOwned>(data: Value, what: &str) -> Result<T, CrmError> {
@@ -611,64 +478,4 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn note_text_is_escaped_for_html() {
-        assert_eq!(
-            plain_text_as_html("Protocolo #00042 — <Ana & Bia>\nlinha 2"),
-            "Protocolo #00042 — &lt;Ana &amp; Bia&gt;<br>linha 2"
-        );
-    }
-
-    fn config(token: &str, url: &str) -> PipedriveConfig {
-        PipedriveConfig::new(token, Url::parse(url).unwrap())
-    }
-
-    #[test]
-    fn refuses_an_empty_token() {
-        let error = PipedriveClient::new(config("  ", "https://acme.pipedrive.com")).unwrap_err();
-        assert_eq!(error, ConfigError::EmptyToken);
-    }
-
-    #[test]
-    fn refuses_a_token_that_cannot_be_a_header() {
-        let error =
-            PipedriveClient::new(config("abc\ndef", "https://acme.pipedrive.com")).unwrap_err();
-        assert_eq!(error, ConfigError::InvalidToken);
-    }
-
-    #[test]
-    fn refuses_a_base_url_that_is_not_http() {
-        let error = PipedriveClient::new(config("t", "mailto:ops@acme.com")).unwrap_err();
-        assert!(matches!(error, ConfigError::InvalidBaseUrl(_)), "{error:?}");
-    }
-
-    #[test]
-    fn refuses_a_zero_timeout() {
-        let zero = config("t", "https://acme.pipedrive.com").with_timeout(Duration::ZERO);
-        assert_eq!(
-            PipedriveClient::new(zero).unwrap_err(),
-            ConfigError::ZeroTimeout
-        );
-    }
-
-    #[test]
-    fn keeps_only_the_company_domain_of_the_base_url() {
-        let client =
-            PipedriveClient::new(config("t", "https://acme.pipedrive.com/api/v1?x=1")).unwrap();
-        assert_eq!(client.base_url().as_str(), "https://acme.pipedrive.com/");
-        let url = client.url(&["api", "v2", "deals", "42"]).unwrap();
-        assert_eq!(url.as_str(), "https://acme.pipedrive.com/api/v2/deals/42");
-    }
-
-    #[test]
-    fn rejects_ids_pipedrive_cannot_have() {
-        assert!(matches!(
-            positive(0, "negócio"),
-            Err(CrmError::Permanent { .. })
-        ));
-        assert!(matches!(lead_id("  "), Err(CrmError::Permanent { .. })));
-    }
-}
+mod tests;
