@@ -1,7 +1,26 @@
 //! The distribution policy: who may receive the next contact for a language, and in which order.
 //!
-//! These pure functions are the reference: the SQL of the persistence adapter implements the same
-//! terms and order, and its tests compare the two on random pools.
+//! # The rotation rule's home
+//!
+//! This module is the source of truth for the queue: who is eligible ([`is_eligible`], with the
+//! routing rules of [`crate::routing`]: `RoutingRules::blocking_rule` and, for weights,
+//! `next_queue_key`) and in which order ([`queue_order`]: lower `chave_fila` first, never served
+//! first, then the lower id). A change to the rule starts here; its twins, which exist because
+//! the head must be picked inside the database's lock, follow it:
+//!
+//! | twin | where | how it follows |
+//! |---|---|---|
+//! | PL/pgSQL | function `consultores_atribuir`, latest in migration `2026-07-01-000003_atribuir` (a change is a new migration) | the rules as `WHERE` terms, `ORDER BY chave_fila ASC NULLS FIRST, id ASC` |
+//! | SQLite | `sqlite_head` in `crates/persistence/src/rotation_reads.rs` | switches and language in SQL, `ORDER BY chave_fila, id` (SQLite sorts NULLs first), the time rules through `blocking_rule` in Rust |
+//! | test copy | `POSTGRES_ASSIGNMENT_STATEMENT` in `crates/persistence/src/testing.rs` | the function's queue-head statement, for `EXPLAIN` (`examples/explain_plans.rs`); kept in step by hand |
+//! | benchmarks | `crates/domain/benches/policy.rs` (this module itself); `bench/assign_function.sql` | the SQL benchmark is a deliberately reduced twin (switches, language, `ultimo_atendimento` order; no rules, no weights): the physical limit, not the rule |
+//!
+//! What holds the twins to it: the property test `assignment_picks_the_policy_head_on_random_pools`
+//! (`crates/persistence/tests/persistence/policy.rs`) runs the real assignment on both backends
+//! over 80 random pools with random rules (weights, zones, hours, leave, daily and open limits)
+//! and compares every pick with [`queue_head`]; `adoption.rs` does the same on an adopted v6
+//! database; `distribution/tests/properties.rs` holds this module to its own documentation on
+//! random pools.
 
 use std::cmp::Ordering;
 
