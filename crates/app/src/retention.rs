@@ -91,35 +91,15 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use chrono::{DateTime, Utc};
-    use consultores_domain::{
-        AuditFilter, AuditLog, AuditPage, AuditPageRequest, Clock, ConsultantId,
-    };
+    use consultores_domain::mocks::MockAuditLog;
+    use consultores_domain::Clock;
 
     use super::*;
 
-    /// An audit log that answers `prune` from a script and records each call's cutoff and batch.
-    struct ScriptedLog {
-        answers: Mutex<Vec<Result<usize, DomainError>>>,
+    /// The `prune` calls a scripted log received: (cutoff, batch).
+    #[derive(Default)]
+    struct Prunes {
         calls: Mutex<Vec<(DateTime<Utc>, u32)>>,
-    }
-
-    impl AuditLog for ScriptedLog {
-        fn list(&self, _: &AuditFilter) -> Result<AuditPage, DomainError> {
-            unreachable!("the pruner never lists")
-        }
-
-        fn connection_history(
-            &self,
-            _: ConsultantId,
-            _: &AuditPageRequest,
-        ) -> Result<Option<AuditPage>, DomainError> {
-            unreachable!("the pruner never reads the history")
-        }
-
-        fn prune(&self, cutoff: DateTime<Utc>, batch: u32) -> Result<usize, DomainError> {
-            self.calls.lock().unwrap().push((cutoff, batch));
-            self.answers.lock().unwrap().remove(0)
-        }
     }
 
     struct FixedClock(DateTime<Utc>);
@@ -130,17 +110,23 @@ mod tests {
         }
     }
 
-    fn scripted(answers: Vec<Result<usize, DomainError>>) -> (AuditService, Arc<ScriptedLog>) {
-        let log = Arc::new(ScriptedLog {
-            answers: Mutex::new(answers),
-            calls: Mutex::new(Vec::new()),
+    /// An audit log (the domain's mock) that answers `prune` from a script and records each
+    /// call; any other call fails the test.
+    fn scripted(answers: Vec<Result<usize, DomainError>>) -> (AuditService, Arc<Prunes>) {
+        let prunes = Arc::new(Prunes::default());
+        let recorded = prunes.clone();
+        let answers = Mutex::new(answers);
+        let mut log = MockAuditLog::new();
+        log.expect_prune().returning(move |cutoff, batch| {
+            recorded.calls.lock().unwrap().push((cutoff, batch));
+            answers.lock().unwrap().remove(0)
         });
         let now = DateTime::parse_from_rfc3339("2026-11-29T14:30:00Z")
             .unwrap()
             .with_timezone(&Utc);
         (
-            AuditService::new(log.clone(), Arc::new(FixedClock(now))),
-            log,
+            AuditService::new(Arc::new(log), Arc::new(FixedClock(now))),
+            prunes,
         )
     }
 

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 /// The source of "now" for the domain.
-#[cfg_attr(test, mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
 }

@@ -41,7 +41,7 @@ pub enum CrmError {
 
 /// The operations the service performs in the CRM. Calls block; callers run them off the
 /// request path.
-#[cfg_attr(test, mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait CrmGateway: Send + Sync {
     fn set_owner(&self, target: &CrmTarget, owner: PipedriveUserId) -> Result<(), CrmError>;
     fn add_note(&self, target: &CrmTarget, content: &str) -> Result<(), CrmError>;
@@ -71,7 +71,7 @@ pub struct CrmPause {
 
 /// Where the shared pause is kept (the database every replica uses). Every method reports a
 /// store that cannot be reached as [`DomainError::Unavailable`].
-#[cfg_attr(test, mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait CrmPauseStore: Send + Sync {
     /// Makes every replica wait until `until`, with the reason; a pause already stored that
     /// ends later is kept (pauses are only ever extended).

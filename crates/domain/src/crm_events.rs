@@ -135,7 +135,7 @@ pub trait CrmEventDecoder: Send + Sync {
 /// The recorded CRM events. Every method reports a store that cannot be reached as
 /// [`DomainError::Unavailable`]. The events are their own record (state, reason, protocol); the
 /// assignment an event causes is audited like any other, by the actor `pipedrive-webhook`.
-#[cfg_attr(test, mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait CrmEventInbox: Send + Sync {
     /// Records an event as pending, unless one with the same key exists; `true` when it was new.
     /// Safe under concurrent redeliveries: exactly one of them gets `true`.

@@ -351,7 +351,7 @@ impl OutboxItem {
 /// [`crate::ports::AssignmentPort`]), whose audit entry records the decision; this port delivers
 /// and reports them. Delivery progress is kept on the items themselves (state, attempts, reason)
 /// and is not an audited operation: no [`crate::Actor`] performs it.
-#[cfg_attr(test, mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait CrmOutbox: Send + Sync {
     /// Claims up to `limit` items that are pending, due (`next attempt ≤ now`) and not leased
     /// (no lease, or one that ended at or before `now`), oldest first, and leases them until
@@ -444,14 +444,14 @@ pub trait CrmOutbox: Send + Sync {
 /// Whether the CRM asked for a pause of every call (a spent rate budget, a 429, a block).
 /// Implemented by the CRM adapter from its answers (and, for Pipedrive, the pause every replica
 /// shares through the database).
-#[cfg_attr(test, mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait CrmThrottle: Send + Sync {
     /// How long to wait before the next call, when the budget is spent; `None` to go on.
     fn pause(&self) -> Option<Duration>;
 }
 
 /// When to try a failed action again. Implemented by the CRM adapter's backoff.
-#[cfg_attr(test, mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait RetryPolicy: Send + Sync {
     /// The wait after `attempt` failed tries (1 = the first try failed), at least
     /// `retry_after_secs` when the CRM said how long to wait.

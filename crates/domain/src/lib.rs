@@ -24,6 +24,23 @@ pub mod waiting;
 pub mod web_session;
 pub mod webhooks;
 
+/// The ports' `mockall` mocks, for unit tests in other crates (feature `mocks`): a mock with no
+/// expectation set fails the test on any call, which is what a port the code under test must
+/// not touch needs.
+#[cfg(feature = "mocks")]
+pub mod mocks {
+    pub use crate::clock::MockClock;
+    pub use crate::crm::{MockCrmGateway, MockCrmPauseStore};
+    pub use crate::crm_events::MockCrmEventInbox;
+    pub use crate::crm_outbox::{MockCrmOutbox, MockCrmThrottle, MockRetryPolicy};
+    pub use crate::ports::{
+        MockApiKeyStore, MockAssignmentPort, MockAuditLog, MockConsultantRepository,
+        MockProtocolRepository, MockReportStore, MockStoreHealth, MockWebSessionStore,
+    };
+    pub use crate::waiting::MockWaitingQueue;
+    pub use crate::webhooks::MockWebhookStore;
+}
+
 pub use api_key::{ApiKey, ApiKeyId, ApiKeyScope, NewApiKey};
 pub use audit::{
     audit_timestamp, Actor, AuditAction, AuditChanges, AuditEntity, AuditEntry, AuditEntryId,

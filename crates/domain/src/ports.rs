@@ -28,7 +28,7 @@ use crate::web_session::{WebSession, WebSessionToken};
 
 /// Consultants, with soft delete: a deleted consultant is never returned by `get` or `list`, but
 /// stays in the store so their protocols keep pointing at them.
-#[cfg_attr(test, mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait ConsultantRepository: Send + Sync {
     /// Stores a new consultant with `last_served_at = now` (newcomers join the back of the queue).
     /// An email already used by a non-deleted consultant (case-insensitive) is
@@ -70,7 +70,7 @@ pub trait ConsultantRepository: Send + Sync {
 
 /// Protocols. Numbers come from one counter, in the same transaction as the insert, so they are
 /// unique and gapless: a failed insert consumes no number.
-#[cfg_attr(test, mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait ProtocolRepository: Send + Sync {
     /// Opens a protocol with the next number. A `consultant_id` that names no non-deleted
     /// consultant is [`DomainError::ConsultantNotFound`] (checked in the same transaction). With a
@@ -107,7 +107,7 @@ pub trait ProtocolRepository: Send + Sync {
 }
 
 /// The rotation's one atomic step.
-#[cfg_attr(test, mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait AssignmentPort: Send + Sync {
     /// In one transaction: picks the head of the queue at `now` for the first of `languages`
     /// (the requested language, then its alternatives in order) in which anyone is eligible (the
@@ -157,7 +157,7 @@ pub trait AssignmentPort: Send + Sync {
 }
 
 /// API keys, stored hashed.
-#[cfg_attr(test, mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait ApiKeyStore: Send + Sync {
     /// The active key whose secret is `presented`, recording its use; `None` for an unknown or
     /// revoked secret.
@@ -188,7 +188,7 @@ pub trait ApiKeyStore: Send + Sync {
 }
 
 /// The record of operations, for reading and for retention.
-#[cfg_attr(test, mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait AuditLog: Send + Sync {
     /// A page of entries matching `filter`, newest (highest id) first.
     fn list(&self, filter: &AuditFilter) -> Result<AuditPage, DomainError>;
@@ -210,7 +210,7 @@ pub trait AuditLog: Send + Sync {
 
 /// Sessions of the operations page, stored so that every replica knows them. Only a hash of
 /// the session token is stored.
-#[cfg_attr(test, mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait WebSessionStore: Send + Sync {
     /// Stores a new session at `now`, and deletes sessions idle since before `now - idle`.
     fn create(
@@ -235,7 +235,7 @@ pub trait WebSessionStore: Send + Sync {
 }
 
 /// Counts for the reports, computed by the store.
-#[cfg_attr(test, mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait ReportStore: Send + Sync {
     /// Rotation assignments (protocols with a language, in `request.language` when given) per
     /// consultant per day of `request.days` (a protocol belongs to the day whose `[start, end)`
@@ -253,7 +253,7 @@ pub struct PoolState {
 }
 
 /// Health of the store, for `/ready` and `/metrics`.
-#[cfg_attr(test, mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait StoreHealth: Send + Sync {
     /// Answers `Ok` when the store responds to a trivial query, [`DomainError::Unavailable`]
     /// otherwise (within the pool's checkout timeout).

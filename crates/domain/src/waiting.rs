@@ -242,7 +242,7 @@ pub struct DispatchRound {
 }
 
 /// The queue's storage and its atomic steps.
-#[cfg_attr(test, mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait WaitingQueue: Send + Sync {
     /// Queues a contact. In one transaction, serialised with every assignment: when no waiting
     /// entry competes with it and someone is free in one of its languages (tried in order), it

@@ -217,7 +217,7 @@ pub trait SecretSource: Send + Sync {
 }
 
 /// Subscriptions and their deliveries.
-#[cfg_attr(test, mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait WebhookStore: Send + Sync {
     /// Stores a subscription with its `secret`. Audited as `webhook.criado` (without the
     /// secret).

@@ -72,15 +72,13 @@ fn id_of(reply: &Reply, field: &str) -> i64 {
 }
 
 on_both_backends! {
-    async fn each_state_changing_request_records_one_entry_naming_the_key_and_the_request(backend) {
+    async fn consultant_requests_record_creation_update_connection_and_removal(backend) {
         let app = start(backend).await;
         let (admin_id, admin) = app.key(ApiKeyScope::Admin);
-        let (robot_id, robot) = app.key(ApiKeyScope::Distribuicao);
         let configured = (Value::Null, "AUTHENTICATION_API_KEY");
         let by_admin = (json!(admin_id), "teste admin");
-        let by_robot = (json!(robot_id), "teste distribuicao");
         let mut count = entries!(app).len();
-        assert_eq!(count, 2, "the two keys made by the harness");
+        assert_eq!(count, 1, "the key made by the harness");
 
         let created = app.send(request(Method::POST, "/consultor", ADMIN_KEY, "req-criar",
             Some(json!({"nome": "João Silva", "idiomas": ["pt"], "email": "joao@exemplo.com"})))).await;
@@ -105,9 +103,25 @@ on_both_backends! {
             .await
             .expect(200);
         let entry = one_new_entry!(app, count);
-        assert_entry(&entry, "consultor.conexao", "consultor", joao, by_admin.clone(), "req-online");
+        assert_entry(&entry, "consultor.conexao", "consultor", joao, by_admin, "req-online");
         assert_eq!(entry["alteracoes"], json!({"status_online": {"antes": false, "depois": true}}));
         count += 1;
+
+        app.send(request(Method::DELETE, &format!("/consultor/{joao}"), ADMIN_KEY, "req-remover", None))
+            .await
+            .expect(200);
+        let entry = one_new_entry!(app, count);
+        assert_entry(&entry, "consultor.removido", "consultor", joao, configured, "req-remover");
+        assert_eq!(entry["alteracoes"]["removido_em"]["antes"], Value::Null);
+    }
+
+    async fn rotation_and_protocol_requests_record_their_entries(backend) {
+        let app = start(backend).await;
+        let (robot_id, robot) = app.key(ApiKeyScope::Distribuicao);
+        let by_robot = (json!(robot_id), "teste distribuicao");
+        let joao = app.online_consultant("João Silva", &["pt"]).await;
+        let mut count = entries!(app).len();
+        assert_eq!(count, 2, "the harness's key and João");
 
         let assigned = app.send(request(Method::GET, "/consultor/da-vez?idioma=pt", &robot, "req-da-vez", None)).await;
         assigned.expect(200);
@@ -141,17 +155,16 @@ on_both_backends! {
         app.send(request(Method::PUT, &format!("/protocolo/{opened}"), &robot, "req-andamento",
             Some(json!({"status": "em_andamento", "prioridade": "alta"})))).await.expect(200);
         let entry = one_new_entry!(app, count);
-        assert_entry(&entry, "protocolo.atualizado", "protocolo", opened, by_robot.clone(), "req-andamento");
+        assert_entry(&entry, "protocolo.atualizado", "protocolo", opened, by_robot, "req-andamento");
         assert_eq!(entry["alteracoes"], json!({"status": {"antes": "aberto", "depois": "em_andamento"}}));
-        count += 1;
+    }
 
-        app.send(request(Method::DELETE, &format!("/consultor/{joao}"), ADMIN_KEY, "req-remover", None))
-            .await
-            .expect(200);
-        let entry = one_new_entry!(app, count);
-        assert_entry(&entry, "consultor.removido", "consultor", joao, configured.clone(), "req-remover");
-        assert_eq!(entry["alteracoes"]["removido_em"]["antes"], Value::Null);
-        count += 1;
+    async fn api_key_requests_record_creation_and_revocation(backend) {
+        let app = start(backend).await;
+        let (admin_id, admin) = app.key(ApiKeyScope::Admin);
+        let by_admin = (json!(admin_id), "teste admin");
+        let count = entries!(app).len();
+        assert_eq!(count, 1, "the key made by the harness");
 
         let key = app.send(request(Method::POST, "/api-keys", &admin, "req-chave",
             Some(json!({"description": "n8n", "scope": "leitura"})))).await;
@@ -163,12 +176,11 @@ on_both_backends! {
             "description": {"antes": null, "depois": "n8n"},
             "scope": {"antes": null, "depois": "leitura"}
         }));
-        count += 1;
 
         app.send(request(Method::DELETE, &format!("/api-keys/{key_id}"), &admin, "req-revogar", None))
             .await
             .expect(200);
-        let entry = one_new_entry!(app, count);
+        let entry = one_new_entry!(app, count + 1);
         assert_entry(&entry, "api_key.revogada", "api_key", key_id, by_admin, "req-revogar");
         assert!(entry["alteracoes"]["revoked_at"]["depois"].is_string());
     }

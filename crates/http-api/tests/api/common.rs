@@ -4,8 +4,7 @@
 
 #![allow(dead_code)]
 
-use std::io;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
@@ -21,93 +20,11 @@ use consultores_domain::{
 use consultores_http::{ApiState, HttpSettings};
 use consultores_persistence::testing::TestDatabase;
 use serde_json::{json, Value};
-use slog::Drain;
 
 /// The configured key (`AUTHENTICATION_API_KEY`) of every test app: scope admin.
 pub const ADMIN_KEY: &str = "chave-de-teste-admin-0123456789";
 
-/// Which real database a test runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// Runs each test body once on SQLite and once on PostgreSQL: `name::on_sqlite` and
-/// `name::on_postgres`. The body sees `backend`.
-#[macro_export]
-macro_rules! on_both_backends {
-    ($($(#[$meta:meta])* async fn $name:ident($backend:ident) $body:block)*) => {$(
-        $(#[$meta])*
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            #[actix_web::test]
-            async fn on_sqlite() {
-                let $backend = $crate::common::Backend::Sqlite;
-                $body
-            }
-
-            #[actix_web::test]
-            async fn on_postgres() {
-                let $backend = $crate::common::Backend::Postgres;
-                $body
-            }
-        }
-    )*};
-}
-
-/// Log lines written by the app, as JSON.
-#[derive(Clone, Default)]
-pub struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Logs {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    fn logger(&self) -> slog::Logger {
-        let drain = slog_json::Json::new(self.clone())
-            .add_default_keys()
-            .build()
-            .fuse();
-        slog::Logger::root(Mutex::new(drain).fuse(), slog::o!())
-    }
-
-    /// The raw text written so far.
-    pub fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-
-    /// Every line, parsed (a line that is not a JSON object fails the test).
-    pub fn lines(&self) -> Vec<Value> {
-        self.text()
-            .lines()
-            .map(|line| {
-                let value: Value = serde_json::from_str(line)
-                    .unwrap_or_else(|error| panic!("log line is not JSON ({error}): {line}"));
-                assert!(value.is_object(), "log line is not an object: {line}");
-                value
-            })
-            .collect()
-    }
-
-    /// The lines with message `msg` about request `request_id`.
-    pub fn of(&self, msg: &str, request_id: &str) -> Vec<Value> {
-        self.lines()
-            .into_iter()
-            .filter(|line| line["msg"] == msg && line["request_id"] == request_id)
-            .collect()
-    }
-}
+pub use consultores_test_support::{Backend, Logs};
 
 /// An answer of the app.
 #[derive(Debug, Clone)]
@@ -216,10 +133,7 @@ pub fn settings() -> HttpSettings {
 
 /// A fresh database of `backend`.
 pub fn database(backend: Backend) -> TestDatabase {
-    match backend {
-        Backend::Sqlite => TestDatabase::sqlite(),
-        Backend::Postgres => TestDatabase::postgres(),
-    }
+    backend.database()
 }
 
 /// The state of the app over `database`, logging to `logs`.
@@ -255,21 +169,12 @@ pub fn state_with_clock(
     logs: &Logs,
     clock: Arc<dyn Clock>,
 ) -> ApiState {
-    ApiState::new(
-        ConsultantService::new(Arc::new(database.clone()), clock.clone()),
-        DistributionService::new(Arc::new(database.clone()), clock.clone()),
-        ProtocolService::new(Arc::new(database.clone()), clock.clone()),
-        AuditService::new(Arc::new(database.clone()), clock.clone()),
-        ReportService::new(Arc::new(database.clone()), Arc::new(database.clone())),
-        WaitingQueueService::new(Arc::new(database.clone()), clock, DispatchSignal::new()),
-        Arc::new(database.clone()),
-        Arc::new(database.clone()),
-        logs.logger(),
+    consultores_test_support::api_state(database, clock, logs).with_webhooks(
+        consultores_http::WebhookApi {
+            store: Arc::new(database.clone()),
+            secrets: Arc::new(consultores_webhooks::RandomSecrets),
+        },
     )
-    .with_webhooks(consultores_http::WebhookApi {
-        store: Arc::new(database.clone()),
-        secrets: Arc::new(consultores_webhooks::RandomSecrets),
-    })
 }
 
 /// Starts the app on a fresh database with default test settings.

@@ -5,6 +5,8 @@
 
 mod common;
 
+use consultores_test_support::on_both_backends;
+
 mod audit;
 mod auth;
 mod auth_costs;

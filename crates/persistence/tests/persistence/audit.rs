@@ -20,9 +20,17 @@ use sha2::{Digest, Sha256};
 use crate::common::{actor, claim, consultant, count, language, languages, on_both_backends};
 
 on_both_backends!(
-    every_write_records_one_entry_with_its_caller_action_entity_and_changed_fields,
+    a_created_consultant_records_every_stored_field,
+    consultant_updates_record_only_the_changed_fields_and_a_removal,
+    a_status_online_switch_records_a_connection_alone_or_with_other_fields,
+    protocol_writes_record_their_creation_and_the_changed_fields,
+    an_assignment_records_the_stamp_and_the_protocol_on_the_consultant,
+    api_keys_record_their_creation_and_revocation_by_their_caller,
+    every_entry_names_its_caller_and_ids_grow_with_time,
     the_assignment_entry_has_the_same_json_on_both_backends,
-    writes_that_change_nothing_or_are_refused_record_nothing,
+    writes_of_what_is_already_stored_record_nothing,
+    refused_writes_record_nothing,
+    idempotent_replays_record_nothing_more,
     a_failure_inside_the_transaction_records_nothing,
     no_entry_holds_key_material,
     the_connection_history_says_who_switched_a_consultant_and_when,
@@ -68,25 +76,31 @@ fn fields(entry: &AuditEntry) -> Vec<&str> {
     entry.changes.fields().collect()
 }
 
-fn every_write_records_one_entry_with_its_caller_action_entity_and_changed_fields(
-    test: &TestDatabase,
-) {
-    let db = test.database();
-    let now = now_micros();
-    let admin = Actor::configured_key("req-admin");
-
-    // consultor.criado: every stored field that is not null, `antes` null.
+/// Registers "Ana Souza" (pt, en, an e-mail, offline) as the configured key.
+fn register_ana(test: &TestDatabase, now: DateTime<Utc>) -> consultores_domain::Consultant {
     let mut new = consultant("Ana Souza", &["pt", "en"]);
     new.email = Some(Email::parse("ana@exemplo.com").unwrap());
     new.online = false;
-    let ana = ConsultantRepository::create(&db, &new, now, &admin).unwrap();
+    ConsultantRepository::create(
+        &test.database(),
+        &new,
+        now,
+        &Actor::configured_key("req-admin"),
+    )
+    .unwrap()
+}
+
+fn a_created_consultant_records_every_stored_field(test: &TestDatabase) {
+    let now = now_micros();
+    let ana = register_ana(test, now);
+    // consultor.criado: every stored field that is not null, `antes` null.
     let entry = one_new_entry(test, 0);
     assert_eq!(entry.action, AuditAction::ConsultantCreated);
     assert_eq!(
         (entry.entity, entry.entity_id),
         (AuditEntity::Consultant, ana.id.0)
     );
-    assert_eq!(entry.actor, admin);
+    assert_eq!(entry.actor, Actor::configured_key("req-admin"));
     assert_eq!(entry.at, now);
     assert_eq!(
         fields(&entry),
@@ -120,6 +134,12 @@ fn every_write_records_one_entry_with_its_caller_action_entity_and_changed_field
         entry.changes.get("ultimo_atendimento"),
         Some(&change(AuditValue::Null, AuditValue::time(now)))
     );
+}
+
+fn consultant_updates_record_only_the_changed_fields_and_a_removal(test: &TestDatabase) {
+    let db = test.database();
+    let now = now_micros();
+    let ana = register_ana(test, now);
 
     // consultor.atualizado: only the changed field.
     let later = now + Duration::seconds(1);
@@ -139,10 +159,27 @@ fn every_write_records_one_entry_with_its_caller_action_entity_and_changed_field
         Some(&change("Ana Souza", "Ana Paula"))
     );
 
+    // consultor.removido.
+    ConsultantRepository::soft_delete(&db, ana.id, later, &painel()).unwrap();
+    let entry = one_new_entry(test, 2);
+    assert_eq!(entry.action, AuditAction::ConsultantRemoved);
+    assert_eq!(entry.entity_id, ana.id.0);
+    assert_eq!(
+        entry.changes.get("removido_em"),
+        Some(&change(AuditValue::Null, AuditValue::time(later)))
+    );
+}
+
+fn a_status_online_switch_records_a_connection_alone_or_with_other_fields(test: &TestDatabase) {
+    let db = test.database();
+    let now = now_micros();
+    let later = now + Duration::seconds(1);
+    let ana = register_ana(test, now);
+
     // consultor.conexao: a switch of status_online, alone or with other fields.
     ConsultantRepository::update(&db, ana.id, &ConsultantPatch::online(true), later, &bot())
         .unwrap();
-    let entry = one_new_entry(test, 2);
+    let entry = one_new_entry(test, 1);
     assert_eq!(entry.action, AuditAction::ConsultantConnection);
     assert_eq!(fields(&entry), ["status_online"]);
     assert_eq!(entry.online_after(), Some(true));
@@ -152,7 +189,7 @@ fn every_write_records_one_entry_with_its_caller_action_entity_and_changed_field
         ..ConsultantPatch::default()
     };
     ConsultantRepository::update(&db, ana.id, &both, later, &painel()).unwrap();
-    let entry = one_new_entry(test, 3);
+    let entry = one_new_entry(test, 2);
     assert_eq!(entry.action, AuditAction::ConsultantConnection);
     assert_eq!(fields(&entry), ["idiomas", "status_online"]);
     assert_eq!(
@@ -166,6 +203,13 @@ fn every_write_records_one_entry_with_its_caller_action_entity_and_changed_field
         entry.changes.get("status_online"),
         Some(&change(true, false))
     );
+}
+
+fn protocol_writes_record_their_creation_and_the_changed_fields(test: &TestDatabase) {
+    let db = test.database();
+    let now = now_micros();
+    let later = now + Duration::seconds(1);
+    let ana = register_ana(test, now);
 
     // protocolo.criado, by hand and unassigned.
     let by_hand = ProtocolRepository::create(
@@ -181,7 +225,7 @@ fn every_write_records_one_entry_with_its_caller_action_entity_and_changed_field
     )
     .unwrap()
     .value;
-    let entry = one_new_entry(test, 4);
+    let entry = one_new_entry(test, 1);
     assert_eq!(entry.action, AuditAction::ProtocolCreated);
     assert_eq!(
         (entry.entity, entry.entity_id),
@@ -209,7 +253,7 @@ fn every_write_records_one_entry_with_its_caller_action_entity_and_changed_field
     let generated = ProtocolRepository::create(&db, &NewProtocol::default(), now, None, &bot())
         .unwrap()
         .value;
-    let entry = one_new_entry(test, 5);
+    let entry = one_new_entry(test, 2);
     assert_eq!(entry.entity_id, generated.id.0);
     assert_eq!(fields(&entry), ["numero", "prioridade", "status"]);
 
@@ -221,7 +265,7 @@ fn every_write_records_one_entry_with_its_caller_action_entity_and_changed_field
         ..ProtocolPatch::default()
     };
     ProtocolRepository::update(&db, by_hand.id, &patch, later, &bot()).unwrap();
-    let entry = one_new_entry(test, 6);
+    let entry = one_new_entry(test, 3);
     assert_eq!(entry.action, AuditAction::ProtocolUpdated);
     assert_eq!(entry.entity_id, by_hand.id.0);
     assert_eq!(fields(&entry), ["descricao", "status"]);
@@ -233,6 +277,13 @@ fn every_write_records_one_entry_with_its_caller_action_entity_and_changed_field
         entry.changes.get("status"),
         Some(&change("aberto", "fechado"))
     );
+}
+
+fn an_assignment_records_the_stamp_and_the_protocol_on_the_consultant(test: &TestDatabase) {
+    let db = test.database();
+    let now = now_micros();
+    let later = now + Duration::seconds(1);
+    let admin = Actor::configured_key("req-admin");
 
     // atribuicao: on the consultant, with the stamp and the protocol opened.
     let bia =
@@ -242,7 +293,7 @@ fn every_write_records_one_entry_with_its_caller_action_entity_and_changed_field
         .unwrap()
         .value;
     assert_eq!(assigned.consultant.id, bia.id);
-    let entry = one_new_entry(test, 8);
+    let entry = one_new_entry(test, 1);
     assert_eq!(entry.action, AuditAction::Assignment);
     assert_eq!(
         (entry.entity, entry.entity_id),
@@ -272,22 +323,18 @@ fn every_write_records_one_entry_with_its_caller_action_entity_and_changed_field
     );
     assert_eq!(
         entry.changes.get("numero_protocolo"),
-        Some(&change(AuditValue::Null, "#00003"))
+        Some(&change(AuditValue::Null, "#00001"))
     );
     assert_eq!(
         entry.changes.get("idioma"),
         Some(&change(AuditValue::Null, "pt"))
     );
+}
 
-    // consultor.removido.
-    ConsultantRepository::soft_delete(&db, ana.id, later, &painel()).unwrap();
-    let entry = one_new_entry(test, 9);
-    assert_eq!(entry.action, AuditAction::ConsultantRemoved);
-    assert_eq!(entry.entity_id, ana.id.0);
-    assert_eq!(
-        entry.changes.get("removido_em"),
-        Some(&change(AuditValue::Null, AuditValue::time(later)))
-    );
+fn api_keys_record_their_creation_and_revocation_by_their_caller(test: &TestDatabase) {
+    let db = test.database();
+    let now = now_micros();
+    let later = now + Duration::seconds(1);
 
     // api_key.criada and api_key.revogada, from the command line.
     let cli = Actor::cli("cli-run-1");
@@ -301,7 +348,7 @@ fn every_write_records_one_entry_with_its_caller_action_entity_and_changed_field
         &cli,
     )
     .unwrap();
-    let entry = one_new_entry(test, 10);
+    let entry = one_new_entry(test, 0);
     assert_eq!(entry.action, AuditAction::ApiKeyCreated);
     assert_eq!(
         (entry.entity, entry.entity_id),
@@ -313,18 +360,29 @@ fn every_write_records_one_entry_with_its_caller_action_entity_and_changed_field
         entry.changes.get("scope"),
         Some(&change(AuditValue::Null, "distribuicao"))
     );
-    db.revoke(key.id, later, &admin).unwrap();
-    let entry = one_new_entry(test, 11);
+    db.revoke(key.id, later, &Actor::configured_key("req-admin"))
+        .unwrap();
+    let entry = one_new_entry(test, 1);
     assert_eq!(entry.action, AuditAction::ApiKeyRevoked);
     assert_eq!(entry.entity_id, key.id.0);
     assert_eq!(
         entry.changes.get("revoked_at"),
         Some(&change(AuditValue::Null, AuditValue::time(later)))
     );
+}
 
-    // Every entry names its caller; ids grow with time.
+fn every_entry_names_its_caller_and_ids_grow_with_time(test: &TestDatabase) {
+    let db = test.database();
+    let now = now_micros();
+    let ana = register_ana(test, now);
+    ConsultantRepository::update(&db, ana.id, &ConsultantPatch::online(true), now, &bot()).unwrap();
+    ProtocolRepository::create(&db, &NewProtocol::default(), now, None, &painel()).unwrap();
+    db.assign_next(&language("pt"), now, None, &bot(), None)
+        .unwrap();
+    ConsultantRepository::soft_delete(&db, ana.id, now, &painel()).unwrap();
+
     let entries = all_entries(&db);
-    assert_eq!(entries.len(), 12);
+    assert_eq!(entries.len(), 5);
     assert!(entries.windows(2).all(|pair| pair[0].id > pair[1].id));
     assert!(entries
         .iter()
@@ -380,12 +438,21 @@ fn the_assignment_entry_has_the_same_json_on_both_backends(test: &TestDatabase) 
     );
 }
 
-fn writes_that_change_nothing_or_are_refused_record_nothing(test: &TestDatabase) {
+/// Five recorded writes: Dora (with an e-mail) and Eva registered, a protocol, a key created and
+/// revoked.
+struct Recorded {
+    dora_registration: consultores_domain::NewConsultant,
+    dora: consultores_domain::Consultant,
+    other: consultores_domain::Consultant,
+    protocol: consultores_domain::Protocol,
+    key: ApiKeyId,
+}
+
+fn five_recorded_writes(test: &TestDatabase, now: DateTime<Utc>) -> Recorded {
     let db = test.database();
-    let now = now_micros();
-    let mut new = consultant("Dora Lima", &["pt"]);
-    new.email = Some(Email::parse("dora@exemplo.com").unwrap());
-    let dora = ConsultantRepository::create(&db, &new, now, &actor()).unwrap();
+    let mut dora_registration = consultant("Dora Lima", &["pt"]);
+    dora_registration.email = Some(Email::parse("dora@exemplo.com").unwrap());
+    let dora = ConsultantRepository::create(&db, &dora_registration, now, &actor()).unwrap();
     let other =
         ConsultantRepository::create(&db, &consultant("Eva Rios", &["en"]), now, &actor()).unwrap();
     let protocol = ProtocolRepository::create(&db, &NewProtocol::default(), now, None, &actor())
@@ -402,10 +469,26 @@ fn writes_that_change_nothing_or_are_refused_record_nothing(test: &TestDatabase)
     )
     .unwrap();
     db.revoke(key.id, now, &actor()).unwrap();
-    let recorded = count(test, "auditoria");
-    assert_eq!(recorded, 5);
+    assert_eq!(count(test, "auditoria"), 5);
+    Recorded {
+        dora_registration,
+        dora,
+        other,
+        protocol,
+        key: key.id,
+    }
+}
 
-    // Changes to what is already stored.
+fn writes_of_what_is_already_stored_record_nothing(test: &TestDatabase) {
+    let db = test.database();
+    let now = now_micros();
+    let Recorded {
+        dora,
+        protocol,
+        key,
+        ..
+    } = five_recorded_writes(test, now);
+
     let same = ConsultantPatch {
         name: Some(ConsultantName::parse("Dora Lima").unwrap()),
         languages: Some(languages(&["pt"])),
@@ -434,9 +517,20 @@ fn writes_that_change_nothing_or_are_refused_record_nothing(test: &TestDatabase)
         Some(protocol.clone()),
         "not even updated_at moves"
     );
-    assert!(!db.revoke(key.id, now, &actor()).unwrap());
+    assert!(!db.revoke(key, now, &actor()).unwrap());
+    assert_eq!(count(test, "auditoria"), 5);
+}
 
-    // Refusals.
+fn refused_writes_record_nothing(test: &TestDatabase) {
+    let db = test.database();
+    let now = now_micros();
+    let Recorded {
+        dora_registration,
+        other,
+        protocol,
+        ..
+    } = five_recorded_writes(test, now);
+
     let steal = ConsultantPatch {
         email: Some(Some(Email::parse("DORA@exemplo.com").unwrap())),
         ..ConsultantPatch::default()
@@ -446,7 +540,7 @@ fn writes_that_change_nothing_or_are_refused_record_nothing(test: &TestDatabase)
         Err(DomainError::EmailTaken)
     ));
     assert!(matches!(
-        ConsultantRepository::create(&db, &new, now, &actor()),
+        ConsultantRepository::create(&db, &dora_registration, now, &actor()),
         Err(DomainError::EmailTaken)
     ));
     assert_eq!(
@@ -477,8 +571,12 @@ fn writes_that_change_nothing_or_are_refused_record_nothing(test: &TestDatabase)
         ProtocolRepository::update(&db, protocol.id, &reassign, now, &actor()),
         Err(DomainError::ConsultantNotFound)
     ));
+    let status = ProtocolPatch {
+        status: Some(ProtocolStatus::Aberto),
+        ..ProtocolPatch::default()
+    };
     assert_eq!(
-        ProtocolRepository::update(&db, ProtocolId(999), &same_protocol, now, &actor()).unwrap(),
+        ProtocolRepository::update(&db, ProtocolId(999), &status, now, &actor()).unwrap(),
         None
     );
     assert!(matches!(
@@ -486,14 +584,20 @@ fn writes_that_change_nothing_or_are_refused_record_nothing(test: &TestDatabase)
         Err(DomainError::NoneAvailable(_))
     ));
     assert!(!db.revoke(ApiKeyId(999), now, &actor()).unwrap());
-    assert_eq!(count(test, "auditoria"), recorded);
+    assert_eq!(count(test, "auditoria"), 5);
+}
 
-    // Idempotent replays, and a key reused for another request.
+fn idempotent_replays_record_nothing_more(test: &TestDatabase) {
+    let db = test.database();
+    let now = now_micros();
+    five_recorded_writes(test, now);
+
+    // Replays, and a key reused for another request.
     let key = claim("retry-1", "GET /consultor/da-vez?idioma=pt", now);
     let first = db
         .assign_next(&language("pt"), now, Some(key.clone()), &actor(), None)
         .unwrap();
-    assert_eq!(count(test, "auditoria"), recorded + 1);
+    assert_eq!(count(test, "auditoria"), 6);
     let replay = db
         .assign_next(&language("pt"), now, Some(key), &actor(), None)
         .unwrap();
@@ -517,7 +621,7 @@ fn writes_that_change_nothing_or_are_refused_record_nothing(test: &TestDatabase)
         ProtocolRepository::create(&db, &NewProtocol::default(), now, Some(generate), &actor())
             .unwrap();
     assert!(replayed.replayed);
-    assert_eq!(count(test, "auditoria"), recorded + 2);
+    assert_eq!(count(test, "auditoria"), 7);
 }
 
 /// A write that fails inside its transaction (an error, a panic, a connection dropped by the

@@ -1,10 +1,10 @@
 //! The repository contract, written once and run against both backends.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use consultores_domain::{
     ApiKeyScope, ApiKeyStore, AssignmentPort, ConsultantFilter, ConsultantId, ConsultantName,
     ConsultantPatch, ConsultantRepository, Description, DomainError, Email, NewApiKey, NewProtocol,
-    Phone, PipedriveUserId, Priority, ProtocolFilter, ProtocolId, ProtocolPatch,
+    Phone, PipedriveUserId, Priority, Protocol, ProtocolFilter, ProtocolId, ProtocolPatch,
     ProtocolRepository, ProtocolStatus, StoreHealth, Workload,
 };
 use consultores_persistence::testing::{now_micros, TestDatabase};
@@ -21,7 +21,9 @@ on_both_backends!(
     lists_filter_by_language_online_and_active,
     patches_change_only_the_given_fields,
     protocols_are_listed_by_ascending_id_in_pages,
-    protocols_are_created_updated_and_reassigned,
+    protocols_are_created_with_the_next_number_and_the_defaults,
+    protocols_for_unknown_or_deleted_consultants_are_refused_and_consume_no_number,
+    protocols_are_updated_cleared_and_reassigned_only_to_live_consultants,
     protocol_numbers_grow_past_five_digits,
     assignment_stamps_the_consultant_and_opens_a_numbered_protocol,
     idempotent_assignments_replay_the_first_answer,
@@ -371,12 +373,31 @@ fn protocols_are_listed_by_ascending_id_in_pages(test: &TestDatabase) {
     assert!(page(Some(ConsultantId(999)), 0, 100).is_empty());
 }
 
-fn protocols_are_created_updated_and_reassigned(test: &TestDatabase) {
+/// A protocol opened by hand for `consultant`: "Cliente pediu retorno", priority alta.
+fn by_hand_protocol(
+    db: &consultores_persistence::Database,
+    consultant: ConsultantId,
+    now: DateTime<Utc>,
+) -> Protocol {
+    ProtocolRepository::create(
+        db,
+        &NewProtocol {
+            consultant_id: Some(consultant),
+            description: Some(Description::parse("Cliente pediu retorno").unwrap()),
+            priority: Priority::Alta,
+        },
+        now,
+        None,
+        &actor(),
+    )
+    .unwrap()
+    .value
+}
+
+fn protocols_are_created_with_the_next_number_and_the_defaults(test: &TestDatabase) {
     let db = test.database();
     let now = now_micros();
     let ana = ConsultantRepository::create(&db, &consultant("Ana Paula", &["pt"]), now, &actor())
-        .unwrap();
-    let bia = ConsultantRepository::create(&db, &consultant("Bia Costa", &["pt"]), now, &actor())
         .unwrap();
 
     let unassigned =
@@ -395,19 +416,7 @@ fn protocols_are_created_updated_and_reassigned(test: &TestDatabase) {
         Some(unassigned.clone())
     );
 
-    let by_hand = ProtocolRepository::create(
-        &db,
-        &NewProtocol {
-            consultant_id: Some(ana.id),
-            description: Some(Description::parse("Cliente pediu retorno").unwrap()),
-            priority: Priority::Alta,
-        },
-        now,
-        None,
-        &actor(),
-    )
-    .unwrap()
-    .value;
+    let by_hand = by_hand_protocol(&db, ana.id, now);
     assert_eq!(by_hand.number.to_string(), "#00002");
     assert_eq!(
         by_hand.created_at,
@@ -420,8 +429,13 @@ fn protocols_are_created_updated_and_reassigned(test: &TestDatabase) {
         by_hand.description.as_ref().unwrap().as_str(),
         "Cliente pediu retorno"
     );
+}
 
-    // Unknown or deleted consultants: refused, and no number consumed.
+fn protocols_for_unknown_or_deleted_consultants_are_refused_and_consume_no_number(
+    test: &TestDatabase,
+) {
+    let db = test.database();
+    let now = now_micros();
     let for_unknown = NewProtocol {
         consultant_id: Some(ConsultantId(4242)),
         ..NewProtocol::default()
@@ -441,8 +455,25 @@ fn protocols_are_created_updated_and_reassigned(test: &TestDatabase) {
         ProtocolRepository::create(&db, &for_gone, now, None, &actor()),
         Err(DomainError::ConsultantNotFound)
     ));
-    assert_eq!(counter(test), 2);
-    assert_eq!(count(test, "protocolos"), 2);
+    assert_eq!(counter(test), 0);
+    assert_eq!(count(test, "protocolos"), 0);
+    let next = ProtocolRepository::create(&db, &NewProtocol::default(), now, None, &actor())
+        .unwrap()
+        .value;
+    assert_eq!(next.number.to_string(), "#00001");
+}
+
+fn protocols_are_updated_cleared_and_reassigned_only_to_live_consultants(test: &TestDatabase) {
+    let db = test.database();
+    let now = now_micros();
+    let ana = ConsultantRepository::create(&db, &consultant("Ana Paula", &["pt"]), now, &actor())
+        .unwrap();
+    let bia = ConsultantRepository::create(&db, &consultant("Bia Costa", &["pt"]), now, &actor())
+        .unwrap();
+    let gone = ConsultantRepository::create(&db, &consultant("Gone Away", &["pt"]), now, &actor())
+        .unwrap();
+    ConsultantRepository::soft_delete(&db, gone.id, now, &actor()).unwrap();
+    let by_hand = by_hand_protocol(&db, ana.id, now);
 
     let later = now + Duration::minutes(5);
     let patch = ProtocolPatch {

@@ -1,121 +1,14 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use consultores_domain::{
-    Assignment, AssignmentPort, CrmActionStatus, CrmEventClaim, OutboxClaim, OutboxItem,
-    PipedriveUserId, ProtocolId, Recorded, SystemClock,
+use consultores_domain::mocks::{
+    MockAssignmentPort, MockCrmEventInbox, MockCrmOutbox, MockCrmThrottle,
 };
+use consultores_domain::SystemClock;
 use serde_json::json;
 
 use super::*;
 
 const FIELD: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
-
-/// Ports the language tests never reach.
-struct Unused;
-
-impl CrmEventInbox for Unused {
-    fn record(
-        &self,
-        _: &consultores_domain::NewCrmEvent,
-        _: DateTime<Utc>,
-    ) -> Result<bool, DomainError> {
-        unreachable!()
-    }
-    fn last_received(&self, _: &str, _: &str) -> Result<Option<DateTime<Utc>>, DomainError> {
-        unreachable!()
-    }
-    fn claim_pending(
-        &self,
-        _: DateTime<Utc>,
-        _: DateTime<Utc>,
-        _: u32,
-    ) -> Result<Vec<CrmEvent>, DomainError> {
-        unreachable!()
-    }
-    fn finish(
-        &self,
-        _: CrmEventClaim,
-        _: &CrmEventOutcome,
-        _: DateTime<Utc>,
-    ) -> Result<(), DomainError> {
-        unreachable!()
-    }
-    fn defer(&self, _: CrmEventClaim, _: DateTime<Utc>, _: &str) -> Result<(), DomainError> {
-        unreachable!()
-    }
-}
-
-impl CrmOutbox for Unused {
-    fn claim_due(
-        &self,
-        _: DateTime<Utc>,
-        _: DateTime<Utc>,
-        _: u32,
-    ) -> Result<Vec<OutboxItem>, DomainError> {
-        unreachable!()
-    }
-    fn complete(&self, _: OutboxClaim, _: u32, _: DateTime<Utc>) -> Result<(), DomainError> {
-        unreachable!()
-    }
-    fn reschedule(
-        &self,
-        _: OutboxClaim,
-        _: u32,
-        _: DateTime<Utc>,
-        _: &str,
-        _: DateTime<Utc>,
-    ) -> Result<(), DomainError> {
-        unreachable!()
-    }
-    fn fail(&self, _: OutboxClaim, _: u32, _: &str, _: DateTime<Utc>) -> Result<(), DomainError> {
-        unreachable!()
-    }
-    fn release(
-        &self,
-        _: OutboxClaim,
-        _: DateTime<Utc>,
-        _: DateTime<Utc>,
-    ) -> Result<(), DomainError> {
-        unreachable!()
-    }
-    fn states_for_protocol(&self, _: ProtocolId) -> Result<Vec<CrmActionStatus>, DomainError> {
-        unreachable!()
-    }
-    fn pending_count(&self) -> Result<u64, DomainError> {
-        unreachable!()
-    }
-    fn last_owner_set(&self, _: &CrmTarget) -> Result<Option<PipedriveUserId>, DomainError> {
-        unreachable!()
-    }
-    fn latest_protocol(&self, _: &CrmTarget) -> Result<Option<ProtocolId>, DomainError> {
-        unreachable!()
-    }
-    fn cancel_pending(&self, _: &CrmTarget, _: &str, _: DateTime<Utc>) -> Result<u64, DomainError> {
-        unreachable!()
-    }
-}
-
-impl AssignmentPort for Unused {
-    fn assign_first(
-        &self,
-        _: &[Language],
-        _: DateTime<Utc>,
-        _: Option<IdempotencyClaim>,
-        _: &Actor,
-        _: Option<CrmTarget>,
-    ) -> Result<Recorded<Assignment>, DomainError> {
-        unreachable!()
-    }
-    fn rotation_candidates(
-        &self,
-        _: &[Language],
-    ) -> Result<Vec<consultores_domain::Consultant>, DomainError> {
-        unreachable!()
-    }
-    fn waiting_contacts(&self, _: &[Language]) -> Result<u64, DomainError> {
-        unreachable!()
-    }
-}
 
 /// Field options from a script, counting the calls.
 struct Options {
@@ -157,9 +50,10 @@ fn labels() -> Arc<Options> {
 
 fn processor(source: Arc<Options>, field: bool, default: Option<&str>) -> WebhookProcessor {
     WebhookProcessor::new(
-        Arc::new(Unused),
-        Arc::new(Unused),
-        DistributionService::new(Arc::new(Unused), Arc::new(SystemClock)),
+        // Ports the language tests never reach: a mock without expectations fails on any call.
+        Arc::new(MockCrmEventInbox::new()),
+        Arc::new(MockCrmOutbox::new()),
+        DistributionService::new(Arc::new(MockAssignmentPort::new()), Arc::new(SystemClock)),
         source,
         LanguageSource {
             field: field.then(|| FIELD.to_owned()),
@@ -251,18 +145,19 @@ fn an_empty_field_or_no_field_falls_back_to_the_default() {
         .contains("nem PIPEDRIVE_LANGUAGE_FIELD nem PIPEDRIVE_DEFAULT_LANGUAGE"));
 }
 
-struct Spent;
-
-impl CrmThrottle for Spent {
-    fn pause(&self) -> Option<std::time::Duration> {
-        Some(std::time::Duration::from_secs(3600))
-    }
+/// A throttle whose budget is spent for an hour.
+fn spent() -> Arc<MockCrmThrottle> {
+    let mut throttle = MockCrmThrottle::new();
+    throttle
+        .expect_pause()
+        .returning(|| Some(std::time::Duration::from_secs(3600)));
+    Arc::new(throttle)
 }
 
 #[test]
 fn options_wait_for_a_spent_rate_budget_without_calling_pipedrive() {
     let source = labels();
-    let paused = processor(source.clone(), true, None).with_throttle(Arc::new(Spent));
+    let paused = processor(source.clone(), true, None).with_throttle(spent());
     let deferred = language(&paused, json!({"type": "enum", "id": 30}));
     assert!(deferred
         .unwrap_err()

@@ -2,8 +2,7 @@
 //! that keeps the session cookie and the CSRF token.
 
 use std::cell::RefCell;
-use std::io;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use actix_http::Request;
 use actix_web::body::MessageBody;
@@ -13,75 +12,16 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::test::{self, TestRequest};
 use consultores_domain::{
     Actor, ApiKeyScope, ApiKeyStore, AuditService, Clock, ConsultantService, DispatchSignal,
-    DistributionService, NewApiKey, ProtocolService, ReportService, SystemClock,
-    WaitingQueueService,
+    NewApiKey, ProtocolService, ReportService, SystemClock, WaitingQueueService,
 };
-use consultores_http::{ApiState, HttpSettings};
+use consultores_http::HttpSettings;
 use consultores_persistence::testing::TestDatabase;
 use consultores_web::{WebSettings, WebState};
 use serde_json::Value;
 
 pub const ADMIN_KEY: &str = "chave-admin-do-teste-painel";
 
-#[derive(Debug, Clone, Copy)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// Runs each test body on SQLite and on PostgreSQL.
-#[macro_export]
-macro_rules! on_both_backends {
-    ($($(#[$meta:meta])* async fn $name:ident($backend:ident) $body:block)*) => {$(
-        $(#[$meta])*
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            #[actix_web::test]
-            async fn on_sqlite() {
-                let $backend = $crate::common::Backend::Sqlite;
-                $body
-            }
-
-            #[actix_web::test]
-            async fn on_postgres() {
-                let $backend = $crate::common::Backend::Postgres;
-                $body
-            }
-        }
-    )*};
-}
-
-/// What the app logged, as text (JSON lines).
-#[derive(Clone, Default)]
-pub struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Logs {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-
-    fn logger(&self) -> slog::Logger {
-        use slog::Drain;
-        let drain = slog_json::Json::new(self.clone())
-            .add_default_keys()
-            .build()
-            .fuse();
-        slog::Logger::root(Mutex::new(drain).fuse(), slog::o!())
-    }
-}
+pub use consultores_test_support::{Backend, Logs};
 
 /// An answer, read whole.
 #[derive(Debug)]
@@ -151,24 +91,11 @@ pub async fn start_with(
     impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
 > {
     let logs = Logs::default();
-    let database = match backend {
-        Backend::Sqlite => TestDatabase::sqlite(),
-        Backend::Postgres => TestDatabase::postgres(),
-    };
+    let database = backend.database();
     let db = database.database();
     let store = Arc::new(db.clone());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let api = ApiState::new(
-        ConsultantService::new(store.clone(), clock.clone()),
-        DistributionService::new(store.clone(), clock.clone()),
-        ProtocolService::new(store.clone(), clock.clone()),
-        AuditService::new(store.clone(), clock.clone()),
-        ReportService::new(store.clone(), store.clone()),
-        WaitingQueueService::new(store.clone(), clock.clone(), DispatchSignal::new()),
-        store.clone(),
-        store.clone(),
-        logs.logger(),
-    );
+    let api = consultores_test_support::api_state(&db, clock.clone(), &logs);
     let page = WebState {
         consultants: ConsultantService::new(store.clone(), clock.clone()),
         protocols: ProtocolService::new(store.clone(), clock.clone()),

@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+
+use consultores_test_support::on_both_backends;
 mod pages;
 mod rules;
 mod security;
