@@ -34,6 +34,8 @@ on_both_backends!(
     a_failure_inside_the_transaction_records_nothing,
     no_entry_holds_key_material,
     the_connection_history_says_who_switched_a_consultant_and_when,
+    the_connection_history_pages_newest_first_each_entry_once,
+    a_removed_consultant_keeps_the_connection_history,
     listings_filter_by_entity_action_and_time_newest_first,
     keyset_pages_return_every_entry_once_while_entries_are_written,
     pruning_deletes_only_entries_older_than_the_cutoff_in_batches,
@@ -798,7 +800,11 @@ fn hex_sha256(secret: &str) -> String {
         .collect()
 }
 
-fn the_connection_history_says_who_switched_a_consultant_and_when(test: &TestDatabase) {
+/// João's morning: created offline at `t0` (returned) by the configured key; the chatbot puts
+/// him online at +1 min; four contacts; the manager renames him (+6); another consultant goes
+/// offline (+7); the manager takes him offline with a PUT that also changes his languages (+8);
+/// the chatbot switches him off again, which changes nothing (+9).
+fn joaos_morning(test: &TestDatabase) -> (ConsultantId, DateTime<Utc>) {
     let db = test.database();
     let t0 = now_micros() - Duration::hours(3);
     let mut new = consultant("João Silva", &["pt"]);
@@ -839,8 +845,15 @@ fn the_connection_history_says_who_switched_a_consultant_and_when(test: &TestDat
     ConsultantRepository::update(&db, joao.id, &ConsultantPatch::online(false), at(9), &bot())
         .unwrap();
 
+    (joao.id, t0)
+}
+
+fn the_connection_history_says_who_switched_a_consultant_and_when(test: &TestDatabase) {
+    let db = test.database();
+    let (joao, t0) = joaos_morning(test);
+    let at = |minutes: i64| t0 + Duration::minutes(minutes);
     let history = db
-        .connection_history(joao.id, &AuditPageRequest::default())
+        .connection_history(joao, &AuditPageRequest::default())
         .unwrap()
         .unwrap();
     let seen: Vec<(Option<bool>, String, DateTime<Utc>, AuditAction)> = history
@@ -880,13 +893,21 @@ fn the_connection_history_says_who_switched_a_consultant_and_when(test: &TestDat
     );
     assert_eq!(history.next, None);
     assert_eq!(history.entries[0].actor.api_key_id, Some(ApiKeyId(5)));
+}
 
+fn the_connection_history_pages_newest_first_each_entry_once(test: &TestDatabase) {
+    let db = test.database();
+    let (joao, _) = joaos_morning(test);
+    let history = db
+        .connection_history(joao, &AuditPageRequest::default())
+        .unwrap()
+        .unwrap();
     // Pages of one, newest first, each entry once.
     let mut cursor = None;
     let mut paged = Vec::new();
     loop {
         let page = db
-            .connection_history(joao.id, &AuditPageRequest::new(cursor, 1).unwrap())
+            .connection_history(joao, &AuditPageRequest::new(cursor, 1).unwrap())
             .unwrap()
             .unwrap();
         paged.extend(page.entries.iter().map(|entry| entry.id));
@@ -903,11 +924,15 @@ fn the_connection_history_says_who_switched_a_consultant_and_when(test: &TestDat
             .map(|entry| entry.id)
             .collect::<Vec<_>>()
     );
+}
 
+fn a_removed_consultant_keeps_the_connection_history(test: &TestDatabase) {
+    let db = test.database();
+    let (joao, t0) = joaos_morning(test);
     // A removed consultant keeps their history; one who never existed has none.
-    ConsultantRepository::soft_delete(&db, joao.id, at(10), &painel()).unwrap();
+    ConsultantRepository::soft_delete(&db, joao, t0 + Duration::minutes(10), &painel()).unwrap();
     assert_eq!(
-        db.connection_history(joao.id, &AuditPageRequest::default())
+        db.connection_history(joao, &AuditPageRequest::default())
             .unwrap()
             .unwrap()
             .entries
