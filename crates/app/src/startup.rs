@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use consultores_persistence::{Database, PersistenceError, PoolSettings};
+use secrecy::ExposeSecret;
 
 use crate::config::Config;
 
@@ -37,8 +38,10 @@ pub fn connect(config: &Config) -> Result<Database, StartupError> {
         lock_timeout: config.lock_timeout,
         transaction_pooler: config.transaction_pooler,
     };
-    Ok(Database::connect(&config.database_url, &settings)?
-        .with_default_time_zone(config.default_time_zone))
+    Ok(
+        Database::connect(config.database_url.expose_secret(), &settings)?
+            .with_default_time_zone(config.default_time_zone),
+    )
 }
 
 /// Applies pending migrations, retrying with exponential backoff while the database cannot be
