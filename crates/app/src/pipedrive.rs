@@ -223,7 +223,7 @@ fn log_report(log: &slog::Logger, pause: &SharedPause, report: WorkerReport<'_>)
         }
         WorkerReport::Failed { step, error } => {
             let cause = std::error::Error::source(error)
-                .map(ToString::to_string)
+                .map(consultores_domain::error_chain)
                 .unwrap_or_default();
             error!(log, "pipedrive worker step failed; retrying later";
                 "step" => step, "error" => %error, "cause" => cause);

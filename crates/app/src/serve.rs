@@ -74,7 +74,11 @@ pub fn run(config: &Config) -> Result<(), StartupError> {
     // Stops (after its pass in flight) when `run` returns.
     let _dispatcher = dispatcher::spawn(state.clone(), logger.clone())?;
     // Stops when `run` returns.
-    let _housekeeper = housekeeping::spawn(database.clone(), logger.clone())?;
+    let _housekeeper = housekeeping::spawn(
+        Arc::new(database.clone()),
+        Arc::new(SystemClock),
+        logger.clone(),
+    )?;
     let settings = HttpSettings {
         configured_api_key: configured_api_key(config),
         log_bodies: config.log_bodies,

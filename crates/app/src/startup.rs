@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use consultores_domain::Backoff;
 use consultores_persistence::{Database, PersistenceError, PoolSettings};
 use secrecy::ExposeSecret;
 
@@ -53,14 +54,16 @@ pub fn migrate_when_ready(
     mut on_retry: impl FnMut(&PersistenceError, Duration),
 ) -> Result<Vec<String>, StartupError> {
     let deadline = Instant::now() + timeout;
-    let mut delay = Duration::from_millis(200);
+    let backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
+    let mut failures: u32 = 0;
     loop {
+        failures = failures.saturating_add(1);
+        let delay = backoff.next_delay(failures, None);
         match database.run_migrations() {
             Ok(applied) => return Ok(applied),
             Err(error) if error.is_unavailable() && Instant::now() + delay < deadline => {
                 on_retry(&error, delay);
                 std::thread::sleep(delay);
-                delay = (delay * 2).min(Duration::from_secs(5));
             }
             Err(error) if error.is_unavailable() => {
                 return Err(StartupError::DatabaseNotReady {
