@@ -209,14 +209,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn secrets_match_only_when_identical() {
-        assert!(same_secret("abc", "abc"));
-        assert!(!same_secret("abc", "abd"));
-        assert!(!same_secret("abc", "abcd"));
-        assert!(!same_secret("", "abc"));
-    }
-
-    #[test]
     fn idempotency_scopes_name_the_key() {
         let configured = Caller {
             identity: CallerIdentity::Configured,
