@@ -4,7 +4,7 @@
 
 use std::ffi::OsStr;
 
-use clap::CommandFactory;
+use clap::{CommandFactory, Parser};
 use consultores_domain::Zone;
 use secrecy::ExposeSecret;
 
@@ -327,16 +327,23 @@ fn pipedrive_mistakes_name_the_variable_on_one_line_without_secrets() {
 }
 
 #[test]
-fn debug_never_shows_the_token_or_the_webhook_password() {
+fn debug_never_shows_a_secret() {
     let cfg = pipedrive_config(&[
         ("PIPEDRIVE_WEBHOOK_USER", "pipedrive"),
         ("PIPEDRIVE_WEBHOOK_PASSWORD", "segredo-do-webhook"),
+        ("AUTHENTICATION_API_KEY", "segredo-da-chave"),
+        ("DATABASE_URL", "postgres://app:segredo-do-banco@db/app"),
     ])
     .unwrap();
     let shown = format!("{cfg:?}");
     assert!(!shown.contains(TOKEN), "{shown}");
-    assert!(!shown.contains("segredo-do-webhook"), "{shown}");
+    assert!(!shown.contains("segredo"), "{shown}");
     assert!(shown.contains("acme.pipedrive.com"));
+    assert_eq!(cfg.redacted_database_url(), "postgres://app:***@db/app");
+    let settings = Cli::try_parse_from(["consultores", "--postgres-password=segredo-do-banco"])
+        .map(|cli| format!("{cli:?}"))
+        .unwrap_or_default();
+    assert!(!settings.contains("segredo"), "{settings}");
 }
 
 #[test]
