@@ -6,12 +6,14 @@ use clap::{Parser, Subcommand, ValueEnum};
 /// a numbered protocol of every hand-off.
 ///
 /// Configuration comes from environment variables (and an optional .env file in the working
-/// directory): DATABASE_URL (or the v6 POSTGRES_* variables), AUTHENTICATION_API_KEY, HOST, PORT,
-/// and more; see the README. With no configuration at all the service keeps its data in
-/// ./data/consultores.db (SQLite) and listens on http://127.0.0.1:8000.
+/// directory), each listed below with its default, or from the option of the same name. With
+/// no configuration at all the service keeps its data in ./data/consultores.db (SQLite) and
+/// listens on http://127.0.0.1:8000.
 #[derive(Debug, Parser)]
 #[command(name = "consultores", version, about, long_about)]
 pub struct Cli {
+    #[command(flatten)]
+    pub settings: crate::config::Settings,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -7,12 +7,9 @@
 //! depends on a session (no LISTEN/NOTIFY, no advisory lock), so it works behind PgBouncer in
 //! transaction mode.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
-use consultores_domain::Actor;
+use consultores_domain::{Actor, Periodic, StopSignal};
 use consultores_http::ApiState;
 use slog::{info, warn};
 
@@ -22,58 +19,57 @@ pub const TICK: Duration = Duration::from_millis(250);
 /// The running thread; dropping it stops it (after its pass in flight).
 #[derive(Debug)]
 pub struct Dispatcher {
-    stop: Arc<AtomicBool>,
+    job: Option<Periodic>,
     state: ApiState,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl Drop for Dispatcher {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        self.state.queue().signal().notify();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        if let Some(mut job) = self.job.take() {
+            // Raise the stop first, then wake the thread from its wait on the signal.
+            job.request_stop();
+            self.state.queue().signal().notify();
         }
     }
 }
 
 pub fn spawn(state: ApiState, logger: slog::Logger) -> std::io::Result<Dispatcher> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let thread = {
-        let (stop, state) = (stop.clone(), state.clone());
-        std::thread::Builder::new()
-            .name("queue-dispatcher".to_owned())
-            .spawn(move || run(&state, &stop, &logger))?
+    let job = {
+        let state = state.clone();
+        let mut pass: u64 = 0;
+        Periodic::spawn("queue-dispatcher", move |stop: &StopSignal| {
+            pass += 1;
+            if run_pass(&state, pass, &logger) && !stop.is_raised() {
+                return Duration::ZERO;
+            }
+            state.queue().signal().wait(TICK);
+            Duration::ZERO
+        })?
     };
     Ok(Dispatcher {
-        stop,
+        job: Some(job),
         state,
-        thread: Some(thread),
     })
 }
 
-fn run(state: &ApiState, stop: &AtomicBool, logger: &slog::Logger) {
-    let queue = state.queue();
-    let mut pass: u64 = 0;
-    while !stop.load(Ordering::SeqCst) {
-        pass += 1;
-        let actor = Actor::queue(format!("fila-{}", uuid::Uuid::now_v7()));
-        match queue.dispatch(&actor, state.crm_enabled()) {
-            Ok(round) => {
-                state.observe_dispatch(&round);
-                if !round.served.is_empty() || !round.expired.is_empty() {
-                    info!(logger, "queue dispatched";
-                        "assigned" => round.served.len(), "expired" => round.expired.len(),
-                        "request_id" => &actor.request_id);
-                }
-                if round.more {
-                    continue;
-                }
+/// One pass; `true` when it left work for another pass at once.
+fn run_pass(state: &ApiState, pass: u64, logger: &slog::Logger) -> bool {
+    let actor = Actor::queue(format!("fila-{}", uuid::Uuid::now_v7()));
+    match state.queue().dispatch(&actor, state.crm_enabled()) {
+        Ok(round) => {
+            state.observe_dispatch(&round);
+            if !round.served.is_empty() || !round.expired.is_empty() {
+                info!(logger, "queue dispatched";
+                    "assigned" => round.served.len(), "expired" => round.expired.len(),
+                    "request_id" => &actor.request_id);
             }
-            // The database is down or busy: the next tick tries again.
-            Err(error) => warn!(logger, "queue dispatch failed; retrying";
-                "error" => %error, "pass" => pass),
+            round.more
         }
-        queue.signal().wait(TICK);
+        // The database is down or busy: the next tick tries again.
+        Err(error) => {
+            warn!(logger, "queue dispatch failed; retrying";
+                "error" => %error, "pass" => pass);
+            false
+        }
     }
 }

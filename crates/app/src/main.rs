@@ -16,16 +16,14 @@ mod startup;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
-use crate::cli::{Cli, Command};
-use crate::config::Config;
+use crate::cli::Command;
+use crate::config::Rejected;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let config = match Config::from_env() {
-        Ok(config) => config,
-        Err(error) => {
+    let (cli, config) = match config::read(std::env::args_os()) {
+        Ok(read) => read,
+        Err(Rejected::Usage(error)) => error.exit(),
+        Err(Rejected::Invalid(error)) => {
             eprintln!("consultores: {error}");
             return ExitCode::from(2);
         }

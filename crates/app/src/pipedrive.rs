@@ -20,6 +20,7 @@ use consultores_pipedrive::{
     PipedriveClient, PipedriveConfig, ProcessorSettings, ProtocolRecords, SharedPause,
     WebhookDecoder, WebhookProcessor, Worker, WorkerReport, WorkerSettings,
 };
+use secrecy::ExposeSecret;
 use slog::{error, info, warn};
 
 use crate::cli::PipedriveCommand;
@@ -28,7 +29,8 @@ use crate::startup::StartupError;
 
 /// The client for these settings.
 pub fn client(settings: &PipedriveSettings) -> Result<Arc<PipedriveClient>, StartupError> {
-    let config = PipedriveConfig::new(settings.api_token.clone(), settings.base_url.clone())
+    let token = settings.api_token.expose_secret().to_owned();
+    let config = PipedriveConfig::new(token, settings.base_url.clone())
         .with_timeout(settings.timeout)
         .with_note_as_consultant(settings.note_as_consultant);
     PipedriveClient::new(config)
@@ -66,7 +68,7 @@ pub fn start(
         CrmUserDirectory::DEFAULT_TTL,
     ));
     let webhook = settings.webhook.as_ref().map(|credentials| WebhookIntake {
-        credentials: BasicCredentials::new(&credentials.user, &credentials.password),
+        credentials: BasicCredentials::new(&credentials.user, credentials.password.expose_secret()),
         decoder: Arc::new(WebhookDecoder),
         inbox: store.clone(),
     });
@@ -221,7 +223,7 @@ fn log_report(log: &slog::Logger, pause: &SharedPause, report: WorkerReport<'_>)
         }
         WorkerReport::Failed { step, error } => {
             let cause = std::error::Error::source(error)
-                .map(ToString::to_string)
+                .map(consultores_domain::error_chain)
                 .unwrap_or_default();
             error!(log, "pipedrive worker step failed; retrying later";
                 "step" => step, "error" => %error, "cause" => cause);
@@ -300,8 +302,12 @@ fn webhook_setup(
         eprintln!("warning: the service receives webhooks at /webhooks/pipedrive");
     }
     let mut out = std::io::stdout().lock();
-    let (steps, error) = match setup_webhooks(client, url, &credentials.user, &credentials.password)
-    {
+    let (steps, error) = match setup_webhooks(
+        client,
+        url,
+        &credentials.user,
+        credentials.password.expose_secret(),
+    ) {
         Ok(steps) => (steps, None),
         Err((steps, error)) => (steps, Some(error)),
     };

@@ -4,11 +4,9 @@
 //! hour; several replicas may run it at once (a batch that finds its rows already gone deletes
 //! nothing and the pass ends).
 
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
-use consultores_domain::{AuditService, DomainError};
+use consultores_domain::{AuditService, DomainError, Periodic, StopSignal};
 use slog::{info, warn};
 
 /// Entries deleted per statement.
@@ -18,46 +16,20 @@ pub const PAUSE_BETWEEN_BATCHES: Duration = Duration::from_millis(200);
 /// The time between two passes.
 pub const INTERVAL: Duration = Duration::from_secs(3600);
 
-/// The running pruner; dropping it stops the thread (after the batch in flight, if any).
-#[derive(Debug)]
-pub struct Pruner {
-    stop: Option<Sender<()>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Drop for Pruner {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-/// Starts the pruner of entries older than `days` days.
-pub fn spawn(service: AuditService, days: u32, logger: slog::Logger) -> std::io::Result<Pruner> {
-    let (stop, stopped) = mpsc::channel();
+/// Starts the pruner of entries older than `days` days; dropping the handle stops it (after
+/// the batch in flight, if any).
+pub fn spawn(service: AuditService, days: u32, logger: slog::Logger) -> std::io::Result<Periodic> {
     let retention = chrono::Duration::days(i64::from(days));
-    let thread = std::thread::Builder::new()
-        .name("audit-retention".to_owned())
-        .spawn(move || {
-            info!(logger, "audit retention on"; "retention_days" => days);
-            loop {
-                match prune_all(&service, retention, BATCH, PAUSE_BETWEEN_BATCHES, &stopped) {
-                    Ok(0) => {}
-                    Ok(deleted) => info!(logger, "audit entries pruned";
-                        "deleted" => deleted, "retention_days" => days),
-                    Err(error) => warn!(logger, "audit pruning failed; retrying later";
-                        "error" => %error),
-                }
-                if stop_requested(&stopped, INTERVAL) {
-                    return;
-                }
-            }
-        })?;
-    Ok(Pruner {
-        stop: Some(stop),
-        thread: Some(thread),
+    info!(logger, "audit retention on"; "retention_days" => days);
+    Periodic::spawn("audit-retention", move |stop: &StopSignal| {
+        match prune_all(&service, retention, BATCH, PAUSE_BETWEEN_BATCHES, stop) {
+            Ok(0) => {}
+            Ok(deleted) => info!(logger, "audit entries pruned";
+                "deleted" => deleted, "retention_days" => days),
+            Err(error) => warn!(logger, "audit pruning failed; retrying later";
+                "error" => %error),
+        }
+        INTERVAL
     })
 }
 
@@ -69,21 +41,16 @@ pub fn prune_all(
     retention: chrono::Duration,
     batch: u32,
     pause: Duration,
-    stop: &Receiver<()>,
+    stop: &StopSignal,
 ) -> Result<usize, DomainError> {
     let mut total = 0;
     loop {
         let deleted = service.prune_batch(retention, batch)?;
         total += deleted;
-        if deleted == 0 || stop_requested(stop, pause) {
+        if deleted == 0 || stop.wait(pause) {
             return Ok(total);
         }
     }
-}
-
-/// Waits up to `wait`; `true` when the owner asked to stop (or went away).
-fn stop_requested(stop: &Receiver<()>, wait: Duration) -> bool {
-    !matches!(stop.recv_timeout(wait), Err(RecvTimeoutError::Timeout))
 }
 
 #[cfg(test)]
@@ -133,7 +100,7 @@ mod tests {
     #[test]
     fn a_pass_deletes_batch_after_batch_until_one_deletes_nothing() {
         let (service, log) = scripted(vec![Ok(1000), Ok(1000), Ok(7), Ok(0)]);
-        let (_keep, stop) = mpsc::channel();
+        let (_keep, stop) = StopSignal::new();
         let deleted = prune_all(
             &service,
             chrono::Duration::days(90),
@@ -154,7 +121,7 @@ mod tests {
     #[test]
     fn a_pass_stops_at_the_first_error_and_when_asked_to() {
         let (service, _) = scripted(vec![Ok(1000), Err(DomainError::unavailable("down"))]);
-        let (_keep, stop) = mpsc::channel();
+        let (_keep, stop) = StopSignal::new();
         let result = prune_all(
             &service,
             chrono::Duration::days(1),
@@ -165,7 +132,7 @@ mod tests {
         assert!(matches!(result, Err(DomainError::Unavailable(_))));
 
         let (service, log) = scripted(vec![Ok(1000), Ok(1000)]);
-        let (owner, stop) = mpsc::channel::<()>();
+        let (owner, stop) = StopSignal::new();
         drop(owner);
         let deleted = prune_all(
             &service,

@@ -11,6 +11,7 @@ use consultores_domain::{
 use consultores_http::{build_server_with, ApiState, HttpSettings, WebhookApi};
 use consultores_persistence::Database;
 use consultores_web::{WebSettings, WebState};
+use secrecy::ExposeSecret;
 use slog::{info, warn};
 
 use crate::config::Config;
@@ -73,9 +74,13 @@ pub fn run(config: &Config) -> Result<(), StartupError> {
     // Stops (after its pass in flight) when `run` returns.
     let _dispatcher = dispatcher::spawn(state.clone(), logger.clone())?;
     // Stops when `run` returns.
-    let _housekeeper = housekeeping::spawn(database.clone(), logger.clone())?;
+    let _housekeeper = housekeeping::spawn(
+        Arc::new(database.clone()),
+        Arc::new(SystemClock),
+        logger.clone(),
+    )?;
     let settings = HttpSettings {
-        configured_api_key: config.api_key.clone(),
+        configured_api_key: configured_api_key(config),
         log_bodies: config.log_bodies,
         cors_origins: config.cors_origins.clone(),
         metrics_public: config.metrics_public,
@@ -134,12 +139,20 @@ fn page_state(database: &Database, config: &Config) -> WebState {
         sessions: store,
         clock,
         settings: WebSettings {
-            configured_api_key: config.api_key.clone(),
+            configured_api_key: configured_api_key(config),
             session_idle: chrono::Duration::from_std(config.painel_session_idle)
                 .unwrap_or_else(|_| chrono::Duration::minutes(30)),
             default_time_zone: config.default_time_zone.tz(),
         },
     }
+}
+
+/// `AUTHENTICATION_API_KEY`, for the HTTP layers that compare presented keys with it.
+fn configured_api_key(config: &Config) -> Option<String> {
+    config
+        .api_key
+        .as_ref()
+        .map(|key| key.expose_secret().to_owned())
 }
 
 fn audit_service(database: &Database) -> AuditService {

@@ -2,7 +2,9 @@
 
 use std::time::{Duration, Instant};
 
+use consultores_domain::Backoff;
 use consultores_persistence::{Database, PersistenceError, PoolSettings};
+use secrecy::ExposeSecret;
 
 use crate::config::Config;
 
@@ -37,8 +39,10 @@ pub fn connect(config: &Config) -> Result<Database, StartupError> {
         lock_timeout: config.lock_timeout,
         transaction_pooler: config.transaction_pooler,
     };
-    Ok(Database::connect(&config.database_url, &settings)?
-        .with_default_time_zone(config.default_time_zone))
+    Ok(
+        Database::connect(config.database_url.expose_secret(), &settings)?
+            .with_default_time_zone(config.default_time_zone),
+    )
 }
 
 /// Applies pending migrations, retrying with exponential backoff while the database cannot be
@@ -50,14 +54,16 @@ pub fn migrate_when_ready(
     mut on_retry: impl FnMut(&PersistenceError, Duration),
 ) -> Result<Vec<String>, StartupError> {
     let deadline = Instant::now() + timeout;
-    let mut delay = Duration::from_millis(200);
+    let backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
+    let mut failures: u32 = 0;
     loop {
+        failures = failures.saturating_add(1);
+        let delay = backoff.next_delay(failures, None);
         match database.run_migrations() {
             Ok(applied) => return Ok(applied),
             Err(error) if error.is_unavailable() && Instant::now() + delay < deadline => {
                 on_retry(&error, delay);
                 std::thread::sleep(delay);
-                delay = (delay * 2).min(Duration::from_secs(5));
             }
             Err(error) if error.is_unavailable() => {
                 return Err(StartupError::DatabaseNotReady {

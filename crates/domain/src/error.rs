@@ -50,6 +50,23 @@ impl DomainError {
     }
 }
 
+/// The one formatter of an error and its causes, outermost first, joined by `": "`, for logs
+/// and records (never for an HTTP client). A cause whose text the chain already holds is left
+/// out (many errors repeat their source in their own message).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use std::error::Error as _;
@@ -110,5 +127,13 @@ mod tests {
             error.to_string(),
             "id_pipedrive: deve ser um número inteiro maior que zero"
         );
+    }
+
+    #[test]
+    fn the_error_chain_names_each_cause_once() {
+        let error = DomainError::unavailable("connection refused");
+        assert_eq!(error_chain(&error), format!("{error}: connection refused"));
+        let io = std::io::Error::other("disk full");
+        assert_eq!(error_chain(&io), "disk full");
     }
 }

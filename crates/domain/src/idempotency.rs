@@ -155,8 +155,8 @@ mod tests {
         assert_eq!(from_str::<IdempotencyKey>("retry-123").unwrap(), key);
     }
 
-    /// BUG: `IdempotencyKey` derives `Deserialize` without `#[serde(try_from = "String")]`, so
-    /// deserializing bypasses `parse` and yields keys the type promises cannot exist.
+    /// Deserializing goes through `parse` (`#[serde(try_from = "String")]`), so it cannot yield a
+    /// key the type promises cannot exist.
     #[test]
     fn deserializing_an_invalid_key_fails() {
         assert!(

@@ -6,6 +6,7 @@
 
 pub mod api_key;
 pub mod audit;
+pub mod backoff;
 pub mod clock;
 pub mod consultant;
 pub mod crm;
@@ -14,10 +15,12 @@ pub mod crm_outbox;
 pub mod distribution;
 pub mod error;
 pub mod idempotency;
+pub mod periodic;
 pub mod ports;
 pub mod protocol;
 pub mod report;
 pub mod routing;
+pub mod secret;
 pub mod services;
 pub mod values;
 pub mod waiting;
@@ -46,6 +49,7 @@ pub use audit::{
     audit_timestamp, Actor, AuditAction, AuditChanges, AuditEntity, AuditEntry, AuditEntryId,
     AuditFilter, AuditPage, AuditPageRequest, AuditValue, FieldChange,
 };
+pub use backoff::Backoff;
 pub use clock::{Clock, SystemClock};
 pub use consultant::{
     Consultant, ConsultantFilter, ConsultantId, ConsultantPatch, NewConsultant, RuleSettings,
@@ -63,11 +67,12 @@ pub use crm_outbox::{
 pub use distribution::{
     availability, eligible_queue, is_eligible, next_available, queue_head, Assignment,
 };
-pub use error::DomainError;
+pub use error::{error_chain, DomainError};
 pub use idempotency::{IdempotencyClaim, IdempotencyKey, Recorded, IDEMPOTENCY_WINDOW_HOURS};
+pub use periodic::{Job, Periodic, StopHandle, StopSignal};
 pub use ports::{
-    ApiKeyStore, AssignmentPort, AuditLog, ConsultantRepository, PoolState, ProtocolRepository,
-    ReportStore, StoreHealth, WebSessionStore,
+    ApiKeyStore, AssignmentPort, AuditLog, ConsultantRepository, IdempotencyHousekeeping,
+    PoolState, ProtocolRepository, ReportStore, StoreHealth, WebSessionStore,
 };
 pub use protocol::{
     NewProtocol, Priority, Protocol, ProtocolFilter, ProtocolId, ProtocolPatch, ProtocolSearch,
@@ -80,6 +85,7 @@ pub use routing::{
     Availability, Leave, Limit, RoutingRules, Unavailability, WeeklySchedule, Weight, WorkingHours,
     Workload, Zone,
 };
+pub use secret::same_secret;
 pub use services::{
     AuditService, ConsultantService, CrmDeliveryService, CrmUserDirectory, DeliveryRound,
     DeliverySettings, DispatchSignal, DistributionService, NobodyFree, ProtocolService,

@@ -260,3 +260,11 @@ pub trait StoreHealth: Send + Sync {
     fn ping(&self) -> Result<(), DomainError>;
     fn pool_state(&self) -> PoolState;
 }
+
+/// The idempotency records' housekeeping: a background job deletes the records whose window is
+/// over (they are ignored, and replaced, anyway), so the store holds about one window of keys.
+#[cfg_attr(test, mockall::automock)]
+pub trait IdempotencyHousekeeping: Send + Sync {
+    /// Deletes the records whose window ended at or before `now`; returns how many.
+    fn purge_expired_idempotency_keys(&self, now: DateTime<Utc>) -> Result<usize, DomainError>;
+}

@@ -15,8 +15,6 @@ use actix_web::web::Data;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest};
 use consultores_domain::{Actor, ApiKeyId, ApiKeyScope};
 use futures_util::future::{ready, Ready};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use crate::blocking;
 use crate::errors::ApiError;
@@ -203,24 +201,12 @@ async fn identify(req: &ServiceRequest) -> Result<Caller, ApiError> {
 }
 
 /// Constant-time equality of two secrets of any lengths (also used by the operations page's
-/// sign-in).
-pub fn same_secret(presented: &str, expected: &str) -> bool {
-    let presented = Sha256::digest(presented.as_bytes());
-    let expected = Sha256::digest(expected.as_bytes());
-    presented.ct_eq(&expected).into()
-}
+/// sign-in): the domain's one compare.
+pub use consultores_domain::same_secret;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn secrets_match_only_when_identical() {
-        assert!(same_secret("abc", "abc"));
-        assert!(!same_secret("abc", "abd"));
-        assert!(!same_secret("abc", "abcd"));
-        assert!(!same_secret("", "abc"));
-    }
 
     #[test]
     fn idempotency_scopes_name_the_key() {

@@ -196,15 +196,7 @@ fn json_list(items: Vec<FieldError>) -> Value {
 }
 
 /// The chain of causes of an error, outermost first, joined by `": "` (for the log only).
-pub fn cause_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![error.to_string()];
-    let mut source = error.source();
-    while let Some(cause) = source {
-        parts.push(cause.to_string());
-        source = cause.source();
-    }
-    parts.join(": ")
-}
+pub use consultores_domain::error_chain as cause_chain;
 
 #[cfg(test)]
 mod tests {

@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use consultores_domain::{CrmEventDecoder, CrmEventInbox, CrmOutbox, CrmUserDirectory};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
+use consultores_domain::{
+    same_secret, CrmEventDecoder, CrmEventInbox, CrmOutbox, CrmUserDirectory,
+};
 
 /// The integration's ports and settings.
 #[derive(Clone)]
@@ -105,12 +105,6 @@ fn decode_basic(header: &[u8]) -> Option<(String, String)> {
     let decoded = String::from_utf8(decoded).ok()?;
     let (user, password) = decoded.split_once(':')?;
     Some((user.to_owned(), password.to_owned()))
-}
-
-fn same_secret(presented: &str, expected: &str) -> bool {
-    let presented = Sha256::digest(presented.as_bytes());
-    let expected = Sha256::digest(expected.as_bytes());
-    presented.ct_eq(&expected).into()
 }
 
 #[cfg(test)]

@@ -6,14 +6,15 @@ use std::path::PathBuf;
 use consultores_domain::DomainError;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
+/// The forms of `DATABASE_URL` the service accepts, for error messages.
+pub const DATABASE_URL_FORMS: &str = "postgres://user:password@host:port/database, \
+    postgresql://…, sqlite://path/to/file.db or sqlite:path/to/file.db";
+
 /// Why the database could not be set up. `Display` is one line, fit for a start-up error message.
 #[derive(Debug, thiserror::Error)]
 pub enum PersistenceError {
     /// `DATABASE_URL` names no supported backend.
-    #[error(
-        "DATABASE_URL is not usable ({reason}); accepted forms: postgres://user:password@host:port/database, \
-         postgresql://…, sqlite://path/to/file.db, sqlite:path/to/file.db or a path ending in .db"
-    )]
+    #[error("DATABASE_URL is not usable ({reason}); accepted forms: {DATABASE_URL_FORMS}")]
     InvalidUrl {
         /// What is wrong with it (never the URL itself: it may hold a password).
         reason: String,

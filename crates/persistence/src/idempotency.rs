@@ -1,10 +1,11 @@
 //! Idempotent requests: decoding a claimed key's record into a replay, or a refusal.
 
 use chrono::{DateTime, Utc};
-use consultores_domain::{DomainError, IdempotencyClaim};
+use consultores_domain::{DomainError, IdempotencyClaim, IdempotencyHousekeeping};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::database::Database;
 use crate::error::StoreError;
 use crate::queries::Queries;
 
@@ -45,4 +46,10 @@ pub(crate) fn record<T: Serialize>(
     let answer = serde_json::to_string(value)
         .map_err(|error| StoreError::internal(format!("cannot store the answer: {error}")))?;
     conn.record_answer(claim, &answer)
+}
+
+impl IdempotencyHousekeeping for Database {
+    fn purge_expired_idempotency_keys(&self, now: DateTime<Utc>) -> Result<usize, DomainError> {
+        Database::purge_expired_idempotency_keys(self, now)
+    }
 }

@@ -61,6 +61,7 @@ mod writer_lock;
 pub mod testing;
 
 pub use database::{Backend, Database, PoolSettings};
-pub use error::PersistenceError;
+pub use error::{PersistenceError, DATABASE_URL_FORMS};
 pub use queries::CLOCK_ALLOWANCE;
 pub use unreadable::UnreadableRowReport;
+pub use url::check_database_url;

@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use consultores_domain::DomainError;
+use consultores_domain::{error_chain, DomainError};
 
 use crate::error::StoreError;
 
@@ -34,22 +34,11 @@ impl UnreadableRows {
                 Ok(value) => Some(value),
                 Err(error) => {
                     if let Some(report) = self.0.get() {
-                        report(&cause_chain(&DomainError::from(error)));
+                        report(&error_chain(&DomainError::from(error)));
                     }
                     None
                 }
             })
             .collect()
     }
-}
-
-fn cause_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -66,8 +66,10 @@ pub(crate) const SSL_MODES: &[&str] = &[
     "verify-full",
 ];
 
-/// Accepts `postgres://…`, `postgresql://…`, `sqlite://path`, `sqlite:path` and a bare path ending
-/// in `.db`, `.sqlite` or `.sqlite3`. Errors never repeat the URL (it may hold a password).
+/// The one rule for `DATABASE_URL` (the binary's configuration checks a URL with
+/// [`check_database_url`], which calls this): `postgres://…`, `postgresql://…`, `sqlite://path`
+/// or `sqlite:path`, as the README documents; a bare path is refused (it says nothing about the
+/// backend). Errors never repeat the URL (it may hold a password).
 ///
 /// A PostgreSQL URL gets, unless it sets them itself: `connect_timeout` (the TCP/TLS
 /// handshake), TCP keepalives and `tcp_user_timeout`, so a database host that vanishes without
@@ -87,17 +89,11 @@ pub(crate) fn parse(raw: &str, settings: &PoolSettings) -> Result<Target, Persis
         rest
     } else if let Some(rest) = raw.strip_prefix("sqlite:") {
         rest
-    } else if !raw.contains("://")
-        && [".db", ".sqlite", ".sqlite3"]
-            .iter()
-            .any(|extension| raw.ends_with(extension))
-    {
-        raw
     } else {
         let scheme = raw.split_once("://").map(|(scheme, _)| scheme);
         return Err(match scheme {
             Some(scheme) => invalid(&format!("unsupported scheme '{scheme}'")),
-            None => invalid("no scheme and not a .db file"),
+            None => invalid("no scheme"),
         });
     };
     if path.is_empty() {
@@ -109,6 +105,12 @@ pub(crate) fn parse(raw: &str, settings: &PoolSettings) -> Result<Target, Persis
         ));
     }
     Ok(Target::Sqlite(PathBuf::from(path)))
+}
+
+/// Whether `raw` is a `DATABASE_URL` the service can use, checked without connecting: the same
+/// rule [`crate::Database::connect`] applies.
+pub fn check_database_url(raw: &str) -> Result<(), PersistenceError> {
+    parse(raw, &PoolSettings::default()).map(|_| ())
 }
 
 /// Checks a PostgreSQL URL's parameters and adds the timeouts it does not set.
@@ -198,12 +200,11 @@ mod tests {
     }
 
     #[test]
-    fn sqlite_urls_accept_three_forms() {
+    fn sqlite_urls_accept_two_forms() {
         for (raw, path) in [
             ("sqlite://data/app.db", "data/app.db"),
             ("sqlite:///var/lib/app.db", "/var/lib/app.db"),
             ("sqlite:data/app.db", "data/app.db"),
-            ("./consultores.db", "./consultores.db"),
         ] {
             assert_eq!(
                 parse(raw, &settings()).ok(),
@@ -218,12 +219,14 @@ mod tests {
             "mysql://root:secret@db/app",
             "",
             "db.example.com",
+            "x.db",
+            "./consultores.db",
             "sqlite://",
             "postgres://u:secret@db/app?sslmode=required",
             "postgres://u:secret@db/app?ssl=true",
             "postgres://u:secret@db/app?sslmode=require&pool_size=3",
         ] {
-            let message = parse(raw, &settings())
+            let message = check_database_url(raw)
                 .err()
                 .map(|error| error.to_string())
                 .unwrap_or_default();

@@ -464,17 +464,7 @@ fn decode_list<T: serde::de::DeserializeOwned>(
 /// An error and its causes, joined: reqwest's own text ("error sending request") hides the
 /// useful part ("connection refused") in the source chain.
 fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
+    consultores_domain::error_chain(error)
 }
 
 #[cfg(test)]

@@ -11,11 +11,11 @@
 //!
 //! The thread is a plain thread: the blocking Pipedrive client may be called (and dropped) there.
 
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
-use consultores_domain::{CrmDeliveryService, DeliveryRound, DomainError};
+use consultores_domain::{
+    Backoff, CrmDeliveryService, DeliveryRound, DomainError, Job, Periodic, StopSignal,
+};
 
 use crate::inbound::{EventRound, WebhookProcessor};
 
@@ -63,17 +63,7 @@ pub enum WorkerReport<'a> {
 /// The running worker; dropping it stops the thread and waits for it.
 #[derive(Debug)]
 pub struct Worker {
-    stop: Option<Sender<()>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
+    _job: Periodic,
 }
 
 impl Worker {
@@ -82,21 +72,21 @@ impl Worker {
         delivery: CrmDeliveryService,
         events: Option<WebhookProcessor>,
         settings: WorkerSettings,
-        mut report: R,
+        report: R,
     ) -> std::io::Result<Self>
     where
         R: FnMut(WorkerReport<'_>) + Send + 'static,
     {
-        let (stop, stopped) = mpsc::channel();
-        let thread = std::thread::Builder::new()
-            .name("pipedrive-worker".to_owned())
-            .spawn(move || {
-                run(&delivery, events.as_ref(), settings, &stopped, &mut report);
-                report(WorkerReport::Stopped);
-            })?;
+        let rounds = Rounds {
+            delivery,
+            events,
+            settings,
+            report,
+            failures: 0,
+            paused: false,
+        };
         Ok(Self {
-            stop: Some(stop),
-            thread: Some(thread),
+            _job: Periodic::spawn("pipedrive-worker", rounds)?,
         })
     }
 
@@ -106,21 +96,29 @@ impl Worker {
     }
 }
 
-fn run(
-    delivery: &CrmDeliveryService,
-    events: Option<&WebhookProcessor>,
+/// The worker's state between rounds.
+struct Rounds<R> {
+    delivery: CrmDeliveryService,
+    events: Option<WebhookProcessor>,
     settings: WorkerSettings,
-    stopped: &Receiver<()>,
-    report: &mut dyn FnMut(WorkerReport<'_>),
-) {
-    let stop_requested = || matches!(stopped.try_recv(), Ok(()) | Err(TryRecvError::Disconnected));
-    let mut failures: u32 = 0;
-    let mut paused = false;
-    loop {
+    report: R,
+    /// Failed rounds in a row.
+    failures: u32,
+    /// Deliveries were paused after the previous round.
+    paused: bool,
+}
+
+impl<R> Job for Rounds<R>
+where
+    R: FnMut(WorkerReport<'_>) + Send + 'static,
+{
+    fn step(&mut self, stop: &StopSignal) -> Duration {
+        let stop_requested = || stop.is_raised();
+        let report = &mut self.report;
         let mut more = false;
         let mut failed = false;
         let mut pause = None;
-        if let Some(processor) = events {
+        if let Some(processor) = &self.events {
             match processor.process_pending(&stop_requested) {
                 Ok(round) => {
                     if round.is_worth_reporting() {
@@ -138,16 +136,16 @@ fn run(
             }
         }
         if stop_requested() {
-            return;
+            return Duration::ZERO;
         }
-        match delivery.deliver_due(&stop_requested) {
+        match self.delivery.deliver_due(&stop_requested) {
             Ok(round) => {
                 // A pause is reported when it starts, not on every round it lasts.
-                if round.claimed > 0 || (round.pause.is_some() && !paused) {
+                if round.claimed > 0 || (round.pause.is_some() && !self.paused) {
                     report(WorkerReport::Delivery(&round));
                 }
-                paused = round.pause.is_some();
-                more |= round.was_full(delivery.settings());
+                self.paused = round.pause.is_some();
+                more |= round.was_full(self.delivery.settings());
                 pause = round.pause;
             }
             Err(error) => {
@@ -158,36 +156,29 @@ fn run(
                 });
             }
         }
-        let wait = if failed {
-            failures = failures.saturating_add(1);
-            error_wait(settings, failures)
-        } else {
-            failures = 0;
-            match pause {
-                // Webhook events need no rate budget (assignments are local): keep handling
-                // them every idle wait while deliveries are paused.
-                Some(pause) if events.is_some() => pause.min(settings.idle_wait),
-                Some(pause) => pause,
-                None if more => Duration::ZERO,
-                None => settings.idle_wait,
-            }
-        };
-        if !matches!(stopped.recv_timeout(wait), Err(RecvTimeoutError::Timeout)) {
-            return;
+        if failed {
+            self.failures = self.failures.saturating_add(1);
+            return error_wait(self.settings, self.failures);
         }
+        self.failures = 0;
+        match pause {
+            // Webhook events need no rate budget (assignments are local): keep handling
+            // them every idle wait while deliveries are paused.
+            Some(pause) if self.events.is_some() => pause.min(self.settings.idle_wait),
+            Some(pause) => pause,
+            None if more => Duration::ZERO,
+            None => self.settings.idle_wait,
+        }
+    }
+
+    fn stopped(&mut self) {
+        (self.report)(WorkerReport::Stopped);
     }
 }
 
-/// `idle_wait`, doubled per consecutive failure, capped.
+/// `idle_wait`, doubled per consecutive failure, capped: the service's one backoff.
 fn error_wait(settings: WorkerSettings, failures: u32) -> Duration {
-    let factor = 1u32
-        .checked_shl(failures.saturating_sub(1).min(16))
-        .unwrap_or(u32::MAX);
-    settings
-        .idle_wait
-        .checked_mul(factor)
-        .unwrap_or(settings.max_error_wait)
-        .min(settings.max_error_wait)
+    Backoff::new(settings.idle_wait, settings.max_error_wait).next_delay(failures, None)
 }
 
 #[cfg(test)]

@@ -83,14 +83,10 @@ fn describe(error: &reqwest::Error) -> String {
     } else {
         "erro de rede"
     };
-    let mut text = kind.to_owned();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
+    match std::error::Error::source(error) {
+        Some(cause) => format!("{kind}: {}", consultores_domain::error_chain(cause)),
+        None => kind.to_owned(),
     }
-    text
 }
 
 /// The outcome of a try of `delivery` that ended with `result`, as of `now`.

@@ -82,9 +82,8 @@ mod tests {
         assert_eq!(Description::parse("").unwrap().as_str(), "");
     }
 
-    /// BUG: PostgreSQL `text` cannot hold U+0000, so a description with a NUL that the domain
-    /// accepts makes the insert fail in the store (a 500 instead of a 422 on the production
-    /// backend, while SQLite stores it): the value is "valid" yet cannot be kept.
+    /// PostgreSQL `text` cannot hold U+0000: the domain refuses a NUL up front (a 422), so a
+    /// valid description can be kept on both backends.
     #[test]
     fn rejects_a_nul_character_that_postgresql_cannot_store() {
         assert_eq!(

@@ -22,19 +22,19 @@ pub(crate) use invalid::check_length as check_length_public;
 
 #[cfg(test)]
 pub(crate) mod tests {
-    //! Serde checks of the newtypes, without a data-format crate: [`serde_probe`] captures what a
-    //! value serializes to and feeds plain values to `Deserialize` the way a JSON parser would.
+    //! Serde checks of the newtypes, through `serde_json`: [`serde_probe`] shows what a value
+    //! serializes to and feeds JSON values to `Deserialize`.
 
     use super::*;
     use serde_probe::{from_i64, from_str, from_strs, to_plain, Plain};
 
-    /// A minimal serializer and JSON-like deserializers, shared by the tests of the crate.
+    /// JSON in and out, in the shape the tests of the crate compare, shared by them.
     pub(crate) mod serde_probe {
-        use serde::de::value::{BorrowedStrDeserializer, Error, SeqDeserializer};
-        use serde::de::{Deserialize, Deserializer, IntoDeserializer, Visitor};
-        use serde::ser::{Impossible, Serialize, SerializeSeq, Serializer};
+        use serde::de::DeserializeOwned;
+        use serde::Serialize;
+        use serde_json::Value;
 
-        /// What a value looks like once serialized.
+        /// What a value looks like once serialized to JSON (objects are not compared).
         #[derive(Debug, Clone, PartialEq)]
         pub(crate) enum Plain {
             Str(String),
@@ -45,252 +45,43 @@ pub(crate) mod tests {
             Seq(Vec<Plain>),
         }
 
-        /// Serializes `value` the way a self-describing format (JSON) sees it: newtype structs are
-        /// transparent, unit variants are their names.
+        impl From<Value> for Plain {
+            fn from(value: Value) -> Self {
+                match value {
+                    Value::String(text) => Self::Str(text),
+                    Value::Number(number) => match (number.as_i64(), number.as_u64()) {
+                        (Some(value), _) => Self::I64(value),
+                        (None, Some(value)) => Self::U64(value),
+                        _ => panic!("not a whole number: {number}"),
+                    },
+                    Value::Bool(value) => Self::Bool(value),
+                    Value::Null => Self::Null,
+                    Value::Array(items) => Self::Seq(items.into_iter().map(Self::from).collect()),
+                    Value::Object(_) => panic!("an object is not a plain value"),
+                }
+            }
+        }
+
+        /// Serializes `value` to JSON.
         pub(crate) fn to_plain<T: Serialize + ?Sized>(value: &T) -> Plain {
-            value
-                .serialize(Probe)
-                .expect("the value serializes to a plain value")
+            serde_json::to_value(value)
+                .expect("the value serializes to JSON")
+                .into()
         }
 
-        /// Deserializes `T` from a JSON-like string value.
-        pub(crate) fn from_str<'de, T: Deserialize<'de>>(raw: &'de str) -> Result<T, Error> {
-            T::deserialize(JsonStr(raw))
+        /// Deserializes `T` from a JSON string.
+        pub(crate) fn from_str<T: DeserializeOwned>(raw: &str) -> serde_json::Result<T> {
+            serde_json::from_value(Value::from(raw))
         }
 
-        /// Deserializes `T` from a JSON-like integer value.
-        pub(crate) fn from_i64<'de, T: Deserialize<'de>>(raw: i64) -> Result<T, Error> {
-            T::deserialize(JsonI64(raw))
+        /// Deserializes `T` from a JSON integer.
+        pub(crate) fn from_i64<T: DeserializeOwned>(raw: i64) -> serde_json::Result<T> {
+            serde_json::from_value(Value::from(raw))
         }
 
-        /// Deserializes `T` from a JSON-like array of strings.
-        pub(crate) fn from_strs<'de, T: Deserialize<'de>>(items: &[&'de str]) -> Result<T, Error> {
-            let seq: SeqDeserializer<_, Error> =
-                SeqDeserializer::new(items.iter().map(|item| JsonStr(item)));
-            T::deserialize(seq)
-        }
-
-        /// A string value that, like serde_json, lets a newtype struct see through to it.
-        #[derive(Debug, Clone, Copy)]
-        struct JsonStr<'de>(&'de str);
-
-        impl<'de> IntoDeserializer<'de, Error> for JsonStr<'de> {
-            type Deserializer = Self;
-            fn into_deserializer(self) -> Self {
-                self
-            }
-        }
-
-        impl<'de> Deserializer<'de> for JsonStr<'de> {
-            type Error = Error;
-
-            fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-                visitor.visit_borrowed_str(self.0)
-            }
-
-            fn deserialize_newtype_struct<V: Visitor<'de>>(
-                self,
-                _name: &'static str,
-                visitor: V,
-            ) -> Result<V::Value, Error> {
-                visitor.visit_newtype_struct(self)
-            }
-
-            fn deserialize_enum<V: Visitor<'de>>(
-                self,
-                name: &'static str,
-                variants: &'static [&'static str],
-                visitor: V,
-            ) -> Result<V::Value, Error> {
-                BorrowedStrDeserializer::<Error>::new(self.0)
-                    .deserialize_enum(name, variants, visitor)
-            }
-
-            serde::forward_to_deserialize_any! {
-                bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-                bytes byte_buf option unit unit_struct seq tuple
-                tuple_struct map struct identifier ignored_any
-            }
-        }
-
-        /// An integer value that, like serde_json, lets a newtype struct see through to it.
-        #[derive(Debug, Clone, Copy)]
-        struct JsonI64(i64);
-
-        impl<'de> Deserializer<'de> for JsonI64 {
-            type Error = Error;
-
-            fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-                visitor.visit_i64(self.0)
-            }
-
-            fn deserialize_newtype_struct<V: Visitor<'de>>(
-                self,
-                _name: &'static str,
-                visitor: V,
-            ) -> Result<V::Value, Error> {
-                visitor.visit_newtype_struct(self)
-            }
-
-            serde::forward_to_deserialize_any! {
-                bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-                bytes byte_buf option unit unit_struct seq tuple
-                tuple_struct map struct enum identifier ignored_any
-            }
-        }
-
-        struct Probe;
-
-        struct SeqProbe(Vec<Plain>);
-
-        impl SerializeSeq for SeqProbe {
-            type Ok = Plain;
-            type Error = Error;
-            fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-                self.0.push(value.serialize(Probe)?);
-                Ok(())
-            }
-            fn end(self) -> Result<Plain, Error> {
-                Ok(Plain::Seq(self.0))
-            }
-        }
-
-        fn unsupported<T>(what: &str) -> Result<T, Error> {
-            Err(serde::ser::Error::custom(format!(
-                "the probe does not capture {what}"
-            )))
-        }
-
-        impl Serializer for Probe {
-            type Ok = Plain;
-            type Error = Error;
-            type SerializeSeq = SeqProbe;
-            type SerializeTuple = Impossible<Plain, Error>;
-            type SerializeTupleStruct = Impossible<Plain, Error>;
-            type SerializeTupleVariant = Impossible<Plain, Error>;
-            type SerializeMap = Impossible<Plain, Error>;
-            type SerializeStruct = Impossible<Plain, Error>;
-            type SerializeStructVariant = Impossible<Plain, Error>;
-
-            fn serialize_bool(self, v: bool) -> Result<Plain, Error> {
-                Ok(Plain::Bool(v))
-            }
-            fn serialize_i8(self, v: i8) -> Result<Plain, Error> {
-                Ok(Plain::I64(v.into()))
-            }
-            fn serialize_i16(self, v: i16) -> Result<Plain, Error> {
-                Ok(Plain::I64(v.into()))
-            }
-            fn serialize_i32(self, v: i32) -> Result<Plain, Error> {
-                Ok(Plain::I64(v.into()))
-            }
-            fn serialize_i64(self, v: i64) -> Result<Plain, Error> {
-                Ok(Plain::I64(v))
-            }
-            fn serialize_u8(self, v: u8) -> Result<Plain, Error> {
-                Ok(Plain::U64(v.into()))
-            }
-            fn serialize_u16(self, v: u16) -> Result<Plain, Error> {
-                Ok(Plain::U64(v.into()))
-            }
-            fn serialize_u32(self, v: u32) -> Result<Plain, Error> {
-                Ok(Plain::U64(v.into()))
-            }
-            fn serialize_u64(self, v: u64) -> Result<Plain, Error> {
-                Ok(Plain::U64(v))
-            }
-            fn serialize_f32(self, _v: f32) -> Result<Plain, Error> {
-                unsupported("floats")
-            }
-            fn serialize_f64(self, _v: f64) -> Result<Plain, Error> {
-                unsupported("floats")
-            }
-            fn serialize_char(self, v: char) -> Result<Plain, Error> {
-                Ok(Plain::Str(v.to_string()))
-            }
-            fn serialize_str(self, v: &str) -> Result<Plain, Error> {
-                Ok(Plain::Str(v.to_owned()))
-            }
-            fn serialize_bytes(self, _v: &[u8]) -> Result<Plain, Error> {
-                unsupported("bytes")
-            }
-            fn serialize_none(self) -> Result<Plain, Error> {
-                Ok(Plain::Null)
-            }
-            fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Plain, Error> {
-                value.serialize(self)
-            }
-            fn serialize_unit(self) -> Result<Plain, Error> {
-                Ok(Plain::Null)
-            }
-            fn serialize_unit_struct(self, _name: &'static str) -> Result<Plain, Error> {
-                Ok(Plain::Null)
-            }
-            fn serialize_unit_variant(
-                self,
-                _name: &'static str,
-                _index: u32,
-                variant: &'static str,
-            ) -> Result<Plain, Error> {
-                Ok(Plain::Str(variant.to_owned()))
-            }
-            fn serialize_newtype_struct<T: Serialize + ?Sized>(
-                self,
-                _name: &'static str,
-                value: &T,
-            ) -> Result<Plain, Error> {
-                value.serialize(self)
-            }
-            fn serialize_newtype_variant<T: Serialize + ?Sized>(
-                self,
-                _name: &'static str,
-                _index: u32,
-                _variant: &'static str,
-                _value: &T,
-            ) -> Result<Plain, Error> {
-                unsupported("newtype variants")
-            }
-            fn serialize_seq(self, len: Option<usize>) -> Result<SeqProbe, Error> {
-                Ok(SeqProbe(Vec::with_capacity(len.unwrap_or(0))))
-            }
-            fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, Error> {
-                unsupported("tuples")
-            }
-            fn serialize_tuple_struct(
-                self,
-                _name: &'static str,
-                _len: usize,
-            ) -> Result<Self::SerializeTupleStruct, Error> {
-                unsupported("tuple structs")
-            }
-            fn serialize_tuple_variant(
-                self,
-                _name: &'static str,
-                _index: u32,
-                _variant: &'static str,
-                _len: usize,
-            ) -> Result<Self::SerializeTupleVariant, Error> {
-                unsupported("tuple variants")
-            }
-            fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, Error> {
-                unsupported("maps")
-            }
-            fn serialize_struct(
-                self,
-                _name: &'static str,
-                _len: usize,
-            ) -> Result<Self::SerializeStruct, Error> {
-                unsupported("structs")
-            }
-            fn serialize_struct_variant(
-                self,
-                _name: &'static str,
-                _index: u32,
-                _variant: &'static str,
-                _len: usize,
-            ) -> Result<Self::SerializeStructVariant, Error> {
-                unsupported("struct variants")
-            }
+        /// Deserializes `T` from a JSON array of strings.
+        pub(crate) fn from_strs<T: DeserializeOwned>(items: &[&str]) -> serde_json::Result<T> {
+            serde_json::from_value(Value::from(items.to_vec()))
         }
     }
 

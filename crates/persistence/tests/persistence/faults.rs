@@ -261,7 +261,11 @@ fn a_sqlite_url_creates_the_file_and_its_directory() {
         db.ping().unwrap();
         assert!(path.exists());
     }
-    let db = Database::connect(path.to_str().unwrap(), &PoolSettings::default()).unwrap();
+    let db = Database::connect(
+        &format!("sqlite://{}", path.display()),
+        &PoolSettings::default(),
+    )
+    .unwrap();
     assert!(db.run_migrations().unwrap().is_empty(), "already migrated");
     drop(db);
     std::fs::remove_dir_all(&dir).unwrap();
