@@ -46,6 +46,11 @@ CREATE TABLE IF NOT EXISTS consultor_fila (
 CREATE INDEX IF NOT EXISTS consultor_fila_cabeca_idx
     ON consultor_fila (idioma, chave_fila ASC NULLS FIRST, consultor_id);
 
+-- The global queue index is no longer read on PostgreSQL (the head is found per language above;
+-- SQLite keeps its own). Without it no index of consultores holds the columns an assignment
+-- moves (key, stamp, counters), so the stamp and the open-protocol count are HOT updates.
+DROP INDEX IF EXISTS consultores_fila_idx;
+
 -- The routing rules and switches of one consultant at p_agora (their zone, or p_fuso_padrao):
 -- the same terms the head query applied before this migration, and the domain's
 -- RoutingRules::blocking_rule. The language is not part of it.
@@ -56,16 +61,21 @@ RETURNS BOOLEAN LANGUAGE sql STABLE AS $$
        AND c.status_online
        AND (c.horarios IS NULL OR EXISTS (
              SELECT 1 FROM jsonb_array_elements(c.horarios::jsonb) h
-             WHERE (h->>'dia')::INTEGER = extract(isodow FROM l.hora)
-               AND l.hora::TIME >= (h->>'inicio')::TIME
-               AND l.hora::TIME < (h->>'fim')::TIME))
+             WHERE (h->>'dia')::INTEGER
+                   = extract(isodow FROM p_agora AT TIME ZONE coalesce(c.fuso_horario, p_fuso_padrao))
+               AND (p_agora AT TIME ZONE coalesce(c.fuso_horario, p_fuso_padrao))::TIME
+                   >= (h->>'inicio')::TIME
+               AND (p_agora AT TIME ZONE coalesce(c.fuso_horario, p_fuso_padrao))::TIME
+                   < (h->>'fim')::TIME))
        AND (c.ausencias IS NULL OR NOT EXISTS (
              SELECT 1 FROM jsonb_array_elements(c.ausencias::jsonb) a
-             WHERE l.hora::DATE BETWEEN (a->>'de')::DATE AND (a->>'ate')::DATE))
-       AND (c.limite_diario IS NULL OR c.atendimentos_dia IS DISTINCT FROM l.hora::DATE
+             WHERE (p_agora AT TIME ZONE coalesce(c.fuso_horario, p_fuso_padrao))::DATE
+                   BETWEEN (a->>'de')::DATE AND (a->>'ate')::DATE))
+       AND (c.limite_diario IS NULL
+            OR c.atendimentos_dia IS DISTINCT FROM
+               (p_agora AT TIME ZONE coalesce(c.fuso_horario, p_fuso_padrao))::DATE
             OR c.atendimentos_no_dia < c.limite_diario)
        AND (c.limite_abertos IS NULL OR c.protocolos_abertos < c.limite_abertos)
-    FROM (SELECT p_agora AT TIME ZONE coalesce(c.fuso_horario, p_fuso_padrao) AS hora) l
 $$;
 
 -- For a consultant NOT eligible at p_agora: the next instant their eligibility may change by the
@@ -162,6 +172,10 @@ BEGIN
     SELECT count(*) INTO v_n FROM marcado;
 END
 $$;
+
+-- Its probes compare with p_agora: planned for the value at hand (the due rows are few).
+ALTER FUNCTION consultores_fila_sincronizar(TIMESTAMPTZ, TEXT, BIGINT)
+    SET plan_cache_mode = force_custom_plan;
 
 -- Marks a consultant to be evaluated by the next assignment. A BEFORE trigger, so it costs no
 -- second write; its WHEN is evaluated without calling the function, so an update that changes
@@ -265,8 +279,14 @@ BEGIN
     v_numero := '#' || CASE WHEN v_contador < 100000 THEN lpad(v_contador::TEXT, 5, '0')
                             ELSE v_contador::TEXT END;
 
-    -- Availability that changed with the clock or through a write since the last assignment.
-    PERFORM consultores_fila_sincronizar(p_agora, p_fuso_padrao, NULL);
+    -- Availability that changed with the clock or through a write since the last assignment:
+    -- the first entry of one partial index and the last of the other (min/max read one index
+    -- entry whatever the plan; a comparison with p_agora in the query would get a generic plan
+    -- that cannot know how few rows are due, and scan the table).
+    IF (SELECT min(c.proxima_mudanca) FROM consultores c) <= p_agora
+       OR (SELECT max(c.disponibilidade_avaliada_em) FROM consultores c) > p_agora THEN
+        PERFORM consultores_fila_sincronizar(p_agora, p_fuso_padrao, NULL);
+    END IF;
 
     -- The head: the first language, in the order given, with anyone eligible.
     FOREACH v_idioma IN ARRAY p_idiomas LOOP
@@ -287,10 +307,28 @@ BEGIN
             EXIT WHEN NOT FOUND;
             -- Re-checked on the locked row in a new statement (a fresh snapshot): the rules
             -- at p_agora and the language.
+            -- The terms of consultores_elegivel written out: PostgreSQL does not inline that
+            -- function, and planning it on every call cost more than the rest of the step.
             PERFORM 1 FROM consultores c
-            WHERE c.id = v_id AND consultores_elegivel(c, p_agora, p_fuso_padrao)
+            CROSS JOIN LATERAL (
+                SELECT p_agora AT TIME ZONE coalesce(c.fuso_horario, p_fuso_padrao) AS hora
+            ) l
+            WHERE c.id = v_id
+              AND c.removido_em IS NULL AND c.status_ativo AND c.status_ativo_sequencial
+              AND c.status_online
               AND EXISTS (SELECT 1 FROM consultor_idiomas ci
-                          WHERE ci.consultor_id = c.id AND ci.idioma = v_idioma);
+                          WHERE ci.consultor_id = c.id AND ci.idioma = v_idioma)
+              AND (c.horarios IS NULL OR EXISTS (
+                    SELECT 1 FROM jsonb_array_elements(c.horarios::jsonb) h
+                    WHERE (h->>'dia')::INTEGER = extract(isodow FROM l.hora)
+                      AND l.hora::TIME >= (h->>'inicio')::TIME
+                      AND l.hora::TIME < (h->>'fim')::TIME))
+              AND (c.ausencias IS NULL OR NOT EXISTS (
+                    SELECT 1 FROM jsonb_array_elements(c.ausencias::jsonb) a
+                    WHERE l.hora::DATE BETWEEN (a->>'de')::DATE AND (a->>'ate')::DATE))
+              AND (c.limite_diario IS NULL OR c.atendimentos_dia IS DISTINCT FROM l.hora::DATE
+                   OR c.atendimentos_no_dia < c.limite_diario)
+              AND (c.limite_abertos IS NULL OR c.protocolos_abertos < c.limite_abertos);
             EXIT WHEN FOUND;
             -- A stale entry: fixed, never served.
             PERFORM consultores_fila_sincronizar(p_agora, p_fuso_padrao, v_id);
