@@ -5,10 +5,16 @@
   them (peso 1 to 3, both limits, a time zone, all-week working hours, a leave in the future);
 - da-vez with 10,000 consultants, 60 % of them speaking pt and half of those outside their
   working hours now, beside the 50 above;
-- GET /consultores at 10,000 consultants with and without rules.
+- GET /consultores at 10,000 consultants with and without rules, and (with --old-bin) the same
+  listing served by the binary from before the routing rules (the first-parent parent of the
+  merge "Merge issue 12 (routing rules)", built in its own worktree with `cargo build --release`).
 
-Usage: python3 bench/routing.py [--duration SECONDS] [--skip-build]
-Reuses bench/run.py's service, seeding and wrk helpers; writes bench/results/routing.json.
+Each measurement first answers one request of each path (a warm-up: the first assignment after
+seeding applies every consultant's pending availability evaluation at once).
+
+Usage: python3 bench/routing.py [--duration SECONDS] [--skip-build] [--old-bin PATH] [--out NAME]
+Reuses bench/run.py's service, seeding and wrk helpers; writes bench/results/<NAME>.json
+(default routing.json).
 """
 
 import argparse
@@ -19,6 +25,7 @@ import os
 import shutil
 import subprocess
 import sys
+import urllib.error
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run  # noqa: E402  (bench/run.py)
@@ -61,10 +68,41 @@ def ten_thousand(i, with_rules):
     return body
 
 
+def warm_up(svc, paths):
+    for _, path in paths:
+        try:
+            svc.call("GET", path)
+        except urllib.error.HTTPError:
+            pass
+
+
 def measure(name, body_of, count, d, paths):
     svc = run.Service(run.fresh_pg_database(name))
     try:
         seed(svc, count, body_of)
+        warm_up(svc, paths)
+        return {label: run.wrk(svc, path, 16, d) for label, path in paths}
+    finally:
+        svc.stop()
+        run.psql("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def measure_old(old_bin, name, count, d, paths):
+    """The listing on the binary from before the routing rules: consultants registered the way
+    that release knows (POST, then the connection switch), the same languages as ten_thousand."""
+    current, run.BIN = run.BIN, old_bin
+    try:
+        svc = run.Service(run.fresh_pg_database(name))
+    finally:
+        run.BIN = current
+    try:
+        def one(i):
+            c = svc.call("POST", "/consultor", {"nome": f"Consultor {i:05d}",
+                                                "idiomas": ten_thousand(i, False)["idiomas"]})
+            svc.call("PUT", f"/consultor/{c['id']}/connection?status=true", {})
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(pool.map(one, range(count)))
+        warm_up(svc, paths)
         return {label: run.wrk(svc, path, 16, d) for label, path in paths}
     finally:
         svc.stop()
@@ -76,6 +114,8 @@ def main():
     parser.add_argument("--duration", type=int, default=5)
     parser.add_argument("--skip-build", action="store_true")
     parser.add_argument("--only-50", action="store_true", help="only the two 50-consultant runs")
+    parser.add_argument("--old-bin", help="the release binary from before the routing rules")
+    parser.add_argument("--out", default="routing", help="bench/results/<OUT>.json")
     args = parser.parse_args()
     if not args.skip_build:
         subprocess.run(["cargo", "build", "--release", "--locked", "--bin", "consultores"],
@@ -95,6 +135,8 @@ def main():
                                           listing + da_vez)
     r["10000_without_rules"] = measure("consultores_bench_r4", lambda i: ten_thousand(i, False), 10000, d,
                                        listing + da_vez)
+    if args.old_bin:
+        r["10000_old_binary"] = measure_old(args.old_bin, "consultores_bench_r5", 10000, d, listing)
     rps = lambda key, label: r[key][label]["rps"]
     r["ratios"] = {
         "da_vez_rules_over_no_rules_50": rps("50_with_rules", "da_vez") / rps("50_without_rules", "da_vez"),
@@ -102,8 +144,13 @@ def main():
         "consultores_10000_rules_over_no_rules":
             rps("10000_mixed_with_rules", "consultores") / rps("10000_without_rules", "consultores"),
     }
+    if args.old_bin:
+        r["ratios"]["consultores_10000_old_over_no_rules"] = \
+            rps("10000_old_binary", "consultores") / rps("10000_without_rules", "consultores")
+        r["ratios"]["consultores_10000_old_over_rules"] = \
+            rps("10000_old_binary", "consultores") / rps("10000_mixed_with_rules", "consultores")
     (run.BENCH / "results").mkdir(exist_ok=True)
-    (run.BENCH / "results" / "routing.json").write_text(json.dumps({"results": r, "commands": run.LOG}, indent=2))
+    (run.BENCH / "results" / f"{args.out}.json").write_text(json.dumps({"results": r, "commands": run.LOG}, indent=2))
     print(json.dumps(r, indent=2))
 
 

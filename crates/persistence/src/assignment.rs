@@ -12,18 +12,25 @@
 //!    twin waits here, on the key, before it touches the counter.
 //! 2. ONE round trip, the function `consultores_atribuir` ([`ASSIGN`]; migration
 //!    `2026-07-01-000003_atribuir`: the routing rules, alternative languages, the waiting queue
-//!    and outbound webhooks), which runs its statements on plans it caches per session:
+//!    and outbound webhooks; its head lookup redefined in `2026-10-01-000000_fila_por_idioma`),
+//!    which runs its statements on plans it caches per session:
 //!    - `UPDATE controle_protocolo SET ultimo_numero = ultimo_numero + 1 … RETURNING`: takes
 //!      the counter row lock. Every assignment and every protocol creation takes it, and takes
 //!      it before any consultant row lock, so the lock order is always key → counter →
 //!      consultant: no deadlock is possible.
-//!    - A second statement per language tried (the requested one, then the alternatives),
-//!      which (the function being volatile) gets a fresh READ COMMITTED snapshot that sees
-//!      every assignment committed before the lock was granted: select the queue head under
-//!      the routing rules (hours, leave, daily and open limits, all read from the consultant's
-//!      own row; `ORDER BY chave_fila NULLS FIRST, id LIMIT 1 FOR UPDATE`; the row lock only
-//!      makes a concurrent `PUT /consultor` wait, and PostgreSQL re-checks the rules on the row
-//!      it locks). Then one statement stamps it (time, queue key, daily counter), inserts the
+//!    - Availability that changed since the last assignment is applied first (consultants whose
+//!      `proxima_mudanca` is due: a shift start, local midnight, or marked by a write path; two
+//!      probes of partial indexes, usually empty): they enter or leave the per-language queue
+//!      `consultor_fila`, which holds only who may be available now.
+//!    - A statement per language tried (the requested one, then the alternatives), which (the
+//!      function being volatile) gets a fresh READ COMMITTED snapshot that sees every
+//!      assignment committed before the lock was granted: the first entry of that language's
+//!      queue (`ORDER BY chave_fila NULLS FIRST, consultor_id LIMIT 1`, one index probe), its
+//!      consultant's row locked (`FOR UPDATE`: the row lock only makes a concurrent
+//!      `PUT /consultor` wait), then the routing rules (hours, leave, daily and open limits)
+//!      and the language re-checked on that row in a new statement; a stale entry is
+//!      re-evaluated (removed) and the next one tried, never served. Then one statement stamps it
+//!      (time, queue key, daily counter; the key of its queue entries too), inserts the
 //!      protocol, write its audit entry (`atribuicao`) and, with a CRM
 //!      target (Pipedrive integration on) and a consultant with an `id_pipedrive`, the outbox
 //!      items (owner, then note) — data-modifying CTEs, so they commit or roll back together.
@@ -72,7 +79,7 @@
 //! write the same fields; PostgreSQL builds the JSON in SQL (`jsonb`'s text form), SQLite with
 //! serde.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use consultores_domain::routing::next_queue_key;
 use consultores_domain::{
     assignment_note, Actor, Assignment, AssignmentPort, AuditAction, AuditChanges, AuditValue,
@@ -80,11 +87,11 @@ use consultores_domain::{
     ProtocolStatus, Recorded, WebhookEvent, Zone, ASSIGNMENT_NOTE_TEMPLATE,
 };
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Bool, Date, Integer, Nullable, Text};
+use diesel::sql_types::{Array, BigInt, Nullable, Text};
 use diesel::{PgConnection, SqliteConnection};
 
 use crate::audit::NewAuditRow;
-use crate::crm_outbox::{fresh_statuses, insert_assignment_actions};
+use crate::crm_outbox::insert_assignment_actions;
 use crate::database::{Database, Pools};
 use crate::error::StoreError;
 use crate::faults::FaultPoint;
@@ -96,11 +103,15 @@ use crate::session::PgSession;
 use crate::sql_types::{Timestamp, UtcTimestamp};
 use crate::webhooks::{assignment_data, WebhookOutbox};
 
+mod rows;
+use rows::AssignedWithCrmRow;
+
 /// The message `consultores_atribuir` raises (SQLSTATE P0002) when nobody is eligible.
 const NOBODY_AVAILABLE: &str = "NOBODY_AVAILABLE";
 
 /// The whole assignment on PostgreSQL, one round trip: the function `consultores_atribuir`
-/// (migration `2026-07-01-000003_atribuir`) takes the counter row, then picks the head
+/// (migration `2026-07-01-000003_atribuir`, head lookup `2026-10-01-000000_fila_por_idioma`)
+/// takes the counter row, then picks the head
 /// for the first language with anyone eligible under the routing rules, stamps it, moves its
 /// queue key and daily counter, and opens the protocol with its audit entry and, with a CRM
 /// target, the outbox items, on plans it caches per session. `$1` the languages in order, `$2`
@@ -143,148 +154,6 @@ impl Origin {
             Self::Pipedrive => "pipedrive",
             Self::Queue => "fila",
         }
-    }
-}
-
-/// The consultant and protocol columns of a row of [`ASSIGN`].
-#[derive(Debug, QueryableByName)]
-struct AssignedRow {
-    #[diesel(sql_type = BigInt)]
-    consultor_id: i64,
-    #[diesel(sql_type = Text)]
-    nome: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    email: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    telefone: Option<String>,
-    #[diesel(sql_type = Bool)]
-    status_ativo: bool,
-    #[diesel(sql_type = Bool)]
-    status_ativo_sequencial: bool,
-    #[diesel(sql_type = Bool)]
-    status_online: bool,
-    #[diesel(sql_type = Nullable<UtcTimestamp>)]
-    ultimo_atendimento: Option<Timestamp>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    id_pipedrive: Option<i64>,
-    #[diesel(sql_type = Integer)]
-    peso: i32,
-    #[diesel(sql_type = Nullable<Integer>)]
-    limite_diario: Option<i32>,
-    #[diesel(sql_type = Nullable<Integer>)]
-    limite_abertos: Option<i32>,
-    #[diesel(sql_type = Nullable<Text>)]
-    fuso_horario: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    horarios: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    ausencias: Option<String>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    chave_fila: Option<i64>,
-    #[diesel(sql_type = Nullable<Date>)]
-    atendimentos_dia: Option<NaiveDate>,
-    #[diesel(sql_type = Integer)]
-    atendimentos_no_dia: i32,
-    #[diesel(sql_type = Integer)]
-    protocolos_abertos: i32,
-    #[diesel(sql_type = Nullable<Text>)]
-    idiomas: Option<String>,
-    #[diesel(sql_type = BigInt)]
-    protocolo_id: i64,
-    #[diesel(sql_type = Text)]
-    numero: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    idioma: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    descricao: Option<String>,
-    #[diesel(sql_type = Text)]
-    prioridade: String,
-    #[diesel(sql_type = Text)]
-    status: String,
-    #[diesel(sql_type = UtcTimestamp)]
-    created_at: Timestamp,
-    #[diesel(sql_type = UtcTimestamp)]
-    updated_at: Timestamp,
-}
-
-impl AssignedRow {
-    fn into_domain(self, default_zone: Zone) -> Result<Assignment, StoreError> {
-        let languages = self
-            .idiomas
-            .as_deref()
-            .unwrap_or_default()
-            .split(',')
-            .filter(|code| !code.is_empty())
-            .map(str::to_owned)
-            .collect();
-        let consultant = ConsultantRow {
-            id: self.consultor_id,
-            nome: self.nome,
-            email: self.email,
-            telefone: self.telefone,
-            status_ativo: self.status_ativo,
-            status_ativo_sequencial: self.status_ativo_sequencial,
-            status_online: self.status_online,
-            ultimo_atendimento: self.ultimo_atendimento,
-            id_pipedrive: self.id_pipedrive,
-            removido_em: None,
-            peso: self.peso,
-            limite_diario: self.limite_diario,
-            limite_abertos: self.limite_abertos,
-            fuso_horario: self.fuso_horario,
-            horarios: self.horarios,
-            ausencias: self.ausencias,
-            chave_fila: self.chave_fila,
-            atendimentos_dia: self.atendimentos_dia,
-            atendimentos_no_dia: self.atendimentos_no_dia,
-            protocolos_abertos: self.protocolos_abertos,
-        }
-        .into_domain(languages, default_zone)?;
-        let protocol = ProtocolRow {
-            id: self.protocolo_id,
-            numero: self.numero,
-            consultor_id: Some(self.consultor_id),
-            idioma: self.idioma,
-            descricao: self.descricao,
-            prioridade: self.prioridade,
-            status: self.status,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-        }
-        .into_domain()?;
-        Ok(Assignment {
-            consultant,
-            protocol,
-            crm_actions: None,
-        })
-    }
-}
-
-/// A row of [`ASSIGN`]: the assignment and the number of outbox items written (2, or 0 without
-/// a target or for a consultant without `id_pipedrive`).
-#[derive(Debug, QueryableByName)]
-struct AssignedWithCrmRow {
-    #[diesel(embed)]
-    assigned: AssignedRow,
-    #[diesel(sql_type = BigInt)]
-    crm_itens: i64,
-}
-
-impl AssignedWithCrmRow {
-    fn into_domain(
-        self,
-        target: Option<&CrmTarget>,
-        default_zone: Zone,
-    ) -> Result<Assignment, StoreError> {
-        let mut assignment = self.assigned.into_domain(default_zone)?;
-        assignment.crm_actions = target.map(|target| {
-            if self.crm_itens > 0 {
-                fresh_statuses(target)
-            } else {
-                Vec::new()
-            }
-        });
-        Ok(assignment)
     }
 }
 

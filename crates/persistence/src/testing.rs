@@ -26,28 +26,25 @@ use crate::sql_types::Timestamp;
 pub use crate::faults::{FaultAction, FaultPoint};
 
 /// The queue-head query inside the PostgreSQL function `consultores_atribuir` (migration
-/// `2026-07-01-000003_atribuir`), for looking at its query plan: EXPLAIN cannot see
-/// into a PL/pgSQL function. `$1` is the language, `$2` now, `$3` the default zone. Keep it in
-/// step with the function.
+/// `2026-10-01-000000_fila_por_idioma`: one queue per language holding only who may be available
+/// now), for looking at its query plan: EXPLAIN cannot see into a PL/pgSQL function. `$1` is the
+/// language; `$2` now and `$3` the default zone are read by the rules' re-check on the head row
+/// ([`POSTGRES_HEAD_RECHECK`]), not here. Keep it in step with the function.
 pub const POSTGRES_ASSIGNMENT_STATEMENT: &str = "\
 SELECT c.id, c.ultimo_atendimento
-FROM consultores c
-CROSS JOIN LATERAL (SELECT $2::timestamptz AT TIME ZONE coalesce(c.fuso_horario, $3) AS hora) l
-WHERE c.removido_em IS NULL AND c.status_ativo AND c.status_ativo_sequencial AND c.status_online
-  AND EXISTS (SELECT 1 FROM consultor_idiomas ci WHERE ci.consultor_id = c.id AND ci.idioma = $1)
-  AND (c.horarios IS NULL OR EXISTS (
-        SELECT 1 FROM jsonb_array_elements(c.horarios::jsonb) h
-        WHERE (h->>'dia')::INTEGER = extract(isodow FROM l.hora)
-          AND l.hora::TIME >= (h->>'inicio')::TIME AND l.hora::TIME < (h->>'fim')::TIME))
-  AND (c.ausencias IS NULL OR NOT EXISTS (
-        SELECT 1 FROM jsonb_array_elements(c.ausencias::jsonb) a
-        WHERE l.hora::DATE BETWEEN (a->>'de')::DATE AND (a->>'ate')::DATE))
-  AND (c.limite_diario IS NULL OR c.atendimentos_dia IS DISTINCT FROM l.hora::DATE
-       OR c.atendimentos_no_dia < c.limite_diario)
-  AND (c.limite_abertos IS NULL OR c.protocolos_abertos < c.limite_abertos)
-ORDER BY c.chave_fila ASC NULLS FIRST, c.id ASC
+FROM consultor_fila f JOIN consultores c ON c.id = f.consultor_id
+WHERE f.idioma = $1
+ORDER BY f.chave_fila ASC NULLS FIRST, f.consultor_id ASC
 LIMIT 1
 FOR UPDATE OF c";
+
+/// The re-check of the routing rules on the head row picked by [`POSTGRES_ASSIGNMENT_STATEMENT`]
+/// (`$1` the consultant, `$2` now, `$3` the default zone, `$4` the language), as in
+/// `consultores_atribuir`.
+pub const POSTGRES_HEAD_RECHECK: &str = "\
+SELECT 1 FROM consultores c
+WHERE c.id = $1 AND consultores_elegivel(c, $2, $3)
+  AND EXISTS (SELECT 1 FROM consultor_idiomas ci WHERE ci.consultor_id = c.id AND ci.idioma = $4)";
 
 /// The server used when `TEST_DATABASE_URL` is not set.
 pub const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";

@@ -105,7 +105,8 @@ fn adopts_a_v6_database(counter_row: Option<i64>, next_number: &str) {
     assert_eq!(
         test.query_i64(
             "SELECT count(*) AS value FROM pg_trigger WHERE NOT tgisinternal \
-             AND tgname <> 'protocolos_abertos_contagem'"
+             AND tgname NOT IN ('protocolos_abertos_contagem', 'consultores_fila_reavaliar', \
+             'consultor_idiomas_fila')"
         ),
         0
     );

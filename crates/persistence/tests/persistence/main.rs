@@ -9,6 +9,7 @@ mod contract;
 mod crm;
 mod faults;
 mod hardening;
+mod language_queue;
 mod limits;
 mod policy;
 mod queue;

@@ -1,12 +1,17 @@
 //! The SQL of the assignment picks the same consultant as the domain's policy
 //! (`consultores_domain::queue_head`), on random pools with random routing rules (weights,
-//! zones, working hours, leave, daily and open limits), on both backends.
+//! zones, working hours, leave, daily and open limits), on both backends. Each pool's turns move
+//! the clock forward by up to hours, so shifts start and end, local days change and leave begins
+//! while consultants sit in the queue (on PostgreSQL: entries enter and leave the per-language
+//! queue as data), and protocols are closed between turns (an open limit released); the next
+//! pool starts earlier than the last turn (a clock behind the last evaluation).
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use consultores_domain::routing::parse_date;
 use consultores_domain::{
     queue_head, AssignmentPort, Consultant, ConsultantRepository, DomainError, Language, Leave,
-    Limit, RuleSettings, WeeklySchedule, Weight, WorkingHours, Zone,
+    Limit, ProtocolId, ProtocolPatch, ProtocolRepository, ProtocolStatus, RuleSettings,
+    WeeklySchedule, Weight, WorkingHours, Zone,
 };
 use consultores_persistence::testing::TestDatabase;
 use rand::rngs::StdRng;
@@ -71,9 +76,29 @@ fn assignment_picks_the_policy_head_on_random_pools(test: &TestDatabase) {
             }
             pool.push(stored);
         }
-        for turn in 0..4 {
+        let mut now = epoch() + Duration::hours(1) + Duration::seconds(seed as i64 * 10);
+        let mut opened: Vec<ProtocolId> = Vec::new();
+        for turn in 0..8 {
+            // Same instant, a few minutes, or hours later: boundaries crossed in the queue.
+            now += match rng.random_range(0..4) {
+                0 => Duration::zero(),
+                1 => Duration::minutes(rng.random_range(1..=59)),
+                _ => Duration::minutes(rng.random_range(60..=420)),
+            };
+            if !opened.is_empty() && rng.random_bool(0.3) {
+                let closed = opened.swap_remove(rng.random_range(0..opened.len()));
+                let patch = ProtocolPatch {
+                    status: Some(ProtocolStatus::Fechado),
+                    ..ProtocolPatch::default()
+                };
+                let protocol = ProtocolRepository::update(&db, closed, &patch, now, &actor())
+                    .unwrap()
+                    .unwrap();
+                let owner = protocol.consultant_id.unwrap();
+                let member = pool.iter_mut().find(|c| c.id == owner).unwrap();
+                *member = ConsultantRepository::get(&db, owner).unwrap().unwrap();
+            }
             let wanted: Language = language(CODES[rng.random_range(0..CODES.len())]);
-            let now = epoch() + Duration::hours(1) + Duration::seconds(seed as i64 * 10 + turn);
             let expected = queue_head(&pool, &wanted, now).map(|c| c.id);
             match db.assign_next(&wanted, now, None, &actor(), None) {
                 Ok(assigned) => {
@@ -81,18 +106,19 @@ fn assignment_picks_the_policy_head_on_random_pools(test: &TestDatabase) {
                     assert_eq!(
                         Some(chosen),
                         expected,
-                        "pool {seed}, turn {turn}, {wanted}: {pool:#?}"
+                        "pool {seed}, turn {turn}, {wanted} at {now}: {pool:#?}"
                     );
                     let member = pool.iter_mut().find(|c| c.id == chosen).unwrap();
                     assert!(assigned.value.consultant.last_served_at >= Some(now));
                     // Stamp, queue key and counters as the store moved them.
                     *member = assigned.value.consultant.clone();
+                    opened.push(assigned.value.protocol.id);
                     compared += 1;
                 }
                 Err(DomainError::NoneAvailable(_)) => {
                     assert_eq!(
                         expected, None,
-                        "pool {seed}, turn {turn}, {wanted}: {pool:#?}"
+                        "pool {seed}, turn {turn}, {wanted} at {now}: {pool:#?}"
                     );
                     nobody += 1;
                 }

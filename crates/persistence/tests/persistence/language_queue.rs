@@ -1,0 +1,262 @@
+//! The queue per language and availability as data (migration
+//! `2026-10-01-000000_fila_por_idioma` on PostgreSQL): consultants enter and leave the queue when
+//! their shift starts or ends, the head of a language is one index entry whatever the others
+//! hold, and concurrent switches and rule changes never lose anyone from the queue.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use consultores_domain::{
+    queue_head, AssignmentPort, ConsultantId, ConsultantPatch, ConsultantRepository, DomainError,
+    RuleSettings, WeeklySchedule, WorkingHours,
+};
+use consultores_persistence::testing::{TestDatabase, POSTGRES_ASSIGNMENT_STATEMENT};
+
+use crate::common::{actor, consultant, language, on_both_backends};
+use crate::concurrency::{burst, settings};
+
+on_both_backends!(a_shift_that_starts_or_ends_while_queued_moves_the_consultant_in_and_out);
+
+mod concurrent {
+    mod postgres {
+        #[test]
+        fn switches_and_hours_changed_during_assignments_lose_nobody_from_the_queue() {
+            super::super::concurrent_changes_lose_nobody(
+                &super::super::TestDatabase::postgres_with(crate::concurrency::settings()),
+            );
+        }
+    }
+    mod sqlite {
+        #[test]
+        fn switches_and_hours_changed_during_assignments_lose_nobody_from_the_queue() {
+            super::super::concurrent_changes_lose_nobody(&super::super::TestDatabase::sqlite_with(
+                crate::concurrency::settings(),
+            ));
+        }
+    }
+}
+
+#[test]
+fn the_head_of_a_language_reads_one_entry_whatever_the_others_hold() {
+    head_reads_one_entry(&TestDatabase::postgres_with(settings()));
+}
+
+/// Tuesday 2026-11-24, 12:00 in São Paulo (UTC-3): in the past, so the keys consultants get
+/// when created sort before the stamps of the assignments (taken by the database's clock).
+fn tuesday_noon() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap()
+}
+
+fn assign(test: &TestDatabase, at: DateTime<Utc>) -> Option<ConsultantId> {
+    match test
+        .database()
+        .assign_next(&language("pt"), at, None, &actor(), None)
+    {
+        Ok(recorded) => Some(recorded.value.consultant.id),
+        Err(DomainError::NoneAvailable(_)) => None,
+        Err(other) => panic!("{other:?}"),
+    }
+}
+
+fn tuesday_hours(start: u16, end: u16) -> RuleSettings {
+    RuleSettings {
+        schedule: Some(WeeklySchedule::new(vec![
+            WorkingHours::new(2, start, end).unwrap()
+        ])),
+        ..RuleSettings::default()
+    }
+}
+
+fn a_shift_that_starts_or_ends_while_queued_moves_the_consultant_in_and_out(test: &TestDatabase) {
+    let db = test.database();
+    let mut afternoon = consultant("Turno Tarde", &["pt"]);
+    afternoon.rules = tuesday_hours(13 * 60, 14 * 60);
+    let afternoon =
+        ConsultantRepository::create(&db, &afternoon, tuesday_noon(), &actor()).unwrap();
+    let always = ConsultantRepository::create(
+        &db,
+        &consultant("Sempre", &["pt"]),
+        tuesday_noon(),
+        &actor(),
+    )
+    .unwrap();
+    // Never served, the afternoon shift would be the head: outside their hours it is skipped.
+    assert_eq!(assign(test, tuesday_noon()), Some(always.id));
+    assert_eq!(
+        assign(test, tuesday_noon() + Duration::minutes(30)),
+        Some(always.id)
+    );
+    // 13:00 local: their shift starts while they wait out of the queue; they are the head.
+    assert_eq!(
+        assign(test, tuesday_noon() + Duration::hours(1)),
+        Some(afternoon.id)
+    );
+    assert_eq!(
+        assign(test, tuesday_noon() + Duration::minutes(61)),
+        Some(always.id)
+    );
+    // 14:00: their shift ends while they sit at the head of the queue: skipped, not served.
+    assert_eq!(
+        assign(test, tuesday_noon() + Duration::hours(2)),
+        Some(always.id)
+    );
+    // Switched offline, the other is nobody; a new shift later today brings the first back.
+    ConsultantRepository::update(
+        &db,
+        always.id,
+        &ConsultantPatch::online(false),
+        tuesday_noon() + Duration::hours(2),
+        &actor(),
+    )
+    .unwrap();
+    assert_eq!(assign(test, tuesday_noon() + Duration::hours(3)), None);
+    let patch = ConsultantPatch {
+        schedule: Some(tuesday_hours(15 * 60, 16 * 60).schedule),
+        ..ConsultantPatch::default()
+    };
+    ConsultantRepository::update(
+        &db,
+        afternoon.id,
+        &patch,
+        tuesday_noon() + Duration::hours(3),
+        &actor(),
+    )
+    .unwrap();
+    assert_eq!(
+        assign(test, tuesday_noon() + Duration::minutes(3 * 60 + 1)),
+        Some(afternoon.id)
+    );
+    // Wednesday: no hours that day; back online, the other is served.
+    ConsultantRepository::update(
+        &db,
+        always.id,
+        &ConsultantPatch::online(true),
+        tuesday_noon() + Duration::hours(24),
+        &actor(),
+    )
+    .unwrap();
+    assert_eq!(
+        assign(test, tuesday_noon() + Duration::hours(24)),
+        Some(always.id)
+    );
+    assert_eq!(
+        assign(test, tuesday_noon() + Duration::hours(25)),
+        Some(always.id)
+    );
+}
+
+/// 16 assigning threads and 4 threads switching consultants offline and online and moving their
+/// hours, all at once; afterwards everyone is switched online with hours covering now, and the
+/// next assignments must follow the domain's policy over the stored pool: nobody was lost from
+/// the queue (nor served while switched offline).
+fn concurrent_changes_lose_nobody(test: &TestDatabase) {
+    let db = test.database();
+    let ids: Vec<ConsultantId> = (0..12)
+        .map(|i| {
+            ConsultantRepository::create(
+                &db,
+                &consultant(&format!("Concorrente {i:02}"), &["pt", "en"]),
+                tuesday_noon(),
+                &actor(),
+            )
+            .unwrap()
+            .id
+        })
+        .collect();
+    let calls = AtomicUsize::new(0);
+    let (results, _) = burst(20, |thread| {
+        let mut served = Vec::new();
+        for round in 0..12 {
+            let at = tuesday_noon() + Duration::milliseconds((thread * 100 + round) as i64);
+            if thread < 4 {
+                let id = ids[(thread * 5 + round) % ids.len()];
+                let patch = match round % 3 {
+                    0 => ConsultantPatch::online(false),
+                    1 => ConsultantPatch {
+                        online: Some(true),
+                        schedule: Some(tuesday_hours(14 * 60, 15 * 60).schedule),
+                        ..ConsultantPatch::default()
+                    },
+                    _ => ConsultantPatch {
+                        schedule: Some(None),
+                        ..ConsultantPatch::default()
+                    },
+                };
+                ConsultantRepository::update(&db, id, &patch, at, &actor()).unwrap();
+            } else {
+                calls.fetch_add(1, Ordering::Relaxed);
+                match db.assign_next(&language("pt"), at, None, &actor(), None) {
+                    Ok(assigned) => served.push(assigned.value.consultant.online),
+                    Err(DomainError::NoneAvailable(_)) => {}
+                    Err(other) => panic!("{other:?}"),
+                }
+            }
+        }
+        served
+    });
+    assert!(
+        results.iter().flatten().all(|online| *online),
+        "an assignment went to a consultant switched offline"
+    );
+    assert_eq!(calls.load(Ordering::Relaxed), 16 * 12);
+    let later = tuesday_noon() + Duration::hours(1);
+    for &id in &ids {
+        let patch = ConsultantPatch {
+            online: Some(true),
+            schedule: Some(None),
+            ..ConsultantPatch::default()
+        };
+        ConsultantRepository::update(&db, id, &patch, later, &actor()).unwrap();
+    }
+    for turn in 0..(2 * ids.len()) {
+        let now = later + Duration::seconds(turn as i64);
+        let pool = ConsultantRepository::list(&db, &Default::default()).unwrap();
+        let expected = queue_head(&pool, &language("pt"), now).map(|c| c.id);
+        assert!(expected.is_some());
+        assert_eq!(assign(test, now), expected, "turn {turn}");
+    }
+}
+
+/// 3,000 online consultants who speak only `en` and 1,000 `pt` speakers outside their hours, all
+/// never served (so ahead of everyone in a single global queue), and 5 `pt` speakers available:
+/// after one assignment (which applies the due transitions) the `pt` queue holds only the
+/// available ones, and the head query is one probe of the per-language index.
+fn head_reads_one_entry(test: &TestDatabase) {
+    test.execute(
+        "INSERT INTO consultores (nome, status_ativo, status_ativo_sequencial, status_online, \
+         horarios) \
+         SELECT 'Fila ' || n, TRUE, TRUE, TRUE, \
+                CASE WHEN n BETWEEN 3001 AND 4000 \
+                     THEN '[{\"dia\":2,\"inicio\":\"20:00\",\"fim\":\"21:00\"}]' END \
+         FROM generate_series(1, 4005) AS n;
+         INSERT INTO consultor_idiomas (consultor_id, idioma, posicao) \
+         SELECT id, CASE WHEN id <= 3000 THEN 'en' ELSE 'pt' END, 0 FROM consultores;
+         ANALYZE consultores; ANALYZE consultor_idiomas;",
+    );
+    let first = assign(test, tuesday_noon()).unwrap();
+    assert_eq!(first.0, 4001);
+    test.execute("ANALYZE consultor_fila");
+    assert_eq!(
+        test.query_i64("SELECT count(*) AS value FROM consultor_fila WHERE idioma = 'pt'"),
+        5
+    );
+    let head = POSTGRES_ASSIGNMENT_STATEMENT.replace("$1", "'pt'");
+    test.execute("CREATE TABLE plan_lines (n serial, line text)");
+    test.execute(&format!(
+        "DO $$ DECLARE plan_line text; BEGIN
+           FOR plan_line IN EXECUTE $q$EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) {head}$q$ LOOP
+             INSERT INTO plan_lines (line) VALUES (plan_line);
+           END LOOP;
+         END $$"
+    ));
+    let plan = test
+        .query_strings("SELECT line AS value FROM plan_lines ORDER BY n")
+        .join("\n");
+    println!("{plan}");
+    assert!(plan.contains("consultor_fila_cabeca_idx"), "{plan}");
+    assert!(
+        !plan.contains("Seq Scan on consultores") && !plan.contains("rows=3000"),
+        "{plan}"
+    );
+    assert_eq!(assign(test, tuesday_noon()).unwrap().0, 4002);
+}
