@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use consultores_domain::ApiKeyId;
 use sha2::{Digest, Sha256};
 
-use crate::auth::{Caller, CallerIdentity};
+use crate::caller::{Caller, CallerIdentity};
 
 /// Entries kept at most in each table; past it the table is cleared (an attacker cycling
 /// addresses or keys costs memory only up to here).
