@@ -13,6 +13,7 @@ mod docs;
 mod idempotency;
 mod logging;
 mod metrics;
+mod modules;
 mod outbound;
 mod pipedrive;
 mod protocols;
