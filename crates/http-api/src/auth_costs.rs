@@ -128,7 +128,7 @@ mod tests {
     fn caller(id: i64) -> Caller {
         Caller {
             identity: CallerIdentity::Stored(ApiKeyId(id)),
-            scope: ApiKeyScope::Leitura,
+            scope: ApiKeyScope::Read,
             description: None,
         }
     }

@@ -95,7 +95,7 @@ mod tests {
         };
         let stored = Caller {
             identity: CallerIdentity::Stored(ApiKeyId(12)),
-            scope: ApiKeyScope::Leitura,
+            scope: ApiKeyScope::Read,
             description: Some("robô".to_owned()),
         };
         assert_eq!(configured.idempotency_scope(), "config");
@@ -112,7 +112,7 @@ mod tests {
         assert_eq!(configured.actor("r-1"), Actor::configured_key("r-1"));
         let stored = Caller {
             identity: CallerIdentity::Stored(ApiKeyId(12)),
-            scope: ApiKeyScope::Leitura,
+            scope: ApiKeyScope::Read,
             description: Some("robô".to_owned()),
         };
         let actor = stored.actor("r-2");

@@ -123,7 +123,7 @@ mod tests {
         )]));
         assert_eq!(
             Access::of_operation(&declared),
-            Access::Scopes(vec![ApiKeyScope::Distribuicao, ApiKeyScope::Admin])
+            Access::Scopes(vec![ApiKeyScope::Distribution, ApiKeyScope::Admin])
         );
         let nothing_known = operation(Some(vec![SecurityRequirement::new(
             SECURITY_SCHEME,
@@ -152,7 +152,7 @@ mod tests {
         );
         assert_eq!(
             Access::of_operation(&metrics),
-            Access::Metrics(vec![ApiKeyScope::Leitura])
+            Access::Metrics(vec![ApiKeyScope::Read])
         );
     }
 }

@@ -78,8 +78,8 @@ impl SignedIn {
     pub fn scope_label(&self) -> &'static str {
         match self.session.scope {
             ApiKeyScope::Admin => "administração",
-            ApiKeyScope::Distribuicao => "distribuição",
-            ApiKeyScope::Leitura => "leitura",
+            ApiKeyScope::Distribution => "distribuição",
+            ApiKeyScope::Read => "leitura",
         }
     }
 }

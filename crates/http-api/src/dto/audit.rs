@@ -76,10 +76,12 @@ pub enum EntityWire {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(as = Alteracao, example = json!({"antes": false, "depois": true}))]
 pub struct FieldChangeWire {
+    #[serde(rename = "antes")]
     #[schema(value_type = Value)]
-    pub antes: Value,
+    pub before: Value,
+    #[serde(rename = "depois")]
     #[schema(value_type = Value)]
-    pub depois: Value,
+    pub after: Value,
 }
 
 /// One recorded operation.

@@ -75,7 +75,7 @@ on_both_backends! {
     async fn each_state_changing_request_records_one_entry_naming_the_key_and_the_request(backend) {
         let app = start(backend).await;
         let (admin_id, admin) = app.key(ApiKeyScope::Admin);
-        let (robot_id, robot) = app.key(ApiKeyScope::Distribuicao);
+        let (robot_id, robot) = app.key(ApiKeyScope::Distribution);
         let configured = (Value::Null, "AUTHENTICATION_API_KEY");
         let by_admin = (json!(admin_id), "teste admin");
         let by_robot = (json!(robot_id), "teste distribuicao");
@@ -175,7 +175,7 @@ on_both_backends! {
 
     async fn refused_failed_replayed_and_no_op_requests_record_nothing(backend) {
         let app = start(backend).await;
-        let (_, reader) = app.key(ApiKeyScope::Leitura);
+        let (_, reader) = app.key(ApiKeyScope::Read);
         let ana = app.consultant(json!({"nome": "Ana Souza", "idiomas": ["pt"], "email": "ana@exemplo.com",
             "status_online": true})).await;
         let keyed = |path: &str| {
@@ -353,8 +353,8 @@ on_both_backends! {
     async fn the_connection_history_answers_who_took_a_consultant_out_of_the_rotation(backend) {
         let app = start(backend).await;
         let (manager_id, manager) = app.key(ApiKeyScope::Admin);
-        let (_, reader) = app.key(ApiKeyScope::Leitura);
-        let (_, robot) = app.key(ApiKeyScope::Distribuicao);
+        let (_, reader) = app.key(ApiKeyScope::Read);
+        let (_, robot) = app.key(ApiKeyScope::Distribution);
         let joao = app.consultant(json!({"nome": "João Silva", "idiomas": ["pt"]})).await;
         app.send(request(Method::PUT, &format!("/consultor/{joao}/connection?status=true"), ADMIN_KEY, "manha", None))
             .await
@@ -411,7 +411,7 @@ on_both_backends! {
 
     async fn only_admin_keys_read_the_audit_trail(backend) {
         let app = start(backend).await;
-        for scope in [ApiKeyScope::Leitura, ApiKeyScope::Distribuicao] {
+        for scope in [ApiKeyScope::Read, ApiKeyScope::Distribution] {
             let (_, key) = app.key(scope);
             app.send(with_key(Method::GET, "/auditoria", &key))
                 .await

@@ -77,7 +77,7 @@ pub(crate) fn decision(method: &Method, pattern: &str) -> Who {
 fn allows(who: Who, scope: ApiKeyScope) -> bool {
     match who {
         Who::Anyone | Who::Readers | Who::Webhook => true,
-        Who::Distribution => scope != ApiKeyScope::Leitura,
+        Who::Distribution => scope != ApiKeyScope::Read,
         Who::Admins => scope == ApiKeyScope::Admin,
     }
 }
@@ -132,9 +132,9 @@ on_both_backends! {
         let app = start(backend).await;
         let consultant = app.online_consultant("Ana Souza", &["pt"]).await;
         let protocol = app.get("/gerar-protocolo").await.json()["protocolo_id"].as_i64().unwrap();
-        let (api_key, _) = app.key(ApiKeyScope::Leitura);
+        let (api_key, _) = app.key(ApiKeyScope::Read);
         let ids = Ids { consultant, protocol, api_key };
-        let keys: Vec<(ApiKeyScope, String)> = [ApiKeyScope::Leitura, ApiKeyScope::Distribuicao, ApiKeyScope::Admin]
+        let keys: Vec<(ApiKeyScope, String)> = [ApiKeyScope::Read, ApiKeyScope::Distribution, ApiKeyScope::Admin]
             .into_iter()
             .map(|scope| (scope, app.key(scope).1))
             .collect();
@@ -288,7 +288,7 @@ fn the_declared_access_of_every_route_agrees_with_the_decisions() {
                 assert!(matches!(access, Access::Metrics(_)), "{access:?}")
             }
             _ => {
-                for scope in ApiKeyScope::ALL {
+                for scope in ApiKeyScope::all() {
                     assert_eq!(
                         access.scopes().contains(&scope),
                         allows(*who, scope),

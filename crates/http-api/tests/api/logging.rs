@@ -72,7 +72,7 @@ on_both_backends! {
 
     async fn no_key_ever_reaches_the_log(backend) {
         let app = start(backend).await;
-        let (_, stored) = app.key(ApiKeyScope::Leitura);
+        let (_, stored) = app.key(ApiKeyScope::Read);
         app.send(with_key(Method::GET, "/consultores", ADMIN_KEY)).await.expect(200);
         app.send(with_key(Method::GET, "/consultores", &stored)).await.expect(200);
         app.send(with_key(Method::GET, "/consultores", "chave-errada-secreta")).await.expect(401);

@@ -69,7 +69,7 @@ on_both_backends! {
         let app = start(backend).await;
         // `DELETE /consultor/da-vez` is `DELETE /consultor/{consultor_id}`: admin only, though
         // a distribution key may call the rotation itself.
-        let (_, distribution) = app.key(consultores_domain::ApiKeyScope::Distribuicao);
+        let (_, distribution) = app.key(consultores_domain::ApiKeyScope::Distribution);
         app.send(with_key(Method::DELETE, "/consultor/da-vez", &distribution))
             .await
             .expect_detail(403, "Acesso negado para esta chave");

@@ -173,7 +173,7 @@ fn every_write_records_one_entry_with_its_caller_action_entity_and_changed_field
         &NewProtocol {
             consultant_id: Some(ana.id),
             description: Some(Description::parse("retornar ligação").unwrap()),
-            priority: Priority::Alta,
+            priority: Priority::High,
         },
         now,
         None,
@@ -215,8 +215,8 @@ fn every_write_records_one_entry_with_its_caller_action_entity_and_changed_field
 
     // protocolo.atualizado: the changed fields, never updated_at.
     let patch = ProtocolPatch {
-        status: Some(ProtocolStatus::Fechado),
-        priority: Some(Priority::Alta),
+        status: Some(ProtocolStatus::Closed),
+        priority: Some(Priority::High),
         description: Some(None),
         ..ProtocolPatch::default()
     };
@@ -295,7 +295,7 @@ fn every_write_records_one_entry_with_its_caller_action_entity_and_changed_field
         &db,
         &NewApiKey {
             description: Some("n8n".to_owned()),
-            scope: ApiKeyScope::Distribuicao,
+            scope: ApiKeyScope::Distribution,
         },
         now,
         &cli,
@@ -395,7 +395,7 @@ fn writes_that_change_nothing_or_are_refused_record_nothing(test: &TestDatabase)
         &db,
         &NewApiKey {
             description: None,
-            scope: ApiKeyScope::Leitura,
+            scope: ApiKeyScope::Read,
         },
         now,
         &actor(),
@@ -417,7 +417,7 @@ fn writes_that_change_nothing_or_are_refused_record_nothing(test: &TestDatabase)
         Some(dora.clone())
     );
     let same_protocol = ProtocolPatch {
-        status: Some(ProtocolStatus::Aberto),
+        status: Some(ProtocolStatus::Open),
         priority: Some(Priority::Normal),
         ..ProtocolPatch::default()
     };
@@ -534,7 +534,7 @@ fn a_failure_inside_the_transaction_records_nothing(test: &TestDatabase) {
         &db,
         &NewApiKey {
             description: Some("alvo".to_owned()),
-            scope: ApiKeyScope::Leitura,
+            scope: ApiKeyScope::Read,
         },
         now,
         &actor(),
@@ -598,7 +598,7 @@ fn a_failure_inside_the_transaction_records_nothing(test: &TestDatabase) {
             "protocolo.atualizado",
             Box::new(|| {
                 let patch = ProtocolPatch {
-                    status: Some(ProtocolStatus::Fechado),
+                    status: Some(ProtocolStatus::Closed),
                     ..ProtocolPatch::default()
                 };
                 ProtocolRepository::update(&db, protocol.id, &patch, now, &actor()).map(drop)
