@@ -56,20 +56,9 @@ pub enum ActionWire {
     WebhookRemoved,
 }
 
-/// `entidade` values.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[schema(as = EntidadeAuditoria)]
-pub enum EntityWire {
-    #[serde(rename = "consultor")]
-    Consultant,
-    #[serde(rename = "protocolo")]
-    Protocol,
-    #[serde(rename = "api_key")]
-    ApiKey,
-    #[serde(rename = "fila")]
-    WaitingEntry,
-    #[serde(rename = "webhook")]
-    Webhook,
+super::wire_enum_schema! {
+    /// `entidade` values.
+    EntityWire as "EntidadeAuditoria" = consultores_domain::AuditEntity
 }
 
 /// One changed field: its value before and after the operation (`null` before a creation).
