@@ -87,8 +87,8 @@ impl From<ScopeArg> for consultores_domain::ApiKeyScope {
     fn from(value: ScopeArg) -> Self {
         match value {
             ScopeArg::Admin => Self::Admin,
-            ScopeArg::Distribuicao => Self::Distribuicao,
-            ScopeArg::Leitura => Self::Leitura,
+            ScopeArg::Distribuicao => Self::Distribution,
+            ScopeArg::Leitura => Self::Read,
         }
     }
 }

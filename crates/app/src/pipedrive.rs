@@ -255,7 +255,7 @@ fn users(client: &PipedriveClient) -> Result<(), StartupError> {
         .map_err(|error| StartupError::Pipedrive(error.to_string()))?;
     users.sort_by_key(|user| user.id.get());
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{:>10}  {:<30}  {:<40}  ATIVO", "ID", "NOME", "EMAIL")?;
+    writeln!(out, "{:>10}  {:<30}  {:<40}  ACTIVE", "ID", "NAME", "EMAIL")?;
     for user in &users {
         writeln!(
             out,
@@ -263,7 +263,7 @@ fn users(client: &PipedriveClient) -> Result<(), StartupError> {
             user.id.get(),
             user.name,
             user.email.as_deref().unwrap_or("-"),
-            if user.active { "sim" } else { "não" },
+            if user.active { "yes" } else { "no" },
         )?;
     }
     eprintln!(

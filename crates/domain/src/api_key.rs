@@ -1,12 +1,8 @@
 //! API keys: who may call the service, and with which scope.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-
-use crate::values::InvalidValue;
+use strum::{EnumIter, IntoStaticStr, VariantNames};
 
 /// An API key's database id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -14,43 +10,30 @@ pub struct ApiKeyId(pub i64);
 
 /// What a key may do. v6 had one shared all-powerful key, so keys carried over from v6 and the
 /// configured `AUTHENTICATION_API_KEY` are `Admin`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    IntoStaticStr,
+    EnumIter,
+    VariantNames,
+)]
+#[serde(into = "&'static str", try_from = "String")]
 pub enum ApiKeyScope {
+    #[strum(serialize = "admin")]
     Admin,
-    Distribuicao,
-    Leitura,
+    #[strum(serialize = "distribuicao")]
+    Distribution,
+    #[strum(serialize = "leitura")]
+    Read,
 }
 
-impl ApiKeyScope {
-    pub const ALL: [ApiKeyScope; 3] = [Self::Admin, Self::Distribuicao, Self::Leitura];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Admin => "admin",
-            Self::Distribuicao => "distribuicao",
-            Self::Leitura => "leitura",
-        }
-    }
-}
-
-impl FromStr for ApiKeyScope {
-    type Err = InvalidValue;
-    fn from_str(raw: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str() == raw)
-            .ok_or(InvalidValue::NotAllowed {
-                allowed: "admin, distribuicao, leitura",
-            })
-    }
-}
-
-impl fmt::Display for ApiKeyScope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+wire_names!(ApiKeyScope);
 
 /// A stored key. The secret itself is never stored, only its hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,10 +57,11 @@ pub struct NewApiKey {
 mod tests {
     use super::*;
     use crate::values::tests::serde_probe::{from_str, to_plain, Plain};
+    use crate::values::InvalidValue;
 
     #[test]
     fn scope_parses_every_name_and_round_trips() {
-        for scope in ApiKeyScope::ALL {
+        for scope in ApiKeyScope::all() {
             assert_eq!(scope.as_str().parse::<ApiKeyScope>(), Ok(scope));
             assert_eq!(scope.to_string(), scope.as_str());
             assert_eq!(to_plain(&scope), Plain::Str(scope.as_str().to_owned()));
@@ -85,7 +69,7 @@ mod tests {
         }
         assert_eq!(
             "distribuicao".parse::<ApiKeyScope>(),
-            Ok(ApiKeyScope::Distribuicao)
+            Ok(ApiKeyScope::Distribution)
         );
     }
 

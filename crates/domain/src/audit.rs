@@ -16,6 +16,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
+use strum::{EnumIter, IntoStaticStr, VariantNames};
 
 use crate::api_key::ApiKeyId;
 use crate::values::InvalidValue;
@@ -235,59 +236,34 @@ impl fmt::Display for AuditAction {
 }
 
 /// The kind of thing an audit entry is about (`entidade`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    IntoStaticStr,
+    EnumIter,
+    VariantNames,
+)]
+#[serde(into = "&'static str", try_from = "String")]
 pub enum AuditEntity {
-    #[serde(rename = "consultor")]
+    #[strum(serialize = "consultor")]
     Consultant,
-    #[serde(rename = "protocolo")]
+    #[strum(serialize = "protocolo")]
     Protocol,
-    #[serde(rename = "api_key")]
+    #[strum(serialize = "api_key")]
     ApiKey,
-    #[serde(rename = "fila")]
+    #[strum(serialize = "fila")]
     WaitingEntry,
-    #[serde(rename = "webhook")]
+    #[strum(serialize = "webhook")]
     Webhook,
 }
 
-impl AuditEntity {
-    pub const ALL: [AuditEntity; 5] = [
-        Self::Consultant,
-        Self::Protocol,
-        Self::ApiKey,
-        Self::WaitingEntry,
-        Self::Webhook,
-    ];
-    const ALLOWED: &'static str = "consultor, protocolo, api_key, fila, webhook";
-
-    /// The stored and wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Consultant => "consultor",
-            Self::Protocol => "protocolo",
-            Self::ApiKey => "api_key",
-            Self::WaitingEntry => "fila",
-            Self::Webhook => "webhook",
-        }
-    }
-}
-
-impl FromStr for AuditEntity {
-    type Err = InvalidValue;
-    fn from_str(raw: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|entity| entity.as_str() == raw)
-            .ok_or(InvalidValue::NotAllowed {
-                allowed: Self::ALLOWED,
-            })
-    }
-}
-
-impl fmt::Display for AuditEntity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+wire_names!(AuditEntity);
 
 /// A field's value before or after a change, as JSON sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

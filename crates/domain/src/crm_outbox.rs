@@ -6,12 +6,11 @@
 //! them pending; a rollback leaves none) and the rotation never waits on the CRM. Each action is
 //! one [`OutboxItem`]; its [`DeliveryState`] is what clients see under `pipedrive.acoes`.
 
-use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use strum::{EnumIter, IntoStaticStr, VariantNames};
 
 use crate::crm::CrmTarget;
 use crate::error::DomainError;
@@ -39,45 +38,30 @@ pub fn assignment_note(number: &ProtocolNumber, consultant_name: &str) -> String
 pub struct OutboxItemId(pub i64);
 
 /// The kinds of CRM action, with their wire and stored names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    IntoStaticStr,
+    EnumIter,
+    VariantNames,
+)]
+#[serde(into = "&'static str", try_from = "String")]
 pub enum CrmActionKind {
     /// Make the consultant's CRM user the owner of the record (`definir_responsavel`).
-    #[serde(rename = "definir_responsavel")]
+    #[strum(serialize = "definir_responsavel")]
     SetOwner,
     /// Add a note to the record (`adicionar_nota`).
-    #[serde(rename = "adicionar_nota")]
+    #[strum(serialize = "adicionar_nota")]
     AddNote,
 }
 
-impl CrmActionKind {
-    /// The stored and wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::SetOwner => "definir_responsavel",
-            Self::AddNote => "adicionar_nota",
-        }
-    }
-}
-
-impl fmt::Display for CrmActionKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for CrmActionKind {
-    type Err = InvalidValue;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text {
-            "definir_responsavel" => Ok(Self::SetOwner),
-            "adicionar_nota" => Ok(Self::AddNote),
-            _ => Err(InvalidValue::NotAllowed {
-                allowed: "definir_responsavel, adicionar_nota",
-            }),
-        }
-    }
-}
+wire_names!(CrmActionKind);
 
 /// One action to perform in the CRM.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,47 +83,30 @@ impl CrmAction {
 }
 
 /// The kinds of CRM record, with their wire and stored names (Pipedrive's entity names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    IntoStaticStr,
+    EnumIter,
+    VariantNames,
+)]
+#[serde(into = "&'static str", try_from = "String")]
 pub enum CrmTargetKind {
-    #[serde(rename = "deal")]
+    #[strum(serialize = "deal")]
     Deal,
-    #[serde(rename = "lead")]
+    #[strum(serialize = "lead")]
     Lead,
-    #[serde(rename = "person")]
+    #[strum(serialize = "person")]
     Person,
 }
 
-impl CrmTargetKind {
-    /// The stored and wire name (`deal`, `lead`, `person`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Deal => "deal",
-            Self::Lead => "lead",
-            Self::Person => "person",
-        }
-    }
-}
-
-impl fmt::Display for CrmTargetKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for CrmTargetKind {
-    type Err = InvalidValue;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text {
-            "deal" => Ok(Self::Deal),
-            "lead" => Ok(Self::Lead),
-            "person" => Ok(Self::Person),
-            _ => Err(InvalidValue::NotAllowed {
-                allowed: "deal, lead, person",
-            }),
-        }
-    }
-}
+wire_names!(CrmTargetKind);
 
 impl CrmTarget {
     /// A deal by its (positive) id.

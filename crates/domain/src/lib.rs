@@ -4,6 +4,9 @@
 //! Nothing here knows about HTTP, SQL or Pipedrive. Values are parsed into newtypes at the edge
 //! (`ConsultantName::parse`, `Language::parse`, …), so a value held by the domain is always valid.
 
+#[macro_use]
+mod wire_names;
+
 pub mod api_key;
 pub mod audit;
 pub mod backoff;

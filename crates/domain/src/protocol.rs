@@ -1,10 +1,8 @@
 //! Protocols: the numbered record of every hand-off.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use strum::{EnumIter, IntoStaticStr, VariantNames};
 
 use crate::consultant::ConsultantId;
 use crate::values::{Description, InvalidValue, Language, ProtocolNumber};
@@ -14,88 +12,62 @@ use crate::values::{Description, InvalidValue, Language, ProtocolNumber};
 pub struct ProtocolId(pub i64);
 
 /// How urgent a protocol is (`prioridade`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    Serialize,
+    Deserialize,
+    IntoStaticStr,
+    EnumIter,
+    VariantNames,
+)]
+#[serde(into = "&'static str", try_from = "String")]
 pub enum Priority {
-    Baixa,
+    #[strum(serialize = "baixa")]
+    Low,
     #[default]
+    #[strum(serialize = "normal")]
     Normal,
-    Alta,
-    Urgente,
+    #[strum(serialize = "alta")]
+    High,
+    #[strum(serialize = "urgente")]
+    Urgent,
 }
 
-impl Priority {
-    pub const ALL: [Priority; 4] = [Self::Baixa, Self::Normal, Self::Alta, Self::Urgente];
-    const ALLOWED: &'static str = "baixa, normal, alta, urgente";
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Baixa => "baixa",
-            Self::Normal => "normal",
-            Self::Alta => "alta",
-            Self::Urgente => "urgente",
-        }
-    }
-}
-
-impl FromStr for Priority {
-    type Err = InvalidValue;
-    fn from_str(raw: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|p| p.as_str() == raw)
-            .ok_or(InvalidValue::NotAllowed {
-                allowed: Self::ALLOWED,
-            })
-    }
-}
-
-impl fmt::Display for Priority {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+wire_names!(Priority);
 
 /// Where a protocol stands (`status`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    Serialize,
+    Deserialize,
+    IntoStaticStr,
+    EnumIter,
+    VariantNames,
+)]
+#[serde(into = "&'static str", try_from = "String")]
 pub enum ProtocolStatus {
     #[default]
-    Aberto,
-    EmAndamento,
-    Fechado,
+    #[strum(serialize = "aberto")]
+    Open,
+    #[strum(serialize = "em_andamento")]
+    InProgress,
+    #[strum(serialize = "fechado")]
+    Closed,
 }
 
-impl ProtocolStatus {
-    pub const ALL: [ProtocolStatus; 3] = [Self::Aberto, Self::EmAndamento, Self::Fechado];
-    const ALLOWED: &'static str = "aberto, em_andamento, fechado";
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Aberto => "aberto",
-            Self::EmAndamento => "em_andamento",
-            Self::Fechado => "fechado",
-        }
-    }
-}
-
-impl FromStr for ProtocolStatus {
-    type Err = InvalidValue;
-    fn from_str(raw: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str() == raw)
-            .ok_or(InvalidValue::NotAllowed {
-                allowed: Self::ALLOWED,
-            })
-    }
-}
-
-impl fmt::Display for ProtocolStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+wire_names!(ProtocolStatus);
 
 /// A protocol as stored. `consultant_id` is `None` for protocols generated without a consultant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -205,12 +177,12 @@ mod tests {
 
     #[test]
     fn priority_parses_every_wire_name_and_round_trips() {
-        for priority in Priority::ALL {
+        for priority in Priority::all() {
             assert_eq!(priority.as_str().parse::<Priority>(), Ok(priority));
             assert_eq!(priority.to_string(), priority.as_str());
         }
-        assert_eq!("urgente".parse::<Priority>(), Ok(Priority::Urgente));
-        assert_eq!("baixa".parse::<Priority>(), Ok(Priority::Baixa));
+        assert_eq!("urgente".parse::<Priority>(), Ok(Priority::Urgent));
+        assert_eq!("baixa".parse::<Priority>(), Ok(Priority::Low));
     }
 
     #[test]
@@ -229,13 +201,13 @@ mod tests {
 
     #[test]
     fn protocol_status_parses_every_wire_name_and_round_trips() {
-        for status in ProtocolStatus::ALL {
+        for status in ProtocolStatus::all() {
             assert_eq!(status.as_str().parse::<ProtocolStatus>(), Ok(status));
             assert_eq!(status.to_string(), status.as_str());
         }
         assert_eq!(
             "em_andamento".parse::<ProtocolStatus>(),
-            Ok(ProtocolStatus::EmAndamento)
+            Ok(ProtocolStatus::InProgress)
         );
     }
 
@@ -252,19 +224,19 @@ mod tests {
     #[test]
     fn defaults_are_normal_priority_and_open_status() {
         assert_eq!(Priority::default(), Priority::Normal);
-        assert_eq!(ProtocolStatus::default(), ProtocolStatus::Aberto);
+        assert_eq!(ProtocolStatus::default(), ProtocolStatus::Open);
     }
 
     #[test]
     fn enums_serialize_as_their_wire_names_and_deserialize_back() {
-        for priority in Priority::ALL {
+        for priority in Priority::all() {
             assert_eq!(
                 to_plain(&priority),
                 Plain::Str(priority.as_str().to_owned())
             );
             assert_eq!(from_str::<Priority>(priority.as_str()).unwrap(), priority);
         }
-        for status in ProtocolStatus::ALL {
+        for status in ProtocolStatus::all() {
             assert_eq!(to_plain(&status), Plain::Str(status.as_str().to_owned()));
             assert_eq!(from_str::<ProtocolStatus>(status.as_str()).unwrap(), status);
         }
@@ -289,7 +261,7 @@ mod tests {
         }
         .is_empty());
         assert!(!ProtocolPatch {
-            status: Some(ProtocolStatus::Fechado),
+            status: Some(ProtocolStatus::Closed),
             ..ProtocolPatch::default()
         }
         .is_empty());

@@ -1,6 +1,6 @@
-//! The `api-key` middleware: finds the route a request will reach (before actix routes it),
-//! looks up what the route needs in [`crate::scopes`], authenticates the key and checks its
-//! scope. Missing or wrong key: 401; a valid key outside the route's scopes: 403.
+//! The `api-key` check: [`Require`], wrapped around each route, authenticates the key and checks
+//! its scope against what the route's handler declares ([`crate::scopes`]). Missing or wrong
+//! key: 401; a valid key outside the route's scopes: 403.
 //!
 //! The configured key (`AUTHENTICATION_API_KEY`) is compared in constant time over SHA-256
 //! digests of both sides, so neither its content nor its length leaks through timing; stored
@@ -8,19 +8,20 @@
 //! works and not at all past a client address's allowance of wrong keys
 //! ([`crate::auth_costs`]).
 
+use std::rc::Rc;
+
 use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
+use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::web::Data;
-use actix_web::{Error, FromRequest, HttpMessage, HttpRequest};
-use consultores_domain::{Actor, ApiKeyId, ApiKeyScope};
-use futures_util::future::{ready, Ready};
+use actix_web::{Error, HttpMessage};
+use consultores_domain::ApiKeyScope;
+use futures_util::future::{ready, LocalBoxFuture, Ready};
+
+pub use crate::caller::{Acting, Caller, CallerIdentity};
 
 use crate::blocking;
 use crate::errors::ApiError;
-use crate::request_id::RequestId;
-use crate::routes::RouteTable;
-use crate::scopes::{self, Access};
+use crate::scopes::Access;
 use crate::settings::HttpSettings;
 use crate::state::ApiState;
 
@@ -30,116 +31,87 @@ pub const API_KEY_HEADER: &str = "api-key";
 /// Keys longer than this are refused without a lookup.
 pub const MAX_API_KEY_BYTES: usize = 512;
 
-/// Which key made the request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CallerIdentity {
-    /// The key from the settings.
-    Configured,
-    /// A key from the store.
-    Stored(ApiKeyId),
-}
+/// A route's key check, wrapped around the route by its handler's route attribute
+/// (`wrap = "Require::of::<Self>()"`): it runs after routing and before the handler's
+/// extractors, with the access the handler's `#[utoipa::path]` declares
+/// ([`Access::of_operation`]). Missing or wrong key: 401; a valid key outside the route's
+/// scopes: 403; otherwise the [`Caller`] goes into the request's extensions.
+#[derive(Debug, Clone)]
+pub struct Require(Rc<Access>);
 
-/// The authenticated caller of a protected route, in the request's extensions.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    pub identity: CallerIdentity,
-    pub scope: ApiKeyScope,
-    /// A stored key's description (for the record of operations).
-    pub description: Option<String>,
-}
-
-impl Caller {
-    /// The caller as the record of operations names it, for the request `request_id`: the key's
-    /// id and description, never the key.
-    pub fn actor(&self, request_id: impl Into<String>) -> Actor {
-        match self.identity {
-            CallerIdentity::Configured => Actor::configured_key(request_id),
-            CallerIdentity::Stored(id) => {
-                Actor::stored_key(id, self.description.as_deref(), request_id)
-            }
-        }
-    }
-
-    /// The caller's identity as an idempotency scope: `config` or `key:<id>`.
-    pub fn idempotency_scope(&self) -> String {
-        match self.identity {
-            CallerIdentity::Configured => "config".to_owned(),
-            CallerIdentity::Stored(id) => format!("key:{}", id.0),
-        }
+impl Require {
+    /// The access declared by the OpenAPI operation of `P` (a handler).
+    pub fn of<P: utoipa::Path>() -> Self {
+        Self(Rc::new(Access::of_operation(&P::operation())))
     }
 }
 
-impl FromRequest for Caller {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+impl<S, B> Transform<S, ServiceRequest> for Require
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<BoxBody>;
+    type Error = Error;
+    type Transform = RequireService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(req.extensions().get::<Caller>().cloned().ok_or_else(|| {
-            ApiError::internal("a protected handler ran without an authenticated caller")
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(RequireService {
+            service: Rc::new(service),
+            access: self.0.clone(),
         }))
     }
 }
 
-/// Who performs the current request, for the ports that change state: the authenticated caller
-/// and the request id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Acting(pub Actor);
-
-impl FromRequest for Acting {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let caller = req.extensions().get::<Caller>().cloned();
-        ready(
-            caller
-                .map(|caller| Acting(caller.actor(RequestId::of(req))))
-                .ok_or_else(|| {
-                    ApiError::internal(
-                        "a state-changing handler ran without an authenticated caller",
-                    )
-                }),
-        )
-    }
+/// The service of [`Require`].
+#[derive(Debug)]
+pub struct RequireService<S> {
+    service: Rc<S>,
+    access: Rc<Access>,
 }
 
-/// The middleware.
-pub async fn authenticate(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<BoxBody>, Error> {
-    let access = {
-        let Some(table) = req.app_data::<Data<RouteTable>>() else {
-            return Ok(req.error_response(ApiError::internal("route table missing")));
-        };
-        // Unknown routes go on to the fallback (404/405) without asking for a key.
-        match table.find(req.method(), req.match_info().as_str()) {
-            Some(pattern) => scopes::access_of(req.method(), pattern),
-            None => Access::Public,
-        }
-    };
-    let metrics_public = req
-        .app_data::<Data<HttpSettings>>()
-        .is_some_and(|settings| settings.metrics_public);
-    let required = match access {
-        // Basic auth is the handler's business (it answers 401 or 404 itself).
-        Access::Public | Access::BasicAuth => None,
-        Access::Metrics if metrics_public => None,
-        other => Some(other.scopes()),
-    };
-    if let Some(allowed) = required {
-        let caller = match identify(&req).await {
-            Ok(caller) => caller,
-            Err(error) => return Ok(req.error_response(error)),
-        };
-        if !allowed.contains(&caller.scope) {
-            return Ok(req.error_response(ApiError::Forbidden));
-        }
-        req.extensions_mut().insert(caller);
+impl<S, B> Service<ServiceRequest> for RequireService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<BoxBody>;
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let service = self.service.clone();
+        let access = self.access.clone();
+        Box::pin(async move {
+            let metrics_public = req
+                .app_data::<Data<HttpSettings>>()
+                .is_some_and(|settings| settings.metrics_public);
+            let required = match access.as_ref() {
+                // Basic auth is the handler's business (it answers 401 or 404 itself).
+                Access::Public | Access::BasicAuth => None,
+                Access::Metrics(_) if metrics_public => None,
+                other => Some(other.scopes()),
+            };
+            if let Some(allowed) = required {
+                let caller = match identify(&req).await {
+                    Ok(caller) => caller,
+                    Err(error) => return Ok(req.error_response(error)),
+                };
+                if !allowed.contains(&caller.scope) {
+                    return Ok(req.error_response(ApiError::Forbidden));
+                }
+                req.extensions_mut().insert(caller);
+            }
+            service
+                .call(req)
+                .await
+                .map(ServiceResponse::map_into_boxed_body)
+        })
     }
-    next.call(req)
-        .await
-        .map(ServiceResponse::map_into_boxed_body)
 }
 
 async fn identify(req: &ServiceRequest) -> Result<Caller, ApiError> {
@@ -203,43 +175,3 @@ async fn identify(req: &ServiceRequest) -> Result<Caller, ApiError> {
 /// Constant-time equality of two secrets of any lengths (also used by the operations page's
 /// sign-in): the domain's one compare.
 pub use consultores_domain::same_secret;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn idempotency_scopes_name_the_key() {
-        let configured = Caller {
-            identity: CallerIdentity::Configured,
-            scope: ApiKeyScope::Admin,
-            description: None,
-        };
-        let stored = Caller {
-            identity: CallerIdentity::Stored(ApiKeyId(12)),
-            scope: ApiKeyScope::Leitura,
-            description: Some("robô".to_owned()),
-        };
-        assert_eq!(configured.idempotency_scope(), "config");
-        assert_eq!(stored.idempotency_scope(), "key:12");
-    }
-
-    #[test]
-    fn actors_name_the_key_by_id_and_description() {
-        let configured = Caller {
-            identity: CallerIdentity::Configured,
-            scope: ApiKeyScope::Admin,
-            description: None,
-        };
-        assert_eq!(configured.actor("r-1"), Actor::configured_key("r-1"));
-        let stored = Caller {
-            identity: CallerIdentity::Stored(ApiKeyId(12)),
-            scope: ApiKeyScope::Leitura,
-            description: Some("robô".to_owned()),
-        };
-        let actor = stored.actor("r-2");
-        assert_eq!(actor.api_key_id, Some(ApiKeyId(12)));
-        assert_eq!(actor.api_key_description, "robô");
-        assert_eq!(actor.request_id, "r-2");
-    }
-}

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use consultores_domain::ApiKeyId;
 use sha2::{Digest, Sha256};
 
-use crate::auth::{Caller, CallerIdentity};
+use crate::caller::{Caller, CallerIdentity};
 
 /// Entries kept at most in each table; past it the table is cleared (an attacker cycling
 /// addresses or keys costs memory only up to here).
@@ -128,7 +128,7 @@ mod tests {
     fn caller(id: i64) -> Caller {
         Caller {
             identity: CallerIdentity::Stored(ApiKeyId(id)),
-            scope: ApiKeyScope::Leitura,
+            scope: ApiKeyScope::Read,
             description: None,
         }
     }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::validation::{FieldError, Loc, Place};
+use crate::validation::{FieldError, Loc, Place, Problems, WireRule};
 
 /// `{"detail": "<message>"}`: the body of every error but 422s of inputs.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -197,6 +197,32 @@ fn json_list(items: Vec<FieldError>) -> Value {
 
 /// The chain of causes of an error, outermost first, joined by `": "` (for the log only).
 pub use consultores_domain::error_chain as cause_chain;
+
+/// How the problems of one request end: here rather than in [`crate::validation`], so that module
+/// does not depend on this one.
+impl Problems {
+    /// `Ok(())` when nothing failed, else the 422 listing every problem.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.into_items()))
+        }
+    }
+
+    /// `value` when nothing failed, else the 422.
+    pub fn finish_with<T>(self, value: Option<T>) -> Result<T, ApiError> {
+        match (self.is_empty(), value) {
+            (true, Some(value)) => Ok(value),
+            (true, None) => Err(ApiError::Validation(vec![FieldError::rule(
+                WireRule::Missing,
+                Loc::root(Place::Body),
+                Value::Null,
+            )])),
+            (false, _) => Err(ApiError::Validation(self.into_items())),
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

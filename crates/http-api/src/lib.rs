@@ -4,7 +4,8 @@
 //!   actix's test harness.
 //! - [`ApiState`] holds the domain services and ports; [`HttpSettings`] the keys, limits and
 //!   timeouts.
-//! - [`openapi`] is the generated OpenAPI 3.1 document served at `/openapi.json`.
+//! - [`openapi`] is the OpenAPI 3.1 document served at `/openapi.json`, collected from the
+//!   routes' registration ([`routes::register`]).
 //! - [`PipedriveIntegration`] switches on the Pipedrive parts ([`ApiState::with_pipedrive`]).
 //!
 //! Wire names are Portuguese (v6's contract); the code is English.
@@ -12,11 +13,13 @@
 pub mod auth;
 pub mod auth_costs;
 pub mod blocking;
+pub mod caller;
 pub mod clock_skew;
 pub mod dto;
 pub mod error_body;
 pub mod errors;
 pub mod extractor_errors;
+pub mod head;
 pub mod idempotency;
 pub mod input;
 pub mod local_days;
@@ -26,6 +29,8 @@ pub mod openapi;
 pub mod pipedrive;
 pub mod redact;
 pub mod request_id;
+pub mod request_metrics;
+pub mod route_table;
 pub mod routes;
 pub mod scopes;
 pub mod server;
@@ -35,8 +40,8 @@ pub mod validation;
 
 pub use auth_costs::AuthCosts;
 pub use errors::ApiError;
-pub use openapi::openapi;
 pub use pipedrive::{BasicCredentials, PipedriveIntegration, WebhookIntake};
+pub use routes::openapi;
 pub use server::{app, app_with, build_server, build_server_with};
 pub use settings::HttpSettings;
 pub use state::{ApiState, WebhookApi};

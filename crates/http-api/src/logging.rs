@@ -22,10 +22,9 @@ use futures_util::StreamExt;
 use slog::{error, info, o, Logger};
 
 use crate::errors::{cause_chain, ApiError};
-use crate::metrics::UNMATCHED_ROUTE;
 use crate::redact;
 use crate::request_id::RequestId;
-use crate::routes::RouteTable;
+use crate::route_table::route_label;
 use crate::settings::HttpSettings;
 use crate::state::ApiState;
 
@@ -59,14 +58,7 @@ pub async fn log(
     let method = req.method().to_string();
     let path = req.path().to_owned();
     let query = redact::query(req.query_string());
-    let route = req
-        .app_data::<Data<RouteTable>>()
-        .and_then(|table| {
-            table
-                .find(req.method(), req.match_info().as_str())
-                .or_else(|| table.find_any_method(req.match_info().as_str()))
-        })
-        .unwrap_or(UNMATCHED_ROUTE);
+    let route = route_label(req.request());
 
     if log_bodies {
         let limit = req
@@ -94,13 +86,13 @@ pub async fn log(
         let (bytes, failure, body) = read_body(body).await;
         info!(logger, "response";
             "request_id" => &request_id, "method" => &method, "path" => &path,
-            "status" => status, "elapsed_ms" => elapsed_ms, "route" => route,
+            "status" => status, "elapsed_ms" => elapsed_ms, "route" => &route,
             "body" => printable(&bytes), "body_error" => failure);
         response = ServiceResponse::new(request, head.set_body(body));
     } else {
         info!(logger, "response";
             "request_id" => &request_id, "method" => &method, "path" => &path,
-            "status" => status, "elapsed_ms" => elapsed_ms, "route" => route);
+            "status" => status, "elapsed_ms" => elapsed_ms, "route" => &route);
     }
 
     if response.status().is_server_error() {

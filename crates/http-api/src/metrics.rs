@@ -1,7 +1,8 @@
 //! Prometheus metrics of the service, in a registry of its own (no global state, so tests and
 //! several servers in one process never mix their counts).
 //!
-//! Label values are bounded: `route` is the matched route pattern (or `unmatched`), `method` one of
+//! Label values are bounded: `route` is the matched route pattern (or `unmatched`, see
+//! [`crate::route_table::route_label`]), `method` one of
 //! the known verbs (or `OTHER`), `idioma` only a language that a consultant was actually assigned
 //! for, or (`consultores_queue_waiting`) a language some contact waits in at scrape time: that
 //! gauge is rebuilt at every scrape, so a language leaves it when its last contact does.
@@ -11,9 +12,6 @@ use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
-
-/// The route label of requests that matched no route.
-pub(crate) const UNMATCHED_ROUTE: &str = "unmatched";
 
 /// Every collector of the service.
 pub(crate) struct Metrics {
@@ -225,31 +223,3 @@ fn bounded_method(method: &str) -> &'static str {
 
 /// The content type of the text exposition format.
 pub(crate) const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
-
-/// The middleware: counts and times every request by route pattern.
-pub async fn record(
-    req: actix_web::dev::ServiceRequest,
-    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
-) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
-    use actix_web::web::Data;
-
-    let started = std::time::Instant::now();
-    let method = req.method().to_string();
-    let route = req
-        .app_data::<Data<crate::routes::RouteTable>>()
-        .and_then(|table| {
-            table
-                .find(req.method(), req.match_info().as_str())
-                .or_else(|| table.find_any_method(req.match_info().as_str()))
-        })
-        .unwrap_or(UNMATCHED_ROUTE);
-    let metrics = req
-        .app_data::<Data<crate::state::ApiState>>()
-        .map(|state| state.metrics.clone());
-    let response = next.call(req).await?.map_into_boxed_body();
-    if let Some(metrics) = metrics {
-        let seconds = started.elapsed().as_secs_f64();
-        metrics.observe_request(&method, route, response.status().as_u16(), seconds);
-    }
-    Ok(response)
-}

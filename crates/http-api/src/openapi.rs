@@ -1,8 +1,8 @@
-//! The OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]` and the DTOs, with
-//! the security of every operation generated from [`crate::scopes::ACCESS_TABLE`] so the document
-//! and the enforcement cannot disagree.
+//! The OpenAPI 3.1 document's frame (information, components, tags) and the security of every
+//! operation, generated from the access each handler declares ([`crate::scopes`]) so the
+//! document and the enforcement cannot disagree. The operations themselves are collected from
+//! the routes' registration ([`crate::routes::openapi`]).
 
-use actix_web::http::Method;
 use serde_json::json;
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::extensions::Extensions;
@@ -12,7 +12,7 @@ use utoipa::openapi::security::{
     ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
 };
 use utoipa::openapi::{Ref, RefOr, ResponseBuilder};
-use utoipa::{Modify, OpenApi};
+use utoipa::OpenApi;
 
 use crate::dto::api_key::{ApiKeyCreateRequest, ApiKeyCreatedResponse, ApiKeyResponse, ScopeWire};
 use crate::dto::audit::{
@@ -40,15 +40,8 @@ use crate::dto::queue::{
 use crate::dto::report::{ReportLine, ReportResponse};
 use crate::dto::rotation::{AssignmentResponse, NobodyFreeResponse};
 use crate::errors::{DetailResponse, InternalErrorResponse, ValidationErrorResponse};
-use crate::routes;
-use crate::scopes::{self, Access};
+use crate::scopes::{Access, PUBLIC_WHEN_CONFIGURED, SECURITY_SCHEME, WEBHOOK_SECURITY_SCHEME};
 use crate::validation::{FieldError, LocPart};
-
-/// The name of the security scheme.
-pub const SECURITY_SCHEME: &str = "api-key";
-
-/// The name of the basic-auth scheme of `POST /webhooks/pipedrive`.
-pub const WEBHOOK_SECURITY_SCHEME: &str = "pipedrive-webhook";
 
 #[derive(OpenApi)]
 #[openapi(
@@ -62,43 +55,11 @@ Every operation except `/health`, `/ready`, `/docs` and `/openapi.json` needs th
 trail, `/auditoria`).\n\n\
 Every state-changing operation is recorded in the audit trail (`GET /auditoria`, admin only) in \
 the same transaction as its change.\n\n\
-With the Pipedrive integration on, `GET /consultor/da-vez` accepts `deal_id`, `lead_id` or \
+With the Pipedrive integration on, the rotation (`consultor_da_vez`) accepts `deal_id`, `lead_id` or \
 `person_id`: the consultant chosen becomes the owner of that record and a note names the \
 protocol, delivered in the background (their state is `pipedrive` in the answer and in \
 `GET /protocolo/{id}`); `POST /webhooks/pipedrive` (HTTP basic auth, no `api-key`) receives \
 Pipedrive's webhooks and hands each created deal or lead to the next consultant.",
-    ),
-    paths(
-        routes::consultants::list,
-        routes::consultants::create,
-        routes::rotation::assign_next,
-        routes::consultants::get,
-        routes::consultants::update,
-        routes::consultants::delete,
-        routes::consultants::connection,
-        routes::audit::connection_history,
-        routes::protocols::list,
-        routes::protocols::get,
-        routes::protocols::update,
-        routes::protocols::generate,
-        routes::protocols::create,
-        routes::queue::create,
-        routes::queue::list,
-        routes::queue::get,
-        routes::queue::cancel,
-        routes::api_keys::create,
-        routes::api_keys::list,
-        routes::api_keys::revoke,
-        routes::audit::list,
-        routes::reports::assignments,
-        routes::webhooks::pipedrive,
-        routes::outbound::create,
-        routes::outbound::list,
-        routes::outbound::remove,
-        routes::outbound::deliveries,
-        routes::health::health,
-        routes::health::ready,
-        routes::metrics::scrape,
     ),
     components(schemas(
         ConsultantResponse,
@@ -146,7 +107,6 @@ Pipedrive's webhooks and hands each created deal or lead to the next consultant.
         FieldError,
         LocPart,
     )),
-    modifiers(&ScopeSecurity),
     tags(
         (name = "consultores", description = "Consultants."),
         (name = "rodizio", description = "The rotation: who gets the next contact."),
@@ -161,68 +121,63 @@ Pipedrive's webhooks and hands each created deal or lead to the next consultant.
 )]
 struct ApiDoc;
 
-/// The generated document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+/// The document without its operations.
+pub fn base() -> utoipa::openapi::OpenApi {
     let mut document = ApiDoc::openapi();
     document.info.version = env!("CARGO_PKG_VERSION").to_owned();
     document
 }
 
-/// Adds the `api-key` scheme and, for each operation, the security and `x-scopes` of the scope
-/// table, plus the 401/403/500/503 answers every protected operation can give.
-struct ScopeSecurity;
-
-impl Modify for ScopeSecurity {
-    fn modify(&self, document: &mut utoipa::openapi::OpenApi) {
-        let components = document.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            SECURITY_SCHEME,
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
-                "api-key",
-                "The service's key (AUTHENTICATION_API_KEY, scope admin) or a stored key.",
-            ))),
-        );
-        components.add_security_scheme(
-            WEBHOOK_SECURITY_SCHEME,
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Basic)
-                    .description(Some(
-                        "PIPEDRIVE_WEBHOOK_USER and PIPEDRIVE_WEBHOOK_PASSWORD, the credentials \
-                         given to Pipedrive when the webhook was registered.",
-                    ))
-                    .build(),
-            ),
-        );
-        for (path, item) in document.paths.paths.iter_mut() {
-            let operations = [
-                (Method::GET, item.get.as_mut()),
-                (Method::POST, item.post.as_mut()),
-                (Method::PUT, item.put.as_mut()),
-                (Method::DELETE, item.delete.as_mut()),
-            ];
-            for (method, operation) in operations {
-                if let Some(operation) = operation {
-                    secure(operation, scopes::access_of(&method, path));
-                    allow_reused_key_detail(operation);
-                }
-            }
+/// Adds the `api-key` scheme and, for each operation, the security and `x-scopes` of the access it
+/// declares, plus the 401/403/500/503 answers every protected operation can give.
+pub fn secure_operations(document: &mut utoipa::openapi::OpenApi) {
+    let components = document.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        SECURITY_SCHEME,
+        SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+            "api-key",
+            "The service's key (AUTHENTICATION_API_KEY, scope admin) or a stored key.",
+        ))),
+    );
+    components.add_security_scheme(
+        WEBHOOK_SECURITY_SCHEME,
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Basic)
+                .description(Some(
+                    "PIPEDRIVE_WEBHOOK_USER and PIPEDRIVE_WEBHOOK_PASSWORD, the credentials \
+                     given to Pipedrive when the webhook was registered.",
+                ))
+                .build(),
+        ),
+    );
+    for item in document.paths.paths.values_mut() {
+        let operations = [
+            item.get.as_mut(),
+            item.post.as_mut(),
+            item.put.as_mut(),
+            item.delete.as_mut(),
+        ];
+        for operation in operations.into_iter().flatten() {
+            let access = Access::of_operation(operation);
+            secure(operation, &access);
+            allow_reused_key_detail(operation);
         }
     }
 }
 
-fn secure(operation: &mut Operation, access: Access) {
+fn secure(operation: &mut Operation, access: &Access) {
     let scopes: Vec<&str> = access.scopes().iter().map(|scope| scope.as_str()).collect();
     let mut extensions = Extensions::default();
     extensions.insert("x-scopes".to_owned(), json!(scopes));
-    if access == Access::Metrics {
-        extensions.insert("x-public-when-configured".to_owned(), json!(true));
+    if matches!(access, Access::Metrics(_)) {
+        extensions.insert(PUBLIC_WHEN_CONFIGURED.to_owned(), json!(true));
     }
     operation
         .extensions
         .get_or_insert_with(Default::default)
         .merge(extensions);
-    let who = if access == Access::BasicAuth {
+    let who = if *access == Access::BasicAuth {
         "No key: HTTP basic auth with the webhook's credentials.".to_owned()
     } else if scopes.is_empty() {
         "No key needed.".to_owned()
@@ -234,12 +189,14 @@ fn secure(operation: &mut Operation, access: Access) {
         Some(text) if !text.is_empty() => format!("{text}\n\n{who}"),
         _ => who,
     });
-    if access == Access::BasicAuth {
+    if *access == Access::BasicAuth {
         operation.security = Some(vec![SecurityRequirement::new(
             WEBHOOK_SECURITY_SCHEME,
             Vec::<String>::new(),
         )]);
-    } else if access != Access::Public {
+    } else if *access == Access::Public {
+        operation.security = None;
+    } else {
         operation.security = Some(vec![SecurityRequirement::new(SECURITY_SCHEME, scopes)]);
         add_response(
             operation,

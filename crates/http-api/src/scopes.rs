@@ -1,142 +1,158 @@
-//! Who may call what: THE scope table. Every route of the service has one row here; a route with
-//! no row is refused to every key but `admin` (fail closed), and a test fails until the row is
-//! written. The OpenAPI document's security requirements are generated from this table.
+//! Who may call what. Each operation declares it in its own `#[utoipa::path]` attribute, beside
+//! its method and path: `security(("api-key" = [...]))` lists the key scopes it accepts,
+//! `security(())` makes it public, `security(("pipedrive-webhook" = []))` leaves it to the
+//! handler's HTTP basic auth, and `/metrics` adds the `x-public-when-configured` extension. The
+//! enforcement ([`crate::auth::Require`], wrapped around each route) and the OpenAPI document
+//! both read that declaration through [`Access::of_operation`]. An operation with no `security`
+//! at all needs `admin` (fail closed).
 
-use actix_web::http::Method;
 use consultores_domain::ApiKeyScope;
+use utoipa::openapi::path::Operation;
+
+/// The name of the `api-key` security scheme.
+pub const SECURITY_SCHEME: &str = "api-key";
+
+/// The name of the basic-auth scheme of `POST /webhooks/pipedrive`.
+pub const WEBHOOK_SECURITY_SCHEME: &str = "pipedrive-webhook";
+
+/// The extension that marks `/metrics`: public when the settings say so.
+pub const PUBLIC_WHEN_CONFIGURED: &str = "x-public-when-configured";
 
 /// What a route needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Access {
     /// No key at all (`/health`, `/ready`, the docs).
     Public,
-    /// `/metrics`: public when the settings say so, otherwise like [`READ`].
-    Metrics,
+    /// `/metrics`: public when the settings say so, otherwise like [`Access::Scopes`].
+    Metrics(Vec<ApiKeyScope>),
     /// A key whose scope is one of these.
-    Scopes(&'static [ApiKeyScope]),
+    Scopes(Vec<ApiKeyScope>),
     /// No `api-key`: HTTP basic auth with the credentials configured for the route, checked by
     /// its handler (`POST /webhooks/pipedrive`, called by Pipedrive, which cannot send a key).
     BasicAuth,
 }
 
-/// Only `admin`.
-pub const ADMIN: &[ApiKeyScope] = &[ApiKeyScope::Admin];
-/// The rotation and protocols: `admin` and `distribuicao`.
-pub const DISTRIBUTION: &[ApiKeyScope] = &[ApiKeyScope::Admin, ApiKeyScope::Distribuicao];
-/// Reading: every scope.
-pub const READ: &[ApiKeyScope] = &[
-    ApiKeyScope::Admin,
-    ApiKeyScope::Distribuicao,
-    ApiKeyScope::Leitura,
-];
+impl Access {
+    /// Only `admin`: what an operation that declares nothing needs.
+    pub fn admin() -> Self {
+        Self::Scopes(vec![ApiKeyScope::Admin])
+    }
 
-/// One row of the table.
-#[derive(Debug, Clone, Copy)]
-pub struct RouteAccess {
-    pub method: &'static str,
-    pub path: &'static str,
-    pub access: Access,
-}
+    /// The access an operation declares in its `security` (and extensions). A scope name that
+    /// is not a scope is left out (fail closed).
+    pub fn of_operation(operation: &Operation) -> Self {
+        let Some(requirements) = &operation.security else {
+            return Self::admin();
+        };
+        let mut scopes: Vec<ApiKeyScope> = Vec::new();
+        let mut basic = false;
+        for requirement in requirements {
+            let Ok(serde_json::Value::Object(schemes)) = serde_json::to_value(requirement) else {
+                continue;
+            };
+            for (scheme, names) in schemes {
+                match scheme.as_str() {
+                    SECURITY_SCHEME => scopes.extend(
+                        names
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|name| name.as_str()?.parse::<ApiKeyScope>().ok()),
+                    ),
+                    WEBHOOK_SECURITY_SCHEME => basic = true,
+                    _ => {}
+                }
+            }
+        }
+        let public_when_configured = operation
+            .extensions
+            .as_ref()
+            .is_some_and(|extensions| extensions.contains_key(PUBLIC_WHEN_CONFIGURED));
+        if basic {
+            Self::BasicAuth
+        } else if public_when_configured {
+            Self::Metrics(scopes)
+        } else if requirements.iter().all(is_empty) && !requirements.is_empty() {
+            Self::Public
+        } else if scopes.is_empty() {
+            Self::admin()
+        } else {
+            Self::Scopes(scopes)
+        }
+    }
 
-const fn row(method: &'static str, path: &'static str, access: Access) -> RouteAccess {
-    RouteAccess {
-        method,
-        path,
-        access,
+    /// The scopes that may call a route with this access when a key is required.
+    pub fn scopes(&self) -> &[ApiKeyScope] {
+        match self {
+            Self::Public | Self::BasicAuth => &[],
+            Self::Metrics(scopes) | Self::Scopes(scopes) => scopes,
+        }
     }
 }
 
-/// The scope table.
-pub const ACCESS_TABLE: &[RouteAccess] = &[
-    // Consultants: reading for all, changes for admin only.
-    row("GET", "/consultores", Access::Scopes(READ)),
-    row("POST", "/consultor", Access::Scopes(ADMIN)),
-    row("GET", "/consultor/da-vez", Access::Scopes(DISTRIBUTION)),
-    row("GET", "/consultor/{consultor_id}", Access::Scopes(READ)),
-    row("PUT", "/consultor/{consultor_id}", Access::Scopes(ADMIN)),
-    row("DELETE", "/consultor/{consultor_id}", Access::Scopes(ADMIN)),
-    row(
-        "PUT",
-        "/consultor/{consultor_id}/connection",
-        Access::Scopes(ADMIN),
-    ),
-    // An operational view (who is online, who switched them), not the audit trail: every
-    // scope, like every other read of consultants.
-    row(
-        "GET",
-        "/consultor/{consultor_id}/historico-conexao",
-        Access::Scopes(READ),
-    ),
-    // Protocols: the rotation's clients open and edit them.
-    row("GET", "/protocolos", Access::Scopes(READ)),
-    row("GET", "/protocolo/{protocolo_id}", Access::Scopes(READ)),
-    row(
-        "PUT",
-        "/protocolo/{protocolo_id}",
-        Access::Scopes(DISTRIBUTION),
-    ),
-    row("GET", "/gerar-protocolo", Access::Scopes(DISTRIBUTION)),
-    row("POST", "/protocolo", Access::Scopes(DISTRIBUTION)),
-    // The waiting queue: the rotation's clients queue and cancel contacts; everyone reads.
-    row("POST", "/fila", Access::Scopes(DISTRIBUTION)),
-    row("GET", "/fila", Access::Scopes(READ)),
-    row("GET", "/fila/{fila_id}", Access::Scopes(READ)),
-    row("DELETE", "/fila/{fila_id}", Access::Scopes(DISTRIBUTION)),
-    // Keys: admin only, reading included (the list shows who can do what).
-    row("POST", "/api-keys", Access::Scopes(ADMIN)),
-    row("GET", "/api-keys", Access::Scopes(ADMIN)),
-    row("DELETE", "/api-keys/{api_key_id}", Access::Scopes(ADMIN)),
-    // The audit trail: admin only (it names every key and what each did).
-    row("GET", "/auditoria", Access::Scopes(ADMIN)),
-    // Reports: counts per consultant, every scope (like every other read of consultants).
-    row("GET", "/relatorios/atribuicoes", Access::Scopes(READ)),
-    // Pipedrive's webhooks: its own basic-auth credentials, no key (Pipedrive cannot send one).
-    row("POST", "/webhooks/pipedrive", Access::BasicAuth),
-    // Outbound webhooks: admin only (a subscription receives every assignment).
-    row("POST", "/webhooks", Access::Scopes(ADMIN)),
-    row("GET", "/webhooks", Access::Scopes(ADMIN)),
-    row("DELETE", "/webhooks/{webhook_id}", Access::Scopes(ADMIN)),
-    row(
-        "GET",
-        "/webhooks/{webhook_id}/entregas",
-        Access::Scopes(ADMIN),
-    ),
-    // Operations.
-    row("GET", "/health", Access::Public),
-    row("GET", "/ready", Access::Public),
-    row("GET", "/metrics", Access::Metrics),
-    row("GET", "/openapi.json", Access::Public),
-    row("GET", "/docs", Access::Public),
-    row("GET", "/docs/{tail:.*}", Access::Public),
-];
-
-/// The access of a route; a route missing from the table needs `admin`.
-pub fn access_of(method: &Method, path: &str) -> Access {
-    let method = if *method == Method::HEAD {
-        "GET"
-    } else {
-        method.as_str()
-    };
-    ACCESS_TABLE
-        .iter()
-        .find(|row| row.method == method && row.path == path)
-        .map_or(Access::Scopes(ADMIN), |row| row.access)
+fn is_empty(requirement: &utoipa::openapi::security::SecurityRequirement) -> bool {
+    serde_json::to_value(requirement)
+        .ok()
+        .and_then(|value| value.as_object().map(serde_json::Map::is_empty))
+        .unwrap_or(false)
 }
 
-/// Whether a route is in the table at all.
-pub fn is_listed(method: &Method, path: &str) -> bool {
-    ACCESS_TABLE
-        .iter()
-        .any(|row| row.method == method.as_str() && row.path == path)
-}
+#[cfg(test)]
+mod tests {
+    use utoipa::openapi::extensions::ExtensionsBuilder;
+    use utoipa::openapi::security::SecurityRequirement;
 
-impl Access {
-    /// The scopes that may call a route with this access when a key is required.
-    pub fn scopes(self) -> &'static [ApiKeyScope] {
-        match self {
-            Self::Public | Self::BasicAuth => &[],
-            Self::Metrics => READ,
-            Self::Scopes(scopes) => scopes,
-        }
+    use super::*;
+
+    fn operation(security: Option<Vec<SecurityRequirement>>) -> Operation {
+        let mut operation = Operation::new();
+        operation.security = security;
+        operation
+    }
+
+    #[test]
+    fn an_operation_that_declares_nothing_needs_admin() {
+        assert_eq!(Access::of_operation(&operation(None)), Access::admin());
+    }
+
+    #[test]
+    fn the_declared_scopes_are_read_in_order_and_unknown_names_are_dropped() {
+        let declared = operation(Some(vec![SecurityRequirement::new(
+            SECURITY_SCHEME,
+            ["distribuicao", "root", "admin"],
+        )]));
+        assert_eq!(
+            Access::of_operation(&declared),
+            Access::Scopes(vec![ApiKeyScope::Distribution, ApiKeyScope::Admin])
+        );
+        let nothing_known = operation(Some(vec![SecurityRequirement::new(
+            SECURITY_SCHEME,
+            ["root"],
+        )]));
+        assert_eq!(Access::of_operation(&nothing_known), Access::admin());
+    }
+
+    #[test]
+    fn public_basic_auth_and_metrics_are_told_apart() {
+        let public = operation(Some(vec![SecurityRequirement::default()]));
+        assert_eq!(Access::of_operation(&public), Access::Public);
+        let webhook = operation(Some(vec![SecurityRequirement::new(
+            WEBHOOK_SECURITY_SCHEME,
+            Vec::<String>::new(),
+        )]));
+        assert_eq!(Access::of_operation(&webhook), Access::BasicAuth);
+        let mut metrics = operation(Some(vec![SecurityRequirement::new(
+            SECURITY_SCHEME,
+            ["leitura"],
+        )]));
+        metrics.extensions = Some(
+            ExtensionsBuilder::new()
+                .add(PUBLIC_WHEN_CONFIGURED, serde_json::json!(true))
+                .build(),
+        );
+        assert_eq!(
+            Access::of_operation(&metrics),
+            Access::Metrics(vec![ApiKeyScope::Read])
+        );
     }
 }

@@ -18,14 +18,17 @@ use actix_web::web::{Bytes, Data};
 use actix_web::{web, App, HttpMessage, HttpServer};
 use futures_util::Stream;
 
-use crate::routes::{self, fallback::fallback, RouteTable};
+use utoipa_actix_web::AppExt;
+
+use crate::route_table::RouteTable;
+use crate::routes::{self, fallback::fallback};
 use crate::settings::HttpSettings;
 use crate::state::ApiState;
-use crate::{auth, error_body, extractor_errors, logging, metrics, request_id};
+use crate::{auth, error_body, extractor_errors, head, logging, request_id, request_metrics};
 
 /// The whole application: state, routes and middleware. Middleware, outermost first:
-/// request body bounds → request id → access log → metrics → JSON error bodies → CORS → auth →
-/// routes.
+/// request body bounds → request id → access log → metrics → JSON error bodies → CORS → HEAD as
+/// GET → routes (each wrapped in its own key check, [`auth::Require`]).
 pub fn app(
     state: ApiState,
     settings: HttpSettings,
@@ -42,8 +45,8 @@ pub fn app(
 }
 
 /// [`app`] with more services registered by `extra` (another driving adapter, such as the
-/// operations page) behind the same middleware, before the 404/405 fallback. Their paths are
-/// not in the route table, so the `api-key` check leaves them to their own authentication.
+/// operations page) behind the same middleware, before the 404/405 fallback. They are not
+/// wrapped in the `api-key` check: they do their own authentication.
 pub fn app_with(
     state: ApiState,
     settings: HttpSettings,
@@ -57,12 +60,15 @@ pub fn app_with(
         InitError = (),
     >,
 > {
-    let endpoints = routes::endpoints();
-    let table = RouteTable::new(&endpoints);
+    let mut table = RouteTable::default();
+    let routed = App::new()
+        .into_utoipa_app()
+        .configure(|config| routes::register(config, &mut table))
+        .into_app();
     let cors_enabled = !settings.cors_origins.is_empty();
     let cors = cors(&settings.cors_origins);
     let limit = settings.payload_limit_bytes;
-    let app = App::new()
+    routed
         .app_data(extractor_errors::json_config(limit))
         .app_data(extractor_errors::payload_config(limit))
         .app_data(extractor_errors::query_config())
@@ -70,16 +76,13 @@ pub fn app_with(
         .app_data(Data::new(state))
         .app_data(Data::new(settings))
         .app_data(Data::new(table))
-        .wrap(from_fn(auth::authenticate))
+        .wrap(from_fn(head::as_get))
         .wrap(Condition::new(cors_enabled, cors))
         .wrap(from_fn(error_body::normalize))
-        .wrap(from_fn(metrics::record))
+        .wrap(from_fn(request_metrics::record))
         .wrap(from_fn(logging::log))
         .wrap(from_fn(request_id::assign))
-        .wrap(from_fn(bound_request_body));
-    routes::table::resources(endpoints)
-        .into_iter()
-        .fold(app, |app, resource| app.service(resource))
+        .wrap(from_fn(bound_request_body))
         .configure(extra)
         .default_service(web::to(fallback))
 }

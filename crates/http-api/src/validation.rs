@@ -9,8 +9,6 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::errors::ApiError;
-
 /// One element of a `loc`: a name (`"body"`, `"nome"`) or a list index.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(untagged)]
@@ -220,26 +218,9 @@ impl Problems {
         self.0.sort_by_key(rank);
     }
 
-    /// `Ok(())` when nothing failed, else the 422 listing every problem.
-    pub fn finish(self) -> Result<(), ApiError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::Validation(self.0))
-        }
-    }
-
-    /// `value` when nothing failed, else the 422.
-    pub fn finish_with<T>(self, value: Option<T>) -> Result<T, ApiError> {
-        match (self.0.is_empty(), value) {
-            (true, Some(value)) => Ok(value),
-            (true, None) => Err(ApiError::Validation(vec![FieldError::rule(
-                WireRule::Missing,
-                Loc::root(Place::Body),
-                Value::Null,
-            )])),
-            (false, _) => Err(ApiError::Validation(self.0)),
-        }
+    /// The problems, in order (for [`crate::errors`], which turns them into the 422).
+    pub(crate) fn into_items(self) -> Vec<FieldError> {
+        self.0
     }
 }
 
@@ -321,6 +302,7 @@ fn translate(failure: &validator::ValidationError, loc: Loc, input: Value) -> Fi
 
 #[cfg(test)]
 mod tests {
+    use crate::errors::ApiError;
     use serde_json::json;
     use validator::Validate;
 

@@ -320,7 +320,7 @@ impl Database {
                 idioma: Some(language.as_str()),
                 descricao: None,
                 prioridade: Priority::Normal.as_str(),
-                status: ProtocolStatus::Aberto.as_str(),
+                status: ProtocolStatus::Open.as_str(),
                 created_at: Timestamp(taken.stamp),
                 updated_at: Timestamp(taken.stamp),
             })

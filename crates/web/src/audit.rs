@@ -92,7 +92,7 @@ pub async fn page(
                     label for="entidade" { "Entidade" }
                     select #entidade name="entidade" {
                         option value="" { "Todas" }
-                        @for entity in AuditEntity::ALL {
+                        @for entity in AuditEntity::all() {
                             option value=(entity.as_str()) selected[value("entidade") == entity.as_str()] { (entity.as_str()) }
                         }
                     }

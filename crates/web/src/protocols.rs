@@ -22,9 +22,9 @@ use crate::state::WebState;
 
 fn status_label(status: ProtocolStatus) -> &'static str {
     match status {
-        ProtocolStatus::Aberto => "aberto",
-        ProtocolStatus::EmAndamento => "em andamento",
-        ProtocolStatus::Fechado => "fechado",
+        ProtocolStatus::Open => "aberto",
+        ProtocolStatus::InProgress => "em andamento",
+        ProtocolStatus::Closed => "fechado",
     }
 }
 
@@ -136,7 +136,7 @@ pub async fn list(
                     label for="status" { "Situação" }
                     select #status name="status" {
                         option value="" { "Todas" }
-                        @for item in ProtocolStatus::ALL {
+                        @for item in ProtocolStatus::all() {
                             option value=(item.as_str()) selected[value("status") == item.as_str()] { (status_label(item)) }
                         }
                     }
@@ -236,14 +236,14 @@ fn edit_page(
                 (layout::csrf(who))
                 label for="status" { "Situação" }
                 select #status name="status" disabled[!editable] aria-describedby=[layout::described_by("status", errors.get("status"))] {
-                    @for item in ProtocolStatus::ALL {
+                    @for item in ProtocolStatus::all() {
                         option value=(item.as_str()) selected[chosen_status == item.as_str()] { (status_label(item)) }
                     }
                 }
                 (layout::field_error("status", errors.get("status")))
                 label for="prioridade" { "Prioridade" }
                 select #prioridade name="prioridade" disabled[!editable] aria-describedby=[layout::described_by("prioridade", errors.get("prioridade"))] {
-                    @for item in Priority::ALL {
+                    @for item in Priority::all() {
                         option value=(item.as_str()) selected[chosen_priority == item.as_str()] { (item.as_str()) }
                     }
                 }

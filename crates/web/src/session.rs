@@ -8,7 +8,7 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use consultores_domain::{ApiKeyScope, WebSession, WebSessionToken};
 use consultores_http::auth::{same_secret, MAX_API_KEY_BYTES};
 use consultores_http::request_id::RequestId;
-use consultores_http::scopes;
+use consultores_http::routes;
 use futures_util::future::LocalBoxFuture;
 use maud::html;
 use rand::RngCore;
@@ -34,7 +34,7 @@ pub struct SignedIn {
 impl SignedIn {
     /// Whether the key may call the API route `method path` (same table as the API).
     pub fn may(&self, method: Method, path: &str) -> bool {
-        scopes::access_of(&method, path)
+        routes::access_of(&method, path)
             .scopes()
             .contains(&self.session.scope)
     }
@@ -78,8 +78,8 @@ impl SignedIn {
     pub fn scope_label(&self) -> &'static str {
         match self.session.scope {
             ApiKeyScope::Admin => "administração",
-            ApiKeyScope::Distribuicao => "distribuição",
-            ApiKeyScope::Leitura => "leitura",
+            ApiKeyScope::Distribution => "distribuição",
+            ApiKeyScope::Read => "leitura",
         }
     }
 }

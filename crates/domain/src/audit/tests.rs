@@ -26,7 +26,7 @@ fn actions_and_entities_parse_their_wire_names_and_round_trip() {
         assert_eq!(to_plain(&action), Plain::Str(action.as_str().to_owned()));
         assert_eq!(from_str::<AuditAction>(action.as_str()).unwrap(), action);
     }
-    for entity in AuditEntity::ALL {
+    for entity in AuditEntity::all() {
         assert_eq!(entity.as_str().parse::<AuditEntity>(), Ok(entity));
         assert_eq!(to_plain(&entity), Plain::Str(entity.as_str().to_owned()));
     }

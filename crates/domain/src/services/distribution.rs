@@ -114,7 +114,7 @@ mod tests {
                 language: Some(language.clone()),
                 description: None,
                 priority: Priority::Normal,
-                status: ProtocolStatus::Aberto,
+                status: ProtocolStatus::Open,
                 created_at: now,
                 updated_at: now,
             },

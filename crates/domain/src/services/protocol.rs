@@ -109,7 +109,7 @@ mod tests {
             language: None,
             description: new.description.clone(),
             priority: new.priority,
-            status: ProtocolStatus::Aberto,
+            status: ProtocolStatus::Open,
             created_at: now,
             updated_at: now,
         }
@@ -167,7 +167,7 @@ mod tests {
         let new = NewProtocol {
             consultant_id: Some(ConsultantId(7)),
             description: Some(Description::parse("retornar ligação").unwrap()),
-            priority: Priority::Alta,
+            priority: Priority::High,
         };
         let mut repository = MockProtocolRepository::new();
         repository
@@ -179,7 +179,7 @@ mod tests {
             .open(&new, Some(claim()), &actor())
             .unwrap();
         assert_eq!(recorded.value.consultant_id, Some(ConsultantId(7)));
-        assert_eq!(recorded.value.priority, Priority::Alta);
+        assert_eq!(recorded.value.priority, Priority::High);
     }
 
     #[test]
@@ -284,8 +284,8 @@ mod tests {
     #[test]
     fn update_passes_the_patch_and_now_once_without_a_read() {
         let patch = ProtocolPatch {
-            status: Some(ProtocolStatus::Fechado),
-            priority: Some(Priority::Urgente),
+            status: Some(ProtocolStatus::Closed),
+            priority: Some(Priority::Urgent),
             ..ProtocolPatch::default()
         };
         let mut repository = MockProtocolRepository::new();
@@ -307,7 +307,7 @@ mod tests {
         let protocol = service(repository, clock_read_once())
             .update(ProtocolId(42), &patch, &actor())
             .unwrap();
-        assert_eq!(protocol.status, ProtocolStatus::Fechado);
+        assert_eq!(protocol.status, ProtocolStatus::Closed);
     }
 
     #[test]
@@ -368,7 +368,7 @@ mod tests {
             Err(DomainError::Unavailable(_))
         ));
         let patch = ProtocolPatch {
-            priority: Some(Priority::Baixa),
+            priority: Some(Priority::Low),
             ..ProtocolPatch::default()
         };
         assert!(matches!(

@@ -12,15 +12,10 @@ use super::{check_shape, trimmed, WireFields};
 use crate::input::{JsonBody, ObjectReader, Presence};
 use crate::validation::{FieldError, Loc, Place, Problems};
 
-/// The scope of a key: `admin` (everything), `distribuicao` (the rotation, protocols and every
-/// read), `leitura` (every read).
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-#[schema(as = Escopo)]
-pub enum ScopeWire {
-    Admin,
-    Distribuicao,
-    Leitura,
+super::wire_enum_schema! {
+    /// The scope of a key: `admin` (everything), `distribuicao` (the rotation, protocols and every
+    /// read), `leitura` (every read).
+    ScopeWire as "Escopo" = consultores_domain::ApiKeyScope
 }
 
 /// A stored key, without its secret.
@@ -123,7 +118,7 @@ impl ApiKeyCreateRequest {
         };
         check_shape(&dto, &mut reader);
         let scope = match dto.scope {
-            None => Some(ApiKeyScope::Leitura),
+            None => Some(ApiKeyScope::Read),
             Some(raw) => match ApiKeyScope::from_str(&raw) {
                 Ok(scope) => Some(scope),
                 Err(problem) => {

@@ -56,30 +56,21 @@ pub enum ActionWire {
     WebhookRemoved,
 }
 
-/// `entidade` values.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[schema(as = EntidadeAuditoria)]
-pub enum EntityWire {
-    #[serde(rename = "consultor")]
-    Consultant,
-    #[serde(rename = "protocolo")]
-    Protocol,
-    #[serde(rename = "api_key")]
-    ApiKey,
-    #[serde(rename = "fila")]
-    WaitingEntry,
-    #[serde(rename = "webhook")]
-    Webhook,
+super::wire_enum_schema! {
+    /// `entidade` values.
+    EntityWire as "EntidadeAuditoria" = consultores_domain::AuditEntity
 }
 
 /// One changed field: its value before and after the operation (`null` before a creation).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(as = Alteracao, example = json!({"antes": false, "depois": true}))]
 pub struct FieldChangeWire {
+    #[serde(rename = "antes")]
     #[schema(value_type = Value)]
-    pub antes: Value,
+    pub before: Value,
+    #[serde(rename = "depois")]
     #[schema(value_type = Value)]
-    pub depois: Value,
+    pub after: Value,
 }
 
 /// One recorded operation.

@@ -18,6 +18,35 @@ pub mod time;
 use serde_json::Value;
 use validator::Validate;
 
+/// Declares the OpenAPI schema of a domain enum's wire names: a `$wire` type whose schema (named
+/// `$name`, described by its doc comment) is a string `enum` of `$domain::names()`, the names the
+/// domain itself parses and prints, so the document cannot list other values than the code.
+macro_rules! wire_enum_schema {
+    ($(#[doc = $doc:literal])+ $wire:ident as $name:literal = $domain:ty) => {
+        $(#[doc = $doc])+
+        #[derive(Debug, Clone, Copy)]
+        pub struct $wire;
+
+        impl utoipa::PartialSchema for $wire {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                let description: Vec<&str> = [$($doc),+].iter().map(|line| line.trim()).collect();
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .description(Some(description.join("\n")))
+                    .enum_values(Some(<$domain>::names().iter().copied()))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $wire {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed($name)
+            }
+        }
+    };
+}
+pub(crate) use wire_enum_schema;
+
 use crate::input::ObjectReader;
 use crate::validation::{record_validator_errors, Place};
 

@@ -47,23 +47,14 @@ pub struct CrmActionResponse {
     pub attempts: u32,
 }
 
-/// `acao` values.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-#[schema(as = AcaoCrm)]
-pub enum CrmActionWire {
-    DefinirResponsavel,
-    AdicionarNota,
+super::wire_enum_schema! {
+    /// `acao` values.
+    CrmActionWire as "AcaoCrm" = consultores_domain::CrmActionKind
 }
 
-/// `alvo` values.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-#[schema(as = AlvoCrm)]
-pub enum CrmTargetWire {
-    Deal,
-    Lead,
-    Person,
+super::wire_enum_schema! {
+    /// `alvo` values.
+    CrmTargetWire as "AlvoCrm" = consultores_domain::CrmTargetKind
 }
 
 /// `estado` values.

@@ -55,25 +55,14 @@ pub struct ProtocolResponse {
     pub pipedrive: Option<super::pipedrive::CrmActionsResponse>,
 }
 
-/// `prioridade` values.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-#[schema(as = Prioridade)]
-pub enum PriorityWire {
-    Baixa,
-    Normal,
-    Alta,
-    Urgente,
+super::wire_enum_schema! {
+    /// `prioridade` values.
+    PriorityWire as "Prioridade" = consultores_domain::Priority
 }
 
-/// `status` values of a protocol.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-#[schema(as = StatusProtocolo)]
-pub enum StatusWire {
-    Aberto,
-    EmAndamento,
-    Fechado,
+super::wire_enum_schema! {
+    /// `status` values of a protocol.
+    StatusWire as "StatusProtocolo" = consultores_domain::ProtocolStatus
 }
 
 impl From<Protocol> for ProtocolResponse {

@@ -1,6 +1,8 @@
 //! `/api-keys`: creating, listing and revoking scoped keys (admin only).
 
+use crate::auth::Require;
 use actix_web::web::Data;
+use actix_web::{delete, get, post};
 use actix_web::{HttpRequest, HttpResponse};
 use consultores_domain::{ApiKeyId, DomainError};
 
@@ -17,10 +19,9 @@ pub(crate) const API_KEY_ID: &str = "api_key_id";
 
 /// Creates a key; the answer is the only time its secret is shown.
 #[utoipa::path(
-    post,
-    path = "/api-keys",
     operation_id = "criar_api_key",
     tag = "api-keys",
+    security(("api-key" = ["admin"])),
     request_body = ApiKeyCreateRequest,
     responses(
         (status = 200, description = "The new key, with its secret.", body = ApiKeyCreatedResponse),
@@ -28,6 +29,7 @@ pub(crate) const API_KEY_ID: &str = "api_key_id";
         (status = 422, description = "Invalid body.", body = ValidationErrorResponse),
     )
 )]
+#[post("/api-keys", wrap = "Require::of::<Self>()")]
 pub async fn create(
     state: Data<ApiState>,
     Acting(actor): Acting,
@@ -49,14 +51,14 @@ pub async fn create(
 
 /// Every key, revoked ones included, without secrets.
 #[utoipa::path(
-    get,
-    path = "/api-keys",
     operation_id = "listar_api_keys",
     tag = "api-keys",
+    security(("api-key" = ["admin"])),
     responses(
         (status = 200, description = "The keys, by id.", body = Vec<ApiKeyResponse>),
     )
 )]
+#[get("/api-keys", wrap = "Require::of::<Self>()")]
 pub async fn list(state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let store = state.api_keys.clone();
     let keys = blocking::run(move || store.list()).await?;
@@ -66,10 +68,9 @@ pub async fn list(state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
 
 /// Revokes a key: it stops working at once.
 #[utoipa::path(
-    delete,
-    path = "/api-keys/{api_key_id}",
     operation_id = "revogar_api_key",
     tag = "api-keys",
+    security(("api-key" = ["admin"])),
     params(("api_key_id" = i64, Path, description = "The key's id.")),
     responses(
         (status = 200, description = "Revoked.", body = DetailResponse,
@@ -79,6 +80,7 @@ pub async fn list(state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
         (status = 422, description = "The id is not a 64-bit integer.", body = ValidationErrorResponse),
     )
 )]
+#[delete("/api-keys/{api_key_id}", wrap = "Require::of::<Self>()")]
 pub async fn revoke(
     req: HttpRequest,
     state: Data<ApiState>,

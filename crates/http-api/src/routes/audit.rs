@@ -1,6 +1,8 @@
 //! `/auditoria` and `/consultor/{consultor_id}/historico-conexao`: reading the record of
 //! operations.
 
+use crate::auth::Require;
+use actix_web::get;
 use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse};
 use consultores_domain::ConsultantId;
@@ -24,16 +26,16 @@ use crate::validation::Problems;
 /// `consultor.conexao` is any change of `status_online` (with the other fields changed by the
 /// same request, if any); `atribuicao` is recorded on the consultant who got the contact.
 #[utoipa::path(
-    get,
-    path = "/auditoria",
     operation_id = "listar_auditoria",
     tag = "auditoria",
+    security(("api-key" = ["admin"])),
     params(AuditListQuery),
     responses(
         (status = 200, description = "A page of entries, newest first; `proximo_cursor` is the `cursor` of the next page (`null` on the last).", body = AuditPageResponse),
         (status = 422, description = "Invalid filter, `limit` or `cursor`, or `entidade_id` without `entidade`.", body = ValidationErrorResponse),
     )
 )]
+#[get("/auditoria", wrap = "Require::of::<Self>()")]
 pub async fn list(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let filter = AuditListQuery::parse(&QueryParams::of(&req))?;
     let service = state.audit.clone();
@@ -45,10 +47,9 @@ pub async fn list(req: HttpRequest, state: Data<ApiState>) -> Result<HttpRespons
 /// pages: every `consultor.conexao` entry of the consultant, and their creation (the initial
 /// state). Removed consultants keep their history.
 #[utoipa::path(
-    get,
-    path = "/consultor/{consultor_id}/historico-conexao",
     operation_id = "historico_conexao",
     tag = "auditoria",
+    security(("api-key" = ["admin", "distribuicao", "leitura"])),
     params(
         ("consultor_id" = i64, Path, description = "The consultant's id."),
         ConnectionHistoryQuery,
@@ -59,6 +60,10 @@ pub async fn list(req: HttpRequest, state: Data<ApiState>) -> Result<HttpRespons
             example = json!({"detail": "Consultor não encontrado"})),
         (status = 422, description = "Invalid id, `limit` or `cursor`.", body = ValidationErrorResponse),
     )
+)]
+#[get(
+    "/consultor/{consultor_id}/historico-conexao",
+    wrap = "Require::of::<Self>()"
 )]
 pub async fn connection_history(
     req: HttpRequest,

@@ -1,7 +1,9 @@
 //! `/consultores` and `/consultor/...`: registering, reading, editing, switching and removing
 //! consultants.
 
+use crate::auth::Require;
 use actix_web::web::Data;
+use actix_web::{delete, get, post, put};
 use actix_web::{HttpRequest, HttpResponse};
 use std::sync::Arc;
 
@@ -60,10 +62,9 @@ impl PipedriveUserCheck {
 
 /// Every consultant that is not deleted, by id; optional filters.
 #[utoipa::path(
-    get,
-    path = "/consultores",
     operation_id = "listar_consultores",
     tag = "consultores",
+    security(("api-key" = ["admin", "distribuicao", "leitura"])),
     params(
         ("idioma" = Option<String>, Query, description = "Only consultants who speak this language (case-insensitive).", example = "pt"),
         ("status_online" = Option<bool>, Query, description = "Only consultants online (true) or offline (false)."),
@@ -74,6 +75,7 @@ impl PipedriveUserCheck {
         (status = 422, description = "Invalid filter.", body = ValidationErrorResponse),
     )
 )]
+#[get("/consultores", wrap = "Require::of::<Self>()")]
 pub async fn list(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let query = QueryParams::of(&req);
     let mut problems = Problems::new();
@@ -98,10 +100,9 @@ pub async fn list(req: HttpRequest, state: Data<ApiState>) -> Result<HttpRespons
 
 /// Registers a consultant at the back of the queue (`ultimo_atendimento` = now).
 #[utoipa::path(
-    post,
-    path = "/consultor",
     operation_id = "criar_consultor",
     tag = "consultores",
+    security(("api-key" = ["admin"])),
     request_body = ConsultantCreateRequest,
     responses(
         (status = 200, description = "The new consultant (200, as v6).", body = ConsultantResponse),
@@ -111,6 +112,7 @@ pub async fn list(req: HttpRequest, state: Data<ApiState>) -> Result<HttpRespons
         (status = 422, description = "Invalid body; with the Pipedrive integration on, also an `id_pipedrive` that Pipedrive reports missing or inactive.", body = ValidationErrorResponse),
     )
 )]
+#[post("/consultor", wrap = "Require::of::<Self>()")]
 pub async fn create(
     state: Data<ApiState>,
     Acting(actor): Acting,
@@ -133,10 +135,9 @@ pub async fn create(
 
 /// One consultant.
 #[utoipa::path(
-    get,
-    path = "/consultor/{consultor_id}",
     operation_id = "obter_consultor",
     tag = "consultores",
+    security(("api-key" = ["admin", "distribuicao", "leitura"])),
     params(("consultor_id" = i64, Path, description = "The consultant's id.")),
     responses(
         (status = 200, description = "The consultant.", body = ConsultantResponse),
@@ -145,6 +146,7 @@ pub async fn create(
         (status = 422, description = "The id is not a 64-bit integer.", body = ValidationErrorResponse),
     )
 )]
+#[get("/consultor/{consultor_id}", wrap = "Require::of::<Self>()")]
 pub async fn get(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let id = consultant_id(&req)?;
     let service = state.consultants.clone();
@@ -158,10 +160,9 @@ pub async fn get(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse
 /// Changes only the fields present in the body; `null` clears `email`, `telefone` and
 /// `id_pipedrive`.
 #[utoipa::path(
-    put,
-    path = "/consultor/{consultor_id}",
     operation_id = "atualizar_consultor",
     tag = "consultores",
+    security(("api-key" = ["admin"])),
     params(("consultor_id" = i64, Path, description = "The consultant's id.")),
     request_body = ConsultantUpdateRequest,
     responses(
@@ -174,6 +175,7 @@ pub async fn get(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse
         (status = 422, description = "Invalid id or body; with the Pipedrive integration on, also an `id_pipedrive` that Pipedrive reports missing or inactive.", body = ValidationErrorResponse),
     )
 )]
+#[put("/consultor/{consultor_id}", wrap = "Require::of::<Self>()")]
 pub async fn update(
     req: HttpRequest,
     state: Data<ApiState>,
@@ -205,10 +207,9 @@ pub async fn update(
 
 /// Removes a consultant from every listing and from the rotation; their protocols stay.
 #[utoipa::path(
-    delete,
-    path = "/consultor/{consultor_id}",
     operation_id = "remover_consultor",
     tag = "consultores",
+    security(("api-key" = ["admin"])),
     params(("consultor_id" = i64, Path, description = "The consultant's id.")),
     responses(
         (status = 200, description = "Removed.", body = DetailResponse,
@@ -218,6 +219,7 @@ pub async fn update(
         (status = 422, description = "The id is not a 64-bit integer.", body = ValidationErrorResponse),
     )
 )]
+#[delete("/consultor/{consultor_id}", wrap = "Require::of::<Self>()")]
 pub async fn delete(
     req: HttpRequest,
     state: Data<ApiState>,
@@ -231,10 +233,9 @@ pub async fn delete(
 
 /// Switches `status_online`.
 #[utoipa::path(
-    put,
-    path = "/consultor/{consultor_id}/connection",
     operation_id = "alterar_conexao",
     tag = "consultores",
+    security(("api-key" = ["admin"])),
     params(
         ("consultor_id" = i64, Path, description = "The consultant's id."),
         ("status" = bool, Query, description = "true: online; false: offline."),
@@ -246,6 +247,7 @@ pub async fn delete(
         (status = 422, description = "Invalid id or status.", body = ValidationErrorResponse),
     )
 )]
+#[put("/consultor/{consultor_id}/connection", wrap = "Require::of::<Self>()")]
 pub async fn connection(
     req: HttpRequest,
     state: Data<ApiState>,

@@ -6,11 +6,15 @@ use std::sync::{Arc, OnceLock};
 use actix_web::{HttpRequest, HttpResponse};
 use utoipa_swagger_ui::Config;
 
+use super::openapi;
 use crate::errors::ApiError;
-use crate::openapi::openapi;
 
 /// Where the document is served.
 pub const OPENAPI_PATH: &str = "/openapi.json";
+/// Where Swagger UI's page is served.
+pub const INDEX_PATH: &str = "/docs";
+/// Where Swagger UI's assets are served.
+pub const ASSETS_PATH: &str = "/docs/{tail:.*}";
 
 /// The OpenAPI document as JSON.
 pub async fn openapi_json() -> Result<HttpResponse, ApiError> {

@@ -6,8 +6,8 @@ use actix_web::http::header;
 use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse};
 
-use super::table::RouteTable;
 use crate::errors::ApiError;
+use crate::route_table::RouteTable;
 
 /// The app's default service.
 pub async fn fallback(req: HttpRequest, table: Data<RouteTable>) -> Result<HttpResponse, ApiError> {

@@ -1,5 +1,7 @@
 //! `/health` (the process lives) and `/ready` (the database answers).
 
+use crate::auth::Require;
+use actix_web::get;
 use std::time::Instant;
 
 use actix_web::web::Data;
@@ -13,28 +15,28 @@ use crate::state::{ApiState, Readiness};
 
 /// 200 while the process lives.
 #[utoipa::path(
-    get,
-    path = "/health",
     operation_id = "health",
     tag = "operacao",
+    security(()),
     responses((status = 200, description = "Alive.", body = HealthResponse)),
 )]
+#[get("/health", wrap = "Require::of::<Self>()")]
 pub async fn health() -> HttpResponse {
     HttpResponse::Ok().json(HealthResponse::OK)
 }
 
 /// 200 when the database answers a trivial query, 503 otherwise.
 #[utoipa::path(
-    get,
-    path = "/ready",
     operation_id = "ready",
     tag = "operacao",
+    security(()),
     responses(
         (status = 200, description = "Ready to serve.", body = HealthResponse),
         (status = 503, description = "The database does not answer.", body = DetailResponse,
             example = json!({"detail": "Serviço indisponível"})),
     ),
 )]
+#[get("/ready", wrap = "Require::of::<Self>()")]
 ///
 /// An answer is reused for `AuthCosts::ready_for` (a second), and concurrent calls wait for the
 /// one check in flight: probes never take more than one pooled connection, so they cannot
@@ -51,8 +53,8 @@ pub async fn ready(
     let answer = match fresh {
         Some(answer) => answer,
         None => {
-            let health = state.health.clone();
-            let outcome = blocking::run(move || health.ping())
+            let probe = state.health.clone();
+            let outcome = blocking::run(move || probe.ping())
                 .await
                 .map_err(|error| crate::errors::cause_chain(&error));
             let answer = Readiness {

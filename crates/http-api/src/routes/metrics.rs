@@ -1,5 +1,7 @@
 //! `GET /metrics`: Prometheus text format.
 
+use crate::auth::Require;
+use actix_web::get;
 use actix_web::web::Data;
 use actix_web::HttpResponse;
 use consultores_domain::DomainError;
@@ -14,12 +16,13 @@ use crate::state::ApiState;
 /// language, counted now; wait times; expirations) and, with the Pipedrive integration on,
 /// webhook deliveries and the actions waiting for delivery (counted now).
 #[utoipa::path(
-    get,
-    path = "/metrics",
     operation_id = "metrics",
     tag = "operacao",
+    security(("api-key" = ["admin", "distribuicao", "leitura"])),
+    extensions(("x-public-when-configured" = json!(true))),
     responses((status = 200, description = "Prometheus text exposition format.", content_type = "text/plain", body = String)),
 )]
+#[get("/metrics", wrap = "Require::of::<Self>()")]
 pub async fn scrape(state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let health = state.health.clone();
     let metrics = state.metrics.clone();

@@ -1,6 +1,8 @@
 //! `/webhooks`: outbound webhooks' subscriptions and their delivery logs (`admin`).
 
+use crate::auth::Require;
 use actix_web::web::Data;
+use actix_web::{delete, get, post};
 use actix_web::{HttpRequest, HttpResponse};
 use consultores_domain::{DomainError, WebhookId};
 
@@ -27,10 +29,9 @@ fn not_found() -> ApiError {
 
 /// Subscribes a URL to events; the answer carries the signing secret, shown only here.
 #[utoipa::path(
-    post,
-    path = "/webhooks",
     operation_id = "criar_webhook",
     tag = "webhooks",
+    security(("api-key" = ["admin"])),
     request_body = WebhookCreateRequest,
     responses(
         (status = 200, description = "The subscription, with its `segredo` (shown only now).", body = WebhookResponse),
@@ -38,6 +39,7 @@ fn not_found() -> ApiError {
         (status = 422, description = "Invalid `url`, `eventos` or `descricao`.", body = ValidationErrorResponse),
     )
 )]
+#[post("/webhooks", wrap = "Require::of::<Self>()")]
 pub async fn create(
     state: Data<ApiState>,
     Acting(actor): Acting,
@@ -64,12 +66,12 @@ pub async fn create(
 
 /// Subscriptions, by id (never with their secrets).
 #[utoipa::path(
-    get,
-    path = "/webhooks",
     operation_id = "listar_webhooks",
     tag = "webhooks",
+    security(("api-key" = ["admin"])),
     responses((status = 200, description = "Every subscription not removed.", body = Vec<WebhookResponse>)),
 )]
+#[get("/webhooks", wrap = "Require::of::<Self>()")]
 pub async fn list(state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let api = api(&state)?;
     let webhooks = blocking::run(move || api.store.list_webhooks()).await?;
@@ -82,10 +84,9 @@ pub async fn list(state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
 
 /// Removes a subscription; its pending deliveries are dropped.
 #[utoipa::path(
-    delete,
-    path = "/webhooks/{webhook_id}",
     operation_id = "remover_webhook",
     tag = "webhooks",
+    security(("api-key" = ["admin"])),
     params(("webhook_id" = i64, Path, description = "The subscription's id.")),
     responses(
         (status = 200, description = "Removed.", body = DetailResponse,
@@ -95,6 +96,7 @@ pub async fn list(state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
         (status = 422, description = "The id is not a 64-bit integer.", body = ValidationErrorResponse),
     )
 )]
+#[delete("/webhooks/{webhook_id}", wrap = "Require::of::<Self>()")]
 pub async fn remove(
     req: HttpRequest,
     state: Data<ApiState>,
@@ -115,10 +117,9 @@ pub async fn remove(
 
 /// A subscription's newest deliveries.
 #[utoipa::path(
-    get,
-    path = "/webhooks/{webhook_id}/entregas",
     operation_id = "entregas_webhook",
     tag = "webhooks",
+    security(("api-key" = ["admin"])),
     params(
         ("webhook_id" = i64, Path, description = "The subscription's id."),
         ("limit" = Option<i64>, Query, description = "How many, newest first: 1 to 1000 (default 100).", minimum = 1, maximum = 1000),
@@ -129,6 +130,7 @@ pub async fn remove(
         (status = 422, description = "Invalid id or `limit`.", body = ValidationErrorResponse),
     )
 )]
+#[get("/webhooks/{webhook_id}/entregas", wrap = "Require::of::<Self>()")]
 pub async fn deliveries(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let api = api(&state)?;
     let mut problems = Problems::new();

@@ -1,6 +1,9 @@
 //! `/protocolos`, `/protocolo/...` and `/gerar-protocolo`: protocols outside the rotation.
 
+use crate::auth::Require;
+use actix_web::middleware::from_fn;
 use actix_web::web::Data;
+use actix_web::{get, post, put};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 use consultores_domain::ProtocolId;
 
@@ -23,16 +26,16 @@ pub(crate) const PROTOCOL_ID: &str = "protocolo_id";
 
 /// A page of protocols by ascending id (stable pages).
 #[utoipa::path(
-    get,
-    path = "/protocolos",
     operation_id = "listar_protocolos",
     tag = "protocolos",
+    security(("api-key" = ["admin", "distribuicao", "leitura"])),
     params(ProtocolListQuery),
     responses(
         (status = 200, description = "The page, by ascending id.", body = Vec<ProtocolResponse>),
         (status = 422, description = "Invalid `consultor_id`, `skip` or `limit`.", body = ValidationErrorResponse),
     )
 )]
+#[get("/protocolos", wrap = "Require::of::<Self>()")]
 pub async fn list(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let filter = ProtocolListQuery::parse(&QueryParams::of(&req))?;
     let service = state.protocols.clone();
@@ -43,10 +46,9 @@ pub async fn list(req: HttpRequest, state: Data<ApiState>) -> Result<HttpRespons
 
 /// One protocol.
 #[utoipa::path(
-    get,
-    path = "/protocolo/{protocolo_id}",
     operation_id = "obter_protocolo",
     tag = "protocolos",
+    security(("api-key" = ["admin", "distribuicao", "leitura"])),
     params(("protocolo_id" = i64, Path, description = "The protocol's id.")),
     responses(
         (status = 200, description = "The protocol.", body = ProtocolResponse),
@@ -55,6 +57,7 @@ pub async fn list(req: HttpRequest, state: Data<ApiState>) -> Result<HttpRespons
         (status = 422, description = "The id is not a 64-bit integer.", body = ValidationErrorResponse),
     )
 )]
+#[get("/protocolo/{protocolo_id}", wrap = "Require::of::<Self>()")]
 pub async fn get(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let id = path::id(&req, PROTOCOL_ID).map_err(|error| ApiError::Validation(vec![error]))?;
     let service = state.protocols.clone();
@@ -80,10 +83,9 @@ pub async fn get(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse
 
 /// Edits a protocol: description, priority, status, or the consultant it belongs to.
 #[utoipa::path(
-    put,
-    path = "/protocolo/{protocolo_id}",
     operation_id = "atualizar_protocolo",
     tag = "protocolos",
+    security(("api-key" = ["admin", "distribuicao"])),
     params(("protocolo_id" = i64, Path, description = "The protocol's id.")),
     request_body = ProtocolUpdateRequest,
     responses(
@@ -94,6 +96,7 @@ pub async fn get(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse
         (status = 422, description = "Invalid id or body.", body = ValidationErrorResponse),
     )
 )]
+#[put("/protocolo/{protocolo_id}", wrap = "Require::of::<Self>()")]
 pub async fn update(
     req: HttpRequest,
     state: Data<ApiState>,
@@ -118,10 +121,9 @@ pub async fn update(
 
 /// A new protocol tied to no consultant.
 #[utoipa::path(
-    get,
-    path = "/gerar-protocolo",
     operation_id = "gerar_protocolo",
     tag = "protocolos",
+    security(("api-key" = ["admin", "distribuicao"])),
     params(
         ("Idempotency-Key" = Option<String>, Header, description = "Up to 255 characters: a retry with the same key within 24 h gets the same number."),
     ),
@@ -130,6 +132,11 @@ pub async fn update(
             headers(("Idempotency-Replayed" = String, description = "`true` when this is the stored answer of an earlier request."))),
         (status = 422, description = "Invalid `Idempotency-Key`, or reused with other parameters.", body = ValidationErrorResponse),
     )
+)]
+#[get(
+    "/gerar-protocolo",
+    wrap = "Require::of::<Self>()",
+    wrap = "from_fn(crate::head::refuse)"
 )]
 pub async fn generate(
     req: HttpRequest,
@@ -150,10 +157,9 @@ pub async fn generate(
 
 /// Opens a protocol by hand for a consultant; does not touch the rotation.
 #[utoipa::path(
-    post,
-    path = "/protocolo",
     operation_id = "criar_protocolo",
     tag = "protocolos",
+    security(("api-key" = ["admin", "distribuicao"])),
     params(
         ("Idempotency-Key" = Option<String>, Header, description = "Up to 255 characters: a retry with the same key and body within 24 h gets the same protocol."),
     ),
@@ -167,6 +173,7 @@ pub async fn generate(
         (status = 422, description = "Invalid body or `Idempotency-Key`, or a key reused with another body.", body = ValidationErrorResponse),
     )
 )]
+#[post("/protocolo", wrap = "Require::of::<Self>()")]
 pub async fn create(
     req: HttpRequest,
     state: Data<ApiState>,

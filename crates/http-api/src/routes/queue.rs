@@ -1,6 +1,8 @@
 //! `/fila`: the waiting queue.
 
+use crate::auth::Require;
 use actix_web::web::Data;
+use actix_web::{delete, get, post};
 use actix_web::{HttpRequest, HttpResponse};
 use consultores_domain::{WaitingEntryId, WaitingState};
 
@@ -21,10 +23,9 @@ const ENTRY_ID: &str = "fila_id";
 /// Queues a contact: assigned at once (`atribuido`) when someone is free in one of its
 /// languages and nobody waits ahead of it, else `aguardando` until a consultant frees up.
 #[utoipa::path(
-    post,
-    path = "/fila",
     operation_id = "entrar_na_fila",
     tag = "fila",
+    security(("api-key" = ["admin", "distribuicao"])),
     params(
         ("Idempotency-Key" = Option<String>, Header, description = "Up to 255 characters: a retry with the same key and body within 24 h gets the same entry (as it stands now) and queues nothing."),
     ),
@@ -36,6 +37,7 @@ const ENTRY_ID: &str = "fila_id";
         (status = 422, description = "Invalid body or `Idempotency-Key`, or a key reused with another body.", body = ValidationErrorResponse),
     )
 )]
+#[post("/fila", wrap = "Require::of::<Self>()")]
 pub async fn create(
     req: HttpRequest,
     state: Data<ApiState>,
@@ -81,16 +83,16 @@ pub async fn create(
 
 /// A page of queue entries by arrival.
 #[utoipa::path(
-    get,
-    path = "/fila",
     operation_id = "listar_fila",
     tag = "fila",
+    security(("api-key" = ["admin", "distribuicao", "leitura"])),
     params(WaitingListQuery),
     responses(
         (status = 200, description = "The page, by arrival (ascending id).", body = WaitingPageResponse),
         (status = 422, description = "Invalid `idioma`, `estado`, `limit` or `cursor`.", body = ValidationErrorResponse),
     )
 )]
+#[get("/fila", wrap = "Require::of::<Self>()")]
 pub async fn list(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let filter = WaitingListQuery::parse(&QueryParams::of(&req))?;
     let service = state.queue.clone();
@@ -100,10 +102,9 @@ pub async fn list(req: HttpRequest, state: Data<ApiState>) -> Result<HttpRespons
 
 /// One queue entry.
 #[utoipa::path(
-    get,
-    path = "/fila/{fila_id}",
     operation_id = "obter_entrada_fila",
     tag = "fila",
+    security(("api-key" = ["admin", "distribuicao", "leitura"])),
     params(("fila_id" = i64, Path, description = "The entry's id.")),
     responses(
         (status = 200, description = "The entry.", body = WaitingEntryResponse),
@@ -112,6 +113,7 @@ pub async fn list(req: HttpRequest, state: Data<ApiState>) -> Result<HttpRespons
         (status = 422, description = "The id is not a 64-bit integer.", body = ValidationErrorResponse),
     )
 )]
+#[get("/fila/{fila_id}", wrap = "Require::of::<Self>()")]
 pub async fn get(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let id = path::id(&req, ENTRY_ID).map_err(|error| ApiError::Validation(vec![error]))?;
     let service = state.queue.clone();
@@ -121,10 +123,9 @@ pub async fn get(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse
 
 /// Cancels a waiting entry (an entry already cancelled or expired is returned as it is).
 #[utoipa::path(
-    delete,
-    path = "/fila/{fila_id}",
     operation_id = "cancelar_entrada_fila",
     tag = "fila",
+    security(("api-key" = ["admin", "distribuicao"])),
     params(("fila_id" = i64, Path, description = "The entry's id.")),
     responses(
         (status = 200, description = "The entry, `cancelado`.", body = WaitingEntryResponse),
@@ -135,6 +136,7 @@ pub async fn get(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse
         (status = 422, description = "The id is not a 64-bit integer.", body = ValidationErrorResponse),
     )
 )]
+#[delete("/fila/{fila_id}", wrap = "Require::of::<Self>()")]
 pub async fn cancel(
     req: HttpRequest,
     state: Data<ApiState>,

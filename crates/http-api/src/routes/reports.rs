@@ -1,5 +1,7 @@
 //! `/relatorios/atribuicoes`: how the rotation shared contacts, per consultant per local day.
 
+use crate::auth::Require;
+use actix_web::get;
 use actix_web::http::header;
 use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse};
@@ -21,10 +23,9 @@ use crate::state::ApiState;
 /// `formato=csv` gives the same as CSV: `consultor_id,nome,data,atribuicoes`, one row per
 /// consultant per day.
 #[utoipa::path(
-    get,
-    path = "/relatorios/atribuicoes",
     operation_id = "relatorio_atribuicoes",
     tag = "relatorios",
+    security(("api-key" = ["admin", "distribuicao", "leitura"])),
     params(ReportQuery),
     responses(
         (status = 200, description = "The report (JSON, or CSV with `Accept: text/csv` or `formato=csv`).",
@@ -35,6 +36,7 @@ use crate::state::ApiState;
         (status = 422, description = "Invalid date, `ate` before `de`, a period over 366 days, an unknown language code, time zone or `formato`.", body = ValidationErrorResponse),
     )
 )]
+#[get("/relatorios/atribuicoes", wrap = "Require::of::<Self>()")]
 pub async fn assignments(
     req: HttpRequest,
     state: Data<ApiState>,

@@ -1,5 +1,8 @@
 //! `GET /consultor/da-vez`: the rotation.
 
+use crate::auth::Require;
+use actix_web::get;
+use actix_web::middleware::from_fn;
 use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse};
 use consultores_domain::{DomainError, Language};
@@ -19,10 +22,9 @@ use crate::validation::Problems;
 /// `alternativas` where someone is) to the eligible consultant first in line under the routing
 /// rules, and opens a protocol for it, atomically.
 #[utoipa::path(
-    get,
-    path = "/consultor/da-vez",
     operation_id = "consultor_da_vez",
     tag = "rodizio",
+    security(("api-key" = ["admin", "distribuicao"])),
     params(
         ("idioma" = String, Query, description = "The contact's language (case-insensitive): 2 to 5 letters, at most one `-` inside.", example = "pt", min_length = 2, max_length = 5, pattern = r"^[A-Za-z]+(-[A-Za-z]+)?$"),
         ("alternativas" = Option<String>, Query, description = "Extension: comma-separated languages tried in order when nobody is free in `idioma` (at most 19). The answer's `idioma_atendido` says which was served.", example = "en,es"),
@@ -37,6 +39,11 @@ use crate::validation::Problems;
         (status = 404, description = "Nobody is free in `idioma` nor in `alternativas` (the message names `idioma`).", body = NobodyFreeResponse),
         (status = 422, description = "Missing or invalid `idioma`, `deal_id`, `lead_id`, `person_id` (or more than one of them) or `Idempotency-Key`, or a key reused with other parameters.", body = ValidationErrorResponse),
     )
+)]
+#[get(
+    "/consultor/da-vez",
+    wrap = "Require::of::<Self>()",
+    wrap = "from_fn(crate::head::refuse)"
 )]
 pub async fn assign_next(
     req: HttpRequest,

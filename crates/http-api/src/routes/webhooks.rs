@@ -10,8 +10,10 @@
 //! event: a redelivery is acknowledged and dropped); the background worker assigns the record
 //! later. Pipedrive counts slow or non-2xx answers against the webhook and retries them.
 
+use crate::auth::Require;
 use actix_web::dev::Payload;
 use actix_web::http::header;
+use actix_web::post;
 use actix_web::web::Data;
 use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use futures_util::future::{ready, Ready};
@@ -39,7 +41,7 @@ impl FromRequest for WebhookCaller {
         let intake = req
             .app_data::<Data<ApiState>>()
             .and_then(|state| state.pipedrive.as_ref())
-            .and_then(|pipedrive| pipedrive.webhook.clone());
+            .and_then(|integration| integration.webhook.clone());
         let Some(intake) = intake else {
             return ready(Err(ApiError::NotFound));
         };
@@ -57,10 +59,9 @@ impl FromRequest for WebhookCaller {
 
 /// Records one Pipedrive webhook v2 delivery for the background worker.
 #[utoipa::path(
-    post,
-    path = "/webhooks/pipedrive",
     operation_id = "webhook_pipedrive",
     tag = "pipedrive",
+    security(("pipedrive-webhook" = [])),
     request_body(
         content = Object,
         description = "A Pipedrive webhook v2 delivery (`meta`, `data`, `previous`). Created deals and leads are handed to the next consultant in the language of the configured custom field (or the default language); every other event is recorded and ignored.",
@@ -83,6 +84,7 @@ impl FromRequest for WebhookCaller {
         (status = 422, description = "Not a Pipedrive webhook v2 delivery.", body = ValidationErrorResponse),
     )
 )]
+#[post("/webhooks/pipedrive", wrap = "Require::of::<Self>()")]
 pub async fn pipedrive(
     state: Data<ApiState>,
     WebhookCaller(intake): WebhookCaller,

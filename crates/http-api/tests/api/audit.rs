@@ -117,7 +117,7 @@ on_both_backends! {
 
     async fn rotation_and_protocol_requests_record_their_entries(backend) {
         let app = start(backend).await;
-        let (robot_id, robot) = app.key(ApiKeyScope::Distribuicao);
+        let (robot_id, robot) = app.key(ApiKeyScope::Distribution);
         let by_robot = (json!(robot_id), "teste distribuicao");
         let joao = app.online_consultant("João Silva", &["pt"]).await;
         let mut count = entries!(app).len();
@@ -187,7 +187,7 @@ on_both_backends! {
 
     async fn refused_failed_replayed_and_no_op_requests_record_nothing(backend) {
         let app = start(backend).await;
-        let (_, reader) = app.key(ApiKeyScope::Leitura);
+        let (_, reader) = app.key(ApiKeyScope::Read);
         let ana = app.consultant(json!({"nome": "Ana Souza", "idiomas": ["pt"], "email": "ana@exemplo.com",
             "status_online": true})).await;
         let keyed = |path: &str| {
@@ -365,8 +365,8 @@ on_both_backends! {
     async fn the_connection_history_answers_who_took_a_consultant_out_of_the_rotation(backend) {
         let app = start(backend).await;
         let (manager_id, manager) = app.key(ApiKeyScope::Admin);
-        let (_, reader) = app.key(ApiKeyScope::Leitura);
-        let (_, robot) = app.key(ApiKeyScope::Distribuicao);
+        let (_, reader) = app.key(ApiKeyScope::Read);
+        let (_, robot) = app.key(ApiKeyScope::Distribution);
         let joao = app.consultant(json!({"nome": "João Silva", "idiomas": ["pt"]})).await;
         app.send(request(Method::PUT, &format!("/consultor/{joao}/connection?status=true"), ADMIN_KEY, "manha", None))
             .await
@@ -423,7 +423,7 @@ on_both_backends! {
 
     async fn only_admin_keys_read_the_audit_trail(backend) {
         let app = start(backend).await;
-        for scope in [ApiKeyScope::Leitura, ApiKeyScope::Distribuicao] {
+        for scope in [ApiKeyScope::Read, ApiKeyScope::Distribution] {
             let (_, key) = app.key(scope);
             app.send(with_key(Method::GET, "/auditoria", &key))
                 .await

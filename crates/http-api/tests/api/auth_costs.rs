@@ -118,7 +118,7 @@ on_both_backends! {
     async fn a_verified_key_is_trusted_for_a_while_and_a_revocation_here_is_at_once(backend) {
         let costs = AuthCosts { verified_for: HOUR, ..AuthCosts::default() };
         let (app, counting) = start_counting(backend, costs).await;
-        let (id, key) = app.key(ApiKeyScope::Leitura);
+        let (id, key) = app.key(ApiKeyScope::Read);
         for _ in 0..10 {
             app.send(from("10.0.0.1:5000", &key)).await.expect(200);
         }
@@ -130,7 +130,7 @@ on_both_backends! {
     async fn a_key_revoked_by_another_replica_stops_working_once_trusted_time_is_up(backend) {
         let costs = AuthCosts { verified_for: Duration::ZERO, ..AuthCosts::default() };
         let (app, _) = start_counting(backend, costs).await;
-        let (id, key) = app.key(ApiKeyScope::Leitura);
+        let (id, key) = app.key(ApiKeyScope::Read);
         app.send(from("10.0.0.1:5000", &key)).await.expect(200);
         // Revoked in the store directly, as another replica does.
         app.database.database().revoke(ApiKeyId(id), Utc::now(), &Actor::cli("teste")).unwrap();
@@ -140,7 +140,7 @@ on_both_backends! {
     async fn wrong_keys_past_an_address_allowance_are_refused_without_a_lookup(backend) {
         let costs = AuthCosts { failures_allowed: 5, failure_window: HOUR, ..AuthCosts::default() };
         let (app, counting) = start_counting(backend, costs).await;
-        let (_, key) = app.key(ApiKeyScope::Leitura);
+        let (_, key) = app.key(ApiKeyScope::Read);
         for i in 0..30 {
             app.send(from("10.0.0.1:5000", &format!("chave-errada-{i}"))).await.expect(401);
         }

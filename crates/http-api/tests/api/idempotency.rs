@@ -91,7 +91,7 @@ on_both_backends! {
 
     async fn keys_of_different_callers_never_collide(backend) {
         let app = start(backend).await;
-        let (_, distribution) = app.key(ApiKeyScope::Distribuicao);
+        let (_, distribution) = app.key(ApiKeyScope::Distribution);
         let mine = app.send(keyed(Method::GET, "/gerar-protocolo", "mesma-chave")).await.json();
         let theirs = app
             .send(with_key(Method::GET, "/gerar-protocolo", &distribution).insert_header(("Idempotency-Key", "mesma-chave")))

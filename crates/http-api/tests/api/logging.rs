@@ -57,9 +57,22 @@ on_both_backends! {
         assert_eq!(response["status"], 404);
     }
 
+    async fn a_wrong_method_and_a_refused_head_are_labelled_with_the_route_of_their_path(backend) {
+        let app = start(backend).await;
+        app.send(TestRequest::patch().uri("/consultor/7").insert_header(("x-request-id", "log-405"))).await.expect(405);
+        assert_eq!(app.logs.of("response", "log-405")[0]["route"], "/consultor/{consultor_id}");
+        let head = TestRequest::default().method(Method::HEAD).uri("/consultor/da-vez?idioma=pt");
+        app.send(head.insert_header(("x-request-id", "log-head"))).await.expect(405);
+        let response = &app.logs.of("response", "log-head")[0];
+        assert_eq!(response["route"], "/consultor/da-vez");
+        assert_eq!(response["method"], "HEAD");
+        app.send(TestRequest::get().uri("/docs").insert_header(("x-request-id", "log-docs"))).await.expect(200);
+        assert_eq!(app.logs.of("response", "log-docs")[0]["route"], "/docs");
+    }
+
     async fn no_key_ever_reaches_the_log(backend) {
         let app = start(backend).await;
-        let (_, stored) = app.key(ApiKeyScope::Leitura);
+        let (_, stored) = app.key(ApiKeyScope::Read);
         app.send(with_key(Method::GET, "/consultores", ADMIN_KEY)).await.expect(200);
         app.send(with_key(Method::GET, "/consultores", &stored)).await.expect(200);
         app.send(with_key(Method::GET, "/consultores", "chave-errada-secreta")).await.expect(401);

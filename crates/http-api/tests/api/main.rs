@@ -15,6 +15,7 @@ mod docs;
 mod idempotency;
 mod logging;
 mod metrics;
+mod modules;
 mod outbound;
 mod pipedrive;
 mod protocols;

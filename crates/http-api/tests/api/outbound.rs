@@ -57,7 +57,7 @@ on_both_backends! {
             .await
             .expect_422_at(&[json!(["body", "eventos"])]);
         app.get("/webhooks/1/entregas?limit=0").await.expect_422_at(&[json!(["query", "limit"])]);
-        let (_, distribution) = app.key(ApiKeyScope::Distribuicao);
+        let (_, distribution) = app.key(ApiKeyScope::Distribution);
         app.send(with_key(Method::GET, "/webhooks", &distribution)).await.expect(403);
     }
 }

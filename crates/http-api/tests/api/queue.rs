@@ -153,13 +153,13 @@ on_both_backends! {
 
     async fn reading_keys_may_list_but_not_queue_or_cancel(backend) {
         let app = start(backend).await;
-        let (_, reader) = app.key(ApiKeyScope::Leitura);
+        let (_, reader) = app.key(ApiKeyScope::Read);
         app.send(with_key(Method::GET, "/fila", &reader)).await.expect(200);
         app.send(with_key(Method::POST, "/fila", &reader).set_json(json!({"idioma": "pt"})))
             .await
             .expect(403);
         app.send(with_key(Method::DELETE, "/fila/1", &reader)).await.expect(403);
-        let (_, distribution) = app.key(ApiKeyScope::Distribuicao);
+        let (_, distribution) = app.key(ApiKeyScope::Distribution);
         app.send(with_key(Method::POST, "/fila", &distribution).set_json(json!({"idioma": "pt"})))
             .await
             .expect(200);

@@ -36,7 +36,7 @@ on_both_backends! {
 
         let (yesterday, today, tomorrow) = around_today();
         let path = format!("/relatorios/atribuicoes?de={yesterday}&ate={tomorrow}&fuso_horario=UTC");
-        let (_, reader) = app.key(ApiKeyScope::Leitura);
+        let (_, reader) = app.key(ApiKeyScope::Read);
         let reply = app.send(with_key(Method::GET, &path, &reader)).await;
         reply.expect(200);
         let body = reply.json();

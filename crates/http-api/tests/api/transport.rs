@@ -52,6 +52,30 @@ on_both_backends! {
         app.send(TestRequest::default().method(Method::HEAD).uri("/health")).await.expect(200);
     }
 
+    async fn head_on_a_protected_get_asks_for_its_key_like_get(backend) {
+        let app = start(backend).await;
+        app.send(TestRequest::default().method(Method::HEAD).uri("/consultores"))
+            .await
+            .expect_detail(401, "API Key inválida");
+        app.send(with_key(Method::HEAD, "/consultores", ADMIN_KEY)).await.expect(200);
+        app.send(with_key(Method::HEAD, "/api-keys", ADMIN_KEY)).await.expect(200);
+        // A path answered only by other methods: 405, before any key is asked for.
+        let reply = app.send(TestRequest::default().method(Method::HEAD).uri("/consultor")).await;
+        reply.expect(405);
+        assert_eq!(reply.header("allow").as_deref(), Some("POST"));
+    }
+
+    async fn another_method_on_the_rotation_path_gets_the_key_check_of_the_consultant_route(backend) {
+        let app = start(backend).await;
+        // `DELETE /consultor/da-vez` is `DELETE /consultor/{consultor_id}`: admin only, though
+        // a distribution key may call the rotation itself.
+        let (_, distribution) = app.key(consultores_domain::ApiKeyScope::Distribution);
+        app.send(with_key(Method::DELETE, "/consultor/da-vez", &distribution))
+            .await
+            .expect_detail(403, "Acesso negado para esta chave");
+        app.send(with_key(Method::GET, "/consultor/da-vez?idioma=pt", &distribution)).await.expect(404);
+    }
+
     async fn head_on_a_get_that_changes_state_is_a_405_and_changes_nothing(backend) {
         let app = start(backend).await;
         app.online_consultant("Ana Souza", &["pt"]).await;

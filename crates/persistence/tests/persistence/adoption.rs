@@ -312,7 +312,7 @@ fn adopted_keys_are_hashed_as_they_are_presented() {
     // A generated key still works, found by its SHA-256.
     let new = consultores_domain::NewApiKey {
         description: None,
-        scope: ApiKeyScope::Leitura,
+        scope: ApiKeyScope::Read,
     };
     let (_, secret) = ApiKeyStore::create(&db, &new, now_micros(), &actor()).unwrap();
     assert!(db.authenticate(&secret, now_micros()).unwrap().is_some());

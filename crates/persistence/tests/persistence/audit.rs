@@ -219,7 +219,7 @@ fn protocol_writes_record_their_creation_and_the_changed_fields(test: &TestDatab
         &NewProtocol {
             consultant_id: Some(ana.id),
             description: Some(Description::parse("retornar ligação").unwrap()),
-            priority: Priority::Alta,
+            priority: Priority::High,
         },
         now,
         None,
@@ -261,8 +261,8 @@ fn protocol_writes_record_their_creation_and_the_changed_fields(test: &TestDatab
 
     // protocolo.atualizado: the changed fields, never updated_at.
     let patch = ProtocolPatch {
-        status: Some(ProtocolStatus::Fechado),
-        priority: Some(Priority::Alta),
+        status: Some(ProtocolStatus::Closed),
+        priority: Some(Priority::High),
         description: Some(None),
         ..ProtocolPatch::default()
     };
@@ -344,7 +344,7 @@ fn api_keys_record_their_creation_and_revocation_by_their_caller(test: &TestData
         &db,
         &NewApiKey {
             description: Some("n8n".to_owned()),
-            scope: ApiKeyScope::Distribuicao,
+            scope: ApiKeyScope::Distribution,
         },
         now,
         &cli,
@@ -464,7 +464,7 @@ fn five_recorded_writes(test: &TestDatabase, now: DateTime<Utc>) -> Recorded {
         &db,
         &NewApiKey {
             description: None,
-            scope: ApiKeyScope::Leitura,
+            scope: ApiKeyScope::Read,
         },
         now,
         &actor(),
@@ -502,7 +502,7 @@ fn writes_of_what_is_already_stored_record_nothing(test: &TestDatabase) {
         Some(dora.clone())
     );
     let same_protocol = ProtocolPatch {
-        status: Some(ProtocolStatus::Aberto),
+        status: Some(ProtocolStatus::Open),
         priority: Some(Priority::Normal),
         ..ProtocolPatch::default()
     };
@@ -574,7 +574,7 @@ fn refused_writes_record_nothing(test: &TestDatabase) {
         Err(DomainError::ConsultantNotFound)
     ));
     let status = ProtocolPatch {
-        status: Some(ProtocolStatus::Aberto),
+        status: Some(ProtocolStatus::Open),
         ..ProtocolPatch::default()
     };
     assert_eq!(
@@ -640,7 +640,7 @@ fn a_failure_inside_the_transaction_records_nothing(test: &TestDatabase) {
         &db,
         &NewApiKey {
             description: Some("alvo".to_owned()),
-            scope: ApiKeyScope::Leitura,
+            scope: ApiKeyScope::Read,
         },
         now,
         &actor(),
@@ -704,7 +704,7 @@ fn a_failure_inside_the_transaction_records_nothing(test: &TestDatabase) {
             "protocolo.atualizado",
             Box::new(|| {
                 let patch = ProtocolPatch {
-                    status: Some(ProtocolStatus::Fechado),
+                    status: Some(ProtocolStatus::Closed),
                     ..ProtocolPatch::default()
                 };
                 ProtocolRepository::update(&db, protocol.id, &patch, now, &actor()).map(drop)

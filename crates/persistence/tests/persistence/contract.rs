@@ -384,7 +384,7 @@ fn by_hand_protocol(
         &NewProtocol {
             consultant_id: Some(consultant),
             description: Some(Description::parse("Cliente pediu retorno").unwrap()),
-            priority: Priority::Alta,
+            priority: Priority::High,
         },
         now,
         None,
@@ -409,7 +409,7 @@ fn protocols_are_created_with_the_next_number_and_the_defaults(test: &TestDataba
     assert_eq!(unassigned.language, None);
     assert_eq!(unassigned.description, None);
     assert_eq!(unassigned.priority, Priority::Normal);
-    assert_eq!(unassigned.status, ProtocolStatus::Aberto);
+    assert_eq!(unassigned.status, ProtocolStatus::Open);
     assert_eq!((unassigned.created_at, unassigned.updated_at), (now, now));
     assert_eq!(
         ProtocolRepository::get(&db, unassigned.id).unwrap(),
@@ -424,7 +424,7 @@ fn protocols_are_created_with_the_next_number_and_the_defaults(test: &TestDataba
         "a write at the same `now` is stamped just after the previous one"
     );
     assert_eq!(by_hand.consultant_id, Some(ana.id));
-    assert_eq!(by_hand.priority, Priority::Alta);
+    assert_eq!(by_hand.priority, Priority::High);
     assert_eq!(
         by_hand.description.as_ref().unwrap().as_str(),
         "Cliente pediu retorno"
@@ -478,16 +478,16 @@ fn protocols_are_updated_cleared_and_reassigned_only_to_live_consultants(test: &
     let later = now + Duration::minutes(5);
     let patch = ProtocolPatch {
         description: Some(Some(Description::parse("Em contato").unwrap())),
-        priority: Some(Priority::Urgente),
-        status: Some(ProtocolStatus::EmAndamento),
+        priority: Some(Priority::Urgent),
+        status: Some(ProtocolStatus::InProgress),
         consultant_id: Some(bia.id),
     };
     let updated = ProtocolRepository::update(&db, by_hand.id, &patch, later, &actor())
         .unwrap()
         .unwrap();
     assert_eq!(updated.consultant_id, Some(bia.id));
-    assert_eq!(updated.priority, Priority::Urgente);
-    assert_eq!(updated.status, ProtocolStatus::EmAndamento);
+    assert_eq!(updated.priority, Priority::Urgent);
+    assert_eq!(updated.status, ProtocolStatus::InProgress);
     assert_eq!(updated.description.as_ref().unwrap().as_str(), "Em contato");
     assert_eq!(updated.number, by_hand.number);
     assert_eq!(
@@ -497,14 +497,14 @@ fn protocols_are_updated_cleared_and_reassigned_only_to_live_consultants(test: &
 
     let cleared = ProtocolPatch {
         description: Some(None),
-        status: Some(ProtocolStatus::Fechado),
+        status: Some(ProtocolStatus::Closed),
         ..ProtocolPatch::default()
     };
     let updated = ProtocolRepository::update(&db, by_hand.id, &cleared, later, &actor())
         .unwrap()
         .unwrap();
     assert_eq!(updated.description, None);
-    assert_eq!(updated.status, ProtocolStatus::Fechado);
+    assert_eq!(updated.status, ProtocolStatus::Closed);
     assert_eq!(updated.consultant_id, Some(bia.id));
 
     for consultant_id in [ConsultantId(4242), gone.id] {
@@ -598,7 +598,7 @@ fn assignment_stamps_the_consultant_and_opens_a_numbered_protocol(test: &TestDat
     assert_eq!(assignment.protocol.consultant_id, Some(first.id));
     assert_eq!(assignment.protocol.language, Some(language("pt")));
     assert_eq!(assignment.protocol.priority, Priority::Normal);
-    assert_eq!(assignment.protocol.status, ProtocolStatus::Aberto);
+    assert_eq!(assignment.protocol.status, ProtocolStatus::Open);
     assert_eq!(assignment.protocol.created_at, now);
     assert_eq!(
         ConsultantRepository::get(&db, first.id).unwrap(),
@@ -781,14 +781,14 @@ fn api_keys_are_stored_hashed_and_authenticate_until_revoked(test: &TestDatabase
         &db,
         &NewApiKey {
             description: Some("n8n".to_owned()),
-            scope: ApiKeyScope::Distribuicao,
+            scope: ApiKeyScope::Distribution,
         },
         now,
         &actor(),
     )
     .unwrap();
     assert!(secret.starts_with("csk_") && secret.len() >= 40, "{secret}");
-    assert_eq!(key.scope, ApiKeyScope::Distribuicao);
+    assert_eq!(key.scope, ApiKeyScope::Distribution);
     assert_eq!(
         (key.created_at, key.last_used_at, key.revoked_at),
         (now, None, None)
@@ -799,7 +799,7 @@ fn api_keys_are_stored_hashed_and_authenticate_until_revoked(test: &TestDatabase
         &db,
         &NewApiKey {
             description: None,
-            scope: ApiKeyScope::Leitura,
+            scope: ApiKeyScope::Read,
         },
         now,
         &actor(),

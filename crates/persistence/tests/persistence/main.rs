@@ -3,6 +3,7 @@
 
 mod adoption;
 mod audit;
+mod check_constraints;
 mod common;
 mod concurrency;
 mod contract;

@@ -88,7 +88,7 @@ fn assignment_picks_the_policy_head_on_random_pools(test: &TestDatabase) {
             if !opened.is_empty() && rng.random_bool(0.3) {
                 let closed = opened.swap_remove(rng.random_range(0..opened.len()));
                 let patch = ProtocolPatch {
-                    status: Some(ProtocolStatus::Fechado),
+                    status: Some(ProtocolStatus::Closed),
                     ..ProtocolPatch::default()
                 };
                 let protocol = ProtocolRepository::update(&db, closed, &patch, now, &actor())

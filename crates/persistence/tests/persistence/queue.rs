@@ -36,7 +36,7 @@ fn new_entry(primary: &str, alternatives: &[&str]) -> NewWaitingEntry {
         .unwrap(),
         reference: Some("cliente-1".to_owned()),
         description: None,
-        priority: Priority::Alta,
+        priority: Priority::High,
         crm: None,
         max_wait: MaxWait::default(),
     }
@@ -73,7 +73,7 @@ fn an_entry_is_assigned_at_once_when_someone_is_free(test: &TestDatabase) {
     assert_eq!(entry.position, None);
     let protocol = entry.protocol.expect("a protocol");
     assert_eq!(protocol.consultant_id, Some(joao.id));
-    assert_eq!(protocol.priority, Priority::Alta, "the entry's priority");
+    assert_eq!(protocol.priority, Priority::High, "the entry's priority");
     assert_eq!(entry.consultant.map(|c| c.id), Some(joao.id));
     assert!(entry.assigned_at.is_some());
     assert_eq!(audit_count(&db, AuditAction::WaitingEntryCreated), 1);

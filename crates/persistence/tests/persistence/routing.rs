@@ -304,13 +304,13 @@ fn the_open_limit_follows_protocol_status_and_reassignment(test: &TestDatabase) 
             .unwrap();
     };
     // In progress still counts; moving it to someone else frees the first and loads the second.
-    update(first.id, patch(ProtocolStatus::EmAndamento, None));
+    update(first.id, patch(ProtocolStatus::InProgress, None));
     assert_eq!(open(limited.id), 1);
-    update(first.id, patch(ProtocolStatus::EmAndamento, Some(other.id)));
+    update(first.id, patch(ProtocolStatus::InProgress, Some(other.id)));
     assert_eq!((open(limited.id), open(other.id)), (0, 1));
     assert_eq!(assign(test, "pt", tuesday_noon()), Some(limited.id));
     // Closing a protocol frees its consultant.
-    update(first.id, patch(ProtocolStatus::Fechado, None));
+    update(first.id, patch(ProtocolStatus::Closed, None));
     assert_eq!(open(other.id), 0);
 }
 

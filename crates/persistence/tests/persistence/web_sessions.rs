@@ -27,7 +27,7 @@ fn sessions_live_while_used_and_die_idle_signed_out_or_revoked(test: &TestDataba
         &db,
         &NewApiKey {
             description: Some("coordenação".to_owned()),
-            scope: ApiKeyScope::Distribuicao,
+            scope: ApiKeyScope::Distribution,
         },
         now,
         &actor(),
@@ -36,7 +36,7 @@ fn sessions_live_while_used_and_die_idle_signed_out_or_revoked(test: &TestDataba
     let stored = WebSession {
         api_key_id: Some(key.id),
         key_description: Some("coordenação".to_owned()),
-        scope: ApiKeyScope::Distribuicao,
+        scope: ApiKeyScope::Distribution,
         csrf_token: "csrf-1".to_owned(),
     };
     let configured = WebSession {
@@ -112,7 +112,7 @@ fn protocol_search_combines_criteria_newest_first(test: &TestDatabase) {
         ids.push(created.value);
     }
     let patch = ProtocolPatch {
-        status: Some(ProtocolStatus::Fechado),
+        status: Some(ProtocolStatus::Closed),
         ..ProtocolPatch::default()
     };
     ProtocolRepository::update(&db, ids[2].id, &patch, now + Duration::hours(5), &actor()).unwrap();
@@ -141,7 +141,7 @@ fn protocol_search_combines_criteria_newest_first(test: &TestDatabase) {
     assert_eq!(
         found(ProtocolSearch {
             consultant_id: Some(ana.id),
-            status: Some(ProtocolStatus::Aberto),
+            status: Some(ProtocolStatus::Open),
             ..ProtocolSearch::default()
         }),
         vec![ids[0].id.0]

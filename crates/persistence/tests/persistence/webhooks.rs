@@ -48,7 +48,7 @@ fn every_reported_change_queues_one_delivery_per_subscriber_in_its_transaction(
     let refused = db.assign_next(&language("fr"), now, None, &actor(), None);
     assert!(refused.is_err(), "nobody speaks fr: nothing queued");
     let patch = ProtocolPatch {
-        status: Some(ProtocolStatus::Fechado),
+        status: Some(ProtocolStatus::Closed),
         ..ProtocolPatch::default()
     };
     ProtocolRepository::update(&db, assigned.protocol.id, &patch, now, &actor()).unwrap();

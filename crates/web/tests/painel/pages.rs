@@ -89,7 +89,7 @@ on_both_backends! {
         let assigned = painel.api(Method::GET, "/consultor/da-vez?idioma=pt", None).await.json();
         let id = assigned["protocolo_id"].as_i64().unwrap();
         let number = assigned["numero_protocolo"].as_str().unwrap().to_owned();
-        let robot = painel.key(ApiKeyScope::Distribuicao, "atendimento");
+        let robot = painel.key(ApiKeyScope::Distribution, "atendimento");
         painel.sign_in(&robot).await.expect(303);
         let found = painel.get(&format!("/painel/protocolos?numero={}", number.trim_start_matches('#'))).await;
         found.expect(200);

@@ -142,7 +142,7 @@ on_both_backends! {
         let painel = start(backend).await;
         let ana = painel.consultant("Ana Souza", &["pt"]).await;
         let protocol = painel.api(Method::GET, "/gerar-protocolo", None).await.json()["protocolo_id"].as_i64().unwrap();
-        let reader = painel.key(ApiKeyScope::Leitura, "leitor");
+        let reader = painel.key(ApiKeyScope::Read, "leitor");
         painel.sign_in(&reader).await.expect(303);
         let queue = painel.get("/painel/fila").await;
         queue.expect(200);

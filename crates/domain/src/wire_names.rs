@@ -1,0 +1,57 @@
+//! One declaration per enum of wire names: each variant carries its wire (and database) name in
+//! `#[strum(serialize = "...")]`, the enum derives `IntoStaticStr`, `EnumIter` and `VariantNames`
+//! and `#[serde(into = "&'static str", try_from = "String")]`, and [`wire_names!`] derives the
+//! rest from those: `as_str`, `all`, `names`, `FromStr` (refusing with the list of names),
+//! `Display` and the `TryFrom<String>` serde reads with.
+
+/// See the [module](self).
+macro_rules! wire_names {
+    ($name:ident) => {
+        impl $name {
+            /// The wire (and database) name.
+            pub fn as_str(self) -> &'static str {
+                self.into()
+            }
+
+            /// Every value, in declaration order.
+            pub fn all() -> <Self as strum::IntoEnumIterator>::Iterator {
+                <Self as strum::IntoEnumIterator>::iter()
+            }
+
+            /// Every wire name, in declaration order (the OpenAPI `enum` lists these).
+            pub fn names() -> &'static [&'static str] {
+                <Self as strum::VariantNames>::VARIANTS
+            }
+
+            /// The wire names, comma-separated, as error messages list them.
+            pub fn allowed() -> &'static str {
+                static ALLOWED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+                ALLOWED.get_or_init(|| Self::names().join(", "))
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::values::InvalidValue;
+            fn from_str(raw: &str) -> Result<Self, Self::Err> {
+                Self::all().find(|value| value.as_str() == raw).ok_or(
+                    $crate::values::InvalidValue::NotAllowed {
+                        allowed: Self::allowed(),
+                    },
+                )
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = $crate::values::InvalidValue;
+            fn try_from(raw: String) -> Result<Self, Self::Error> {
+                raw.parse()
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
