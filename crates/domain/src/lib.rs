@@ -6,6 +6,7 @@
 
 pub mod api_key;
 pub mod audit;
+pub mod batch;
 pub mod clock;
 pub mod consultant;
 pub mod crm;
@@ -49,7 +50,7 @@ pub use distribution::{
 pub use error::DomainError;
 pub use idempotency::{IdempotencyClaim, IdempotencyKey, Recorded, IDEMPOTENCY_WINDOW_HOURS};
 pub use ports::{
-    ApiKeyStore, AssignmentPort, AuditLog, ConsultantRepository, PoolState, ProtocolRepository,
+    ApiKeyStore, AssignmentPort, AssignmentRequest, AuditLog, ConsultantRepository, PoolState, ProtocolRepository,
     ReportStore, StoreHealth, WebSessionStore,
 };
 pub use protocol::{
@@ -64,7 +65,7 @@ pub use routing::{
     Workload, Zone,
 };
 pub use services::{
-    AuditService, ConsultantService, CrmDeliveryService, CrmUserDirectory, DeliveryRound,
+    AuditService, BatchedAssignments, ConsultantService, CrmDeliveryService, CrmUserDirectory, DeliveryRound,
     DeliverySettings, DispatchSignal, DistributionService, NobodyFree, ProtocolService,
     ReportService, UserCheck, WaitingQueueService,
 };

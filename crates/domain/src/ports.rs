@@ -106,6 +106,17 @@ pub trait ProtocolRepository: Send + Sync {
     ) -> Result<Option<Protocol>, DomainError>;
 }
 
+/// The arguments of one [`AssignmentPort::assign_first`] call, for
+/// [`AssignmentPort::assign_batch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssignmentRequest {
+    pub languages: Vec<Language>,
+    pub now: DateTime<Utc>,
+    pub claim: Option<IdempotencyClaim>,
+    pub actor: Actor,
+    pub crm: Option<CrmTarget>,
+}
+
 /// The rotation's one atomic step.
 #[cfg_attr(test, mockall::automock)]
 pub trait AssignmentPort: Send + Sync {
@@ -134,6 +145,29 @@ pub trait AssignmentPort: Send + Sync {
         actor: &Actor,
         crm: Option<CrmTarget>,
     ) -> Result<Recorded<Assignment>, DomainError>;
+
+    /// The requests of `batch`, in order, as if each were an [`AssignmentPort::assign_first`]
+    /// call made after the one before it returned: one result per request, in the same order.
+    /// A request's own failure (nobody available, a reused key) is its result alone; a failure
+    /// of the whole batch (the store unreachable) is every request's. An adapter overrides it
+    /// to run the batch in one transaction (see [`crate::services::BatchedAssignments`]).
+    fn assign_batch(
+        &self,
+        batch: Vec<AssignmentRequest>,
+    ) -> Vec<Result<Recorded<Assignment>, DomainError>> {
+        batch
+            .into_iter()
+            .map(|request| {
+                self.assign_first(
+                    &request.languages,
+                    request.now,
+                    request.claim,
+                    &request.actor,
+                    request.crm,
+                )
+            })
+            .collect()
+    }
 
     /// [`AssignmentPort::assign_first`] with one language.
     fn assign_next(
