@@ -69,7 +69,10 @@ impl<Req, Res> Batcher<Req, Res> {
                 return result;
             }
             if state.leading {
-                state = self.done.wait(state).unwrap_or_else(PoisonError::into_inner);
+                state = self
+                    .done
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner);
                 continue;
             }
             // Nobody leads: this caller runs the head of the queue (its own request among it,
@@ -156,7 +159,11 @@ mod tests {
         let batches = batches.lock().unwrap();
         let mut all: Vec<u32> = batches.iter().flatten().copied().collect();
         all.sort_unstable();
-        assert_eq!(all, (0..32).collect::<Vec<_>>(), "each request ran exactly once");
+        assert_eq!(
+            all,
+            (0..32).collect::<Vec<_>>(),
+            "each request ran exactly once"
+        );
         assert!(batches.len() < 32, "requests were gathered: {batches:?}");
     }
 
@@ -199,7 +206,11 @@ mod tests {
         release.wait();
         assert_eq!(leader.join().unwrap(), 1);
         assert_eq!(follower.join().unwrap(), 2);
-        assert_eq!(runs.load(Ordering::SeqCst), 2, "the follower ran in the next batch");
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            2,
+            "the follower ran in the next batch"
+        );
     }
 
     #[test]
@@ -265,8 +276,15 @@ mod tests {
         release.wait();
         assert_eq!(first.join().unwrap(), 0);
         let outcomes: Vec<_> = queued.into_iter().map(|h| h.join().unwrap()).collect();
-        assert_eq!(outcomes.iter().filter(|o| o.is_err()).count(), 1, "the leader panics");
-        assert!(outcomes.iter().any(|o| matches!(o, Ok(-1))), "the other is failed");
+        assert_eq!(
+            outcomes.iter().filter(|o| o.is_err()).count(),
+            1,
+            "the leader panics"
+        );
+        assert!(
+            outcomes.iter().any(|o| matches!(o, Ok(-1))),
+            "the other is failed"
+        );
         // The batcher still works.
         assert_eq!(batcher.submit(9, |batch| batch, || -1), 9);
     }

@@ -50,8 +50,8 @@ pub use distribution::{
 pub use error::DomainError;
 pub use idempotency::{IdempotencyClaim, IdempotencyKey, Recorded, IDEMPOTENCY_WINDOW_HOURS};
 pub use ports::{
-    ApiKeyStore, AssignmentPort, AssignmentRequest, AuditLog, ConsultantRepository, PoolState, ProtocolRepository,
-    ReportStore, StoreHealth, WebSessionStore,
+    ApiKeyStore, AssignmentPort, AssignmentRequest, AuditLog, ConsultantRepository, PoolState,
+    ProtocolRepository, ReportStore, StoreHealth, WebSessionStore,
 };
 pub use protocol::{
     NewProtocol, Priority, Protocol, ProtocolFilter, ProtocolId, ProtocolPatch, ProtocolSearch,
@@ -65,9 +65,9 @@ pub use routing::{
     Workload, Zone,
 };
 pub use services::{
-    AuditService, BatchedAssignments, ConsultantService, CrmDeliveryService, CrmUserDirectory, DeliveryRound,
-    DeliverySettings, DispatchSignal, DistributionService, NobodyFree, ProtocolService,
-    ReportService, UserCheck, WaitingQueueService,
+    AssignmentBatcher, AuditService, ConsultantService, CrmDeliveryService, CrmUserDirectory,
+    DeliveryRound, DeliverySettings, DispatchSignal, DistributionService, NobodyFree,
+    ProtocolService, ReportService, UserCheck, WaitingQueueService,
 };
 pub use values::{
     ConsultantName, Description, Email, InvalidValue, Language, LanguageList, Phone,

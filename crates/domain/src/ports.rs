@@ -150,7 +150,7 @@ pub trait AssignmentPort: Send + Sync {
     /// call made after the one before it returned: one result per request, in the same order.
     /// A request's own failure (nobody available, a reused key) is its result alone; a failure
     /// of the whole batch (the store unreachable) is every request's. An adapter overrides it
-    /// to run the batch in one transaction (see [`crate::services::BatchedAssignments`]).
+    /// to run the batch in one transaction (see [`crate::services::AssignmentBatcher`]).
     fn assign_batch(
         &self,
         batch: Vec<AssignmentRequest>,

@@ -75,9 +75,10 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use consultores_domain::routing::next_queue_key;
 use consultores_domain::{
-    assignment_note, Actor, Assignment, AssignmentPort, AuditAction, AuditChanges, AuditValue,
-    Consultant, CrmTarget, DomainError, IdempotencyClaim, Language, PipedriveUserId, Priority,
-    ProtocolStatus, Recorded, WebhookEvent, Zone, ASSIGNMENT_NOTE_TEMPLATE,
+    assignment_note, Actor, Assignment, AssignmentPort, AssignmentRequest, AuditAction,
+    AuditChanges, AuditValue, Consultant, CrmTarget, DomainError, IdempotencyClaim, Language,
+    PipedriveUserId, Priority, ProtocolStatus, Recorded, WebhookEvent, Zone,
+    ASSIGNMENT_NOTE_TEMPLATE,
 };
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Date, Integer, Nullable, Text};
@@ -85,14 +86,12 @@ use diesel::{PgConnection, SqliteConnection};
 
 use crate::audit::NewAuditRow;
 use crate::crm_outbox::{fresh_statuses, insert_assignment_actions};
-use crate::database::{Database, Pools};
+use crate::database::Database;
 use crate::error::StoreError;
 use crate::faults::FaultPoint;
-use crate::idempotency::{record, replay};
 use crate::models::{consultants_with_languages, ConsultantRow, NewProtocolRow, ProtocolRow};
 use crate::queries::{CounterQuery, Queries, RowLocks};
 use crate::schema::{consultores, protocolos};
-use crate::session::PgSession;
 use crate::sql_types::{Timestamp, UtcTimestamp};
 use crate::webhooks::{assignment_data, WebhookOutbox};
 
@@ -111,6 +110,12 @@ const NOBODY_AVAILABLE: &str = "NOBODY_AVAILABLE";
 /// ([`Origin`]). Nobody eligible raises [`NOBODY_AVAILABLE`], which undoes the counter update.
 pub(crate) const ASSIGN: &str =
     "SELECT * FROM consultores_atribuir($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+
+/// A batch of assignments in one round trip (migration `2026-10-15-000000_atribuir_lote`, see
+/// `batch.rs`): the arguments of [`ASSIGN`] as arrays, one element per request (its languages
+/// comma-separated), except the zone, the audit action and entity and the note template.
+pub(crate) const ASSIGN_BATCH: &str =
+    "SELECT * FROM consultores_atribuir_lote($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 
 /// Where an assignment comes from (`p_origem` of `consultores_atribuir`, migration
 /// `2026-07-01-000003_atribuir`). While contacts wait in a language, only the queue's
@@ -263,7 +268,7 @@ impl AssignedRow {
 /// A row of [`ASSIGN`]: the assignment and the number of outbox items written (2, or 0 without
 /// a target or for a consultant without `id_pipedrive`).
 #[derive(Debug, QueryableByName)]
-struct AssignedWithCrmRow {
+pub(crate) struct AssignedWithCrmRow {
     #[diesel(embed)]
     assigned: AssignedRow,
     #[diesel(sql_type = BigInt)]
@@ -271,7 +276,7 @@ struct AssignedWithCrmRow {
 }
 
 impl AssignedWithCrmRow {
-    fn into_domain(
+    pub(crate) fn into_domain(
         self,
         target: Option<&CrmTarget>,
         default_zone: Zone,
@@ -327,77 +332,6 @@ pub(crate) fn assign_in_postgres(
 }
 
 impl Database {
-    #[allow(clippy::too_many_arguments)] // the port's arguments, plus the connection's session
-    fn assign_on_postgres(
-        &self,
-        conn: &mut PgConnection,
-        session: &PgSession,
-        languages: &[Language],
-        now: DateTime<Utc>,
-        claim: Option<&IdempotencyClaim>,
-        actor: &Actor,
-        crm: Option<&CrmTarget>,
-    ) -> Result<Recorded<Assignment>, StoreError> {
-        let assign = |conn: &mut PgConnection| -> Result<Assignment, StoreError> {
-            assign_in_postgres(
-                conn,
-                languages,
-                now,
-                actor,
-                crm,
-                Origin::of_rotation(actor),
-                self.default_time_zone(),
-            )
-        };
-        // Always a transaction, even with nothing else to do in it: the assignment is read back
-        // (into domain values) before COMMIT, so a stored row the domain cannot read rolls it
-        // back. Sent alone, the call committed first, answered 500, and a retry assigned again.
-        conn.build_transaction().read_committed().run(|conn| {
-            session.begin(conn)?;
-            if let Some(previous) = replay::<Assignment>(conn, claim, now)? {
-                return Ok(Recorded::replayed(previous));
-            }
-            self.faults().check(FaultPoint::AfterClaim, conn)?;
-            // From here to COMMIT every other assignment and protocol creation waits on us: the
-            // function takes the counter row first.
-            let assignment = assign(conn)?;
-            // The counter was taken inside the function; a failure from here on rolls it back.
-            self.faults().check(FaultPoint::AfterCounter, conn)?;
-            self.faults().check(FaultPoint::AfterWrite, conn)?;
-            record(conn, claim, &assignment)?;
-            self.faults().check(FaultPoint::BeforeCommit, conn)?;
-            Ok(Recorded::fresh(assignment))
-        })
-    }
-
-    fn assign_on_sqlite(
-        &self,
-        conn: &mut SqliteConnection,
-        languages: &[Language],
-        now: DateTime<Utc>,
-        claim: Option<&IdempotencyClaim>,
-        actor: &Actor,
-        crm: Option<&CrmTarget>,
-    ) -> Result<Recorded<Assignment>, StoreError> {
-        conn.immediate_transaction(|conn| {
-            if let Some(previous) = replay::<Assignment>(conn, claim, now)? {
-                return Ok(Recorded::replayed(previous));
-            }
-            self.faults().check(FaultPoint::AfterClaim, conn)?;
-            let assignment = self.assign_in_sqlite(
-                conn,
-                languages,
-                now,
-                actor,
-                crm,
-                Origin::of_rotation(actor),
-            )?;
-            record(conn, claim, &assignment)?;
-            self.faults().check(FaultPoint::BeforeCommit, conn)?;
-            Ok(Recorded::fresh(assignment))
-        })
-    }
-
     /// The assignment's statements on SQLite, inside the caller's immediate transaction (or a
     /// savepoint of it). Nobody eligible is [`DomainError::NoneAvailable`].
     pub(crate) fn assign_in_sqlite(
@@ -516,7 +450,7 @@ impl Database {
 }
 
 /// Nobody eligible in any of `languages`: named by the first (the one requested).
-fn nobody_available(languages: &[Language]) -> StoreError {
+pub(crate) fn nobody_available(languages: &[Language]) -> StoreError {
     match languages.first() {
         Some(first) => DomainError::NoneAvailable(first.clone()).into(),
         None => StoreError::internal("an assignment was asked for no language"),
@@ -524,6 +458,8 @@ fn nobody_available(languages: &[Language]) -> StoreError {
 }
 
 impl AssignmentPort for Database {
+    /// Through this process's batcher: run with the calls made meanwhile in one transaction
+    /// (`batch.rs`).
     fn assign_first(
         &self,
         languages: &[Language],
@@ -532,20 +468,21 @@ impl AssignmentPort for Database {
         actor: &Actor,
         crm: Option<CrmTarget>,
     ) -> Result<Recorded<Assignment>, DomainError> {
-        let (claim, crm) = (claim.as_ref(), crm.as_ref());
-        let result = match self.pools() {
-            Pools::Postgres(pool, session) => {
-                pool.get().map_err(StoreError::from).and_then(|mut conn| {
-                    self.assign_on_postgres(&mut conn, session, languages, now, claim, actor, crm)
-                })
-            }
-            Pools::Sqlite(pool) => self.sqlite_writer().and_then(|_writer| {
-                pool.get().map_err(StoreError::from).and_then(|mut conn| {
-                    self.assign_on_sqlite(&mut conn, languages, now, claim, actor, crm)
-                })
-            }),
+        let request = AssignmentRequest {
+            languages: languages.to_vec(),
+            now,
+            claim,
+            actor: actor.clone(),
+            crm,
         };
-        Ok(result?)
+        self.assignment_batcher().assign(self, request)
+    }
+
+    fn assign_batch(
+        &self,
+        batch: Vec<AssignmentRequest>,
+    ) -> Vec<Result<Recorded<Assignment>, DomainError>> {
+        crate::batch::assign_batch(self, batch)
     }
 
     fn rotation_candidates(&self, languages: &[Language]) -> Result<Vec<Consultant>, DomainError> {

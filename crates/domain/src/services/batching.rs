@@ -1,18 +1,10 @@
-//! [`BatchedAssignments`]: the rotation's port with concurrent calls gathered into batches.
+//! [`AssignmentBatcher`]: concurrent calls of the rotation's port gathered into batches.
 
-use std::sync::Arc;
-
-use chrono::{DateTime, Utc};
-
-use crate::audit::Actor;
 use crate::batch::Batcher;
-use crate::consultant::Consultant;
-use crate::crm::CrmTarget;
 use crate::distribution::Assignment;
 use crate::error::DomainError;
-use crate::idempotency::{IdempotencyClaim, Recorded};
+use crate::idempotency::Recorded;
 use crate::ports::{AssignmentPort, AssignmentRequest};
-use crate::values::Language;
 
 /// Most assignments run together in one batch. PostgreSQL runs each in a subtransaction, and
 /// a transaction with more than 64 of them overflows the snapshot's cache of subtransaction
@@ -21,56 +13,41 @@ pub const MAX_ASSIGNMENT_BATCH: usize = 64;
 
 type Outcome = Result<Recorded<Assignment>, DomainError>;
 
-/// An [`AssignmentPort`] whose concurrent `assign_first` calls (from every service sharing
-/// this value: `da-vez`, Pipedrive's records) run as [`AssignmentPort::assign_batch`] of the
-/// inner port, leader/follower (see [`crate::batch`]): the first caller runs everything queued
-/// while the batch before it was in flight. Each caller gets what the same calls made one after
-/// another in arrival order would give. Share one per process.
-pub struct BatchedAssignments {
-    inner: Arc<dyn AssignmentPort>,
+/// Gathers concurrent assignments into [`AssignmentPort::assign_batch`] calls, leader/follower
+/// (see [`crate::batch`]): the first caller runs everything queued while the batch before it was
+/// in flight. Each caller gets what the same calls made one after another in arrival order would
+/// give. An adapter holds one per process and sends its `assign_first` calls through
+/// [`AssignmentBatcher::assign`] (it cannot hold the port itself: the port holds it).
+pub struct AssignmentBatcher {
     batcher: Batcher<AssignmentRequest, Outcome>,
 }
 
-impl std::fmt::Debug for BatchedAssignments {
+impl std::fmt::Debug for AssignmentBatcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BatchedAssignments").finish_non_exhaustive()
+        f.debug_struct("AssignmentBatcher").finish_non_exhaustive()
     }
 }
 
-impl BatchedAssignments {
-    /// Batches of at most [`MAX_ASSIGNMENT_BATCH`] over `inner`.
-    pub fn new(inner: Arc<dyn AssignmentPort>) -> Self {
-        Self::with_max_batch(inner, MAX_ASSIGNMENT_BATCH)
+impl Default for AssignmentBatcher {
+    /// Batches of at most [`MAX_ASSIGNMENT_BATCH`].
+    fn default() -> Self {
+        Self::with_max_batch(MAX_ASSIGNMENT_BATCH)
     }
+}
 
+impl AssignmentBatcher {
     /// Batches of at most `max_batch` (1: every call alone, in arrival order).
-    pub fn with_max_batch(inner: Arc<dyn AssignmentPort>, max_batch: usize) -> Self {
+    pub fn with_max_batch(max_batch: usize) -> Self {
         Self {
-            inner,
             batcher: Batcher::new(max_batch),
         }
     }
-}
 
-impl AssignmentPort for BatchedAssignments {
-    fn assign_first(
-        &self,
-        languages: &[Language],
-        now: DateTime<Utc>,
-        claim: Option<IdempotencyClaim>,
-        actor: &Actor,
-        crm: Option<CrmTarget>,
-    ) -> Outcome {
-        let request = AssignmentRequest {
-            languages: languages.to_vec(),
-            now,
-            claim,
-            actor: actor.clone(),
-            crm,
-        };
+    /// Runs `request` on `port` in a batch with the calls made meanwhile.
+    pub fn assign(&self, port: &dyn AssignmentPort, request: AssignmentRequest) -> Outcome {
         self.batcher.submit(
             request,
-            |batch| self.inner.assign_batch(batch),
+            |batch| port.assign_batch(batch),
             || {
                 Err(DomainError::internal(
                     "the assignment batch this request was in failed",
@@ -78,33 +55,23 @@ impl AssignmentPort for BatchedAssignments {
             },
         )
     }
-
-    fn assign_batch(&self, batch: Vec<AssignmentRequest>) -> Vec<Outcome> {
-        self.inner.assign_batch(batch)
-    }
-
-    fn rotation_candidates(&self, languages: &[Language]) -> Result<Vec<Consultant>, DomainError> {
-        self.inner.rotation_candidates(languages)
-    }
-
-    fn waiting_contacts(&self, languages: &[Language]) -> Result<u64, DomainError> {
-        self.inner.waiting_contacts(languages)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::{Barrier, Mutex};
+    use std::sync::{Arc, Barrier, Mutex};
     use std::thread;
     use std::time::Duration;
+
+    use chrono::{DateTime, Utc};
 
     use super::*;
     use crate::audit::tests::actor;
     use crate::consultant::tests::sample_consultant;
     use crate::ports::MockAssignmentPort;
     use crate::protocol::{Priority, Protocol, ProtocolId, ProtocolStatus};
-    use crate::values::ProtocolNumber;
+    use crate::values::{Language, ProtocolNumber};
 
     fn language(code: &str) -> Language {
         Language::parse(code).unwrap()
@@ -125,6 +92,16 @@ mod tests {
                 updated_at: now,
             },
             crm_actions: None,
+        }
+    }
+
+    fn request(code: &str) -> AssignmentRequest {
+        AssignmentRequest {
+            languages: vec![language(code)],
+            now: Utc::now(),
+            claim: None,
+            actor: actor(),
+            crm: None,
         }
     }
 
@@ -155,9 +132,9 @@ mod tests {
     #[test]
     fn a_lone_call_is_a_batch_of_one() {
         let batches = Arc::new(Mutex::new(Vec::new()));
-        let port = BatchedAssignments::new(Arc::new(numbering_port(batches.clone())));
-        let done = port
-            .assign_first(&[language("pt")], Utc::now(), None, &actor(), None)
+        let port = numbering_port(batches.clone());
+        let done = AssignmentBatcher::default()
+            .assign(&port, request("pt"))
             .unwrap();
         assert_eq!(done.value.protocol.number.counter(), 1);
         assert_eq!(*batches.lock().unwrap(), vec![1]);
@@ -166,24 +143,17 @@ mod tests {
     #[test]
     fn concurrent_calls_are_gathered_and_each_gets_its_own_answer() {
         let batches = Arc::new(Mutex::new(Vec::new()));
-        let port = Arc::new(BatchedAssignments::new(Arc::new(numbering_port(
-            batches.clone(),
-        ))));
+        let port = Arc::new(numbering_port(batches.clone()));
+        let batcher = Arc::new(AssignmentBatcher::default());
         let start = Arc::new(Barrier::new(48));
         let handles: Vec<_> = (0..48)
             .map(|n| {
-                let (port, start) = (port.clone(), start.clone());
+                let (port, batcher, start) = (port.clone(), batcher.clone(), start.clone());
                 thread::spawn(move || {
-                    let wanted = language(if n % 4 == 0 { "xx" } else { "pt" });
+                    let wanted = if n % 4 == 0 { "xx" } else { "pt" };
                     start.wait();
-                    let outcome = port.assign_first(
-                        std::slice::from_ref(&wanted),
-                        Utc::now(),
-                        None,
-                        &actor(),
-                        None,
-                    );
-                    (wanted, outcome)
+                    let outcome = batcher.assign(port.as_ref(), request(wanted));
+                    (language(wanted), outcome)
                 })
             })
             .collect();
@@ -216,22 +186,9 @@ mod tests {
                 .map(|_| Err(DomainError::unavailable("down")))
                 .collect()
         });
-        let port = BatchedAssignments::new(Arc::new(inner));
         assert!(matches!(
-            port.assign_first(&[language("pt")], Utc::now(), None, &actor(), None),
+            AssignmentBatcher::default().assign(&inner, request("pt")),
             Err(DomainError::Unavailable(_))
         ));
-    }
-
-    #[test]
-    fn the_other_calls_go_to_the_inner_port() {
-        let mut inner = MockAssignmentPort::new();
-        inner.expect_waiting_contacts().returning(|_| Ok(3));
-        inner
-            .expect_rotation_candidates()
-            .returning(|_| Ok(vec![sample_consultant(1)]));
-        let port = BatchedAssignments::new(Arc::new(inner));
-        assert_eq!(port.waiting_contacts(&[language("pt")]).unwrap(), 3);
-        assert_eq!(port.rotation_candidates(&[language("pt")]).unwrap().len(), 1);
     }
 }

@@ -13,7 +13,7 @@ mod test_clock;
 mod waiting;
 
 pub use audit::AuditService;
-pub use batching::{BatchedAssignments, MAX_ASSIGNMENT_BATCH};
+pub use batching::{AssignmentBatcher, MAX_ASSIGNMENT_BATCH};
 pub use consultant::ConsultantService;
 pub use crm_delivery::{CrmDeliveryService, DeliveryRound, DeliverySettings};
 pub use crm_users::{CrmUserDirectory, UserCheck};

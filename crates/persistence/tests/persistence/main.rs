@@ -3,6 +3,7 @@
 
 mod adoption;
 mod audit;
+mod batching;
 mod common;
 mod concurrency;
 mod contract;
