@@ -46,6 +46,22 @@ pub trait ConsultantRepository: Send + Sync {
     /// Non-deleted consultants matching `filter`, by ascending id.
     fn list(&self, filter: &ConsultantFilter) -> Result<Vec<Consultant>, DomainError>;
 
+    /// At most `limit` of [`ConsultantRepository::list`]'s consultants, those with an id above
+    /// `after` (a keyset page: a listing read page by page holds one page at a time).
+    fn list_after(
+        &self,
+        filter: &ConsultantFilter,
+        after: Option<ConsultantId>,
+        limit: usize,
+    ) -> Result<Vec<Consultant>, DomainError> {
+        Ok(self
+            .list(filter)?
+            .into_iter()
+            .filter(|consultant| after.is_none_or(|after| consultant.id > after))
+            .take(limit)
+            .collect())
+    }
+
     /// Applies `patch` to a non-deleted consultant and returns the result, or `None` if there is
     /// no such consultant. Email conflicts are [`DomainError::EmailTaken`]. Audited at `now` as
     /// `consultor.conexao` when `status_online` changes, else as `consultor.atualizado`; a patch

@@ -1,6 +1,11 @@
 //! [`AssignmentPort`]: the rotation's one atomic step (pick the head of the queue, stamp it,
 //! number a protocol, open it).
 //!
+//! Every `assign_first` call goes through this process's batcher and runs inside a batch
+//! transaction (`batch.rs`): the calls gathered while the previous batch was in flight share
+//! one transaction, one round trip (`consultores_atribuir_lote`, which calls the function below
+//! once per request, in order) and one COMMIT. What follows describes one request's step.
+//!
 //! # Locking design (PostgreSQL)
 //!
 //! Gapless numbering already serialises every assignment: each one increments the single counter
