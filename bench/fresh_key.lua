@@ -11,7 +11,11 @@ function init(args)
 end
 function request()
   counter = counter + 1
-  return wrk.format(nil, nil, {["Idempotency-Key"] = prefix .. "-" .. counter})
+  -- wrk.format uses the headers given instead of wrk.headers (the api-key): copy them.
+  local headers = {}
+  for name, value in pairs(wrk.headers) do headers[name] = value end
+  headers["Idempotency-Key"] = prefix .. "-" .. counter
+  return wrk.format(nil, nil, headers)
 end
 done = function(summary, latency, requests)
   local errors = summary.errors.connect + summary.errors.read + summary.errors.write
