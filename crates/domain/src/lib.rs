@@ -10,6 +10,7 @@ mod wire_names;
 pub mod api_key;
 pub mod audit;
 pub mod backoff;
+pub mod batch;
 pub mod clock;
 pub mod consultant;
 pub mod crm;
@@ -74,8 +75,9 @@ pub use error::{error_chain, DomainError};
 pub use idempotency::{IdempotencyClaim, IdempotencyKey, Recorded, IDEMPOTENCY_WINDOW_HOURS};
 pub use periodic::{Job, Periodic, StopHandle, StopSignal};
 pub use ports::{
-    ApiKeyStore, AssignmentPort, AuditLog, ConsultantRepository, IdempotencyHousekeeping,
-    PoolState, ProtocolRepository, ReportStore, StoreHealth, WebSessionStore,
+    ApiKeyStore, AssignmentPort, AssignmentRequest, AuditLog, ConsultantRepository,
+    IdempotencyHousekeeping, PoolState, ProtocolRepository, ReportStore, StoreHealth,
+    WebSessionStore,
 };
 pub use protocol::{
     NewProtocol, Priority, Protocol, ProtocolFilter, ProtocolId, ProtocolPatch, ProtocolSearch,
@@ -90,9 +92,9 @@ pub use routing::{
 };
 pub use secret::same_secret;
 pub use services::{
-    AuditService, ConsultantService, CrmDeliveryService, CrmUserDirectory, DeliveryRound,
-    DeliverySettings, DispatchSignal, DistributionService, NobodyFree, ProtocolService,
-    ReportService, UserCheck, WaitingQueueService,
+    AssignmentBatcher, AuditService, ConsultantService, CrmDeliveryService, CrmUserDirectory,
+    DeliveryRound, DeliverySettings, DispatchSignal, DistributionService, NobodyFree,
+    ProtocolService, ReportService, UserCheck, WaitingQueueService,
 };
 pub use values::{
     ConsultantName, Description, Email, InvalidValue, Language, LanguageList, Phone,

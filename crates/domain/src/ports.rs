@@ -46,6 +46,22 @@ pub trait ConsultantRepository: Send + Sync {
     /// Non-deleted consultants matching `filter`, by ascending id.
     fn list(&self, filter: &ConsultantFilter) -> Result<Vec<Consultant>, DomainError>;
 
+    /// At most `limit` of [`ConsultantRepository::list`]'s consultants, those with an id above
+    /// `after` (a keyset page: a listing read page by page holds one page at a time).
+    fn list_after(
+        &self,
+        filter: &ConsultantFilter,
+        after: Option<ConsultantId>,
+        limit: usize,
+    ) -> Result<Vec<Consultant>, DomainError> {
+        Ok(self
+            .list(filter)?
+            .into_iter()
+            .filter(|consultant| after.is_none_or(|after| consultant.id > after))
+            .take(limit)
+            .collect())
+    }
+
     /// Applies `patch` to a non-deleted consultant and returns the result, or `None` if there is
     /// no such consultant. Email conflicts are [`DomainError::EmailTaken`]. Audited at `now` as
     /// `consultor.conexao` when `status_online` changes, else as `consultor.atualizado`; a patch
@@ -106,6 +122,17 @@ pub trait ProtocolRepository: Send + Sync {
     ) -> Result<Option<Protocol>, DomainError>;
 }
 
+/// The arguments of one [`AssignmentPort::assign_first`] call, for
+/// [`AssignmentPort::assign_batch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssignmentRequest {
+    pub languages: Vec<Language>,
+    pub now: DateTime<Utc>,
+    pub claim: Option<IdempotencyClaim>,
+    pub actor: Actor,
+    pub crm: Option<CrmTarget>,
+}
+
 /// The rotation's one atomic step.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait AssignmentPort: Send + Sync {
@@ -134,6 +161,29 @@ pub trait AssignmentPort: Send + Sync {
         actor: &Actor,
         crm: Option<CrmTarget>,
     ) -> Result<Recorded<Assignment>, DomainError>;
+
+    /// The requests of `batch`, in order, as if each were an [`AssignmentPort::assign_first`]
+    /// call made after the one before it returned: one result per request, in the same order.
+    /// A request's own failure (nobody available, a reused key) is its result alone; a failure
+    /// of the whole batch (the store unreachable) is every request's. An adapter overrides it
+    /// to run the batch in one transaction (see [`crate::services::AssignmentBatcher`]).
+    fn assign_batch(
+        &self,
+        batch: Vec<AssignmentRequest>,
+    ) -> Vec<Result<Recorded<Assignment>, DomainError>> {
+        batch
+            .into_iter()
+            .map(|request| {
+                self.assign_first(
+                    &request.languages,
+                    request.now,
+                    request.claim,
+                    &request.actor,
+                    request.crm,
+                )
+            })
+            .collect()
+    }
 
     /// [`AssignmentPort::assign_first`] with one language.
     fn assign_next(

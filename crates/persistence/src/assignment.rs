@@ -1,6 +1,11 @@
 //! [`AssignmentPort`]: the rotation's one atomic step (pick the head of the queue, stamp it,
 //! number a protocol, open it).
 //!
+//! Every `assign_first` call goes through this process's batcher and runs inside a batch
+//! transaction (`batch.rs`): the calls gathered while the previous batch was in flight share
+//! one transaction, one round trip (`consultores_atribuir_lote`, which calls the function below
+//! once per request, in order) and one COMMIT. What follows describes one request's step.
+//!
 //! # Locking design (PostgreSQL)
 //!
 //! Gapless numbering already serialises every assignment: each one increments the single counter
@@ -82,9 +87,10 @@
 use chrono::{DateTime, Utc};
 use consultores_domain::routing::next_queue_key;
 use consultores_domain::{
-    assignment_note, Actor, Assignment, AssignmentPort, AuditAction, AuditChanges, AuditValue,
-    Consultant, CrmTarget, DomainError, IdempotencyClaim, Language, PipedriveUserId, Priority,
-    ProtocolStatus, Recorded, WebhookEvent, Zone, ASSIGNMENT_NOTE_TEMPLATE,
+    assignment_note, Actor, Assignment, AssignmentPort, AssignmentRequest, AuditAction,
+    AuditChanges, AuditValue, Consultant, CrmTarget, DomainError, IdempotencyClaim, Language,
+    PipedriveUserId, Priority, ProtocolStatus, Recorded, WebhookEvent, Zone,
+    ASSIGNMENT_NOTE_TEMPLATE,
 };
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Nullable, Text};
@@ -92,19 +98,17 @@ use diesel::{PgConnection, SqliteConnection};
 
 use crate::audit::NewAuditRow;
 use crate::crm_outbox::insert_assignment_actions;
-use crate::database::{Database, Pools};
+use crate::database::Database;
 use crate::error::StoreError;
 use crate::faults::FaultPoint;
-use crate::idempotency::{record, replay};
 use crate::models::{consultants_with_languages, ConsultantRow, NewProtocolRow, ProtocolRow};
 use crate::queries::{CounterQuery, Queries, RowLocks};
 use crate::schema::{consultores, protocolos};
-use crate::session::PgSession;
 use crate::sql_types::{Timestamp, UtcTimestamp};
 use crate::webhooks::{assignment_data, WebhookOutbox};
 
 mod rows;
-use rows::AssignedWithCrmRow;
+pub(crate) use rows::AssignedWithCrmRow;
 
 /// The message `consultores_atribuir` raises (SQLSTATE P0002) when nobody is eligible.
 const NOBODY_AVAILABLE: &str = "NOBODY_AVAILABLE";
@@ -122,6 +126,12 @@ const NOBODY_AVAILABLE: &str = "NOBODY_AVAILABLE";
 /// ([`Origin`]). Nobody eligible raises [`NOBODY_AVAILABLE`], which undoes the counter update.
 pub(crate) const ASSIGN: &str =
     "SELECT * FROM consultores_atribuir($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+
+/// A batch of assignments in one round trip (migration `2026-10-15-000000_atribuir_lote`, see
+/// `batch.rs`): the arguments of [`ASSIGN`] as arrays, one element per request (its languages
+/// comma-separated), except the zone, the audit action and entity and the note template.
+pub(crate) const ASSIGN_BATCH: &str =
+    "SELECT * FROM consultores_atribuir_lote($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 
 /// Where an assignment comes from (`p_origem` of `consultores_atribuir`, migration
 /// `2026-07-01-000003_atribuir`). While contacts wait in a language, only the queue's
@@ -196,77 +206,6 @@ pub(crate) fn assign_in_postgres(
 }
 
 impl Database {
-    #[allow(clippy::too_many_arguments)] // the port's arguments, plus the connection's session
-    fn assign_on_postgres(
-        &self,
-        conn: &mut PgConnection,
-        session: &PgSession,
-        languages: &[Language],
-        now: DateTime<Utc>,
-        claim: Option<&IdempotencyClaim>,
-        actor: &Actor,
-        crm: Option<&CrmTarget>,
-    ) -> Result<Recorded<Assignment>, StoreError> {
-        let assign = |conn: &mut PgConnection| -> Result<Assignment, StoreError> {
-            assign_in_postgres(
-                conn,
-                languages,
-                now,
-                actor,
-                crm,
-                Origin::of_rotation(actor),
-                self.default_time_zone(),
-            )
-        };
-        // Always a transaction, even with nothing else to do in it: the assignment is read back
-        // (into domain values) before COMMIT, so a stored row the domain cannot read rolls it
-        // back. Sent alone, the call committed first, answered 500, and a retry assigned again.
-        conn.build_transaction().read_committed().run(|conn| {
-            session.begin(conn)?;
-            if let Some(previous) = replay::<Assignment>(conn, claim, now)? {
-                return Ok(Recorded::replayed(previous));
-            }
-            self.faults().check(FaultPoint::AfterClaim, conn)?;
-            // From here to COMMIT every other assignment and protocol creation waits on us: the
-            // function takes the counter row first.
-            let assignment = assign(conn)?;
-            // The counter was taken inside the function; a failure from here on rolls it back.
-            self.faults().check(FaultPoint::AfterCounter, conn)?;
-            self.faults().check(FaultPoint::AfterWrite, conn)?;
-            record(conn, claim, &assignment)?;
-            self.faults().check(FaultPoint::BeforeCommit, conn)?;
-            Ok(Recorded::fresh(assignment))
-        })
-    }
-
-    fn assign_on_sqlite(
-        &self,
-        conn: &mut SqliteConnection,
-        languages: &[Language],
-        now: DateTime<Utc>,
-        claim: Option<&IdempotencyClaim>,
-        actor: &Actor,
-        crm: Option<&CrmTarget>,
-    ) -> Result<Recorded<Assignment>, StoreError> {
-        conn.immediate_transaction(|conn| {
-            if let Some(previous) = replay::<Assignment>(conn, claim, now)? {
-                return Ok(Recorded::replayed(previous));
-            }
-            self.faults().check(FaultPoint::AfterClaim, conn)?;
-            let assignment = self.assign_in_sqlite(
-                conn,
-                languages,
-                now,
-                actor,
-                crm,
-                Origin::of_rotation(actor),
-            )?;
-            record(conn, claim, &assignment)?;
-            self.faults().check(FaultPoint::BeforeCommit, conn)?;
-            Ok(Recorded::fresh(assignment))
-        })
-    }
-
     /// The assignment's statements on SQLite, inside the caller's immediate transaction (or a
     /// savepoint of it). Nobody eligible is [`DomainError::NoneAvailable`].
     pub(crate) fn assign_in_sqlite(
@@ -385,7 +324,7 @@ impl Database {
 }
 
 /// Nobody eligible in any of `languages`: named by the first (the one requested).
-fn nobody_available(languages: &[Language]) -> StoreError {
+pub(crate) fn nobody_available(languages: &[Language]) -> StoreError {
     match languages.first() {
         Some(first) => DomainError::NoneAvailable(first.clone()).into(),
         None => StoreError::internal("an assignment was asked for no language"),
@@ -393,6 +332,8 @@ fn nobody_available(languages: &[Language]) -> StoreError {
 }
 
 impl AssignmentPort for Database {
+    /// Through this process's batcher: run with the calls made meanwhile in one transaction
+    /// (`batch.rs`).
     fn assign_first(
         &self,
         languages: &[Language],
@@ -401,20 +342,21 @@ impl AssignmentPort for Database {
         actor: &Actor,
         crm: Option<CrmTarget>,
     ) -> Result<Recorded<Assignment>, DomainError> {
-        let (claim, crm) = (claim.as_ref(), crm.as_ref());
-        let result = match self.pools() {
-            Pools::Postgres(pool, session) => {
-                pool.get().map_err(StoreError::from).and_then(|mut conn| {
-                    self.assign_on_postgres(&mut conn, session, languages, now, claim, actor, crm)
-                })
-            }
-            Pools::Sqlite(pool) => self.sqlite_writer().and_then(|_writer| {
-                pool.get().map_err(StoreError::from).and_then(|mut conn| {
-                    self.assign_on_sqlite(&mut conn, languages, now, claim, actor, crm)
-                })
-            }),
+        let request = AssignmentRequest {
+            languages: languages.to_vec(),
+            now,
+            claim,
+            actor: actor.clone(),
+            crm,
         };
-        Ok(result?)
+        self.assignment_batcher().assign(self, request)
+    }
+
+    fn assign_batch(
+        &self,
+        batch: Vec<AssignmentRequest>,
+    ) -> Vec<Result<Recorded<Assignment>, DomainError>> {
+        crate::batch::assign_batch(self, batch)
     }
 
     fn rotation_candidates(&self, languages: &[Language]) -> Result<Vec<Consultant>, DomainError> {

@@ -97,13 +97,25 @@ impl Database {
         })
     }
 
-    fn list_consultants(&self, filter: &ConsultantFilter) -> Result<Vec<Consultant>, StoreError> {
+    /// The consultants of `filter` by id, those above `after`, at most `limit`.
+    fn list_consultants(
+        &self,
+        filter: &ConsultantFilter,
+        after: Option<ConsultantId>,
+        limit: Option<usize>,
+    ) -> Result<Vec<Consultant>, StoreError> {
         with_connection!(self, |conn| {
             let mut query = consultores::table
                 .filter(consultores::removido_em.is_null())
                 .select(ConsultantRow::as_select())
                 .order(consultores::id.asc())
                 .into_boxed();
+            if let Some(after) = after {
+                query = query.filter(consultores::id.gt(after.0));
+            }
+            if let Some(limit) = limit {
+                query = query.limit(i64::try_from(limit).unwrap_or(i64::MAX));
+            }
             if let Some(language) = &filter.language {
                 query = query.filter(exists(
                     consultor_idiomas::table
@@ -306,7 +318,16 @@ impl ConsultantRepository for Database {
     }
 
     fn list(&self, filter: &ConsultantFilter) -> Result<Vec<Consultant>, DomainError> {
-        Ok(self.list_consultants(filter)?)
+        Ok(self.list_consultants(filter, None, None)?)
+    }
+
+    fn list_after(
+        &self,
+        filter: &ConsultantFilter,
+        after: Option<ConsultantId>,
+        limit: usize,
+    ) -> Result<Vec<Consultant>, DomainError> {
+        Ok(self.list_consultants(filter, after, Some(limit))?)
     }
 
     fn update(

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use consultores_domain::Zone;
+use consultores_domain::{AssignmentBatcher, Zone};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
@@ -74,7 +74,70 @@ impl fmt::Display for Backend {
     }
 }
 
-pub(crate) type PgPool = Pool<ConnectionManager<PgConnection>>;
+pub(crate) type PgPool = Pool<PgManager>;
+
+thread_local! {
+    /// Set just before dropping a pooled PostgreSQL connection that must not go back to the
+    /// pool (see [`PgManager`]); read (and cleared) by the pool as the connection comes back,
+    /// on the same thread.
+    static DISCARD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Diesel's PostgreSQL connection manager, without r2d2's `SELECT 1` on every checkout (the
+/// pool is built with `test_on_check_out(false)`), and able to discard a connection whose
+/// server session is gone: libpq only notices when the next statement fails, and Diesel
+/// counts a connection as broken only inside a transaction. A caller that meets a dead
+/// connection discards it ([`retry_if_lost`]).
+#[derive(Debug)]
+pub(crate) struct PgManager(ConnectionManager<PgConnection>);
+
+impl r2d2::ManageConnection for PgManager {
+    type Connection = PgConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<PgConnection, Self::Error> {
+        self.0.connect()
+    }
+
+    fn is_valid(&self, conn: &mut PgConnection) -> Result<(), Self::Error> {
+        self.0.is_valid(conn)
+    }
+
+    fn has_broken(&self, conn: &mut PgConnection) -> bool {
+        DISCARD.with(|discard| discard.replace(false)) || self.0.has_broken(conn)
+    }
+}
+
+/// Drops `conn` and keeps the pool from handing it out again.
+pub(crate) fn discard(conn: r2d2::PooledConnection<PgManager>) {
+    DISCARD.with(|discard| discard.set(true));
+    drop(conn);
+}
+
+/// Runs `work` on a pooled connection. `work` says whether it got past the point where
+/// anything could have been done (e.g. its `BEGIN`); when it did not, and the error says the
+/// connection is gone (the server restarted, or terminated the session), the connection is
+/// discarded and `work` runs again on another, as many times as the pool has connections (all
+/// of them may have died together) plus one (a new one).
+pub(crate) fn retry_if_lost<T>(
+    pool: &PgPool,
+    mut work: impl FnMut(&mut PgConnection) -> (Result<T, StoreError>, bool),
+) -> Result<T, StoreError> {
+    let mut attempts = pool.max_size() + 1;
+    loop {
+        let mut conn = pool.get()?;
+        let (outcome, entered) = work(&mut conn);
+        match outcome {
+            Err(StoreError::Diesel(error))
+                if !entered && attempts > 1 && crate::error::is_connection_lost(&error) =>
+            {
+                discard(conn);
+                attempts -= 1;
+            }
+            outcome => return outcome,
+        }
+    }
+}
 pub(crate) type SqlitePool = Pool<ConnectionManager<SqliteConnection>>;
 
 /// The pool of the chosen backend (with, on PostgreSQL, its sessions' settings).
@@ -89,6 +152,8 @@ struct Inner {
     sqlite_writer: WriterLock,
     faults: Faults,
     unreadable: UnreadableRows,
+    /// Gathers this process's concurrent assignments into batches (`batch.rs`).
+    assignments: AssignmentBatcher,
 }
 
 /// The store: a connection pool on PostgreSQL or SQLite. Cheap to clone (the pool is shared);
@@ -121,13 +186,17 @@ macro_rules! with_connection {
     ($db:expr, |$conn:ident| $body:expr) => {
         match $db.pools() {
             $crate::database::Pools::Postgres(pool, session) => {
-                let mut pooled = pool.get()?;
-                session.read(
-                    &mut pooled,
-                    |$conn: &mut ::diesel::PgConnection| -> Result<_, $crate::error::StoreError> {
-                        Ok($body)
-                    },
-                )?
+                // A read (or one statement) may run again on another connection when the
+                // server had closed this one: nothing it sent was executed.
+                $crate::database::retry_if_lost(pool, |pooled| {
+                    let read = session.read(
+                        pooled,
+                        |$conn: &mut ::diesel::PgConnection| -> Result<_, $crate::error::StoreError> {
+                            Ok($body)
+                        },
+                    );
+                    (read, false)
+                })?
             }
             $crate::database::Pools::Sqlite(pool) => {
                 let mut pooled = pool.get()?;
@@ -146,13 +215,18 @@ macro_rules! write_transaction {
     ($db:expr, |$conn:ident| $body:expr) => {
         match $db.pools() {
             $crate::database::Pools::Postgres(pool, session) => {
-                let mut pooled = pool.get()?;
-                pooled.build_transaction().read_committed().run(
-                    |$conn: &mut ::diesel::PgConnection| -> Result<_, $crate::error::StoreError> {
-                        session.begin($conn)?;
-                        $body
-                    },
-                )
+                // Run again on another connection only when `BEGIN` found this one closed.
+                $crate::database::retry_if_lost(pool, |pooled| {
+                    let mut entered = false;
+                    let outcome = pooled.build_transaction().read_committed().run(
+                        |$conn: &mut ::diesel::PgConnection| -> Result<_, $crate::error::StoreError> {
+                            entered = true;
+                            session.begin($conn)?;
+                            $body
+                        },
+                    );
+                    (outcome, entered)
+                })
             }
             $crate::database::Pools::Sqlite(pool) => {
                 let _writer = $db.sqlite_writer()?;
@@ -186,8 +260,9 @@ impl Database {
                     Pool::builder()
                         .max_size(max_size)
                         .connection_timeout(timeout)
+                        .test_on_check_out(false)
                         .connection_customizer(Box::new(session.clone()))
-                        .build_unchecked(ConnectionManager::new(url)),
+                        .build_unchecked(PgManager(ConnectionManager::new(url))),
                     session,
                 )
             }
@@ -230,6 +305,7 @@ impl Database {
                 sqlite_writer: WriterLock::new(timeout),
                 faults: Faults::default(),
                 unreadable: UnreadableRows::default(),
+                assignments: AssignmentBatcher::default(),
             }),
             default_zone: Zone::default(),
         })
@@ -311,6 +387,10 @@ impl Database {
 
     pub(crate) fn pools(&self) -> &Pools {
         &self.inner.pools
+    }
+
+    pub(crate) fn assignment_batcher(&self) -> &AssignmentBatcher {
+        &self.inner.assignments
     }
 
     pub(crate) fn faults(&self) -> &Faults {

@@ -114,6 +114,27 @@ const EMAIL_INDEX: &str = "consultores_email_unique";
 /// Whether a Diesel error means "the database cannot be reached right now" (retrying later may
 /// work) rather than a bug: a lost connection, a server shutting down, SQLite busy beyond its
 /// timeout.
+/// The connection itself is gone (the server closed or terminated it): nothing sent on it
+/// reached the database, and another connection may work.
+pub(crate) fn is_connection_lost(error: &DieselError) -> bool {
+    match error {
+        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
+        DieselError::DatabaseError(_, info) => {
+            let message = info.message();
+            [
+                "server closed the connection",
+                "terminating connection",
+                "no connection to the server",
+                "could not receive data from server",
+                "could not send data to server",
+            ]
+            .iter()
+            .any(|needle| message.contains(needle))
+        }
+        _ => false,
+    }
+}
+
 pub(crate) fn is_unavailable(error: &DieselError) -> bool {
     match error {
         DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,

@@ -31,6 +31,7 @@ mod adopted_keys;
 mod api_keys;
 mod assignment;
 mod audit;
+mod batch;
 mod consultants;
 mod crm_events;
 mod crm_outbox;

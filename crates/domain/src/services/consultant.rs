@@ -41,6 +41,16 @@ impl ConsultantService {
         self.repository.list(filter)
     }
 
+    /// One keyset page of [`ConsultantService::list`]: at most `limit`, ids above `after`.
+    pub fn list_after(
+        &self,
+        filter: &ConsultantFilter,
+        after: Option<ConsultantId>,
+        limit: usize,
+    ) -> Result<Vec<Consultant>, DomainError> {
+        self.repository.list_after(filter, after, limit)
+    }
+
     /// Applies a partial update. An empty patch changes nothing and returns the consultant as is
     /// (without reading the clock or writing an audit entry).
     pub fn update(

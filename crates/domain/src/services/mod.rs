@@ -1,6 +1,7 @@
 //! The use cases of the API, over the ports.
 
 mod audit;
+mod batching;
 mod consultant;
 mod crm_delivery;
 mod crm_users;
@@ -12,6 +13,7 @@ mod test_clock;
 mod waiting;
 
 pub use audit::AuditService;
+pub use batching::{AssignmentBatcher, MAX_ASSIGNMENT_BATCH};
 pub use consultant::ConsultantService;
 pub use crm_delivery::{CrmDeliveryService, DeliveryRound, DeliverySettings};
 pub use crm_users::{CrmUserDirectory, UserCheck};

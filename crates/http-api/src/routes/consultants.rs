@@ -88,15 +88,57 @@ pub async fn list(req: HttpRequest, state: Data<ApiState>) -> Result<HttpRespons
         online,
         active,
     };
-    let service = state.consultants.clone();
-    let consultants = blocking::run(move || service.list(&filter)).await?;
     let now = state.distribution.now();
-    let body: Vec<ConsultantResponse> = consultants
-        .into_iter()
-        .map(|consultant| ConsultantResponse::new(consultant, now))
-        .collect();
-    Ok(HttpResponse::Ok().json(body))
+    let service = state.consultants.clone();
+    let first = {
+        let (service, filter) = (service.clone(), filter.clone());
+        blocking::run(move || service.list_after(&filter, None, LISTING_PAGE)).await?
+    };
+    if first.len() < LISTING_PAGE {
+        let body: Vec<ConsultantResponse> = first
+            .into_iter()
+            .map(|consultant| ConsultantResponse::new(consultant, now))
+            .collect();
+        return Ok(HttpResponse::Ok().json(body));
+    }
+    // A long list is streamed, one keyset page at a time: the same bytes as the whole array
+    // serialised at once, with memory bounded by a page whatever the size of the table. Each
+    // page is read on its own (not one snapshot): a consultant changed meanwhile shows as read
+    // by its page, and appears once.
+    let pages = futures_util::stream::try_unfold((Some(first), true), move |(page, opening)| {
+        let (service, filter) = (service.clone(), filter.clone());
+        async move {
+            let Some(page) = page else {
+                return Ok::<_, ApiError>(None);
+            };
+            let last = page.last().map(|consultant| consultant.id);
+            let full = page.len() == LISTING_PAGE;
+            let mut chunk = Vec::with_capacity(page.len() * 512);
+            for (index, consultant) in page.into_iter().enumerate() {
+                chunk.push(if opening && index == 0 { b'[' } else { b',' });
+                serde_json::to_writer(&mut chunk, &ConsultantResponse::new(consultant, now))
+                    .map_err(|error| ApiError::from(DomainError::internal(error)))?;
+            }
+            let next = if full {
+                let next =
+                    blocking::run(move || service.list_after(&filter, last, LISTING_PAGE)).await?;
+                (!next.is_empty()).then_some(next)
+            } else {
+                None
+            };
+            if next.is_none() {
+                chunk.push(b']');
+            }
+            Ok(Some((actix_web::web::Bytes::from(chunk), (next, false))))
+        }
+    });
+    Ok(HttpResponse::Ok()
+        .content_type(actix_web::http::header::ContentType::json())
+        .streaming(pages))
 }
+
+/// Consultants read (and held) at a time when `GET /consultores` streams a long list.
+const LISTING_PAGE: usize = 256;
 
 /// Registers a consultant at the back of the queue (`ultimo_atendimento` = now).
 #[utoipa::path(

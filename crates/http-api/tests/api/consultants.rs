@@ -539,6 +539,38 @@ on_both_backends! {
             .expect_detail(404, "Consultor não encontrado");
     }
 
+    async fn a_long_list_is_streamed_as_the_same_json_array(backend) {
+        let app = start(backend).await;
+        // More than one page of the stream (256), plus a deleted one that must not show.
+        app.database.execute(
+            "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 300) \
+             INSERT INTO consultores (nome) SELECT 'Consultor ' || n FROM g",
+        );
+        app.database.execute(
+            "INSERT INTO consultor_idiomas (consultor_id, idioma, posicao) \
+             SELECT id, CASE WHEN id % 3 = 0 THEN 'en' ELSE 'pt' END, 0 FROM consultores",
+        );
+        let deleted = app.online_consultant("Removido", &["pt"]).await;
+        app.delete(&format!("/consultor/{deleted}")).await.expect(200);
+        let listed = app.get("/consultores").await;
+        listed.expect(200);
+        let ids: Vec<i64> = listed.json().as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect();
+        assert_eq!(ids.len(), 300);
+        assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "ascending ids");
+        // Byte for byte the array of the single-consultant answers.
+        let mut expected = String::from("[");
+        for (index, id) in ids.iter().enumerate() {
+            if index > 0 {
+                expected.push(',');
+            }
+            expected.push_str(&app.get(&format!("/consultor/{id}")).await.text());
+        }
+        expected.push(']');
+        assert_eq!(listed.text(), expected);
+        let english = app.get("/consultores?idioma=en").await.json();
+        assert_eq!(english.as_array().unwrap().len(), 100);
+    }
+
     async fn other_methods_on_the_rotation_path_are_taken_as_a_consultant_id_like_fastapi(backend) {
         let app = start(backend).await;
         app.put("/consultor/da-vez", json!({"nome": "Ana Souza"}))

@@ -128,7 +128,7 @@ impl AssignedRow {
 /// A row of [`ASSIGN`]: the assignment and the number of outbox items written (2, or 0 without
 /// a target or for a consultant without `id_pipedrive`).
 #[derive(Debug, QueryableByName)]
-pub(super) struct AssignedWithCrmRow {
+pub(crate) struct AssignedWithCrmRow {
     #[diesel(embed)]
     assigned: AssignedRow,
     #[diesel(sql_type = BigInt)]
@@ -136,7 +136,7 @@ pub(super) struct AssignedWithCrmRow {
 }
 
 impl AssignedWithCrmRow {
-    pub(super) fn into_domain(
+    pub(crate) fn into_domain(
         self,
         target: Option<&CrmTarget>,
         default_zone: Zone,

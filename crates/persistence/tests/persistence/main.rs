@@ -3,6 +3,7 @@
 
 mod adoption;
 mod audit;
+mod batching;
 mod check_constraints;
 mod common;
 mod concurrency;

@@ -1,0 +1,2 @@
+DROP FUNCTION IF EXISTS consultores_atribuir_lote(TEXT[], TIMESTAMPTZ[], TEXT, BIGINT[], TEXT[],
+    TEXT[], TEXT, TEXT, TEXT[], TEXT[], TEXT, TEXT[]);
