@@ -1,5 +1,5 @@
 //! The background worker of the integration: one thread that, round after round, turns recorded
-//! webhook events into assignments ([`WebhookProcessor`]) and delivers due outbox items
+//! webhook events into assignments (the domain's [`WebhookProcessor`]) and delivers due outbox items
 //! ([`CrmDeliveryService`]), then sleeps (about a second when idle, a growing wait while the
 //! database fails). While Pipedrive's rate budget is spent, deliveries wait the whole pause;
 //! webhook events, which need no budget, are still handled every second.
@@ -15,9 +15,9 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use consultores_domain::{CrmDeliveryService, DeliveryRound, DomainError};
-
-use crate::inbound::{EventRound, WebhookProcessor};
+use consultores_domain::{
+    CrmDeliveryService, DeliveryRound, DomainError, EventRound, WebhookProcessor,
+};
 
 /// How the worker paces itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,15 +11,15 @@ use chrono::{DateTime, Utc};
 use consultores_domain::{
     Actor, ApiKeyId, AssignmentPort, ConsultantId, ConsultantName, ConsultantRepository,
     CrmActionKind, CrmDeliveryService, CrmEventDecoder, CrmEventInbox, CrmEventOutcome, CrmOutbox,
-    CrmTarget, DeliverySettings, DeliveryState, DistributionService, Language, LanguageList,
-    NewConsultant, PipedriveUserId, ProtocolId, ProtocolRepository, SystemClock,
+    CrmTarget, DeliverySettings, DeliveryState, DistributionService, HandledEvent, Language,
+    LanguageList, LanguageSource, NewConsultant, PipedriveUserId, ProcessorSettings, ProtocolId,
+    ProtocolRecords, ProtocolRepository, SystemClock, WebhookProcessor,
 };
 use consultores_persistence::testing::TestDatabase;
 use consultores_persistence::Database;
 use consultores_pipedrive::{
-    Backoff, CatchUp, CatchUpSettings, HandledEvent, LanguageSource, PipedriveClient,
-    PipedriveConfig, ProcessorSettings, ProtocolRecords, SharedPause, WebhookDecoder,
-    WebhookProcessor, Worker, WorkerSettings, BLOCK_PAUSE_SECS,
+    Backoff, CatchUp, CatchUpSettings, PipedriveClient, PipedriveConfig, SharedPause,
+    WebhookDecoder, Worker, WorkerSettings, BLOCK_PAUSE_SECS,
 };
 use serde_json::{json, Value};
 use tokio::runtime::Runtime;
@@ -115,6 +115,7 @@ impl Setup {
             db.clone(),
             db.clone(),
             DistributionService::new(db.clone(), Arc::new(SystemClock)),
+            Arc::new(WebhookDecoder),
             self.client(Duration::from_secs(5)),
             LanguageSource {
                 field: None,

@@ -3,6 +3,7 @@
 mod audit;
 mod consultant;
 mod crm_delivery;
+mod crm_inbound;
 mod crm_users;
 mod distribution;
 mod protocol;
@@ -14,6 +15,10 @@ mod waiting;
 pub use audit::AuditService;
 pub use consultant::ConsultantService;
 pub use crm_delivery::{CrmDeliveryService, DeliveryRound, DeliverySettings};
+pub use crm_inbound::{
+    EventRound, HandledEvent, LanguageSource, ProcessorSettings, ProtocolRecords, WebhookProcessor,
+    WEBHOOK_ACTOR,
+};
 pub use crm_users::{CrmUserDirectory, UserCheck};
 pub use distribution::{DistributionService, NobodyFree};
 pub use protocol::ProtocolService;
