@@ -24,8 +24,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
-
 use crate::audit::Actor;
 use crate::clock::Clock;
 use crate::crm::CrmTarget;
@@ -37,6 +35,7 @@ use crate::crm_outbox::{CrmOutbox, CrmThrottle};
 use crate::error::DomainError;
 use crate::idempotency::{IdempotencyClaim, IdempotencyKey};
 use crate::protocol::Priority;
+use crate::services::crm_delivery::add;
 use crate::services::{DistributionService, WaitingQueueService};
 use crate::values::Language;
 use crate::waiting::{MaxWait, NewWaitingEntry, WaitingLanguages};
@@ -451,14 +450,6 @@ fn with_cause(error: &DomainError) -> String {
         Some(cause) => format!("{error}: {cause}"),
         None => error.to_string(),
     }
-}
-
-/// `at + duration`, saturating instead of overflowing.
-fn add(at: DateTime<Utc>, duration: Duration) -> DateTime<Utc> {
-    chrono::Duration::from_std(duration)
-        .ok()
-        .and_then(|duration| at.checked_add_signed(duration))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 #[cfg(test)]

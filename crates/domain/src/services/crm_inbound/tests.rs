@@ -1,7 +1,7 @@
 //! The decisions of the inbound use case, over the ports' mocks: a mock with no expectation
 //! fails the test on any call, so each test names exactly the ports its path touches.
 
-use chrono::TimeZone;
+use chrono::{TimeZone, Utc};
 use mockall::predicate::eq;
 
 use super::*;
