@@ -11,14 +11,14 @@ use std::time::Duration;
 
 use consultores_domain::{
     Clock, CrmDeliveryService, CrmGateway, CrmUserDirectory, DeliverySettings, DispatchSignal,
-    DistributionService, SystemClock, WaitingQueueService,
+    DistributionService, HandledEvent, LanguageSource, ProcessorSettings, ProtocolRecords,
+    SystemClock, WaitingQueueService, WebhookProcessor,
 };
 use consultores_http::{BasicCredentials, PipedriveIntegration, WebhookIntake};
 use consultores_persistence::Database;
 use consultores_pipedrive::{
-    setup_webhooks, Backoff, CatchUp, CatchUpSettings, HandledEvent, LanguageSource,
-    PipedriveClient, PipedriveConfig, ProcessorSettings, ProtocolRecords, SharedPause,
-    WebhookDecoder, WebhookProcessor, Worker, WorkerReport, WorkerSettings,
+    setup_webhooks, Backoff, CatchUp, CatchUpSettings, PipedriveClient, PipedriveConfig,
+    SharedPause, WebhookDecoder, Worker, WorkerReport, WorkerSettings,
 };
 use secrecy::ExposeSecret;
 use slog::{error, info, warn};
@@ -107,6 +107,7 @@ pub fn start(
             store.clone(),
             store.clone(),
             distribution.clone(),
+            Arc::new(WebhookDecoder),
             client.clone(),
             LanguageSource {
                 field: settings.language_field.clone(),
@@ -120,14 +121,14 @@ pub fn start(
             consultants: store.clone(),
             protocols: store.clone(),
         })
-        .with_catch_up(CatchUp::new(
+        .with_catch_up(Arc::new(CatchUp::new(
             client.clone(),
             store.clone(),
             pause.clone(),
             clock.clone(),
             &credentials.user,
             CatchUpSettings::DEFAULT,
-        ))
+        )))
         .with_queue(WaitingQueueService::new(
             store.clone(),
             clock.clone(),

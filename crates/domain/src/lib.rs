@@ -15,6 +15,7 @@ pub mod clock;
 pub mod consultant;
 pub mod crm;
 pub mod crm_events;
+pub mod crm_inbound;
 pub mod crm_outbox;
 pub mod distribution;
 pub mod error;
@@ -39,6 +40,7 @@ pub mod mocks {
     pub use crate::clock::MockClock;
     pub use crate::crm::{MockCrmGateway, MockCrmPauseStore};
     pub use crate::crm_events::MockCrmEventInbox;
+    pub use crate::crm_inbound::{MockCrmCatchUp, MockCrmEventReader, MockCrmFieldOptions};
     pub use crate::crm_outbox::{MockCrmOutbox, MockCrmThrottle, MockRetryPolicy};
     pub use crate::ports::{
         MockApiKeyStore, MockAssignmentPort, MockAuditLog, MockConsultantRepository,
@@ -62,6 +64,10 @@ pub use crm::{CrmError, CrmGateway, CrmPause, CrmPauseStore, CrmTarget, CrmUser}
 pub use crm_events::{
     CrmEvent, CrmEventClaim, CrmEventDecoder, CrmEventId, CrmEventInbox, CrmEventOutcome,
     InvalidCrmEvent, NewCrmEvent,
+};
+pub use crm_inbound::{
+    CatchUpRound, CrmCatchUp, CrmEventReader, CrmFieldOption, CrmFieldOptions, FieldValue,
+    InboundAction, InboundCrmEvent,
 };
 pub use crm_outbox::{
     assignment_note, CrmAction, CrmActionKind, CrmActionStatus, CrmOutbox, CrmTargetKind,
@@ -93,8 +99,9 @@ pub use routing::{
 pub use secret::same_secret;
 pub use services::{
     AssignmentBatcher, AuditService, ConsultantService, CrmDeliveryService, CrmUserDirectory,
-    DeliveryRound, DeliverySettings, DispatchSignal, DistributionService, NobodyFree,
-    ProtocolService, ReportService, UserCheck, WaitingQueueService,
+    DeliveryRound, DeliverySettings, DispatchSignal, DistributionService, EventRound,
+    HandledEvent, LanguageSource, NobodyFree, ProcessorSettings, ProtocolRecords, ProtocolService,
+    ReportService, UserCheck, WaitingQueueService, WebhookProcessor, WEBHOOK_ACTOR,
 };
 pub use values::{
     ConsultantName, Description, Email, InvalidValue, Language, LanguageList, Phone,

@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use consultores_domain::{
-    Clock, CrmError, CrmEventDecoder, CrmEventInbox, CrmThrottle, DomainError,
+    CatchUpRound, Clock, CrmCatchUp, CrmError, CrmEventDecoder, CrmEventInbox, CrmThrottle,
+    DomainError,
 };
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -60,19 +61,8 @@ impl Default for CatchUpSettings {
     }
 }
 
-/// What one catch-up did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CatchUpRound {
-    /// Whether it ran (it runs once per [`CatchUpSettings::every`], not while paused).
-    pub ran: bool,
-    /// The keys of the events recorded for records the webhook missed (`create:deal:43`).
-    pub recovered: Vec<String>,
-    /// What the operator should know: webhooks that look banned, inactive or deleted; a list
-    /// that could not be read.
-    pub warnings: Vec<String>,
-}
-
-/// The periodic catch-up (see the module documentation).
+/// The periodic catch-up (see the module documentation); the domain's [`CrmCatchUp`] port,
+/// run by its `WebhookProcessor` before each round.
 pub struct CatchUp {
     client: Arc<PipedriveClient>,
     inbox: Arc<dyn CrmEventInbox>,
@@ -89,6 +79,12 @@ impl std::fmt::Debug for CatchUp {
         f.debug_struct("CatchUp")
             .field("settings", &self.settings)
             .finish_non_exhaustive()
+    }
+}
+
+impl CrmCatchUp for CatchUp {
+    fn run_if_due(&self) -> Result<CatchUpRound, DomainError> {
+        CatchUp::run_if_due(self)
     }
 }
 
@@ -128,7 +124,8 @@ impl CatchUp {
         self.run()
     }
 
-    /// One catch-up, now.
+    /// One catch-up, now (the domain's [`CatchUpRound`]: whether it ran, the keys recovered,
+    /// the warnings).
     pub fn run(&self) -> Result<CatchUpRound, DomainError> {
         let mut round = CatchUpRound {
             ran: true,

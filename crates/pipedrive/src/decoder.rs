@@ -1,9 +1,15 @@
-//! The webhook endpoint's half of the inbound path: a delivery body, parsed and checked, becomes
-//! an event to record. Pure (no I/O), so the endpoint answers within milliseconds.
+//! Both halves of the inbound path's decoding, pure (no I/O): for the webhook endpoint, a
+//! delivery body, parsed and checked, becomes an event to record ([`CrmEventDecoder`]), so the
+//! endpoint answers within milliseconds; for the worker, a recorded payload becomes the domain's
+//! [`InboundCrmEvent`] ([`CrmEventReader`]), whose processing the domain decides.
 
-use consultores_domain::{CrmEventDecoder, InvalidCrmEvent, NewCrmEvent};
+use consultores_domain::{
+    CrmEventDecoder, CrmEventReader, FieldValue, InboundAction, InboundCrmEvent, InvalidCrmEvent,
+    NewCrmEvent,
+};
+use serde_json::Value;
 
-use crate::webhook::{WebhookAction, WebhookEvent};
+use crate::webhook::{CustomFieldValue, WebhookAction, WebhookEvent};
 
 /// The longest deduplication key stored (the column's width).
 const MAX_KEY_CHARS: usize = 255;
@@ -48,6 +54,61 @@ impl CrmEventDecoder for WebhookDecoder {
             payload,
         })
     }
+}
+
+impl CrmEventReader for WebhookDecoder {
+    fn read(
+        &self,
+        payload: &str,
+        language_field: Option<&str>,
+    ) -> Result<InboundCrmEvent, InvalidCrmEvent> {
+        let value: Value =
+            serde_json::from_str(payload).map_err(|error| InvalidCrmEvent(error.to_string()))?;
+        let event =
+            WebhookEvent::from_value(value).map_err(|error| InvalidCrmEvent(error.to_string()))?;
+        Ok(InboundCrmEvent {
+            action: match event.action {
+                WebhookAction::Create => InboundAction::Create,
+                WebhookAction::Change => InboundAction::Change,
+                WebhookAction::Delete => InboundAction::Delete,
+                WebhookAction::Other(_) => InboundAction::Other,
+            },
+            record: event.record(),
+            converted_from: event.converted_from(),
+            merged_into: event.merged_to_id.clone(),
+            // `app`: the web app, a person; `api`: an API call, such as ours.
+            by_a_person: event.change_source.as_deref() == Some("app"),
+            owner: event.owner_id(),
+            previous_owner: event.previous_owner_id(),
+            owner_in_changes: event
+                .previous
+                .as_ref()
+                .is_some_and(|previous| previous.get("owner_id").is_some()),
+            language: language_field
+                .and_then(|field| event.custom_field(field))
+                .map(field_value),
+        })
+    }
+}
+
+/// A custom field's value as the domain tells them apart.
+fn field_value(value: CustomFieldValue) -> FieldValue {
+    match value {
+        // API v1 answers (leads read by the catch-up) give an option's id as text.
+        CustomFieldValue::Text(text) if is_option_id(&text) => {
+            FieldValue::Option(text.trim().parse().unwrap_or_default())
+        }
+        CustomFieldValue::Text(text) => FieldValue::Text(text),
+        CustomFieldValue::Option(id) => FieldValue::Option(id),
+        CustomFieldValue::Options(ids) => FieldValue::Options(ids),
+        other => FieldValue::Other(format!("{other:?}")),
+    }
+}
+
+/// Digits only: an option id, never a language code.
+fn is_option_id(text: &str) -> bool {
+    let text = text.trim();
+    !text.is_empty() && text.len() <= 18 && text.bytes().all(|byte| byte.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -114,5 +175,62 @@ mod tests {
         }))
         .unwrap_err();
         assert!(long.0.contains("entity_id"), "{long}");
+    }
+
+    const FIELD: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
+
+    fn read(value: serde_json::Value) -> InboundCrmEvent {
+        WebhookDecoder
+            .read(&value.to_string(), Some(FIELD))
+            .unwrap()
+    }
+
+    fn language_in(value: serde_json::Value) -> Option<FieldValue> {
+        read(json!({
+            "meta": {"action": "create", "entity": "deal", "entity_id": "42", "version": "2.0"},
+            "data": {"id": 42, "custom_fields": {FIELD: value}}
+        }))
+        .language
+    }
+
+    #[test]
+    fn the_language_field_is_read_into_the_domain_s_values() {
+        let text = |text: &str| Some(FieldValue::Text(text.to_owned()));
+        assert_eq!(
+            language_in(json!({"type": "varchar", "value": " PT-br "})),
+            text(" PT-br ")
+        );
+        assert_eq!(language_in(json!("en")), text("en"));
+        assert_eq!(
+            language_in(json!({"type": "enum", "id": 31})),
+            Some(FieldValue::Option(31))
+        );
+        assert_eq!(
+            language_in(json!(" 31 ")),
+            Some(FieldValue::Option(31)),
+            "API v1: id as text"
+        );
+        assert_eq!(
+            language_in(json!({"type": "set", "values": [{"id": 30}, {"id": 31}]})),
+            Some(FieldValue::Options(vec![30, 31]))
+        );
+        assert!(matches!(
+            language_in(json!({"type": "double", "value": 3})),
+            Some(FieldValue::Other(_))
+        ));
+        assert_eq!(language_in(serde_json::Value::Null), None);
+    }
+
+    #[test]
+    fn a_recorded_owner_change_is_read_with_who_made_it() {
+        let body = include_str!("../tests/fixtures/webhook_deal_owner_change.json");
+        let event = WebhookDecoder.read(body, None).unwrap();
+        assert_eq!(event.action, InboundAction::Change);
+        assert_eq!(event.record, Some(consultores_domain::CrmTarget::Deal(42)));
+        assert!(event.owner_in_changes);
+        assert_eq!(event.target(), None);
+        assert_eq!(event.language, None, "no field asked for");
+        let unreadable = WebhookDecoder.read("{", None).unwrap_err();
+        assert!(unreadable.0.contains("EOF"), "{unreadable}");
     }
 }

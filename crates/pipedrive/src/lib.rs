@@ -13,11 +13,14 @@
 //!   shares with every replica through the database.
 //! - [`Backoff`] is the retry schedule; [`WebhookEvent`] parses webhook v2 deliveries.
 //!
-//! And the integration around the client, over the domain's ports:
-//! - [`WebhookDecoder`] turns a webhook delivery into an event to record (the endpoint's part);
-//! - [`WebhookProcessor`] turns recorded events into assignments (the worker's part);
-//! - [`Worker`] is the background thread that processes events and delivers the outbox through
-//!   the domain's `CrmDeliveryService`.
+//! And the integration around the client, implementing the domain's ports:
+//! - [`WebhookDecoder`] turns a webhook delivery into an event to record (the endpoint's part,
+//!   `CrmEventDecoder`) and a recorded payload into the domain's `InboundCrmEvent` (the
+//!   worker's part, `CrmEventReader`), which the domain's `WebhookProcessor` turns into
+//!   assignments;
+//! - [`CatchUp`] recovers the created records whose webhook never arrived (`CrmCatchUp`);
+//! - [`Worker`] is the background thread that runs the domain's `WebhookProcessor` and
+//!   `CrmDeliveryService`.
 
 mod backoff;
 mod catch_up;
@@ -25,8 +28,6 @@ mod classify;
 mod client;
 mod config;
 mod decoder;
-mod inbound;
-mod lifecycle;
 mod pause;
 mod rate_limit;
 mod setup;
@@ -35,16 +36,11 @@ mod wire;
 mod worker;
 
 pub use backoff::Backoff;
-pub use catch_up::{CatchUp, CatchUpRound, CatchUpSettings};
+pub use catch_up::{CatchUp, CatchUpSettings};
 pub use classify::{is_block_page, is_transient_status, BLOCK_PAUSE_SECS};
 pub use client::{PauseAsked, PipedriveClient};
 pub use config::{ConfigError, PipedriveConfig};
 pub use decoder::WebhookDecoder;
-pub use inbound::{
-    EventRound, FieldOptionSource, HandledEvent, LanguageSource, ProcessorSettings,
-    WebhookProcessor, WEBHOOK_ACTOR,
-};
-pub use lifecycle::ProtocolRecords;
 pub use pause::SharedPause;
 pub use rate_limit::{parse_retry_after, RateLimit, DAILY_RECHECK_SECS};
 pub use setup::{setup_webhooks, SetupStep, WEBHOOK_EVENTS};

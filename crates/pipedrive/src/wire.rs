@@ -150,14 +150,9 @@ impl Webhook {
     }
 }
 
-/// An option of a single or multiple option custom field.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct FieldOption {
-    /// The id webhooks v2 send for the option.
-    pub id: i64,
-    /// The text shown in Pipedrive.
-    pub label: String,
-}
+/// An option of a single or multiple option custom field (the domain's type: the id webhooks
+/// v2 send for the option, the text shown in Pipedrive).
+pub use consultores_domain::CrmFieldOption as FieldOption;
 
 /// The options of the field `key` among the elements of a `GET /api/v1/dealFields` page, or
 /// `None` when the page does not have it.

@@ -1,5 +1,5 @@
 //! The background worker of the integration: one thread that, round after round, turns recorded
-//! webhook events into assignments ([`WebhookProcessor`]) and delivers due outbox items
+//! webhook events into assignments (the domain's [`WebhookProcessor`]) and delivers due outbox items
 //! ([`CrmDeliveryService`]), then sleeps (about a second when idle, a growing wait while the
 //! database fails). While Pipedrive's rate budget is spent, deliveries wait the whole pause;
 //! webhook events, which need no budget, are still handled every second.
@@ -14,10 +14,9 @@
 use std::time::Duration;
 
 use consultores_domain::{
-    Backoff, CrmDeliveryService, DeliveryRound, DomainError, Job, Periodic, StopSignal,
+    Backoff, CrmDeliveryService, DeliveryRound, DomainError, EventRound, Job, Periodic,
+    StopSignal, WebhookProcessor,
 };
-
-use crate::inbound::{EventRound, WebhookProcessor};
 
 /// How the worker paces itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -706,16 +706,18 @@ fn listed_webhook(id: i64, url: &str, event: &str, version: &str, active: i64) -
     })
 }
 
-#[tokio::test]
-async fn webhook_setup_replaces_v1_and_inactive_webhooks_and_registers_what_is_missing() {
-    const URL: &str = "https://consultores.acme.com/webhooks/pipedrive";
+const HOOK_URL: &str = "https://consultores.acme.com/webhooks/pipedrive";
+
+/// The webhook setup against a Pipedrive listing a v1 webhook, an inactive one, a good one and
+/// another service's: the steps it took, and the requests Pipedrive received.
+async fn setup_over_listed_webhooks() -> (Vec<SetupStep>, Vec<Request>) {
     let pipedrive = FakePipedrive::start().await;
     Mock::given(method("GET"))
         .and(path("/api/v1/webhooks"))
         .respond_with(ok(json!([
-            listed_webhook(1, URL, "create.deal", "1.0", 1),
-            listed_webhook(2, URL, "create.lead", "2.0", 0),
-            listed_webhook(3, URL, "change.deal", "2.0", 1),
+            listed_webhook(1, HOOK_URL, "create.deal", "1.0", 1),
+            listed_webhook(2, HOOK_URL, "create.lead", "2.0", 0),
+            listed_webhook(3, HOOK_URL, "change.deal", "2.0", 1),
             listed_webhook(
                 4,
                 "https://elsewhere.acme.com/hook",
@@ -742,17 +744,23 @@ async fn webhook_setup_replaces_v1_and_inactive_webhooks_and_registers_what_is_m
             let id = 100 + event_index(&event);
             ResponseTemplate::new(201).set_body_json(json!({
                 "success": true,
-                "data": listed_webhook(id, URL, &event, "2.0", 1)
+                "data": listed_webhook(id, HOOK_URL, &event, "2.0", 1)
             }))
         })
         .mount(&pipedrive.server)
         .await;
 
     let steps = pipedrive
-        .call(|client| setup_webhooks(client, URL, "pipedrive", "hook-secret"))
+        .call(|client| setup_webhooks(client, HOOK_URL, "pipedrive", "hook-secret"))
         .await
         .unwrap();
 
+    (steps, pipedrive.requests().await)
+}
+
+#[tokio::test]
+async fn webhook_setup_replaces_v1_and_inactive_webhooks_and_registers_what_is_missing() {
+    let (steps, _) = setup_over_listed_webhooks().await;
     let shown: Vec<String> = steps.iter().map(ToString::to_string).collect();
     assert_eq!(
         steps,
@@ -795,7 +803,11 @@ async fn webhook_setup_replaces_v1_and_inactive_webhooks_and_registers_what_is_m
         ],
         "{shown:#?}"
     );
-    let requests = pipedrive.requests().await;
+}
+
+#[tokio::test]
+async fn webhook_setup_deletes_only_what_it_replaces_and_registers_version_2_with_credentials() {
+    let (_, requests) = setup_over_listed_webhooks().await;
     let deleted: Vec<&str> = requests
         .iter()
         .filter(|request| request.method.as_str() == "DELETE")
@@ -808,7 +820,7 @@ async fn webhook_setup_replaces_v1_and_inactive_webhooks_and_registers_what_is_m
     {
         let body: Value = serde_json::from_slice(&request.body).unwrap();
         assert_eq!(body["version"], "2.0");
-        assert_eq!(body["subscription_url"], URL);
+        assert_eq!(body["subscription_url"], HOOK_URL);
         assert_eq!(body["http_auth_user"], "pipedrive");
         assert_eq!(body["http_auth_password"], "hook-secret");
     }

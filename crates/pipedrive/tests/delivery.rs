@@ -11,15 +11,15 @@ use chrono::{DateTime, Utc};
 use consultores_domain::{
     Actor, ApiKeyId, AssignmentPort, ConsultantId, ConsultantName, ConsultantRepository,
     CrmActionKind, CrmDeliveryService, CrmEventDecoder, CrmEventInbox, CrmEventOutcome, CrmOutbox,
-    CrmTarget, DeliverySettings, DeliveryState, DistributionService, Language, LanguageList,
-    NewConsultant, PipedriveUserId, ProtocolId, ProtocolRepository, SystemClock,
+    CrmTarget, DeliverySettings, DeliveryState, DistributionService, HandledEvent, Language,
+    LanguageList, LanguageSource, NewConsultant, PipedriveUserId, ProcessorSettings, ProtocolId,
+    ProtocolRecords, ProtocolRepository, SystemClock, WebhookProcessor,
 };
 use consultores_persistence::testing::TestDatabase;
 use consultores_persistence::Database;
 use consultores_pipedrive::{
-    Backoff, CatchUp, CatchUpSettings, HandledEvent, LanguageSource, PipedriveClient,
-    PipedriveConfig, ProcessorSettings, ProtocolRecords, SharedPause, WebhookDecoder,
-    WebhookProcessor, Worker, WorkerSettings, BLOCK_PAUSE_SECS,
+    Backoff, CatchUp, CatchUpSettings, PipedriveClient, PipedriveConfig, SharedPause,
+    WebhookDecoder, Worker, WorkerSettings, BLOCK_PAUSE_SECS,
 };
 use serde_json::{json, Value};
 use tokio::runtime::Runtime;
@@ -115,6 +115,7 @@ impl Setup {
             db.clone(),
             db.clone(),
             DistributionService::new(db.clone(), Arc::new(SystemClock)),
+            Arc::new(WebhookDecoder),
             self.client(Duration::from_secs(5)),
             LanguageSource {
                 field: None,
@@ -284,8 +285,11 @@ on_both_backends!(
     a_block_page_pauses_every_delivery_for_long_and_fails_nothing,
     a_lead_converted_to_a_deal_keeps_its_consultant_and_protocol,
     deletes_and_merges_cancel_the_pending_actions_of_the_record,
+    the_echo_of_our_own_owner_update_changes_nothing,
     an_owner_changed_by_a_person_is_recorded_on_the_protocol,
+    an_owner_who_is_no_consultant_is_noted_and_a_hand_back_is_no_echo,
     missed_creations_are_recovered_once_and_a_banned_or_deleted_webhook_is_reported,
+    recovered_records_are_handed_out_like_webhook_events_and_only_once,
     notes_are_written_as_the_consultant_when_configured,
 );
 
@@ -1017,18 +1021,57 @@ fn deletes_and_merges_cancel_the_pending_actions_of_the_record(setup: Setup) {
     assert_eq!(paths, vec!["/api/v2/deals/44", "/api/v1/notes"]);
 }
 
-fn an_owner_changed_by_a_person_is_recorded_on_the_protocol(setup: Setup) {
-    const MARIA: i64 = 789;
+const MARIA: i64 = 789;
+
+/// The scenario of the owner-change tests: deal 42 assigned to João (`OWNER`, the service's
+/// consultant), Maria (`MARIA`) hired offline, and the processor as the binary builds it.
+struct OwnerScenario {
+    processor: WebhookProcessor,
+    protocol: ProtocolId,
+    joao: Option<ConsultantId>,
+    maria: ConsultantId,
+}
+
+fn owner_scenario(setup: &Setup) -> OwnerScenario {
     setup.consultant();
     let maria = setup.hire("Maria Souza", MARIA, false);
     let (protocol, _) = setup.assign(CrmTarget::Deal(42));
-    let joao = ProtocolRepository::get(&setup.db(), protocol)
-        .unwrap()
-        .unwrap()
-        .consultant_id;
-    let processor = setup.processor();
+    OwnerScenario {
+        processor: setup.processor(),
+        protocol,
+        joao: consultant_of(setup, protocol),
+        maria,
+    }
+}
 
-    // The echo of our own owner update changes nothing.
+fn consultant_of(setup: &Setup, protocol: ProtocolId) -> Option<ConsultantId> {
+    ProtocolRepository::get(&setup.db(), protocol)
+        .unwrap()
+        .unwrap()
+        .consultant_id
+}
+
+/// A person (in the web app) hands deal 42 from `previous` to `owner`: its outcome.
+fn owner_changed_in_the_app(
+    setup: &Setup,
+    processor: &WebhookProcessor,
+    owner: i64,
+    previous: i64,
+) -> CrmEventOutcome {
+    setup.webhook(
+        processor,
+        delivery_of(
+            "change",
+            "deal",
+            "42",
+            json!({"id": 42, "owner_id": owner}),
+            json!({"owner_id": previous}),
+        ),
+    )
+}
+
+fn the_echo_of_our_own_owner_update_changes_nothing(setup: Setup) {
+    let scenario = owner_scenario(&setup);
     let mut echo = delivery_of(
         "change",
         "deal",
@@ -1037,23 +1080,22 @@ fn an_owner_changed_by_a_person_is_recorded_on_the_protocol(setup: Setup) {
         json!({"owner_id": 1001}),
     );
     echo["meta"]["change_source"] = json!("api");
-    let outcome = setup.webhook(&processor, echo);
+    let outcome = setup.webhook(&scenario.processor, echo);
     assert!(
         matches!(&outcome, CrmEventOutcome::Ignored { reason } if reason.starts_with("eco")),
         "{outcome:?}"
     );
+    assert_eq!(consultant_of(&setup, scenario.protocol), scenario.joao);
+}
 
-    // A person hands the deal to Maria in Pipedrive.
-    let outcome = setup.webhook(
-        &processor,
-        delivery_of(
-            "change",
-            "deal",
-            "42",
-            json!({"id": 42, "owner_id": MARIA}),
-            json!({"owner_id": OWNER}),
-        ),
-    );
+fn an_owner_changed_by_a_person_is_recorded_on_the_protocol(setup: Setup) {
+    let OwnerScenario {
+        processor,
+        protocol,
+        joao,
+        maria,
+    } = owner_scenario(&setup);
+    let outcome = owner_changed_in_the_app(&setup, &processor, MARIA, OWNER);
     assert_eq!(
         outcome,
         CrmEventOutcome::Linked {
@@ -1065,10 +1107,7 @@ fn an_owner_changed_by_a_person_is_recorded_on_the_protocol(setup: Setup) {
             ),
         }
     );
-    let now_with = ProtocolRepository::get(&setup.db(), protocol)
-        .unwrap()
-        .unwrap()
-        .consultant_id;
+    let now_with = consultant_of(&setup, protocol);
     assert_eq!(now_with, Some(maria));
     assert_ne!(now_with, joao);
     assert_eq!(
@@ -1080,18 +1119,19 @@ fn an_owner_changed_by_a_person_is_recorded_on_the_protocol(setup: Setup) {
         vec!["protocolo.atualizado|pipedrive-webhook".to_owned()],
         "the reassignment is audited, by the webhook"
     );
+}
 
-    // Then to someone who is no consultant: said on the event, the protocol stays with Maria.
-    let outcome = setup.webhook(
-        &processor,
-        delivery_of(
-            "change",
-            "deal",
-            "42",
-            json!({"id": 42, "owner_id": 999}),
-            json!({"owner_id": MARIA}),
-        ),
-    );
+fn an_owner_who_is_no_consultant_is_noted_and_a_hand_back_is_no_echo(setup: Setup) {
+    let OwnerScenario {
+        processor,
+        protocol,
+        joao,
+        maria,
+    } = owner_scenario(&setup);
+    owner_changed_in_the_app(&setup, &processor, MARIA, OWNER);
+
+    // To someone who is no consultant: said on the event, the protocol stays with Maria.
+    let outcome = owner_changed_in_the_app(&setup, &processor, 999, MARIA);
     let CrmEventOutcome::Linked {
         protocol: linked,
         reason,
@@ -1104,41 +1144,30 @@ fn an_owner_changed_by_a_person_is_recorded_on_the_protocol(setup: Setup) {
         reason.contains("usuário 999, que não é o id_pipedrive"),
         "{reason}"
     );
-    assert_eq!(
-        ProtocolRepository::get(&setup.db(), protocol)
-            .unwrap()
-            .unwrap()
-            .consultant_id,
-        Some(maria)
-    );
+    assert_eq!(consultant_of(&setup, protocol), Some(maria));
 
     // A person hands it back to João in the web app: not our echo, although João is the owner
     // this service chose.
-    let outcome = setup.webhook(
-        &processor,
-        delivery_of(
-            "change",
-            "deal",
-            "42",
-            json!({"id": 42, "owner_id": OWNER}),
-            json!({"owner_id": 999}),
-        ),
-    );
+    let outcome = owner_changed_in_the_app(&setup, &processor, OWNER, 999);
     assert!(
         matches!(&outcome, CrmEventOutcome::Linked { reason, .. } if reason.contains("João Silva")),
         "{outcome:?}"
     );
-    assert_eq!(
-        ProtocolRepository::get(&setup.db(), protocol)
-            .unwrap()
-            .unwrap()
-            .consultant_id,
-        joao
-    );
+    assert_eq!(consultant_of(&setup, protocol), joao);
     assert_eq!(protocol_count(&setup), 1);
 }
 
-fn missed_creations_are_recovered_once_and_a_banned_or_deleted_webhook_is_reported(setup: Setup) {
+/// The scenario of the catch-up tests: deal 41 arrived by webhook 30 minutes ago, then the
+/// webhook was banned; Pipedrive lists deals 43 and 42 and a lead created since (and older
+/// ones), and its webhooks (ours banned after a 500, none delivering created leads to us). The
+/// catch-up has run once: its round.
+struct MissedCreations {
+    processor: WebhookProcessor,
+    catch_up: CatchUp,
+    round: consultores_domain::CatchUpRound,
+}
+
+fn missed_creations(setup: &Setup) -> MissedCreations {
     setup.consultant();
     let processor = setup.processor();
     let now = Utc::now();
@@ -1147,7 +1176,6 @@ fn missed_creations_are_recovered_once_and_a_banned_or_deleted_webhook_is_report
             .format("%Y-%m-%dT%H:%M:%SZ")
             .to_string()
     };
-    // The last event the webhook delivered: deal 41. Then Pipedrive banned the webhook.
     let seen = setup.webhook(
         &processor,
         delivery_of(
@@ -1159,7 +1187,39 @@ fn missed_creations_are_recovered_once_and_a_banned_or_deleted_webhook_is_report
         ),
     );
     assert!(matches!(seen, CrmEventOutcome::Assigned { .. }), "{seen:?}");
+    mount_created_since(setup, &at);
+    setup.mount(
+        Mock::given(method("GET"))
+            .and(path("/api/v1/webhooks"))
+            .respond_with(ok(json!([
+                {"id": 555, "event_action": "create", "event_object": "deal", "version": "2.0",
+                 "subscription_url": "https://consultores.acme.com/webhooks/pipedrive",
+                 "is_active": 1, "http_auth_user": "pipedrive", "last_http_status": 500,
+                 "last_delivery_time": "2025-03-10 12:00:00", "remove_reason": null},
+                {"id": 777, "event_action": "create", "event_object": "lead", "version": "2.0",
+                 "subscription_url": "https://outro.acme.com/hook", "is_active": 1,
+                 "http_auth_user": "outro", "last_http_status": 200}
+            ]))),
+    );
+    let client = setup.client(Duration::from_secs(5));
+    let catch_up = CatchUp::new(
+        client.clone(),
+        Arc::new(setup.db()),
+        client,
+        Arc::new(SystemClock),
+        "pipedrive",
+        CatchUpSettings::DEFAULT,
+    );
+    let round = catch_up.run().unwrap();
+    MissedCreations {
+        processor,
+        catch_up,
+        round,
+    }
+}
 
+/// The deals and leads Pipedrive lists, newest first (`at(minutes_ago)` stamps them).
+fn mount_created_since(setup: &Setup, at: &dyn Fn(i64) -> String) {
     setup.mount(
         Mock::given(method("GET"))
             .and(path("/api/v2/deals"))
@@ -1186,30 +1246,10 @@ fn missed_creations_are_recovered_once_and_a_banned_or_deleted_webhook_is_report
                  "add_time": format!("{}", at(2).replace('Z', ".000Z"))}
             ]))),
     );
-    setup.mount(
-        Mock::given(method("GET"))
-            .and(path("/api/v1/webhooks"))
-            .respond_with(ok(json!([
-                {"id": 555, "event_action": "create", "event_object": "deal", "version": "2.0",
-                 "subscription_url": "https://consultores.acme.com/webhooks/pipedrive",
-                 "is_active": 1, "http_auth_user": "pipedrive", "last_http_status": 500,
-                 "last_delivery_time": "2025-03-10 12:00:00", "remove_reason": null},
-                {"id": 777, "event_action": "create", "event_object": "lead", "version": "2.0",
-                 "subscription_url": "https://outro.acme.com/hook", "is_active": 1,
-                 "http_auth_user": "outro", "last_http_status": 200}
-            ]))),
-    );
-    let client = setup.client(Duration::from_secs(5));
-    let catch_up = CatchUp::new(
-        client.clone(),
-        Arc::new(setup.db()),
-        client,
-        Arc::new(SystemClock),
-        "pipedrive",
-        CatchUpSettings::DEFAULT,
-    );
+}
 
-    let round = catch_up.run().unwrap();
+fn missed_creations_are_recovered_once_and_a_banned_or_deleted_webhook_is_reported(setup: Setup) {
+    let MissedCreations { round, .. } = missed_creations(&setup);
     assert_eq!(
         round.recovered,
         vec![
@@ -1235,8 +1275,14 @@ fn missed_creations_are_recovered_once_and_a_banned_or_deleted_webhook_is_report
         .filter(|request| request.url.path() == "/api/v2/deals")
         .count();
     assert_eq!(deals_asked, 1, "older records end the listing");
+}
 
-    // The recovered records are handed out like webhook events.
+fn recovered_records_are_handed_out_like_webhook_events_and_only_once(setup: Setup) {
+    let MissedCreations {
+        processor,
+        catch_up,
+        ..
+    } = missed_creations(&setup);
     let handled = processor.process_pending(&|| false).unwrap();
     assert_eq!(handled.claimed, 3);
     assert!(handled.handled.iter().all(|event| matches!(

@@ -204,8 +204,9 @@ impl CrmDeliveryService {
     }
 }
 
-/// `at + duration`, saturating far in the future instead of overflowing.
-fn add(at: DateTime<Utc>, duration: Duration) -> DateTime<Utc> {
+/// `at + duration`, saturating far in the future instead of overflowing (the leases and
+/// retries of both CRM rounds, outbound and inbound).
+pub(super) fn add(at: DateTime<Utc>, duration: Duration) -> DateTime<Utc> {
     chrono::Duration::from_std(duration)
         .ok()
         .and_then(|duration| at.checked_add_signed(duration))

@@ -4,6 +4,7 @@ mod audit;
 mod batching;
 mod consultant;
 mod crm_delivery;
+mod crm_inbound;
 mod crm_users;
 mod distribution;
 mod protocol;
@@ -16,6 +17,10 @@ pub use audit::AuditService;
 pub use batching::{AssignmentBatcher, MAX_ASSIGNMENT_BATCH};
 pub use consultant::ConsultantService;
 pub use crm_delivery::{CrmDeliveryService, DeliveryRound, DeliverySettings};
+pub use crm_inbound::{
+    EventRound, HandledEvent, LanguageSource, ProcessorSettings, ProtocolRecords, WebhookProcessor,
+    WEBHOOK_ACTOR,
+};
 pub use crm_users::{CrmUserDirectory, UserCheck};
 pub use distribution::{DistributionService, NobodyFree};
 pub use protocol::ProtocolService;

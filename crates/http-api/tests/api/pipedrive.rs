@@ -10,13 +10,11 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::test::{self, TestRequest};
 use consultores_domain::{
     Clock, CrmDeliveryService, CrmUserDirectory, DeliverySettings, DispatchSignal,
-    DistributionService, Language, SystemClock, WaitingQueue, WaitingQueueService,
+    DistributionService, Language, LanguageSource, ProcessorSettings, SystemClock, WaitingQueue,
+    WaitingQueueService, WebhookProcessor,
 };
 use consultores_http::{BasicCredentials, PipedriveIntegration, WebhookIntake};
-use consultores_pipedrive::{
-    Backoff, LanguageSource, PipedriveClient, PipedriveConfig, ProcessorSettings, WebhookDecoder,
-    WebhookProcessor,
-};
+use consultores_pipedrive::{Backoff, PipedriveClient, PipedriveConfig, WebhookDecoder};
 use serde_json::{json, Value};
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -177,6 +175,7 @@ async fn start_crm(
             store.clone(),
             store,
             DistributionService::new(Arc::new(database.database()), clock.clone()),
+            Arc::new(WebhookDecoder),
             client,
             options.languages,
             clock.clone(),

@@ -3,8 +3,8 @@
 use std::time::Instant;
 
 use consultores_domain::{
-    queue_head, ApiKeyScope, ApiKeyStore, AssignmentPort, ConsultantFilter, ConsultantId,
-    ConsultantRepository, ProtocolFilter, ProtocolRepository,
+    queue_head, ApiKeyScope, ApiKeyStore, AssignmentPort, Consultant, ConsultantFilter,
+    ConsultantId, ConsultantRepository, ProtocolFilter, ProtocolRepository,
 };
 use consultores_persistence::testing::{now_micros, TestDatabase};
 
@@ -48,6 +48,9 @@ fn build_v6(counter_row: Option<i64>) -> TestDatabase {
     test
 }
 
+/// A v6 database (with or without its counter row) adopted by the migrations: every row kept,
+/// the leftovers gone, numbering continued, keys hashed, and a second run a no-op. One
+/// migration of a large database, checked aspect by aspect.
 fn adopts_a_v6_database(counter_row: Option<i64>, next_number: &str) {
     let test = build_v6(counter_row);
     let consultants_before = test.query_strings(V6_CONSULTANTS_NORMALISED);
@@ -65,11 +68,23 @@ fn adopts_a_v6_database(counter_row: Option<i64>, next_number: &str) {
     );
     assert!(!applied.is_empty());
 
+    let listed = rows_are_carried_over(&test, &consultants_before, &protocols_before);
+    v6_leftovers_are_gone(&test);
+    numbering_continues_and_deletes_keep_protocols(&test, &listed, next_number);
+    plain_keys_still_work_stored_hashed(&test);
+    migrating_again_changes_nothing(&test);
+}
+
+fn rows_are_carried_over(
+    test: &TestDatabase,
+    consultants_before: &[String],
+    protocols_before: &[String],
+) -> Vec<Consultant> {
     // Every row carried over, values kept.
     assert_eq!(test.query_strings(CONSULTANTS_ADOPTED), consultants_before);
     assert_eq!(test.query_strings(PROTOCOLS), protocols_before);
-    assert_eq!(count(&test, "consultor_idiomas"), 1750);
-    assert_eq!(count(&test, "api_keys"), 3);
+    assert_eq!(count(test, "consultor_idiomas"), 1750);
+    assert_eq!(count(test, "api_keys"), 3);
     let db = test.database();
     let listed = ConsultantRepository::list(&db, &ConsultantFilter::default()).unwrap();
     assert_eq!(listed.len(), 1000);
@@ -93,7 +108,10 @@ fn adopts_a_v6_database(counter_row: Option<i64>, next_number: &str) {
         .len(),
         10,
     );
+    listed
+}
 
+fn v6_leftovers_are_gone(test: &TestDatabase) {
     // The v6 leftovers are gone.
     assert_eq!(
         test.query_i64(
@@ -116,18 +134,25 @@ fn adopts_a_v6_database(counter_row: Option<i64>, next_number: &str) {
         ),
         0
     );
+}
 
+fn numbering_continues_and_deletes_keep_protocols(
+    test: &TestDatabase,
+    listed: &[Consultant],
+    next_number: &str,
+) {
+    let db = test.database();
     // The next number continues after the highest; one assignment, one protocol (no trigger);
     // the queue order of the adopted pool is the policy's.
     let now = now_micros();
-    let expected_head = queue_head(&listed, &language("pt"), now).map(|c| c.id);
+    let expected_head = queue_head(listed, &language("pt"), now).map(|c| c.id);
     let assigned = db
         .assign_next(&language("pt"), now, None, &actor(), None)
         .unwrap()
         .value;
     assert_eq!(Some(assigned.consultant.id), expected_head);
     assert_eq!(assigned.protocol.number.to_string(), next_number);
-    assert_eq!(count(&test, "protocolos"), 10_001);
+    assert_eq!(count(test, "protocolos"), 10_001);
 
     // Deleting a consultant keeps their protocols (v6 cascaded).
     assert!(
@@ -137,7 +162,10 @@ fn adopts_a_v6_database(counter_row: Option<i64>, next_number: &str) {
         test.query_i64("SELECT count(*) AS value FROM protocolos WHERE consultor_id = 8"),
         10
     );
+}
 
+fn plain_keys_still_work_stored_hashed(test: &TestDatabase) {
+    let db = test.database();
     // Plain keys still work, stored hashed; the inactive one stays refused.
     let key = db
         .authenticate("v6-plain-secret-key", now_micros())
@@ -175,15 +203,17 @@ fn adopts_a_v6_database(counter_row: Option<i64>, next_number: &str) {
         test.query_i64("SELECT count(*) AS value FROM v6_chaves_a_converter"),
         0
     );
+}
 
+fn migrating_again_changes_nothing(test: &TestDatabase) {
     // Migrating again changes nothing.
     let consultants_after = test.query_strings(CONSULTANTS_ADOPTED);
     let protocols_after = test.query_strings(PROTOCOLS);
-    let counter_after = counter(&test);
+    let counter_after = counter(test);
     assert!(test.migrate().is_empty());
     assert_eq!(test.query_strings(CONSULTANTS_ADOPTED), consultants_after);
     assert_eq!(test.query_strings(PROTOCOLS), protocols_after);
-    assert_eq!(counter(&test), counter_after);
+    assert_eq!(counter(test), counter_after);
 }
 
 #[test]

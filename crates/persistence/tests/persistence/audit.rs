@@ -946,14 +946,16 @@ fn a_removed_consultant_keeps_the_connection_history(test: &TestDatabase) {
     );
 }
 
-fn listings_filter_by_entity_action_and_time_newest_first(test: &TestDatabase) {
-    let db = test.database();
-    let t0 = now_micros() - Duration::days(1);
-    let at = |minutes: i64| t0 + Duration::minutes(minutes);
+/// Seven audited changes a minute or more apart (`at(minutes)`): three consultants created
+/// (minutes 0 to 2), connections switched at 10, 11 and 12, a protocol at 20. The consultants.
+fn seven_changes(
+    db: &consultores_persistence::Database,
+    at: &dyn Fn(i64) -> DateTime<Utc>,
+) -> Vec<ConsultantId> {
     let ids: Vec<ConsultantId> = (0..3)
         .map(|i| {
             ConsultantRepository::create(
-                &db,
+                db,
                 &consultant(&format!("Pessoa {i}"), &["pt"]),
                 at(i),
                 &actor(),
@@ -964,7 +966,7 @@ fn listings_filter_by_entity_action_and_time_newest_first(test: &TestDatabase) {
         .collect();
     for (minute, id, online) in [(10, ids[0], false), (11, ids[1], false), (12, ids[0], true)] {
         ConsultantRepository::update(
-            &db,
+            db,
             id,
             &ConsultantPatch::online(online),
             at(minute),
@@ -972,15 +974,26 @@ fn listings_filter_by_entity_action_and_time_newest_first(test: &TestDatabase) {
         )
         .unwrap();
     }
-    ProtocolRepository::create(&db, &NewProtocol::default(), at(20), None, &actor()).unwrap();
-    let list = |filter: AuditFilter| -> Vec<(AuditAction, i64)> {
-        AuditLog::list(&db, &filter)
-            .unwrap()
-            .entries
-            .iter()
-            .map(|entry| (entry.action, entry.entity_id))
-            .collect()
-    };
+    ProtocolRepository::create(db, &NewProtocol::default(), at(20), None, &actor()).unwrap();
+    ids
+}
+
+/// The entries listed under `filter` as (action, entity id), newest first.
+fn listed(db: &consultores_persistence::Database, filter: &AuditFilter) -> Vec<(AuditAction, i64)> {
+    AuditLog::list(db, filter)
+        .unwrap()
+        .entries
+        .iter()
+        .map(|entry| (entry.action, entry.entity_id))
+        .collect()
+}
+
+fn listings_filter_by_entity_action_and_time_newest_first(test: &TestDatabase) {
+    let db = test.database();
+    let t0 = now_micros() - Duration::days(1);
+    let at = |minutes: i64| t0 + Duration::minutes(minutes);
+    let ids = seven_changes(&db, &at);
+    let list = |filter: AuditFilter| listed(&db, &filter);
     let everything = list(AuditFilter::default());
     assert_eq!(everything.len(), 7);
     assert_eq!(everything[0].0, AuditAction::ProtocolCreated);

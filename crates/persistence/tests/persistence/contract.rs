@@ -2,10 +2,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 use consultores_domain::{
-    ApiKeyScope, ApiKeyStore, AssignmentPort, ConsultantFilter, ConsultantId, ConsultantName,
-    ConsultantPatch, ConsultantRepository, Description, DomainError, Email, NewApiKey, NewProtocol,
-    Phone, PipedriveUserId, Priority, Protocol, ProtocolFilter, ProtocolId, ProtocolPatch,
-    ProtocolRepository, ProtocolStatus, StoreHealth, Workload,
+    ApiKeyScope, ApiKeyStore, AssignmentPort, Consultant, ConsultantFilter, ConsultantId,
+    ConsultantName, ConsultantPatch, ConsultantRepository, Description, DomainError, Email,
+    NewApiKey, NewProtocol, Phone, PipedriveUserId, Priority, Protocol, ProtocolFilter, ProtocolId,
+    ProtocolPatch, ProtocolRepository, ProtocolStatus, StoreHealth, Workload,
 };
 use consultores_persistence::testing::{now_micros, TestDatabase};
 
@@ -252,6 +252,21 @@ fn lists_filter_by_language_online_and_active(test: &TestDatabase) {
     .is_empty());
 }
 
+/// Applies `patch` to the stored consultant `id` and to `expected`, and checks they agree.
+fn patched(
+    db: &consultores_persistence::Database,
+    id: ConsultantId,
+    patch: &ConsultantPatch,
+    expected: &mut Consultant,
+) -> Consultant {
+    let updated = ConsultantRepository::update(db, id, patch, now_micros(), &actor())
+        .unwrap()
+        .unwrap();
+    patch.apply_to(expected);
+    assert_eq!(&updated, expected);
+    updated
+}
+
 fn patches_change_only_the_given_fields(test: &TestDatabase) {
     let db = test.database();
     let now = now_micros();
@@ -292,11 +307,7 @@ fn patches_change_only_the_given_fields(test: &TestDatabase) {
         in_rotation: Some(false),
         ..ConsultantPatch::default()
     };
-    let updated = ConsultantRepository::update(&db, original.id, &cleared, now_micros(), &actor())
-        .unwrap()
-        .unwrap();
-    cleared.apply_to(&mut expected);
-    assert_eq!(updated, expected);
+    let updated = patched(&db, original.id, &cleared, &mut expected);
     assert_eq!(updated.email, None);
     assert_eq!(updated.phone, None);
 
@@ -307,23 +318,14 @@ fn patches_change_only_the_given_fields(test: &TestDatabase) {
         active: Some(false),
         ..ConsultantPatch::default()
     };
-    let updated = ConsultantRepository::update(&db, original.id, &set, now_micros(), &actor())
-        .unwrap()
-        .unwrap();
-    set.apply_to(&mut expected);
-    assert_eq!(updated, expected);
+    patched(&db, original.id, &set, &mut expected);
 
     // Languages alone: the rows are replaced, in the new order.
     let relanguaged = ConsultantPatch {
         languages: Some(languages(&["es", "pt"])),
         ..ConsultantPatch::default()
     };
-    let updated =
-        ConsultantRepository::update(&db, original.id, &relanguaged, now_micros(), &actor())
-            .unwrap()
-            .unwrap();
-    relanguaged.apply_to(&mut expected);
-    assert_eq!(updated, expected);
+    patched(&db, original.id, &relanguaged, &mut expected);
     assert_eq!(
         ConsultantRepository::get(&db, original.id).unwrap(),
         Some(expected)
@@ -554,11 +556,12 @@ fn protocol_numbers_grow_past_five_digits(test: &TestDatabase) {
     );
 }
 
-fn assignment_stamps_the_consultant_and_opens_a_numbered_protocol(test: &TestDatabase) {
-    let db = test.database();
+/// Fernanda (pt and en, with contacts and Pipedrive user 3) then Gustavo (pt), created an hour ago a
+/// second apart: Fernanda heads the pt queue.
+fn fernanda_then_gustavo(db: &consultores_persistence::Database) -> (Consultant, Consultant) {
     let created_at = now_micros() - Duration::hours(1);
     let first = ConsultantRepository::create(
-        &db,
+        db,
         &with_contacts(
             consultant("Fernanda", &["pt", "en"]),
             "f@exemplo.com",
@@ -570,12 +573,18 @@ fn assignment_stamps_the_consultant_and_opens_a_numbered_protocol(test: &TestDat
     )
     .unwrap();
     let second = ConsultantRepository::create(
-        &db,
+        db,
         &consultant("Gustavo", &["pt"]),
         created_at + Duration::seconds(1),
         &actor(),
     )
     .unwrap();
+    (first, second)
+}
+
+fn assignment_stamps_the_consultant_and_opens_a_numbered_protocol(test: &TestDatabase) {
+    let db = test.database();
+    let (first, second) = fernanda_then_gustavo(&db);
 
     let now = now_micros();
     let assigned = db

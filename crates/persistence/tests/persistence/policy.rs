@@ -28,54 +28,63 @@ fn epoch() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 1, 1, 8, 0, 0).single().unwrap()
 }
 
+/// A fresh random pool of 1 to 12 consultants (spoken languages, switches, rules and last
+/// service times drawn from `rng`), stored; earlier pools' consultants are deleted and stay in
+/// the pool as the deleted consultants they are.
+fn random_pool(test: &TestDatabase, rng: &mut StdRng, seed: u64) -> Vec<Consultant> {
+    let db = test.database();
+    // A fresh pool: earlier pools' consultants are deleted, so they are part of the pool
+    // too (as the deleted consultants they are).
+    let mut pool: Vec<Consultant> = ConsultantRepository::list(&db, &Default::default())
+        .unwrap()
+        .into_iter()
+        .map(|mut c| {
+            ConsultantRepository::soft_delete(&db, c.id, epoch(), &actor()).unwrap();
+            c.deleted = true;
+            c
+        })
+        .collect();
+    for i in 0..rng.random_range(1..=12) {
+        let spoken: Vec<&str> = CODES
+            .iter()
+            .copied()
+            .filter(|_| rng.random_bool(0.5))
+            .collect();
+        let spoken = if spoken.is_empty() {
+            vec!["pt"]
+        } else {
+            spoken
+        };
+        let mut new = consultant(&format!("Pool {seed} member {i}"), &spoken);
+        new.active = rng.random_bool(0.85);
+        new.in_rotation = rng.random_bool(0.85);
+        new.online = rng.random_bool(0.75);
+        new.rules = random_rules(rng);
+        let mut stored = ConsultantRepository::create(&db, &new, epoch(), &actor()).unwrap();
+        // Few distinct times, so ties (and NULLs) are common.
+        let served = match rng.random_range(0..5) {
+            0 => None,
+            minutes => Some(epoch() + Duration::minutes(minutes)),
+        };
+        test.set_last_served(stored.id, served);
+        stored.last_served_at = served;
+        stored.queue_key = served.map(|t| t.timestamp_micros());
+        if rng.random_bool(0.1) {
+            ConsultantRepository::soft_delete(&db, stored.id, epoch(), &actor()).unwrap();
+            stored.deleted = true;
+        }
+        pool.push(stored);
+    }
+    pool
+}
+
 fn assignment_picks_the_policy_head_on_random_pools(test: &TestDatabase) {
     let db = test.database();
     let mut compared = 0;
     let mut nobody = 0;
     for seed in 0..POOLS {
         let mut rng = StdRng::seed_from_u64(0xC0FFEE + seed);
-        // A fresh pool: earlier pools' consultants are deleted, so they are part of the pool
-        // too (as the deleted consultants they are).
-        let mut pool: Vec<Consultant> = ConsultantRepository::list(&db, &Default::default())
-            .unwrap()
-            .into_iter()
-            .map(|mut c| {
-                ConsultantRepository::soft_delete(&db, c.id, epoch(), &actor()).unwrap();
-                c.deleted = true;
-                c
-            })
-            .collect();
-        for i in 0..rng.random_range(1..=12) {
-            let spoken: Vec<&str> = CODES
-                .iter()
-                .copied()
-                .filter(|_| rng.random_bool(0.5))
-                .collect();
-            let spoken = if spoken.is_empty() {
-                vec!["pt"]
-            } else {
-                spoken
-            };
-            let mut new = consultant(&format!("Pool {seed} member {i}"), &spoken);
-            new.active = rng.random_bool(0.85);
-            new.in_rotation = rng.random_bool(0.85);
-            new.online = rng.random_bool(0.75);
-            new.rules = random_rules(&mut rng);
-            let mut stored = ConsultantRepository::create(&db, &new, epoch(), &actor()).unwrap();
-            // Few distinct times, so ties (and NULLs) are common.
-            let served = match rng.random_range(0..5) {
-                0 => None,
-                minutes => Some(epoch() + Duration::minutes(minutes)),
-            };
-            test.set_last_served(stored.id, served);
-            stored.last_served_at = served;
-            stored.queue_key = served.map(|t| t.timestamp_micros());
-            if rng.random_bool(0.1) {
-                ConsultantRepository::soft_delete(&db, stored.id, epoch(), &actor()).unwrap();
-                stored.deleted = true;
-            }
-            pool.push(stored);
-        }
+        let mut pool = random_pool(test, &mut rng, seed);
         let mut now = epoch() + Duration::hours(1) + Duration::seconds(seed as i64 * 10);
         let mut opened: Vec<ProtocolId> = Vec::new();
         for turn in 0..8 {

@@ -57,22 +57,11 @@ fn counts(
         .collect()
 }
 
-fn counts_rotation_assignments_per_consultant_per_local_day(test: &TestDatabase) {
-    let db = test.database();
-    // Stamps never go back (nor past the database's clock): let the counter start long ago so
-    // the assignments below are stamped at the past instants they name.
-    test.execute("UPDATE controle_protocolo SET updated_at = '2000-01-01T00:00:00.000000+00:00'");
-    let created = at(-6, "00:00:00");
-    let ana =
-        ConsultantRepository::create(&db, &consultant("Ana", &["pt", "en"]), created, &actor())
-            .unwrap();
-    let bruno = ConsultantRepository::create(
-        &db,
-        &consultant("Bruno <b>", &["pt"]),
-        created + Duration::seconds(1),
-        &actor(),
-    )
-    .unwrap();
+/// Assignments by the rotation just before, at and after the local midnights of the period
+/// (UTC-3): the counts expected per (consultant, day of the period), all languages and `en`.
+type Counts = BTreeMap<(i64, usize), u64>;
+
+fn assign_around_local_midnights(db: &consultores_persistence::Database) -> (Counts, Counts) {
     // (instant, language, day of the period or None when outside it)
     let calls = [
         ((0, "02:59:59.999999"), "pt", None),
@@ -83,8 +72,8 @@ fn counts_rotation_assignments_per_consultant_per_local_day(test: &TestDatabase)
         ((3, "02:59:00"), "pt", Some(2)),
         ((3, "03:00:00"), "pt", None),
     ];
-    let mut all: BTreeMap<(i64, usize), u64> = BTreeMap::new();
-    let mut english: BTreeMap<(i64, usize), u64> = BTreeMap::new();
+    let mut all = Counts::new();
+    let mut english = Counts::new();
     for (instant, code, day) in calls {
         let assigned = db
             .assign_next(
@@ -103,6 +92,26 @@ fn counts_rotation_assignments_per_consultant_per_local_day(test: &TestDatabase)
             }
         }
     }
+    (all, english)
+}
+
+fn counts_rotation_assignments_per_consultant_per_local_day(test: &TestDatabase) {
+    let db = test.database();
+    // Stamps never go back (nor past the database's clock): let the counter start long ago so
+    // the assignments below are stamped at the past instants they name.
+    test.execute("UPDATE controle_protocolo SET updated_at = '2000-01-01T00:00:00.000000+00:00'");
+    let created = at(-6, "00:00:00");
+    let ana =
+        ConsultantRepository::create(&db, &consultant("Ana", &["pt", "en"]), created, &actor())
+            .unwrap();
+    let bruno = ConsultantRepository::create(
+        &db,
+        &consultant("Bruno <b>", &["pt"]),
+        created + Duration::seconds(1),
+        &actor(),
+    )
+    .unwrap();
+    let (all, english) = assign_around_local_midnights(&db);
     // Protocols opened by hand have no language: not rotation assignments.
     for _ in 0..2 {
         let new = NewProtocol {

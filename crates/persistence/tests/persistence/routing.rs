@@ -85,9 +85,9 @@ fn assign(test: &TestDatabase, code: &str, at: DateTime<Utc>) -> Option<Consulta
     }
 }
 
-fn rules_are_stored_read_back_audited_and_cleared_by_null(test: &TestDatabase) {
-    let db = test.database();
-    let rules = RuleSettings {
+/// Every rule set: weight 3, both limits, a zone, two touching periods, a leave.
+fn every_rule() -> RuleSettings {
+    RuleSettings {
         weight: Weight::new(3).unwrap(),
         daily_limit: Some(Limit::new(40).unwrap()),
         open_limit: Some(Limit::new(7).unwrap()),
@@ -101,7 +101,12 @@ fn rules_are_stored_read_back_audited_and_cleared_by_null(test: &TestDatabase) {
             parse_date("2027-12-26").unwrap(),
         )
         .unwrap()]),
-    };
+    }
+}
+
+fn rules_are_stored_read_back_audited_and_cleared_by_null(test: &TestDatabase) {
+    let db = test.database();
+    let rules = every_rule();
     let created = create(test, &with_rules("Regina Regras", &["pt"], rules.clone()));
     let read = ConsultantRepository::get(&db, created.id).unwrap().unwrap();
     assert_eq!(read.routing.weight.get(), 3);
@@ -136,8 +141,13 @@ fn rules_are_stored_read_back_audited_and_cleared_by_null(test: &TestDatabase) {
     assert_eq!(after.routing.schedule, None);
     assert_eq!(after.routing.leave, None);
 
+    the_clearing_is_audited_field_by_field(&db);
+}
+
+/// The latest audit entry names every rule the clearing changed, with before and after.
+fn the_clearing_is_audited_field_by_field(db: &consultores_persistence::Database) {
     let page = AuditLog::list(
-        &db,
+        db,
         &AuditFilter {
             page: AuditPageRequest {
                 limit: 1,

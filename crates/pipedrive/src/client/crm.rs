@@ -1,14 +1,24 @@
-//! The domain's ports on [`PipedriveClient`]: [`CrmGateway`] (owners, notes, users) and
-//! [`CrmThrottle`], and the checks and escaping of what they send.
+//! The domain's ports on [`PipedriveClient`]: [`CrmGateway`] (owners, notes, users),
+//! [`CrmThrottle`] and [`CrmFieldOptions`], and the checks and escaping of what they send.
 
 use std::time::Duration;
 
-use consultores_domain::{CrmError, CrmGateway, CrmTarget, CrmThrottle, CrmUser, PipedriveUserId};
+use consultores_domain::{
+    CrmError, CrmFieldOption, CrmFieldOptions, CrmGateway, CrmTarget, CrmThrottle, CrmUser,
+    PipedriveUserId,
+};
 use reqwest::Method;
 use serde_json::json;
 
 use super::{decode_list, PipedriveClient, MAX_PAGES};
 use crate::wire::UserDto;
+
+impl CrmFieldOptions for PipedriveClient {
+    /// [`PipedriveClient::field_options`]: the options of a deal field (leads share them).
+    fn field_options(&self, key: &str) -> Result<Vec<CrmFieldOption>, CrmError> {
+        PipedriveClient::field_options(self, key)
+    }
+}
 
 impl CrmGateway for PipedriveClient {
     /// `PATCH /api/v2/deals/{id}`, `PATCH /api/v2/persons/{id}` or `PATCH /api/v1/leads/{uuid}`

@@ -1,6 +1,6 @@
-//! The worker's half of the inbound path: recorded webhook events become assignments.
+//! The worker's half of the inbound path: recorded CRM events become assignments.
 //!
-//! For a created deal or lead ([`WebhookEvent::target`]) the processor reads the contact's
+//! For a created deal or lead ([`InboundCrmEvent::target`]) the processor reads the contact's
 //! language from the configured custom field (a text value, or an option whose label is the
 //! code), falls back to the default language, and runs the rotation with the record as CRM
 //! target, so the owner update and the note go through the outbox like those of any
@@ -9,44 +9,41 @@
 //! recording the outcome assigns nothing twice when the event is claimed again.
 //!
 //! Every other event is recorded as ignored: changes (among them the echo of our own owner
-//! update, recognised with [`WebhookEvent::is_owner_change_to`] and named as such), deletes,
+//! update, recognised with [`InboundCrmEvent::is_owner_change_to`] and named as such), deletes,
 //! other entities. A record that finds nobody available waits in the queue (with
 //! [`WebhookProcessor::with_queue`], as the service runs it) and goes to the first consultant
 //! who frees up; the event is then `concluido` with the queue entry in its reason. An event that
 //! cannot be processed (unreadable payload, no usable language, nobody available without a
 //! queue) is recorded as failed with the reason; a temporary failure (the database
-//! or Pipedrive did not answer) leaves it pending for a later round.
+//! or the CRM did not answer) leaves it pending for a later round.
+//!
+//! The CRM adapter only decodes: it reads the stored payloads ([`CrmEventReader`]), lists a
+//! field's options ([`CrmFieldOptions`]) and recovers missed events ([`CrmCatchUp`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
-use consultores_domain::{
-    Actor, Clock, CrmError, CrmEvent, CrmEventInbox, CrmEventOutcome, CrmOutbox, CrmTarget,
-    CrmThrottle, DistributionService, DomainError, IdempotencyClaim, IdempotencyKey, Language,
-    MaxWait, NewWaitingEntry, Priority, WaitingLanguages, WaitingQueueService,
+use crate::audit::Actor;
+use crate::clock::Clock;
+use crate::crm::CrmTarget;
+use crate::crm_events::{CrmEvent, CrmEventInbox, CrmEventOutcome};
+use crate::crm_inbound::{
+    CatchUpRound, CrmCatchUp, CrmEventReader, CrmFieldOptions, InboundAction, InboundCrmEvent,
 };
-
-use crate::catch_up::{CatchUp, CatchUpRound};
-use crate::client::PipedriveClient;
-use crate::lifecycle::{self, ProtocolRecords};
-use crate::webhook::{WebhookAction, WebhookEvent};
-use crate::wire::FieldOption;
+use crate::crm_outbox::{CrmOutbox, CrmThrottle};
+use crate::error::DomainError;
+use crate::idempotency::{IdempotencyClaim, IdempotencyKey};
+use crate::protocol::Priority;
+use crate::services::crm_delivery::add;
+use crate::services::{DistributionService, WaitingQueueService};
+use crate::values::Language;
+use crate::waiting::{MaxWait, NewWaitingEntry, WaitingLanguages};
 
 mod language;
+mod lifecycle;
 
-/// The options of a custom field, by key. Implemented by [`PipedriveClient::field_options`].
-pub trait FieldOptionSource: Send + Sync {
-    /// The options of the deal field `key` (leads share the deal fields).
-    fn field_options(&self, key: &str) -> Result<Vec<FieldOption>, CrmError>;
-}
-
-impl FieldOptionSource for PipedriveClient {
-    fn field_options(&self, key: &str) -> Result<Vec<FieldOption>, CrmError> {
-        PipedriveClient::field_options(self, key)
-    }
-}
+pub use lifecycle::ProtocolRecords;
 
 /// Where a created record's language comes from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -125,19 +122,20 @@ pub const WEBHOOK_ACTOR: &str = Actor::PIPEDRIVE_WEBHOOK;
 /// The idempotency scope of assignments made from webhooks (apart from every API key's).
 const IDEMPOTENCY_SCOPE: &str = "pipedrive-webhook";
 
-/// Turns recorded webhook events into assignments (see the module documentation).
+/// Turns recorded CRM events into assignments (see the module documentation).
 pub struct WebhookProcessor {
     inbox: Arc<dyn CrmEventInbox>,
     outbox: Arc<dyn CrmOutbox>,
     distribution: DistributionService,
-    options: Arc<dyn FieldOptionSource>,
+    reader: Arc<dyn CrmEventReader>,
+    options: Arc<dyn CrmFieldOptions>,
     languages: LanguageSource,
     clock: Arc<dyn Clock>,
     settings: ProcessorSettings,
     labels: Mutex<Option<(Instant, HashMap<i64, String>)>>,
     throttle: Option<Arc<dyn CrmThrottle>>,
     records: Option<ProtocolRecords>,
-    catch_up: Option<CatchUp>,
+    catch_up: Option<Arc<dyn CrmCatchUp>>,
     queue: Option<WaitingQueueService>,
 }
 
@@ -159,7 +157,8 @@ impl WebhookProcessor {
         inbox: Arc<dyn CrmEventInbox>,
         outbox: Arc<dyn CrmOutbox>,
         distribution: DistributionService,
-        options: Arc<dyn FieldOptionSource>,
+        reader: Arc<dyn CrmEventReader>,
+        options: Arc<dyn CrmFieldOptions>,
         languages: LanguageSource,
         clock: Arc<dyn Clock>,
         settings: ProcessorSettings,
@@ -168,6 +167,7 @@ impl WebhookProcessor {
             inbox,
             outbox,
             distribution,
+            reader,
             options,
             languages,
             clock,
@@ -180,15 +180,15 @@ impl WebhookProcessor {
         }
     }
 
-    /// The same processor, asking `throttle` before reading field options from Pipedrive: while
+    /// The same processor, asking `throttle` before reading field options from the CRM: while
     /// the rate budget is spent, an event that needs them waits instead of earning another 429.
     pub fn with_throttle(mut self, throttle: Arc<dyn CrmThrottle>) -> Self {
         self.throttle = Some(throttle);
         self
     }
 
-    /// The same processor, recording owner changes made in Pipedrive on the protocols: a
-    /// protocol whose record a person hands to another consultant's Pipedrive user is
+    /// The same processor, recording owner changes made in the CRM on the protocols: a
+    /// protocol whose record a person hands to another consultant's CRM user is
     /// reassigned to that consultant (audited).
     pub fn with_protocol_records(mut self, records: ProtocolRecords) -> Self {
         self.records = Some(records);
@@ -197,7 +197,7 @@ impl WebhookProcessor {
 
     /// The same processor, running `catch_up` (when due) before its rounds, so the records it
     /// recovers are handed out in the same round.
-    pub fn with_catch_up(mut self, catch_up: CatchUp) -> Self {
+    pub fn with_catch_up(mut self, catch_up: Arc<dyn CrmCatchUp>) -> Self {
         self.catch_up = Some(catch_up);
         self
     }
@@ -258,9 +258,9 @@ impl WebhookProcessor {
     }
 
     fn handle(&self, event: &CrmEvent) -> Result<CrmEventOutcome, Deferral> {
-        let parsed = match serde_json::from_str(&event.payload)
-            .map_err(|error| error.to_string())
-            .and_then(|value| WebhookEvent::from_value(value).map_err(|error| error.to_string()))
+        let parsed = match self
+            .reader
+            .read(&event.payload, self.languages.field.as_deref())
         {
             Ok(parsed) => parsed,
             Err(reason) => return Ok(failed(format!("payload ilegível: {reason}"))),
@@ -286,22 +286,22 @@ impl WebhookProcessor {
     fn ignored(
         &self,
         stored: &CrmEvent,
-        event: &WebhookEvent,
+        event: &InboundCrmEvent,
     ) -> Result<CrmEventOutcome, Deferral> {
         let now = self.clock.now();
-        if event.action == WebhookAction::Delete {
-            if let Some(record) = event.record() {
-                return lifecycle::removed(self.outbox.as_ref(), event, &record, now)
+        if event.action == InboundAction::Delete {
+            if let Some(record) = &event.record {
+                return lifecycle::removed(self.outbox.as_ref(), event, record, now)
                     .or_else(settled);
             }
         }
-        if event.action == WebhookAction::Change {
-            if let Some(record) = event.record() {
-                let ours = self.outbox.last_owner_set(&record).map_err(defer_store)?;
+        if event.action == InboundAction::Change {
+            if let Some(record) = &event.record {
+                let ours = self.outbox.last_owner_set(record).map_err(defer_store)?;
                 // A change made in the web app is a person's, even when it hands the record
                 // back to the owner this service chose.
-                let by_a_person = event.change_source.as_deref() == Some("app");
-                let echo = ours.filter(|owner| !by_a_person && event.is_owner_change_to(*owner));
+                let echo =
+                    ours.filter(|owner| !event.by_a_person && event.is_owner_change_to(*owner));
                 if let Some(owner) = echo {
                     return Ok(CrmEventOutcome::Ignored {
                         reason: format!(
@@ -314,7 +314,7 @@ impl WebhookProcessor {
                         self.outbox.as_ref(),
                         self.records.as_ref(),
                         event,
-                        &record,
+                        record,
                         now,
                         &webhook_actor(stored),
                     )
@@ -325,7 +325,7 @@ impl WebhookProcessor {
         Ok(CrmEventOutcome::Ignored {
             reason: format!(
                 "evento {}.{} ignorado: só negócios e leads criados são distribuídos",
-                event.action, event.entity
+                stored.action, stored.entity
             ),
         })
     }
@@ -358,7 +358,7 @@ impl WebhookProcessor {
             }
             Err(error @ DomainError::Unavailable(_)) => Err(defer_store(error)),
             // Nobody available, a bug: retrying the same event would not help.
-            Err(error) => Ok(failed(with_cause(&error))),
+            Err(error) => Ok(failed(crate::error_chain(&error))),
         }
     }
 }
@@ -377,7 +377,7 @@ fn webhook_actor(event: &CrmEvent) -> Actor {
 fn settled(error: DomainError) -> Result<CrmEventOutcome, Deferral> {
     match error {
         DomainError::Unavailable(_) => Err(defer_store(error)),
-        other => Ok(failed(with_cause(&other))),
+        other => Ok(failed(crate::error_chain(&other))),
     }
 }
 
@@ -430,7 +430,7 @@ impl WebhookProcessor {
                 })
             }
             Err(error @ DomainError::Unavailable(_)) => Err(defer_store(error)),
-            Err(error) => Ok(failed(with_cause(&error))),
+            Err(error) => Ok(failed(crate::error_chain(&error))),
         }
     }
 }
@@ -440,25 +440,9 @@ fn failed(reason: String) -> CrmEventOutcome {
 }
 
 fn defer_store(error: DomainError) -> Deferral {
-    Deferral(with_cause(&error))
+    Deferral(crate::error_chain(&error))
 }
 
-/// The error's text and, for the ones that hide it from clients, its cause (this text goes to
-/// the log and the event's record, never to an HTTP client).
-fn with_cause(error: &DomainError) -> String {
-    match std::error::Error::source(error) {
-        Some(cause) => format!("{error}: {cause}"),
-        None => error.to_string(),
-    }
-}
-
-/// `at + duration`, saturating instead of overflowing.
-fn add(at: DateTime<Utc>, duration: Duration) -> DateTime<Utc> {
-    chrono::Duration::from_std(duration)
-        .ok()
-        .and_then(|duration| at.checked_add_signed(duration))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC)
-}
 
 #[cfg(test)]
 mod tests;

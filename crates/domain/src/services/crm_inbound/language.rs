@@ -5,17 +5,17 @@ use std::collections::HashMap;
 use std::sync::PoisonError;
 use std::time::Instant;
 
-use consultores_domain::{CrmError, Language};
-
 use super::{Deferral, WebhookProcessor};
-use crate::webhook::{CustomFieldValue, WebhookEvent};
+use crate::crm::CrmError;
+use crate::crm_inbound::{FieldValue, InboundCrmEvent};
+use crate::values::Language;
 
 impl WebhookProcessor {
     /// The language of a created record: `Ok(Ok(language))`, `Ok(Err(reason))` when there is
-    /// none usable (the event fails), `Err` when Pipedrive could not be asked (it waits).
+    /// none usable (the event fails), `Err` when the CRM could not be asked (it waits).
     pub(super) fn language_of(
         &self,
-        event: &WebhookEvent,
+        event: &InboundCrmEvent,
     ) -> Result<Result<Language, String>, Deferral> {
         let Some(field) = self.languages.field.as_deref() else {
             return Ok(self.languages.default.clone().ok_or_else(|| {
@@ -24,7 +24,7 @@ impl WebhookProcessor {
                     .to_owned()
             }));
         };
-        let raw = match event.custom_field(field) {
+        let raw = match event.language.clone() {
             None => {
                 return Ok(self.languages.default.clone().ok_or_else(|| {
                     format!(
@@ -33,19 +33,12 @@ impl WebhookProcessor {
                     )
                 }))
             }
-            // API v1 answers (leads read by the catch-up) give an option's id as text.
-            Some(CustomFieldValue::Text(text)) if is_option_id(&text) => {
-                match self.option_label(field, text.trim().parse().unwrap_or_default())? {
-                    Ok(label) => label,
-                    Err(reason) => return Ok(Err(reason)),
-                }
-            }
-            Some(CustomFieldValue::Text(text)) => text,
-            Some(CustomFieldValue::Option(id)) => match self.option_label(field, id)? {
+            Some(FieldValue::Text(text)) => text,
+            Some(FieldValue::Option(id)) => match self.option_label(field, id)? {
                 Ok(label) => label,
                 Err(reason) => return Ok(Err(reason)),
             },
-            Some(CustomFieldValue::Options(ids)) => match ids.first() {
+            Some(FieldValue::Options(ids)) => match ids.first() {
                 Some(id) => match self.option_label(field, *id)? {
                     Ok(label) => label,
                     Err(reason) => return Ok(Err(reason)),
@@ -56,9 +49,9 @@ impl WebhookProcessor {
                     }))
                 }
             },
-            Some(other) => {
+            Some(FieldValue::Other(value)) => {
                 return Ok(Err(format!(
-                    "o campo {field} não traz um idioma (valor {other:?})"
+                    "o campo {field} não traz um idioma (valor {value})"
                 )))
             }
         };
@@ -108,10 +101,4 @@ impl WebhookProcessor {
             Some((Instant::now(), labels));
         Ok(label.ok_or_else(|| format!("a opção {id} não existe no campo {field}")))
     }
-}
-
-/// Digits only: an option id, never a language code.
-fn is_option_id(text: &str) -> bool {
-    let text = text.trim();
-    !text.is_empty() && text.len() <= 18 && text.bytes().all(|byte| byte.is_ascii_digit())
 }

@@ -5,12 +5,16 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use consultores_domain::{
-    Actor, ConsultantFilter, ConsultantRepository, CrmEventOutcome, CrmOutbox, CrmTarget,
-    DomainError, ProtocolPatch, ProtocolRepository,
-};
 
-use crate::webhook::WebhookEvent;
+use crate::audit::Actor;
+use crate::consultant::ConsultantFilter;
+use crate::crm::CrmTarget;
+use crate::crm_events::CrmEventOutcome;
+use crate::crm_inbound::InboundCrmEvent;
+use crate::crm_outbox::CrmOutbox;
+use crate::error::DomainError;
+use crate::ports::{ConsultantRepository, ProtocolRepository};
+use crate::protocol::ProtocolPatch;
 
 /// Where an owner change is recorded: the consultants (to find the new owner among them) and
 /// their protocols.
@@ -34,15 +38,15 @@ fn named(target: &CrmTarget) -> String {
 /// For a created record converted from one the service handed out: the outcome that links it
 /// to that record's protocol (no second assignment, owner change or note: Pipedrive carries the
 /// owner over). `None` for every other created record.
-pub(crate) fn conversion(
+pub(super) fn conversion(
     outbox: &dyn CrmOutbox,
-    event: &WebhookEvent,
+    event: &InboundCrmEvent,
     record: &CrmTarget,
 ) -> Result<Option<CrmEventOutcome>, DomainError> {
-    let Some(source) = event.converted_from() else {
+    let Some(source) = &event.converted_from else {
         return Ok(None);
     };
-    let Some(protocol) = outbox.latest_protocol(&source)? else {
+    let Some(protocol) = outbox.latest_protocol(source)? else {
         return Ok(None);
     };
     Ok(Some(CrmEventOutcome::Linked {
@@ -51,20 +55,20 @@ pub(crate) fn conversion(
             "{} convertido de {}: mantém o consultor e o protocolo do registro de origem, sem \
              nova atribuição",
             named(record),
-            named(&source)
+            named(source)
         ),
     }))
 }
 
 /// A deleted record, or one merged into another: its pending actions are cancelled (they would
 /// only fail against a record that is gone).
-pub(crate) fn removed(
+pub(super) fn removed(
     outbox: &dyn CrmOutbox,
-    event: &WebhookEvent,
+    event: &InboundCrmEvent,
     record: &CrmTarget,
     now: DateTime<Utc>,
 ) -> Result<CrmEventOutcome, DomainError> {
-    let what = match &event.merged_to_id {
+    let what = match &event.merged_into {
         Some(survivor) => format!(
             "{} mesclado a {} {survivor} no Pipedrive",
             named(record),
@@ -83,15 +87,15 @@ pub(crate) fn removed(
 /// consultant's `id_pipedrive`, the protocol is reassigned to that consultant (an audited
 /// `protocolo.atualizado` by `actor`); the event, linked to the protocol, says who owns the
 /// record now either way.
-pub(crate) fn owner_changed(
+pub(super) fn owner_changed(
     outbox: &dyn CrmOutbox,
     records: Option<&ProtocolRecords>,
-    event: &WebhookEvent,
+    event: &InboundCrmEvent,
     record: &CrmTarget,
     now: DateTime<Utc>,
     actor: &Actor,
 ) -> Result<CrmEventOutcome, DomainError> {
-    let (Some(previous), Some(owner)) = (event.previous_owner_id(), event.owner_id()) else {
+    let (Some(previous), Some(owner)) = (event.previous_owner, event.owner) else {
         return Ok(CrmEventOutcome::Ignored {
             reason: "alteração sem mudança de responsável".to_owned(),
         });
