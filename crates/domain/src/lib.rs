@@ -99,9 +99,9 @@ pub use routing::{
 pub use secret::same_secret;
 pub use services::{
     AssignmentBatcher, AuditService, ConsultantService, CrmDeliveryService, CrmUserDirectory,
-    DeliveryRound, DeliverySettings, DispatchSignal, DistributionService, EventRound,
-    HandledEvent, LanguageSource, NobodyFree, ProcessorSettings, ProtocolRecords, ProtocolService,
-    ReportService, UserCheck, WaitingQueueService, WebhookProcessor, WEBHOOK_ACTOR,
+    DeliveryRound, DeliverySettings, DispatchSignal, DistributionService, EventRound, HandledEvent,
+    LanguageSource, NobodyFree, ProcessorSettings, ProtocolRecords, ProtocolService, ReportService,
+    UserCheck, WaitingQueueService, WebhookProcessor, WEBHOOK_ACTOR,
 };
 pub use values::{
     ConsultantName, Description, Email, InvalidValue, Language, LanguageList, Phone,

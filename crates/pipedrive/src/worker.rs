@@ -14,8 +14,8 @@
 use std::time::Duration;
 
 use consultores_domain::{
-    Backoff, CrmDeliveryService, DeliveryRound, DomainError, EventRound, Job, Periodic,
-    StopSignal, WebhookProcessor,
+    Backoff, CrmDeliveryService, DeliveryRound, DomainError, EventRound, Job, Periodic, StopSignal,
+    WebhookProcessor,
 };
 
 /// How the worker paces itself.

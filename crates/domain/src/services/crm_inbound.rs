@@ -443,6 +443,5 @@ fn defer_store(error: DomainError) -> Deferral {
     Deferral(crate::error_chain(&error))
 }
 
-
 #[cfg(test)]
 mod tests;
