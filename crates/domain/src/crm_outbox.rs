@@ -179,6 +179,32 @@ fn parse_uuid(raw: &str) -> Result<String, InvalidValue> {
     }
 }
 
+/// The stored and wire names of a [`DeliveryState`] (`estado`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    IntoStaticStr,
+    EnumIter,
+    VariantNames,
+)]
+#[serde(into = "&'static str", try_from = "String")]
+pub enum DeliveryStateName {
+    #[strum(serialize = "pendente")]
+    Pending,
+    #[strum(serialize = "concluido")]
+    Done,
+    #[strum(serialize = "falhou")]
+    Failed,
+}
+
+wire_names!(DeliveryStateName);
+
 /// Where an action stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeliveryState {
@@ -192,13 +218,18 @@ pub enum DeliveryState {
 }
 
 impl DeliveryState {
+    /// The stored and wire name's variant.
+    pub fn name(&self) -> DeliveryStateName {
+        match self {
+            Self::Pending { .. } => DeliveryStateName::Pending,
+            Self::Done => DeliveryStateName::Done,
+            Self::Failed { .. } => DeliveryStateName::Failed,
+        }
+    }
+
     /// The stored and wire name: `pendente`, `concluido`, `falhou`.
     pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Pending { .. } => "pendente",
-            Self::Done => "concluido",
-            Self::Failed { .. } => "falhou",
-        }
+        self.name().as_str()
     }
 
     /// Why it failed, or why the last try of a pending action did not succeed.
@@ -212,16 +243,13 @@ impl DeliveryState {
 
     /// Rebuilds a state from its stored name and reason.
     pub fn from_parts(state: &str, reason: Option<String>) -> Result<Self, InvalidValue> {
-        match state {
-            "pendente" => Ok(Self::Pending { last_error: reason }),
-            "concluido" => Ok(Self::Done),
-            "falhou" => Ok(Self::Failed {
+        Ok(match state.parse()? {
+            DeliveryStateName::Pending => Self::Pending { last_error: reason },
+            DeliveryStateName::Done => Self::Done,
+            DeliveryStateName::Failed => Self::Failed {
                 reason: reason.unwrap_or_default(),
-            }),
-            _ => Err(InvalidValue::NotAllowed {
-                allowed: "pendente, concluido, falhou",
-            }),
-        }
+            },
+        })
     }
 }
 

@@ -61,12 +61,12 @@ pub use consultant::{
 pub use crm::{CrmError, CrmGateway, CrmPause, CrmPauseStore, CrmTarget, CrmUser};
 pub use crm_events::{
     CrmEvent, CrmEventClaim, CrmEventDecoder, CrmEventId, CrmEventInbox, CrmEventOutcome,
-    InvalidCrmEvent, NewCrmEvent,
+    CrmEventState, InvalidCrmEvent, NewCrmEvent,
 };
 pub use crm_outbox::{
     assignment_note, CrmAction, CrmActionKind, CrmActionStatus, CrmOutbox, CrmTargetKind,
-    CrmThrottle, DeliveryState, OutboxClaim, OutboxItem, OutboxItemId, RetryPolicy,
-    ASSIGNMENT_NOTE_TEMPLATE,
+    CrmThrottle, DeliveryState, DeliveryStateName, OutboxClaim, OutboxItem, OutboxItemId,
+    RetryPolicy, ASSIGNMENT_NOTE_TEMPLATE,
 };
 pub use distribution::{
     availability, eligible_queue, is_eligible, next_available, queue_head, Assignment,

@@ -21,7 +21,7 @@ fn entry(id: i64) -> AuditEntry {
 
 #[test]
 fn actions_and_entities_parse_their_wire_names_and_round_trip() {
-    for action in AuditAction::ALL {
+    for action in AuditAction::all() {
         assert_eq!(action.as_str().parse::<AuditAction>(), Ok(action));
         assert_eq!(to_plain(&action), Plain::Str(action.as_str().to_owned()));
         assert_eq!(from_str::<AuditAction>(action.as_str()).unwrap(), action);
