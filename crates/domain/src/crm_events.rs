@@ -65,7 +65,8 @@ impl CrmEvent {
     }
 }
 
-/// The stored states of a processed event (`estado`), see [`CrmEventOutcome::state`].
+/// The stored states of an event (`estado`): `pendente` until processed, then the state of its
+/// [`CrmEventOutcome`].
 #[derive(
     Debug,
     Clone,
@@ -81,6 +82,8 @@ impl CrmEvent {
 )]
 #[serde(into = "&'static str", try_from = "String")]
 pub enum CrmEventState {
+    #[strum(serialize = "pendente")]
+    Pending,
     #[strum(serialize = "concluido")]
     Done,
     #[strum(serialize = "ignorado")]

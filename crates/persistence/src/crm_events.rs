@@ -4,13 +4,13 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use consultores_domain::{
-    CrmEvent, CrmEventClaim, CrmEventId, CrmEventInbox, CrmEventOutcome, DomainError, NewCrmEvent,
+    CrmEvent, CrmEventClaim, CrmEventId, CrmEventInbox, CrmEventOutcome, CrmEventState,
+    DomainError, NewCrmEvent,
 };
 use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};
 
 use crate::audit::prefix;
-use crate::crm_outbox::PENDING;
 use crate::database::{with_connection, write_transaction, Database};
 use crate::error::StoreError;
 use crate::schema::pipedrive_webhook_eventos as eventos;
@@ -79,7 +79,7 @@ trait ClaimEvents {
 macro_rules! claimable_events {
     ($now:expr, $limit:expr) => {
         eventos::table
-            .filter(eventos::estado.eq(PENDING))
+            .filter(eventos::estado.eq(CrmEventState::Pending.as_str()))
             .filter(
                 eventos::bloqueado_ate
                     .is_null()
@@ -123,7 +123,7 @@ impl Database {
             entidade_id: prefix(&event.entity_id, MAX_ID_CHARS),
             tentativa: i32::try_from(event.attempt).unwrap_or(i32::MAX),
             payload: &event.payload,
-            estado: PENDING,
+            estado: CrmEventState::Pending.as_str(),
             recebido_em: Timestamp(now),
         };
         let inserted = write_transaction!(self, |conn| {
@@ -189,7 +189,7 @@ impl Database {
             diesel::update(
                 eventos::table
                     .filter(eventos::id.eq(claim.id.0))
-                    .filter(eventos::estado.eq(PENDING))
+                    .filter(eventos::estado.eq(CrmEventState::Pending.as_str()))
                     .filter(eventos::bloqueado_ate.eq(Timestamp(claim.lease_until))),
             )
             .set((
@@ -215,7 +215,7 @@ impl Database {
             diesel::update(
                 eventos::table
                     .filter(eventos::id.eq(claim.id.0))
-                    .filter(eventos::estado.eq(PENDING))
+                    .filter(eventos::estado.eq(CrmEventState::Pending.as_str()))
                     .filter(eventos::bloqueado_ate.eq(Timestamp(claim.lease_until))),
             )
             .set((

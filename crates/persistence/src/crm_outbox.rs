@@ -21,8 +21,8 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use consultores_domain::{
-    CrmActionKind, CrmActionStatus, CrmOutbox, CrmTarget, DeliveryState, DomainError, OutboxClaim,
-    OutboxItem, PipedriveUserId, ProtocolId,
+    CrmActionKind, CrmActionStatus, CrmOutbox, CrmTarget, DeliveryState, DeliveryStateName,
+    DomainError, OutboxClaim, OutboxItem, PipedriveUserId, ProtocolId,
 };
 use diesel::prelude::*;
 use diesel::SqliteConnection;
@@ -40,9 +40,6 @@ pub(crate) use rows::OutboxRow;
 use rows::StatusRow;
 
 /// The stored state of an item that waits for delivery.
-pub(crate) const PENDING: &str = "pendente";
-const DONE: &str = "concluido";
-const FAILED: &str = "falhou";
 
 /// The longest error text kept with an item.
 const MAX_ERROR_CHARS: usize = 1_000;
@@ -83,7 +80,7 @@ pub(crate) fn insert_assignment_actions(
         alvo_id: &target_id,
         owner_id: (action == CrmActionKind::SetOwner).then_some(owner.get()),
         conteudo: (action == CrmActionKind::AddNote).then_some(note),
-        estado: PENDING,
+        estado: DeliveryStateName::Pending.as_str(),
         tentativas: 0,
         proxima_tentativa: Timestamp(at),
         created_at: Timestamp(at),
@@ -175,7 +172,7 @@ impl Database {
             for (id, reason) in &unusable {
                 diesel::update(crm_outbox::table.filter(crm_outbox::id.eq(id)))
                     .set((
-                        crm_outbox::estado.eq(FAILED),
+                        crm_outbox::estado.eq(DeliveryStateName::Failed.as_str()),
                         crm_outbox::ultimo_erro.eq(Some(clip(reason))),
                         crm_outbox::bloqueado_ate.eq(None::<Timestamp>),
                         crm_outbox::updated_at.eq(Timestamp(now)),
@@ -201,13 +198,13 @@ impl Database {
             // Only while this claim is the item's: a lease that ran out may have been taken over.
             let item = crm_outbox::table
                 .filter(crm_outbox::id.eq(claim.id.0))
-                .filter(crm_outbox::estado.eq(PENDING))
+                .filter(crm_outbox::estado.eq(DeliveryStateName::Pending.as_str()))
                 .filter(crm_outbox::bloqueado_ate.eq(Timestamp(claim.lease_until)));
             let statement = diesel::update(item);
             match settlement {
                 Settlement::Done { attempts } => statement
                     .set((
-                        crm_outbox::estado.eq(DONE),
+                        crm_outbox::estado.eq(DeliveryStateName::Done.as_str()),
                         crm_outbox::tentativas.eq(attempts_column(attempts)),
                         lease_ends,
                         updated,
@@ -228,7 +225,7 @@ impl Database {
                     .execute(conn)?,
                 Settlement::Failed { attempts, reason } => statement
                     .set((
-                        crm_outbox::estado.eq(FAILED),
+                        crm_outbox::estado.eq(DeliveryStateName::Failed.as_str()),
                         crm_outbox::tentativas.eq(attempts_column(attempts)),
                         crm_outbox::ultimo_erro.eq(Some(clip(reason))),
                         lease_ends,
@@ -261,7 +258,7 @@ impl Database {
     fn outbox_pending(&self) -> Result<u64, StoreError> {
         let count: i64 = with_connection!(self, |conn| {
             crm_outbox::table
-                .filter(crm_outbox::estado.eq(PENDING))
+                .filter(crm_outbox::estado.eq(DeliveryStateName::Pending.as_str()))
                 .count()
                 .get_result(conn)?
         });
@@ -312,10 +309,10 @@ impl Database {
                 crm_outbox::table
                     .filter(crm_outbox::alvo_tipo.eq(target.kind().as_str()))
                     .filter(crm_outbox::alvo_id.eq(&target_id))
-                    .filter(crm_outbox::estado.eq(PENDING)),
+                    .filter(crm_outbox::estado.eq(DeliveryStateName::Pending.as_str())),
             )
             .set((
-                crm_outbox::estado.eq(FAILED),
+                crm_outbox::estado.eq(DeliveryStateName::Failed.as_str()),
                 crm_outbox::ultimo_erro.eq(Some(clip(reason))),
                 crm_outbox::bloqueado_ate.eq(None::<Timestamp>),
                 crm_outbox::updated_at.eq(Timestamp(now)),
