@@ -267,24 +267,29 @@ pub struct CrmActionStatus {
 /// The serde form of [`CrmActionStatus`] (kept inside stored idempotent answers).
 #[derive(Serialize, Deserialize)]
 struct StatusRecord {
-    acao: CrmActionKind,
-    alvo: CrmTargetKind,
-    alvo_id: String,
-    estado: String,
-    motivo: Option<String>,
-    #[serde(default)]
-    tentativas: u32,
+    #[serde(rename = "acao")]
+    action: CrmActionKind,
+    #[serde(rename = "alvo")]
+    target_kind: CrmTargetKind,
+    #[serde(rename = "alvo_id")]
+    target_id: String,
+    #[serde(rename = "estado")]
+    state: DeliveryStateName,
+    #[serde(rename = "motivo")]
+    reason: Option<String>,
+    #[serde(rename = "tentativas", default)]
+    attempts: u32,
 }
 
 impl From<CrmActionStatus> for StatusRecord {
     fn from(status: CrmActionStatus) -> Self {
         Self {
-            acao: status.action,
-            alvo: status.target.kind(),
-            alvo_id: status.target.id_text(),
-            estado: status.state.as_str().to_owned(),
-            motivo: status.state.reason().map(str::to_owned),
-            tentativas: status.attempts,
+            action: status.action,
+            target_kind: status.target.kind(),
+            target_id: status.target.id_text(),
+            state: status.state.name(),
+            reason: status.state.reason().map(str::to_owned),
+            attempts: status.attempts,
         }
     }
 }
@@ -294,10 +299,10 @@ impl TryFrom<StatusRecord> for CrmActionStatus {
 
     fn try_from(record: StatusRecord) -> Result<Self, Self::Error> {
         Ok(Self {
-            action: record.acao,
-            target: CrmTarget::from_parts(record.alvo, &record.alvo_id)?,
-            state: DeliveryState::from_parts(&record.estado, record.motivo)?,
-            attempts: record.tentativas,
+            action: record.action,
+            target: CrmTarget::from_parts(record.target_kind, &record.target_id)?,
+            state: DeliveryState::from_parts(record.state.as_str(), record.reason)?,
+            attempts: record.attempts,
         })
     }
 }

@@ -39,8 +39,6 @@ use queries::{note_authors, ClaimQuery};
 pub(crate) use rows::OutboxRow;
 use rows::StatusRow;
 
-/// The stored state of an item that waits for delivery.
-
 /// The longest error text kept with an item.
 const MAX_ERROR_CHARS: usize = 1_000;
 
@@ -48,15 +46,23 @@ const MAX_ERROR_CHARS: usize = 1_000;
 #[derive(Debug, Insertable)]
 #[diesel(table_name = crm_outbox)]
 struct NewOutboxRow<'a> {
-    protocolo_id: Option<i64>,
-    acao: &'static str,
-    alvo_tipo: &'static str,
-    alvo_id: &'a str,
+    #[diesel(column_name = protocolo_id)]
+    protocol_id: Option<i64>,
+    #[diesel(column_name = acao)]
+    action: &'static str,
+    #[diesel(column_name = alvo_tipo)]
+    target_kind: &'static str,
+    #[diesel(column_name = alvo_id)]
+    target_id: &'a str,
     owner_id: Option<i64>,
-    conteudo: Option<&'a str>,
-    estado: &'static str,
-    tentativas: i32,
-    proxima_tentativa: Timestamp,
+    #[diesel(column_name = conteudo)]
+    content: Option<&'a str>,
+    #[diesel(column_name = estado)]
+    state: &'static str,
+    #[diesel(column_name = tentativas)]
+    attempts: i32,
+    #[diesel(column_name = proxima_tentativa)]
+    next_attempt: Timestamp,
     created_at: Timestamp,
     updated_at: Timestamp,
 }
@@ -74,15 +80,15 @@ pub(crate) fn insert_assignment_actions(
 ) -> Result<Vec<CrmActionStatus>, StoreError> {
     let target_id = target.id_text();
     let row = |action: CrmActionKind| NewOutboxRow {
-        protocolo_id: Some(protocol_id),
-        acao: action.as_str(),
-        alvo_tipo: target.kind().as_str(),
-        alvo_id: &target_id,
+        protocol_id: Some(protocol_id),
+        action: action.as_str(),
+        target_kind: target.kind().as_str(),
+        target_id: &target_id,
         owner_id: (action == CrmActionKind::SetOwner).then_some(owner.get()),
-        conteudo: (action == CrmActionKind::AddNote).then_some(note),
-        estado: DeliveryStateName::Pending.as_str(),
-        tentativas: 0,
-        proxima_tentativa: Timestamp(at),
+        content: (action == CrmActionKind::AddNote).then_some(note),
+        state: DeliveryStateName::Pending.as_str(),
+        attempts: 0,
+        next_attempt: Timestamp(at),
         created_at: Timestamp(at),
         updated_at: Timestamp(at),
     };

@@ -26,8 +26,6 @@ use crate::queries::Queries;
 use crate::schema::{consultores, fila, protocolos};
 use crate::sql_types::Timestamp;
 
-/// The stored states (`aguardando` is the literal of the partial index `fila_aguardando_idx`).
-
 /// A `fila` row.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = fila)]

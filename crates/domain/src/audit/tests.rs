@@ -1,6 +1,7 @@
 use chrono::TimeZone;
 
 use super::*;
+use crate::values::InvalidValue;
 use crate::values::tests::serde_probe::{from_str, to_plain, Plain};
 
 pub(crate) fn actor() -> Actor {
