@@ -1,8 +1,8 @@
 use chrono::TimeZone;
 
 use super::*;
-use crate::values::InvalidValue;
 use crate::values::tests::serde_probe::{from_str, to_plain, Plain};
+use crate::values::InvalidValue;
 
 pub(crate) fn actor() -> Actor {
     Actor::stored_key(ApiKeyId(3), Some("painel"), "req-1")
