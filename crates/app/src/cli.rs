@@ -60,7 +60,7 @@ pub enum ApiKeyCommand {
         #[arg(long)]
         description: String,
         /// What the key may do. Defaults to the least privileged scope, `leitura`.
-        #[arg(long, value_enum, default_value_t = ScopeArg::Leitura)]
+        #[arg(long, value_enum, default_value_t = ScopeArg::Read)]
         scope: ScopeArg,
     },
     /// Lists every key: id, description, scope, created, last used, revoked.
@@ -78,17 +78,19 @@ pub enum ScopeArg {
     /// Everything, including consultant management and key management.
     Admin,
     /// The rotation and protocols (da-vez, gerar-protocolo, POST/PUT protocolo) and every read.
-    Distribuicao,
+    #[value(name = "distribuicao")]
+    Distribution,
     /// Read-only access.
-    Leitura,
+    #[value(name = "leitura")]
+    Read,
 }
 
 impl From<ScopeArg> for consultores_domain::ApiKeyScope {
     fn from(value: ScopeArg) -> Self {
         match value {
             ScopeArg::Admin => Self::Admin,
-            ScopeArg::Distribuicao => Self::Distribution,
-            ScopeArg::Leitura => Self::Read,
+            ScopeArg::Distribution => Self::Distribution,
+            ScopeArg::Read => Self::Read,
         }
     }
 }
@@ -116,7 +118,7 @@ mod tests {
         match cli.command {
             Some(Command::ApiKey(ApiKeyCommand::Create { description, scope })) => {
                 assert_eq!(description, "bot");
-                assert_eq!(scope, ScopeArg::Leitura);
+                assert_eq!(scope, ScopeArg::Read);
             }
             other => panic!("unexpected {other:?}"),
         }

@@ -11,15 +11,12 @@
 //! `{"antes": …, "depois": …}` under its wire name.
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use strum::{EnumIter, IntoStaticStr, VariantNames};
 
 use crate::api_key::ApiKeyId;
-use crate::values::InvalidValue;
 
 mod page;
 
@@ -101,103 +98,75 @@ impl Actor {
 }
 
 /// What an audit entry records (`acao`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    IntoStaticStr,
+    EnumIter,
+    VariantNames,
+)]
+#[serde(into = "&'static str", try_from = "String")]
 pub enum AuditAction {
     /// `POST /consultor`.
-    #[serde(rename = "consultor.criado")]
+    #[strum(serialize = "consultor.criado")]
     ConsultantCreated,
     /// `PUT /consultor/{id}` that does not change `status_online`.
-    #[serde(rename = "consultor.atualizado")]
+    #[strum(serialize = "consultor.atualizado")]
     ConsultantUpdated,
     /// `DELETE /consultor/{id}`.
-    #[serde(rename = "consultor.removido")]
+    #[strum(serialize = "consultor.removido")]
     ConsultantRemoved,
     /// Any change of `status_online`: `PUT /consultor/{id}/connection`, or a `PUT
     /// /consultor/{id}` whose changes include `status_online` (its other changed fields are in
     /// the same entry).
-    #[serde(rename = "consultor.conexao")]
+    #[strum(serialize = "consultor.conexao")]
     ConsultantConnection,
     /// `POST /protocolo` and `GET /gerar-protocolo`.
-    #[serde(rename = "protocolo.criado")]
+    #[strum(serialize = "protocolo.criado")]
     ProtocolCreated,
     /// `PUT /protocolo/{id}`.
-    #[serde(rename = "protocolo.atualizado")]
+    #[strum(serialize = "protocolo.atualizado")]
     ProtocolUpdated,
     /// `GET /consultor/da-vez`: recorded on the consultant who got the contact, with the
     /// protocol opened for it.
-    #[serde(rename = "atribuicao")]
+    #[strum(serialize = "atribuicao")]
     Assignment,
     /// `POST /api-keys`, `consultores api-key create`.
-    #[serde(rename = "api_key.criada")]
+    #[strum(serialize = "api_key.criada")]
     ApiKeyCreated,
     /// `DELETE /api-keys/{id}`, `consultores api-key revoke`.
-    #[serde(rename = "api_key.revogada")]
+    #[strum(serialize = "api_key.revogada")]
     ApiKeyRevoked,
     /// `POST /fila`.
-    #[serde(rename = "fila.criada")]
+    #[strum(serialize = "fila.criada")]
     WaitingEntryCreated,
     /// A queue entry handed to a consultant (with the protocol opened for it; the assignment
     /// itself is also recorded as `atribuicao` on the consultant).
-    #[serde(rename = "fila.atribuida")]
+    #[strum(serialize = "fila.atribuida")]
     WaitingEntryAssigned,
     /// `DELETE /fila/{id}`.
-    #[serde(rename = "fila.cancelada")]
+    #[strum(serialize = "fila.cancelada")]
     WaitingEntryCancelled,
     /// A queue entry past its maximum wait.
-    #[serde(rename = "fila.expirada")]
+    #[strum(serialize = "fila.expirada")]
     WaitingEntryExpired,
     /// `POST /webhooks` (never with the secret).
-    #[serde(rename = "webhook.criado")]
+    #[strum(serialize = "webhook.criado")]
     WebhookCreated,
     /// `DELETE /webhooks/{id}`.
-    #[serde(rename = "webhook.removido")]
+    #[strum(serialize = "webhook.removido")]
     WebhookRemoved,
 }
 
+wire_names!(AuditAction);
+
 impl AuditAction {
-    pub const ALL: [AuditAction; 15] = [
-        Self::ConsultantCreated,
-        Self::ConsultantUpdated,
-        Self::ConsultantRemoved,
-        Self::ConsultantConnection,
-        Self::ProtocolCreated,
-        Self::ProtocolUpdated,
-        Self::Assignment,
-        Self::ApiKeyCreated,
-        Self::ApiKeyRevoked,
-        Self::WaitingEntryCreated,
-        Self::WaitingEntryAssigned,
-        Self::WaitingEntryCancelled,
-        Self::WaitingEntryExpired,
-        Self::WebhookCreated,
-        Self::WebhookRemoved,
-    ];
-    const ALLOWED: &'static str = "consultor.criado, consultor.atualizado, consultor.removido, \
-         consultor.conexao, protocolo.criado, protocolo.atualizado, atribuicao, api_key.criada, \
-         api_key.revogada, fila.criada, fila.atribuida, fila.cancelada, fila.expirada, \
-         webhook.criado, webhook.removido";
-
-    /// The stored and wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ConsultantCreated => "consultor.criado",
-            Self::ConsultantUpdated => "consultor.atualizado",
-            Self::ConsultantRemoved => "consultor.removido",
-            Self::ConsultantConnection => "consultor.conexao",
-            Self::ProtocolCreated => "protocolo.criado",
-            Self::ProtocolUpdated => "protocolo.atualizado",
-            Self::Assignment => "atribuicao",
-            Self::ApiKeyCreated => "api_key.criada",
-            Self::ApiKeyRevoked => "api_key.revogada",
-            Self::WaitingEntryCreated => "fila.criada",
-            Self::WaitingEntryAssigned => "fila.atribuida",
-            Self::WaitingEntryCancelled => "fila.cancelada",
-            Self::WaitingEntryExpired => "fila.expirada",
-            Self::WebhookCreated => "webhook.criado",
-            Self::WebhookRemoved => "webhook.removido",
-        }
-    }
-
     /// The kind of entity this action is recorded on.
     pub fn entity(self) -> AuditEntity {
         match self {
@@ -214,24 +183,6 @@ impl AuditAction {
             | Self::WaitingEntryExpired => AuditEntity::WaitingEntry,
             Self::WebhookCreated | Self::WebhookRemoved => AuditEntity::Webhook,
         }
-    }
-}
-
-impl FromStr for AuditAction {
-    type Err = InvalidValue;
-    fn from_str(raw: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|action| action.as_str() == raw)
-            .ok_or(InvalidValue::NotAllowed {
-                allowed: Self::ALLOWED,
-            })
-    }
-}
-
-impl fmt::Display for AuditAction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

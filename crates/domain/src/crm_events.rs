@@ -65,6 +65,35 @@ impl CrmEvent {
     }
 }
 
+/// The stored states of an event (`estado`): `pendente` until processed, then the state of its
+/// [`CrmEventOutcome`].
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+    strum::VariantNames,
+)]
+#[serde(into = "&'static str", try_from = "String")]
+pub enum CrmEventState {
+    #[strum(serialize = "pendente")]
+    Pending,
+    #[strum(serialize = "concluido")]
+    Done,
+    #[strum(serialize = "ignorado")]
+    Ignored,
+    #[strum(serialize = "falhou")]
+    Failed,
+}
+
+wire_names!(CrmEventState);
+
 /// How processing an event ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CrmEventOutcome {
@@ -91,13 +120,20 @@ pub enum CrmEventOutcome {
 }
 
 impl CrmEventOutcome {
+    /// The stored state's variant.
+    pub fn stored_state(&self) -> CrmEventState {
+        match self {
+            Self::Assigned { .. } | Self::Linked { .. } | Self::Queued { .. } => {
+                CrmEventState::Done
+            }
+            Self::Ignored { .. } => CrmEventState::Ignored,
+            Self::Failed { .. } => CrmEventState::Failed,
+        }
+    }
+
     /// The stored state: `concluido`, `ignorado` or `falhou`.
     pub fn state(&self) -> &'static str {
-        match self {
-            Self::Assigned { .. } | Self::Linked { .. } | Self::Queued { .. } => "concluido",
-            Self::Ignored { .. } => "ignorado",
-            Self::Failed { .. } => "falhou",
-        }
+        self.stored_state().as_str()
     }
 
     /// The reason recorded with the state (none for an assignment).

@@ -179,6 +179,32 @@ fn parse_uuid(raw: &str) -> Result<String, InvalidValue> {
     }
 }
 
+/// The stored and wire names of a [`DeliveryState`] (`estado`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    IntoStaticStr,
+    EnumIter,
+    VariantNames,
+)]
+#[serde(into = "&'static str", try_from = "String")]
+pub enum DeliveryStateName {
+    #[strum(serialize = "pendente")]
+    Pending,
+    #[strum(serialize = "concluido")]
+    Done,
+    #[strum(serialize = "falhou")]
+    Failed,
+}
+
+wire_names!(DeliveryStateName);
+
 /// Where an action stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeliveryState {
@@ -192,13 +218,18 @@ pub enum DeliveryState {
 }
 
 impl DeliveryState {
+    /// The stored and wire name's variant.
+    pub fn name(&self) -> DeliveryStateName {
+        match self {
+            Self::Pending { .. } => DeliveryStateName::Pending,
+            Self::Done => DeliveryStateName::Done,
+            Self::Failed { .. } => DeliveryStateName::Failed,
+        }
+    }
+
     /// The stored and wire name: `pendente`, `concluido`, `falhou`.
     pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Pending { .. } => "pendente",
-            Self::Done => "concluido",
-            Self::Failed { .. } => "falhou",
-        }
+        self.name().as_str()
     }
 
     /// Why it failed, or why the last try of a pending action did not succeed.
@@ -212,16 +243,13 @@ impl DeliveryState {
 
     /// Rebuilds a state from its stored name and reason.
     pub fn from_parts(state: &str, reason: Option<String>) -> Result<Self, InvalidValue> {
-        match state {
-            "pendente" => Ok(Self::Pending { last_error: reason }),
-            "concluido" => Ok(Self::Done),
-            "falhou" => Ok(Self::Failed {
+        Ok(match state.parse()? {
+            DeliveryStateName::Pending => Self::Pending { last_error: reason },
+            DeliveryStateName::Done => Self::Done,
+            DeliveryStateName::Failed => Self::Failed {
                 reason: reason.unwrap_or_default(),
-            }),
-            _ => Err(InvalidValue::NotAllowed {
-                allowed: "pendente, concluido, falhou",
-            }),
-        }
+            },
+        })
     }
 }
 
@@ -239,24 +267,29 @@ pub struct CrmActionStatus {
 /// The serde form of [`CrmActionStatus`] (kept inside stored idempotent answers).
 #[derive(Serialize, Deserialize)]
 struct StatusRecord {
-    acao: CrmActionKind,
-    alvo: CrmTargetKind,
-    alvo_id: String,
-    estado: String,
-    motivo: Option<String>,
-    #[serde(default)]
-    tentativas: u32,
+    #[serde(rename = "acao")]
+    action: CrmActionKind,
+    #[serde(rename = "alvo")]
+    target_kind: CrmTargetKind,
+    #[serde(rename = "alvo_id")]
+    target_id: String,
+    #[serde(rename = "estado")]
+    state: DeliveryStateName,
+    #[serde(rename = "motivo")]
+    reason: Option<String>,
+    #[serde(rename = "tentativas", default)]
+    attempts: u32,
 }
 
 impl From<CrmActionStatus> for StatusRecord {
     fn from(status: CrmActionStatus) -> Self {
         Self {
-            acao: status.action,
-            alvo: status.target.kind(),
-            alvo_id: status.target.id_text(),
-            estado: status.state.as_str().to_owned(),
-            motivo: status.state.reason().map(str::to_owned),
-            tentativas: status.attempts,
+            action: status.action,
+            target_kind: status.target.kind(),
+            target_id: status.target.id_text(),
+            state: status.state.name(),
+            reason: status.state.reason().map(str::to_owned),
+            attempts: status.attempts,
         }
     }
 }
@@ -266,10 +299,10 @@ impl TryFrom<StatusRecord> for CrmActionStatus {
 
     fn try_from(record: StatusRecord) -> Result<Self, Self::Error> {
         Ok(Self {
-            action: record.acao,
-            target: CrmTarget::from_parts(record.alvo, &record.alvo_id)?,
-            state: DeliveryState::from_parts(&record.estado, record.motivo)?,
-            attempts: record.tentativas,
+            action: record.action,
+            target: CrmTarget::from_parts(record.target_kind, &record.target_id)?,
+            state: DeliveryState::from_parts(record.state.as_str(), record.reason)?,
+            attempts: record.attempts,
         })
     }
 }

@@ -63,7 +63,7 @@ pub use consultant::{
 pub use crm::{CrmError, CrmGateway, CrmPause, CrmPauseStore, CrmTarget, CrmUser};
 pub use crm_events::{
     CrmEvent, CrmEventClaim, CrmEventDecoder, CrmEventId, CrmEventInbox, CrmEventOutcome,
-    InvalidCrmEvent, NewCrmEvent,
+    CrmEventState, InvalidCrmEvent, NewCrmEvent,
 };
 pub use crm_inbound::{
     CatchUpRound, CrmCatchUp, CrmEventReader, CrmFieldOption, CrmFieldOptions, FieldValue,
@@ -71,8 +71,8 @@ pub use crm_inbound::{
 };
 pub use crm_outbox::{
     assignment_note, CrmAction, CrmActionKind, CrmActionStatus, CrmOutbox, CrmTargetKind,
-    CrmThrottle, DeliveryState, OutboxClaim, OutboxItem, OutboxItemId, RetryPolicy,
-    ASSIGNMENT_NOTE_TEMPLATE,
+    CrmThrottle, DeliveryState, DeliveryStateName, OutboxClaim, OutboxItem, OutboxItemId,
+    RetryPolicy, ASSIGNMENT_NOTE_TEMPLATE,
 };
 pub use distribution::{
     availability, eligible_queue, is_eligible, next_available, queue_head, Assignment,

@@ -7,9 +7,6 @@
 //! a language (as its `idioma` or one of its `alternativas`), `da-vez` in that language finds
 //! nobody, so it cannot jump the entry.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Duration, Utc};
 
 use crate::audit::Actor;
@@ -25,55 +22,36 @@ use crate::values::{Description, InvalidValue, Language};
 pub struct WaitingEntryId(pub i64);
 
 /// Where an entry stands (`estado`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+    strum::VariantNames,
+)]
+#[serde(into = "&'static str", try_from = "String")]
 pub enum WaitingState {
     /// Waiting for a consultant (`aguardando`).
+    #[strum(serialize = "aguardando")]
     Waiting,
     /// Handed to a consultant; the protocol is opened (`atribuido`).
+    #[strum(serialize = "atribuido")]
     Assigned,
     /// Cancelled by a client (`cancelado`).
+    #[strum(serialize = "cancelado")]
     Cancelled,
     /// Nobody took it within its maximum wait (`expirado`).
+    #[strum(serialize = "expirado")]
     Expired,
 }
 
-impl WaitingState {
-    pub const ALL: [WaitingState; 4] = [
-        Self::Waiting,
-        Self::Assigned,
-        Self::Cancelled,
-        Self::Expired,
-    ];
-    const ALLOWED: &'static str = "aguardando, atribuido, cancelado, expirado";
-
-    /// The stored and wire name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Waiting => "aguardando",
-            Self::Assigned => "atribuido",
-            Self::Cancelled => "cancelado",
-            Self::Expired => "expirado",
-        }
-    }
-}
-
-impl FromStr for WaitingState {
-    type Err = InvalidValue;
-    fn from_str(raw: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|state| state.as_str() == raw)
-            .ok_or(InvalidValue::NotAllowed {
-                allowed: Self::ALLOWED,
-            })
-    }
-}
-
-impl fmt::Display for WaitingState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+wire_names!(WaitingState);
 
 /// How long an entry may wait (`espera_maxima_segundos`): 1 s to 7 days, 1 day by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -334,7 +312,7 @@ mod tests {
 
     #[test]
     fn states_round_trip_through_their_wire_names() {
-        for state in WaitingState::ALL {
+        for state in WaitingState::all() {
             assert_eq!(state.as_str().parse::<WaitingState>(), Ok(state));
         }
         assert!("Aguardando".parse::<WaitingState>().is_err());

@@ -6,65 +6,43 @@
 //! them (Standard Webhooks) and posts them, retrying with backoff for 24 hours.
 
 use std::fmt;
-use std::str::FromStr;
 
 use chrono::{DateTime, Duration, Utc};
 
 use crate::audit::Actor;
 use crate::error::DomainError;
-use crate::values::InvalidValue;
 
 /// The events a subscription may ask for (`eventos`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+    strum::VariantNames,
+)]
+#[serde(into = "&'static str", try_from = "String")]
 pub enum WebhookEvent {
     /// Every rotation assignment (`da-vez`, the queue, Pipedrive), with its origin.
+    #[strum(serialize = "atribuicao")]
     Assignment,
     /// A queue entry that nobody took in time.
+    #[strum(serialize = "fila.expirada")]
     QueueExpired,
     /// `PUT /protocolo/{id}` that changed something.
+    #[strum(serialize = "protocolo.atualizado")]
     ProtocolUpdated,
     /// A consultant switched online or offline.
+    #[strum(serialize = "consultor.conexao")]
     ConsultantConnection,
 }
 
-impl WebhookEvent {
-    pub const ALL: [WebhookEvent; 4] = [
-        Self::Assignment,
-        Self::QueueExpired,
-        Self::ProtocolUpdated,
-        Self::ConsultantConnection,
-    ];
-    const ALLOWED: &'static str =
-        "atribuicao, fila.expirada, protocolo.atualizado, consultor.conexao";
-
-    /// The stored and wire name (`type` of the delivered message).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Assignment => "atribuicao",
-            Self::QueueExpired => "fila.expirada",
-            Self::ProtocolUpdated => "protocolo.atualizado",
-            Self::ConsultantConnection => "consultor.conexao",
-        }
-    }
-}
-
-impl FromStr for WebhookEvent {
-    type Err = InvalidValue;
-    fn from_str(raw: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|event| event.as_str() == raw)
-            .ok_or(InvalidValue::NotAllowed {
-                allowed: Self::ALLOWED,
-            })
-    }
-}
-
-impl fmt::Display for WebhookEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+wire_names!(WebhookEvent);
 
 /// A subscription's database id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -121,34 +99,30 @@ pub struct Webhook {
 }
 
 /// Where a delivery stands (`estado`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+    strum::VariantNames,
+)]
+#[serde(into = "&'static str", try_from = "String")]
 pub enum DeliveryStatus {
+    #[strum(serialize = "pendente")]
     Pending,
+    #[strum(serialize = "entregue")]
     Delivered,
+    #[strum(serialize = "falhou")]
     Failed,
 }
 
-impl DeliveryStatus {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pendente",
-            Self::Delivered => "entregue",
-            Self::Failed => "falhou",
-        }
-    }
-}
-
-impl FromStr for DeliveryStatus {
-    type Err = InvalidValue;
-    fn from_str(raw: &str) -> Result<Self, Self::Err> {
-        [Self::Pending, Self::Delivered, Self::Failed]
-            .into_iter()
-            .find(|state| state.as_str() == raw)
-            .ok_or(InvalidValue::NotAllowed {
-                allowed: "pendente, entregue, falhou",
-            })
-    }
-}
+wire_names!(DeliveryStatus);
 
 /// One line of a subscription's delivery log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -272,7 +246,7 @@ mod tests {
 
     #[test]
     fn events_round_trip_through_their_wire_names() {
-        for event in WebhookEvent::ALL {
+        for event in WebhookEvent::all() {
             assert_eq!(event.as_str().parse::<WebhookEvent>(), Ok(event));
         }
         assert!("fila.criada".parse::<WebhookEvent>().is_err());

@@ -44,14 +44,21 @@ const MAX_REQUEST_ID_CHARS: usize = 128;
 #[derive(Debug, Insertable)]
 #[diesel(table_name = auditoria)]
 pub(crate) struct NewAuditRow<'a> {
-    pub em: Timestamp,
-    pub chave_id: Option<i64>,
-    pub chave_descricao: &'a str,
+    #[diesel(column_name = em)]
+    pub at: Timestamp,
+    #[diesel(column_name = chave_id)]
+    pub key_id: Option<i64>,
+    #[diesel(column_name = chave_descricao)]
+    pub key_description: &'a str,
     pub request_id: &'a str,
-    pub acao: &'static str,
-    pub entidade: &'static str,
-    pub entidade_id: i64,
-    pub alteracoes: String,
+    #[diesel(column_name = acao)]
+    pub action: &'static str,
+    #[diesel(column_name = entidade)]
+    pub entity: &'static str,
+    #[diesel(column_name = entidade_id)]
+    pub entity_id: i64,
+    #[diesel(column_name = alteracoes)]
+    pub changes: String,
 }
 
 impl<'a> NewAuditRow<'a> {
@@ -64,14 +71,14 @@ impl<'a> NewAuditRow<'a> {
         changes: &AuditChanges,
     ) -> Result<Self, StoreError> {
         Ok(Self {
-            em: Timestamp(at),
-            chave_id: actor.api_key_id.map(|id| id.0),
-            chave_descricao: prefix(&actor.api_key_description, MAX_DESCRIPTION_CHARS),
+            at: Timestamp(at),
+            key_id: actor.api_key_id.map(|id| id.0),
+            key_description: prefix(&actor.api_key_description, MAX_DESCRIPTION_CHARS),
             request_id: prefix(&actor.request_id, MAX_REQUEST_ID_CHARS),
-            acao: action.as_str(),
-            entidade: action.entity().as_str(),
-            entidade_id: entity_id,
-            alteracoes: serde_json::to_string(changes).map_err(|error| {
+            action: action.as_str(),
+            entity: action.entity().as_str(),
+            entity_id,
+            changes: serde_json::to_string(changes).map_err(|error| {
                 StoreError::internal(format!("cannot encode the audit changes: {error}"))
             })?,
         })
@@ -90,14 +97,21 @@ pub(crate) fn prefix(text: &str, max: usize) -> &str {
 #[diesel(table_name = auditoria)]
 struct AuditRow {
     id: i64,
-    em: Timestamp,
-    chave_id: Option<i64>,
-    chave_descricao: String,
+    #[diesel(column_name = em)]
+    at: Timestamp,
+    #[diesel(column_name = chave_id)]
+    key_id: Option<i64>,
+    #[diesel(column_name = chave_descricao)]
+    key_description: String,
     request_id: String,
-    acao: String,
-    entidade: String,
-    entidade_id: i64,
-    alteracoes: String,
+    #[diesel(column_name = acao)]
+    action: String,
+    #[diesel(column_name = entidade)]
+    entity: String,
+    #[diesel(column_name = entidade_id)]
+    entity_id: i64,
+    #[diesel(column_name = alteracoes)]
+    changes: String,
 }
 
 impl AuditRow {
@@ -108,19 +122,22 @@ impl AuditRow {
         };
         Ok(AuditEntry {
             id: AuditEntryId(self.id),
-            at: self.em.0,
+            at: self.at.0,
             actor: Actor {
-                api_key_id: self.chave_id.map(ApiKeyId),
-                api_key_description: self.chave_descricao,
+                api_key_id: self.key_id.map(ApiKeyId),
+                api_key_description: self.key_description,
                 request_id: self.request_id,
             },
-            action: self.acao.parse().map_err(|error| broken("acao", &error))?,
+            action: self
+                .action
+                .parse()
+                .map_err(|error| broken("acao", &error))?,
             entity: self
-                .entidade
+                .entity
                 .parse::<AuditEntity>()
                 .map_err(|error| broken("entidade", &error))?,
-            entity_id: self.entidade_id,
-            changes: serde_json::from_str(&self.alteracoes)
+            entity_id: self.entity_id,
+            changes: serde_json::from_str(&self.changes)
                 .map_err(|error| broken("alteracoes", &error))?,
         })
     }

@@ -262,13 +262,13 @@ fn round_on_postgres(
                 .join(","),
         );
         stamps.push(request.now);
-        key_ids.push(row.chave_id);
-        descriptions.push(row.chave_descricao.to_string());
+        key_ids.push(row.key_id);
+        descriptions.push(row.key_description.to_string());
         request_ids.push(row.request_id.to_string());
         crm_kinds.push(request.crm.as_ref().map(|target| target.kind().as_str()));
         crm_ids.push(request.crm.as_ref().map(|target| target.id_text()));
         origins.push(Origin::of_rotation(&request.actor).as_str());
-        audited.get_or_insert((row.acao, row.entidade));
+        audited.get_or_insert((row.action, row.entity));
     }
     let Some((action, entity)) = audited else {
         return Ok(Vec::new());

@@ -4,13 +4,13 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use consultores_domain::{
-    CrmEvent, CrmEventClaim, CrmEventId, CrmEventInbox, CrmEventOutcome, DomainError, NewCrmEvent,
+    CrmEvent, CrmEventClaim, CrmEventId, CrmEventInbox, CrmEventOutcome, CrmEventState,
+    DomainError, NewCrmEvent,
 };
 use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};
 
 use crate::audit::prefix;
-use crate::crm_outbox::PENDING;
 use crate::database::{with_connection, write_transaction, Database};
 use crate::error::StoreError;
 use crate::schema::pipedrive_webhook_eventos as eventos;
@@ -26,14 +26,21 @@ const MAX_REASON_CHARS: usize = 1_000;
 #[derive(Debug, Insertable)]
 #[diesel(table_name = eventos)]
 struct NewEventRow<'a> {
-    chave: &'a str,
-    acao: &'a str,
-    entidade: &'a str,
-    entidade_id: &'a str,
-    tentativa: i32,
+    #[diesel(column_name = chave)]
+    key: &'a str,
+    #[diesel(column_name = acao)]
+    action: &'a str,
+    #[diesel(column_name = entidade)]
+    entity: &'a str,
+    #[diesel(column_name = entidade_id)]
+    entity_id: &'a str,
+    #[diesel(column_name = tentativa)]
+    attempt: i32,
     payload: &'a str,
-    estado: &'static str,
-    recebido_em: Timestamp,
+    #[diesel(column_name = estado)]
+    state: &'static str,
+    #[diesel(column_name = recebido_em)]
+    received_at: Timestamp,
 }
 
 /// An event as the worker needs it.
@@ -41,13 +48,19 @@ struct NewEventRow<'a> {
 #[diesel(table_name = eventos)]
 struct EventRow {
     id: i64,
-    chave: String,
-    acao: String,
-    entidade: String,
-    entidade_id: String,
-    tentativa: i32,
+    #[diesel(column_name = chave)]
+    key: String,
+    #[diesel(column_name = acao)]
+    action: String,
+    #[diesel(column_name = entidade)]
+    entity: String,
+    #[diesel(column_name = entidade_id)]
+    entity_id: String,
+    #[diesel(column_name = tentativa)]
+    attempt: i32,
     payload: String,
-    recebido_em: Timestamp,
+    #[diesel(column_name = recebido_em)]
+    received_at: Timestamp,
 }
 
 impl EventRow {
@@ -55,13 +68,13 @@ impl EventRow {
         CrmEvent {
             id: CrmEventId(self.id),
             lease_until,
-            key: self.chave,
-            action: self.acao,
-            entity: self.entidade,
-            entity_id: self.entidade_id,
-            attempt: u32::try_from(self.tentativa).unwrap_or(1),
+            key: self.key,
+            action: self.action,
+            entity: self.entity,
+            entity_id: self.entity_id,
+            attempt: u32::try_from(self.attempt).unwrap_or(1),
             payload: self.payload,
-            received_at: self.recebido_em.0,
+            received_at: self.received_at.0,
         }
     }
 }
@@ -79,7 +92,7 @@ trait ClaimEvents {
 macro_rules! claimable_events {
     ($now:expr, $limit:expr) => {
         eventos::table
-            .filter(eventos::estado.eq(PENDING))
+            .filter(eventos::estado.eq(CrmEventState::Pending.as_str()))
             .filter(
                 eventos::bloqueado_ate
                     .is_null()
@@ -117,14 +130,14 @@ impl ClaimEvents for SqliteConnection {
 impl Database {
     fn record_event(&self, event: &NewCrmEvent, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let row = NewEventRow {
-            chave: prefix(&event.key, MAX_KEY_CHARS),
-            acao: prefix(&event.action, MAX_NAME_CHARS),
-            entidade: prefix(&event.entity, MAX_NAME_CHARS),
-            entidade_id: prefix(&event.entity_id, MAX_ID_CHARS),
-            tentativa: i32::try_from(event.attempt).unwrap_or(i32::MAX),
+            key: prefix(&event.key, MAX_KEY_CHARS),
+            action: prefix(&event.action, MAX_NAME_CHARS),
+            entity: prefix(&event.entity, MAX_NAME_CHARS),
+            entity_id: prefix(&event.entity_id, MAX_ID_CHARS),
+            attempt: i32::try_from(event.attempt).unwrap_or(i32::MAX),
             payload: &event.payload,
-            estado: PENDING,
-            recebido_em: Timestamp(now),
+            state: CrmEventState::Pending.as_str(),
+            received_at: Timestamp(now),
         };
         let inserted = write_transaction!(self, |conn| {
             Ok(diesel::insert_into(eventos::table)
@@ -189,7 +202,7 @@ impl Database {
             diesel::update(
                 eventos::table
                     .filter(eventos::id.eq(claim.id.0))
-                    .filter(eventos::estado.eq(PENDING))
+                    .filter(eventos::estado.eq(CrmEventState::Pending.as_str()))
                     .filter(eventos::bloqueado_ate.eq(Timestamp(claim.lease_until))),
             )
             .set((
@@ -215,7 +228,7 @@ impl Database {
             diesel::update(
                 eventos::table
                     .filter(eventos::id.eq(claim.id.0))
-                    .filter(eventos::estado.eq(PENDING))
+                    .filter(eventos::estado.eq(CrmEventState::Pending.as_str()))
                     .filter(eventos::bloqueado_ate.eq(Timestamp(claim.lease_until))),
             )
             .set((

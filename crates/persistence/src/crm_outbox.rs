@@ -21,8 +21,8 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use consultores_domain::{
-    CrmActionKind, CrmActionStatus, CrmOutbox, CrmTarget, DeliveryState, DomainError, OutboxClaim,
-    OutboxItem, PipedriveUserId, ProtocolId,
+    CrmActionKind, CrmActionStatus, CrmOutbox, CrmTarget, DeliveryState, DeliveryStateName,
+    DomainError, OutboxClaim, OutboxItem, PipedriveUserId, ProtocolId,
 };
 use diesel::prelude::*;
 use diesel::SqliteConnection;
@@ -39,11 +39,6 @@ use queries::{note_authors, ClaimQuery};
 pub(crate) use rows::OutboxRow;
 use rows::StatusRow;
 
-/// The stored state of an item that waits for delivery.
-pub(crate) const PENDING: &str = "pendente";
-const DONE: &str = "concluido";
-const FAILED: &str = "falhou";
-
 /// The longest error text kept with an item.
 const MAX_ERROR_CHARS: usize = 1_000;
 
@@ -51,15 +46,23 @@ const MAX_ERROR_CHARS: usize = 1_000;
 #[derive(Debug, Insertable)]
 #[diesel(table_name = crm_outbox)]
 struct NewOutboxRow<'a> {
-    protocolo_id: Option<i64>,
-    acao: &'static str,
-    alvo_tipo: &'static str,
-    alvo_id: &'a str,
+    #[diesel(column_name = protocolo_id)]
+    protocol_id: Option<i64>,
+    #[diesel(column_name = acao)]
+    action: &'static str,
+    #[diesel(column_name = alvo_tipo)]
+    target_kind: &'static str,
+    #[diesel(column_name = alvo_id)]
+    target_id: &'a str,
     owner_id: Option<i64>,
-    conteudo: Option<&'a str>,
-    estado: &'static str,
-    tentativas: i32,
-    proxima_tentativa: Timestamp,
+    #[diesel(column_name = conteudo)]
+    content: Option<&'a str>,
+    #[diesel(column_name = estado)]
+    state: &'static str,
+    #[diesel(column_name = tentativas)]
+    attempts: i32,
+    #[diesel(column_name = proxima_tentativa)]
+    next_attempt: Timestamp,
     created_at: Timestamp,
     updated_at: Timestamp,
 }
@@ -77,15 +80,15 @@ pub(crate) fn insert_assignment_actions(
 ) -> Result<Vec<CrmActionStatus>, StoreError> {
     let target_id = target.id_text();
     let row = |action: CrmActionKind| NewOutboxRow {
-        protocolo_id: Some(protocol_id),
-        acao: action.as_str(),
-        alvo_tipo: target.kind().as_str(),
-        alvo_id: &target_id,
+        protocol_id: Some(protocol_id),
+        action: action.as_str(),
+        target_kind: target.kind().as_str(),
+        target_id: &target_id,
         owner_id: (action == CrmActionKind::SetOwner).then_some(owner.get()),
-        conteudo: (action == CrmActionKind::AddNote).then_some(note),
-        estado: PENDING,
-        tentativas: 0,
-        proxima_tentativa: Timestamp(at),
+        content: (action == CrmActionKind::AddNote).then_some(note),
+        state: DeliveryStateName::Pending.as_str(),
+        attempts: 0,
+        next_attempt: Timestamp(at),
         created_at: Timestamp(at),
         updated_at: Timestamp(at),
     };
@@ -175,7 +178,7 @@ impl Database {
             for (id, reason) in &unusable {
                 diesel::update(crm_outbox::table.filter(crm_outbox::id.eq(id)))
                     .set((
-                        crm_outbox::estado.eq(FAILED),
+                        crm_outbox::estado.eq(DeliveryStateName::Failed.as_str()),
                         crm_outbox::ultimo_erro.eq(Some(clip(reason))),
                         crm_outbox::bloqueado_ate.eq(None::<Timestamp>),
                         crm_outbox::updated_at.eq(Timestamp(now)),
@@ -201,13 +204,13 @@ impl Database {
             // Only while this claim is the item's: a lease that ran out may have been taken over.
             let item = crm_outbox::table
                 .filter(crm_outbox::id.eq(claim.id.0))
-                .filter(crm_outbox::estado.eq(PENDING))
+                .filter(crm_outbox::estado.eq(DeliveryStateName::Pending.as_str()))
                 .filter(crm_outbox::bloqueado_ate.eq(Timestamp(claim.lease_until)));
             let statement = diesel::update(item);
             match settlement {
                 Settlement::Done { attempts } => statement
                     .set((
-                        crm_outbox::estado.eq(DONE),
+                        crm_outbox::estado.eq(DeliveryStateName::Done.as_str()),
                         crm_outbox::tentativas.eq(attempts_column(attempts)),
                         lease_ends,
                         updated,
@@ -228,7 +231,7 @@ impl Database {
                     .execute(conn)?,
                 Settlement::Failed { attempts, reason } => statement
                     .set((
-                        crm_outbox::estado.eq(FAILED),
+                        crm_outbox::estado.eq(DeliveryStateName::Failed.as_str()),
                         crm_outbox::tentativas.eq(attempts_column(attempts)),
                         crm_outbox::ultimo_erro.eq(Some(clip(reason))),
                         lease_ends,
@@ -261,7 +264,7 @@ impl Database {
     fn outbox_pending(&self) -> Result<u64, StoreError> {
         let count: i64 = with_connection!(self, |conn| {
             crm_outbox::table
-                .filter(crm_outbox::estado.eq(PENDING))
+                .filter(crm_outbox::estado.eq(DeliveryStateName::Pending.as_str()))
                 .count()
                 .get_result(conn)?
         });
@@ -312,10 +315,10 @@ impl Database {
                 crm_outbox::table
                     .filter(crm_outbox::alvo_tipo.eq(target.kind().as_str()))
                     .filter(crm_outbox::alvo_id.eq(&target_id))
-                    .filter(crm_outbox::estado.eq(PENDING)),
+                    .filter(crm_outbox::estado.eq(DeliveryStateName::Pending.as_str())),
             )
             .set((
-                crm_outbox::estado.eq(FAILED),
+                crm_outbox::estado.eq(DeliveryStateName::Failed.as_str()),
                 crm_outbox::ultimo_erro.eq(Some(clip(reason))),
                 crm_outbox::bloqueado_ate.eq(None::<Timestamp>),
                 crm_outbox::updated_at.eq(Timestamp(now)),

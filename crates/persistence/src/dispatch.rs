@@ -21,7 +21,7 @@ use consultores_domain::{
     audit_timestamp, Actor, Assignment, AuditAction, AuditChanges, AuditValue, CrmTarget,
     DispatchRound, DomainError, IdempotencyClaim, Language, NewWaitingEntry, Recorded, ServedEntry,
     WaitingEntry, WaitingEntryId, WaitingFilter, WaitingLanguages, WaitingPage, WaitingQueue,
-    WebhookEvent,
+    WaitingState, WebhookEvent,
 };
 use diesel::prelude::*;
 use diesel::{Connection, PgConnection, SqliteConnection};
@@ -35,7 +35,6 @@ use crate::schema::fila;
 use crate::sql_types::Timestamp;
 use crate::waiting::{
     count_accepting, page, stored_alternatives, NewWaitingRow, WaitingRow, WaitingStatements,
-    ASSIGNED, CANCELLED, WAITING,
 };
 use crate::webhooks::WebhookOutbox;
 
@@ -170,7 +169,11 @@ fn record_served<C: WaitingStatements>(
     conn.describe_protocol(protocol.id.0, row.descricao.as_deref(), &row.prioridade)?;
     let mut changes = AuditChanges::new();
     changes
-        .record("estado", WAITING, ASSIGNED)
+        .record(
+            "estado",
+            WaitingState::Waiting.as_str(),
+            WaitingState::Assigned.as_str(),
+        )
         .created("protocolo_id", protocol.id.0)
         .created("numero_protocolo", protocol.number.to_string())
         .created("consultor_id", assignment.consultant.id.0)
@@ -218,7 +221,7 @@ where
         prioridade: new.priority.as_str(),
         crm_tipo: new.crm.as_ref().map(|target| target.kind().as_str()),
         crm_alvo: new.crm.as_ref().map(CrmTarget::id_text),
-        estado: WAITING,
+        estado: WaitingState::Waiting.as_str(),
         criado_em: Timestamp(now),
         expira_em: Timestamp(now + new.max_wait.as_duration()),
         atribuido_em: None,
@@ -272,7 +275,11 @@ where
     conn.lock_rotation()?;
     for row in conn.expire_due(now)? {
         let mut changes = AuditChanges::new();
-        changes.record("estado", WAITING, crate::waiting::EXPIRED);
+        changes.record(
+            "estado",
+            WaitingState::Waiting.as_str(),
+            WaitingState::Expired.as_str(),
+        );
         conn.insert_audit(&NewAuditRow::new(
             actor,
             AuditAction::WaitingEntryExpired,
@@ -304,7 +311,10 @@ where
             break;
         }
         // Cancelled since it was read: skip it.
-        let Some(row) = conn.lock_entry(id.0)?.filter(|row| row.estado == WAITING) else {
+        let Some(row) = conn
+            .lock_entry(id.0)?
+            .filter(|row| row.estado == WaitingState::Waiting.as_str())
+        else {
             continue;
         };
         let crm = row.crm()?.filter(|_| crm_enabled);
@@ -334,15 +344,19 @@ where
     let row = conn
         .lock_entry(id.0)?
         .ok_or(DomainError::WaitingEntryNotFound)?;
-    if row.estado == ASSIGNED {
+    if row.estado == WaitingState::Assigned.as_str() {
         return Err(DomainError::AlreadyAssigned.into());
     }
-    if row.estado != WAITING {
+    if row.estado != WaitingState::Waiting.as_str() {
         return Ok(());
     }
-    conn.close_waiting(row.id, CANCELLED, now)?;
+    conn.close_waiting(row.id, WaitingState::Cancelled.as_str(), now)?;
     let mut changes = AuditChanges::new();
-    changes.record("estado", WAITING, CANCELLED);
+    changes.record(
+        "estado",
+        WaitingState::Waiting.as_str(),
+        WaitingState::Cancelled.as_str(),
+    );
     conn.insert_audit(&NewAuditRow::new(
         actor,
         AuditAction::WaitingEntryCancelled,
@@ -449,7 +463,7 @@ impl WaitingQueue for Database {
         let nothing_waits = || -> Result<bool, StoreError> {
             with_connection!(self, |conn| {
                 let any = fila::table
-                    .filter(fila::estado.eq(WAITING))
+                    .filter(fila::estado.eq(WaitingState::Waiting.as_str()))
                     .select(fila::id)
                     .first::<i64>(conn)
                     .optional()?;
@@ -492,7 +506,7 @@ impl WaitingQueue for Database {
         let load = || -> Result<Vec<(String, i64)>, StoreError> {
             with_connection!(self, |conn| {
                 Ok(fila::table
-                    .filter(fila::estado.eq(WAITING))
+                    .filter(fila::estado.eq(WaitingState::Waiting.as_str()))
                     .group_by(fila::idioma)
                     .select((fila::idioma, diesel::dsl::count_star()))
                     .load(conn)?)

@@ -26,12 +26,6 @@ use crate::queries::Queries;
 use crate::schema::{consultores, fila, protocolos};
 use crate::sql_types::Timestamp;
 
-/// The stored states (`aguardando` is the literal of the partial index `fila_aguardando_idx`).
-pub(crate) const WAITING: &str = WaitingState::Waiting.as_str();
-pub(crate) const ASSIGNED: &str = WaitingState::Assigned.as_str();
-pub(crate) const CANCELLED: &str = WaitingState::Cancelled.as_str();
-pub(crate) const EXPIRED: &str = WaitingState::Expired.as_str();
-
 /// A `fila` row.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = fila)]
@@ -210,7 +204,7 @@ macro_rules! impl_waiting_statements {
                 now: DateTime<Utc>,
             ) -> Result<Vec<(WaitingEntryId, WaitingLanguages)>, StoreError> {
                 fila::table
-                    .filter(fila::estado.eq(WAITING))
+                    .filter(fila::estado.eq(WaitingState::Waiting.as_str()))
                     .filter(fila::expira_em.gt(Timestamp(now)))
                     .order(fila::id.asc())
                     .select(WaitingRow::as_select())
@@ -267,7 +261,7 @@ macro_rules! impl_waiting_statements {
             ) -> Result<(), StoreError> {
                 diesel::update(fila::table.find(id))
                     .set((
-                        fila::estado.eq(ASSIGNED),
+                        fila::estado.eq(WaitingState::Assigned.as_str()),
                         fila::protocolo_id.eq(Some(protocol)),
                         fila::atribuido_em.eq(Some(Timestamp(at))),
                         fila::encerrado_em.eq(Some(Timestamp(at))),
@@ -297,7 +291,7 @@ macro_rules! impl_waiting_statements {
                 state: &'static str,
                 at: DateTime<Utc>,
             ) -> Result<(), StoreError> {
-                diesel::update(fila::table.find(id).filter(fila::estado.eq(WAITING)))
+                diesel::update(fila::table.find(id).filter(fila::estado.eq(WaitingState::Waiting.as_str())))
                     .set((fila::estado.eq(state), fila::encerrado_em.eq(Some(Timestamp(at)))))
                     .execute(self)?;
                 Ok(())
@@ -306,10 +300,10 @@ macro_rules! impl_waiting_statements {
             fn expire_due(&mut self, now: DateTime<Utc>) -> Result<Vec<WaitingRow>, StoreError> {
                 Ok(diesel::update(
                     fila::table
-                        .filter(fila::estado.eq(WAITING))
+                        .filter(fila::estado.eq(WaitingState::Waiting.as_str()))
                         .filter(fila::expira_em.le(Timestamp(now))),
                 )
-                .set((fila::estado.eq(EXPIRED), fila::encerrado_em.eq(Some(Timestamp(now)))))
+                .set((fila::estado.eq(WaitingState::Expired.as_str()), fila::encerrado_em.eq(Some(Timestamp(now)))))
                 .returning(WaitingRow::as_returning())
                 .get_results(self)?)
             }
@@ -322,7 +316,7 @@ macro_rules! impl_waiting_statements {
             ) -> Result<Vec<WaitingEntry>, StoreError> {
                 let positions: HashMap<WaitingEntryId, u64> = if rows
                     .iter()
-                    .any(|row| row.estado == WAITING)
+                    .any(|row| row.estado == WaitingState::Waiting.as_str())
                 {
                     positions(&self.waiting(now)?).into_iter().collect()
                 } else {

@@ -24,10 +24,6 @@ use crate::queries::Queries;
 use crate::schema::{webhook_entregas as entregas, webhooks};
 use crate::sql_types::Timestamp;
 
-const PENDING: &str = DeliveryStatus::Pending.as_str();
-const DELIVERED: &str = DeliveryStatus::Delivered.as_str();
-const FAILED: &str = DeliveryStatus::Failed.as_str();
-
 /// The longest error text kept with a delivery.
 const MAX_ERROR_CHARS: usize = 1_000;
 
@@ -159,7 +155,7 @@ trait ClaimDeliveries {
 macro_rules! claimable_deliveries {
     ($now:expr, $limit:expr) => {
         entregas::table
-            .filter(entregas::estado.eq(PENDING))
+            .filter(entregas::estado.eq(DeliveryStatus::Pending.as_str()))
             .filter(entregas::proxima_tentativa.le(Timestamp($now)))
             .filter(
                 entregas::bloqueado_ate
@@ -210,7 +206,7 @@ macro_rules! impl_webhook_outbox {
                             entregas::webhook_id.eq(id),
                             entregas::evento.eq(event.as_str()),
                             entregas::corpo.eq(&body),
-                            entregas::estado.eq(PENDING),
+                            entregas::estado.eq(DeliveryStatus::Pending.as_str()),
                             entregas::tentativas.eq(0),
                             entregas::proxima_tentativa.eq(Timestamp(at)),
                             entregas::created_at.eq(Timestamp(at)),
@@ -289,17 +285,27 @@ impl Database {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let (state, status, error, next) = match outcome {
-            DeliveryOutcome::Delivered { status } => (DELIVERED, Some(*status), None, now),
-            DeliveryOutcome::Retry { status, error, at } => {
-                (PENDING, *status, Some(clip(error)), *at)
+            DeliveryOutcome::Delivered { status } => {
+                (DeliveryStatus::Delivered.as_str(), Some(*status), None, now)
             }
-            DeliveryOutcome::Failed { status, error } => (FAILED, *status, Some(clip(error)), now),
+            DeliveryOutcome::Retry { status, error, at } => (
+                DeliveryStatus::Pending.as_str(),
+                *status,
+                Some(clip(error)),
+                *at,
+            ),
+            DeliveryOutcome::Failed { status, error } => (
+                DeliveryStatus::Failed.as_str(),
+                *status,
+                Some(clip(error)),
+                now,
+            ),
         };
         write_transaction!(self, |conn| {
             diesel::update(
                 entregas::table
                     .filter(entregas::id.eq(id.0))
-                    .filter(entregas::estado.eq(PENDING)),
+                    .filter(entregas::estado.eq(DeliveryStatus::Pending.as_str())),
             )
             .set((
                 entregas::estado.eq(state),
@@ -400,10 +406,10 @@ impl WebhookStore for Database {
                 diesel::update(
                     entregas::table
                         .filter(entregas::webhook_id.eq(id.0))
-                        .filter(entregas::estado.eq(PENDING)),
+                        .filter(entregas::estado.eq(DeliveryStatus::Pending.as_str())),
                 )
                 .set((
-                    entregas::estado.eq(FAILED),
+                    entregas::estado.eq(DeliveryStatus::Failed.as_str()),
                     entregas::ultimo_erro.eq(Some("webhook removido")),
                     entregas::bloqueado_ate.eq(None::<Timestamp>),
                     entregas::updated_at.eq(Timestamp(now)),

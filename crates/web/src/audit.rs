@@ -103,7 +103,7 @@ pub async fn page(
                     label for="acao" { "Ação" }
                     select #acao name="acao" {
                         option value="" { "Todas" }
-                        @for action in AuditAction::ALL {
+                        @for action in AuditAction::all() {
                             option value=(action.as_str()) selected[value("acao") == action.as_str()] { (action.as_str()) }
                         }
                     }

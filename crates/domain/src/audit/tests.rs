@@ -2,6 +2,7 @@ use chrono::TimeZone;
 
 use super::*;
 use crate::values::tests::serde_probe::{from_str, to_plain, Plain};
+use crate::values::InvalidValue;
 
 pub(crate) fn actor() -> Actor {
     Actor::stored_key(ApiKeyId(3), Some("painel"), "req-1")
@@ -21,7 +22,7 @@ fn entry(id: i64) -> AuditEntry {
 
 #[test]
 fn actions_and_entities_parse_their_wire_names_and_round_trip() {
-    for action in AuditAction::ALL {
+    for action in AuditAction::all() {
         assert_eq!(action.as_str().parse::<AuditAction>(), Ok(action));
         assert_eq!(to_plain(&action), Plain::Str(action.as_str().to_owned()));
         assert_eq!(from_str::<AuditAction>(action.as_str()).unwrap(), action);

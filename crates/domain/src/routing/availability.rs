@@ -43,31 +43,38 @@ impl Workload {
 
 /// Why the rotation would pass a consultant by, in the contract's order of precedence
 /// (`motivo_indisponivel`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+    strum::VariantNames,
+)]
+#[serde(into = "&'static str", try_from = "String")]
 pub enum Unavailability {
+    #[strum(serialize = "inativo")]
     Inactive,
+    #[strum(serialize = "fora_da_rotacao")]
     OutOfRotation,
+    #[strum(serialize = "offline")]
     Offline,
+    #[strum(serialize = "fora_do_horario")]
     OutsideHours,
+    #[strum(serialize = "ausente")]
     OnLeave,
+    #[strum(serialize = "limite_diario")]
     DailyLimit,
+    #[strum(serialize = "limite_abertos")]
     OpenLimit,
 }
 
-impl Unavailability {
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Inactive => "inativo",
-            Self::OutOfRotation => "fora_da_rotacao",
-            Self::Offline => "offline",
-            Self::OutsideHours => "fora_do_horario",
-            Self::OnLeave => "ausente",
-            Self::DailyLimit => "limite_diario",
-            Self::OpenLimit => "limite_abertos",
-        }
-    }
-}
+wire_names!(Unavailability);
 
 /// The read-only status of a consultant at an instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -490,5 +497,26 @@ mod tests {
         assert_eq!(next_queue_key(Some(100), 1_000, one), 1_000);
         assert_eq!(next_queue_key(Some(100), 1_000, three), 400);
         assert_eq!(next_queue_key(Some(100), 1_001, three), 400);
+    }
+}
+
+#[cfg(test)]
+mod unavailability_tests {
+    use super::Unavailability;
+
+    #[test]
+    fn reasons_round_trip_through_their_wire_names() {
+        assert_eq!(Unavailability::names().len(), 7);
+        for reason in Unavailability::all() {
+            assert_eq!(reason.as_str().parse::<Unavailability>(), Ok(reason));
+            let json = serde_json::to_string(&reason).unwrap();
+            assert_eq!(json, format!("\"{}\"", reason.as_str()));
+            assert_eq!(
+                serde_json::from_str::<Unavailability>(&json).unwrap(),
+                reason
+            );
+        }
+        assert_eq!(Unavailability::OutOfRotation.as_str(), "fora_da_rotacao");
+        assert!("Inactive".parse::<Unavailability>().is_err());
     }
 }

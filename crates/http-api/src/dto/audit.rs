@@ -20,40 +20,9 @@ use super::time::timestamp;
 use crate::input::{QueryParams, Slot};
 use crate::validation::{FieldError, Loc, Place, Problems};
 
-/// `acao` values.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[schema(as = AcaoAuditoria)]
-pub enum ActionWire {
-    #[serde(rename = "consultor.criado")]
-    ConsultantCreated,
-    #[serde(rename = "consultor.atualizado")]
-    ConsultantUpdated,
-    #[serde(rename = "consultor.removido")]
-    ConsultantRemoved,
-    #[serde(rename = "consultor.conexao")]
-    ConsultantConnection,
-    #[serde(rename = "protocolo.criado")]
-    ProtocolCreated,
-    #[serde(rename = "protocolo.atualizado")]
-    ProtocolUpdated,
-    #[serde(rename = "atribuicao")]
-    Assignment,
-    #[serde(rename = "api_key.criada")]
-    ApiKeyCreated,
-    #[serde(rename = "api_key.revogada")]
-    ApiKeyRevoked,
-    #[serde(rename = "fila.criada")]
-    WaitingEntryCreated,
-    #[serde(rename = "fila.atribuida")]
-    WaitingEntryAssigned,
-    #[serde(rename = "fila.cancelada")]
-    WaitingEntryCancelled,
-    #[serde(rename = "fila.expirada")]
-    WaitingEntryExpired,
-    #[serde(rename = "webhook.criado")]
-    WebhookCreated,
-    #[serde(rename = "webhook.removido")]
-    WebhookRemoved,
+super::wire_enum_schema! {
+    /// `acao` values.
+    ActionWire as "AcaoAuditoria" = consultores_domain::AuditAction
 }
 
 super::wire_enum_schema! {

@@ -13,18 +13,9 @@ use crate::validation::{FieldError, Loc, Place, Problems};
 const MAX_URL_CHARS: usize = 2000;
 const MAX_DESCRIPTION_CHARS: usize = 255;
 
-/// `eventos` values.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[schema(as = EventoWebhook)]
-pub enum WebhookEventWire {
-    #[serde(rename = "atribuicao")]
-    Assignment,
-    #[serde(rename = "fila.expirada")]
-    QueueExpired,
-    #[serde(rename = "protocolo.atualizado")]
-    ProtocolUpdated,
-    #[serde(rename = "consultor.conexao")]
-    ConsultantConnection,
+super::wire_enum_schema! {
+    /// `eventos` values.
+    WebhookEventWire as "EventoWebhook" = consultores_domain::WebhookEvent
 }
 
 /// A subscription (its secret is shown only by `POST /webhooks`).

@@ -57,14 +57,9 @@ super::wire_enum_schema! {
     CrmTargetWire as "AlvoCrm" = consultores_domain::CrmTargetKind
 }
 
-/// `estado` values.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-#[schema(as = EstadoAcaoCrm)]
-pub enum DeliveryStateWire {
-    Pendente,
-    Concluido,
-    Falhou,
+super::wire_enum_schema! {
+    /// `estado` values.
+    DeliveryStateWire as "EstadoAcaoCrm" = consultores_domain::DeliveryStateName
 }
 
 impl From<CrmActionStatus> for CrmActionResponse {

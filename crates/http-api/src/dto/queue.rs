@@ -17,15 +17,9 @@ use crate::errors::ApiError;
 use crate::input::{JsonBody, ObjectReader, Presence, QueryParams, Slot};
 use crate::validation::{FieldError, Loc, Place, Problems};
 
-/// `estado` values of a queue entry.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-#[schema(as = EstadoFila)]
-pub enum WaitingStateWire {
-    Aguardando,
-    Atribuido,
-    Cancelado,
-    Expirado,
+super::wire_enum_schema! {
+    /// `estado` values of a queue entry.
+    WaitingStateWire as "EstadoFila" = consultores_domain::WaitingState
 }
 
 /// The consultant who took an entry.

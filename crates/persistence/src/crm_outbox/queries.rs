@@ -2,11 +2,13 @@
 //! PostgreSQL only) and reading the owners the notes' assignments set.
 
 use chrono::{DateTime, Utc};
-use consultores_domain::{CrmAction, CrmActionKind, OutboxItem, PipedriveUserId};
+use consultores_domain::{
+    CrmAction, CrmActionKind, DeliveryStateName, OutboxItem, PipedriveUserId,
+};
 use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};
 
-use super::{OutboxRow, PENDING};
+use super::OutboxRow;
 use crate::error::StoreError;
 use crate::schema::crm_outbox;
 use crate::sql_types::Timestamp;
@@ -20,7 +22,7 @@ pub(super) trait ClaimQuery {
 macro_rules! claimable_items {
     ($now:expr, $limit:expr) => {
         crm_outbox::table
-            .filter(crm_outbox::estado.eq(PENDING))
+            .filter(crm_outbox::estado.eq(DeliveryStateName::Pending.as_str()))
             .filter(crm_outbox::proxima_tentativa.le(Timestamp($now)))
             .filter(
                 crm_outbox::bloqueado_ate

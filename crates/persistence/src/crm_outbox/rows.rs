@@ -17,13 +17,19 @@ use crate::sql_types::Timestamp;
 #[diesel(table_name = crm_outbox)]
 pub(crate) struct OutboxRow {
     pub(super) id: i64,
-    pub(super) protocolo_id: Option<i64>,
-    pub(super) acao: String,
-    pub(super) alvo_tipo: String,
-    pub(super) alvo_id: String,
+    #[diesel(column_name = protocolo_id)]
+    pub(super) protocol_id: Option<i64>,
+    #[diesel(column_name = acao)]
+    pub(super) action: String,
+    #[diesel(column_name = alvo_tipo)]
+    pub(super) target_kind: String,
+    #[diesel(column_name = alvo_id)]
+    pub(super) target_id: String,
     pub(super) owner_id: Option<i64>,
-    pub(super) conteudo: Option<String>,
-    pub(super) tentativas: i32,
+    #[diesel(column_name = conteudo)]
+    pub(super) content: Option<String>,
+    #[diesel(column_name = tentativas)]
+    pub(super) attempts: i32,
     pub(super) created_at: Timestamp,
 }
 
@@ -31,13 +37,13 @@ impl OutboxRow {
     /// The item this row stores, leased until `lease_until`; or why the row cannot be one (the
     /// reason recorded when the claim fails it).
     pub(super) fn into_domain(self, lease_until: DateTime<Utc>) -> Result<OutboxItem, String> {
-        let target = target_of(&self.alvo_tipo, &self.alvo_id).ok_or_else(|| {
+        let target = target_of(&self.target_kind, &self.target_id).ok_or_else(|| {
             format!(
                 "ação inválida no banco: alvo {} {:?} não é um registro do Pipedrive",
-                self.alvo_tipo, self.alvo_id
+                self.target_kind, self.target_id
             )
         })?;
-        let action = match self.acao.parse::<CrmActionKind>() {
+        let action = match self.action.parse::<CrmActionKind>() {
             Ok(CrmActionKind::SetOwner) => {
                 let owner = self.owner_id.unwrap_or(0);
                 CrmAction::SetOwner(PipedriveUserId::new(owner).map_err(|_| {
@@ -48,18 +54,18 @@ impl OutboxRow {
                 })?)
             }
             Ok(CrmActionKind::AddNote) => CrmAction::AddNote(
-                self.conteudo
+                self.content
                     .ok_or_else(|| "ação inválida no banco: nota sem conteúdo".to_owned())?,
             ),
-            Err(_) => return Err(format!("ação inválida no banco: {:?}", self.acao)),
+            Err(_) => return Err(format!("ação inválida no banco: {:?}", self.action)),
         };
         Ok(OutboxItem {
             id: OutboxItemId(self.id),
             lease_until,
-            protocol_id: self.protocolo_id.map(ProtocolId),
+            protocol_id: self.protocol_id.map(ProtocolId),
             target,
             action,
-            attempts: u32::try_from(self.tentativas).unwrap_or(0),
+            attempts: u32::try_from(self.attempts).unwrap_or(0),
             created_at: self.created_at.0,
             note_author: None,
         })
@@ -71,12 +77,18 @@ impl OutboxRow {
 #[diesel(table_name = crm_outbox)]
 pub(super) struct StatusRow {
     pub(super) id: i64,
-    pub(super) acao: String,
-    pub(super) alvo_tipo: String,
-    pub(super) alvo_id: String,
-    pub(super) estado: String,
-    pub(super) tentativas: i32,
-    pub(super) ultimo_erro: Option<String>,
+    #[diesel(column_name = acao)]
+    pub(super) action: String,
+    #[diesel(column_name = alvo_tipo)]
+    pub(super) target_kind: String,
+    #[diesel(column_name = alvo_id)]
+    pub(super) target_id: String,
+    #[diesel(column_name = estado)]
+    pub(super) state: String,
+    #[diesel(column_name = tentativas)]
+    pub(super) attempts: i32,
+    #[diesel(column_name = ultimo_erro)]
+    pub(super) last_error: Option<String>,
 }
 
 impl StatusRow {
@@ -86,11 +98,12 @@ impl StatusRow {
             StoreError::internal(format!("crm_outbox row {id}: unusable stored {what}"))
         };
         Ok(CrmActionStatus {
-            action: self.acao.parse().map_err(|_| broken("acao"))?,
-            target: target_of(&self.alvo_tipo, &self.alvo_id).ok_or_else(|| broken("target"))?,
-            state: DeliveryState::from_parts(&self.estado, self.ultimo_erro)
+            action: self.action.parse().map_err(|_| broken("acao"))?,
+            target: target_of(&self.target_kind, &self.target_id)
+                .ok_or_else(|| broken("target"))?,
+            state: DeliveryState::from_parts(&self.state, self.last_error)
                 .map_err(|_| broken("estado"))?,
-            attempts: u32::try_from(self.tentativas).unwrap_or(0),
+            attempts: u32::try_from(self.attempts).unwrap_or(0),
         })
     }
 }

@@ -37,7 +37,7 @@ fn every_reported_change_queues_one_delivery_per_subscriber_in_its_transaction(
 ) {
     let db = test.database();
     let now = now_micros();
-    let all = subscribe(&db, &WebhookEvent::ALL);
+    let all = subscribe(&db, &WebhookEvent::all().collect::<Vec<_>>());
     let only_connections = subscribe(&db, &[WebhookEvent::ConsultantConnection]);
     let joao = ConsultantRepository::create(&db, &consultant("João Silva", &["pt"]), now, &actor())
         .unwrap();
