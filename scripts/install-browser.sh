@@ -15,4 +15,6 @@ else
   exit 1
 fi
 run apt-get update -qq
+# An earlier install cut short (a full disk, say) leaves dpkg half-configured; finish it first.
+run env DEBIAN_FRONTEND=noninteractive apt-get --fix-broken install -y -qq
 run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver
