@@ -24,9 +24,8 @@ use consultores_domain::{
     WaitingState, WebhookEvent,
 };
 use diesel::prelude::*;
-use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel::Connection;
 
-use crate::assignment::{assign_in_postgres, Origin};
 use crate::audit::NewAuditRow;
 use crate::database::{with_connection, write_transaction, Database};
 use crate::error::StoreError;
@@ -38,94 +37,12 @@ use crate::waiting::{
 };
 use crate::webhooks::WebhookOutbox;
 
+mod backends;
+use backends::{QueueAssignment, QueueLocks};
+
 /// The rotation's atomic step, as the queue calls it on one backend.
 type Assign<'a, C> =
     dyn FnMut(&mut C, &Language, Option<&CrmTarget>) -> Result<Assignment, StoreError> + 'a;
-
-/// The rotation's atomic step for a queue entry (origin `fila`, one language), on either
-/// backend's connection.
-trait QueueAssignment {
-    fn assign_for_queue(
-        &mut self,
-        db: &Database,
-        language: &Language,
-        now: DateTime<Utc>,
-        actor: &Actor,
-        crm: Option<&CrmTarget>,
-    ) -> Result<Assignment, StoreError>;
-}
-
-impl QueueAssignment for PgConnection {
-    fn assign_for_queue(
-        &mut self,
-        db: &Database,
-        language: &Language,
-        now: DateTime<Utc>,
-        actor: &Actor,
-        crm: Option<&CrmTarget>,
-    ) -> Result<Assignment, StoreError> {
-        let languages = std::slice::from_ref(language);
-        let zone = db.default_time_zone();
-        assign_in_postgres(self, languages, now, actor, crm, Origin::Queue, zone)
-    }
-}
-
-impl QueueAssignment for SqliteConnection {
-    fn assign_for_queue(
-        &mut self,
-        db: &Database,
-        language: &Language,
-        now: DateTime<Utc>,
-        actor: &Actor,
-        crm: Option<&CrmTarget>,
-    ) -> Result<Assignment, StoreError> {
-        db.assign_in_sqlite(
-            self,
-            std::slice::from_ref(language),
-            now,
-            actor,
-            crm,
-            Origin::Queue,
-        )
-    }
-}
-
-/// Taking the rotation's serialisation point and locking one entry.
-trait QueueLocks {
-    /// The protocol counter row, until the transaction ends (no-op on SQLite: `BEGIN
-    /// IMMEDIATE` already keeps every other writer out).
-    fn lock_rotation(&mut self) -> Result<(), StoreError>;
-
-    /// An entry in any state, locked until the transaction ends on PostgreSQL.
-    fn lock_entry(&mut self, id: i64) -> Result<Option<WaitingRow>, StoreError>;
-}
-
-impl QueueLocks for PgConnection {
-    fn lock_rotation(&mut self) -> Result<(), StoreError> {
-        diesel::sql_query("SELECT id FROM controle_protocolo WHERE id = 1 FOR UPDATE")
-            .execute(self)?;
-        Ok(())
-    }
-
-    fn lock_entry(&mut self, id: i64) -> Result<Option<WaitingRow>, StoreError> {
-        Ok(fila::table
-            .find(id)
-            .select(WaitingRow::as_select())
-            .for_update()
-            .first(self)
-            .optional()?)
-    }
-}
-
-impl QueueLocks for SqliteConnection {
-    fn lock_rotation(&mut self) -> Result<(), StoreError> {
-        Ok(())
-    }
-
-    fn lock_entry(&mut self, id: i64) -> Result<Option<WaitingRow>, StoreError> {
-        self.waiting_row(id)
-    }
-}
 
 /// Tries `languages` in order (skipping those already `exhausted`), each attempt in a savepoint;
 /// the first that finds someone wins. A language that finds nobody joins `exhausted`.
