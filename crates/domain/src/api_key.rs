@@ -2,38 +2,23 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use strum::{EnumIter, IntoStaticStr, VariantNames};
 
 /// An API key's database id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ApiKeyId(pub i64);
 
-/// What a key may do. v6 had one shared all-powerful key, so keys carried over from v6 and the
-/// configured `AUTHENTICATION_API_KEY` are `Admin`.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    IntoStaticStr,
-    EnumIter,
-    VariantNames,
-)]
-#[serde(into = "&'static str", try_from = "String")]
-pub enum ApiKeyScope {
-    #[strum(serialize = "admin")]
-    Admin,
-    #[strum(serialize = "distribuicao")]
-    Distribution,
-    #[strum(serialize = "leitura")]
-    Read,
+wire_names! {
+    /// What a key may do. v6 had one shared all-powerful key, so keys carried over from v6 and the
+    /// configured `AUTHENTICATION_API_KEY` are `Admin`.
+    pub enum ApiKeyScope {
+        #[strum(serialize = "admin")]
+        Admin,
+        #[strum(serialize = "distribuicao")]
+        Distribution,
+        #[strum(serialize = "leitura")]
+        Read,
+    }
 }
-
-wire_names!(ApiKeyScope);
 
 /// A stored key. The secret itself is never stored, only its hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

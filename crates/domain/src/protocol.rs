@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use strum::{EnumIter, IntoStaticStr, VariantNames};
 
 use crate::consultant::ConsultantId;
 use crate::values::{Description, InvalidValue, Language, ProtocolNumber};
@@ -11,63 +10,35 @@ use crate::values::{Description, InvalidValue, Language, ProtocolNumber};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ProtocolId(pub i64);
 
-/// How urgent a protocol is (`prioridade`).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Default,
-    Serialize,
-    Deserialize,
-    IntoStaticStr,
-    EnumIter,
-    VariantNames,
-)]
-#[serde(into = "&'static str", try_from = "String")]
-pub enum Priority {
-    #[strum(serialize = "baixa")]
-    Low,
-    #[default]
-    #[strum(serialize = "normal")]
-    Normal,
-    #[strum(serialize = "alta")]
-    High,
-    #[strum(serialize = "urgente")]
-    Urgent,
+wire_names! {
+    /// How urgent a protocol is (`prioridade`).
+    #[derive(Default)]
+    pub enum Priority {
+        #[strum(serialize = "baixa")]
+        Low,
+        #[default]
+        #[strum(serialize = "normal")]
+        Normal,
+        #[strum(serialize = "alta")]
+        High,
+        #[strum(serialize = "urgente")]
+        Urgent,
+    }
 }
 
-wire_names!(Priority);
-
-/// Where a protocol stands (`status`).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Default,
-    Serialize,
-    Deserialize,
-    IntoStaticStr,
-    EnumIter,
-    VariantNames,
-)]
-#[serde(into = "&'static str", try_from = "String")]
-pub enum ProtocolStatus {
-    #[default]
-    #[strum(serialize = "aberto")]
-    Open,
-    #[strum(serialize = "em_andamento")]
-    InProgress,
-    #[strum(serialize = "fechado")]
-    Closed,
+wire_names! {
+    /// Where a protocol stands (`status`).
+    #[derive(Default)]
+    pub enum ProtocolStatus {
+        #[default]
+        #[strum(serialize = "aberto")]
+        Open,
+        #[strum(serialize = "em_andamento")]
+        InProgress,
+        #[strum(serialize = "fechado")]
+        Closed,
+    }
 }
-
-wire_names!(ProtocolStatus);
 
 /// A protocol as stored. `consultant_id` is `None` for protocols generated without a consultant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
