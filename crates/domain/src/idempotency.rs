@@ -2,17 +2,17 @@
 //! `Idempotency-Key` and get the first answer again instead of a second assignment.
 
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::values::{check_length_public, InvalidValue};
 
 /// How long a key is remembered.
 pub const IDEMPOTENCY_WINDOW_HOURS: i64 = 24;
 
-/// The client's key: 1 to 255 printable ASCII characters (spaces included).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct IdempotencyKey(String);
+text_newtype! {
+    /// The client's key: 1 to 255 printable ASCII characters (spaces included).
+    #[derive(Hash)]
+    pub struct IdempotencyKey(String);
+}
 
 impl IdempotencyKey {
     pub const MAX_CHARS: usize = 255;
@@ -24,23 +24,6 @@ impl IdempotencyKey {
         } else {
             Err(InvalidValue::NotPrintableAscii)
         }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for IdempotencyKey {
-    type Error = InvalidValue;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<IdempotencyKey> for String {
-    fn from(value: IdempotencyKey) -> Self {
-        value.0
     }
 }
 

@@ -36,18 +36,7 @@ impl Default for Weight {
     }
 }
 
-impl TryFrom<i64> for Weight {
-    type Error = InvalidValue;
-    fn try_from(value: i64) -> Result<Self, Self::Error> {
-        Self::new(value)
-    }
-}
-
-impl From<Weight> for i64 {
-    fn from(value: Weight) -> Self {
-        value.get()
-    }
-}
+wire_conversions!(Weight <=> i64, |raw| Self::new(raw), |weight| weight.get());
 
 /// A cap on a count (`limite_diario`, `limite_abertos`): 1..=10000.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -72,18 +61,7 @@ impl Limit {
     }
 }
 
-impl TryFrom<i64> for Limit {
-    type Error = InvalidValue;
-    fn try_from(value: i64) -> Result<Self, Self::Error> {
-        Self::new(value)
-    }
-}
-
-impl From<Limit> for i64 {
-    fn from(value: Limit) -> Self {
-        value.get()
-    }
-}
+wire_conversions!(Limit <=> i64, |raw| Self::new(raw), |limit| limit.get());
 
 fn in_range(value: i64, min: i64, max: i64) -> Result<i64, InvalidValue> {
     if (min..=max).contains(&value) {
@@ -129,18 +107,7 @@ impl fmt::Display for Zone {
     }
 }
 
-impl TryFrom<String> for Zone {
-    type Error = InvalidValue;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<Zone> for String {
-    fn from(value: Zone) -> Self {
-        value.name().to_owned()
-    }
-}
+wire_conversions!(Zone <=> String, |raw| Self::parse(&raw), |zone| zone.name().to_owned());
 
 /// Minutes since local midnight, 0..=1440 (`"24:00"` is 1440, the end of the day).
 pub type MinuteOfDay = u16;

@@ -1,16 +1,13 @@
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
-
 use super::invalid::InvalidValue;
 
-/// An email address as people type it: trimmed, at most 255 characters, one `@` between a
-/// non-empty local part (at most 64 characters) and a domain of dot-separated labels
-/// (letters, digits, hyphens; at least two labels). No white space anywhere.
-/// Case is kept as typed; uniqueness is checked case-insensitively by the repositories.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Email(String);
+text_newtype! {
+    /// An email address as people type it: trimmed, at most 255 characters, one `@` between a
+    /// non-empty local part (at most 64 characters) and a domain of dot-separated labels
+    /// (letters, digits, hyphens; at least two labels). No white space anywhere.
+    /// Case is kept as typed; uniqueness is checked case-insensitively by the repositories.
+    #[derive(Hash)]
+    pub struct Email(String);
+}
 
 impl Email {
     pub const MAX_CHARS: usize = 255;
@@ -41,29 +38,6 @@ impl Email {
         } else {
             Err(InvalidValue::NotAnEmail)
         }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for Email {
-    type Error = InvalidValue;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<Email> for String {
-    fn from(value: Email) -> Self {
-        value.0
-    }
-}
-
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 

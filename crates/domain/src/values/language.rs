@@ -1,15 +1,14 @@
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 use super::invalid::InvalidValue;
 
-/// A language code such as `pt`, `en` or `pt-br`: 2 to 5 characters, ASCII letters with at
-/// most one `-` that is neither first nor last; stored lowercase so matching is
-/// case-insensitive.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Language(String);
+text_newtype! {
+    /// A language code such as `pt`, `en` or `pt-br`: 2 to 5 characters, ASCII letters with at
+    /// most one `-` that is neither first nor last; stored lowercase so matching is
+    /// case-insensitive.
+    #[derive(Hash, PartialOrd, Ord)]
+    pub struct Language(String);
+}
 
 impl Language {
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
@@ -25,29 +24,6 @@ impl Language {
         } else {
             Err(InvalidValue::NotALanguageCode)
         }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for Language {
-    type Error = InvalidValue;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<Language> for String {
-    fn from(value: Language) -> Self {
-        value.0
-    }
-}
-
-impl fmt::Display for Language {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 
@@ -92,18 +68,7 @@ impl LanguageList {
     }
 }
 
-impl TryFrom<Vec<Language>> for LanguageList {
-    type Error = InvalidValue;
-    fn try_from(value: Vec<Language>) -> Result<Self, Self::Error> {
-        Self::new(value)
-    }
-}
-
-impl From<LanguageList> for Vec<Language> {
-    fn from(value: LanguageList) -> Self {
-        value.0
-    }
-}
+wire_conversions!(LanguageList <=> Vec<Language>, |raw| Self::new(raw), |list| list.0);
 
 #[cfg(test)]
 mod tests {
