@@ -8,24 +8,15 @@ use crate::consultant::{
 use crate::error::DomainError;
 use crate::ports::ConsultantRepository;
 
-/// Registering, reading, editing, switching and removing consultants.
-#[derive(Clone)]
-pub struct ConsultantService {
-    repository: Arc<dyn ConsultantRepository>,
-    clock: Arc<dyn Clock>,
-}
-
-impl std::fmt::Debug for ConsultantService {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConsultantService").finish_non_exhaustive()
+service_over_ports! {
+    /// Registering, reading, editing, switching and removing consultants.
+    pub struct ConsultantService {
+        repository: Arc<dyn ConsultantRepository>,
+        clock: Arc<dyn Clock>,
     }
 }
 
 impl ConsultantService {
-    pub fn new(repository: Arc<dyn ConsultantRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self { repository, clock }
-    }
-
     /// Registers a consultant at the back of the queue (`last_served_at` = now, as v6 did).
     pub fn register(&self, new: &NewConsultant, actor: &Actor) -> Result<Consultant, DomainError> {
         self.repository.create(new, self.clock.now(), actor)

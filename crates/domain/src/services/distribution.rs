@@ -16,25 +16,15 @@ pub struct NobodyFree {
     pub waiting: u64,
 }
 
-/// The rotation: hands the next contact in a language to whoever has waited longest.
-#[derive(Clone)]
-pub struct DistributionService {
-    assignments: Arc<dyn AssignmentPort>,
-    clock: Arc<dyn Clock>,
-}
-
-impl std::fmt::Debug for DistributionService {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DistributionService")
-            .finish_non_exhaustive()
+service_over_ports! {
+    /// The rotation: hands the next contact in a language to whoever has waited longest.
+    pub struct DistributionService {
+        assignments: Arc<dyn AssignmentPort>,
+        clock: Arc<dyn Clock>,
     }
 }
 
 impl DistributionService {
-    pub fn new(assignments: Arc<dyn AssignmentPort>, clock: Arc<dyn Clock>) -> Self {
-        Self { assignments, clock }
-    }
-
     /// Assigns the next contact in `language` atomically; [`DomainError::NoneAvailable`] when
     /// nobody is eligible. With a claim, a retry returns the first assignment again. With a CRM
     /// target (only when the CRM integration is on), the assignment also queues the CRM actions

@@ -9,24 +9,15 @@ use crate::protocol::{
     NewProtocol, Protocol, ProtocolFilter, ProtocolId, ProtocolPatch, ProtocolSearch,
 };
 
-/// Opening, reading and editing protocols outside the rotation.
-#[derive(Clone)]
-pub struct ProtocolService {
-    repository: Arc<dyn ProtocolRepository>,
-    clock: Arc<dyn Clock>,
-}
-
-impl std::fmt::Debug for ProtocolService {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProtocolService").finish_non_exhaustive()
+service_over_ports! {
+    /// Opening, reading and editing protocols outside the rotation.
+    pub struct ProtocolService {
+        repository: Arc<dyn ProtocolRepository>,
+        clock: Arc<dyn Clock>,
     }
 }
 
 impl ProtocolService {
-    pub fn new(repository: Arc<dyn ProtocolRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self { repository, clock }
-    }
-
     /// A new protocol tied to no consultant (`GET /gerar-protocolo`).
     pub fn generate(
         &self,
