@@ -105,6 +105,38 @@ fn never() -> bool {
     false
 }
 
+/// One round with the CRM never pausing and the retry policy doubling.
+fn deliver_round(outbox: MockCrmOutbox, gateway: MockCrmGateway) -> DeliveryRound {
+    service(outbox, gateway, no_pause(), doubling())
+        .deliver_due(&never)
+        .unwrap()
+}
+
+/// Expects the item `id` completed once, on its first attempt.
+fn completes(outbox: &mut MockCrmOutbox, id: i64) {
+    outbox
+        .expect_complete()
+        .with(eq(claim(id)), eq(1), eq(now()))
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+}
+
+/// Expects the item `id` released once until `until`.
+fn releases(outbox: &mut MockCrmOutbox, id: i64, until: DateTime<Utc>) {
+    outbox
+        .expect_release()
+        .with(eq(claim(id)), eq(until), eq(now()))
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+}
+
+fn transient(reason: &str, retry_after_secs: Option<u64>) -> CrmError {
+    CrmError::Transient {
+        reason: reason.into(),
+        retry_after_secs,
+    }
+}
+
 #[test]
 fn delivers_the_owner_then_the_note_and_completes_both() {
     let mut outbox = MockCrmOutbox::new();
@@ -126,19 +158,9 @@ fn delivers_the_owner_then_the_note_and_completes_both() {
         .times(1)
         .in_sequence(&mut order)
         .returning(|_, _| Ok(()));
-    outbox
-        .expect_complete()
-        .with(eq(claim(1)), eq(1), eq(now()))
-        .times(1)
-        .returning(|_, _, _| Ok(()));
-    outbox
-        .expect_complete()
-        .with(eq(claim(2)), eq(1), eq(now()))
-        .times(1)
-        .returning(|_, _, _| Ok(()));
-    let round = service(outbox, gateway, no_pause(), doubling())
-        .deliver_due(&never)
-        .unwrap();
+    completes(&mut outbox, 1);
+    completes(&mut outbox, 2);
+    let round = deliver_round(outbox, gateway);
     assert_eq!(
         round,
         DeliveryRound {
@@ -162,14 +184,8 @@ fn a_note_with_an_author_is_added_as_that_author() {
         .times(1)
         .returning(|_, _, _| Ok(()));
     gateway.expect_add_note().never();
-    outbox
-        .expect_complete()
-        .with(eq(claim(1)), eq(1), eq(now()))
-        .times(1)
-        .returning(|_, _, _| Ok(()));
-    let round = service(outbox, gateway, no_pause(), doubling())
-        .deliver_due(&never)
-        .unwrap();
+    completes(&mut outbox, 1);
+    let round = deliver_round(outbox, gateway);
     assert_eq!(round.delivered, 1);
 }
 
@@ -193,9 +209,7 @@ fn a_permanent_error_fails_the_item_with_the_reason() {
         )
         .times(1)
         .returning(|_, _, _, _| Ok(()));
-    let round = service(outbox, gateway, no_pause(), doubling())
-        .deliver_due(&never)
-        .unwrap();
+    let round = deliver_round(outbox, gateway);
     assert_eq!(round.failed, 1);
     assert_eq!(round.delivered, 0);
 }
@@ -208,10 +222,10 @@ fn a_transient_error_reschedules_with_the_backoff() {
     claims(&mut outbox, vec![retried]);
     let mut gateway = MockCrmGateway::new();
     gateway.expect_add_note().times(1).returning(|_, _| {
-        Err(CrmError::Transient {
-            reason: "Pipedrive respondeu 500 Internal Server Error".into(),
-            retry_after_secs: None,
-        })
+        Err(transient(
+            "Pipedrive respondeu 500 Internal Server Error",
+            None,
+        ))
     });
     let mut retry = MockRetryPolicy::new();
     retry
@@ -242,10 +256,10 @@ fn the_wait_the_crm_asked_for_is_passed_to_the_retry_policy() {
     claims(&mut outbox, vec![set_owner(1)]);
     let mut gateway = MockCrmGateway::new();
     gateway.expect_set_owner().times(1).returning(|_, _| {
-        Err(CrmError::Transient {
-            reason: "Pipedrive respondeu 429 Too Many Requests".into(),
-            retry_after_secs: Some(30),
-        })
+        Err(transient(
+            "Pipedrive respondeu 429 Too Many Requests",
+            Some(30),
+        ))
     });
     outbox
         .expect_reschedule()
@@ -258,9 +272,7 @@ fn the_wait_the_crm_asked_for_is_passed_to_the_retry_policy() {
         )
         .times(1)
         .returning(|_, _, _, _, _| Ok(()));
-    service(outbox, gateway, no_pause(), doubling())
-        .deliver_due(&never)
-        .unwrap();
+    deliver_round(outbox, gateway);
 }
 
 #[test]
@@ -272,10 +284,10 @@ fn an_item_failing_temporarily_for_a_day_is_given_up() {
     claims(&mut outbox, vec![old]);
     let mut gateway = MockCrmGateway::new();
     gateway.expect_set_owner().times(1).returning(|_, _| {
-        Err(CrmError::Transient {
-            reason: "falha de rede ao chamar o Pipedrive: connection refused".into(),
-            retry_after_secs: None,
-        })
+        Err(transient(
+            "falha de rede ao chamar o Pipedrive: connection refused",
+            None,
+        ))
     });
     outbox
         .expect_fail()
@@ -318,10 +330,7 @@ fn a_budget_spent_mid_round_releases_the_rest_until_the_reset() {
     claims(&mut outbox, vec![set_owner(1), note(2), set_owner(3)]);
     let mut gateway = MockCrmGateway::new();
     gateway.expect_set_owner().times(1).returning(|_, _| Ok(()));
-    outbox
-        .expect_complete()
-        .times(1)
-        .returning(|_, _, _| Ok(()));
+    completes(&mut outbox, 1);
     let mut throttle = MockCrmThrottle::new();
     let checks = AtomicUsize::new(0);
     throttle.expect_pause().returning(move || {
@@ -333,11 +342,7 @@ fn a_budget_spent_mid_round_releases_the_rest_until_the_reset() {
         }
     });
     for id in [2, 3] {
-        outbox
-            .expect_release()
-            .with(eq(claim(id)), eq(now() + secs(2)), eq(now()))
-            .times(1)
-            .returning(|_, _, _| Ok(()));
+        releases(&mut outbox, id, now() + secs(2));
     }
     let round = service(outbox, gateway, throttle, doubling())
         .deliver_due(&never)
@@ -360,15 +365,8 @@ fn a_stopping_worker_releases_what_it_has_not_tried() {
     claims(&mut outbox, vec![set_owner(1), note(2)]);
     let mut gateway = MockCrmGateway::new();
     gateway.expect_set_owner().times(1).returning(|_, _| Ok(()));
-    outbox
-        .expect_complete()
-        .times(1)
-        .returning(|_, _, _| Ok(()));
-    outbox
-        .expect_release()
-        .with(eq(claim(2)), eq(now()), eq(now()))
-        .times(1)
-        .returning(|_, _, _| Ok(()));
+    completes(&mut outbox, 1);
+    releases(&mut outbox, 2, now());
     let asked = AtomicUsize::new(0);
     let stop_after_one = move || asked.fetch_add(1, Ordering::SeqCst) >= 1;
     let round = service(outbox, gateway, no_pause(), doubling())
@@ -393,9 +391,7 @@ fn a_store_failure_ends_the_round_with_the_error() {
 fn an_empty_outbox_is_a_quiet_round() {
     let mut outbox = MockCrmOutbox::new();
     claims(&mut outbox, Vec::new());
-    let round = service(outbox, MockCrmGateway::new(), no_pause(), doubling())
-        .deliver_due(&never)
-        .unwrap();
+    let round = deliver_round(outbox, MockCrmGateway::new());
     assert_eq!(round, DeliveryRound::default());
     assert!(!round.was_full(&DeliverySettings::DEFAULT));
 }
