@@ -122,19 +122,39 @@ mod tests {
         )
     }
 
-    #[test]
-    fn assign_next_passes_language_and_now_to_the_port_exactly_once() {
+    /// A port expecting one `assign_next` in `pt`, at `now()`, by `actor()`, with `claim` and
+    /// `target`, that answers `answer(language, now, target)`.
+    fn port_assigning(
+        claim: Option<IdempotencyClaim>,
+        target: Option<CrmTarget>,
+        answer: impl Fn(&Language, DateTime<Utc>, Option<CrmTarget>) -> Assigned + Send + 'static,
+    ) -> MockAssignmentPort {
         let mut port = MockAssignmentPort::new();
         port.expect_assign_next()
-            .with(
-                eq(pt()),
-                eq(now()),
-                eq(None::<IdempotencyClaim>),
-                eq(actor()),
-                eq(None::<CrmTarget>),
-            )
+            .with(eq(pt()), eq(now()), eq(claim), eq(actor()), eq(target))
             .times(1)
-            .returning(|language, now, _, _, _| Ok(Recorded::fresh(assignment(language, now))));
+            .returning(move |language, now, _, _, target| answer(language, now, target));
+        port
+    }
+
+    /// A port whose one `assign_next` fails with `error(language)`.
+    fn port_failing(
+        error: impl Fn(&Language) -> DomainError + Send + 'static,
+    ) -> MockAssignmentPort {
+        let mut port = MockAssignmentPort::new();
+        port.expect_assign_next()
+            .times(1)
+            .returning(move |language, _, _, _, _| Err(error(language)));
+        port
+    }
+
+    type Assigned = Result<Recorded<Assignment>, DomainError>;
+
+    #[test]
+    fn assign_next_passes_language_and_now_to_the_port_exactly_once() {
+        let port = port_assigning(None, None, |language, now, _| {
+            Ok(Recorded::fresh(assignment(language, now)))
+        });
         let recorded = service(port, clock_read_once())
             .assign_next(&pt(), None, &actor(), None)
             .unwrap();
@@ -145,17 +165,9 @@ mod tests {
 
     #[test]
     fn assign_next_passes_the_idempotency_claim_through() {
-        let mut port = MockAssignmentPort::new();
-        port.expect_assign_next()
-            .with(
-                eq(pt()),
-                eq(now()),
-                eq(Some(claim())),
-                eq(actor()),
-                eq(None::<CrmTarget>),
-            )
-            .times(1)
-            .returning(|language, now, _, _, _| Ok(Recorded::replayed(assignment(language, now))));
+        let port = port_assigning(Some(claim()), None, |language, now, _| {
+            Ok(Recorded::replayed(assignment(language, now)))
+        });
         let recorded = service(port, clock_read_once())
             .assign_next(&pt(), Some(claim()), &actor(), None)
             .unwrap();
@@ -164,28 +176,18 @@ mod tests {
 
     #[test]
     fn assign_next_passes_the_crm_target_through() {
-        let mut port = MockAssignmentPort::new();
-        port.expect_assign_next()
-            .with(
-                eq(pt()),
-                eq(now()),
-                eq(None::<IdempotencyClaim>),
-                eq(actor()),
-                eq(Some(CrmTarget::Deal(42))),
-            )
-            .times(1)
-            .returning(|language, now, _, _, target| {
-                let mut assignment = assignment(language, now);
-                assignment.crm_actions = target.map(|target| {
-                    vec![crate::crm_outbox::CrmActionStatus {
-                        action: crate::crm_outbox::CrmActionKind::SetOwner,
-                        target,
-                        state: crate::crm_outbox::DeliveryState::Pending { last_error: None },
-                        attempts: 0,
-                    }]
-                });
-                Ok(Recorded::fresh(assignment))
+        let port = port_assigning(None, Some(CrmTarget::Deal(42)), |language, now, target| {
+            let mut assignment = assignment(language, now);
+            assignment.crm_actions = target.map(|target| {
+                vec![crate::crm_outbox::CrmActionStatus {
+                    action: crate::crm_outbox::CrmActionKind::SetOwner,
+                    target,
+                    state: crate::crm_outbox::DeliveryState::Pending { last_error: None },
+                    attempts: 0,
+                }]
             });
+            Ok(Recorded::fresh(assignment))
+        });
         let recorded = service(port, clock_read_once())
             .assign_next(&pt(), None, &actor(), Some(CrmTarget::Deal(42)))
             .unwrap();
@@ -197,10 +199,7 @@ mod tests {
 
     #[test]
     fn assign_next_propagates_none_available_for_the_language() {
-        let mut port = MockAssignmentPort::new();
-        port.expect_assign_next()
-            .times(1)
-            .returning(|language, _, _, _, _| Err(DomainError::NoneAvailable(language.clone())));
+        let port = port_failing(|language| DomainError::NoneAvailable(language.clone()));
         let result = service(port, clock_read_once()).assign_next(&pt(), None, &actor(), None);
         match result {
             Err(error @ DomainError::NoneAvailable(_)) => assert_eq!(
@@ -213,20 +212,14 @@ mod tests {
 
     #[test]
     fn assign_next_propagates_an_unavailable_store() {
-        let mut port = MockAssignmentPort::new();
-        port.expect_assign_next()
-            .times(1)
-            .returning(|_, _, _, _, _| Err(DomainError::unavailable("pool timeout")));
+        let port = port_failing(|_| DomainError::unavailable("pool timeout"));
         let result = service(port, clock_read_once()).assign_next(&pt(), None, &actor(), None);
         assert!(matches!(result, Err(DomainError::Unavailable(_))));
     }
 
     #[test]
     fn assign_next_propagates_a_reused_idempotency_key() {
-        let mut port = MockAssignmentPort::new();
-        port.expect_assign_next()
-            .times(1)
-            .returning(|_, _, _, _, _| Err(DomainError::IdempotencyKeyReused));
+        let port = port_failing(|_| DomainError::IdempotencyKeyReused);
         let result =
             service(port, clock_read_once()).assign_next(&pt(), Some(claim()), &actor(), None);
         assert!(matches!(result, Err(DomainError::IdempotencyKeyReused)));

@@ -115,6 +115,35 @@ mod tests {
         )
     }
 
+    /// A repository whose one `create` fails with `error`.
+    fn create_failing(error: DomainError) -> MockProtocolRepository {
+        let mut repository = MockProtocolRepository::new();
+        repository
+            .expect_create()
+            .times(1)
+            .return_once(move |_, _, _, _| Err(error));
+        repository
+    }
+
+    /// A repository whose one `update` answers `answer`.
+    fn update_answering(answer: Result<Option<Protocol>, DomainError>) -> MockProtocolRepository {
+        let mut repository = MockProtocolRepository::new();
+        repository
+            .expect_update()
+            .times(1)
+            .return_once(move |_, _, _, _| answer);
+        repository
+    }
+
+    /// Expects one `get` of `id`, answering with a protocol stored under it when `found`.
+    fn gets(repository: &mut MockProtocolRepository, id: i64, found: bool) {
+        repository
+            .expect_get()
+            .with(eq(ProtocolId(id)))
+            .times(1)
+            .returning(move |id| Ok(found.then(|| stored(id.0, &NewProtocol::default(), now()))));
+    }
+
     #[test]
     fn generate_creates_a_protocol_tied_to_no_consultant() {
         let mut repository = MockProtocolRepository::new();
@@ -175,11 +204,7 @@ mod tests {
 
     #[test]
     fn open_for_an_unknown_consultant_propagates_consultant_not_found() {
-        let mut repository = MockProtocolRepository::new();
-        repository
-            .expect_create()
-            .times(1)
-            .returning(|_, _, _, _| Err(DomainError::ConsultantNotFound));
+        let repository = create_failing(DomainError::ConsultantNotFound);
         let new = NewProtocol {
             consultant_id: Some(ConsultantId(404)),
             ..NewProtocol::default()
@@ -190,11 +215,7 @@ mod tests {
 
     #[test]
     fn open_propagates_a_reused_idempotency_key() {
-        let mut repository = MockProtocolRepository::new();
-        repository
-            .expect_create()
-            .times(1)
-            .returning(|_, _, _, _| Err(DomainError::IdempotencyKeyReused));
+        let repository = create_failing(DomainError::IdempotencyKeyReused);
         let result = service(repository, clock_read_once()).open(
             &NewProtocol::default(),
             Some(claim()),
@@ -206,11 +227,7 @@ mod tests {
     #[test]
     fn get_returns_the_stored_protocol() {
         let mut repository = MockProtocolRepository::new();
-        repository
-            .expect_get()
-            .with(eq(ProtocolId(42)))
-            .times(1)
-            .returning(|id| Ok(Some(stored(id.0, &NewProtocol::default(), now()))));
+        gets(&mut repository, 42, true);
         let protocol = service(repository, unread_clock())
             .get(ProtocolId(42))
             .unwrap();
@@ -220,11 +237,7 @@ mod tests {
     #[test]
     fn get_of_a_missing_protocol_is_protocol_not_found() {
         let mut repository = MockProtocolRepository::new();
-        repository
-            .expect_get()
-            .with(eq(ProtocolId(404)))
-            .times(1)
-            .returning(|_| Ok(None));
+        gets(&mut repository, 404, false);
         let result = service(repository, unread_clock()).get(ProtocolId(404));
         assert!(matches!(result, Err(DomainError::ProtocolNotFound)));
     }
@@ -247,11 +260,7 @@ mod tests {
     #[test]
     fn update_with_an_empty_patch_reads_only_and_does_not_stamp() {
         let mut repository = MockProtocolRepository::new();
-        repository
-            .expect_get()
-            .with(eq(ProtocolId(42)))
-            .times(1)
-            .returning(|id| Ok(Some(stored(id.0, &NewProtocol::default(), now()))));
+        gets(&mut repository, 42, true);
         repository.expect_update().never();
         let protocol = service(repository, unread_clock())
             .update(ProtocolId(42), &ProtocolPatch::default(), &actor())
@@ -303,11 +312,7 @@ mod tests {
 
     #[test]
     fn update_of_a_missing_protocol_is_protocol_not_found() {
-        let mut repository = MockProtocolRepository::new();
-        repository
-            .expect_update()
-            .times(1)
-            .returning(|_, _, _, _| Ok(None));
+        let repository = update_answering(Ok(None));
         let patch = ProtocolPatch {
             description: Some(None),
             ..ProtocolPatch::default()
@@ -319,11 +324,7 @@ mod tests {
 
     #[test]
     fn update_reassigning_to_an_unknown_consultant_propagates_consultant_not_found() {
-        let mut repository = MockProtocolRepository::new();
-        repository
-            .expect_update()
-            .times(1)
-            .returning(|_, _, _, _| Err(DomainError::ConsultantNotFound));
+        let repository = update_answering(Err(DomainError::ConsultantNotFound));
         let patch = ProtocolPatch {
             consultant_id: Some(ConsultantId(404)),
             ..ProtocolPatch::default()
