@@ -41,6 +41,12 @@ fn head_id(pool: &[Consultant], language: &Language) -> Option<i64> {
     queue_head(pool, language, now()).map(|c| c.id.0)
 }
 
+/// Asserts the `pt` queue of `pool` is `expected`, its head first.
+fn assert_queue(pool: &[Consultant], expected: &[i64]) {
+    assert_eq!(ids(&eligible_queue(pool, &pt(), now())), expected);
+    assert_eq!(head_id(pool, &pt()), expected.first().copied());
+}
+
 /// Whether the sample consultant, once `change`d, is eligible for `pt`.
 fn eligible_after(change: impl FnOnce(&mut Consultant)) -> bool {
     let mut consultant = sample_consultant(1);
@@ -125,8 +131,7 @@ fn assigns_longest_waiting_consultant_first() {
         served(2, at_minute(10)),
         served(3, at_minute(20)),
     ];
-    assert_eq!(head_id(&pool, &pt()), Some(2));
-    assert_eq!(ids(&eligible_queue(&pool, &pt(), now())), [2, 3, 1]);
+    assert_queue(&pool, &[2, 3, 1]);
 }
 
 #[test]
@@ -136,8 +141,7 @@ fn equal_times_are_broken_by_the_lower_id() {
         served(3, at_minute(5)),
         served(5, at_minute(5)),
     ];
-    assert_eq!(head_id(&pool, &pt()), Some(3));
-    assert_eq!(ids(&eligible_queue(&pool, &pt(), now())), [3, 5, 8]);
+    assert_queue(&pool, &[3, 5, 8]);
 }
 
 #[test]
@@ -149,7 +153,7 @@ fn several_never_served_consultants_are_ordered_by_id() {
         served(2, at_minute(1)),
         served(10, None),
     ];
-    assert_eq!(ids(&eligible_queue(&pool, &pt(), now())), [7, 10, 12, 4, 2]);
+    assert_queue(&pool, &[7, 10, 12, 4, 2]);
 }
 
 #[test]
@@ -190,14 +194,12 @@ fn eligible_queue_leaves_out_everyone_who_is_not_eligible() {
         },
         served(7, at_minute(3)),
     ];
-    assert_eq!(ids(&eligible_queue(&pool, &pt(), now())), [1, 7]);
-    assert_eq!(head_id(&pool, &pt()), Some(1));
+    assert_queue(&pool, &[1, 7]);
 }
 
 #[test]
 fn empty_pool_has_no_head() {
-    assert_eq!(head_id(&[], &pt()), None);
-    assert!(eligible_queue(&[], &pt(), now()).is_empty());
+    assert_queue(&[], &[]);
 }
 
 #[test]
@@ -212,8 +214,7 @@ fn pool_where_nobody_is_eligible_has_no_head() {
             ..served(2, None)
         },
     ];
-    assert_eq!(head_id(&pool, &pt()), None);
-    assert!(eligible_queue(&pool, &pt(), now()).is_empty());
+    assert_queue(&pool, &[]);
     // Nobody speaks Spanish either.
     assert_eq!(
         head_id(&[served(3, None)], &Language::parse("es").unwrap()),
@@ -229,7 +230,7 @@ fn newcomer_stamped_with_now_joins_the_back_of_the_queue() {
         served(8, at_minute(59)),
         served(9, at_minute(1)),
     ];
-    assert_eq!(ids(&eligible_queue(&pool, &pt(), self::now())), [9, 8, 5]);
+    assert_queue(&pool, &[9, 8, 5]);
 }
 
 /// Gives `turns` contacts in `language`, `step` apart, stamping each head as the rotation does;

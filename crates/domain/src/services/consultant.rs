@@ -102,6 +102,28 @@ mod tests {
         new
     }
 
+    /// A repository whose one `update` answers `answer`.
+    fn update_answering(
+        answer: Result<Option<Consultant>, DomainError>,
+    ) -> MockConsultantRepository {
+        let mut repository = MockConsultantRepository::new();
+        repository
+            .expect_update()
+            .times(1)
+            .return_once(move |_, _, _, _| answer);
+        repository
+    }
+
+    /// A repository whose one `soft_delete` answers `answer`.
+    fn soft_delete_answering(answer: Result<bool, DomainError>) -> MockConsultantRepository {
+        let mut repository = MockConsultantRepository::new();
+        repository
+            .expect_soft_delete()
+            .times(1)
+            .return_once(move |_, _, _| answer);
+        repository
+    }
+
     #[test]
     fn register_passes_the_clock_now_to_the_repository_exactly_once() {
         let new = new_consultant();
@@ -244,11 +266,7 @@ mod tests {
 
     #[test]
     fn update_of_a_missing_consultant_is_consultant_not_found() {
-        let mut repository = MockConsultantRepository::new();
-        repository
-            .expect_update()
-            .times(1)
-            .returning(|_, _, _, _| Ok(None));
+        let repository = update_answering(Ok(None));
         let result = service(repository, clock_read_once()).update(
             ConsultantId(404),
             &ConsultantPatch::online(true),
@@ -259,11 +277,7 @@ mod tests {
 
     #[test]
     fn update_propagates_email_taken() {
-        let mut repository = MockConsultantRepository::new();
-        repository
-            .expect_update()
-            .times(1)
-            .returning(|_, _, _, _| Err(DomainError::EmailTaken));
+        let repository = update_answering(Err(DomainError::EmailTaken));
         let patch = ConsultantPatch {
             email: Some(Some(Email::parse("outro@exemplo.com").unwrap())),
             ..ConsultantPatch::default()
@@ -323,11 +337,7 @@ mod tests {
 
     #[test]
     fn set_online_of_a_missing_consultant_is_consultant_not_found() {
-        let mut repository = MockConsultantRepository::new();
-        repository
-            .expect_update()
-            .times(1)
-            .returning(|_, _, _, _| Ok(None));
+        let repository = update_answering(Ok(None));
         let result =
             service(repository, clock_read_once()).set_online(ConsultantId(404), true, &actor());
         assert!(matches!(result, Err(DomainError::ConsultantNotFound)));
@@ -348,22 +358,14 @@ mod tests {
 
     #[test]
     fn remove_of_a_missing_consultant_is_consultant_not_found() {
-        let mut repository = MockConsultantRepository::new();
-        repository
-            .expect_soft_delete()
-            .times(1)
-            .returning(|_, _, _| Ok(false));
+        let repository = soft_delete_answering(Ok(false));
         let result = service(repository, clock_read_once()).remove(ConsultantId(404), &actor());
         assert!(matches!(result, Err(DomainError::ConsultantNotFound)));
     }
 
     #[test]
     fn remove_propagates_an_unavailable_store() {
-        let mut repository = MockConsultantRepository::new();
-        repository
-            .expect_soft_delete()
-            .times(1)
-            .returning(|_, _, _| Err(DomainError::unavailable("down")));
+        let repository = soft_delete_answering(Err(DomainError::unavailable("down")));
         let result = service(repository, clock_read_once()).remove(ConsultantId(1), &actor());
         assert!(matches!(result, Err(DomainError::Unavailable(_))));
     }

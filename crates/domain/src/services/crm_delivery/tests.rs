@@ -77,12 +77,15 @@ fn doubling() -> MockRetryPolicy {
     retry
 }
 
-fn claims(outbox: &mut MockCrmOutbox, items: Vec<OutboxItem>) {
+/// An outbox whose one claim of due items hands out `items`.
+fn claiming(items: Vec<OutboxItem>) -> MockCrmOutbox {
+    let mut outbox = MockCrmOutbox::new();
     outbox
         .expect_claim_due()
         .with(eq(now()), eq(now() + secs(300)), eq(10))
         .times(1)
         .return_once(move |_, _, _| Ok(items));
+    outbox
 }
 
 fn service(
@@ -139,8 +142,7 @@ fn transient(reason: &str, retry_after_secs: Option<u64>) -> CrmError {
 
 #[test]
 fn delivers_the_owner_then_the_note_and_completes_both() {
-    let mut outbox = MockCrmOutbox::new();
-    claims(&mut outbox, vec![set_owner(1), note(2)]);
+    let mut outbox = claiming(vec![set_owner(1), note(2)]);
     let mut gateway = MockCrmGateway::new();
     let mut order = Sequence::new();
     gateway
@@ -173,10 +175,9 @@ fn delivers_the_owner_then_the_note_and_completes_both() {
 
 #[test]
 fn a_note_with_an_author_is_added_as_that_author() {
-    let mut outbox = MockCrmOutbox::new();
     let mut authored = note(1);
     authored.note_author = Some(owner());
-    claims(&mut outbox, vec![authored]);
+    let mut outbox = claiming(vec![authored]);
     let mut gateway = MockCrmGateway::new();
     gateway
         .expect_add_note_as()
@@ -191,8 +192,7 @@ fn a_note_with_an_author_is_added_as_that_author() {
 
 #[test]
 fn a_permanent_error_fails_the_item_with_the_reason() {
-    let mut outbox = MockCrmOutbox::new();
-    claims(&mut outbox, vec![set_owner(1)]);
+    let mut outbox = claiming(vec![set_owner(1)]);
     let mut gateway = MockCrmGateway::new();
     gateway.expect_set_owner().times(1).returning(|_, _| {
         Err(CrmError::Permanent {
@@ -216,10 +216,9 @@ fn a_permanent_error_fails_the_item_with_the_reason() {
 
 #[test]
 fn a_transient_error_reschedules_with_the_backoff() {
-    let mut outbox = MockCrmOutbox::new();
     let mut retried = note(1);
     retried.attempts = 2;
-    claims(&mut outbox, vec![retried]);
+    let mut outbox = claiming(vec![retried]);
     let mut gateway = MockCrmGateway::new();
     gateway.expect_add_note().times(1).returning(|_, _| {
         Err(transient(
@@ -252,8 +251,7 @@ fn a_transient_error_reschedules_with_the_backoff() {
 
 #[test]
 fn the_wait_the_crm_asked_for_is_passed_to_the_retry_policy() {
-    let mut outbox = MockCrmOutbox::new();
-    claims(&mut outbox, vec![set_owner(1)]);
+    let mut outbox = claiming(vec![set_owner(1)]);
     let mut gateway = MockCrmGateway::new();
     gateway.expect_set_owner().times(1).returning(|_, _| {
         Err(transient(
@@ -277,11 +275,10 @@ fn the_wait_the_crm_asked_for_is_passed_to_the_retry_policy() {
 
 #[test]
 fn an_item_failing_temporarily_for_a_day_is_given_up() {
-    let mut outbox = MockCrmOutbox::new();
     let mut old = set_owner(1);
     old.created_at = now() - secs(24 * 3600);
     old.attempts = 150;
-    claims(&mut outbox, vec![old]);
+    let mut outbox = claiming(vec![old]);
     let mut gateway = MockCrmGateway::new();
     gateway.expect_set_owner().times(1).returning(|_, _| {
         Err(transient(
@@ -326,8 +323,7 @@ fn a_spent_budget_before_the_round_claims_nothing() {
 
 #[test]
 fn a_budget_spent_mid_round_releases_the_rest_until_the_reset() {
-    let mut outbox = MockCrmOutbox::new();
-    claims(&mut outbox, vec![set_owner(1), note(2), set_owner(3)]);
+    let mut outbox = claiming(vec![set_owner(1), note(2), set_owner(3)]);
     let mut gateway = MockCrmGateway::new();
     gateway.expect_set_owner().times(1).returning(|_, _| Ok(()));
     completes(&mut outbox, 1);
@@ -361,8 +357,7 @@ fn a_budget_spent_mid_round_releases_the_rest_until_the_reset() {
 
 #[test]
 fn a_stopping_worker_releases_what_it_has_not_tried() {
-    let mut outbox = MockCrmOutbox::new();
-    claims(&mut outbox, vec![set_owner(1), note(2)]);
+    let mut outbox = claiming(vec![set_owner(1), note(2)]);
     let mut gateway = MockCrmGateway::new();
     gateway.expect_set_owner().times(1).returning(|_, _| Ok(()));
     completes(&mut outbox, 1);
@@ -389,8 +384,7 @@ fn a_store_failure_ends_the_round_with_the_error() {
 
 #[test]
 fn an_empty_outbox_is_a_quiet_round() {
-    let mut outbox = MockCrmOutbox::new();
-    claims(&mut outbox, Vec::new());
+    let outbox = claiming(Vec::new());
     let round = deliver_round(outbox, MockCrmGateway::new());
     assert_eq!(round, DeliveryRound::default());
     assert!(!round.was_full(&DeliverySettings::DEFAULT));
