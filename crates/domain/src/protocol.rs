@@ -142,9 +142,25 @@ impl ProtocolFilter {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::values::tests::serde_probe::{from_str, to_plain, Plain};
+
+    /// An open protocol numbered after its id, created (and last changed) at `now`, with no
+    /// consultant, language or description and the normal priority.
+    pub(crate) fn sample_protocol(id: i64, now: DateTime<Utc>) -> Protocol {
+        Protocol {
+            id: ProtocolId(id),
+            number: ProtocolNumber::from_counter(id).unwrap(),
+            consultant_id: None,
+            language: None,
+            description: None,
+            priority: Priority::Normal,
+            status: ProtocolStatus::Open,
+            created_at: now,
+            updated_at: now,
+        }
+    }
 
     #[test]
     fn priority_parses_every_wire_name_and_round_trips() {

@@ -79,9 +79,9 @@ mod tests {
     use crate::consultant::tests::sample_consultant;
     use crate::idempotency::IdempotencyKey;
     use crate::ports::MockAssignmentPort;
-    use crate::protocol::{Priority, Protocol, ProtocolId, ProtocolStatus};
+    use crate::protocol::tests::sample_protocol;
+    use crate::protocol::Protocol;
     use crate::services::test_clock::{clock_read_once, now};
-    use crate::values::ProtocolNumber;
 
     fn pt() -> Language {
         Language::parse("pt").unwrap()
@@ -98,15 +98,9 @@ mod tests {
         };
         Assignment {
             protocol: Protocol {
-                id: ProtocolId(42),
-                number: ProtocolNumber::from_counter(42).unwrap(),
                 consultant_id: Some(consultant.id),
                 language: Some(language.clone()),
-                description: None,
-                priority: Priority::Normal,
-                status: ProtocolStatus::Open,
-                created_at: now,
-                updated_at: now,
+                ..sample_protocol(42, now)
             },
             consultant,
             crm_actions: None,

@@ -84,9 +84,10 @@ mod tests {
     use crate::consultant::ConsultantId;
     use crate::idempotency::IdempotencyKey;
     use crate::ports::MockProtocolRepository;
+    use crate::protocol::tests::sample_protocol;
     use crate::protocol::{Priority, ProtocolStatus};
     use crate::services::test_clock::{clock_read_once, now, unread_clock};
-    use crate::values::{Description, ProtocolNumber};
+    use crate::values::Description;
 
     fn service(repository: MockProtocolRepository, clock: MockClock) -> ProtocolService {
         ProtocolService::new(Arc::new(repository), Arc::new(clock))
@@ -94,15 +95,10 @@ mod tests {
 
     fn stored(id: i64, new: &NewProtocol, now: DateTime<Utc>) -> Protocol {
         Protocol {
-            id: ProtocolId(id),
-            number: ProtocolNumber::from_counter(id).unwrap(),
             consultant_id: new.consultant_id,
-            language: None,
             description: new.description.clone(),
             priority: new.priority,
-            status: ProtocolStatus::Open,
-            created_at: now,
-            updated_at: now,
+            ..sample_protocol(id, now)
         }
     }
 
