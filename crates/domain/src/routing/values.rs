@@ -10,24 +10,44 @@ use serde::{Deserialize, Serialize};
 
 use crate::values::InvalidValue;
 
-/// A consultant's share of contacts (`peso`, 1..=100); 1 is v6's plain rotation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "i64", into = "i64")]
-pub struct Weight(u8);
+/// Declares a whole number the rules bound to `MIN..=MAX`, stored in `$repr` and exchanged as
+/// `i64`: the derives, `MIN`, `MAX`, `new` (refusing with [`InvalidValue::OutOfRange`]), `get`
+/// and serde through those.
+macro_rules! bounded_integer {
+    (
+        $(#[$attribute:meta])*
+        pub struct $name:ident($repr:ty) in $min:literal..=$max:literal;
+    ) => {
+        $(#[$attribute])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "i64", into = "i64")]
+        pub struct $name($repr);
+
+        impl $name {
+            pub const MIN: i64 = $min;
+            pub const MAX: i64 = $max;
+
+            pub fn new(value: i64) -> Result<Self, InvalidValue> {
+                in_range(value, Self::MIN, Self::MAX).map(|v| Self(v as $repr))
+            }
+
+            pub fn get(self) -> i64 {
+                i64::from(self.0)
+            }
+        }
+
+        wire_conversions!($name <=> i64, |raw| Self::new(raw), |value| value.get());
+    };
+}
+
+bounded_integer! {
+    /// A consultant's share of contacts (`peso`, 1..=100); 1 is v6's plain rotation.
+    pub struct Weight(u8) in 1..=100;
+}
 
 impl Weight {
-    pub const MIN: i64 = 1;
-    pub const MAX: i64 = 100;
     /// The weight of a consultant with no rule: exactly v6's order.
     pub const ONE: Weight = Weight(1);
-
-    pub fn new(value: i64) -> Result<Self, InvalidValue> {
-        in_range(value, Self::MIN, Self::MAX).map(|v| Self(v as u8))
-    }
-
-    pub fn get(self) -> i64 {
-        i64::from(self.0)
-    }
 }
 
 impl Default for Weight {
@@ -36,32 +56,17 @@ impl Default for Weight {
     }
 }
 
-wire_conversions!(Weight <=> i64, |raw| Self::new(raw), |weight| weight.get());
-
-/// A cap on a count (`limite_diario`, `limite_abertos`): 1..=10000.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "i64", into = "i64")]
-pub struct Limit(u16);
+bounded_integer! {
+    /// A cap on a count (`limite_diario`, `limite_abertos`): 1..=10000.
+    pub struct Limit(u16) in 1..=10_000;
+}
 
 impl Limit {
-    pub const MIN: i64 = 1;
-    pub const MAX: i64 = 10_000;
-
-    pub fn new(value: i64) -> Result<Self, InvalidValue> {
-        in_range(value, Self::MIN, Self::MAX).map(|v| Self(v as u16))
-    }
-
-    pub fn get(self) -> i64 {
-        i64::from(self.0)
-    }
-
     /// Whether `count` has reached the cap.
     pub fn reached_by(self, count: i64) -> bool {
         count >= self.get()
     }
 }
-
-wire_conversions!(Limit <=> i64, |raw| Self::new(raw), |limit| limit.get());
 
 fn in_range(value: i64, min: i64, max: i64) -> Result<i64, InvalidValue> {
     if (min..=max).contains(&value) {
