@@ -41,17 +41,12 @@ pub struct NewApiKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::values::tests::serde_probe::{from_str, to_plain, Plain};
+
     use crate::values::InvalidValue;
 
     #[test]
     fn scope_parses_every_name_and_round_trips() {
-        for scope in ApiKeyScope::all() {
-            assert_eq!(scope.as_str().parse::<ApiKeyScope>(), Ok(scope));
-            assert_eq!(scope.to_string(), scope.as_str());
-            assert_eq!(to_plain(&scope), Plain::Str(scope.as_str().to_owned()));
-            assert_eq!(from_str::<ApiKeyScope>(scope.as_str()).unwrap(), scope);
-        }
+        assert_wire_names_round_trip!(ApiKeyScope);
         assert_eq!(
             "distribuicao".parse::<ApiKeyScope>(),
             Ok(ApiKeyScope::Distribution)

@@ -144,7 +144,7 @@ impl ProtocolFilter {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::values::tests::serde_probe::{from_str, to_plain, Plain};
+    use crate::values::tests::serde_probe::from_str;
 
     /// An open protocol numbered after its id, created (and last changed) at `now`, with no
     /// consultant, language or description and the normal priority.
@@ -164,10 +164,7 @@ pub(crate) mod tests {
 
     #[test]
     fn priority_parses_every_wire_name_and_round_trips() {
-        for priority in Priority::all() {
-            assert_eq!(priority.as_str().parse::<Priority>(), Ok(priority));
-            assert_eq!(priority.to_string(), priority.as_str());
-        }
+        assert_wire_names_round_trip!(Priority);
         assert_eq!("urgente".parse::<Priority>(), Ok(Priority::Urgent));
         assert_eq!("baixa".parse::<Priority>(), Ok(Priority::Low));
     }
@@ -188,10 +185,7 @@ pub(crate) mod tests {
 
     #[test]
     fn protocol_status_parses_every_wire_name_and_round_trips() {
-        for status in ProtocolStatus::all() {
-            assert_eq!(status.as_str().parse::<ProtocolStatus>(), Ok(status));
-            assert_eq!(status.to_string(), status.as_str());
-        }
+        assert_wire_names_round_trip!(ProtocolStatus);
         assert_eq!(
             "em_andamento".parse::<ProtocolStatus>(),
             Ok(ProtocolStatus::InProgress)
@@ -216,17 +210,8 @@ pub(crate) mod tests {
 
     #[test]
     fn enums_serialize_as_their_wire_names_and_deserialize_back() {
-        for priority in Priority::all() {
-            assert_eq!(
-                to_plain(&priority),
-                Plain::Str(priority.as_str().to_owned())
-            );
-            assert_eq!(from_str::<Priority>(priority.as_str()).unwrap(), priority);
-        }
-        for status in ProtocolStatus::all() {
-            assert_eq!(to_plain(&status), Plain::Str(status.as_str().to_owned()));
-            assert_eq!(from_str::<ProtocolStatus>(status.as_str()).unwrap(), status);
-        }
+        assert_wire_names_round_trip!(Priority);
+        assert_wire_names_round_trip!(ProtocolStatus);
         assert!(from_str::<Priority>("Alta").is_err());
         assert!(from_str::<ProtocolStatus>("EmAndamento").is_err());
     }

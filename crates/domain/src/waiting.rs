@@ -298,9 +298,7 @@ mod tests {
 
     #[test]
     fn states_round_trip_through_their_wire_names() {
-        for state in WaitingState::all() {
-            assert_eq!(state.as_str().parse::<WaitingState>(), Ok(state));
-        }
+        assert_wire_names_round_trip!(WaitingState);
         assert!("Aguardando".parse::<WaitingState>().is_err());
     }
 

@@ -218,9 +218,7 @@ mod tests {
 
     #[test]
     fn events_round_trip_through_their_wire_names() {
-        for event in WebhookEvent::all() {
-            assert_eq!(event.as_str().parse::<WebhookEvent>(), Ok(event));
-        }
+        assert_wire_names_round_trip!(WebhookEvent);
         assert!("fila.criada".parse::<WebhookEvent>().is_err());
     }
 

@@ -77,3 +77,19 @@ macro_rules! wire_names {
         }
     };
 }
+
+/// Asserts that every value of a [`wire_names!`] enum parses from its wire name, prints it, and
+/// goes through serde as that name and back.
+#[cfg(test)]
+macro_rules! assert_wire_names_round_trip {
+    ($name:ty) => {
+        for value in <$name>::all() {
+            use $crate::values::tests::serde_probe::{from_str, to_plain, Plain};
+            let wire_name = value.as_str();
+            assert_eq!(wire_name.parse::<$name>(), Ok(value));
+            assert_eq!(value.to_string(), wire_name);
+            assert_eq!(to_plain(&value), Plain::Str(wire_name.to_owned()));
+            assert_eq!(from_str::<$name>(wire_name).unwrap(), value);
+        }
+    };
+}
