@@ -22,11 +22,7 @@ pub struct AssignmentBatcher {
     batcher: Batcher<AssignmentRequest, Outcome>,
 }
 
-impl std::fmt::Debug for AssignmentBatcher {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AssignmentBatcher").finish_non_exhaustive()
-    }
-}
+service_debug!(AssignmentBatcher);
 
 impl Default for AssignmentBatcher {
     /// Batches of at most [`MAX_ASSIGNMENT_BATCH`].

@@ -79,13 +79,7 @@ pub struct CrmDeliveryService {
     settings: DeliverySettings,
 }
 
-impl std::fmt::Debug for CrmDeliveryService {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CrmDeliveryService")
-            .field("settings", &self.settings)
-            .finish_non_exhaustive()
-    }
-}
+service_debug!(CrmDeliveryService, settings);
 
 impl CrmDeliveryService {
     pub fn new(

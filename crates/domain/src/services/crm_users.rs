@@ -33,13 +33,7 @@ pub struct CrmUserDirectory {
 /// The users as last read, and when.
 type CachedUsers = (DateTime<Utc>, Arc<Vec<CrmUser>>);
 
-impl std::fmt::Debug for CrmUserDirectory {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CrmUserDirectory")
-            .field("ttl", &self.ttl)
-            .finish_non_exhaustive()
-    }
-}
+service_debug!(CrmUserDirectory, ttl);
 
 impl CrmUserDirectory {
     /// The default lifetime of the cached list.

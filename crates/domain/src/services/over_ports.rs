@@ -1,4 +1,18 @@
-//! The shape of a service that holds only its ports, declared once.
+//! The shapes services share, declared once: a `Debug` that hides the ports, and a service that
+//! holds only its ports.
+
+/// `Debug` for a service: its name and the listed fields (settings, never ports).
+macro_rules! service_debug {
+    ($name:ident $(, $field:ident)*) => {
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name))
+                    $(.field(stringify!($field), &self.$field))*
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
 
 /// Declares a service over its ports: the struct as written (doc, name, each field an
 /// `Arc<dyn Port>`, with `Arc` in scope), `Clone`, a `Debug` that names the service and hides the ports, and
@@ -16,11 +30,7 @@ macro_rules! service_over_ports {
             $($field: Arc<dyn $port>,)+
         }
 
-        impl std::fmt::Debug for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.debug_struct(stringify!($name)).finish_non_exhaustive()
-            }
-        }
+        service_debug!($name);
 
         impl $name {
             /// The service over these ports.

@@ -51,12 +51,7 @@ pub struct WaitingQueueService {
     signal: DispatchSignal,
 }
 
-impl std::fmt::Debug for WaitingQueueService {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WaitingQueueService")
-            .finish_non_exhaustive()
-    }
-}
+service_debug!(WaitingQueueService);
 
 impl WaitingQueueService {
     /// Entries examined per dispatch transaction: bounds how long one pass holds the rotation.
