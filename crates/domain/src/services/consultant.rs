@@ -106,22 +106,14 @@ mod tests {
     fn update_answering(
         answer: Result<Option<Consultant>, DomainError>,
     ) -> MockConsultantRepository {
-        let mut repository = MockConsultantRepository::new();
-        repository
-            .expect_update()
-            .times(1)
-            .return_once(move |_, _, _, _| answer);
-        repository
+        answering_once!(MockConsultantRepository, expect_update, |_, _, _, _| answer)
     }
 
     /// A repository whose one `soft_delete` answers `answer`.
     fn soft_delete_answering(answer: Result<bool, DomainError>) -> MockConsultantRepository {
-        let mut repository = MockConsultantRepository::new();
-        repository
-            .expect_soft_delete()
-            .times(1)
-            .return_once(move |_, _, _| answer);
-        repository
+        answering_once!(MockConsultantRepository, expect_soft_delete, |_, _, _| {
+            answer
+        })
     }
 
     #[test]

@@ -40,3 +40,16 @@ macro_rules! service_over_ports {
         }
     };
 }
+
+/// A new `$mock` whose one call of `$expect` answers `$answer` (the closure's arguments are the
+/// call's).
+#[cfg(test)]
+macro_rules! answering_once {
+    ($mock:ty, $expect:ident, |$($argument:tt),*| $answer:expr) => {{
+        let mut mock = <$mock>::new();
+        mock.$expect()
+            .times(1)
+            .return_once(move |$($argument),*| $answer);
+        mock
+    }};
+}

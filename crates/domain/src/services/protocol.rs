@@ -113,22 +113,14 @@ mod tests {
 
     /// A repository whose one `create` fails with `error`.
     fn create_failing(error: DomainError) -> MockProtocolRepository {
-        let mut repository = MockProtocolRepository::new();
-        repository
-            .expect_create()
-            .times(1)
-            .return_once(move |_, _, _, _| Err(error));
-        repository
+        answering_once!(MockProtocolRepository, expect_create, |_, _, _, _| Err(
+            error
+        ))
     }
 
     /// A repository whose one `update` answers `answer`.
     fn update_answering(answer: Result<Option<Protocol>, DomainError>) -> MockProtocolRepository {
-        let mut repository = MockProtocolRepository::new();
-        repository
-            .expect_update()
-            .times(1)
-            .return_once(move |_, _, _, _| answer);
-        repository
+        answering_once!(MockProtocolRepository, expect_update, |_, _, _, _| answer)
     }
 
     /// Expects one `get` of `id`, answering with a protocol stored under it when `found`.
