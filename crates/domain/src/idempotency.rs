@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::values::{check_length_public, InvalidValue};
+use crate::values::{checked_text, InvalidValue};
 
 /// How long a key is remembered.
 pub const IDEMPOTENCY_WINDOW_HOURS: i64 = 24;
@@ -18,12 +18,15 @@ impl IdempotencyKey {
     pub const MAX_CHARS: usize = 255;
 
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        check_length_public(raw, 1, Self::MAX_CHARS)?;
-        if raw.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err(InvalidValue::NotPrintableAscii)
-        }
+        let refused = |c: char| !(c.is_ascii_graphic() || c == ' ');
+        checked_text(
+            raw,
+            1,
+            Self::MAX_CHARS,
+            refused,
+            InvalidValue::NotPrintableAscii,
+        )
+        .map(Self)
     }
 }
 

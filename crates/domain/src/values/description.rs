@@ -1,4 +1,4 @@
-use super::invalid::{check_length, InvalidValue};
+use super::invalid::{checked_text, InvalidValue};
 
 text_newtype! {
     /// Free text attached to a protocol: at most 2,000 characters. Line breaks and tabs are fine;
@@ -10,11 +10,15 @@ impl Description {
     pub const MAX_CHARS: usize = 2000;
 
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        check_length(raw, 0, Self::MAX_CHARS)?;
-        if raw.contains('\0') {
-            return Err(InvalidValue::ControlCharacters);
-        }
-        Ok(Self(raw.to_owned()))
+        let refused = |c| c == '\0';
+        checked_text(
+            raw,
+            0,
+            Self::MAX_CHARS,
+            refused,
+            InvalidValue::ControlCharacters,
+        )
+        .map(Self)
     }
 }
 

@@ -18,7 +18,7 @@ pub use phone::Phone;
 pub use pipedrive_user_id::PipedriveUserId;
 pub use protocol_number::ProtocolNumber;
 
-pub(crate) use invalid::check_length as check_length_public;
+pub(crate) use invalid::checked_text;
 
 #[cfg(test)]
 pub(crate) mod tests {

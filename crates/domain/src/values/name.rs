@@ -1,4 +1,4 @@
-use super::invalid::{check_length, InvalidValue};
+use super::invalid::{checked_text, InvalidValue};
 
 text_newtype! {
     /// A consultant's display name: surrounding white space trimmed, 3 to 255 characters
@@ -12,12 +12,14 @@ impl ConsultantName {
     pub const MAX_CHARS: usize = 255;
 
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        let trimmed = raw.trim();
-        check_length(trimmed, Self::MIN_CHARS, Self::MAX_CHARS)?;
-        if trimmed.chars().any(char::is_control) {
-            return Err(InvalidValue::ControlCharacters);
-        }
-        Ok(Self(trimmed.to_owned()))
+        checked_text(
+            raw.trim(),
+            Self::MIN_CHARS,
+            Self::MAX_CHARS,
+            char::is_control,
+            InvalidValue::ControlCharacters,
+        )
+        .map(Self)
     }
 }
 
