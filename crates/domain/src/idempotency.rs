@@ -85,6 +85,7 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
+    use crate::values::tests::assert_refused;
     use crate::values::tests::serde_probe::{from_str, to_plain, Plain};
 
     #[test]
@@ -125,13 +126,11 @@ mod tests {
 
     #[test]
     fn key_rejects_control_and_non_ascii_characters() {
-        for raw in ["abc\n", "a\tb", "a\u{0}b", "chave-é", "🔑"] {
-            assert_eq!(
-                IdempotencyKey::parse(raw),
-                Err(InvalidValue::NotPrintableAscii),
-                "{raw:?}"
-            );
-        }
+        assert_refused(
+            IdempotencyKey::parse,
+            &["abc\n", "a\tb", "a\u{0}b", "chave-é", "🔑"],
+            InvalidValue::NotPrintableAscii,
+        );
     }
 
     #[test]

@@ -25,6 +25,7 @@ impl Description {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::values::tests::assert_refused;
 
     #[test]
     fn accepts_two_thousand_characters() {
@@ -35,13 +36,10 @@ mod tests {
 
     #[test]
     fn rejects_two_thousand_and_one_characters() {
-        assert_eq!(
-            Description::parse(&"a".repeat(2001)),
-            Err(InvalidValue::TooLong { max: 2000 })
-        );
-        assert_eq!(
-            Description::parse(&"ç".repeat(2001)),
-            Err(InvalidValue::TooLong { max: 2000 })
+        assert_refused(
+            Description::parse,
+            &[&"a".repeat(2001), &"ç".repeat(2001)],
+            InvalidValue::TooLong { max: 2000 },
         );
     }
 

@@ -44,6 +44,7 @@ impl Email {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::values::tests::assert_refused;
 
     #[test]
     fn accepts_common_address_forms() {
@@ -76,72 +77,65 @@ mod tests {
 
     #[test]
     fn rejects_an_address_with_two_at_signs() {
-        assert_eq!(
-            Email::parse("joao@silva@exemplo.com"),
-            Err(InvalidValue::NotAnEmail)
-        );
-        assert_eq!(
-            Email::parse("joao@@exemplo.com"),
-            Err(InvalidValue::NotAnEmail)
+        assert_refused(
+            Email::parse,
+            &["joao@silva@exemplo.com", "joao@@exemplo.com"],
+            InvalidValue::NotAnEmail,
         );
     }
 
     #[test]
     fn rejects_an_empty_local_part_or_domain() {
-        assert_eq!(Email::parse("@exemplo.com"), Err(InvalidValue::NotAnEmail));
-        assert_eq!(Email::parse("joao@"), Err(InvalidValue::NotAnEmail));
+        assert_refused(
+            Email::parse,
+            &["@exemplo.com", "joao@"],
+            InvalidValue::NotAnEmail,
+        );
         assert!(Email::parse("@").is_err());
         assert!(Email::parse("").is_err());
     }
 
     #[test]
     fn rejects_a_domain_without_a_dot_or_with_empty_labels() {
-        assert_eq!(
-            Email::parse("joao@localhost"),
-            Err(InvalidValue::NotAnEmail)
-        );
-        assert_eq!(Email::parse("joao@exemplo."), Err(InvalidValue::NotAnEmail));
-        assert_eq!(
-            Email::parse("joao@.exemplo.com"),
-            Err(InvalidValue::NotAnEmail)
-        );
-        assert_eq!(
-            Email::parse("joao@exemplo..com"),
-            Err(InvalidValue::NotAnEmail)
+        assert_refused(
+            Email::parse,
+            &[
+                "joao@localhost",
+                "joao@exemplo.",
+                "joao@.exemplo.com",
+                "joao@exemplo..com",
+            ],
+            InvalidValue::NotAnEmail,
         );
     }
 
     #[test]
     fn rejects_domain_labels_that_start_or_end_with_a_hyphen_or_hold_symbols() {
-        assert_eq!(
-            Email::parse("joao@-exemplo.com"),
-            Err(InvalidValue::NotAnEmail)
-        );
-        assert_eq!(
-            Email::parse("joao@exemplo-.com"),
-            Err(InvalidValue::NotAnEmail)
-        );
-        assert_eq!(
-            Email::parse("joao@exem_plo.com"),
-            Err(InvalidValue::NotAnEmail)
-        );
-        assert_eq!(
-            Email::parse("joao@exemplo.com/x"),
-            Err(InvalidValue::NotAnEmail)
+        assert_refused(
+            Email::parse,
+            &[
+                "joao@-exemplo.com",
+                "joao@exemplo-.com",
+                "joao@exem_plo.com",
+                "joao@exemplo.com/x",
+            ],
+            InvalidValue::NotAnEmail,
         );
     }
 
     #[test]
     fn rejects_white_space_or_control_characters_inside() {
-        for raw in [
-            "joao silva@exemplo.com",
-            "joao@exem plo.com",
-            "joao@exemplo. com",
-            "joao\t@exemplo.com",
-            "jo\u{0}ao@exemplo.com",
-        ] {
-            assert_eq!(Email::parse(raw), Err(InvalidValue::NotAnEmail), "{raw:?}");
-        }
+        assert_refused(
+            Email::parse,
+            &[
+                "joao silva@exemplo.com",
+                "joao@exem plo.com",
+                "joao@exemplo. com",
+                "joao\t@exemplo.com",
+                "jo\u{0}ao@exemplo.com",
+            ],
+            InvalidValue::NotAnEmail,
+        );
     }
 
     #[test]

@@ -85,6 +85,17 @@ pub(crate) mod tests {
         }
     }
 
+    /// Asserts that `parse` refuses every one of `raws` with `problem`.
+    pub(crate) fn assert_refused<T: std::fmt::Debug + PartialEq>(
+        parse: impl Fn(&str) -> Result<T, InvalidValue>,
+        raws: &[&str],
+        problem: InvalidValue,
+    ) {
+        for raw in raws {
+            assert_eq!(parse(raw), Err(problem.clone()), "{raw:?}");
+        }
+    }
+
     fn string(raw: &str) -> Plain {
         Plain::Str(raw.to_owned())
     }

@@ -26,6 +26,7 @@ impl ConsultantName {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::values::tests::assert_refused;
 
     #[test]
     fn trims_surrounding_white_space() {
@@ -45,17 +46,10 @@ mod tests {
 
     #[test]
     fn length_is_checked_after_trimming() {
-        assert_eq!(
-            ConsultantName::parse("   Al   "),
-            Err(InvalidValue::TooShort { min: 3 })
-        );
-        assert_eq!(
-            ConsultantName::parse("      "),
-            Err(InvalidValue::TooShort { min: 3 })
-        );
-        assert_eq!(
-            ConsultantName::parse(""),
-            Err(InvalidValue::TooShort { min: 3 })
+        assert_refused(
+            ConsultantName::parse,
+            &["   Al   ", "      ", ""],
+            InvalidValue::TooShort { min: 3 },
         );
         let padded = format!("  {}  ", "a".repeat(255));
         assert_eq!(ConsultantName::parse(&padded).unwrap().as_str().len(), 255);
