@@ -14,27 +14,28 @@ macro_rules! service_debug {
     };
 }
 
-/// Declares a service over its ports: the struct as written (doc, name, each field an
-/// `Arc<dyn Port>`, with `Arc` in scope), `Clone`, a `Debug` that names the service and hides the ports, and
-/// `new(ports…)` taking them in field order.
+/// Declares a service over its ports (and settings): the struct as written (doc, name, fields,
+/// with `Arc` in scope for the ports), `Clone`, a `Debug` that names the service and shows only
+/// the fields listed after `showing`, and `new(fields…)` taking them in field order.
 macro_rules! service_over_ports {
     (
         $(#[$attribute:meta])*
         pub struct $name:ident {
-            $($field:ident: Arc<dyn $port:ident>),+ $(,)?
+            $($field:ident: $type:ty),+ $(,)?
         }
+        $(showing $($shown:ident),+)?
     ) => {
         $(#[$attribute])*
         #[derive(Clone)]
         pub struct $name {
-            $($field: Arc<dyn $port>,)+
+            $($field: $type,)+
         }
 
-        service_debug!($name);
+        service_debug!($name $($(, $shown)+)?);
 
         impl $name {
-            /// The service over these ports.
-            pub fn new($($field: Arc<dyn $port>),+) -> Self {
+            /// The service over these parts.
+            pub fn new($($field: $type),+) -> Self {
                 Self { $($field),+ }
             }
         }
