@@ -2,38 +2,23 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use strum::{EnumIter, IntoStaticStr, VariantNames};
 
 /// An API key's database id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ApiKeyId(pub i64);
 
-/// What a key may do. v6 had one shared all-powerful key, so keys carried over from v6 and the
-/// configured `AUTHENTICATION_API_KEY` are `Admin`.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    IntoStaticStr,
-    EnumIter,
-    VariantNames,
-)]
-#[serde(into = "&'static str", try_from = "String")]
-pub enum ApiKeyScope {
-    #[strum(serialize = "admin")]
-    Admin,
-    #[strum(serialize = "distribuicao")]
-    Distribution,
-    #[strum(serialize = "leitura")]
-    Read,
+wire_names! {
+    /// What a key may do. v6 had one shared all-powerful key, so keys carried over from v6 and the
+    /// configured `AUTHENTICATION_API_KEY` are `Admin`.
+    pub enum ApiKeyScope {
+        #[strum(serialize = "admin")]
+        Admin,
+        #[strum(serialize = "distribuicao")]
+        Distribution,
+        #[strum(serialize = "leitura")]
+        Read,
+    }
 }
-
-wire_names!(ApiKeyScope);
 
 /// A stored key. The secret itself is never stored, only its hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,17 +41,12 @@ pub struct NewApiKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::values::tests::serde_probe::{from_str, to_plain, Plain};
+
     use crate::values::InvalidValue;
 
     #[test]
     fn scope_parses_every_name_and_round_trips() {
-        for scope in ApiKeyScope::all() {
-            assert_eq!(scope.as_str().parse::<ApiKeyScope>(), Ok(scope));
-            assert_eq!(scope.to_string(), scope.as_str());
-            assert_eq!(to_plain(&scope), Plain::Str(scope.as_str().to_owned()));
-            assert_eq!(from_str::<ApiKeyScope>(scope.as_str()).unwrap(), scope);
-        }
+        assert_wire_names_round_trip!(ApiKeyScope);
         assert_eq!(
             "distribuicao".parse::<ApiKeyScope>(),
             Ok(ApiKeyScope::Distribution)

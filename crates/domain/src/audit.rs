@@ -14,7 +14,6 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
-use strum::{EnumIter, IntoStaticStr, VariantNames};
 
 use crate::api_key::ApiKeyId;
 
@@ -97,74 +96,60 @@ impl Actor {
     }
 }
 
-/// What an audit entry records (`acao`).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    IntoStaticStr,
-    EnumIter,
-    VariantNames,
-)]
-#[serde(into = "&'static str", try_from = "String")]
-pub enum AuditAction {
-    /// `POST /consultor`.
-    #[strum(serialize = "consultor.criado")]
-    ConsultantCreated,
-    /// `PUT /consultor/{id}` that does not change `status_online`.
-    #[strum(serialize = "consultor.atualizado")]
-    ConsultantUpdated,
-    /// `DELETE /consultor/{id}`.
-    #[strum(serialize = "consultor.removido")]
-    ConsultantRemoved,
-    /// Any change of `status_online`: `PUT /consultor/{id}/connection`, or a `PUT
-    /// /consultor/{id}` whose changes include `status_online` (its other changed fields are in
-    /// the same entry).
-    #[strum(serialize = "consultor.conexao")]
-    ConsultantConnection,
-    /// `POST /protocolo` and `GET /gerar-protocolo`.
-    #[strum(serialize = "protocolo.criado")]
-    ProtocolCreated,
-    /// `PUT /protocolo/{id}`.
-    #[strum(serialize = "protocolo.atualizado")]
-    ProtocolUpdated,
-    /// `GET /consultor/da-vez`: recorded on the consultant who got the contact, with the
-    /// protocol opened for it.
-    #[strum(serialize = "atribuicao")]
-    Assignment,
-    /// `POST /api-keys`, `consultores api-key create`.
-    #[strum(serialize = "api_key.criada")]
-    ApiKeyCreated,
-    /// `DELETE /api-keys/{id}`, `consultores api-key revoke`.
-    #[strum(serialize = "api_key.revogada")]
-    ApiKeyRevoked,
-    /// `POST /fila`.
-    #[strum(serialize = "fila.criada")]
-    WaitingEntryCreated,
-    /// A queue entry handed to a consultant (with the protocol opened for it; the assignment
-    /// itself is also recorded as `atribuicao` on the consultant).
-    #[strum(serialize = "fila.atribuida")]
-    WaitingEntryAssigned,
-    /// `DELETE /fila/{id}`.
-    #[strum(serialize = "fila.cancelada")]
-    WaitingEntryCancelled,
-    /// A queue entry past its maximum wait.
-    #[strum(serialize = "fila.expirada")]
-    WaitingEntryExpired,
-    /// `POST /webhooks` (never with the secret).
-    #[strum(serialize = "webhook.criado")]
-    WebhookCreated,
-    /// `DELETE /webhooks/{id}`.
-    #[strum(serialize = "webhook.removido")]
-    WebhookRemoved,
+wire_names! {
+    /// What an audit entry records (`acao`).
+    pub enum AuditAction {
+        /// `POST /consultor`.
+        #[strum(serialize = "consultor.criado")]
+        ConsultantCreated,
+        /// `PUT /consultor/{id}` that does not change `status_online`.
+        #[strum(serialize = "consultor.atualizado")]
+        ConsultantUpdated,
+        /// `DELETE /consultor/{id}`.
+        #[strum(serialize = "consultor.removido")]
+        ConsultantRemoved,
+        /// Any change of `status_online`: `PUT /consultor/{id}/connection`, or a `PUT
+        /// /consultor/{id}` whose changes include `status_online` (its other changed fields are in
+        /// the same entry).
+        #[strum(serialize = "consultor.conexao")]
+        ConsultantConnection,
+        /// `POST /protocolo` and `GET /gerar-protocolo`.
+        #[strum(serialize = "protocolo.criado")]
+        ProtocolCreated,
+        /// `PUT /protocolo/{id}`.
+        #[strum(serialize = "protocolo.atualizado")]
+        ProtocolUpdated,
+        /// `GET /consultor/da-vez`: recorded on the consultant who got the contact, with the
+        /// protocol opened for it.
+        #[strum(serialize = "atribuicao")]
+        Assignment,
+        /// `POST /api-keys`, `consultores api-key create`.
+        #[strum(serialize = "api_key.criada")]
+        ApiKeyCreated,
+        /// `DELETE /api-keys/{id}`, `consultores api-key revoke`.
+        #[strum(serialize = "api_key.revogada")]
+        ApiKeyRevoked,
+        /// `POST /fila`.
+        #[strum(serialize = "fila.criada")]
+        WaitingEntryCreated,
+        /// A queue entry handed to a consultant (with the protocol opened for it; the assignment
+        /// itself is also recorded as `atribuicao` on the consultant).
+        #[strum(serialize = "fila.atribuida")]
+        WaitingEntryAssigned,
+        /// `DELETE /fila/{id}`.
+        #[strum(serialize = "fila.cancelada")]
+        WaitingEntryCancelled,
+        /// A queue entry past its maximum wait.
+        #[strum(serialize = "fila.expirada")]
+        WaitingEntryExpired,
+        /// `POST /webhooks` (never with the secret).
+        #[strum(serialize = "webhook.criado")]
+        WebhookCreated,
+        /// `DELETE /webhooks/{id}`.
+        #[strum(serialize = "webhook.removido")]
+        WebhookRemoved,
+    }
 }
-
-wire_names!(AuditAction);
 
 impl AuditAction {
     /// The kind of entity this action is recorded on.
@@ -186,35 +171,21 @@ impl AuditAction {
     }
 }
 
-/// The kind of thing an audit entry is about (`entidade`).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    IntoStaticStr,
-    EnumIter,
-    VariantNames,
-)]
-#[serde(into = "&'static str", try_from = "String")]
-pub enum AuditEntity {
-    #[strum(serialize = "consultor")]
-    Consultant,
-    #[strum(serialize = "protocolo")]
-    Protocol,
-    #[strum(serialize = "api_key")]
-    ApiKey,
-    #[strum(serialize = "fila")]
-    WaitingEntry,
-    #[strum(serialize = "webhook")]
-    Webhook,
+wire_names! {
+    /// The kind of thing an audit entry is about (`entidade`).
+    pub enum AuditEntity {
+        #[strum(serialize = "consultor")]
+        Consultant,
+        #[strum(serialize = "protocolo")]
+        Protocol,
+        #[strum(serialize = "api_key")]
+        ApiKey,
+        #[strum(serialize = "fila")]
+        WaitingEntry,
+        #[strum(serialize = "webhook")]
+        Webhook,
+    }
 }
-
-wire_names!(AuditEntity);
 
 /// A field's value before or after a change, as JSON sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -65,34 +65,20 @@ impl CrmEvent {
     }
 }
 
-/// The stored states of an event (`estado`): `pendente` until processed, then the state of its
-/// [`CrmEventOutcome`].
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumIter,
-    strum::VariantNames,
-)]
-#[serde(into = "&'static str", try_from = "String")]
-pub enum CrmEventState {
-    #[strum(serialize = "pendente")]
-    Pending,
-    #[strum(serialize = "concluido")]
-    Done,
-    #[strum(serialize = "ignorado")]
-    Ignored,
-    #[strum(serialize = "falhou")]
-    Failed,
+wire_names! {
+    /// The stored states of an event (`estado`): `pendente` until processed, then the state of its
+    /// [`CrmEventOutcome`].
+    pub enum CrmEventState {
+        #[strum(serialize = "pendente")]
+        Pending,
+        #[strum(serialize = "concluido")]
+        Done,
+        #[strum(serialize = "ignorado")]
+        Ignored,
+        #[strum(serialize = "falhou")]
+        Failed,
+    }
 }
-
-wire_names!(CrmEventState);
 
 /// How processing an event ended.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -135,10 +135,11 @@ pub trait CrmCatchUp: Send + Sync {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn event(action: InboundAction, record: CrmTarget) -> InboundCrmEvent {
+    /// An event about `record` that carries nothing else.
+    pub(crate) fn event(action: InboundAction, record: CrmTarget) -> InboundCrmEvent {
         InboundCrmEvent {
             action,
             record: Some(record),

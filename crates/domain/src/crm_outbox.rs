@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use strum::{EnumIter, IntoStaticStr, VariantNames};
 
 use crate::crm::CrmTarget;
 use crate::error::DomainError;
@@ -37,31 +36,17 @@ pub fn assignment_note(number: &ProtocolNumber, consultant_name: &str) -> String
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct OutboxItemId(pub i64);
 
-/// The kinds of CRM action, with their wire and stored names.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    IntoStaticStr,
-    EnumIter,
-    VariantNames,
-)]
-#[serde(into = "&'static str", try_from = "String")]
-pub enum CrmActionKind {
-    /// Make the consultant's CRM user the owner of the record (`definir_responsavel`).
-    #[strum(serialize = "definir_responsavel")]
-    SetOwner,
-    /// Add a note to the record (`adicionar_nota`).
-    #[strum(serialize = "adicionar_nota")]
-    AddNote,
+wire_names! {
+    /// The kinds of CRM action, with their wire and stored names.
+    pub enum CrmActionKind {
+        /// Make the consultant's CRM user the owner of the record (`definir_responsavel`).
+        #[strum(serialize = "definir_responsavel")]
+        SetOwner,
+        /// Add a note to the record (`adicionar_nota`).
+        #[strum(serialize = "adicionar_nota")]
+        AddNote,
+    }
 }
-
-wire_names!(CrmActionKind);
 
 /// One action to perform in the CRM.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,31 +67,17 @@ impl CrmAction {
     }
 }
 
-/// The kinds of CRM record, with their wire and stored names (Pipedrive's entity names).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    IntoStaticStr,
-    EnumIter,
-    VariantNames,
-)]
-#[serde(into = "&'static str", try_from = "String")]
-pub enum CrmTargetKind {
-    #[strum(serialize = "deal")]
-    Deal,
-    #[strum(serialize = "lead")]
-    Lead,
-    #[strum(serialize = "person")]
-    Person,
+wire_names! {
+    /// The kinds of CRM record, with their wire and stored names (Pipedrive's entity names).
+    pub enum CrmTargetKind {
+        #[strum(serialize = "deal")]
+        Deal,
+        #[strum(serialize = "lead")]
+        Lead,
+        #[strum(serialize = "person")]
+        Person,
+    }
 }
-
-wire_names!(CrmTargetKind);
 
 impl CrmTarget {
     /// A deal by its (positive) id.
@@ -179,31 +150,17 @@ fn parse_uuid(raw: &str) -> Result<String, InvalidValue> {
     }
 }
 
-/// The stored and wire names of a [`DeliveryState`] (`estado`).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    IntoStaticStr,
-    EnumIter,
-    VariantNames,
-)]
-#[serde(into = "&'static str", try_from = "String")]
-pub enum DeliveryStateName {
-    #[strum(serialize = "pendente")]
-    Pending,
-    #[strum(serialize = "concluido")]
-    Done,
-    #[strum(serialize = "falhou")]
-    Failed,
+wire_names! {
+    /// The stored and wire names of a [`DeliveryState`] (`estado`).
+    pub enum DeliveryStateName {
+        #[strum(serialize = "pendente")]
+        Pending,
+        #[strum(serialize = "concluido")]
+        Done,
+        #[strum(serialize = "falhou")]
+        Failed,
+    }
 }
-
-wire_names!(DeliveryStateName);
 
 /// Where an action stands.
 #[derive(Debug, Clone, PartialEq, Eq)]

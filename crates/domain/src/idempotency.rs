@@ -2,45 +2,31 @@
 //! `Idempotency-Key` and get the first answer again instead of a second assignment.
 
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
 
-use crate::values::{check_length_public, InvalidValue};
+use crate::values::{checked_text, InvalidValue};
 
 /// How long a key is remembered.
 pub const IDEMPOTENCY_WINDOW_HOURS: i64 = 24;
 
-/// The client's key: 1 to 255 printable ASCII characters (spaces included).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct IdempotencyKey(String);
+text_newtype! {
+    /// The client's key: 1 to 255 printable ASCII characters (spaces included).
+    #[derive(Hash)]
+    pub struct IdempotencyKey(String);
+}
 
 impl IdempotencyKey {
     pub const MAX_CHARS: usize = 255;
 
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        check_length_public(raw, 1, Self::MAX_CHARS)?;
-        if raw.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err(InvalidValue::NotPrintableAscii)
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for IdempotencyKey {
-    type Error = InvalidValue;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<IdempotencyKey> for String {
-    fn from(value: IdempotencyKey) -> Self {
-        value.0
+        let refused = |c: char| !(c.is_ascii_graphic() || c == ' ');
+        checked_text(
+            raw,
+            1,
+            Self::MAX_CHARS,
+            refused,
+            InvalidValue::NotPrintableAscii,
+        )
+        .map(Self)
     }
 }
 
@@ -99,6 +85,7 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
+    use crate::values::tests::assert_refused;
     use crate::values::tests::serde_probe::{from_str, to_plain, Plain};
 
     #[test]
@@ -139,13 +126,11 @@ mod tests {
 
     #[test]
     fn key_rejects_control_and_non_ascii_characters() {
-        for raw in ["abc\n", "a\tb", "a\u{0}b", "chave-é", "🔑"] {
-            assert_eq!(
-                IdempotencyKey::parse(raw),
-                Err(InvalidValue::NotPrintableAscii),
-                "{raw:?}"
-            );
-        }
+        assert_refused(
+            IdempotencyKey::parse,
+            &["abc\n", "a\tb", "a\u{0}b", "chave-é", "🔑"],
+            InvalidValue::NotPrintableAscii,
+        );
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! (`ConsultantName::parse`, `Language::parse`, …), so a value held by the domain is always valid.
 
 #[macro_use]
+mod newtypes;
+#[macro_use]
 mod wire_names;
 
 pub mod api_key;

@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use strum::{EnumIter, IntoStaticStr, VariantNames};
 
 use crate::consultant::ConsultantId;
 use crate::values::{Description, InvalidValue, Language, ProtocolNumber};
@@ -11,63 +10,35 @@ use crate::values::{Description, InvalidValue, Language, ProtocolNumber};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ProtocolId(pub i64);
 
-/// How urgent a protocol is (`prioridade`).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Default,
-    Serialize,
-    Deserialize,
-    IntoStaticStr,
-    EnumIter,
-    VariantNames,
-)]
-#[serde(into = "&'static str", try_from = "String")]
-pub enum Priority {
-    #[strum(serialize = "baixa")]
-    Low,
-    #[default]
-    #[strum(serialize = "normal")]
-    Normal,
-    #[strum(serialize = "alta")]
-    High,
-    #[strum(serialize = "urgente")]
-    Urgent,
+wire_names! {
+    /// How urgent a protocol is (`prioridade`).
+    #[derive(Default)]
+    pub enum Priority {
+        #[strum(serialize = "baixa")]
+        Low,
+        #[default]
+        #[strum(serialize = "normal")]
+        Normal,
+        #[strum(serialize = "alta")]
+        High,
+        #[strum(serialize = "urgente")]
+        Urgent,
+    }
 }
 
-wire_names!(Priority);
-
-/// Where a protocol stands (`status`).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Default,
-    Serialize,
-    Deserialize,
-    IntoStaticStr,
-    EnumIter,
-    VariantNames,
-)]
-#[serde(into = "&'static str", try_from = "String")]
-pub enum ProtocolStatus {
-    #[default]
-    #[strum(serialize = "aberto")]
-    Open,
-    #[strum(serialize = "em_andamento")]
-    InProgress,
-    #[strum(serialize = "fechado")]
-    Closed,
+wire_names! {
+    /// Where a protocol stands (`status`).
+    #[derive(Default)]
+    pub enum ProtocolStatus {
+        #[default]
+        #[strum(serialize = "aberto")]
+        Open,
+        #[strum(serialize = "em_andamento")]
+        InProgress,
+        #[strum(serialize = "fechado")]
+        Closed,
+    }
 }
-
-wire_names!(ProtocolStatus);
 
 /// A protocol as stored. `consultant_id` is `None` for protocols generated without a consultant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -171,16 +142,29 @@ impl ProtocolFilter {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::values::tests::serde_probe::{from_str, to_plain, Plain};
+    use crate::values::tests::serde_probe::from_str;
+
+    /// An open protocol numbered after its id, created (and last changed) at `now`, with no
+    /// consultant, language or description and the normal priority.
+    pub(crate) fn sample_protocol(id: i64, now: DateTime<Utc>) -> Protocol {
+        Protocol {
+            id: ProtocolId(id),
+            number: ProtocolNumber::from_counter(id).unwrap(),
+            consultant_id: None,
+            language: None,
+            description: None,
+            priority: Priority::Normal,
+            status: ProtocolStatus::Open,
+            created_at: now,
+            updated_at: now,
+        }
+    }
 
     #[test]
     fn priority_parses_every_wire_name_and_round_trips() {
-        for priority in Priority::all() {
-            assert_eq!(priority.as_str().parse::<Priority>(), Ok(priority));
-            assert_eq!(priority.to_string(), priority.as_str());
-        }
+        assert_wire_names_round_trip!(Priority);
         assert_eq!("urgente".parse::<Priority>(), Ok(Priority::Urgent));
         assert_eq!("baixa".parse::<Priority>(), Ok(Priority::Low));
     }
@@ -201,10 +185,7 @@ mod tests {
 
     #[test]
     fn protocol_status_parses_every_wire_name_and_round_trips() {
-        for status in ProtocolStatus::all() {
-            assert_eq!(status.as_str().parse::<ProtocolStatus>(), Ok(status));
-            assert_eq!(status.to_string(), status.as_str());
-        }
+        assert_wire_names_round_trip!(ProtocolStatus);
         assert_eq!(
             "em_andamento".parse::<ProtocolStatus>(),
             Ok(ProtocolStatus::InProgress)
@@ -229,17 +210,8 @@ mod tests {
 
     #[test]
     fn enums_serialize_as_their_wire_names_and_deserialize_back() {
-        for priority in Priority::all() {
-            assert_eq!(
-                to_plain(&priority),
-                Plain::Str(priority.as_str().to_owned())
-            );
-            assert_eq!(from_str::<Priority>(priority.as_str()).unwrap(), priority);
-        }
-        for status in ProtocolStatus::all() {
-            assert_eq!(to_plain(&status), Plain::Str(status.as_str().to_owned()));
-            assert_eq!(from_str::<ProtocolStatus>(status.as_str()).unwrap(), status);
-        }
+        assert_wire_names_round_trip!(Priority);
+        assert_wire_names_round_trip!(ProtocolStatus);
         assert!(from_str::<Priority>("Alta").is_err());
         assert!(from_str::<ProtocolStatus>("EmAndamento").is_err());
     }

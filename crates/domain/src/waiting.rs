@@ -21,37 +21,23 @@ use crate::values::{Description, InvalidValue, Language};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct WaitingEntryId(pub i64);
 
-/// Where an entry stands (`estado`).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumIter,
-    strum::VariantNames,
-)]
-#[serde(into = "&'static str", try_from = "String")]
-pub enum WaitingState {
-    /// Waiting for a consultant (`aguardando`).
-    #[strum(serialize = "aguardando")]
-    Waiting,
-    /// Handed to a consultant; the protocol is opened (`atribuido`).
-    #[strum(serialize = "atribuido")]
-    Assigned,
-    /// Cancelled by a client (`cancelado`).
-    #[strum(serialize = "cancelado")]
-    Cancelled,
-    /// Nobody took it within its maximum wait (`expirado`).
-    #[strum(serialize = "expirado")]
-    Expired,
+wire_names! {
+    /// Where an entry stands (`estado`).
+    pub enum WaitingState {
+        /// Waiting for a consultant (`aguardando`).
+        #[strum(serialize = "aguardando")]
+        Waiting,
+        /// Handed to a consultant; the protocol is opened (`atribuido`).
+        #[strum(serialize = "atribuido")]
+        Assigned,
+        /// Cancelled by a client (`cancelado`).
+        #[strum(serialize = "cancelado")]
+        Cancelled,
+        /// Nobody took it within its maximum wait (`expirado`).
+        #[strum(serialize = "expirado")]
+        Expired,
+    }
 }
-
-wire_names!(WaitingState);
 
 /// How long an entry may wait (`espera_maxima_segundos`): 1 s to 7 days, 1 day by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -312,9 +298,7 @@ mod tests {
 
     #[test]
     fn states_round_trip_through_their_wire_names() {
-        for state in WaitingState::all() {
-            assert_eq!(state.as_str().parse::<WaitingState>(), Ok(state));
-        }
+        assert_wire_names_round_trip!(WaitingState);
         assert!("Aguardando".parse::<WaitingState>().is_err());
     }
 

@@ -1,7 +1,6 @@
 use chrono::TimeZone;
 
 use super::*;
-use crate::values::tests::serde_probe::{from_str, to_plain, Plain};
 use crate::values::InvalidValue;
 
 pub(crate) fn actor() -> Actor {
@@ -22,15 +21,8 @@ fn entry(id: i64) -> AuditEntry {
 
 #[test]
 fn actions_and_entities_parse_their_wire_names_and_round_trip() {
-    for action in AuditAction::all() {
-        assert_eq!(action.as_str().parse::<AuditAction>(), Ok(action));
-        assert_eq!(to_plain(&action), Plain::Str(action.as_str().to_owned()));
-        assert_eq!(from_str::<AuditAction>(action.as_str()).unwrap(), action);
-    }
-    for entity in AuditEntity::all() {
-        assert_eq!(entity.as_str().parse::<AuditEntity>(), Ok(entity));
-        assert_eq!(to_plain(&entity), Plain::Str(entity.as_str().to_owned()));
-    }
+    assert_wire_names_round_trip!(AuditAction);
+    assert_wire_names_round_trip!(AuditEntity);
     assert!(matches!(
         "consultor.apagado".parse::<AuditAction>(),
         Err(InvalidValue::NotAllowed { .. })

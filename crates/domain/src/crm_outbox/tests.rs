@@ -1,19 +1,22 @@
 use super::*;
 
+/// The note of protocol `counter` handed to `consultant`.
+fn note_of(counter: i64, consultant: &str) -> String {
+    assignment_note(&ProtocolNumber::from_counter(counter).unwrap(), consultant)
+}
+
 #[test]
 fn the_note_names_the_protocol_and_the_consultant() {
-    let number = ProtocolNumber::from_counter(42).unwrap();
     assert_eq!(
-        assignment_note(&number, "João Silva"),
+        note_of(42, "João Silva"),
         "Protocolo #00042 — atendimento atribuído a João Silva"
     );
 }
 
 #[test]
 fn a_name_containing_a_placeholder_is_kept_as_written() {
-    let number = ProtocolNumber::from_counter(7).unwrap();
     assert_eq!(
-        assignment_note(&number, "Ana {numero}"),
+        note_of(7, "Ana {numero}"),
         "Protocolo #00007 — atendimento atribuído a Ana {numero}"
     );
 }

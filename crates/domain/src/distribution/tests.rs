@@ -41,6 +41,19 @@ fn head_id(pool: &[Consultant], language: &Language) -> Option<i64> {
     queue_head(pool, language, now()).map(|c| c.id.0)
 }
 
+/// Asserts the `pt` queue of `pool` is `expected`, its head first.
+fn assert_queue(pool: &[Consultant], expected: &[i64]) {
+    assert_eq!(ids(&eligible_queue(pool, &pt(), now())), expected);
+    assert_eq!(head_id(pool, &pt()), expected.first().copied());
+}
+
+/// Whether the sample consultant, once `change`d, is eligible for `pt`.
+fn eligible_after(change: impl FnOnce(&mut Consultant)) -> bool {
+    let mut consultant = sample_consultant(1);
+    change(&mut consultant);
+    is_eligible(&consultant, &pt(), now())
+}
+
 #[test]
 fn consultant_who_is_active_in_rotation_online_and_speaks_the_language_is_eligible() {
     assert!(is_eligible(&sample_consultant(1), &pt(), now()));
@@ -48,38 +61,22 @@ fn consultant_who_is_active_in_rotation_online_and_speaks_the_language_is_eligib
 
 #[test]
 fn deleted_consultant_is_not_eligible() {
-    let consultant = Consultant {
-        deleted: true,
-        ..sample_consultant(1)
-    };
-    assert!(!is_eligible(&consultant, &pt(), now()));
+    assert!(!eligible_after(|c| c.deleted = true));
 }
 
 #[test]
 fn inactive_consultant_is_not_eligible() {
-    let consultant = Consultant {
-        active: false,
-        ..sample_consultant(1)
-    };
-    assert!(!is_eligible(&consultant, &pt(), now()));
+    assert!(!eligible_after(|c| c.active = false));
 }
 
 #[test]
 fn consultant_out_of_the_rotation_is_not_eligible() {
-    let consultant = Consultant {
-        in_rotation: false,
-        ..sample_consultant(1)
-    };
-    assert!(!is_eligible(&consultant, &pt(), now()));
+    assert!(!eligible_after(|c| c.in_rotation = false));
 }
 
 #[test]
 fn offline_consultant_is_not_eligible() {
-    let consultant = Consultant {
-        online: false,
-        ..sample_consultant(1)
-    };
-    assert!(!is_eligible(&consultant, &pt(), now()));
+    assert!(!eligible_after(|c| c.online = false));
 }
 
 #[test]
@@ -134,8 +131,7 @@ fn assigns_longest_waiting_consultant_first() {
         served(2, at_minute(10)),
         served(3, at_minute(20)),
     ];
-    assert_eq!(head_id(&pool, &pt()), Some(2));
-    assert_eq!(ids(&eligible_queue(&pool, &pt(), now())), [2, 3, 1]);
+    assert_queue(&pool, &[2, 3, 1]);
 }
 
 #[test]
@@ -145,8 +141,7 @@ fn equal_times_are_broken_by_the_lower_id() {
         served(3, at_minute(5)),
         served(5, at_minute(5)),
     ];
-    assert_eq!(head_id(&pool, &pt()), Some(3));
-    assert_eq!(ids(&eligible_queue(&pool, &pt(), now())), [3, 5, 8]);
+    assert_queue(&pool, &[3, 5, 8]);
 }
 
 #[test]
@@ -158,7 +153,7 @@ fn several_never_served_consultants_are_ordered_by_id() {
         served(2, at_minute(1)),
         served(10, None),
     ];
-    assert_eq!(ids(&eligible_queue(&pool, &pt(), now())), [7, 10, 12, 4, 2]);
+    assert_queue(&pool, &[7, 10, 12, 4, 2]);
 }
 
 #[test]
@@ -199,14 +194,12 @@ fn eligible_queue_leaves_out_everyone_who_is_not_eligible() {
         },
         served(7, at_minute(3)),
     ];
-    assert_eq!(ids(&eligible_queue(&pool, &pt(), now())), [1, 7]);
-    assert_eq!(head_id(&pool, &pt()), Some(1));
+    assert_queue(&pool, &[1, 7]);
 }
 
 #[test]
 fn empty_pool_has_no_head() {
-    assert_eq!(head_id(&[], &pt()), None);
-    assert!(eligible_queue(&[], &pt(), now()).is_empty());
+    assert_queue(&[], &[]);
 }
 
 #[test]
@@ -221,8 +214,7 @@ fn pool_where_nobody_is_eligible_has_no_head() {
             ..served(2, None)
         },
     ];
-    assert_eq!(head_id(&pool, &pt()), None);
-    assert!(eligible_queue(&pool, &pt(), now()).is_empty());
+    assert_queue(&pool, &[]);
     // Nobody speaks Spanish either.
     assert_eq!(
         head_id(&[served(3, None)], &Language::parse("es").unwrap()),
@@ -238,19 +230,24 @@ fn newcomer_stamped_with_now_joins_the_back_of_the_queue() {
         served(8, at_minute(59)),
         served(9, at_minute(1)),
     ];
-    assert_eq!(ids(&eligible_queue(&pool, &pt(), self::now())), [9, 8, 5]);
+    assert_queue(&pool, &[9, 8, 5]);
 }
 
-/// Gives `turns` contacts in `language`, stamping each head with a strictly increasing clock,
-/// and counts how many each consultant received.
-fn rotate(pool: &mut [Consultant], language: &Language, turns: usize) -> HashMap<i64, usize> {
-    let mut counts = HashMap::new();
-    let mut now = base_time() + Duration::days(1);
+/// Gives `turns` contacts in `language`, `step` apart, stamping each head as the rotation does;
+/// the ids served, in order (fewer when nobody is left to serve).
+fn serve_turns(
+    pool: &mut [Consultant],
+    language: &Language,
+    turns: usize,
+    step: Duration,
+) -> Vec<i64> {
+    let mut order = Vec::new();
+    let mut now = now();
     for _ in 0..turns {
         let Some(head) = queue_head(pool, language, now).map(|c| c.id) else {
             break;
         };
-        now += Duration::milliseconds(1);
+        now += step;
         let chosen = pool
             .iter_mut()
             .find(|c| c.id == head)
@@ -261,7 +258,16 @@ fn rotate(pool: &mut [Consultant], language: &Language, turns: usize) -> HashMap
             now.timestamp_micros(),
             chosen.routing.weight,
         ));
-        *counts.entry(head.0).or_insert(0) += 1;
+        order.push(head.0);
+    }
+    order
+}
+
+/// Gives `turns` contacts in `language` and counts how many each consultant received.
+fn rotate(pool: &mut [Consultant], language: &Language, turns: usize) -> HashMap<i64, usize> {
+    let mut counts = HashMap::new();
+    for id in serve_turns(pool, language, turns, Duration::milliseconds(1)) {
+        *counts.entry(id).or_insert(0) += 1;
     }
     counts
 }
@@ -291,17 +297,7 @@ fn rotation_serves_in_queue_order_then_cycles() {
         served(2, None),
         served(3, at_minute(10)),
     ];
-    let mut order = Vec::new();
-    let mut now = base_time() + Duration::days(1);
-    for _ in 0..6 {
-        let head = queue_head(&pool, &pt(), now).map(|c| c.id).unwrap();
-        now += Duration::seconds(1);
-        if let Some(c) = pool.iter_mut().find(|c| c.id == head) {
-            c.last_served_at = Some(now);
-            c.queue_key = Some(now.timestamp_micros());
-        }
-        order.push(head.0);
-    }
+    let order = serve_turns(&mut pool, &pt(), 6, Duration::seconds(1));
     assert_eq!(order, [2, 3, 1, 2, 3, 1]);
 }
 
@@ -314,19 +310,8 @@ fn weighted(id: i64, weight: i64) -> Consultant {
 #[test]
 fn weights_one_two_three_share_contacts_one_to_two_to_three_and_interleave() {
     let mut pool = vec![weighted(1, 1), weighted(2, 2), weighted(3, 3)];
-    let mut order = Vec::new();
-    let mut now = base_time() + Duration::days(1);
-    for _ in 0..60 * 6 {
-        let head = queue_head(&pool, &pt(), now).map(|c| c.id).unwrap();
-        now += Duration::seconds(1);
-        let chosen = pool.iter_mut().find(|c| c.id == head).unwrap();
-        chosen.queue_key = Some(next_queue_key(
-            chosen.queue_key,
-            now.timestamp_micros(),
-            chosen.routing.weight,
-        ));
-        order.push(head.0);
-    }
+    let order = serve_turns(&mut pool, &pt(), 60 * 6, Duration::seconds(1));
+    assert_eq!(order.len(), 60 * 6);
     let count = |id| order.iter().filter(|&&x| x == id).count() as f64;
     for (id, share) in [(1, 60.0), (2, 120.0), (3, 180.0)] {
         assert!(

@@ -41,40 +41,26 @@ impl Workload {
     }
 }
 
-/// Why the rotation would pass a consultant by, in the contract's order of precedence
-/// (`motivo_indisponivel`).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumIter,
-    strum::VariantNames,
-)]
-#[serde(into = "&'static str", try_from = "String")]
-pub enum Unavailability {
-    #[strum(serialize = "inativo")]
-    Inactive,
-    #[strum(serialize = "fora_da_rotacao")]
-    OutOfRotation,
-    #[strum(serialize = "offline")]
-    Offline,
-    #[strum(serialize = "fora_do_horario")]
-    OutsideHours,
-    #[strum(serialize = "ausente")]
-    OnLeave,
-    #[strum(serialize = "limite_diario")]
-    DailyLimit,
-    #[strum(serialize = "limite_abertos")]
-    OpenLimit,
+wire_names! {
+    /// Why the rotation would pass a consultant by, in the contract's order of precedence
+    /// (`motivo_indisponivel`).
+    pub enum Unavailability {
+        #[strum(serialize = "inativo")]
+        Inactive,
+        #[strum(serialize = "fora_da_rotacao")]
+        OutOfRotation,
+        #[strum(serialize = "offline")]
+        Offline,
+        #[strum(serialize = "fora_do_horario")]
+        OutsideHours,
+        #[strum(serialize = "ausente")]
+        OnLeave,
+        #[strum(serialize = "limite_diario")]
+        DailyLimit,
+        #[strum(serialize = "limite_abertos")]
+        OpenLimit,
+    }
 }
-
-wire_names!(Unavailability);
 
 /// The read-only status of a consultant at an instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

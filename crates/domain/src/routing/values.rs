@@ -10,24 +10,44 @@ use serde::{Deserialize, Serialize};
 
 use crate::values::InvalidValue;
 
-/// A consultant's share of contacts (`peso`, 1..=100); 1 is v6's plain rotation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "i64", into = "i64")]
-pub struct Weight(u8);
+/// Declares a whole number the rules bound to `MIN..=MAX`, stored in `$repr` and exchanged as
+/// `i64`: the derives, `MIN`, `MAX`, `new` (refusing with [`InvalidValue::OutOfRange`]), `get`
+/// and serde through those.
+macro_rules! bounded_integer {
+    (
+        $(#[$attribute:meta])*
+        pub struct $name:ident($repr:ty) in $min:literal..=$max:literal;
+    ) => {
+        $(#[$attribute])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "i64", into = "i64")]
+        pub struct $name($repr);
+
+        impl $name {
+            pub const MIN: i64 = $min;
+            pub const MAX: i64 = $max;
+
+            pub fn new(value: i64) -> Result<Self, InvalidValue> {
+                in_range(value, Self::MIN, Self::MAX).map(|v| Self(v as $repr))
+            }
+
+            pub fn get(self) -> i64 {
+                i64::from(self.0)
+            }
+        }
+
+        wire_conversions!($name <=> i64, |raw| Self::new(raw), |value| value.get());
+    };
+}
+
+bounded_integer! {
+    /// A consultant's share of contacts (`peso`, 1..=100); 1 is v6's plain rotation.
+    pub struct Weight(u8) in 1..=100;
+}
 
 impl Weight {
-    pub const MIN: i64 = 1;
-    pub const MAX: i64 = 100;
     /// The weight of a consultant with no rule: exactly v6's order.
     pub const ONE: Weight = Weight(1);
-
-    pub fn new(value: i64) -> Result<Self, InvalidValue> {
-        in_range(value, Self::MIN, Self::MAX).map(|v| Self(v as u8))
-    }
-
-    pub fn get(self) -> i64 {
-        i64::from(self.0)
-    }
 }
 
 impl Default for Weight {
@@ -36,52 +56,15 @@ impl Default for Weight {
     }
 }
 
-impl TryFrom<i64> for Weight {
-    type Error = InvalidValue;
-    fn try_from(value: i64) -> Result<Self, Self::Error> {
-        Self::new(value)
-    }
+bounded_integer! {
+    /// A cap on a count (`limite_diario`, `limite_abertos`): 1..=10000.
+    pub struct Limit(u16) in 1..=10_000;
 }
-
-impl From<Weight> for i64 {
-    fn from(value: Weight) -> Self {
-        value.get()
-    }
-}
-
-/// A cap on a count (`limite_diario`, `limite_abertos`): 1..=10000.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "i64", into = "i64")]
-pub struct Limit(u16);
 
 impl Limit {
-    pub const MIN: i64 = 1;
-    pub const MAX: i64 = 10_000;
-
-    pub fn new(value: i64) -> Result<Self, InvalidValue> {
-        in_range(value, Self::MIN, Self::MAX).map(|v| Self(v as u16))
-    }
-
-    pub fn get(self) -> i64 {
-        i64::from(self.0)
-    }
-
     /// Whether `count` has reached the cap.
     pub fn reached_by(self, count: i64) -> bool {
         count >= self.get()
-    }
-}
-
-impl TryFrom<i64> for Limit {
-    type Error = InvalidValue;
-    fn try_from(value: i64) -> Result<Self, Self::Error> {
-        Self::new(value)
-    }
-}
-
-impl From<Limit> for i64 {
-    fn from(value: Limit) -> Self {
-        value.get()
     }
 }
 
@@ -129,18 +112,7 @@ impl fmt::Display for Zone {
     }
 }
 
-impl TryFrom<String> for Zone {
-    type Error = InvalidValue;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<Zone> for String {
-    fn from(value: Zone) -> Self {
-        value.name().to_owned()
-    }
-}
+wire_conversions!(Zone <=> String, |raw| Self::parse(&raw), |zone| zone.name().to_owned());
 
 /// Minutes since local midnight, 0..=1440 (`"24:00"` is 1440, the end of the day).
 pub type MinuteOfDay = u16;

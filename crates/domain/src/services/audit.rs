@@ -8,24 +8,15 @@ use crate::consultant::ConsultantId;
 use crate::error::DomainError;
 use crate::ports::AuditLog;
 
-/// Reading the record of operations, and its retention.
-#[derive(Clone)]
-pub struct AuditService {
-    log: Arc<dyn AuditLog>,
-    clock: Arc<dyn Clock>,
-}
-
-impl std::fmt::Debug for AuditService {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuditService").finish_non_exhaustive()
+service_over_ports! {
+    /// Reading the record of operations, and its retention.
+    pub struct AuditService {
+        log: Arc<dyn AuditLog>,
+        clock: Arc<dyn Clock>,
     }
 }
 
 impl AuditService {
-    pub fn new(log: Arc<dyn AuditLog>, clock: Arc<dyn Clock>) -> Self {
-        Self { log, clock }
-    }
-
     /// A page of entries matching `filter`, newest first.
     pub fn list(&self, filter: &AuditFilter) -> Result<AuditPage, DomainError> {
         self.log.list(filter)

@@ -22,11 +22,7 @@ pub struct AssignmentBatcher {
     batcher: Batcher<AssignmentRequest, Outcome>,
 }
 
-impl std::fmt::Debug for AssignmentBatcher {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AssignmentBatcher").finish_non_exhaustive()
-    }
-}
+service_debug!(AssignmentBatcher);
 
 impl Default for AssignmentBatcher {
     /// Batches of at most [`MAX_ASSIGNMENT_BATCH`].
@@ -70,8 +66,9 @@ mod tests {
     use crate::audit::tests::actor;
     use crate::consultant::tests::sample_consultant;
     use crate::ports::MockAssignmentPort;
-    use crate::protocol::{Priority, Protocol, ProtocolId, ProtocolStatus};
-    use crate::values::{Language, ProtocolNumber};
+    use crate::protocol::tests::sample_protocol;
+    use crate::protocol::Protocol;
+    use crate::values::Language;
 
     fn language(code: &str) -> Language {
         Language::parse(code).unwrap()
@@ -81,15 +78,8 @@ mod tests {
         Assignment {
             consultant: sample_consultant(number as i64),
             protocol: Protocol {
-                id: ProtocolId(number as i64),
-                number: ProtocolNumber::from_counter(number as i64).unwrap(),
-                consultant_id: None,
                 language: Some(language.clone()),
-                description: None,
-                priority: Priority::Normal,
-                status: ProtocolStatus::Open,
-                created_at: now,
-                updated_at: now,
+                ..sample_protocol(number as i64, now)
             },
             crm_actions: None,
         }

@@ -8,24 +8,15 @@ use crate::consultant::{
 use crate::error::DomainError;
 use crate::ports::ConsultantRepository;
 
-/// Registering, reading, editing, switching and removing consultants.
-#[derive(Clone)]
-pub struct ConsultantService {
-    repository: Arc<dyn ConsultantRepository>,
-    clock: Arc<dyn Clock>,
-}
-
-impl std::fmt::Debug for ConsultantService {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConsultantService").finish_non_exhaustive()
+service_over_ports! {
+    /// Registering, reading, editing, switching and removing consultants.
+    pub struct ConsultantService {
+        repository: Arc<dyn ConsultantRepository>,
+        clock: Arc<dyn Clock>,
     }
 }
 
 impl ConsultantService {
-    pub fn new(repository: Arc<dyn ConsultantRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self { repository, clock }
-    }
-
     /// Registers a consultant at the back of the queue (`last_served_at` = now, as v6 did).
     pub fn register(&self, new: &NewConsultant, actor: &Actor) -> Result<Consultant, DomainError> {
         self.repository.create(new, self.clock.now(), actor)
@@ -109,6 +100,20 @@ mod tests {
         );
         new.email = Some(Email::parse("ana@exemplo.com").unwrap());
         new
+    }
+
+    /// A repository whose one `update` answers `answer`.
+    fn update_answering(
+        answer: Result<Option<Consultant>, DomainError>,
+    ) -> MockConsultantRepository {
+        answering_once!(MockConsultantRepository, expect_update, |_, _, _, _| answer)
+    }
+
+    /// A repository whose one `soft_delete` answers `answer`.
+    fn soft_delete_answering(answer: Result<bool, DomainError>) -> MockConsultantRepository {
+        answering_once!(MockConsultantRepository, expect_soft_delete, |_, _, _| {
+            answer
+        })
     }
 
     #[test]
@@ -253,11 +258,7 @@ mod tests {
 
     #[test]
     fn update_of_a_missing_consultant_is_consultant_not_found() {
-        let mut repository = MockConsultantRepository::new();
-        repository
-            .expect_update()
-            .times(1)
-            .returning(|_, _, _, _| Ok(None));
+        let repository = update_answering(Ok(None));
         let result = service(repository, clock_read_once()).update(
             ConsultantId(404),
             &ConsultantPatch::online(true),
@@ -268,11 +269,7 @@ mod tests {
 
     #[test]
     fn update_propagates_email_taken() {
-        let mut repository = MockConsultantRepository::new();
-        repository
-            .expect_update()
-            .times(1)
-            .returning(|_, _, _, _| Err(DomainError::EmailTaken));
+        let repository = update_answering(Err(DomainError::EmailTaken));
         let patch = ConsultantPatch {
             email: Some(Some(Email::parse("outro@exemplo.com").unwrap())),
             ..ConsultantPatch::default()
@@ -332,11 +329,7 @@ mod tests {
 
     #[test]
     fn set_online_of_a_missing_consultant_is_consultant_not_found() {
-        let mut repository = MockConsultantRepository::new();
-        repository
-            .expect_update()
-            .times(1)
-            .returning(|_, _, _, _| Ok(None));
+        let repository = update_answering(Ok(None));
         let result =
             service(repository, clock_read_once()).set_online(ConsultantId(404), true, &actor());
         assert!(matches!(result, Err(DomainError::ConsultantNotFound)));
@@ -357,22 +350,14 @@ mod tests {
 
     #[test]
     fn remove_of_a_missing_consultant_is_consultant_not_found() {
-        let mut repository = MockConsultantRepository::new();
-        repository
-            .expect_soft_delete()
-            .times(1)
-            .returning(|_, _, _| Ok(false));
+        let repository = soft_delete_answering(Ok(false));
         let result = service(repository, clock_read_once()).remove(ConsultantId(404), &actor());
         assert!(matches!(result, Err(DomainError::ConsultantNotFound)));
     }
 
     #[test]
     fn remove_propagates_an_unavailable_store() {
-        let mut repository = MockConsultantRepository::new();
-        repository
-            .expect_soft_delete()
-            .times(1)
-            .returning(|_, _, _| Err(DomainError::unavailable("down")));
+        let repository = soft_delete_answering(Err(DomainError::unavailable("down")));
         let result = service(repository, clock_read_once()).remove(ConsultantId(1), &actor());
         assert!(matches!(result, Err(DomainError::Unavailable(_))));
     }

@@ -61,51 +61,29 @@ impl DeliveryRound {
     }
 }
 
-/// The delivery worker's logic: claims due outbox items and performs them through the CRM port.
-///
-/// Per item: success → `concluido`; [`CrmError::Transient`] → due again after the
-/// [`RetryPolicy`]'s delay (at least what the CRM asked for), or `falhou` once the item is older
-/// than [`DeliverySettings::give_up_after`]; [`CrmError::Permanent`] → `falhou` with the reason.
-/// When the CRM asks for a pause ([`CrmThrottle`]: a spent budget, a 429, a block), the round
-/// stops, the items not yet tried are released untouched, and the round reports the pause:
-/// traffic after 429s gets a token blocked, so the whole worker waits, not just one item.
-#[derive(Clone)]
-pub struct CrmDeliveryService {
-    outbox: Arc<dyn CrmOutbox>,
-    gateway: Arc<dyn CrmGateway>,
-    throttle: Arc<dyn CrmThrottle>,
-    retry: Arc<dyn RetryPolicy>,
-    clock: Arc<dyn Clock>,
-    settings: DeliverySettings,
-}
-
-impl std::fmt::Debug for CrmDeliveryService {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CrmDeliveryService")
-            .field("settings", &self.settings)
-            .finish_non_exhaustive()
-    }
-}
-
-impl CrmDeliveryService {
-    pub fn new(
+service_over_ports! {
+    /// The delivery worker's logic: claims due outbox items and performs them through the CRM
+    /// port.
+    ///
+    /// Per item: success → `concluido`; [`CrmError::Transient`] → due again after the
+    /// [`RetryPolicy`]'s delay (at least what the CRM asked for), or `falhou` once the item is
+    /// older than [`DeliverySettings::give_up_after`]; [`CrmError::Permanent`] → `falhou` with the
+    /// reason.
+    /// When the CRM asks for a pause ([`CrmThrottle`]: a spent budget, a 429, a block), the round
+    /// stops, the items not yet tried are released untouched, and the round reports the pause:
+    /// traffic after 429s gets a token blocked, so the whole worker waits, not just one item.
+    pub struct CrmDeliveryService {
         outbox: Arc<dyn CrmOutbox>,
         gateway: Arc<dyn CrmGateway>,
         throttle: Arc<dyn CrmThrottle>,
         retry: Arc<dyn RetryPolicy>,
         clock: Arc<dyn Clock>,
         settings: DeliverySettings,
-    ) -> Self {
-        Self {
-            outbox,
-            gateway,
-            throttle,
-            retry,
-            clock,
-            settings,
-        }
     }
+    showing settings
+}
 
+impl CrmDeliveryService {
     /// The settings in use.
     pub fn settings(&self) -> &DeliverySettings {
         &self.settings

@@ -139,14 +139,7 @@ pub struct WebhookProcessor {
     queue: Option<WaitingQueueService>,
 }
 
-impl std::fmt::Debug for WebhookProcessor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WebhookProcessor")
-            .field("languages", &self.languages)
-            .field("settings", &self.settings)
-            .finish_non_exhaustive()
-    }
-}
+service_debug!(WebhookProcessor, languages, settings);
 
 /// Why an event is left for later.
 struct Deferral(String);

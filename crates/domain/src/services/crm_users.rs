@@ -33,13 +33,7 @@ pub struct CrmUserDirectory {
 /// The users as last read, and when.
 type CachedUsers = (DateTime<Utc>, Arc<Vec<CrmUser>>);
 
-impl std::fmt::Debug for CrmUserDirectory {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CrmUserDirectory")
-            .field("ttl", &self.ttl)
-            .finish_non_exhaustive()
-    }
-}
+service_debug!(CrmUserDirectory, ttl);
 
 impl CrmUserDirectory {
     /// The default lifetime of the cached list.
@@ -173,14 +167,22 @@ mod tests {
         )
     }
 
-    #[test]
-    fn an_active_user_passes_and_the_list_is_cached() {
+    /// A directory over a CRM that lists `users` and must be asked exactly `reads` times.
+    fn directory_listing(
+        reads: usize,
+        users: Vec<CrmUser>,
+    ) -> (CrmUserDirectory, Arc<SteppingClock>) {
         let mut gateway = MockCrmGateway::new();
         gateway
             .expect_list_users()
-            .times(1)
-            .returning(|| Ok(vec![user(7, true), user(8, false)]));
-        let (directory, clock) = directory(gateway);
+            .times(reads)
+            .returning(move || Ok(users.clone()));
+        directory(gateway)
+    }
+
+    #[test]
+    fn an_active_user_passes_and_the_list_is_cached() {
+        let (directory, clock) = directory_listing(1, vec![user(7, true), user(8, false)]);
         assert!(matches!(directory.verify(id(7)), Ok(UserCheck::Active)));
         clock.advance(59);
         assert!(matches!(directory.verify(id(7)), Ok(UserCheck::Active)));
@@ -188,12 +190,7 @@ mod tests {
 
     #[test]
     fn the_list_is_read_again_after_the_ttl() {
-        let mut gateway = MockCrmGateway::new();
-        gateway
-            .expect_list_users()
-            .times(2)
-            .returning(|| Ok(vec![user(7, true)]));
-        let (directory, clock) = directory(gateway);
+        let (directory, clock) = directory_listing(2, vec![user(7, true)]);
         assert!(matches!(directory.verify(id(7)), Ok(UserCheck::Active)));
         clock.advance(60);
         assert!(matches!(directory.verify(id(7)), Ok(UserCheck::Active)));
@@ -201,12 +198,7 @@ mod tests {
 
     #[test]
     fn an_inactive_user_is_refused_on_id_pipedrive() {
-        let mut gateway = MockCrmGateway::new();
-        gateway
-            .expect_list_users()
-            .times(1)
-            .returning(|| Ok(vec![user(8, false)]));
-        let (directory, _) = directory(gateway);
+        let (directory, _) = directory_listing(1, vec![user(8, false)]);
         match directory.verify(id(8)) {
             Err(DomainError::Invalid { field, problem }) => {
                 assert_eq!(field, "id_pipedrive");
@@ -218,12 +210,7 @@ mod tests {
 
     #[test]
     fn a_missing_user_is_refused_after_one_refresh_of_an_older_list() {
-        let mut gateway = MockCrmGateway::new();
-        gateway
-            .expect_list_users()
-            .times(2)
-            .returning(|| Ok(vec![user(7, true)]));
-        let (directory, clock) = directory(gateway);
+        let (directory, clock) = directory_listing(2, vec![user(7, true)]);
         assert!(matches!(directory.verify(id(7)), Ok(UserCheck::Active)));
         clock.advance(10);
         match directory.verify(id(99)) {
@@ -236,12 +223,7 @@ mod tests {
 
     #[test]
     fn a_missing_user_does_not_refresh_a_list_just_read() {
-        let mut gateway = MockCrmGateway::new();
-        gateway
-            .expect_list_users()
-            .times(1)
-            .returning(|| Ok(vec![user(7, true)]));
-        let (directory, _) = directory(gateway);
+        let (directory, _) = directory_listing(1, vec![user(7, true)]);
         assert!(matches!(
             directory.verify(id(99)),
             Err(DomainError::Invalid { .. })
@@ -266,12 +248,7 @@ mod tests {
 
     #[test]
     fn list_always_asks_the_crm() {
-        let mut gateway = MockCrmGateway::new();
-        gateway
-            .expect_list_users()
-            .times(2)
-            .returning(|| Ok(vec![user(7, true)]));
-        let (directory, _) = directory(gateway);
+        let (directory, _) = directory_listing(2, vec![user(7, true)]);
         assert_eq!(directory.list().unwrap().len(), 1);
         assert_eq!(directory.list().unwrap().len(), 1);
     }

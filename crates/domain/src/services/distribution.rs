@@ -16,25 +16,15 @@ pub struct NobodyFree {
     pub waiting: u64,
 }
 
-/// The rotation: hands the next contact in a language to whoever has waited longest.
-#[derive(Clone)]
-pub struct DistributionService {
-    assignments: Arc<dyn AssignmentPort>,
-    clock: Arc<dyn Clock>,
-}
-
-impl std::fmt::Debug for DistributionService {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DistributionService")
-            .finish_non_exhaustive()
+service_over_ports! {
+    /// The rotation: hands the next contact in a language to whoever has waited longest.
+    pub struct DistributionService {
+        assignments: Arc<dyn AssignmentPort>,
+        clock: Arc<dyn Clock>,
     }
 }
 
 impl DistributionService {
-    pub fn new(assignments: Arc<dyn AssignmentPort>, clock: Arc<dyn Clock>) -> Self {
-        Self { assignments, clock }
-    }
-
     /// Assigns the next contact in `language` atomically; [`DomainError::NoneAvailable`] when
     /// nobody is eligible. With a claim, a retry returns the first assignment again. With a CRM
     /// target (only when the CRM integration is on), the assignment also queues the CRM actions
@@ -89,9 +79,9 @@ mod tests {
     use crate::consultant::tests::sample_consultant;
     use crate::idempotency::IdempotencyKey;
     use crate::ports::MockAssignmentPort;
-    use crate::protocol::{Priority, Protocol, ProtocolId, ProtocolStatus};
+    use crate::protocol::tests::sample_protocol;
+    use crate::protocol::Protocol;
     use crate::services::test_clock::{clock_read_once, now};
-    use crate::values::ProtocolNumber;
 
     fn pt() -> Language {
         Language::parse("pt").unwrap()
@@ -108,15 +98,9 @@ mod tests {
         };
         Assignment {
             protocol: Protocol {
-                id: ProtocolId(42),
-                number: ProtocolNumber::from_counter(42).unwrap(),
                 consultant_id: Some(consultant.id),
                 language: Some(language.clone()),
-                description: None,
-                priority: Priority::Normal,
-                status: ProtocolStatus::Open,
-                created_at: now,
-                updated_at: now,
+                ..sample_protocol(42, now)
             },
             consultant,
             crm_actions: None,
@@ -132,19 +116,39 @@ mod tests {
         )
     }
 
-    #[test]
-    fn assign_next_passes_language_and_now_to_the_port_exactly_once() {
+    /// A port expecting one `assign_next` in `pt`, at `now()`, by `actor()`, with `claim` and
+    /// `target`, that answers `answer(language, now, target)`.
+    fn port_assigning(
+        claim: Option<IdempotencyClaim>,
+        target: Option<CrmTarget>,
+        answer: impl Fn(&Language, DateTime<Utc>, Option<CrmTarget>) -> Assigned + Send + 'static,
+    ) -> MockAssignmentPort {
         let mut port = MockAssignmentPort::new();
         port.expect_assign_next()
-            .with(
-                eq(pt()),
-                eq(now()),
-                eq(None::<IdempotencyClaim>),
-                eq(actor()),
-                eq(None::<CrmTarget>),
-            )
+            .with(eq(pt()), eq(now()), eq(claim), eq(actor()), eq(target))
             .times(1)
-            .returning(|language, now, _, _, _| Ok(Recorded::fresh(assignment(language, now))));
+            .returning(move |language, now, _, _, target| answer(language, now, target));
+        port
+    }
+
+    /// A port whose one `assign_next` fails with `error(language)`.
+    fn port_failing(
+        error: impl Fn(&Language) -> DomainError + Send + 'static,
+    ) -> MockAssignmentPort {
+        let mut port = MockAssignmentPort::new();
+        port.expect_assign_next()
+            .times(1)
+            .returning(move |language, _, _, _, _| Err(error(language)));
+        port
+    }
+
+    type Assigned = Result<Recorded<Assignment>, DomainError>;
+
+    #[test]
+    fn assign_next_passes_language_and_now_to_the_port_exactly_once() {
+        let port = port_assigning(None, None, |language, now, _| {
+            Ok(Recorded::fresh(assignment(language, now)))
+        });
         let recorded = service(port, clock_read_once())
             .assign_next(&pt(), None, &actor(), None)
             .unwrap();
@@ -155,17 +159,9 @@ mod tests {
 
     #[test]
     fn assign_next_passes_the_idempotency_claim_through() {
-        let mut port = MockAssignmentPort::new();
-        port.expect_assign_next()
-            .with(
-                eq(pt()),
-                eq(now()),
-                eq(Some(claim())),
-                eq(actor()),
-                eq(None::<CrmTarget>),
-            )
-            .times(1)
-            .returning(|language, now, _, _, _| Ok(Recorded::replayed(assignment(language, now))));
+        let port = port_assigning(Some(claim()), None, |language, now, _| {
+            Ok(Recorded::replayed(assignment(language, now)))
+        });
         let recorded = service(port, clock_read_once())
             .assign_next(&pt(), Some(claim()), &actor(), None)
             .unwrap();
@@ -174,28 +170,18 @@ mod tests {
 
     #[test]
     fn assign_next_passes_the_crm_target_through() {
-        let mut port = MockAssignmentPort::new();
-        port.expect_assign_next()
-            .with(
-                eq(pt()),
-                eq(now()),
-                eq(None::<IdempotencyClaim>),
-                eq(actor()),
-                eq(Some(CrmTarget::Deal(42))),
-            )
-            .times(1)
-            .returning(|language, now, _, _, target| {
-                let mut assignment = assignment(language, now);
-                assignment.crm_actions = target.map(|target| {
-                    vec![crate::crm_outbox::CrmActionStatus {
-                        action: crate::crm_outbox::CrmActionKind::SetOwner,
-                        target,
-                        state: crate::crm_outbox::DeliveryState::Pending { last_error: None },
-                        attempts: 0,
-                    }]
-                });
-                Ok(Recorded::fresh(assignment))
+        let port = port_assigning(None, Some(CrmTarget::Deal(42)), |language, now, target| {
+            let mut assignment = assignment(language, now);
+            assignment.crm_actions = target.map(|target| {
+                vec![crate::crm_outbox::CrmActionStatus {
+                    action: crate::crm_outbox::CrmActionKind::SetOwner,
+                    target,
+                    state: crate::crm_outbox::DeliveryState::Pending { last_error: None },
+                    attempts: 0,
+                }]
             });
+            Ok(Recorded::fresh(assignment))
+        });
         let recorded = service(port, clock_read_once())
             .assign_next(&pt(), None, &actor(), Some(CrmTarget::Deal(42)))
             .unwrap();
@@ -207,10 +193,7 @@ mod tests {
 
     #[test]
     fn assign_next_propagates_none_available_for_the_language() {
-        let mut port = MockAssignmentPort::new();
-        port.expect_assign_next()
-            .times(1)
-            .returning(|language, _, _, _, _| Err(DomainError::NoneAvailable(language.clone())));
+        let port = port_failing(|language| DomainError::NoneAvailable(language.clone()));
         let result = service(port, clock_read_once()).assign_next(&pt(), None, &actor(), None);
         match result {
             Err(error @ DomainError::NoneAvailable(_)) => assert_eq!(
@@ -223,20 +206,14 @@ mod tests {
 
     #[test]
     fn assign_next_propagates_an_unavailable_store() {
-        let mut port = MockAssignmentPort::new();
-        port.expect_assign_next()
-            .times(1)
-            .returning(|_, _, _, _, _| Err(DomainError::unavailable("pool timeout")));
+        let port = port_failing(|_| DomainError::unavailable("pool timeout"));
         let result = service(port, clock_read_once()).assign_next(&pt(), None, &actor(), None);
         assert!(matches!(result, Err(DomainError::Unavailable(_))));
     }
 
     #[test]
     fn assign_next_propagates_a_reused_idempotency_key() {
-        let mut port = MockAssignmentPort::new();
-        port.expect_assign_next()
-            .times(1)
-            .returning(|_, _, _, _, _| Err(DomainError::IdempotencyKeyReused));
+        let port = port_failing(|_| DomainError::IdempotencyKeyReused);
         let result =
             service(port, clock_read_once()).assign_next(&pt(), Some(claim()), &actor(), None);
         assert!(matches!(result, Err(DomainError::IdempotencyKeyReused)));

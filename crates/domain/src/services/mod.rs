@@ -1,5 +1,8 @@
 //! The use cases of the API, over the ports.
 
+#[macro_use]
+mod over_ports;
+
 mod audit;
 mod batching;
 mod consultant;

@@ -9,24 +9,15 @@ use crate::protocol::{
     NewProtocol, Protocol, ProtocolFilter, ProtocolId, ProtocolPatch, ProtocolSearch,
 };
 
-/// Opening, reading and editing protocols outside the rotation.
-#[derive(Clone)]
-pub struct ProtocolService {
-    repository: Arc<dyn ProtocolRepository>,
-    clock: Arc<dyn Clock>,
-}
-
-impl std::fmt::Debug for ProtocolService {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProtocolService").finish_non_exhaustive()
+service_over_ports! {
+    /// Opening, reading and editing protocols outside the rotation.
+    pub struct ProtocolService {
+        repository: Arc<dyn ProtocolRepository>,
+        clock: Arc<dyn Clock>,
     }
 }
 
 impl ProtocolService {
-    pub fn new(repository: Arc<dyn ProtocolRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self { repository, clock }
-    }
-
     /// A new protocol tied to no consultant (`GET /gerar-protocolo`).
     pub fn generate(
         &self,
@@ -93,9 +84,10 @@ mod tests {
     use crate::consultant::ConsultantId;
     use crate::idempotency::IdempotencyKey;
     use crate::ports::MockProtocolRepository;
+    use crate::protocol::tests::sample_protocol;
     use crate::protocol::{Priority, ProtocolStatus};
     use crate::services::test_clock::{clock_read_once, now, unread_clock};
-    use crate::values::{Description, ProtocolNumber};
+    use crate::values::Description;
 
     fn service(repository: MockProtocolRepository, clock: MockClock) -> ProtocolService {
         ProtocolService::new(Arc::new(repository), Arc::new(clock))
@@ -103,15 +95,10 @@ mod tests {
 
     fn stored(id: i64, new: &NewProtocol, now: DateTime<Utc>) -> Protocol {
         Protocol {
-            id: ProtocolId(id),
-            number: ProtocolNumber::from_counter(id).unwrap(),
             consultant_id: new.consultant_id,
-            language: None,
             description: new.description.clone(),
             priority: new.priority,
-            status: ProtocolStatus::Open,
-            created_at: now,
-            updated_at: now,
+            ..sample_protocol(id, now)
         }
     }
 
@@ -122,6 +109,27 @@ mod tests {
             "POST /protocolo".to_owned(),
             now(),
         )
+    }
+
+    /// A repository whose one `create` fails with `error`.
+    fn create_failing(error: DomainError) -> MockProtocolRepository {
+        answering_once!(MockProtocolRepository, expect_create, |_, _, _, _| Err(
+            error
+        ))
+    }
+
+    /// A repository whose one `update` answers `answer`.
+    fn update_answering(answer: Result<Option<Protocol>, DomainError>) -> MockProtocolRepository {
+        answering_once!(MockProtocolRepository, expect_update, |_, _, _, _| answer)
+    }
+
+    /// Expects one `get` of `id`, answering with a protocol stored under it when `found`.
+    fn gets(repository: &mut MockProtocolRepository, id: i64, found: bool) {
+        repository
+            .expect_get()
+            .with(eq(ProtocolId(id)))
+            .times(1)
+            .returning(move |id| Ok(found.then(|| stored(id.0, &NewProtocol::default(), now()))));
     }
 
     #[test]
@@ -184,11 +192,7 @@ mod tests {
 
     #[test]
     fn open_for_an_unknown_consultant_propagates_consultant_not_found() {
-        let mut repository = MockProtocolRepository::new();
-        repository
-            .expect_create()
-            .times(1)
-            .returning(|_, _, _, _| Err(DomainError::ConsultantNotFound));
+        let repository = create_failing(DomainError::ConsultantNotFound);
         let new = NewProtocol {
             consultant_id: Some(ConsultantId(404)),
             ..NewProtocol::default()
@@ -199,11 +203,7 @@ mod tests {
 
     #[test]
     fn open_propagates_a_reused_idempotency_key() {
-        let mut repository = MockProtocolRepository::new();
-        repository
-            .expect_create()
-            .times(1)
-            .returning(|_, _, _, _| Err(DomainError::IdempotencyKeyReused));
+        let repository = create_failing(DomainError::IdempotencyKeyReused);
         let result = service(repository, clock_read_once()).open(
             &NewProtocol::default(),
             Some(claim()),
@@ -215,11 +215,7 @@ mod tests {
     #[test]
     fn get_returns_the_stored_protocol() {
         let mut repository = MockProtocolRepository::new();
-        repository
-            .expect_get()
-            .with(eq(ProtocolId(42)))
-            .times(1)
-            .returning(|id| Ok(Some(stored(id.0, &NewProtocol::default(), now()))));
+        gets(&mut repository, 42, true);
         let protocol = service(repository, unread_clock())
             .get(ProtocolId(42))
             .unwrap();
@@ -229,11 +225,7 @@ mod tests {
     #[test]
     fn get_of_a_missing_protocol_is_protocol_not_found() {
         let mut repository = MockProtocolRepository::new();
-        repository
-            .expect_get()
-            .with(eq(ProtocolId(404)))
-            .times(1)
-            .returning(|_| Ok(None));
+        gets(&mut repository, 404, false);
         let result = service(repository, unread_clock()).get(ProtocolId(404));
         assert!(matches!(result, Err(DomainError::ProtocolNotFound)));
     }
@@ -256,11 +248,7 @@ mod tests {
     #[test]
     fn update_with_an_empty_patch_reads_only_and_does_not_stamp() {
         let mut repository = MockProtocolRepository::new();
-        repository
-            .expect_get()
-            .with(eq(ProtocolId(42)))
-            .times(1)
-            .returning(|id| Ok(Some(stored(id.0, &NewProtocol::default(), now()))));
+        gets(&mut repository, 42, true);
         repository.expect_update().never();
         let protocol = service(repository, unread_clock())
             .update(ProtocolId(42), &ProtocolPatch::default(), &actor())
@@ -312,11 +300,7 @@ mod tests {
 
     #[test]
     fn update_of_a_missing_protocol_is_protocol_not_found() {
-        let mut repository = MockProtocolRepository::new();
-        repository
-            .expect_update()
-            .times(1)
-            .returning(|_, _, _, _| Ok(None));
+        let repository = update_answering(Ok(None));
         let patch = ProtocolPatch {
             description: Some(None),
             ..ProtocolPatch::default()
@@ -328,11 +312,7 @@ mod tests {
 
     #[test]
     fn update_reassigning_to_an_unknown_consultant_propagates_consultant_not_found() {
-        let mut repository = MockProtocolRepository::new();
-        repository
-            .expect_update()
-            .times(1)
-            .returning(|_, _, _, _| Err(DomainError::ConsultantNotFound));
+        let repository = update_answering(Err(DomainError::ConsultantNotFound));
         let patch = ProtocolPatch {
             consultant_id: Some(ConsultantId(404)),
             ..ProtocolPatch::default()

@@ -5,24 +5,15 @@ use crate::error::DomainError;
 use crate::ports::{ConsultantRepository, ReportStore};
 use crate::report::{AssignmentReport, ReportRequest};
 
-/// Reports over the record of assignments.
-#[derive(Clone)]
-pub struct ReportService {
-    store: Arc<dyn ReportStore>,
-    consultants: Arc<dyn ConsultantRepository>,
-}
-
-impl std::fmt::Debug for ReportService {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReportService").finish_non_exhaustive()
+service_over_ports! {
+    /// Reports over the record of assignments.
+    pub struct ReportService {
+        store: Arc<dyn ReportStore>,
+        consultants: Arc<dyn ConsultantRepository>,
     }
 }
 
 impl ReportService {
-    pub fn new(store: Arc<dyn ReportStore>, consultants: Arc<dyn ConsultantRepository>) -> Self {
-        Self { store, consultants }
-    }
-
     /// Rotation assignments per consultant per local day of `request`: every consultant who got
     /// one (removed consultants included) and every current consultant who could have (speaks
     /// the requested language), with zeros.

@@ -43,36 +43,18 @@ impl DispatchSignal {
     }
 }
 
-/// The waiting queue's use cases: queue, read, cancel, and the dispatcher's pass.
-#[derive(Clone)]
-pub struct WaitingQueueService {
-    queue: Arc<dyn WaitingQueue>,
-    clock: Arc<dyn Clock>,
-    signal: DispatchSignal,
-}
-
-impl std::fmt::Debug for WaitingQueueService {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WaitingQueueService")
-            .finish_non_exhaustive()
+service_over_ports! {
+    /// The waiting queue's use cases: queue, read, cancel, and the dispatcher's pass.
+    pub struct WaitingQueueService {
+        queue: Arc<dyn WaitingQueue>,
+        clock: Arc<dyn Clock>,
+        signal: DispatchSignal,
     }
 }
 
 impl WaitingQueueService {
     /// Entries examined per dispatch transaction: bounds how long one pass holds the rotation.
     pub const BATCH: u32 = 50;
-
-    pub fn new(
-        queue: Arc<dyn WaitingQueue>,
-        clock: Arc<dyn Clock>,
-        signal: DispatchSignal,
-    ) -> Self {
-        Self {
-            queue,
-            clock,
-            signal,
-        }
-    }
 
     /// The signal that wakes this process's dispatcher.
     pub fn signal(&self) -> &DispatchSignal {

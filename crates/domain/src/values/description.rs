@@ -1,53 +1,31 @@
-use std::fmt;
+use super::invalid::{checked_text, InvalidValue};
 
-use serde::{Deserialize, Serialize};
-
-use super::invalid::{check_length, InvalidValue};
-
-/// Free text attached to a protocol: at most 2,000 characters. Line breaks and tabs are fine;
-/// NUL is refused because PostgreSQL cannot store it in text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Description(String);
+text_newtype! {
+    /// Free text attached to a protocol: at most 2,000 characters. Line breaks and tabs are fine;
+    /// NUL is refused because PostgreSQL cannot store it in text.
+    pub struct Description(String);
+}
 
 impl Description {
     pub const MAX_CHARS: usize = 2000;
 
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        check_length(raw, 0, Self::MAX_CHARS)?;
-        if raw.contains('\0') {
-            return Err(InvalidValue::ControlCharacters);
-        }
-        Ok(Self(raw.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for Description {
-    type Error = InvalidValue;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<Description> for String {
-    fn from(value: Description) -> Self {
-        value.0
-    }
-}
-
-impl fmt::Display for Description {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        let refused = |c| c == '\0';
+        checked_text(
+            raw,
+            0,
+            Self::MAX_CHARS,
+            refused,
+            InvalidValue::ControlCharacters,
+        )
+        .map(Self)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::values::tests::assert_refused;
 
     #[test]
     fn accepts_two_thousand_characters() {
@@ -58,13 +36,10 @@ mod tests {
 
     #[test]
     fn rejects_two_thousand_and_one_characters() {
-        assert_eq!(
-            Description::parse(&"a".repeat(2001)),
-            Err(InvalidValue::TooLong { max: 2000 })
-        );
-        assert_eq!(
-            Description::parse(&"ç".repeat(2001)),
-            Err(InvalidValue::TooLong { max: 2000 })
+        assert_refused(
+            Description::parse,
+            &[&"a".repeat(2001), &"ç".repeat(2001)],
+            InvalidValue::TooLong { max: 2000 },
         );
     }
 

@@ -80,6 +80,22 @@ impl InvalidValue {
     }
 }
 
+/// `text`, owned, when its character count is within `min..=max` (else [`InvalidValue::TooShort`]
+/// or [`InvalidValue::TooLong`]) and none of its characters is `refused` (else `problem`).
+pub(crate) fn checked_text(
+    text: &str,
+    min: usize,
+    max: usize,
+    refused: impl Fn(char) -> bool,
+    problem: InvalidValue,
+) -> Result<String, InvalidValue> {
+    check_length(text, min, max)?;
+    if text.chars().any(refused) {
+        return Err(problem);
+    }
+    Ok(text.to_owned())
+}
+
 /// Checks a character count against inclusive bounds.
 pub(crate) fn check_length(value: &str, min: usize, max: usize) -> Result<(), InvalidValue> {
     let count = value.chars().count();

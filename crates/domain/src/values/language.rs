@@ -1,15 +1,14 @@
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 use super::invalid::InvalidValue;
 
-/// A language code such as `pt`, `en` or `pt-br`: 2 to 5 characters, ASCII letters with at
-/// most one `-` that is neither first nor last; stored lowercase so matching is
-/// case-insensitive.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Language(String);
+text_newtype! {
+    /// A language code such as `pt`, `en` or `pt-br`: 2 to 5 characters, ASCII letters with at
+    /// most one `-` that is neither first nor last; stored lowercase so matching is
+    /// case-insensitive.
+    #[derive(Hash, PartialOrd, Ord)]
+    pub struct Language(String);
+}
 
 impl Language {
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
@@ -25,29 +24,6 @@ impl Language {
         } else {
             Err(InvalidValue::NotALanguageCode)
         }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for Language {
-    type Error = InvalidValue;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<Language> for String {
-    fn from(value: Language) -> Self {
-        value.0
-    }
-}
-
-impl fmt::Display for Language {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 
@@ -92,22 +68,12 @@ impl LanguageList {
     }
 }
 
-impl TryFrom<Vec<Language>> for LanguageList {
-    type Error = InvalidValue;
-    fn try_from(value: Vec<Language>) -> Result<Self, Self::Error> {
-        Self::new(value)
-    }
-}
-
-impl From<LanguageList> for Vec<Language> {
-    fn from(value: LanguageList) -> Self {
-        value.0
-    }
-}
+wire_conversions!(LanguageList <=> Vec<Language>, |raw| Self::new(raw), |list| list.0);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::values::tests::assert_refused;
 
     fn lang(raw: &str) -> Language {
         Language::parse(raw).unwrap()
@@ -150,16 +116,11 @@ mod tests {
 
     #[test]
     fn rejects_one_character_and_six_characters() {
-        assert_eq!(Language::parse("p"), Err(InvalidValue::NotALanguageCode));
-        assert_eq!(
-            Language::parse("pt-bra"),
-            Err(InvalidValue::NotALanguageCode)
+        assert_refused(
+            Language::parse,
+            &["p", "pt-bra", "abcdef", ""],
+            InvalidValue::NotALanguageCode,
         );
-        assert_eq!(
-            Language::parse("abcdef"),
-            Err(InvalidValue::NotALanguageCode)
-        );
-        assert_eq!(Language::parse(""), Err(InvalidValue::NotALanguageCode));
     }
 
     #[test]
@@ -172,32 +133,30 @@ mod tests {
 
     #[test]
     fn rejects_a_leading_or_trailing_hyphen() {
-        assert_eq!(Language::parse("-pt"), Err(InvalidValue::NotALanguageCode));
-        assert_eq!(Language::parse("pt-"), Err(InvalidValue::NotALanguageCode));
-        assert_eq!(Language::parse("--"), Err(InvalidValue::NotALanguageCode));
+        assert_refused(
+            Language::parse,
+            &["-pt", "pt-", "--"],
+            InvalidValue::NotALanguageCode,
+        );
     }
 
     #[test]
     fn rejects_digits_underscores_and_spaces() {
-        for raw in ["p1", "419", "es-419", "pt_br", "pt br"] {
-            assert_eq!(
-                Language::parse(raw),
-                Err(InvalidValue::NotALanguageCode),
-                "{raw:?}"
-            );
-        }
+        assert_refused(
+            Language::parse,
+            &["p1", "419", "es-419", "pt_br", "pt br"],
+            InvalidValue::NotALanguageCode,
+        );
     }
 
     #[test]
     fn rejects_non_ascii_letters() {
         // "çã" is two characters but four bytes; neither count makes it a code.
-        for raw in ["çã", "ñ", "日本", "ελ"] {
-            assert_eq!(
-                Language::parse(raw),
-                Err(InvalidValue::NotALanguageCode),
-                "{raw:?}"
-            );
-        }
+        assert_refused(
+            Language::parse,
+            &["çã", "ñ", "日本", "ελ"],
+            InvalidValue::NotALanguageCode,
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub use phone::Phone;
 pub use pipedrive_user_id::PipedriveUserId;
 pub use protocol_number::ProtocolNumber;
 
-pub(crate) use invalid::check_length as check_length_public;
+pub(crate) use invalid::checked_text;
 
 #[cfg(test)]
 pub(crate) mod tests {
@@ -82,6 +82,17 @@ pub(crate) mod tests {
         /// Deserializes `T` from a JSON array of strings.
         pub(crate) fn from_strs<T: DeserializeOwned>(items: &[&str]) -> serde_json::Result<T> {
             serde_json::from_value(Value::from(items.to_vec()))
+        }
+    }
+
+    /// Asserts that `parse` refuses every one of `raws` with `problem`.
+    pub(crate) fn assert_refused<T: std::fmt::Debug + PartialEq>(
+        parse: impl Fn(&str) -> Result<T, InvalidValue>,
+        raws: &[&str],
+        problem: InvalidValue,
+    ) {
+        for raw in raws {
+            assert_eq!(parse(raw), Err(problem.clone()), "{raw:?}");
         }
     }
 

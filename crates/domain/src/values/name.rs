@@ -1,55 +1,32 @@
-use std::fmt;
+use super::invalid::{checked_text, InvalidValue};
 
-use serde::{Deserialize, Serialize};
-
-use super::invalid::{check_length, InvalidValue};
-
-/// A consultant's display name: surrounding white space trimmed, 3 to 255 characters
-/// (characters, not bytes: "José Ñandú 🚀" counts 12), no control characters.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct ConsultantName(String);
+text_newtype! {
+    /// A consultant's display name: surrounding white space trimmed, 3 to 255 characters
+    /// (characters, not bytes: "José Ñandú 🚀" counts 12), no control characters.
+    #[derive(Hash)]
+    pub struct ConsultantName(String);
+}
 
 impl ConsultantName {
     pub const MIN_CHARS: usize = 3;
     pub const MAX_CHARS: usize = 255;
 
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        let trimmed = raw.trim();
-        check_length(trimmed, Self::MIN_CHARS, Self::MAX_CHARS)?;
-        if trimmed.chars().any(char::is_control) {
-            return Err(InvalidValue::ControlCharacters);
-        }
-        Ok(Self(trimmed.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for ConsultantName {
-    type Error = InvalidValue;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<ConsultantName> for String {
-    fn from(value: ConsultantName) -> Self {
-        value.0
-    }
-}
-
-impl fmt::Display for ConsultantName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        checked_text(
+            raw.trim(),
+            Self::MIN_CHARS,
+            Self::MAX_CHARS,
+            char::is_control,
+            InvalidValue::ControlCharacters,
+        )
+        .map(Self)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::values::tests::assert_refused;
 
     #[test]
     fn trims_surrounding_white_space() {
@@ -69,17 +46,10 @@ mod tests {
 
     #[test]
     fn length_is_checked_after_trimming() {
-        assert_eq!(
-            ConsultantName::parse("   Al   "),
-            Err(InvalidValue::TooShort { min: 3 })
-        );
-        assert_eq!(
-            ConsultantName::parse("      "),
-            Err(InvalidValue::TooShort { min: 3 })
-        );
-        assert_eq!(
-            ConsultantName::parse(""),
-            Err(InvalidValue::TooShort { min: 3 })
+        assert_refused(
+            ConsultantName::parse,
+            &["   Al   ", "      ", ""],
+            InvalidValue::TooShort { min: 3 },
         );
         let padded = format!("  {}  ", "a".repeat(255));
         assert_eq!(ConsultantName::parse(&padded).unwrap().as_str().len(), 255);

@@ -1,14 +1,11 @@
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
-
 use super::invalid::InvalidValue;
 
-/// A phone number in international form: `+` followed by 10 to 15 ASCII digits, nothing else
-/// (surrounding white space is trimmed).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Phone(String);
+text_newtype! {
+    /// A phone number in international form: `+` followed by 10 to 15 ASCII digits, nothing else
+    /// (surrounding white space is trimmed).
+    #[derive(Hash)]
+    pub struct Phone(String);
+}
 
 impl Phone {
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
@@ -20,34 +17,12 @@ impl Phone {
             Err(InvalidValue::NotAPhone)
         }
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for Phone {
-    type Error = InvalidValue;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<Phone> for String {
-    fn from(value: Phone) -> Self {
-        value.0
-    }
-}
-
-impl fmt::Display for Phone {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::values::tests::assert_refused;
 
     #[test]
     fn accepts_plus_and_ten_digits() {
@@ -78,34 +53,33 @@ mod tests {
 
     #[test]
     fn rejects_a_number_without_the_plus() {
-        assert_eq!(Phone::parse("5511999999999"), Err(InvalidValue::NotAPhone));
-        assert_eq!(
-            Phone::parse("005511999999999"),
-            Err(InvalidValue::NotAPhone)
+        assert_refused(
+            Phone::parse,
+            &["5511999999999", "005511999999999"],
+            InvalidValue::NotAPhone,
         );
     }
 
     #[test]
     fn rejects_letters_or_symbols_among_the_digits() {
-        for raw in [
-            "+55119999abcd",
-            "+5511999O99999",
-            "++5511999999999",
-            "+55-11-99999-9999",
-        ] {
-            assert_eq!(Phone::parse(raw), Err(InvalidValue::NotAPhone), "{raw:?}");
-        }
+        assert_refused(
+            Phone::parse,
+            &[
+                "+55119999abcd",
+                "+5511999O99999",
+                "++5511999999999",
+                "+55-11-99999-9999",
+            ],
+            InvalidValue::NotAPhone,
+        );
     }
 
     #[test]
     fn rejects_spaces_inside_the_number() {
-        assert_eq!(
-            Phone::parse("+55 11 99999 9999"),
-            Err(InvalidValue::NotAPhone)
-        );
-        assert_eq!(
-            Phone::parse("+ 5511999999999"),
-            Err(InvalidValue::NotAPhone)
+        assert_refused(
+            Phone::parse,
+            &["+55 11 99999 9999", "+ 5511999999999"],
+            InvalidValue::NotAPhone,
         );
     }
 
@@ -124,7 +98,6 @@ mod tests {
 
     #[test]
     fn rejects_an_empty_or_plus_only_value() {
-        assert_eq!(Phone::parse(""), Err(InvalidValue::NotAPhone));
-        assert_eq!(Phone::parse("+"), Err(InvalidValue::NotAPhone));
+        assert_refused(Phone::parse, &["", "+"], InvalidValue::NotAPhone);
     }
 }

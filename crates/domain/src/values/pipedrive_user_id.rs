@@ -23,18 +23,7 @@ impl PipedriveUserId {
     }
 }
 
-impl TryFrom<i64> for PipedriveUserId {
-    type Error = InvalidValue;
-    fn try_from(value: i64) -> Result<Self, Self::Error> {
-        Self::new(value)
-    }
-}
-
-impl From<PipedriveUserId> for i64 {
-    fn from(value: PipedriveUserId) -> Self {
-        value.0
-    }
-}
+wire_conversions!(PipedriveUserId <=> i64, |raw| Self::new(raw), |id| id.get());
 
 impl fmt::Display for PipedriveUserId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

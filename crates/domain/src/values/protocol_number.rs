@@ -48,18 +48,7 @@ impl FromStr for ProtocolNumber {
     }
 }
 
-impl TryFrom<String> for ProtocolNumber {
-    type Error = InvalidValue;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        value.parse()
-    }
-}
-
-impl From<ProtocolNumber> for String {
-    fn from(value: ProtocolNumber) -> Self {
-        value.to_string()
-    }
-}
+wire_conversions!(ProtocolNumber <=> String, |raw| raw.parse(), |number| number.to_string());
 
 impl fmt::Display for ProtocolNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -7,6 +7,19 @@ fn sao_paulo() -> RoutingRules {
     RoutingRules::default()
 }
 
+/// São Paulo rules that work only `hours`.
+fn working(hours: Vec<WorkingHours>) -> RoutingRules {
+    RoutingRules {
+        schedule: Some(WeeklySchedule::new(hours)),
+        ..sao_paulo()
+    }
+}
+
+/// The rule that blocks `rules` at `at` for a consultant with nothing assigned.
+fn blocked(rules: &RoutingRules, at: DateTime<Utc>) -> Option<Unavailability> {
+    rules.blocking_rule(&Workload::default(), at)
+}
+
 fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
 }
@@ -40,14 +53,8 @@ fn hours_are_read_in_the_consultants_zone() {
     };
     // Tuesday 2026-12-01, 11:59 UTC is 08:59 in São Paulo (UTC-3, no DST since 2019).
     let before = utc(2026, 12, 1, 11, 59);
-    assert_eq!(
-        rules.blocking_rule(&Workload::default(), before),
-        Some(Unavailability::OutsideHours)
-    );
-    assert_eq!(
-        rules.blocking_rule(&Workload::default(), utc(2026, 12, 1, 12, 0)),
-        None
-    );
+    assert_eq!(blocked(&rules, before), Some(Unavailability::OutsideHours));
+    assert_eq!(blocked(&rules, utc(2026, 12, 1, 12, 0)), None);
     assert_eq!(
         rules.next_available(&Workload::default(), before),
         Some(utc(2026, 12, 1, 12, 0))
@@ -61,28 +68,22 @@ fn hours_are_read_in_the_consultants_zone() {
         time_zone: Zone::parse("Europe/Lisbon").unwrap(),
         ..rules
     };
-    assert_eq!(lisbon.blocking_rule(&Workload::default(), before), None);
+    assert_eq!(blocked(&lisbon, before), None);
 }
 
 #[test]
 fn a_period_ending_at_24_00_covers_until_local_midnight() {
-    let rules = RoutingRules {
-        schedule: Some(WeeklySchedule::new(vec![
-            WorkingHours::new(2, 1320, 1440).unwrap(),
-            WorkingHours::new(3, 0, 360).unwrap(),
-        ])),
-        ..sao_paulo()
-    };
+    let rules = working(vec![
+        WorkingHours::new(2, 1320, 1440).unwrap(),
+        WorkingHours::new(3, 0, 360).unwrap(),
+    ]);
     // Tuesday 23:59:59 local = Wednesday 02:59:59 UTC: inside; Wednesday 00:00 local: inside
     // (the night shift's second entry); Wednesday 06:00 local: outside.
     let late = utc(2026, 12, 2, 2, 59) + Duration::seconds(59);
-    assert_eq!(rules.blocking_rule(&Workload::default(), late), None);
+    assert_eq!(blocked(&rules, late), None);
+    assert_eq!(blocked(&rules, utc(2026, 12, 2, 3, 0)), None);
     assert_eq!(
-        rules.blocking_rule(&Workload::default(), utc(2026, 12, 2, 3, 0)),
-        None
-    );
-    assert_eq!(
-        rules.blocking_rule(&Workload::default(), utc(2026, 12, 2, 9, 0)),
+        blocked(&rules, utc(2026, 12, 2, 9, 0)),
         Some(Unavailability::OutsideHours)
     );
 }
@@ -90,12 +91,7 @@ fn a_period_ending_at_24_00_covers_until_local_midnight() {
 #[test]
 fn dst_start_in_sao_paulo_history_skips_the_missing_local_midnight() {
     // 2018-11-04: São Paulo clocks jumped from 00:00 to 01:00 (UTC-3 to UTC-2).
-    let rules = RoutingRules {
-        schedule: Some(WeeklySchedule::new(vec![
-            WorkingHours::new(7, 0, 120).unwrap()
-        ])),
-        ..sao_paulo()
-    };
+    let rules = working(vec![WorkingHours::new(7, 0, 120).unwrap()]);
     let saturday_evening = utc(2018, 11, 3, 23, 0); // 20:00 local, UTC-3
     assert_eq!(
         rules.next_available(&Workload::default(), saturday_evening),
@@ -103,13 +99,10 @@ fn dst_start_in_sao_paulo_history_skips_the_missing_local_midnight() {
         Some(utc(2018, 11, 4, 3, 0))
     );
     // 01:30 local on that Sunday (03:30 UTC) is inside 00:00–02:00.
-    assert_eq!(
-        rules.blocking_rule(&Workload::default(), utc(2018, 11, 4, 3, 30)),
-        None
-    );
+    assert_eq!(blocked(&rules, utc(2018, 11, 4, 3, 30)), None);
     // 02:00 local (04:00 UTC) is outside.
     assert_eq!(
-        rules.blocking_rule(&Workload::default(), utc(2018, 11, 4, 4, 0)),
+        blocked(&rules, utc(2018, 11, 4, 4, 0)),
         Some(Unavailability::OutsideHours)
     );
 }
@@ -117,21 +110,10 @@ fn dst_start_in_sao_paulo_history_skips_the_missing_local_midnight() {
 #[test]
 fn dst_end_in_sao_paulo_history_counts_the_repeated_hour_in_the_schedule() {
     // 2019-02-17 00:00 (UTC-2) became 2019-02-16 23:00 (UTC-3): 23:xx happened twice.
-    let rules = RoutingRules {
-        schedule: Some(WeeklySchedule::new(vec![
-            WorkingHours::new(6, 1380, 1440).unwrap()
-        ])),
-        ..sao_paulo()
-    };
+    let rules = working(vec![WorkingHours::new(6, 1380, 1440).unwrap()]);
     // First 23:30 (UTC-2) = 01:30 UTC, second 23:30 (UTC-3) = 02:30 UTC: both inside.
-    assert_eq!(
-        rules.blocking_rule(&Workload::default(), utc(2019, 2, 17, 1, 30)),
-        None
-    );
-    assert_eq!(
-        rules.blocking_rule(&Workload::default(), utc(2019, 2, 17, 2, 30)),
-        None
-    );
+    assert_eq!(blocked(&rules, utc(2019, 2, 17, 1, 30)), None);
+    assert_eq!(blocked(&rules, utc(2019, 2, 17, 2, 30)), None);
     // From Saturday noon, the next start is the first (earlier) 23:00: 01:00 UTC.
     assert_eq!(
         rules.next_available(&Workload::default(), utc(2019, 2, 16, 14, 0)),
@@ -150,15 +132,9 @@ fn leave_covers_whole_local_days() {
         ..sao_paulo()
     };
     // 2026-12-24 02:59 UTC is still the 23rd in São Paulo.
-    assert_eq!(
-        rules.blocking_rule(&Workload::default(), utc(2026, 12, 24, 2, 59)),
-        None
-    );
+    assert_eq!(blocked(&rules, utc(2026, 12, 24, 2, 59)), None);
     let on_leave = utc(2026, 12, 24, 3, 0);
-    assert_eq!(
-        rules.blocking_rule(&Workload::default(), on_leave),
-        Some(Unavailability::OnLeave)
-    );
+    assert_eq!(blocked(&rules, on_leave), Some(Unavailability::OnLeave));
     assert_eq!(
         rules.next_available(&Workload::default(), on_leave),
         Some(utc(2026, 12, 26, 3, 0))
@@ -223,7 +199,7 @@ fn reasons_follow_the_contract_precedence() {
     let saturday = utc(2026, 12, 5, 15, 0);
     // Outside hours (Saturday) comes before on leave.
     assert_eq!(
-        rules.blocking_rule(&Workload::default(), saturday),
+        blocked(&rules, saturday),
         Some(Unavailability::OutsideHours)
     );
     let names: Vec<&str> = [
@@ -254,10 +230,7 @@ fn reasons_follow_the_contract_precedence() {
 
 #[test]
 fn schedule_without_periods_is_never_available() {
-    let rules = RoutingRules {
-        schedule: Some(WeeklySchedule::new(Vec::new())),
-        ..sao_paulo()
-    };
+    let rules = working(Vec::new());
     assert_eq!(
         rules.next_available(&Workload::default(), utc(2026, 12, 1, 0, 0)),
         None

@@ -77,12 +77,15 @@ fn doubling() -> MockRetryPolicy {
     retry
 }
 
-fn claims(outbox: &mut MockCrmOutbox, items: Vec<OutboxItem>) {
+/// An outbox whose one claim of due items hands out `items`.
+fn claiming(items: Vec<OutboxItem>) -> MockCrmOutbox {
+    let mut outbox = MockCrmOutbox::new();
     outbox
         .expect_claim_due()
         .with(eq(now()), eq(now() + secs(300)), eq(10))
         .times(1)
         .return_once(move |_, _, _| Ok(items));
+    outbox
 }
 
 fn service(
@@ -105,10 +108,41 @@ fn never() -> bool {
     false
 }
 
+/// One round with the CRM never pausing and the retry policy doubling.
+fn deliver_round(outbox: MockCrmOutbox, gateway: MockCrmGateway) -> DeliveryRound {
+    service(outbox, gateway, no_pause(), doubling())
+        .deliver_due(&never)
+        .unwrap()
+}
+
+/// Expects the item `id` completed once, on its first attempt.
+fn completes(outbox: &mut MockCrmOutbox, id: i64) {
+    outbox
+        .expect_complete()
+        .with(eq(claim(id)), eq(1), eq(now()))
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+}
+
+/// Expects the item `id` released once until `until`.
+fn releases(outbox: &mut MockCrmOutbox, id: i64, until: DateTime<Utc>) {
+    outbox
+        .expect_release()
+        .with(eq(claim(id)), eq(until), eq(now()))
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+}
+
+fn transient(reason: &str, retry_after_secs: Option<u64>) -> CrmError {
+    CrmError::Transient {
+        reason: reason.into(),
+        retry_after_secs,
+    }
+}
+
 #[test]
 fn delivers_the_owner_then_the_note_and_completes_both() {
-    let mut outbox = MockCrmOutbox::new();
-    claims(&mut outbox, vec![set_owner(1), note(2)]);
+    let mut outbox = claiming(vec![set_owner(1), note(2)]);
     let mut gateway = MockCrmGateway::new();
     let mut order = Sequence::new();
     gateway
@@ -126,19 +160,9 @@ fn delivers_the_owner_then_the_note_and_completes_both() {
         .times(1)
         .in_sequence(&mut order)
         .returning(|_, _| Ok(()));
-    outbox
-        .expect_complete()
-        .with(eq(claim(1)), eq(1), eq(now()))
-        .times(1)
-        .returning(|_, _, _| Ok(()));
-    outbox
-        .expect_complete()
-        .with(eq(claim(2)), eq(1), eq(now()))
-        .times(1)
-        .returning(|_, _, _| Ok(()));
-    let round = service(outbox, gateway, no_pause(), doubling())
-        .deliver_due(&never)
-        .unwrap();
+    completes(&mut outbox, 1);
+    completes(&mut outbox, 2);
+    let round = deliver_round(outbox, gateway);
     assert_eq!(
         round,
         DeliveryRound {
@@ -151,10 +175,9 @@ fn delivers_the_owner_then_the_note_and_completes_both() {
 
 #[test]
 fn a_note_with_an_author_is_added_as_that_author() {
-    let mut outbox = MockCrmOutbox::new();
     let mut authored = note(1);
     authored.note_author = Some(owner());
-    claims(&mut outbox, vec![authored]);
+    let mut outbox = claiming(vec![authored]);
     let mut gateway = MockCrmGateway::new();
     gateway
         .expect_add_note_as()
@@ -162,21 +185,14 @@ fn a_note_with_an_author_is_added_as_that_author() {
         .times(1)
         .returning(|_, _, _| Ok(()));
     gateway.expect_add_note().never();
-    outbox
-        .expect_complete()
-        .with(eq(claim(1)), eq(1), eq(now()))
-        .times(1)
-        .returning(|_, _, _| Ok(()));
-    let round = service(outbox, gateway, no_pause(), doubling())
-        .deliver_due(&never)
-        .unwrap();
+    completes(&mut outbox, 1);
+    let round = deliver_round(outbox, gateway);
     assert_eq!(round.delivered, 1);
 }
 
 #[test]
 fn a_permanent_error_fails_the_item_with_the_reason() {
-    let mut outbox = MockCrmOutbox::new();
-    claims(&mut outbox, vec![set_owner(1)]);
+    let mut outbox = claiming(vec![set_owner(1)]);
     let mut gateway = MockCrmGateway::new();
     gateway.expect_set_owner().times(1).returning(|_, _| {
         Err(CrmError::Permanent {
@@ -193,25 +209,22 @@ fn a_permanent_error_fails_the_item_with_the_reason() {
         )
         .times(1)
         .returning(|_, _, _, _| Ok(()));
-    let round = service(outbox, gateway, no_pause(), doubling())
-        .deliver_due(&never)
-        .unwrap();
+    let round = deliver_round(outbox, gateway);
     assert_eq!(round.failed, 1);
     assert_eq!(round.delivered, 0);
 }
 
 #[test]
 fn a_transient_error_reschedules_with_the_backoff() {
-    let mut outbox = MockCrmOutbox::new();
     let mut retried = note(1);
     retried.attempts = 2;
-    claims(&mut outbox, vec![retried]);
+    let mut outbox = claiming(vec![retried]);
     let mut gateway = MockCrmGateway::new();
     gateway.expect_add_note().times(1).returning(|_, _| {
-        Err(CrmError::Transient {
-            reason: "Pipedrive respondeu 500 Internal Server Error".into(),
-            retry_after_secs: None,
-        })
+        Err(transient(
+            "Pipedrive respondeu 500 Internal Server Error",
+            None,
+        ))
     });
     let mut retry = MockRetryPolicy::new();
     retry
@@ -238,14 +251,13 @@ fn a_transient_error_reschedules_with_the_backoff() {
 
 #[test]
 fn the_wait_the_crm_asked_for_is_passed_to_the_retry_policy() {
-    let mut outbox = MockCrmOutbox::new();
-    claims(&mut outbox, vec![set_owner(1)]);
+    let mut outbox = claiming(vec![set_owner(1)]);
     let mut gateway = MockCrmGateway::new();
     gateway.expect_set_owner().times(1).returning(|_, _| {
-        Err(CrmError::Transient {
-            reason: "Pipedrive respondeu 429 Too Many Requests".into(),
-            retry_after_secs: Some(30),
-        })
+        Err(transient(
+            "Pipedrive respondeu 429 Too Many Requests",
+            Some(30),
+        ))
     });
     outbox
         .expect_reschedule()
@@ -258,24 +270,21 @@ fn the_wait_the_crm_asked_for_is_passed_to_the_retry_policy() {
         )
         .times(1)
         .returning(|_, _, _, _, _| Ok(()));
-    service(outbox, gateway, no_pause(), doubling())
-        .deliver_due(&never)
-        .unwrap();
+    deliver_round(outbox, gateway);
 }
 
 #[test]
 fn an_item_failing_temporarily_for_a_day_is_given_up() {
-    let mut outbox = MockCrmOutbox::new();
     let mut old = set_owner(1);
     old.created_at = now() - secs(24 * 3600);
     old.attempts = 150;
-    claims(&mut outbox, vec![old]);
+    let mut outbox = claiming(vec![old]);
     let mut gateway = MockCrmGateway::new();
     gateway.expect_set_owner().times(1).returning(|_, _| {
-        Err(CrmError::Transient {
-            reason: "falha de rede ao chamar o Pipedrive: connection refused".into(),
-            retry_after_secs: None,
-        })
+        Err(transient(
+            "falha de rede ao chamar o Pipedrive: connection refused",
+            None,
+        ))
     });
     outbox
         .expect_fail()
@@ -314,14 +323,10 @@ fn a_spent_budget_before_the_round_claims_nothing() {
 
 #[test]
 fn a_budget_spent_mid_round_releases_the_rest_until_the_reset() {
-    let mut outbox = MockCrmOutbox::new();
-    claims(&mut outbox, vec![set_owner(1), note(2), set_owner(3)]);
+    let mut outbox = claiming(vec![set_owner(1), note(2), set_owner(3)]);
     let mut gateway = MockCrmGateway::new();
     gateway.expect_set_owner().times(1).returning(|_, _| Ok(()));
-    outbox
-        .expect_complete()
-        .times(1)
-        .returning(|_, _, _| Ok(()));
+    completes(&mut outbox, 1);
     let mut throttle = MockCrmThrottle::new();
     let checks = AtomicUsize::new(0);
     throttle.expect_pause().returning(move || {
@@ -333,11 +338,7 @@ fn a_budget_spent_mid_round_releases_the_rest_until_the_reset() {
         }
     });
     for id in [2, 3] {
-        outbox
-            .expect_release()
-            .with(eq(claim(id)), eq(now() + secs(2)), eq(now()))
-            .times(1)
-            .returning(|_, _, _| Ok(()));
+        releases(&mut outbox, id, now() + secs(2));
     }
     let round = service(outbox, gateway, throttle, doubling())
         .deliver_due(&never)
@@ -356,19 +357,11 @@ fn a_budget_spent_mid_round_releases_the_rest_until_the_reset() {
 
 #[test]
 fn a_stopping_worker_releases_what_it_has_not_tried() {
-    let mut outbox = MockCrmOutbox::new();
-    claims(&mut outbox, vec![set_owner(1), note(2)]);
+    let mut outbox = claiming(vec![set_owner(1), note(2)]);
     let mut gateway = MockCrmGateway::new();
     gateway.expect_set_owner().times(1).returning(|_, _| Ok(()));
-    outbox
-        .expect_complete()
-        .times(1)
-        .returning(|_, _, _| Ok(()));
-    outbox
-        .expect_release()
-        .with(eq(claim(2)), eq(now()), eq(now()))
-        .times(1)
-        .returning(|_, _, _| Ok(()));
+    completes(&mut outbox, 1);
+    releases(&mut outbox, 2, now());
     let asked = AtomicUsize::new(0);
     let stop_after_one = move || asked.fetch_add(1, Ordering::SeqCst) >= 1;
     let round = service(outbox, gateway, no_pause(), doubling())
@@ -391,11 +384,8 @@ fn a_store_failure_ends_the_round_with_the_error() {
 
 #[test]
 fn an_empty_outbox_is_a_quiet_round() {
-    let mut outbox = MockCrmOutbox::new();
-    claims(&mut outbox, Vec::new());
-    let round = service(outbox, MockCrmGateway::new(), no_pause(), doubling())
-        .deliver_due(&never)
-        .unwrap();
+    let outbox = claiming(Vec::new());
+    let round = deliver_round(outbox, MockCrmGateway::new());
     assert_eq!(round, DeliveryRound::default());
     assert!(!round.was_full(&DeliverySettings::DEFAULT));
 }

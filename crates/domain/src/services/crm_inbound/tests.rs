@@ -8,6 +8,7 @@ use super::*;
 use crate::clock::SystemClock;
 use crate::crm::CrmError;
 use crate::crm_events::{CrmEventId, MockCrmEventInbox};
+use crate::crm_inbound::tests::event;
 use crate::crm_inbound::{CrmFieldOption, FieldValue, MockCrmEventReader, MockCrmFieldOptions};
 use crate::crm_outbox::{MockCrmOutbox, MockCrmThrottle};
 use crate::ports::MockAssignmentPort;
@@ -93,15 +94,8 @@ impl Ports {
 
 fn created_deal(language: Option<FieldValue>) -> InboundCrmEvent {
     InboundCrmEvent {
-        action: InboundAction::Create,
-        record: Some(CrmTarget::Deal(42)),
-        converted_from: None,
-        merged_into: None,
-        by_a_person: false,
-        owner: None,
-        previous_owner: None,
-        owner_in_changes: false,
         language,
+        ..event(InboundAction::Create, CrmTarget::Deal(42))
     }
 }
 
