@@ -97,18 +97,22 @@ mod tests {
         )
     }
 
+    /// A pass over the entries older than `days`, in batches of 1000, without pauses.
+    fn pass(service: &AuditService, days: i64, stop: &StopSignal) -> Result<usize, DomainError> {
+        prune_all(
+            service,
+            chrono::Duration::days(days),
+            1000,
+            Duration::ZERO,
+            stop,
+        )
+    }
+
     #[test]
     fn a_pass_deletes_batch_after_batch_until_one_deletes_nothing() {
         let (service, log) = scripted(vec![Ok(1000), Ok(1000), Ok(7), Ok(0)]);
         let (_keep, stop) = StopSignal::new();
-        let deleted = prune_all(
-            &service,
-            chrono::Duration::days(90),
-            1000,
-            Duration::ZERO,
-            &stop,
-        )
-        .unwrap();
+        let deleted = pass(&service, 90, &stop).unwrap();
         assert_eq!(deleted, 2007);
         let calls = log.calls.lock().unwrap().clone();
         assert_eq!(calls.len(), 4);
@@ -122,26 +126,13 @@ mod tests {
     fn a_pass_stops_at_the_first_error_and_when_asked_to() {
         let (service, _) = scripted(vec![Ok(1000), Err(DomainError::unavailable("down"))]);
         let (_keep, stop) = StopSignal::new();
-        let result = prune_all(
-            &service,
-            chrono::Duration::days(1),
-            1000,
-            Duration::ZERO,
-            &stop,
-        );
+        let result = pass(&service, 1, &stop);
         assert!(matches!(result, Err(DomainError::Unavailable(_))));
 
         let (service, log) = scripted(vec![Ok(1000), Ok(1000)]);
         let (owner, stop) = StopSignal::new();
         drop(owner);
-        let deleted = prune_all(
-            &service,
-            chrono::Duration::days(1),
-            1000,
-            Duration::ZERO,
-            &stop,
-        )
-        .unwrap();
+        let deleted = pass(&service, 1, &stop).unwrap();
         assert_eq!(deleted, 1000, "stopped after the batch in flight");
         assert_eq!(log.calls.lock().unwrap().len(), 1);
     }

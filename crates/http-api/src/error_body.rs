@@ -30,8 +30,9 @@ pub async fn normalize(
         return Ok(replace_body(response, &body));
     }
     if (status.is_client_error() || status.is_server_error())
-        && !is_json(&response)
-        && !is_html(&response)
+        && !has_content_type(&response, "application/json")
+        // The operations page answers its errors with pages of its own (never with a cause).
+        && !has_content_type(&response, "text/html")
     {
         let text = status.canonical_reason().unwrap_or("Erro");
         return Ok(replace_body(response, &json_detail(text)));
@@ -39,21 +40,13 @@ pub async fn normalize(
     Ok(response)
 }
 
-/// The operations page answers its errors with pages of its own (never with a cause).
-fn is_html(response: &ServiceResponse<BoxBody>) -> bool {
+/// Whether the `Content-Type` of `response` starts with `media_type`.
+fn has_content_type(response: &ServiceResponse<BoxBody>, media_type: &str) -> bool {
     response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("text/html"))
-}
-
-fn is_json(response: &ServiceResponse<BoxBody>) -> bool {
-    response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/json"))
+        .is_some_and(|value| value.starts_with(media_type))
 }
 
 /// Swaps the body, keeping status, headers and the error (for the log).

@@ -180,6 +180,13 @@ impl From<actix_web::error::BlockingError> for ApiError {
     }
 }
 
+impl From<FieldError> for ApiError {
+    /// The 422 of one problem.
+    fn from(error: FieldError) -> Self {
+        Self::Validation(vec![error])
+    }
+}
+
 /// A blocking task that panicked or was cancelled.
 #[derive(Debug, thiserror::Error)]
 #[error("blocking task failed: {0}")]
@@ -208,6 +215,20 @@ impl Problems {
         } else {
             Err(ApiError::Validation(self.into_items()))
         }
+    }
+
+    /// Runs `parse` against a fresh record of problems: its value when nothing failed, else the
+    /// 422. A parser that records no problem yet gives no value is a bug (500).
+    pub fn collect<T>(parse: impl FnOnce(&mut Problems) -> Option<T>) -> Result<T, ApiError> {
+        let mut problems = Problems::new();
+        let value = parse(&mut problems);
+        problems.finish_parsed(value)
+    }
+
+    /// `value` when nothing failed, else the 422; no problem and no value is a bug (500).
+    pub fn finish_parsed<T>(self, value: Option<T>) -> Result<T, ApiError> {
+        self.finish()?;
+        value.ok_or_else(|| ApiError::internal("parsed without problems but without a value"))
     }
 
     /// `value` when nothing failed, else the 422.
@@ -292,22 +313,18 @@ mod tests {
 
     #[test]
     fn transport_errors_have_their_fixed_texts() {
-        assert_eq!(
-            answer(ApiError::Unauthorized),
-            (401, json!({"detail": "API Key inválida"}))
-        );
-        assert_eq!(
-            answer(ApiError::Forbidden),
-            (403, json!({"detail": "Acesso negado para esta chave"}))
-        );
-        assert_eq!(
-            answer(ApiError::PayloadTooLarge),
-            (413, json!({"detail": "Corpo da requisição grande demais"}))
-        );
-        assert_eq!(
-            answer(ApiError::NotFound),
-            (404, json!({"detail": "Not Found"}))
-        );
+        for (error, status, detail) in [
+            (ApiError::Unauthorized, 401, "API Key inválida"),
+            (ApiError::Forbidden, 403, "Acesso negado para esta chave"),
+            (
+                ApiError::PayloadTooLarge,
+                413,
+                "Corpo da requisição grande demais",
+            ),
+            (ApiError::NotFound, 404, "Not Found"),
+        ] {
+            assert_eq!(answer(error), (status, json!({ "detail": detail })));
+        }
         let not_allowed = ApiError::MethodNotAllowed {
             allowed: vec![Method::GET],
         };

@@ -3,15 +3,16 @@
 //! same fingerprint.
 
 use actix_web::http::header::HeaderName;
-use actix_web::HttpRequest;
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 use chrono::{DateTime, Utc};
 use consultores_domain::{IdempotencyClaim, IdempotencyKey};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::auth::Caller;
+use crate::errors::ApiError;
 use crate::input::{JsonBody, QueryParams};
-use crate::validation::{FieldError, Loc, Place};
+use crate::validation::{FieldError, Loc, Place, Problems};
 
 /// The request header.
 pub const IDEMPOTENCY_KEY_HEADER: HeaderName = HeaderName::from_static("idempotency-key");
@@ -45,6 +46,31 @@ pub fn claim(
         fingerprint,
         now,
     )))
+}
+
+/// The claim of `req` over `body` and the body as `parse` reads it, or the 422 listing the
+/// problems of both, the header's first.
+pub fn claim_and_body<T>(
+    req: &HttpRequest,
+    caller: &Caller,
+    body: &JsonBody,
+    now: DateTime<Utc>,
+    parse: impl FnOnce(&JsonBody, &mut Problems) -> Option<T>,
+) -> Result<(Option<IdempotencyClaim>, T), ApiError> {
+    Problems::collect(|problems| {
+        let claim = problems.take(claim(req, caller, Some(body), now)).flatten();
+        parse(body, problems).map(|value| (claim, value))
+    })
+}
+
+/// A 200 under way, marked as a replay (`Idempotency-Replayed: true`) when it is the stored
+/// answer of an earlier request.
+pub fn replayable(replayed: bool) -> HttpResponseBuilder {
+    let mut response = HttpResponse::Ok();
+    if replayed {
+        response.insert_header((IDEMPOTENCY_REPLAYED_HEADER, "true"));
+    }
+    response
 }
 
 /// SHA-256 (hex) of method, path, query and canonical body. The query is what the handler

@@ -8,6 +8,7 @@
 //! gauge is rebuilt at every scrape, so a language leaves it when its last contact does.
 
 use consultores_domain::{Language, PoolState};
+use prometheus::core::Collector;
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
@@ -39,101 +40,94 @@ impl Metrics {
 
     fn try_new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new();
-        let requests = IntCounterVec::new(
-            Opts::new(
-                "http_requests_total",
-                "HTTP requests answered, by method, route pattern and status.",
-            ),
-            &["method", "route", "status"],
-        )?;
-        let durations = HistogramVec::new(
-            HistogramOpts::new(
-                "http_request_duration_seconds",
-                "Time to answer an HTTP request, by route pattern.",
-            ),
-            &["route"],
-        )?;
-        let assignments = IntCounterVec::new(
-            Opts::new(
+        let gauge = |name: &str, help: &str| registered(&registry, IntGauge::new(name, help));
+        let counter = |name: &str, help: &str| registered(&registry, IntCounter::new(name, help));
+        let by = |name: &str, help: &str, label: &str| {
+            registered(
+                &registry,
+                IntCounterVec::new(Opts::new(name, help), &[label]),
+            )
+        };
+        Ok(Self {
+            requests: registered(
+                &registry,
+                IntCounterVec::new(
+                    Opts::new(
+                        "http_requests_total",
+                        "HTTP requests answered, by method, route pattern and status.",
+                    ),
+                    &["method", "route", "status"],
+                ),
+            )?,
+            durations: registered(
+                &registry,
+                HistogramVec::new(
+                    HistogramOpts::new(
+                        "http_request_duration_seconds",
+                        "Time to answer an HTTP request, by route pattern.",
+                    ),
+                    &["route"],
+                ),
+            )?,
+            assignments: by(
                 "consultores_assignments_total",
                 "Contacts handed to a consultant by the rotation, by language.",
-            ),
-            &["idioma"],
-        )?;
-        let none_available = IntCounter::new(
-            "consultores_assignments_none_available_total",
-            "Rotation requests that found no eligible consultant.",
-        )?;
-        let pool_connections = IntGauge::new(
-            "consultores_db_pool_connections",
-            "Database connections currently open (idle and in use).",
-        )?;
-        let pool_idle = IntGauge::new(
-            "consultores_db_pool_idle_connections",
-            "Database connections open and idle.",
-        )?;
-        let pool_max_size = IntGauge::new(
-            "consultores_db_pool_max_size",
-            "Largest number of database connections the pool may open.",
-        )?;
-        let webhooks = IntCounterVec::new(
-            Opts::new(
+                "idioma",
+            )?,
+            none_available: counter(
+                "consultores_assignments_none_available_total",
+                "Rotation requests that found no eligible consultant.",
+            )?,
+            pool_connections: gauge(
+                "consultores_db_pool_connections",
+                "Database connections currently open (idle and in use).",
+            )?,
+            pool_idle: gauge(
+                "consultores_db_pool_idle_connections",
+                "Database connections open and idle.",
+            )?,
+            pool_max_size: gauge(
+                "consultores_db_pool_max_size",
+                "Largest number of database connections the pool may open.",
+            )?,
+            webhooks: by(
                 "consultores_pipedrive_webhooks_total",
                 "Pipedrive webhook deliveries accepted, by whether the event was new \
                  (novo=\"false\": a redelivery, dropped).",
-            ),
-            &["novo"],
-        )?;
-        let pipedrive_pending = IntGauge::new(
-            "consultores_pipedrive_pending_actions",
-            "Pipedrive actions (owner updates, notes) waiting for delivery; 0 with the integration off.",
-        )?;
-        let queue_waiting = IntGaugeVec::new(
-            Opts::new(
-                "consultores_queue_waiting",
-                "Contacts waiting in the queue, by language (`idioma`), counted at each scrape.",
-            ),
-            &["idioma"],
-        )?;
-        let queue_wait = Histogram::with_opts(
-            HistogramOpts::new(
-                "consultores_queue_wait_seconds",
-                "Time from joining the queue to being handed to a consultant (0 when served at once).",
-            )
-            .buckets(vec![
-                0.5, 1.0, 5.0, 15.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 14400.0, 86400.0,
-            ]),
-        )?;
-        let queue_expired = IntCounter::new(
-            "consultores_queue_expired_total",
-            "Queue entries that nobody took within their maximum wait.",
-        )?;
-        registry.register(Box::new(queue_waiting.clone()))?;
-        registry.register(Box::new(queue_wait.clone()))?;
-        registry.register(Box::new(queue_expired.clone()))?;
-        registry.register(Box::new(requests.clone()))?;
-        registry.register(Box::new(durations.clone()))?;
-        registry.register(Box::new(assignments.clone()))?;
-        registry.register(Box::new(none_available.clone()))?;
-        registry.register(Box::new(pool_connections.clone()))?;
-        registry.register(Box::new(pool_idle.clone()))?;
-        registry.register(Box::new(pool_max_size.clone()))?;
-        registry.register(Box::new(webhooks.clone()))?;
-        registry.register(Box::new(pipedrive_pending.clone()))?;
-        Ok(Self {
+                "novo",
+            )?,
+            pipedrive_pending: gauge(
+                "consultores_pipedrive_pending_actions",
+                "Pipedrive actions (owner updates, notes) waiting for delivery; 0 with the integration off.",
+            )?,
+            queue_waiting: registered(
+                &registry,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "consultores_queue_waiting",
+                        "Contacts waiting in the queue, by language (`idioma`), counted at each scrape.",
+                    ),
+                    &["idioma"],
+                ),
+            )?,
+            queue_wait: registered(
+                &registry,
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        "consultores_queue_wait_seconds",
+                        "Time from joining the queue to being handed to a consultant (0 when served at once).",
+                    )
+                    .buckets(vec![
+                        0.5, 1.0, 5.0, 15.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 14400.0,
+                        86400.0,
+                    ]),
+                ),
+            )?,
+            queue_expired: counter(
+                "consultores_queue_expired_total",
+                "Queue entries that nobody took within their maximum wait.",
+            )?,
             registry,
-            requests,
-            durations,
-            assignments,
-            none_available,
-            pool_connections,
-            pool_idle,
-            pool_max_size,
-            webhooks,
-            pipedrive_pending,
-            queue_waiting,
-            queue_wait,
-            queue_expired,
         })
     }
 
@@ -208,6 +202,17 @@ impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Metrics").finish_non_exhaustive()
     }
+}
+
+/// `collector`, registered in `registry` (the text exposition orders metrics by name, not by
+/// registration).
+fn registered<C: Collector + Clone + 'static>(
+    registry: &Registry,
+    collector: Result<C, prometheus::Error>,
+) -> Result<C, prometheus::Error> {
+    let collector = collector?;
+    registry.register(Box::new(collector.clone()))?;
+    Ok(collector)
 }
 
 /// Known HTTP verbs keep their name; anything else is `OTHER`, so random verbs make no series.

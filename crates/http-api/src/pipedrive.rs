@@ -12,6 +12,19 @@ use consultores_domain::{
     same_secret, CrmEventDecoder, CrmEventInbox, CrmOutbox, CrmUserDirectory,
 };
 
+/// `Debug` showing only `$field`: the other fields are ports, which have nothing to show.
+macro_rules! debug_showing {
+    ($type:ident, $field:ident) => {
+        impl fmt::Debug for $type {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($type))
+                    .field(stringify!($field), &self.$field)
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
 /// The integration's ports and settings.
 #[derive(Clone)]
 pub struct PipedriveIntegration {
@@ -23,13 +36,7 @@ pub struct PipedriveIntegration {
     pub webhook: Option<WebhookIntake>,
 }
 
-impl fmt::Debug for PipedriveIntegration {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PipedriveIntegration")
-            .field("webhook", &self.webhook)
-            .finish_non_exhaustive()
-    }
-}
+debug_showing!(PipedriveIntegration, webhook);
 
 /// What the webhook endpoint needs: who may call it, how to read a delivery, where to record it.
 #[derive(Clone)]
@@ -39,13 +46,7 @@ pub struct WebhookIntake {
     pub inbox: Arc<dyn CrmEventInbox>,
 }
 
-impl fmt::Debug for WebhookIntake {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WebhookIntake")
-            .field("credentials", &self.credentials)
-            .finish_non_exhaustive()
-    }
-}
+debug_showing!(WebhookIntake, credentials);
 
 /// HTTP basic-auth credentials (Pipedrive's only protection of webhooks, which are unsigned).
 /// `Debug` never shows the password.

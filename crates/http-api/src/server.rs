@@ -26,21 +26,26 @@ use crate::settings::HttpSettings;
 use crate::state::ApiState;
 use crate::{auth, error_body, extractor_errors, head, logging, request_id, request_metrics};
 
+/// The type of what [`app`] and [`app_with`] build: an `impl Trait` type, which stable Rust
+/// names only in return position, hence a macro rather than an alias.
+macro_rules! application {
+    () => {
+        App<
+            impl ServiceFactory<
+                ServiceRequest,
+                Config = (),
+                Response = ServiceResponse<impl MessageBody<Error = impl std::fmt::Debug> + 'static>,
+                Error = actix_web::Error,
+                InitError = (),
+            >,
+        >
+    };
+}
+
 /// The whole application: state, routes and middleware. Middleware, outermost first:
 /// request body bounds → request id → access log → metrics → JSON error bodies → CORS → HEAD as
 /// GET → routes (each wrapped in its own key check, [`auth::Require`]).
-pub fn app(
-    state: ApiState,
-    settings: HttpSettings,
-) -> App<
-    impl ServiceFactory<
-        ServiceRequest,
-        Config = (),
-        Response = ServiceResponse<impl MessageBody<Error = impl std::fmt::Debug> + 'static>,
-        Error = actix_web::Error,
-        InitError = (),
-    >,
-> {
+pub fn app(state: ApiState, settings: HttpSettings) -> application!() {
     app_with(state, settings, |_| {})
 }
 
@@ -51,15 +56,7 @@ pub fn app_with(
     state: ApiState,
     settings: HttpSettings,
     extra: impl FnOnce(&mut web::ServiceConfig),
-) -> App<
-    impl ServiceFactory<
-        ServiceRequest,
-        Config = (),
-        Response = ServiceResponse<impl MessageBody<Error = impl std::fmt::Debug> + 'static>,
-        Error = actix_web::Error,
-        InitError = (),
-    >,
-> {
+) -> application!() {
     let mut table = RouteTable::default();
     let routed = App::new()
         .into_utoipa_app()

@@ -62,13 +62,18 @@ impl Default for HttpSettings {
     }
 }
 
+/// A configured secret for `Debug`: whether there is one, never its value.
+pub fn redacted<T>(secret: Option<T>) -> Option<&'static str> {
+    secret.map(|_| "<redacted>")
+}
+
 impl std::fmt::Debug for HttpSettings {
     // The configured key is a secret: it never reaches a log through `{:?}`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpSettings")
             .field(
                 "configured_api_key",
-                &self.configured_api_key.as_ref().map(|_| "<redacted>"),
+                &redacted(self.configured_api_key.as_ref()),
             )
             .field("log_bodies", &self.log_bodies)
             .field("cors_origins", &self.cors_origins)

@@ -97,6 +97,21 @@ impl FieldError {
         }
     }
 
+    /// A failure of rule `kind` on the query parameter `name`, whose value was `raw`.
+    pub fn query(
+        kind: impl Into<Cow<'static, str>>,
+        name: &'static str,
+        msg: impl Into<String>,
+        raw: &str,
+    ) -> Self {
+        Self::new(
+            kind,
+            Loc::field(Place::Query, name),
+            msg,
+            Value::String(raw.to_owned()),
+        )
+    }
+
     /// A failure of one of the wire's own rules.
     pub fn rule(rule: WireRule, loc: Loc, input: Value) -> Self {
         Self::new(rule.kind(), loc, rule.message(), input)

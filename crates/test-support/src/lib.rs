@@ -1,15 +1,17 @@
 //! Test support for the actix tests of `consultores-http` (`tests/api`) and `consultores-web`
 //! (`tests/painel`): run a test on both real backends, capture the app's JSON log lines, build
-//! the API's state over a test database. A dev-dependency only.
+//! the API's state over a test database, requests to the JSON API. A dev-dependency only.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support: failing loudly is the point
 
 use std::io;
 use std::sync::{Arc, Mutex};
 
+use actix_web::http::Method;
+use actix_web::test::TestRequest;
 use consultores_domain::{
-    AuditService, Clock, ConsultantService, DispatchSignal, DistributionService, ProtocolService,
-    ReportService, WaitingQueueService,
+    ApiKeyStore, AuditService, Clock, ConsultantService, DispatchSignal, DistributionService,
+    ProtocolService, ReportService, StoreHealth, WaitingQueueService,
 };
 use consultores_http::ApiState;
 use consultores_persistence::testing::TestDatabase;
@@ -122,15 +124,39 @@ impl Logs {
 /// `logs`, as the binary wires it (without the optional webhooks and Pipedrive parts).
 pub fn api_state(database: &Database, clock: Arc<dyn Clock>, logs: &Logs) -> ApiState {
     let store = Arc::new(database.clone());
+    api_state_with_ports(database, clock, logs, store.clone(), store)
+}
+
+/// [`api_state`] with these key store and health ports (e.g. wrappers that count calls).
+pub fn api_state_with_ports(
+    database: &Database,
+    clock: Arc<dyn Clock>,
+    logs: &Logs,
+    api_keys: Arc<dyn ApiKeyStore>,
+    health: Arc<dyn StoreHealth>,
+) -> ApiState {
+    let store = Arc::new(database.clone());
     ApiState::new(
         ConsultantService::new(store.clone(), clock.clone()),
         DistributionService::new(store.clone(), clock.clone()),
         ProtocolService::new(store.clone(), clock.clone()),
         AuditService::new(store.clone(), clock.clone()),
         ReportService::new(store.clone(), store.clone()),
-        WaitingQueueService::new(store.clone(), clock, DispatchSignal::new()),
-        store.clone(),
-        store,
+        WaitingQueueService::new(store, clock, DispatchSignal::new()),
+        api_keys,
+        health,
         logs.logger(),
     )
+}
+
+/// A request to the JSON API with `key` as its `api-key` and `body`, if any, as JSON.
+pub fn api_request(method: Method, path: &str, key: &str, body: Option<Value>) -> TestRequest {
+    let request = TestRequest::default()
+        .method(method)
+        .uri(path)
+        .insert_header(("api-key", key));
+    match body {
+        Some(body) => request.set_json(body),
+        None => request,
+    }
 }

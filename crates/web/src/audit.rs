@@ -1,7 +1,7 @@
 //! "Auditoria" (`admin` only, like `GET /auditoria`): the record of operations with the same
 //! filters and keyset pages as the API.
 
-use actix_web::http::{Method, StatusCode};
+use actix_web::http::Method;
 use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse};
 use consultores_domain::{AuditAction, AuditEntity};
@@ -16,16 +16,6 @@ use crate::layout::{self, Section};
 use crate::session::SignedIn;
 use crate::state::WebState;
 
-const FIELDS: [&str; 7] = [
-    "entidade",
-    "entidade_id",
-    "acao",
-    "desde",
-    "ate",
-    "limit",
-    "cursor",
-];
-
 /// `GET /painel/auditoria`.
 pub async fn page(
     req: HttpRequest,
@@ -36,7 +26,7 @@ pub async fn page(
     let form = Form::query(&req);
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     for (name, value) in form.pairs() {
-        if FIELDS.contains(&name.as_str()) && !value.trim().is_empty() {
+        if AuditListQuery::FIELDS.contains(&name.as_str()) && !value.trim().is_empty() {
             query.append_pair(name, value.trim());
         }
     }
@@ -47,7 +37,10 @@ pub async fn page(
             let page = blocking(move || service.list(&filter)).await?;
             (Some(AuditPageResponse::from(page)), FieldErrors::default())
         }
-        Err(ApiError::Validation(items)) => (None, FieldErrors::from_validation(&items, &FIELDS)),
+        Err(ApiError::Validation(items)) => (
+            None,
+            FieldErrors::from_validation(&items, &AuditListQuery::FIELDS),
+        ),
         Err(other) => return Err(WebError::Internal(other.to_string())),
     };
     let value = |name: &str| form.get(name).unwrap_or_default().to_owned();
@@ -57,58 +50,38 @@ pub async fn page(
         .map(|cursor| {
             let mut next = url::form_urlencoded::Serializer::new(String::new());
             for (name, value) in form.pairs() {
-                if FIELDS.contains(&name.as_str()) && name != "cursor" && !value.trim().is_empty() {
+                if AuditListQuery::FIELDS.contains(&name.as_str())
+                    && name != "cursor"
+                    && !value.trim().is_empty()
+                {
                     next.append_pair(name, value.trim());
                 }
             }
             next.append_pair("cursor", &cursor);
             next.finish()
         });
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
     let text_field = |name: &'static str, label: &str, kind: &str| {
-        let error = errors.get(name);
-        html! {
-            div {
-                label for=(name) { (label) }
-                input id=(name) name=(name) type=(kind) value=(value(name))
-                    aria-describedby=[layout::described_by(name, error)];
-                (layout::field_error(name, error))
-            }
-        }
+        layout::input_field(name, label, kind, &value(name), errors.get(name))
     };
     Ok(layout::page_with_status(
-        status,
+        errors.status(),
         &who,
         Section::Audit,
         "Auditoria",
         html! {
             h1 { "Auditoria" }
             form.cartao.filtros method="get" action="/painel/auditoria" {
-                div {
-                    label for="entidade" { "Entidade" }
-                    select #entidade name="entidade" {
-                        option value="" { "Todas" }
-                        @for entity in AuditEntity::all() {
-                            option value=(entity.as_str()) selected[value("entidade") == entity.as_str()] { (entity.as_str()) }
-                        }
-                    }
-                    (layout::field_error("entidade", errors.get("entidade")))
-                }
+                (layout::select_field(
+                    "entidade", "Entidade", "Todas",
+                    AuditEntity::all().map(|entity| (entity.as_str(), entity.as_str())),
+                    &value("entidade"), errors.get("entidade"),
+                ))
                 (text_field("entidade_id", "Id da entidade", "text"))
-                div {
-                    label for="acao" { "Ação" }
-                    select #acao name="acao" {
-                        option value="" { "Todas" }
-                        @for action in AuditAction::all() {
-                            option value=(action.as_str()) selected[value("acao") == action.as_str()] { (action.as_str()) }
-                        }
-                    }
-                    (layout::field_error("acao", errors.get("acao")))
-                }
+                (layout::select_field(
+                    "acao", "Ação", "Todas",
+                    AuditAction::all().map(|action| (action.as_str(), action.as_str())),
+                    &value("acao"), errors.get("acao"),
+                ))
                 (text_field("desde", "Desde", "date"))
                 (text_field("ate", "Antes de", "date"))
                 div { button type="submit" { "Filtrar" } }

@@ -283,9 +283,7 @@ pub async fn create(
     body: Bytes,
     state: Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body);
-    who.check_csrf(&form)?;
-    who.require(Method::POST, "/consultor")?;
+    let form = who.change_form(&body, Method::POST, "/consultor")?;
     let values = Values::from_form(&form);
     let mut errors = FieldErrors::default();
     let Some(parsed) = parse(&values, &mut errors) else {
@@ -376,9 +374,7 @@ pub async fn update(
     body: Bytes,
     state: Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body);
-    who.check_csrf(&form)?;
-    who.require(Method::PUT, "/consultor/{consultor_id}")?;
+    let form = who.change_form(&body, Method::PUT, "/consultor/{consultor_id}")?;
     let id = consultant_id(&id)?;
     let values = Values::from_form(&form);
     let mut errors = FieldErrors::default();
@@ -426,9 +422,7 @@ pub async fn connection(
     body: Bytes,
     state: Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body);
-    who.check_csrf(&form)?;
-    who.require(Method::PUT, "/consultor/{consultor_id}/connection")?;
+    let form = who.change_form(&body, Method::PUT, "/consultor/{consultor_id}/connection")?;
     let id = consultant_id(&id)?;
     let online = match form.get("status") {
         Some("true") => true,
@@ -453,8 +447,7 @@ pub async fn remove(
     body: Bytes,
     state: Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
-    who.check_csrf(&Form::parse(&body))?;
-    who.require(Method::DELETE, "/consultor/{consultor_id}")?;
+    who.change_form(&body, Method::DELETE, "/consultor/{consultor_id}")?;
     let id = consultant_id(&id)?;
     let service = state.consultants.clone();
     let actor = who.actor();

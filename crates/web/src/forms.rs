@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use actix_web::http::StatusCode;
 use actix_web::HttpRequest;
 
 /// The decoded `name=value` pairs of a form or a query string.
@@ -25,11 +26,7 @@ impl Form {
 
     /// The last value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .rev()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+        consultores_http::input::query::last_value(&self.0, name)
     }
 
     /// The value of `name`, trimmed; `None` when absent or blank.
@@ -65,6 +62,15 @@ impl FieldErrors {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// The status of a page showing these messages: 422 when there is any.
+    pub fn status(&self) -> StatusCode {
+        if self.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
     }
 
     /// Keeps the value of `result`, or records its message for `field`.

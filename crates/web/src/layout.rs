@@ -39,13 +39,20 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
     })
 }
 
-fn head(title: &str) -> Markup {
+/// The whole document: its head, titled, and `body`.
+fn document(title: &str, body: Markup) -> Markup {
     html! {
-        meta charset="utf-8";
-        meta name="viewport" content="width=device-width, initial-scale=1";
-        title { (title) " · Consultores" }
-        link rel="stylesheet" href="/painel/static/painel.css";
-        script src="/painel/static/painel.js" defer {}
+        (DOCTYPE)
+        html lang="pt-BR" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Consultores" }
+                link rel="stylesheet" href="/painel/static/painel.css";
+                script src="/painel/static/painel.js" defer {}
+            }
+            body { (body) }
+        }
     }
 }
 
@@ -68,13 +75,7 @@ fn respond(status: StatusCode, markup: Markup) -> HttpResponse {
 pub fn bare(status: StatusCode, title: &str, body: Markup) -> HttpResponse {
     respond(
         status,
-        html! {
-            (DOCTYPE)
-            html lang="pt-BR" {
-                head { (head(title)) }
-                body { main #conteudo .estreito { (body) } }
-            }
-        },
+        document(title, html! { main #conteudo .estreito { (body) } }),
     )
 }
 
@@ -102,34 +103,31 @@ pub fn page_with_status(
     }
     respond(
         status,
-        html! {
-            (DOCTYPE)
-            html lang="pt-BR" {
-                head { (head(title)) }
-                body {
-                    a.pular href="#conteudo" { "Pular para o conteúdo" }
-                    header.topo {
-                        span.marca { "Consultores" }
-                        nav aria-label="Seções" {
-                            ul {
-                                @for item in &sections {
-                                    @let (href, label) = link(*item);
-                                    li {
-                                        a href=(href) aria-current=[(*item == section).then_some("page")] { (label) }
-                                    }
+        document(
+            title,
+            html! {
+                a.pular href="#conteudo" { "Pular para o conteúdo" }
+                header.topo {
+                    span.marca { "Consultores" }
+                    nav aria-label="Seções" {
+                        ul {
+                            @for item in &sections {
+                                @let (href, label) = link(*item);
+                                li {
+                                    a href=(href) aria-current=[(*item == section).then_some("page")] { (label) }
                                 }
                             }
                         }
-                        form.sair method="post" action="/painel/sair" {
-                            (csrf(who))
-                            span.quem { "Acesso: " (who.scope_label()) }
-                            button type="submit" { "Sair" }
-                        }
                     }
-                    main #conteudo { (body) }
+                    form.sair method="post" action="/painel/sair" {
+                        (csrf(who))
+                        span.quem { "Acesso: " (who.scope_label()) }
+                        button type="submit" { "Sair" }
+                    }
                 }
-            }
-        },
+                main #conteudo { (body) }
+            },
+        ),
     )
 }
 
@@ -143,6 +141,52 @@ pub fn field_error(id: &str, message: Option<&str>) -> Markup {
     html! {
         @if let Some(message) = message {
             p.erro id=(format!("{id}-erro")) role="alert" { (message) }
+        }
+    }
+}
+
+/// A labelled input with its message.
+pub fn input_field(
+    name: &str,
+    label: &str,
+    kind: &str,
+    value: &str,
+    error: Option<&str>,
+) -> Markup {
+    let input = html! {
+        input id=(name) name=(name) type=(kind) value=(value)
+            aria-describedby=[described_by(name, error)];
+    };
+    labelled(name, label, input, error)
+}
+
+/// A labelled choice, first of all an empty option (`blank`: any), with its message.
+pub fn select_field<V: AsRef<str>, T: AsRef<str>>(
+    name: &str,
+    label: &str,
+    blank: &str,
+    options: impl IntoIterator<Item = (V, T)>,
+    selected: &str,
+    error: Option<&str>,
+) -> Markup {
+    let choice = html! {
+        select id=(name) name=(name) {
+            option value="" { (blank) }
+            @for (value, text) in options {
+                option value=(value.as_ref()) selected[value.as_ref() == selected] { (text.as_ref()) }
+            }
+        }
+    };
+    labelled(name, label, choice, error)
+}
+
+/// A form control `control` named `name`, its label before it and its message after.
+fn labelled(name: &str, label: &str, control: Markup, error: Option<&str>) -> Markup {
+    html! {
+        div {
+            label for=(name) { (label) }
+            (control)
+            (field_error(name, error))
         }
     }
 }

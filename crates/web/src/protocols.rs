@@ -101,13 +101,8 @@ pub async fn list(
         .map(|consultant| (consultant.id.0, consultant.name.as_str()))
         .collect();
     let value = |name: &str| form.get(name).unwrap_or_default().to_owned();
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
     Ok(layout::page_with_status(
-        status,
+        errors.status(),
         &who,
         Section::Protocols,
         "Protocolos",
@@ -120,40 +115,18 @@ pub async fn list(
                         aria-describedby=[layout::described_by("numero", errors.get("numero"))];
                     (layout::field_error("numero", errors.get("numero")))
                 }
-                div {
-                    label for="consultor_id" { "Consultor" }
-                    select #consultor_id name="consultor_id" {
-                        option value="" { "Todos" }
-                        @for consultant in &consultants {
-                            option value=(consultant.id.0) selected[value("consultor_id") == consultant.id.0.to_string()] {
-                                (consultant.name.as_str())
-                            }
-                        }
-                    }
-                    (layout::field_error("consultor_id", errors.get("consultor_id")))
-                }
-                div {
-                    label for="status" { "Situação" }
-                    select #status name="status" {
-                        option value="" { "Todas" }
-                        @for item in ProtocolStatus::all() {
-                            option value=(item.as_str()) selected[value("status") == item.as_str()] { (status_label(item)) }
-                        }
-                    }
-                    (layout::field_error("status", errors.get("status")))
-                }
-                div {
-                    label for="de" { "Aberto de" }
-                    input #de name="de" type="date" value=(value("de"))
-                        aria-describedby=[layout::described_by("de", errors.get("de"))];
-                    (layout::field_error("de", errors.get("de")))
-                }
-                div {
-                    label for="ate" { "até" }
-                    input #ate name="ate" type="date" value=(value("ate"))
-                        aria-describedby=[layout::described_by("ate", errors.get("ate"))];
-                    (layout::field_error("ate", errors.get("ate")))
-                }
+                (layout::select_field(
+                    "consultor_id", "Consultor", "Todos",
+                    consultants.iter().map(|consultant| (consultant.id.0.to_string(), consultant.name.as_str())),
+                    &value("consultor_id"), errors.get("consultor_id"),
+                ))
+                (layout::select_field(
+                    "status", "Situação", "Todas",
+                    ProtocolStatus::all().map(|item| (item.as_str(), status_label(item))),
+                    &value("status"), errors.get("status"),
+                ))
+                (layout::input_field("de", "Aberto de", "date", &value("de"), errors.get("de")))
+                (layout::input_field("ate", "até", "date", &value("ate"), errors.get("ate")))
                 div { button type="submit" { "Buscar" } }
             }
             @if errors.is_empty() {
@@ -327,9 +300,7 @@ pub async fn update(
     body: Bytes,
     state: Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body);
-    who.check_csrf(&form)?;
-    who.require(Method::PUT, "/protocolo/{protocolo_id}")?;
+    let form = who.change_form(&body, Method::PUT, "/protocolo/{protocolo_id}")?;
     let id = protocol_id(&id)?;
     let mut errors = FieldErrors::default();
     let status = errors.take(

@@ -1,7 +1,7 @@
 //! "Relatório": the assignments report of `GET /relatorios/atribuicoes` as a table and a bar
 //! chart drawn on the server (SVG), with its CSV download.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::header;
 use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::{Datelike, NaiveDate};
@@ -98,13 +98,8 @@ pub async fn page(
             }
         }
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
     Ok(layout::page_with_status(
-        status,
+        errors.status(),
         &who,
         Section::Report,
         "Relatório",

@@ -230,32 +230,34 @@ fn integer(text: &str, field: &'static str, errors: &mut FieldErrors) -> Option<
 
 /// One row of hours: both blank is no period; otherwise both must be valid, start before end.
 fn hours(day: u8, start: &str, end: &str) -> Result<Option<WorkingHours>, String> {
-    if start.is_empty() && end.is_empty() {
-        return Ok(None);
-    }
-    if start.is_empty() || end.is_empty() {
-        return Err("informe o início e o fim".to_owned());
-    }
-    let start = parse_time_of_day(start).map_err(|e| format!("início: {e}"))?;
-    let end = parse_time_of_day(end).map_err(|e| format!("fim: {e}"))?;
-    WorkingHours::new(day, start, end)
-        .map(Some)
-        .map_err(|e| format!("fim: {e}"))
+    row(start, end, "informe o início e o fim", |start, end| {
+        let start = parse_time_of_day(start).map_err(|e| format!("início: {e}"))?;
+        let end = parse_time_of_day(end).map_err(|e| format!("fim: {e}"))?;
+        WorkingHours::new(day, start, end).map_err(|e| format!("fim: {e}"))
+    })
 }
 
 /// One row of days off: both blank is none; otherwise both dates, `de <= ate`.
 fn days_off(from: &str, to: &str) -> Result<Option<Leave>, String> {
-    if from.is_empty() && to.is_empty() {
-        return Ok(None);
+    row(from, to, "informe as duas datas (de e até)", |from, to| {
+        let from = parse_date(from).map_err(|e| format!("de: {e}"))?;
+        let to = parse_date(to).map_err(|e| format!("até: {e}"))?;
+        Leave::new(from, to).map_err(|e| format!("até: {e}"))
+    })
+}
+
+/// A row of two fields: both blank is nothing, one blank is `incomplete`, else `read` of both.
+fn row<T>(
+    first: &str,
+    second: &str,
+    incomplete: &str,
+    read: impl FnOnce(&str, &str) -> Result<T, String>,
+) -> Result<Option<T>, String> {
+    match (first.is_empty(), second.is_empty()) {
+        (true, true) => Ok(None),
+        (false, false) => read(first, second).map(Some),
+        _ => Err(incomplete.to_owned()),
     }
-    if from.is_empty() || to.is_empty() {
-        return Err("informe as duas datas (de e até)".to_owned());
-    }
-    let from = parse_date(from).map_err(|e| format!("de: {e}"))?;
-    let to = parse_date(to).map_err(|e| format!("até: {e}"))?;
-    Leave::new(from, to)
-        .map(Some)
-        .map_err(|e| format!("até: {e}"))
 }
 
 /// The rules' part of the consultant form.

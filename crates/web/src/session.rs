@@ -71,6 +71,15 @@ impl SignedIn {
         }
     }
 
+    /// The form of a change through the API route `method path`: read from `body`, refused
+    /// when its `csrf` is not this session's token or the key may not call that route.
+    pub fn change_form(&self, body: &[u8], method: Method, path: &str) -> Result<Form, WebError> {
+        let form = Form::parse(body);
+        self.check_csrf(&form)?;
+        self.require(method, path)?;
+        Ok(form)
+    }
+
     pub fn actor(&self) -> consultores_domain::Actor {
         self.session.actor(self.request_id.clone())
     }

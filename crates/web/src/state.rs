@@ -23,7 +23,7 @@ impl std::fmt::Debug for WebSettings {
         f.debug_struct("WebSettings")
             .field(
                 "configured_api_key",
-                &self.configured_api_key.as_ref().map(|_| "<redacted>"),
+                &consultores_http::settings::redacted(self.configured_api_key.as_ref()),
             )
             .field("session_idle", &self.session_idle)
             .field("default_time_zone", &self.default_time_zone)

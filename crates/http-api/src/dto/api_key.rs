@@ -102,9 +102,7 @@ impl WireFields for ApiKeyCreateRequest {
 impl ApiKeyCreateRequest {
     /// Reads, checks and parses the body of `POST /api-keys`.
     pub fn parse(body: &JsonBody, problems: &mut Problems) -> Option<NewApiKey> {
-        let new = Self::parse_into(body, problems);
-        problems.order_fields(Place::Body, &Self::wire_order());
-        new
+        Self::read_in_order(body, problems, Self::parse_into)
     }
 
     fn parse_into(body: &JsonBody, problems: &mut Problems) -> Option<NewApiKey> {

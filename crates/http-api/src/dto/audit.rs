@@ -17,6 +17,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::time::timestamp;
+use crate::input::query::parsed;
 use crate::input::{QueryParams, Slot};
 use crate::validation::{FieldError, Loc, Place, Problems};
 
@@ -226,11 +227,11 @@ pub(crate) fn page(query: &QueryParams, problems: &mut Problems) -> Option<Audit
         Some(raw) => match raw.trim().parse::<i64>() {
             Ok(id) if id > 0 => Some(Some(AuditEntryId(id))),
             _ => {
-                problems.push(FieldError::new(
+                problems.push(FieldError::query(
                     "cursor_invalid",
-                    Loc::field(Place::Query, "cursor"),
+                    "cursor",
                     "cursor inválido: use o proximo_cursor de uma página anterior",
-                    Value::String(raw.to_owned()),
+                    raw,
                 ));
                 None
             }
@@ -245,16 +246,7 @@ pub(crate) fn choice<T: FromStr<Err = InvalidValue>>(
     name: &'static str,
     problems: &mut Problems,
 ) -> Option<T> {
-    let raw = query.last(name)?;
-    raw.parse::<T>()
-        .map_err(|problem| {
-            problems.push(FieldError::invalid(
-                &problem,
-                Loc::field(Place::Query, name),
-                Value::String(raw.to_owned()),
-            ));
-        })
-        .ok()
+    parsed(query.last(name), name, problems, str::parse)
 }
 
 /// An instant: RFC 3339 (`2026-11-29T14:30:00Z`, `…+00:00`, `…-03:00`), a date and time without
@@ -284,12 +276,12 @@ fn instant(
     let raw = query.last(name)?;
     let parsed = parse_instant(raw);
     if parsed.is_none() {
-        problems.push(FieldError::new(
+        problems.push(FieldError::query(
             "datetime_parsing",
-            Loc::field(Place::Query, name),
+            name,
             "deve ser uma data e hora RFC 3339 (ex.: 2026-11-29T14:30:00-03:00) ou uma data \
              (2026-11-29)",
-            Value::String(raw.to_owned()),
+            raw,
         ));
     }
     parsed
@@ -323,7 +315,8 @@ pub struct AuditListQuery {
 }
 
 impl AuditListQuery {
-    const ORDER: [&'static str; 7] = [
+    /// Its parameters, in the order their problems are reported.
+    pub const FIELDS: [&'static str; 7] = [
         "entidade",
         "entidade_id",
         "acao",
@@ -350,7 +343,7 @@ impl AuditListQuery {
         let since = instant(query, "desde", &mut problems);
         let until = instant(query, "ate", &mut problems);
         let page = page(query, &mut problems);
-        problems.order_fields(Place::Query, &Self::ORDER);
+        problems.order_fields(Place::Query, &Self::FIELDS);
         problems.finish_with(page.map(|page| AuditFilter {
             entity,
             entity_id,

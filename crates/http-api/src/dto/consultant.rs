@@ -2,15 +2,15 @@
 
 use chrono::{DateTime, Utc};
 use consultores_domain::{
-    Consultant, ConsultantName, ConsultantPatch, Email, Language, LanguageList, NewConsultant,
-    Phone, PipedriveUserId,
+    availability, Consultant, ConsultantName, ConsultantPatch, Email, Language, LanguageList,
+    Limit, NewConsultant, Phone, PipedriveUserId,
 };
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::routing_rules::{LeaveWire, RoutingResponse, RuleFields, WorkingHoursWire, RULE_FIELDS};
+use super::routing_rules::{LeaveWire, RuleFields, WorkingHoursWire, RULE_FIELDS};
 use super::time::timestamp;
 use super::{check_shape, trimmed, WireFields};
 use crate::errors::ApiError;
@@ -92,18 +92,19 @@ pub struct ConsultantResponse {
 impl ConsultantResponse {
     /// The consultant as answered at `now` (the read-only status depends on the time).
     pub fn new(consultant: Consultant, now: DateTime<Utc>) -> Self {
-        let routing = RoutingResponse::new(&consultant, now);
+        let rules = &consultant.routing;
+        let status = availability(&consultant, now);
         Self {
-            peso: routing.peso,
-            limite_diario: routing.limite_diario,
-            limite_abertos: routing.limite_abertos,
-            fuso_horario: routing.fuso_horario,
-            horarios: routing.horarios,
-            ausencias: routing.ausencias,
-            disponivel: routing.disponivel,
-            motivo_indisponivel: routing.motivo_indisponivel,
-            atendimentos_hoje: routing.atendimentos_hoje,
-            protocolos_abertos: routing.protocolos_abertos,
+            peso: rules.weight.get(),
+            limite_diario: rules.daily_limit.map(Limit::get),
+            limite_abertos: rules.open_limit.map(Limit::get),
+            fuso_horario: rules.time_zone.name().to_owned(),
+            horarios: rules.schedule.as_ref().map(WorkingHoursWire::list),
+            ausencias: rules.leave.as_deref().map(LeaveWire::list),
+            disponivel: status.available(),
+            motivo_indisponivel: status.reason.map(|reason| reason.as_str()),
+            atendimentos_hoje: status.assignments_today,
+            protocolos_abertos: status.open_protocols,
             id: consultant.id.0,
             name: consultant.name.into(),
             email: consultant.email.map(String::from),
@@ -203,13 +204,13 @@ impl ConsultantCreateRequest {
     /// Reads, checks and parses the body of `POST /consultor`.
     pub fn parse(body: &JsonBody) -> Result<NewConsultant, ApiError> {
         let mut problems = Problems::new();
-        let new = Self::parse_into(body, &mut problems);
-        problems.order_fields(Place::Body, &Self::wire_order());
+        let new = Self::read_in_order(body, &mut problems, Self::parse_into);
         problems.finish_with(new)
     }
 
     fn parse_into(body: &JsonBody, problems: &mut Problems) -> Option<NewConsultant> {
         let mut reader = ObjectReader::open(body, problems)?;
+        let [active, in_rotation, online] = switches(&mut reader);
         let dto = Self {
             name: reader
                 .string("nome", Presence::Required)
@@ -221,17 +222,13 @@ impl ConsultantCreateRequest {
                 .value(),
             phone: reader.string("telefone", Presence::Nullable).value(),
             languages: reader.string_list("idiomas", Presence::Required).value(),
-            active: reader.bool("status_ativo", Presence::Optional).value(),
-            in_rotation: reader
-                .bool("status_ativo_sequencial", Presence::Optional)
-                .value(),
-            online: reader.bool("status_online", Presence::Optional).value(),
+            active,
+            in_rotation,
+            online,
             pipedrive_user_id: reader.int("id_pipedrive", Presence::Nullable).value(),
             ..Self::default()
         };
-        check_shape(&dto, &mut reader);
-        let rules = RuleFields::read(&mut reader);
-        let mut domain = DomainFields::new(&mut reader);
+        let (rules, mut domain) = checked(&dto, &mut reader);
         let name = domain.name(dto.name);
         let email = domain.email(dto.email);
         let phone = domain.phone(dto.phone);
@@ -305,13 +302,12 @@ impl ConsultantUpdateRequest {
     /// Reads, checks and parses the body of `PUT /consultor/{consultor_id}`, adding to the
     /// problems already found (e.g. in the path).
     pub fn parse(body: &JsonBody, problems: &mut Problems) -> Option<ConsultantPatch> {
-        let patch = Self::parse_into(body, problems);
-        problems.order_fields(Place::Body, &Self::wire_order());
-        patch
+        Self::read_in_order(body, problems, Self::parse_into)
     }
 
     fn parse_into(body: &JsonBody, problems: &mut Problems) -> Option<ConsultantPatch> {
         let mut reader = ObjectReader::open(body, problems)?;
+        let [active, in_rotation, online] = switches(&mut reader);
         let dto = Self {
             name: reader
                 .string("nome", Presence::Optional)
@@ -323,17 +319,13 @@ impl ConsultantUpdateRequest {
                 .patch(),
             phone: reader.string("telefone", Presence::Nullable).patch(),
             languages: reader.string_list("idiomas", Presence::Optional).value(),
-            active: reader.bool("status_ativo", Presence::Optional).value(),
-            in_rotation: reader
-                .bool("status_ativo_sequencial", Presence::Optional)
-                .value(),
-            online: reader.bool("status_online", Presence::Optional).value(),
+            active,
+            in_rotation,
+            online,
             pipedrive_user_id: reader.int("id_pipedrive", Presence::Nullable).patch(),
             ..Self::default()
         };
-        check_shape(&dto, &mut reader);
-        let rules = RuleFields::read(&mut reader);
-        let mut domain = DomainFields::new(&mut reader);
+        let (rules, mut domain) = checked(&dto, &mut reader);
         let mut patch = ConsultantPatch {
             name: dto.name.clone().and_then(|name| domain.name(Some(name))),
             email: dto.email.clone().map(|email| domain.email(email)),
@@ -351,6 +343,22 @@ impl ConsultantUpdateRequest {
         rules.patch_into(&mut patch);
         domain.ok().then_some(patch)
     }
+}
+
+/// `status_ativo`, `status_ativo_sequencial` and `status_online`, optional on create and update.
+fn switches(reader: &mut ObjectReader<'_>) -> [Option<bool>; 3] {
+    ["status_ativo", "status_ativo_sequencial", "status_online"]
+        .map(|name| reader.bool(name, Presence::Optional).value())
+}
+
+/// Checks the shape of `dto` and reads the rule fields; the domain's parsing follows.
+fn checked<'r, 'a, T: Validate + WireFields>(
+    dto: &T,
+    reader: &'r mut ObjectReader<'a>,
+) -> (RuleFields, DomainFields<'r, 'a>) {
+    check_shape(dto, reader);
+    let rules = RuleFields::read(reader);
+    (rules, DomainFields::new(reader))
 }
 
 /// The domain's parsing of consultant fields, recording refusals at their wire location and

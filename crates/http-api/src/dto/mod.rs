@@ -47,8 +47,8 @@ macro_rules! wire_enum_schema {
 }
 pub(crate) use wire_enum_schema;
 
-use crate::input::ObjectReader;
-use crate::validation::{record_validator_errors, Place};
+use crate::input::{JsonBody, ObjectReader};
+use crate::validation::{record_validator_errors, Place, Problems};
 
 /// Which wire name each Rust field of a request DTO has, in the declared order of the wire.
 pub(crate) trait WireFields {
@@ -66,6 +66,18 @@ pub(crate) trait WireFields {
     /// The wire names, in order.
     fn wire_order() -> Vec<&'static str> {
         Self::FIELDS.iter().map(|(_, wire)| *wire).collect()
+    }
+
+    /// What `parse` reads from `body`, the body's problems then ordered as the wire declares
+    /// the fields.
+    fn read_in_order<T>(
+        body: &JsonBody,
+        problems: &mut Problems,
+        parse: impl FnOnce(&JsonBody, &mut Problems) -> Option<T>,
+    ) -> Option<T> {
+        let value = parse(body, problems);
+        problems.order_fields(Place::Body, &Self::wire_order());
+        value
     }
 }
 

@@ -126,9 +126,7 @@ impl WireFields for ProtocolCreateRequest {
 impl ProtocolCreateRequest {
     /// Reads, checks and parses the body of `POST /protocolo`.
     pub fn parse(body: &JsonBody, problems: &mut Problems) -> Option<NewProtocol> {
-        let new = Self::parse_into(body, problems);
-        problems.order_fields(Place::Body, &Self::wire_order());
-        new
+        Self::read_in_order(body, problems, Self::parse_into)
     }
 
     fn parse_into(body: &JsonBody, problems: &mut Problems) -> Option<NewProtocol> {
@@ -185,9 +183,7 @@ impl WireFields for ProtocolUpdateRequest {
 impl ProtocolUpdateRequest {
     /// Reads, checks and parses the body of `PUT /protocolo/{protocolo_id}`.
     pub fn parse(body: &JsonBody, problems: &mut Problems) -> Option<ProtocolPatch> {
-        let patch = Self::parse_into(body, problems);
-        problems.order_fields(Place::Body, &Self::wire_order());
-        patch
+        Self::read_in_order(body, problems, Self::parse_into)
     }
 
     fn parse_into(body: &JsonBody, problems: &mut Problems) -> Option<ProtocolPatch> {

@@ -85,11 +85,11 @@ impl ReportQuery {
         let zone = match query.last("fuso_horario") {
             None => Some(default_zone),
             Some(raw) => parse_zone(raw).or_else(|| {
-                problems.push(FieldError::new(
+                problems.push(FieldError::query(
                     "value_error.time_zone",
-                    Loc::field(Place::Query, "fuso_horario"),
+                    "fuso_horario",
                     "deve ser um fuso horário IANA, como America/Sao_Paulo",
-                    Value::String(raw.to_owned()),
+                    raw,
                 ));
                 None
             }),
@@ -99,11 +99,11 @@ impl ReportQuery {
             Some("csv") => Some(ReportFormat::Csv),
             Some("json") => Some(ReportFormat::Json),
             Some(raw) => {
-                problems.push(FieldError::new(
+                problems.push(FieldError::query(
                     "enum",
-                    Loc::field(Place::Query, "formato"),
+                    "formato",
                     "deve ser csv ou json",
-                    Value::String(raw.to_owned()),
+                    raw,
                 ));
                 None
             }
@@ -142,11 +142,11 @@ fn date(query: &QueryParams, name: &'static str, problems: &mut Problems) -> Opt
         .filter(|date| YEARS.contains(&chrono::Datelike::year(date)))
         .ok_or(())
         .map_err(|_| {
-            problems.push(FieldError::new(
+            problems.push(FieldError::query(
                 "date_from_datetime_parsing",
-                Loc::field(Place::Query, name),
+                name,
                 "deve ser uma data no formato AAAA-MM-DD",
-                Value::String(raw.to_owned()),
+                raw,
             ));
         })
         .ok()

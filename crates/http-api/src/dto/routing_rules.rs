@@ -1,15 +1,14 @@
 //! The routing-rule fields of a consultant on the wire (`peso`, `limite_diario`,
 //! `limite_abertos`, `fuso_horario`, `horarios`, `ausencias`), read from a body into domain
-//! values with every refusal at its exact `loc` (`["body", "horarios", 0, "fim"]`), and written
-//! back with the read-only status fields.
+//! values with every refusal at its exact `loc` (`["body", "horarios", 0, "fim"]`), and their
+//! wire shapes (`horarios`, `ausencias`) written back.
 
-use chrono::{DateTime, Utc};
 use consultores_domain::routing::{
     format_time_of_day, parse_date, parse_time_of_day, parse_weekday,
 };
 use consultores_domain::{
-    availability, Consultant, ConsultantPatch, InvalidValue, Leave, Limit, RuleSettings,
-    WeeklySchedule, Weight, WorkingHours, Zone,
+    ConsultantPatch, InvalidValue, Leave, Limit, RuleSettings, WeeklySchedule, Weight,
+    WorkingHours, Zone,
 };
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -53,68 +52,31 @@ pub struct LeaveWire {
     pub ate: String,
 }
 
-/// The rule fields and read-only status of a consultant response (copied into
-/// [`super::consultant::ConsultantResponse`], whose schema lists them one by one).
-#[derive(Debug, Clone)]
-pub struct RoutingResponse {
-    /// Share of contacts, 1 to 100.
-    pub peso: i64,
-    /// At most this many rotation assignments per local day, or null (no limit).
-    pub limite_diario: Option<i64>,
-    /// Skipped while this many protocols are `aberto` or `em_andamento`, or null (no limit).
-    pub limite_abertos: Option<i64>,
-    /// IANA zone of the hours, leave and daily count (the service's default when not set).
-    pub fuso_horario: String,
-    /// Working hours, or null (always).
-    pub horarios: Option<Vec<WorkingHoursWire>>,
-    /// Days off, or null.
-    pub ausencias: Option<Vec<LeaveWire>>,
-    /// Read-only: the rotation would consider them right now for some language.
-    pub disponivel: bool,
-    /// Read-only: the first reason that applies (`inativo`, `fora_da_rotacao`, `offline`,
-    /// `fora_do_horario`, `ausente`, `limite_diario`, `limite_abertos`), or null.
-    pub motivo_indisponivel: Option<&'static str>,
-    /// Read-only: rotation assignments in their local today.
-    pub atendimentos_hoje: i64,
-    /// Read-only: their protocols that are `aberto` or `em_andamento`.
-    pub protocolos_abertos: i64,
+impl WorkingHoursWire {
+    /// A weekly schedule on the wire, period by period.
+    pub fn list(schedule: &WeeklySchedule) -> Vec<Self> {
+        schedule
+            .periods()
+            .iter()
+            .map(|p| Self {
+                dia: p.day,
+                inicio: format_time_of_day(p.start),
+                fim: format_time_of_day(p.end),
+            })
+            .collect()
+    }
 }
 
-impl RoutingResponse {
-    /// The rules of `consultant` and their status at `now`.
-    pub fn new(consultant: &Consultant, now: DateTime<Utc>) -> Self {
-        let rules = &consultant.routing;
-        let status = availability(consultant, now);
-        Self {
-            peso: rules.weight.get(),
-            limite_diario: rules.daily_limit.map(Limit::get),
-            limite_abertos: rules.open_limit.map(Limit::get),
-            fuso_horario: rules.time_zone.name().to_owned(),
-            horarios: rules.schedule.as_ref().map(|schedule| {
-                schedule
-                    .periods()
-                    .iter()
-                    .map(|p| WorkingHoursWire {
-                        dia: p.day,
-                        inicio: format_time_of_day(p.start),
-                        fim: format_time_of_day(p.end),
-                    })
-                    .collect()
-            }),
-            ausencias: rules.leave.as_ref().map(|leave| {
-                leave
-                    .iter()
-                    .map(|l| LeaveWire {
-                        de: l.from.format("%Y-%m-%d").to_string(),
-                        ate: l.to.format("%Y-%m-%d").to_string(),
-                    })
-                    .collect()
-            }),
-            disponivel: status.available(),
-            motivo_indisponivel: status.reason.map(|reason| reason.as_str()),
-            atendimentos_hoje: status.assignments_today,
-            protocolos_abertos: status.open_protocols,
-        }
+impl LeaveWire {
+    /// Days off on the wire.
+    pub fn list(leave: &[Leave]) -> Vec<Self> {
+        leave
+            .iter()
+            .map(|l| Self {
+                de: l.from.format("%Y-%m-%d").to_string(),
+                ate: l.to.format("%Y-%m-%d").to_string(),
+            })
+            .collect()
     }
 }
 

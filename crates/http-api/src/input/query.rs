@@ -44,11 +44,7 @@ impl QueryParams {
 
     /// The last value given for `name`.
     pub fn last(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .rev()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+        last_value(&self.0, name)
     }
 
     /// A required text parameter; a missing one is recorded.
@@ -115,14 +111,33 @@ pub fn require<T>(slot: Slot<T>, name: &'static str, problems: &mut Problems) ->
     }
 }
 
+/// The last value given for `name` among `pairs` (a query string or a form: the last wins).
+pub fn last_value<'p>(pairs: &'p [(String, String)], name: &str) -> Option<&'p str> {
+    pairs
+        .iter()
+        .rev()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
+}
+
 /// A language code in the query (`idioma`), parsed by the domain.
 pub fn language(
     raw: Option<&str>,
     name: &'static str,
     problems: &mut Problems,
 ) -> Option<consultores_domain::Language> {
+    parsed(raw, name, problems, consultores_domain::Language::parse)
+}
+
+/// The query parameter `name` (its value `raw`) as `parse` reads it, or a recorded problem.
+pub fn parsed<T>(
+    raw: Option<&str>,
+    name: &'static str,
+    problems: &mut Problems,
+    parse: impl FnOnce(&str) -> Result<T, consultores_domain::InvalidValue>,
+) -> Option<T> {
     let raw = raw?;
-    consultores_domain::Language::parse(raw)
+    parse(raw)
         .map_err(|problem| {
             problems.push(FieldError::invalid(
                 &problem,
@@ -187,11 +202,11 @@ pub fn crm_target(query: &QueryParams, problems: &mut Problems) -> Option<CrmTar
             continue;
         };
         if let Some(first) = given {
-            problems.push(FieldError::new(
+            problems.push(FieldError::query(
                 "value_error.crm_target",
-                Loc::field(Place::Query, name),
+                name,
                 format!("informe só um de deal_id, lead_id ou person_id (já veio {first})"),
-                Value::String(raw.to_owned()),
+                raw,
             ));
             continue;
         }

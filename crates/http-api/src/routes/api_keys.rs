@@ -35,14 +35,7 @@ pub async fn create(
     Acting(actor): Acting,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    let mut problems = Problems::new();
-    let new = ApiKeyCreateRequest::parse(&body, &mut problems);
-    problems.finish()?;
-    let Some(new) = new else {
-        return Err(ApiError::internal(
-            "key parsed without problems but without a value",
-        ));
-    };
+    let new = Problems::collect(|problems| ApiKeyCreateRequest::parse(&body, problems))?;
     let store = state.api_keys.clone();
     let now = state.distribution.now();
     let (key, secret) = blocking::run(move || store.create(&new, now, &actor)).await?;
@@ -86,7 +79,7 @@ pub async fn revoke(
     state: Data<ApiState>,
     Acting(actor): Acting,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path::id(&req, API_KEY_ID).map_err(|error| ApiError::Validation(vec![error]))?;
+    let id = path::required_id(&req, API_KEY_ID)?;
     let store = state.api_keys.clone();
     let now = state.distribution.now();
     let revoked = blocking::run(move || store.revoke(ApiKeyId(id), now, &actor)).await?;

@@ -15,7 +15,6 @@ use crate::errors::{ApiError, DetailResponse, ValidationErrorResponse};
 use crate::input::{path, QueryParams};
 use crate::routes::consultants::CONSULTANT_ID;
 use crate::state::ApiState;
-use crate::validation::Problems;
 
 /// The record of operations, newest first, in keyset pages.
 ///
@@ -69,15 +68,9 @@ pub async fn connection_history(
     req: HttpRequest,
     state: Data<ApiState>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut problems = Problems::new();
-    let id = problems.take(path::id(&req, CONSULTANT_ID));
-    let page = ConnectionHistoryQuery::parse(&QueryParams::of(&req), &mut problems);
-    problems.finish()?;
-    let (Some(id), Some(page)) = (id, page) else {
-        return Err(ApiError::internal(
-            "history parsed without problems but without values",
-        ));
-    };
+    let (id, page) = path::id_and(&req, CONSULTANT_ID, |problems| {
+        ConnectionHistoryQuery::parse(&QueryParams::of(&req), problems)
+    })?;
     let consultant = ConsultantId(id);
     let service = state.audit.clone();
     let history = blocking::run(move || service.connection_history(consultant, &page)).await?;

@@ -224,15 +224,8 @@ pub async fn update(
     Acting(actor): Acting,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    let mut problems = Problems::new();
-    let id = problems.take(path::id(&req, CONSULTANT_ID));
-    let patch = ConsultantUpdateRequest::parse(&body, &mut problems);
-    problems.finish()?;
-    let (Some(id), Some(patch)) = (id, patch) else {
-        return Err(ApiError::internal(
-            "update parsed without problems but without values",
-        ));
-    };
+    let (id, patch) =
+        path::id_and_body(&req, CONSULTANT_ID, &body, ConsultantUpdateRequest::parse)?;
     let service = state.consultants.clone();
     let check = PipedriveUserCheck::of(&state, &actor.request_id);
     let consultant = blocking::run(move || {
@@ -295,16 +288,10 @@ pub async fn connection(
     state: Data<ApiState>,
     Acting(actor): Acting,
 ) -> Result<HttpResponse, ApiError> {
-    let mut problems = Problems::new();
-    let id = problems.take(path::id(&req, CONSULTANT_ID));
-    let query = QueryParams::of(&req);
-    let online = require(query.bool("status", &mut problems), "status", &mut problems);
-    problems.finish()?;
-    let (Some(id), Some(online)) = (id, online) else {
-        return Err(ApiError::internal(
-            "connection parsed without problems but without values",
-        ));
-    };
+    let (id, online) = path::id_and(&req, CONSULTANT_ID, |problems| {
+        let query = QueryParams::of(&req);
+        require(query.bool("status", problems), "status", problems)
+    })?;
     let service = state.consultants.clone();
     let consultant =
         blocking::run(move || service.set_online(ConsultantId(id), online, &actor)).await?;
@@ -316,7 +303,5 @@ pub async fn connection(
 }
 
 pub(crate) fn consultant_id(req: &HttpRequest) -> Result<ConsultantId, ApiError> {
-    path::id(req, CONSULTANT_ID)
-        .map(ConsultantId)
-        .map_err(|error| ApiError::Validation(vec![error]))
+    path::required_id(req, CONSULTANT_ID).map(ConsultantId)
 }

@@ -46,14 +46,7 @@ pub async fn create(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let api = api(&state)?;
-    let mut problems = Problems::new();
-    let new = WebhookCreateRequest::parse(&body, &mut problems);
-    problems.finish()?;
-    let Some(new) = new else {
-        return Err(ApiError::internal(
-            "webhook parsed without problems but without a value",
-        ));
-    };
+    let new = Problems::collect(|problems| WebhookCreateRequest::parse(&body, problems))?;
     let secret = api.secrets.generate();
     let (webhook, secret) = blocking::run(move || {
         let now = chrono::Utc::now();
@@ -103,7 +96,7 @@ pub async fn remove(
     Acting(actor): Acting,
 ) -> Result<HttpResponse, ApiError> {
     let api = api(&state)?;
-    let id = path::id(&req, WEBHOOK_ID).map_err(|error| ApiError::Validation(vec![error]))?;
+    let id = path::required_id(&req, WEBHOOK_ID)?;
     let removed = blocking::run(move || {
         api.store
             .remove_webhook(WebhookId(id), chrono::Utc::now(), &actor)
@@ -133,28 +126,21 @@ pub async fn remove(
 #[get("/webhooks/{webhook_id}/entregas", wrap = "Require::of::<Self>()")]
 pub async fn deliveries(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let api = api(&state)?;
-    let mut problems = Problems::new();
-    let id = problems.take(path::id(&req, WEBHOOK_ID));
-    let query = QueryParams::of(&req);
-    let limit = match query.int("limit", &mut problems).value() {
-        None => Some(100),
-        Some(limit) if (1..=1000).contains(&limit) => u32::try_from(limit).ok(),
-        Some(limit) => {
-            problems.push(FieldError::new(
-                "value_error.range",
-                Loc::field(Place::Query, "limit"),
-                "deve estar entre 1 e 1000",
-                serde_json::Value::from(limit),
-            ));
-            None
+    let (id, limit) = path::id_and(&req, WEBHOOK_ID, |problems| {
+        match QueryParams::of(&req).int("limit", problems).value() {
+            None => Some(100),
+            Some(limit) if (1..=1000).contains(&limit) => u32::try_from(limit).ok(),
+            Some(limit) => {
+                problems.push(FieldError::new(
+                    "value_error.range",
+                    Loc::field(Place::Query, "limit"),
+                    "deve estar entre 1 e 1000",
+                    serde_json::Value::from(limit),
+                ));
+                None
+            }
         }
-    };
-    problems.finish()?;
-    let (Some(id), Some(limit)) = (id, limit) else {
-        return Err(ApiError::internal(
-            "parsed without problems but without values",
-        ));
-    };
+    })?;
     let records = blocking::run(move || api.store.deliveries(WebhookId(id), limit))
         .await?
         .ok_or_else(not_found)?;

@@ -4,7 +4,7 @@ use crate::auth::Require;
 use actix_web::middleware::from_fn;
 use actix_web::web::Data;
 use actix_web::{get, post, put};
-use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
+use actix_web::{HttpRequest, HttpResponse};
 use consultores_domain::ProtocolId;
 
 use crate::auth::{Acting, Caller};
@@ -16,10 +16,9 @@ use crate::dto::protocol::{
     ProtocolUpdateRequest,
 };
 use crate::errors::{ApiError, DetailResponse, ValidationErrorResponse};
-use crate::idempotency::{self, IDEMPOTENCY_REPLAYED_HEADER};
+use crate::idempotency;
 use crate::input::{path, JsonBody, QueryParams};
 use crate::state::ApiState;
-use crate::validation::Problems;
 
 /// The path parameter of a protocol's id.
 pub(crate) const PROTOCOL_ID: &str = "protocolo_id";
@@ -59,7 +58,7 @@ pub async fn list(req: HttpRequest, state: Data<ApiState>) -> Result<HttpRespons
 )]
 #[get("/protocolo/{protocolo_id}", wrap = "Require::of::<Self>()")]
 pub async fn get(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
-    let id = path::id(&req, PROTOCOL_ID).map_err(|error| ApiError::Validation(vec![error]))?;
+    let id = path::required_id(&req, PROTOCOL_ID)?;
     let service = state.protocols.clone();
     let outbox = state
         .pipedrive
@@ -103,15 +102,7 @@ pub async fn update(
     Acting(actor): Acting,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    let mut problems = Problems::new();
-    let id = problems.take(path::id(&req, PROTOCOL_ID));
-    let patch = ProtocolUpdateRequest::parse(&body, &mut problems);
-    problems.finish()?;
-    let (Some(id), Some(patch)) = (id, patch) else {
-        return Err(ApiError::internal(
-            "update parsed without problems but without values",
-        ));
-    };
+    let (id, patch) = path::id_and_body(&req, PROTOCOL_ID, &body, ProtocolUpdateRequest::parse)?;
     let service = state.protocols.clone();
     let protocol = blocking::run(move || service.update(ProtocolId(id), &patch, &actor)).await?;
     // A protocol that leaves `aberto`/`em_andamento` (or changes hands) may free a consultant.
@@ -145,14 +136,14 @@ pub async fn generate(
     Acting(actor): Acting,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.protocols.now();
-    let claim = idempotency::claim(&req, &caller, None, now)
-        .map_err(|error| ApiError::Validation(vec![error]))?;
+    let claim = idempotency::claim(&req, &caller, None, now)?;
     let service = state.protocols.clone();
     let recorded = blocking::run(move || service.generate(claim, &actor)).await?;
     if !recorded.replayed {
         clock_skew::check(&state, &req, now, recorded.value.created_at);
     }
-    Ok(replayable(recorded.replayed).json(GeneratedProtocolResponse::from(recorded.value)))
+    Ok(idempotency::replayable(recorded.replayed)
+        .json(GeneratedProtocolResponse::from(recorded.value)))
 }
 
 /// Opens a protocol by hand for a consultant; does not touch the rotation.
@@ -181,30 +172,13 @@ pub async fn create(
     Acting(actor): Acting,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    let mut problems = Problems::new();
     let now = state.protocols.now();
-    let claim = problems
-        .take(idempotency::claim(&req, &caller, Some(&body), now))
-        .flatten();
-    let new = ProtocolCreateRequest::parse(&body, &mut problems);
-    problems.finish()?;
-    let Some(new) = new else {
-        return Err(ApiError::internal(
-            "protocol parsed without problems but without a value",
-        ));
-    };
+    let (claim, new) =
+        idempotency::claim_and_body(&req, &caller, &body, now, ProtocolCreateRequest::parse)?;
     let service = state.protocols.clone();
     let recorded = blocking::run(move || service.open(&new, claim, &actor)).await?;
     if !recorded.replayed {
         clock_skew::check(&state, &req, now, recorded.value.created_at);
     }
-    Ok(replayable(recorded.replayed).json(ProtocolResponse::from(recorded.value)))
-}
-
-fn replayable(replayed: bool) -> HttpResponseBuilder {
-    let mut response = HttpResponse::Ok();
-    if replayed {
-        response.insert_header((IDEMPOTENCY_REPLAYED_HEADER, "true"));
-    }
-    response
+    Ok(idempotency::replayable(recorded.replayed).json(ProtocolResponse::from(recorded.value)))
 }

@@ -12,10 +12,9 @@ use crate::dto::queue::{
     WaitingEntryCreateRequest, WaitingEntryResponse, WaitingListQuery, WaitingPageResponse,
 };
 use crate::errors::{ApiError, DetailResponse, ValidationErrorResponse};
-use crate::idempotency::{self, IDEMPOTENCY_REPLAYED_HEADER};
+use crate::idempotency;
 use crate::input::{path, JsonBody, QueryParams};
 use crate::state::ApiState;
-use crate::validation::Problems;
 
 /// The path parameter of a queue entry's id.
 const ENTRY_ID: &str = "fila_id";
@@ -45,29 +44,13 @@ pub async fn create(
     Acting(actor): Acting,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    let mut problems = Problems::new();
-    let claim = problems
-        .take(idempotency::claim(
-            &req,
-            &caller,
-            Some(&body),
-            state.queue.now(),
-        ))
-        .flatten();
-    let new = WaitingEntryCreateRequest::parse(&body, &mut problems);
-    problems.finish()?;
-    let Some(new) = new else {
-        return Err(ApiError::internal(
-            "queue entry parsed without problems but without a value",
-        ));
-    };
+    let now = state.queue.now();
+    let (claim, new) =
+        idempotency::claim_and_body(&req, &caller, &body, now, WaitingEntryCreateRequest::parse)?;
     let service = state.queue.clone();
     let crm_enabled = state.pipedrive.is_some();
     let recorded = blocking::run(move || service.enqueue(&new, claim, &actor, crm_enabled)).await?;
-    let mut response = HttpResponse::Ok();
-    if recorded.replayed {
-        response.insert_header((IDEMPOTENCY_REPLAYED_HEADER, "true"));
-    } else if recorded.value.state == WaitingState::Assigned {
+    if !recorded.replayed && recorded.value.state == WaitingState::Assigned {
         let served_in = recorded
             .value
             .protocol
@@ -78,7 +61,7 @@ pub async fn create(
             state.metrics.queue_served(chrono::Duration::zero());
         }
     }
-    Ok(response.json(WaitingEntryResponse::from(recorded.value)))
+    Ok(idempotency::replayable(recorded.replayed).json(WaitingEntryResponse::from(recorded.value)))
 }
 
 /// A page of queue entries by arrival.
@@ -115,7 +98,7 @@ pub async fn list(req: HttpRequest, state: Data<ApiState>) -> Result<HttpRespons
 )]
 #[get("/fila/{fila_id}", wrap = "Require::of::<Self>()")]
 pub async fn get(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
-    let id = path::id(&req, ENTRY_ID).map_err(|error| ApiError::Validation(vec![error]))?;
+    let id = path::required_id(&req, ENTRY_ID)?;
     let service = state.queue.clone();
     let entry = blocking::run(move || service.get(WaitingEntryId(id))).await?;
     Ok(HttpResponse::Ok().json(WaitingEntryResponse::from(entry)))
@@ -142,7 +125,7 @@ pub async fn cancel(
     state: Data<ApiState>,
     Acting(actor): Acting,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path::id(&req, ENTRY_ID).map_err(|error| ApiError::Validation(vec![error]))?;
+    let id = path::required_id(&req, ENTRY_ID)?;
     let service = state.queue.clone();
     let entry = blocking::run(move || service.cancel(WaitingEntryId(id), &actor)).await?;
     Ok(HttpResponse::Ok().json(WaitingEntryResponse::from(entry)))

@@ -12,7 +12,7 @@ use crate::blocking;
 use crate::clock_skew;
 use crate::dto::rotation::{AssignmentResponse, NobodyFreeResponse};
 use crate::errors::{ApiError, ValidationErrorResponse};
-use crate::idempotency::{self, IDEMPOTENCY_REPLAYED_HEADER};
+use crate::idempotency;
 use crate::input::query::{alternatives, crm_target, language};
 use crate::input::QueryParams;
 use crate::state::ApiState;
@@ -61,12 +61,7 @@ pub async fn assign_next(
     let claim = problems
         .take(idempotency::claim(&req, &caller, None, now))
         .flatten();
-    problems.finish()?;
-    let Some(language) = language else {
-        return Err(ApiError::internal(
-            "idioma parsed without problems but without a value",
-        ));
-    };
+    let language = problems.finish_parsed(language)?;
     // Without the integration the CRM parameters are checked but change nothing (v6).
     let target = target.filter(|_| state.pipedrive.is_some());
     let service = state.distribution.clone();
@@ -76,10 +71,7 @@ pub async fn assign_next(
     let wanted = requested.clone();
     match blocking::run(move || service.assign_first(&wanted, claim, &actor, target)).await {
         Ok(recorded) => {
-            let mut response = HttpResponse::Ok();
-            if recorded.replayed {
-                response.insert_header((IDEMPOTENCY_REPLAYED_HEADER, "true"));
-            } else {
+            if !recorded.replayed {
                 // Counted under the language served (an alternative, perhaps).
                 let served = recorded
                     .value
@@ -90,7 +82,8 @@ pub async fn assign_next(
                 state.metrics.assignment(served);
                 clock_skew::check(&state, &req, now, recorded.value.protocol.created_at);
             }
-            Ok(response.json(AssignmentResponse::from(recorded.value)))
+            Ok(idempotency::replayable(recorded.replayed)
+                .json(AssignmentResponse::from(recorded.value)))
         }
         Err(error @ ApiError::Domain(DomainError::NoneAvailable(_))) => {
             state.metrics.none_available();

@@ -8,7 +8,7 @@ use consultores_domain::ApiKeyScope;
 use consultores_persistence::testing::{FaultAction, FaultPoint};
 use serde_json::{json, Value};
 
-use crate::common::{is_wire_timestamp, start, with_key, Reply, ADMIN_KEY};
+use crate::common::{fields, is_wire_timestamp, start, with_key, Reply, ADMIN_KEY};
 use crate::on_both_backends;
 
 /// `method path` with `key`, request id `request_id` and an optional JSON body.
@@ -337,15 +337,7 @@ on_both_backends! {
         let items = app
             .get("/auditoria?entidade=pessoa&entidade_id=x&acao=apagou&desde=ontem&ate=2026-13-01&limit=0&cursor=abc")
             .await
-            .expect_422_at(&[
-                json!(["query", "entidade"]),
-                json!(["query", "entidade_id"]),
-                json!(["query", "acao"]),
-                json!(["query", "desde"]),
-                json!(["query", "ate"]),
-                json!(["query", "limit"]),
-                json!(["query", "cursor"]),
-            ]);
+            .expect_422_at(&fields("query", &["entidade", "entidade_id", "acao", "desde", "ate", "limit", "cursor"]));
         assert_eq!(items[0]["type"], "enum");
         assert_eq!(items[0]["input"], "pessoa");
         assert_eq!(items[1]["type"], "int_parsing");

@@ -12,11 +12,7 @@ use actix_web::http::header::HeaderMap;
 use actix_web::http::{Method, StatusCode};
 use actix_web::test::{self, TestRequest};
 use actix_web::web::Bytes;
-use consultores_domain::{
-    Actor, ApiKeyScope, ApiKeyStore, AuditService, Clock, ConsultantService, DispatchSignal,
-    DistributionService, NewApiKey, ProtocolService, ReportService, SystemClock,
-    WaitingQueueService,
-};
+use consultores_domain::{Actor, ApiKeyScope, ApiKeyStore, Clock, NewApiKey, SystemClock};
 use consultores_http::{ApiState, HttpSettings};
 use consultores_persistence::testing::TestDatabase;
 use serde_json::{json, Value};
@@ -24,7 +20,7 @@ use serde_json::{json, Value};
 /// The configured key (`AUTHENTICATION_API_KEY`) of every test app: scope admin.
 pub const ADMIN_KEY: &str = "chave-de-teste-admin-0123456789";
 
-pub use consultores_test_support::{Backend, Logs};
+pub use consultores_test_support::{api_request, Backend, Logs};
 
 /// An answer of the app.
 #[derive(Debug, Clone)]
@@ -149,17 +145,12 @@ pub fn state_with_ports(
     api_keys: Arc<dyn consultores_domain::ApiKeyStore>,
     health: Arc<dyn consultores_domain::StoreHealth>,
 ) -> ApiState {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    ApiState::new(
-        ConsultantService::new(Arc::new(database.clone()), clock.clone()),
-        DistributionService::new(Arc::new(database.clone()), clock.clone()),
-        ProtocolService::new(Arc::new(database.clone()), clock.clone()),
-        AuditService::new(Arc::new(database.clone()), clock.clone()),
-        ReportService::new(Arc::new(database.clone()), Arc::new(database.clone())),
-        WaitingQueueService::new(Arc::new(database.clone()), clock, DispatchSignal::new()),
+    consultores_test_support::api_state_with_ports(
+        database,
+        Arc::new(SystemClock),
+        logs,
         api_keys,
         health,
-        logs.logger(),
     )
 }
 
@@ -177,53 +168,44 @@ pub fn state_with_clock(
     )
 }
 
+/// The type of a started test app: an `impl Trait` type, which only return positions name.
+macro_rules! test_app {
+    () => {
+        TestApp<
+            impl Service<
+                actix_http::Request,
+                Response = ServiceResponse<impl MessageBody>,
+                Error = actix_web::Error,
+            >,
+        >
+    };
+}
+
 /// Starts the app on a fresh database with default test settings.
-pub async fn start(
-    backend: Backend,
-) -> TestApp<
-    impl Service<
-        actix_http::Request,
-        Response = ServiceResponse<impl MessageBody>,
-        Error = actix_web::Error,
-    >,
-> {
+pub async fn start(backend: Backend) -> test_app!() {
     start_with(backend, settings()).await
 }
 
 /// Starts the app on a fresh database with default test settings, reading the time from
 /// `clock`.
-pub async fn start_with_clock(
-    backend: Backend,
-    clock: Arc<dyn Clock>,
-) -> TestApp<
-    impl Service<
-        actix_http::Request,
-        Response = ServiceResponse<impl MessageBody>,
-        Error = actix_web::Error,
-    >,
-> {
-    let database = self::database(backend);
-    let logs = Logs::default();
-    let state = state_with_clock(&database.database(), &logs, clock);
-    let service = test::init_service(consultores_http::app(state, settings())).await;
-    TestApp {
-        service,
-        database,
-        logs,
-    }
+pub async fn start_with_clock(backend: Backend, clock: Arc<dyn Clock>) -> test_app!() {
+    start_over(backend, settings(), |database, logs| {
+        state_with_clock(database, logs, clock)
+    })
+    .await
 }
 
 /// Starts the app on a fresh database with `settings`.
-pub async fn start_with(
+pub async fn start_with(backend: Backend, settings: HttpSettings) -> test_app!() {
+    start_over(backend, settings, state).await
+}
+
+/// Starts the app with `settings` on a fresh database of `backend`, its state made by `state`.
+async fn start_over(
     backend: Backend,
     settings: HttpSettings,
-) -> TestApp<
-    impl Service<
-        actix_http::Request,
-        Response = ServiceResponse<impl MessageBody>,
-        Error = actix_web::Error,
-    >,
-> {
+    state: impl FnOnce(&consultores_persistence::Database, &Logs) -> ApiState,
+) -> test_app!() {
     let database = self::database(backend);
     let logs = Logs::default();
     let state = state(&database.database(), &logs);
@@ -260,14 +242,7 @@ where
 
     /// `method path` with the admin key and an optional JSON body.
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
-        let mut request = TestRequest::default()
-            .method(method)
-            .uri(path)
-            .insert_header(("api-key", ADMIN_KEY));
-        if let Some(body) = body {
-            request = request.set_json(body);
-        }
-        self.send(request).await
+        self.send(api_request(method, path, ADMIN_KEY, body)).await
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -318,29 +293,33 @@ where
 
 /// A request with `key` as its `api-key`.
 pub fn with_key(method: Method, path: &str, key: &str) -> TestRequest {
-    TestRequest::default()
-        .method(method)
-        .uri(path)
-        .insert_header(("api-key", key))
+    api_request(method, path, key, None)
+}
+
+/// Where fields `names` of `place` (`"body"`, `"query"`, …) are, as 422 items give `loc`.
+pub fn fields(place: &str, names: &[&str]) -> Vec<Value> {
+    names.iter().map(|name| json!([place, name])).collect()
+}
+
+/// Asserts that the consultant `body` has every routing rule at its default.
+pub fn assert_default_rules(body: &Value) {
+    assert_eq!(body["peso"], 1);
+    assert_eq!(body["limite_diario"], Value::Null);
+    assert_eq!(body["limite_abertos"], Value::Null);
+    assert_eq!(body["fuso_horario"], "America/Sao_Paulo");
+    assert_eq!(body["horarios"], Value::Null);
+    assert_eq!(body["ausencias"], Value::Null);
 }
 
 /// Whether `text` is an RFC 3339 UTC timestamp with microseconds and `+00:00`.
 pub fn is_wire_timestamp(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    let digits = |range: std::ops::Range<usize>| bytes[range].iter().all(u8::is_ascii_digit);
-    bytes.len() == 32
-        && digits(0..4)
-        && bytes[4] == b'-'
-        && digits(5..7)
-        && bytes[7] == b'-'
-        && digits(8..10)
-        && bytes[10] == b'T'
-        && digits(11..13)
-        && bytes[13] == b':'
-        && digits(14..16)
-        && bytes[16] == b':'
-        && digits(17..19)
-        && bytes[19] == b'.'
-        && digits(20..26)
-        && &text[26..] == "+00:00"
+    const SHAPE: &[u8] = b"dddd-dd-ddTdd:dd:dd.dddddd+00:00";
+    text.len() == SHAPE.len()
+        && text.bytes().zip(SHAPE).all(|(byte, &expected)| {
+            if expected == b'd' {
+                byte.is_ascii_digit()
+            } else {
+                byte == expected
+            }
+        })
 }

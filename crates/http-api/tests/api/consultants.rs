@@ -4,7 +4,7 @@ use actix_web::http::Method;
 use actix_web::test::TestRequest;
 use serde_json::{json, Value};
 
-use crate::common::{self, is_wire_timestamp, start, ADMIN_KEY};
+use crate::common::{self, assert_default_rules, fields, is_wire_timestamp, start, ADMIN_KEY};
 use crate::on_both_backends;
 
 fn joao() -> Value {
@@ -48,12 +48,7 @@ on_both_backends! {
         assert_eq!(body["status_online"], false);
         assert_eq!(body["id_pipedrive"], 456);
         // The routing rules at their defaults, and the read-only status (offline).
-        assert_eq!(body["peso"], 1);
-        assert_eq!(body["limite_diario"], Value::Null);
-        assert_eq!(body["limite_abertos"], Value::Null);
-        assert_eq!(body["fuso_horario"], "America/Sao_Paulo");
-        assert_eq!(body["horarios"], Value::Null);
-        assert_eq!(body["ausencias"], Value::Null);
+        assert_default_rules(&body);
         assert_eq!(body["disponivel"], false);
         assert_eq!(body["motivo_indisponivel"], "offline");
         assert_eq!(body["atendimentos_hoje"], 0);
@@ -162,14 +157,7 @@ on_both_backends! {
                 }),
             )
             .await
-            .expect_422_at(&[
-                json!(["body", "nome"]),
-                json!(["body", "email"]),
-                json!(["body", "idiomas"]),
-                json!(["body", "status_ativo"]),
-                json!(["body", "status_online"]),
-                json!(["body", "id_pipedrive"]),
-            ]);
+            .expect_422_at(&fields("body", &["nome", "email", "idiomas", "status_ativo", "status_online", "id_pipedrive"]));
         let kinds: Vec<&str> = items.iter().map(|item| item["type"].as_str().unwrap()).collect();
         assert_eq!(
             kinds,
@@ -347,11 +335,7 @@ on_both_backends! {
         let items = app
             .get("/consultores?idioma=p&status_online=talvez&status_ativo=2")
             .await
-            .expect_422_at(&[
-                json!(["query", "idioma"]),
-                json!(["query", "status_online"]),
-                json!(["query", "status_ativo"]),
-            ]);
+            .expect_422_at(&fields("query", &["idioma", "status_online", "status_ativo"]));
         assert_eq!(items[0]["type"], "value_error.language");
         assert_eq!(items[1]["type"], "bool_parsing");
         assert_eq!(items[1]["input"], "talvez");
@@ -435,13 +419,7 @@ on_both_backends! {
                    "status_ativo_sequencial": null, "status_online": null}),
         )
         .await
-        .expect_422_at(&[
-            json!(["body", "nome"]),
-            json!(["body", "idiomas"]),
-            json!(["body", "status_ativo"]),
-            json!(["body", "status_ativo_sequencial"]),
-            json!(["body", "status_online"]),
-        ]);
+        .expect_422_at(&fields("body", &["nome", "idiomas", "status_ativo", "status_ativo_sequencial", "status_online"]));
         assert_eq!(app.get(&format!("/consultor/{id}")).await.json(), before);
     }
 

@@ -63,6 +63,14 @@ impl Crm {
         mock.mount(&self.server).await;
     }
 
+    /// Answers every owner update (PATCH) and note (POST) with success.
+    async fn accept_writes(&self) {
+        self.mount(Mock::given(method("PATCH")).respond_with(ok(json!({}))))
+            .await;
+        self.mount(Mock::given(method("POST")).respond_with(ok(json!({}))))
+            .await;
+    }
+
     /// The worker's requests (leaving out the user lists read to check `id_pipedrive`).
     async fn requests(&self) -> Vec<Request> {
         self.server
@@ -355,8 +363,7 @@ on_both_backends! {
     async fn leads_and_persons_are_handed_over_too(backend) {
         let (app, crm) = start_crm(backend, Options::default()).await;
         app.consultant(json!({"nome": "João Silva", "idiomas": ["pt"], "status_online": true, "id_pipedrive": 456})).await;
-        crm.mount(Mock::given(method("PATCH")).respond_with(ok(json!({})))).await;
-        crm.mount(Mock::given(method("POST")).respond_with(ok(json!({})))).await;
+        crm.accept_writes().await;
         let lead = app.get(&format!("/consultor/da-vez?idioma=pt&lead_id={}", LEAD.to_uppercase())).await.json();
         assert_eq!(actions(&lead["pipedrive"])[0], format!("definir_responsavel|lead|{LEAD}|pendente|-|0"));
         let person = app.get("/consultor/da-vez?idioma=pt&person_id=17").await.json();
@@ -536,8 +543,7 @@ on_both_backends! {
     async fn the_echo_of_our_own_owner_change_is_ignored(backend) {
         let (app, crm) = start_crm(backend, Options::default()).await;
         app.consultant(json!({"nome": "João Silva", "idiomas": ["pt"], "status_online": true, "id_pipedrive": 456})).await;
-        crm.mount(Mock::given(method("PATCH")).respond_with(ok(json!({})))).await;
-        crm.mount(Mock::given(method("POST")).respond_with(ok(json!({})))).await;
+        crm.accept_writes().await;
         app.send(webhook(&created_deal(42, text("pt"), 1))).await.expect(200);
         crm.work().await;
         let echo = json!({
@@ -572,8 +578,7 @@ on_both_backends! {
     async fn an_unusable_language_fails_nobody_available_waits_in_the_queue_and_the_worker_goes_on(backend) {
         let (app, crm) = start_crm(backend, Options::default()).await;
         app.consultant(json!({"nome": "João Silva", "idiomas": ["pt"], "status_online": true, "id_pipedrive": 456})).await;
-        crm.mount(Mock::given(method("PATCH")).respond_with(ok(json!({})))).await;
-        crm.mount(Mock::given(method("POST")).respond_with(ok(json!({})))).await;
+        crm.accept_writes().await;
         app.send(webhook(&created_deal(1, text("português"), 1))).await.expect(200);
         app.send(webhook(&created_deal(2, Value::Null, 1))).await.expect(200);
         app.send(webhook(&created_deal(3, text("fr"), 1))).await.expect(200);
@@ -630,8 +635,7 @@ on_both_backends! {
                 .expect(1),
         )
         .await;
-        crm.mount(Mock::given(method("PATCH")).respond_with(ok(json!({})))).await;
-        crm.mount(Mock::given(method("POST")).respond_with(ok(json!({})))).await;
+        crm.accept_writes().await;
         let with_option = |id: i64, option: i64| {
             let mut body = created_deal(id, Value::Null, 1);
             body["data"]["custom_fields"] = json!({OPTION_FIELD: {"type": "enum", "id": option}});

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::common::{is_wire_timestamp, start};
+use crate::common::{fields, is_wire_timestamp, start};
 use crate::on_both_backends;
 
 fn ids(body: &Value) -> Vec<i64> {
@@ -79,11 +79,7 @@ on_both_backends! {
         let items = app
             .post("/protocolo", json!({"descricao": "x".repeat(2001), "prioridade": "altíssima"}))
             .await
-            .expect_422_at(&[
-                json!(["body", "consultor_id"]),
-                json!(["body", "descricao"]),
-                json!(["body", "prioridade"]),
-            ]);
+            .expect_422_at(&fields("body", &["consultor_id", "descricao", "prioridade"]));
         assert_eq!(items[0]["type"], "missing");
         assert_eq!(items[1]["type"], "string_too_long");
         assert_eq!(items[2]["type"], "enum");
@@ -145,11 +141,7 @@ on_both_backends! {
         let items = app
             .put(&path, json!({"prioridade": null, "status": null, "consultor_id": null}))
             .await
-            .expect_422_at(&[
-                json!(["body", "prioridade"]),
-                json!(["body", "status"]),
-                json!(["body", "consultor_id"]),
-            ]);
+            .expect_422_at(&fields("body", &["prioridade", "status", "consultor_id"]));
         assert_eq!(items[2]["type"], "int_type");
         let items = app
             .put(&path, json!({"status": "closed", "descricao": 5}))

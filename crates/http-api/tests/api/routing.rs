@@ -5,7 +5,7 @@
 use chrono::{Datelike, Duration, Utc};
 use serde_json::{json, Value};
 
-use crate::common::{is_wire_timestamp, start};
+use crate::common::{assert_default_rules, is_wire_timestamp, start};
 use crate::on_both_backends;
 
 /// An ISO weekday three days from today in São Paulo: never today, whatever the hour.
@@ -85,12 +85,7 @@ on_both_backends! {
         let cleared = json!({"peso": null, "limite_diario": null, "limite_abertos": null,
                              "fuso_horario": null, "horarios": null, "ausencias": null});
         let body = app.put(&format!("/consultor/{id}"), cleared).await.json();
-        assert_eq!(body["peso"], 1);
-        assert_eq!(body["limite_diario"], Value::Null);
-        assert_eq!(body["limite_abertos"], Value::Null);
-        assert_eq!(body["fuso_horario"], "America/Sao_Paulo");
-        assert_eq!(body["horarios"], Value::Null);
-        assert_eq!(body["ausencias"], Value::Null);
+        assert_default_rules(&body);
         assert_eq!(body["disponivel"], true);
         assert_eq!(body["motivo_indisponivel"], Value::Null);
     }

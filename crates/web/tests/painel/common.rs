@@ -186,13 +186,7 @@ where
 
     /// The JSON API with the configured admin key (no cookies).
     pub async fn api(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
-        let mut request = TestRequest::default()
-            .method(method)
-            .uri(path)
-            .insert_header(("api-key", ADMIN_KEY));
-        if let Some(body) = body {
-            request = request.set_json(body);
-        }
+        let request = consultores_test_support::api_request(method, path, ADMIN_KEY, body);
         let response = test::call_service(&self.service, request.to_request()).await;
         let status = response.status();
         let headers = response.headers().clone();
