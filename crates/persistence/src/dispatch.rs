@@ -33,7 +33,7 @@ use crate::idempotency::{record, replay};
 use crate::schema::fila;
 use crate::sql_types::Timestamp;
 use crate::waiting::{
-    count_accepting, page, stored_alternatives, NewWaitingRow, WaitingRow, WaitingStatements,
+    count_accepting, page, stored_alternatives, WaitingColumns, WaitingRow, WaitingStatements,
 };
 use crate::webhooks::WebhookOutbox;
 
@@ -130,15 +130,18 @@ where
     } else {
         serve(conn, &new.languages, crm, &mut HashSet::new(), assign)?
     };
-    let row = conn.insert_waiting(&NewWaitingRow {
-        language: new.languages.primary().as_str(),
+    let row = conn.insert_waiting(&WaitingColumns {
+        language: new.languages.primary().as_str().to_owned(),
         alternatives: stored_alternatives(&new.languages),
-        reference: new.reference.as_deref(),
-        description: new.description.as_ref().map(|d| d.as_str()),
-        priority: new.priority.as_str(),
-        crm_kind: new.crm.as_ref().map(|target| target.kind().as_str()),
+        reference: new.reference.clone(),
+        description: new.description.as_ref().map(|d| d.as_str().to_owned()),
+        priority: new.priority.as_str().to_owned(),
+        crm_kind: new
+            .crm
+            .as_ref()
+            .map(|target| target.kind().as_str().to_owned()),
         crm_target: new.crm.as_ref().map(CrmTarget::id_text),
-        state: WaitingState::Waiting.as_str(),
+        state: WaitingState::Waiting.as_str().to_owned(),
         created_at: Timestamp(now),
         expires_at: Timestamp(now + new.max_wait.as_duration()),
         assigned_at: None,

@@ -26,11 +26,10 @@ use crate::queries::Queries;
 use crate::schema::{consultores, fila, protocolos};
 use crate::sql_types::Timestamp;
 
-/// A `fila` row.
-#[derive(Debug, Clone, Queryable, Selectable)]
+/// The columns of a `fila` row besides its id: what queuing a contact writes.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = fila)]
-pub(crate) struct WaitingRow {
-    pub id: i64,
+pub(crate) struct WaitingColumns {
     #[diesel(column_name = idioma)]
     pub language: String,
     #[diesel(column_name = alternativas)]
@@ -57,34 +56,21 @@ pub(crate) struct WaitingRow {
     pub protocol_id: Option<i64>,
 }
 
-/// A new `fila` row.
-#[derive(Debug, Insertable)]
+/// A `fila` row: its id and [`WaitingColumns`], whose fields it lends.
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = fila)]
-pub(crate) struct NewWaitingRow<'a> {
-    #[diesel(column_name = idioma)]
-    pub language: &'a str,
-    #[diesel(column_name = alternativas)]
-    pub alternatives: String,
-    #[diesel(column_name = referencia)]
-    pub reference: Option<&'a str>,
-    #[diesel(column_name = descricao)]
-    pub description: Option<&'a str>,
-    #[diesel(column_name = prioridade)]
-    pub priority: &'static str,
-    #[diesel(column_name = crm_tipo)]
-    pub crm_kind: Option<&'static str>,
-    #[diesel(column_name = crm_alvo)]
-    pub crm_target: Option<String>,
-    #[diesel(column_name = estado)]
-    pub state: &'static str,
-    #[diesel(column_name = criado_em)]
-    pub created_at: Timestamp,
-    #[diesel(column_name = expira_em)]
-    pub expires_at: Timestamp,
-    #[diesel(column_name = atribuido_em)]
-    pub assigned_at: Option<Timestamp>,
-    #[diesel(column_name = protocolo_id)]
-    pub protocol_id: Option<i64>,
+pub(crate) struct WaitingRow {
+    pub id: i64,
+    #[diesel(embed)]
+    pub columns: WaitingColumns,
+}
+
+impl std::ops::Deref for WaitingRow {
+    type Target = WaitingColumns;
+
+    fn deref(&self) -> &WaitingColumns {
+        &self.columns
+    }
 }
 
 /// The stored form of the alternatives: comma-separated, in order (`''` for none).
@@ -154,12 +140,12 @@ impl WaitingRow {
                 .state
                 .parse()
                 .map_err(|error| broken("estado", &error))?,
-            reference: self.reference,
-            description: self.description,
+            reference: self.columns.reference,
+            description: self.columns.description,
             position,
-            created_at: self.created_at.0,
-            expires_at: self.expires_at.0,
-            assigned_at: self.assigned_at.map(|t| t.0),
+            created_at: self.columns.created_at.0,
+            expires_at: self.columns.expires_at.0,
+            assigned_at: self.columns.assigned_at.map(|t| t.0),
             protocol,
             consultant,
         })
@@ -181,7 +167,7 @@ pub(crate) trait WaitingStatements: Queries {
     fn waiting_rows(&mut self, filter: &WaitingFilter) -> Result<Vec<WaitingRow>, StoreError>;
 
     /// Inserts a row and returns it.
-    fn insert_waiting(&mut self, row: &NewWaitingRow<'_>) -> Result<WaitingRow, StoreError>;
+    fn insert_waiting(&mut self, row: &WaitingColumns) -> Result<WaitingRow, StoreError>;
 
     /// Marks a waiting entry assigned to `protocol` (opened at `at`).
     fn mark_assigned(
@@ -266,7 +252,7 @@ macro_rules! impl_waiting_statements {
 
             fn insert_waiting(
                 &mut self,
-                row: &NewWaitingRow<'_>,
+                row: &WaitingColumns,
             ) -> Result<WaitingRow, StoreError> {
                 Ok(diesel::insert_into(fila::table)
                     .values(row)

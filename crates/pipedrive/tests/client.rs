@@ -81,6 +81,12 @@ impl FakePipedrive {
         pipedrive
     }
 
+    /// A fake answering `verb` requests to `path_text` with Pipedrive's error `status`.
+    async fn failing(verb: &str, path_text: &str, status: u16, error: &str) -> Self {
+        let mock = Mock::given(method(verb)).and(path(path_text));
+        Self::answering(mock, pipedrive_error(status, error)).await
+    }
+
     async fn answer(&self, mock: MockBuilder, response: ResponseTemplate) {
         mock.respond_with(response).mount(&self.server).await;
     }
@@ -252,11 +258,8 @@ async fn a_bad_token_is_a_permanent_error_that_never_shows_the_token() {
 
 #[tokio::test]
 async fn an_unknown_deal_is_a_permanent_error() {
-    let pipedrive = FakePipedrive::answering(
-        Mock::given(method("PATCH")).and(path("/api/v2/deals/999")),
-        pipedrive_error(404, "Deal not found"),
-    )
-    .await;
+    let pipedrive =
+        FakePipedrive::failing("PATCH", "/api/v2/deals/999", 404, "Deal not found").await;
 
     let result = pipedrive
         .call(|client| client.set_owner(&CrmTarget::Deal(999), user(7)))
@@ -810,11 +813,8 @@ fn event_index(event: &str) -> i64 {
 
 #[tokio::test]
 async fn a_webhook_limit_is_a_permanent_error() {
-    let pipedrive = FakePipedrive::answering(
-        Mock::given(method("POST")).and(path("/api/v1/webhooks")),
-        pipedrive_error(422, "Webhooks limit reached"),
-    )
-    .await;
+    let pipedrive =
+        FakePipedrive::failing("POST", "/api/v1/webhooks", 422, "Webhooks limit reached").await;
 
     let result = pipedrive
         .call(|client| client.register_webhook("https://x.example/h", "u", "p", "create", "lead"))

@@ -742,11 +742,8 @@ fn any_429_pauses_every_delivery_on_every_replica(setup: Setup) {
     let [replica_a, replica_b] = [setup.replica(), setup.replica()];
 
     let round = replica_a.deliver_due(&|| false).unwrap();
-    assert_eq!(
-        (round.claimed, round.rescheduled, round.released),
-        (4, 1, 3),
-        "the batch stops at the 429: {round:?}"
-    );
+    let outcome = (round.claimed, round.rescheduled, round.released);
+    assert_eq!(outcome, (4, 1, 3), "the batch stops at the 429: {round:?}");
     let pause = round.pause.expect("any 429 pauses");
     assert!(pause > Duration::ZERO && pause <= Duration::from_secs(2));
     assert_eq!(setup.requests().len(), 1);
@@ -789,11 +786,8 @@ fn a_block_page_pauses_every_delivery_for_long_and_fails_nothing(setup: Setup) {
 
     let before = Utc::now();
     let round = replica_a.deliver_due(&|| false).unwrap();
-    assert_eq!(
-        (round.failed, round.rescheduled, round.released),
-        (0, 1, 1),
-        "{round:?}"
-    );
+    let outcome = (round.failed, round.rescheduled, round.released);
+    assert_eq!(outcome, (0, 1, 1), "{round:?}");
     let pause = round.pause.expect("a block pauses everything");
     assert!(
         pause > Duration::from_secs(BLOCK_PAUSE_SECS - 60),

@@ -99,6 +99,20 @@ fn assert_set(entry: &AuditEntry, field: &str, after: impl Into<AuditValue>) {
     assert_change(entry, field, AuditValue::Null, after);
 }
 
+/// `entry` records `action` on entity `id`, stamping `field` with `at`: a removal or a
+/// revocation.
+#[track_caller]
+fn assert_stamped(
+    entry: &AuditEntry,
+    action: AuditAction,
+    id: i64,
+    field: &str,
+    at: DateTime<Utc>,
+) {
+    assert_eq!((entry.action, entry.entity_id), (action, id));
+    assert_set(entry, field, AuditValue::time(at));
+}
+
 fn fields(entry: &AuditEntry) -> Vec<&str> {
     entry.changes.fields().collect()
 }
@@ -171,9 +185,13 @@ fn consultant_updates_record_only_the_changed_fields_and_a_removal(test: &TestDa
     // consultor.removido.
     ConsultantRepository::soft_delete(&db, ana.id, later, &painel()).unwrap();
     let entry = one_new_entry(test, 2);
-    assert_eq!(entry.action, AuditAction::ConsultantRemoved);
-    assert_eq!(entry.entity_id, ana.id.0);
-    assert_set(&entry, "removido_em", AuditValue::time(later));
+    assert_stamped(
+        &entry,
+        AuditAction::ConsultantRemoved,
+        ana.id.0,
+        "removido_em",
+        later,
+    );
 }
 
 fn a_status_online_switch_records_a_connection_alone_or_with_other_fields(test: &TestDatabase) {
@@ -330,9 +348,13 @@ fn api_keys_record_their_creation_and_revocation_by_their_caller(test: &TestData
     db.revoke(key.id, later, &Actor::configured_key("req-admin"))
         .unwrap();
     let entry = one_new_entry(test, 1);
-    assert_eq!(entry.action, AuditAction::ApiKeyRevoked);
-    assert_eq!(entry.entity_id, key.id.0);
-    assert_set(&entry, "revoked_at", AuditValue::time(later));
+    assert_stamped(
+        &entry,
+        AuditAction::ApiKeyRevoked,
+        key.id.0,
+        "revoked_at",
+        later,
+    );
 }
 
 fn every_entry_names_its_caller_and_ids_grow_with_time(test: &TestDatabase) {

@@ -58,26 +58,16 @@ fn a_shift_that_starts_or_ends_while_queued_moves_the_consultant_in_and_out(test
     let afternoon =
         ConsultantRepository::create(&db, &afternoon, tuesday_noon(), &actor()).unwrap();
     let always = hire(&db, "Sempre", &["pt"], tuesday_noon());
+    let at_minutes = |minutes| assign(test, tuesday_noon() + Duration::minutes(minutes));
+    let at_hours = |hours| assign(test, tuesday_noon() + Duration::hours(hours));
     // Never served, the afternoon shift would be the head: outside their hours it is skipped.
-    assert_eq!(assign(test, tuesday_noon()), Some(always.id));
-    assert_eq!(
-        assign(test, tuesday_noon() + Duration::minutes(30)),
-        Some(always.id)
-    );
+    assert_eq!(at_minutes(0), Some(always.id));
+    assert_eq!(at_minutes(30), Some(always.id));
     // 13:00 local: their shift starts while they wait out of the queue; they are the head.
-    assert_eq!(
-        assign(test, tuesday_noon() + Duration::hours(1)),
-        Some(afternoon.id)
-    );
-    assert_eq!(
-        assign(test, tuesday_noon() + Duration::minutes(61)),
-        Some(always.id)
-    );
+    assert_eq!(at_hours(1), Some(afternoon.id));
+    assert_eq!(at_minutes(61), Some(always.id));
     // 14:00: their shift ends while they sit at the head of the queue: skipped, not served.
-    assert_eq!(
-        assign(test, tuesday_noon() + Duration::hours(2)),
-        Some(always.id)
-    );
+    assert_eq!(at_hours(2), Some(always.id));
     // Switched offline, the other is nobody; a new shift later today brings the first back.
     switch_online(
         &db,
@@ -86,7 +76,7 @@ fn a_shift_that_starts_or_ends_while_queued_moves_the_consultant_in_and_out(test
         tuesday_noon() + Duration::hours(2),
         &actor(),
     );
-    assert_eq!(assign(test, tuesday_noon() + Duration::hours(3)), None);
+    assert_eq!(at_hours(3), None);
     let patch = ConsultantPatch {
         schedule: Some(tuesday_hours(15 * 60, 16 * 60).schedule),
         ..ConsultantPatch::default()
@@ -99,10 +89,7 @@ fn a_shift_that_starts_or_ends_while_queued_moves_the_consultant_in_and_out(test
         &actor(),
     )
     .unwrap();
-    assert_eq!(
-        assign(test, tuesday_noon() + Duration::minutes(3 * 60 + 1)),
-        Some(afternoon.id)
-    );
+    assert_eq!(at_minutes(3 * 60 + 1), Some(afternoon.id));
     // Wednesday: no hours that day; back online, the other is served.
     switch_online(
         &db,
@@ -111,14 +98,8 @@ fn a_shift_that_starts_or_ends_while_queued_moves_the_consultant_in_and_out(test
         tuesday_noon() + Duration::hours(24),
         &actor(),
     );
-    assert_eq!(
-        assign(test, tuesday_noon() + Duration::hours(24)),
-        Some(always.id)
-    );
-    assert_eq!(
-        assign(test, tuesday_noon() + Duration::hours(25)),
-        Some(always.id)
-    );
+    assert_eq!(at_hours(24), Some(always.id));
+    assert_eq!(at_hours(25), Some(always.id));
 }
 
 /// 16 assigning threads and 4 threads switching consultants offline and online and moving their

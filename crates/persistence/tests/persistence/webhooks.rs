@@ -35,6 +35,21 @@ fn subscribe(
         .unwrap()
 }
 
+/// A subscription to connections, and João switched offline: one delivery for it. The
+/// subscription and João.
+fn one_connection_delivery(
+    db: &consultores_persistence::Database,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (
+    consultores_domain::Webhook,
+    consultores_domain::ConsultantId,
+) {
+    let hook = subscribe(db, &[WebhookEvent::ConsultantConnection]);
+    let joao = hire(db, "João Silva", &["pt"], now);
+    switch_online(db, joao.id, false, now, &actor());
+    (hook, joao.id)
+}
+
 fn every_reported_change_queues_one_delivery_per_subscriber_in_its_transaction(
     test: &TestDatabase,
 ) {
@@ -90,9 +105,7 @@ fn every_reported_change_queues_one_delivery_per_subscriber_in_its_transaction(
 fn deliveries_are_leased_to_one_claim_and_settled(test: &TestDatabase) {
     let db = test.database();
     let now = now_micros();
-    let hook = subscribe(&db, &[WebhookEvent::ConsultantConnection]);
-    let joao = hire(&db, "João Silva", &["pt"], now);
-    switch_online(&db, joao.id, false, now, &actor());
+    let (hook, _) = one_connection_delivery(&db, now);
     let lease = now + Duration::minutes(1);
     let first = db.claim_deliveries(now, lease, 10).unwrap();
     assert_eq!(first.len(), 1);
@@ -131,9 +144,7 @@ fn deliveries_are_leased_to_one_claim_and_settled(test: &TestDatabase) {
 fn a_removed_subscription_gets_nothing_more(test: &TestDatabase) {
     let db = test.database();
     let now = now_micros();
-    let hook = subscribe(&db, &[WebhookEvent::ConsultantConnection]);
-    let joao = hire(&db, "João Silva", &["pt"], now);
-    switch_online(&db, joao.id, false, now, &actor());
+    let (hook, joao) = one_connection_delivery(&db, now);
     assert!(db.remove_webhook(hook.id, now, &actor()).unwrap());
     assert!(!db.remove_webhook(hook.id, now, &actor()).unwrap());
     assert!(db.list_webhooks().unwrap().is_empty());
@@ -142,7 +153,7 @@ fn a_removed_subscription_gets_nothing_more(test: &TestDatabase) {
         .claim_deliveries(now, now + Duration::minutes(1), 10)
         .unwrap()
         .is_empty());
-    switch_online(&db, joao.id, true, now, &actor());
+    switch_online(&db, joao, true, now, &actor());
     assert_eq!(
         count(test, "webhook_entregas"),
         1,
