@@ -75,7 +75,7 @@ fn assign_around_local_midnights(db: &consultores_persistence::Database) -> (Cou
     let mut all = Counts::new();
     let mut english = Counts::new();
     for (instant, code, day) in calls {
-        let assigned = assign_next(&db, code, at(instant.0, instant.1))
+        let assigned = assign_next(db, code, at(instant.0, instant.1))
             .unwrap()
             .value;
         if let Some(day) = day {
