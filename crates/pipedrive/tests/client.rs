@@ -120,6 +120,15 @@ fn pipedrive_error(status: u16, error: &str) -> ResponseTemplate {
     }))
 }
 
+/// `response` with the headers of Pipedrive's burst window: 40 calls per 2 seconds, `remaining`
+/// of them left.
+fn with_burst_window(response: ResponseTemplate, remaining: &str) -> ResponseTemplate {
+    response
+        .insert_header("x-ratelimit-limit", "40")
+        .insert_header("x-ratelimit-remaining", remaining)
+        .insert_header("x-ratelimit-reset", "2")
+}
+
 fn permanent(reason: &str) -> CrmError {
     CrmError::Permanent {
         reason: reason.into(),
@@ -301,10 +310,7 @@ async fn too_many_requests_waits_as_long_as_retry_after_says() {
 async fn too_many_requests_without_retry_after_waits_for_the_burst_window() {
     let pipedrive = FakePipedrive::answering(
         Mock::given(method("PATCH")),
-        ResponseTemplate::new(429)
-            .insert_header("x-ratelimit-limit", "40")
-            .insert_header("x-ratelimit-remaining", "0")
-            .insert_header("x-ratelimit-reset", "2"),
+        with_burst_window(ResponseTemplate::new(429), "0"),
     )
     .await;
 
@@ -523,10 +529,7 @@ async fn a_redirect_is_not_followed() {
 async fn remembers_the_rate_limit_of_every_answer() {
     let pipedrive = FakePipedrive::answering(
         Mock::given(method("PATCH")),
-        ok(json!({"id": 42}))
-            .insert_header("x-ratelimit-limit", "40")
-            .insert_header("x-ratelimit-remaining", "39")
-            .insert_header("x-ratelimit-reset", "2")
+        with_burst_window(ok(json!({"id": 42})), "39")
             .insert_header("x-daily-requests-left", "9999"),
     )
     .await;

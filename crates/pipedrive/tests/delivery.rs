@@ -152,10 +152,15 @@ impl Setup {
         self.hire("João Silva", OWNER, true);
     }
 
+    /// [`Self::consultant`], and `target` assigned to him: the protocol and its number.
+    fn consultant_assigned(&self, target: CrmTarget) -> (ProtocolId, String) {
+        self.consultant();
+        self.assign(target)
+    }
+
     /// [`Self::consultant`], and deal 42 assigned to him: its protocol.
     fn deal_42_assigned(&self) -> ProtocolId {
-        self.consultant();
-        self.assign(CrmTarget::Deal(42)).0
+        self.consultant_assigned(CrmTarget::Deal(42)).0
     }
 
     /// The delivery service with a client of the usual timeout.
@@ -364,8 +369,7 @@ on_both_backends!(
 );
 
 fn a_deal_gets_its_owner_and_note_with_the_exact_requests(setup: Setup) {
-    setup.consultant();
-    let (protocol, number) = setup.assign(CrmTarget::Deal(42));
+    let (protocol, number) = setup.consultant_assigned(CrmTarget::Deal(42));
     setup.mount(
         Mock::given(method("PATCH"))
             .and(path("/api/v2/deals/42"))
@@ -408,8 +412,7 @@ fn a_deal_gets_its_owner_and_note_with_the_exact_requests(setup: Setup) {
 }
 
 fn a_lead_gets_its_owner_through_v1_and_its_note(setup: Setup) {
-    setup.consultant();
-    let (protocol, number) = setup.assign(CrmTarget::Lead(LEAD.into()));
+    let (protocol, number) = setup.consultant_assigned(CrmTarget::Lead(LEAD.into()));
     setup.accept_owners_and_notes(json!({"id": LEAD}), json!({"id": 2}));
     setup.deliver_all(&setup.usual_delivery());
     let routes = by_route(&setup.requests());
@@ -425,8 +428,7 @@ fn a_lead_gets_its_owner_through_v1_and_its_note(setup: Setup) {
 }
 
 fn a_person_gets_its_owner_through_v2_and_its_note(setup: Setup) {
-    setup.consultant();
-    let (_, number) = setup.assign(CrmTarget::Person(17));
+    let (_, number) = setup.consultant_assigned(CrmTarget::Person(17));
     setup.accept_owners_and_notes(json!({"id": 17}), json!({"id": 3}));
     setup.deliver_all(&setup.usual_delivery());
     let routes = by_route(&setup.requests());
@@ -469,8 +471,7 @@ fn a_bad_token_fails_both_actions_with_the_reason(setup: Setup) {
 }
 
 fn an_unknown_deal_fails_with_the_reason(setup: Setup) {
-    setup.consultant();
-    let (protocol, _) = setup.assign(CrmTarget::Deal(999));
+    let (protocol, _) = setup.consultant_assigned(CrmTarget::Deal(999));
     setup.mount(
         Mock::given(method("PATCH"))
             .and(path("/api/v2/deals/999"))
@@ -727,8 +728,7 @@ fn an_unusable_adopted_row_fails_alone_and_the_others_are_delivered(setup: Setup
 }
 
 fn any_429_pauses_every_delivery_on_every_replica(setup: Setup) {
-    setup.consultant();
-    let (first, _) = setup.assign(CrmTarget::Deal(42));
+    let (first, _) = setup.consultant_assigned(CrmTarget::Deal(42));
     let (second, _) = setup.assign(CrmTarget::Deal(43));
     // A 429 whose headers still show burst room: the daily token budget, which has no header.
     setup.answer_first_owner_update(
@@ -912,8 +912,7 @@ fn a_lead_converted_to_a_deal_keeps_its_consultant_and_protocol(setup: Setup) {
 }
 
 fn deletes_and_merges_cancel_the_pending_actions_of_the_record(setup: Setup) {
-    setup.consultant();
-    let (merged, _) = setup.assign(CrmTarget::Deal(42));
+    let (merged, _) = setup.consultant_assigned(CrmTarget::Deal(42));
     let (deleted, _) = setup.assign(CrmTarget::Deal(43));
     let (kept, _) = setup.assign(CrmTarget::Deal(44));
     let processor = setup.processor();
@@ -1274,8 +1273,7 @@ fn recovered_records_are_handed_out_like_webhook_events_and_only_once(setup: Set
 }
 
 fn notes_are_written_as_the_consultant_when_configured(setup: Setup) {
-    setup.consultant();
-    let (deal, number) = setup.assign(CrmTarget::Deal(42));
+    let (deal, number) = setup.consultant_assigned(CrmTarget::Deal(42));
     let (lead, _) = setup.assign(CrmTarget::Lead(LEAD.into()));
     setup.accept_owners_and_notes(json!({"id": 42}), json!({"id": 1}));
     let config = PipedriveConfig::new(TOKEN, Url::parse(&setup.server.uri()).unwrap())
