@@ -326,12 +326,12 @@ impl ConsultantRow {
     pub fn stored_rules(&self) -> StoredRules<'_> {
         StoredRules {
             id: self.id,
-            peso: self.peso,
-            limite_diario: self.limite_diario,
-            limite_abertos: self.limite_abertos,
-            fuso_horario: self.fuso_horario.as_deref(),
-            horarios: self.horarios.as_deref(),
-            ausencias: self.ausencias.as_deref(),
+            weight: self.peso,
+            daily_limit: self.limite_diario,
+            open_limit: self.limite_abertos,
+            time_zone: self.fuso_horario.as_deref(),
+            schedule: self.horarios.as_deref(),
+            leave: self.ausencias.as_deref(),
         }
     }
 
