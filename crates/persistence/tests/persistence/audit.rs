@@ -18,8 +18,8 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::common::{
-    actor, assign_next, claim, consultant, count, create_key, hire, language, languages,
-    on_both_backends, switch_online,
+    actor, assign_next, claim, consultant, count, create_key, create_protocol, hire, language,
+    languages, on_both_backends, switch_online,
 };
 
 on_both_backends!(
@@ -433,9 +433,7 @@ fn five_recorded_writes(test: &TestDatabase, now: DateTime<Utc>) -> Recorded {
     dora_registration.email = Some(Email::parse("dora@exemplo.com").unwrap());
     let dora = ConsultantRepository::create(&db, &dora_registration, now, &actor()).unwrap();
     let other = hire(&db, "Eva Rios", &["en"], now);
-    let protocol = ProtocolRepository::create(&db, &NewProtocol::default(), now, None, &actor())
-        .unwrap()
-        .value;
+    let protocol = create_protocol(&db, &NewProtocol::default(), now);
     let (key, _) = create_key(&db, None, ApiKeyScope::Read, now, &actor());
     db.revoke(key.id, now, &actor()).unwrap();
     assert_eq!(count(test, "auditoria"), 5);
@@ -674,9 +672,7 @@ fn a_failure_inside_a_consultant_write_records_nothing(test: &TestDatabase) {
 fn a_failure_inside_a_protocol_or_key_write_records_nothing(test: &TestDatabase) {
     let db = test.database();
     let now = now_micros();
-    let protocol = ProtocolRepository::create(&db, &NewProtocol::default(), now, None, &actor())
-        .unwrap()
-        .value;
+    let protocol = create_protocol(&db, &NewProtocol::default(), now);
     let (key, _) = create_key(&db, Some("alvo"), ApiKeyScope::Read, now, &actor());
     assert_a_failure_records_nothing(test, "protocolo.atualizado", &|| {
         let patch = ProtocolPatch {

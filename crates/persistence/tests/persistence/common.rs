@@ -5,7 +5,8 @@ use consultores_domain::{
     Actor, ApiKey, ApiKeyId, ApiKeyScope, ApiKeyStore, Assignment, AssignmentPort, AuditAction,
     AuditEntry, AuditFilter, AuditLog, AuditPageRequest, Consultant, ConsultantId, ConsultantName,
     ConsultantPatch, ConsultantRepository, DomainError, Email, IdempotencyClaim, IdempotencyKey,
-    Language, LanguageList, NewApiKey, NewConsultant, Phone, PipedriveUserId, Recorded,
+    Language, LanguageList, NewApiKey, NewConsultant, NewProtocol, Phone, PipedriveUserId,
+    Protocol, ProtocolRepository, Recorded,
 };
 use consultores_persistence::Database;
 
@@ -147,6 +148,13 @@ pub fn assignment_entries(db: &Database) -> Vec<AuditEntry> {
     .unwrap();
     assert_eq!(page.next, None, "more than 1000 entries in a test");
     page.entries
+}
+
+/// `new` created at `at` by [`actor`], with no claim.
+pub fn create_protocol(db: &Database, new: &NewProtocol, at: DateTime<Utc>) -> Protocol {
+    ProtocolRepository::create(db, new, at, None, &actor())
+        .unwrap()
+        .value
 }
 
 pub fn with_contacts(

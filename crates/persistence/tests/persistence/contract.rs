@@ -10,8 +10,8 @@ use consultores_domain::{
 use consultores_persistence::testing::{now_micros, TestDatabase};
 
 use crate::common::{
-    actor, assign_next, claim, consultant, count, counter, create_key, hire, language, languages,
-    on_both_backends, switch_online, with_contacts,
+    actor, assign_next, claim, consultant, count, counter, create_key, create_protocol, hire,
+    language, languages, on_both_backends, switch_online, with_contacts,
 };
 
 on_both_backends!(
@@ -323,11 +323,7 @@ fn protocols_are_listed_by_ascending_id_in_pages(test: &TestDatabase) {
             consultant_id: (i % 3 == 0).then_some(ana.id),
             ..NewProtocol::default()
         };
-        created.push(
-            ProtocolRepository::create(&db, &new, now, None, &actor())
-                .unwrap()
-                .value,
-        );
+        created.push(create_protocol(&db, &new, now));
     }
     let page = |consultant, skip, limit| {
         ProtocolRepository::list(&db, &ProtocolFilter::new(consultant, skip, limit).unwrap())
@@ -432,9 +428,7 @@ fn protocols_for_unknown_or_deleted_consultants_are_refused_and_consume_no_numbe
     ));
     assert_eq!(counter(test), 0);
     assert_eq!(count(test, "protocolos"), 0);
-    let next = ProtocolRepository::create(&db, &NewProtocol::default(), now, None, &actor())
-        .unwrap()
-        .value;
+    let next = create_protocol(&db, &NewProtocol::default(), now);
     assert_eq!(next.number.to_string(), "#00001");
 }
 
@@ -506,9 +500,7 @@ fn protocol_numbers_grow_past_five_digits(test: &TestDatabase) {
     test.execute("UPDATE controle_protocolo SET ultimo_numero = 99998 WHERE id = 1");
     let numbers: Vec<String> = (0..3)
         .map(|_| {
-            ProtocolRepository::create(&db, &NewProtocol::default(), now, None, &actor())
-                .unwrap()
-                .value
+            create_protocol(&db, &NewProtocol::default(), now)
                 .number
                 .to_string()
         })

@@ -14,7 +14,7 @@ use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 
 use crate::common::{
-    actor, assign_next, consultant, counter, hire, languages, on_both_backends,
+    actor, assign_next, consultant, counter, create_protocol, hire, languages, on_both_backends,
     on_both_backends_with_big_pools,
 };
 use crate::concurrency::burst;
@@ -31,9 +31,7 @@ fn a_caller_clock_a_year_ahead_never_moves_stamps_into_the_future(test: &TestDat
     hire(&db, "Ana Souza", &["pt"], now_micros());
     let ahead = now_micros() + chrono::Duration::days(365);
     let assigned = assign_next(&db, "pt", ahead).unwrap().value;
-    let generated = ProtocolRepository::create(&db, &NewProtocol::default(), ahead, None, &actor())
-        .unwrap()
-        .value;
+    let generated = create_protocol(&db, &NewProtocol::default(), ahead);
     // A caller with a right clock afterwards is not pushed into the future either.
     let next = assign_next(&db, "pt", now_micros()).unwrap().value;
     let bound = Utc::now() + chrono::Duration::minutes(1);
@@ -196,10 +194,7 @@ fn listings_leave_out_a_row_the_domain_cannot_read_and_report_it(test: &TestData
     }));
     let ana = hire(&db, "Ana Souza", &["pt"], now_micros());
     let bia = hire(&db, "Bia Lima", &["pt"], now_micros());
-    let first =
-        ProtocolRepository::create(&db, &NewProtocol::default(), now_micros(), None, &actor())
-            .unwrap()
-            .value;
+    let first = create_protocol(&db, &NewProtocol::default(), now_micros());
     ProtocolRepository::create(&db, &NewProtocol::default(), now_micros(), None, &actor()).unwrap();
     // Written by hand, breaking the domain's rules.
     test.execute(&format!(
