@@ -129,6 +129,16 @@ fn with_burst_window(response: ResponseTemplate, remaining: &str) -> ResponseTem
         .insert_header("x-ratelimit-reset", "2")
 }
 
+fn field_options(options: &[(i64, &str)]) -> Vec<FieldOption> {
+    options
+        .iter()
+        .map(|(id, label)| FieldOption {
+            id: *id,
+            label: (*label).into(),
+        })
+        .collect()
+}
+
 fn permanent(reason: &str) -> CrmError {
     CrmError::Permanent {
         reason: reason.into(),
@@ -868,16 +878,7 @@ async fn reads_the_options_of_a_deal_field() {
 
     assert_eq!(
         options,
-        Ok(vec![
-            FieldOption {
-                id: 31,
-                label: "Espanhol".into()
-            },
-            FieldOption {
-                id: 32,
-                label: "Inglês".into()
-            },
-        ])
+        Ok(field_options(&[(31, "Espanhol"), (32, "Inglês")]))
     );
     assert!(
         matches!(missing, Err(CrmError::Permanent { .. })),
@@ -907,19 +908,7 @@ async fn options_of_the_language_field_are_read_past_built_in_fields_with_string
         .call(|client| client.field_options("f0e1d2c3b4a5968778695a4b3c2d1e0f98765432"))
         .await;
 
-    assert_eq!(
-        options,
-        Ok(vec![
-            FieldOption {
-                id: 31,
-                label: "es".into()
-            },
-            FieldOption {
-                id: 32,
-                label: "en".into()
-            },
-        ])
-    );
+    assert_eq!(options, Ok(field_options(&[(31, "es"), (32, "en")])));
 }
 
 #[tokio::test]
