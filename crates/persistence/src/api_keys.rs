@@ -214,14 +214,12 @@ impl Database {
             if revoked != 1 {
                 return Ok(false);
             }
-            let mut changes = AuditChanges::new();
-            changes.created("revoked_at", AuditValue::time(now));
-            conn.insert_audit(&NewAuditRow::new(
+            conn.insert_audit(&NewAuditRow::stamped(
                 actor,
                 AuditAction::ApiKeyRevoked,
                 id.0,
+                "revoked_at",
                 now,
-                &changes,
             )?)?;
             self.faults().check(FaultPoint::BeforeCommit, conn)?;
             Ok(true)

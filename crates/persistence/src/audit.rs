@@ -13,7 +13,7 @@
 use chrono::{DateTime, Utc};
 use consultores_domain::{
     Actor, ApiKeyId, AuditAction, AuditChanges, AuditEntity, AuditEntry, AuditEntryId, AuditFilter,
-    AuditLog, AuditPage, AuditPageRequest, ConsultantId, DomainError,
+    AuditLog, AuditPage, AuditPageRequest, AuditValue, ConsultantId, DomainError,
 };
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool};
@@ -82,6 +82,22 @@ impl<'a> NewAuditRow<'a> {
                 StoreError::internal(format!("cannot encode the audit changes: {error}"))
             })?,
         })
+    }
+}
+
+impl<'a> NewAuditRow<'a> {
+    /// The row recording that `action` stamped `field` (null before) with `at`: a removal or a
+    /// revocation.
+    pub fn stamped(
+        actor: &'a Actor,
+        action: AuditAction,
+        entity_id: i64,
+        field: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Self, StoreError> {
+        let mut changes = AuditChanges::new();
+        changes.created(field, AuditValue::time(at));
+        Self::new(actor, action, entity_id, at, &changes)
     }
 }
 

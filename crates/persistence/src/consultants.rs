@@ -30,23 +30,23 @@ impl Database {
         actor: &Actor,
     ) -> Result<Consultant, StoreError> {
         let row = NewConsultantRow {
-            nome: new.name.as_str(),
+            name: new.name.as_str(),
             email: new.email.as_ref().map(|email| email.as_str()),
-            telefone: new.phone.as_ref().map(|phone| phone.as_str()),
-            status_ativo: new.active,
-            status_ativo_sequencial: new.in_rotation,
-            status_online: new.online,
+            phone: new.phone.as_ref().map(|phone| phone.as_str()),
+            active: new.active,
+            in_rotation: new.in_rotation,
+            online: new.online,
             // Newcomers join the back of the queue, as in v6.
-            ultimo_atendimento: Some(Timestamp(now)),
-            id_pipedrive: new.pipedrive_user_id.map(|id| id.get()),
-            peso: rule_int(new.rules.weight.get()),
-            limite_diario: new.rules.daily_limit.map(|l| rule_int(l.get())),
-            limite_abertos: new.rules.open_limit.map(|l| rule_int(l.get())),
-            fuso_horario: new.rules.time_zone.map(Zone::name),
-            horarios: new.rules.schedule.as_ref().map(schedule_text),
-            ausencias: new.rules.leave.as_deref().map(leave_text),
+            last_served_at: Some(Timestamp(now)),
+            pipedrive_user_id: new.pipedrive_user_id.map(|id| id.get()),
+            weight: rule_int(new.rules.weight.get()),
+            daily_limit: new.rules.daily_limit.map(|l| rule_int(l.get())),
+            open_limit: new.rules.open_limit.map(|l| rule_int(l.get())),
+            time_zone: new.rules.time_zone.map(Zone::name),
+            schedule: new.rules.schedule.as_ref().map(schedule_text),
+            leave: new.rules.leave.as_deref().map(leave_text),
             // The queue key of a newcomer is the stamp too (the back of the queue).
-            chave_fila: Some(now.timestamp_micros()),
+            queue_key: Some(now.timestamp_micros()),
         };
         write_transaction!(self, |conn| {
             let stored = diesel::insert_into(consultores::table)
@@ -153,28 +153,28 @@ impl Database {
         actor: &Actor,
     ) -> Result<Option<Consultant>, StoreError> {
         let changes = ConsultantChanges {
-            nome: patch.name.as_ref().map(|name| name.as_str()),
+            name: patch.name.as_ref().map(|name| name.as_str()),
             email: patch
                 .email
                 .as_ref()
                 .map(|email| email.as_ref().map(|email| email.as_str())),
-            telefone: patch
+            phone: patch
                 .phone
                 .as_ref()
                 .map(|phone| phone.as_ref().map(|phone| phone.as_str())),
-            status_ativo: patch.active,
-            status_ativo_sequencial: patch.in_rotation,
-            status_online: patch.online,
-            id_pipedrive: patch.pipedrive_user_id.map(|id| id.map(|id| id.get())),
-            peso: patch.weight.map(|w| rule_int(w.get())),
-            limite_diario: patch.daily_limit.map(|l| l.map(|l| rule_int(l.get()))),
-            limite_abertos: patch.open_limit.map(|l| l.map(|l| rule_int(l.get()))),
-            fuso_horario: patch.time_zone.map(|zone| zone.map(Zone::name)),
-            horarios: patch
+            active: patch.active,
+            in_rotation: patch.in_rotation,
+            online: patch.online,
+            pipedrive_user_id: patch.pipedrive_user_id.map(|id| id.map(|id| id.get())),
+            weight: patch.weight.map(|w| rule_int(w.get())),
+            daily_limit: patch.daily_limit.map(|l| l.map(|l| rule_int(l.get()))),
+            open_limit: patch.open_limit.map(|l| l.map(|l| rule_int(l.get()))),
+            time_zone: patch.time_zone.map(|zone| zone.map(Zone::name)),
+            schedule: patch
                 .schedule
                 .as_ref()
                 .map(|schedule| schedule.as_ref().map(schedule_text)),
-            ausencias: patch
+            leave: patch
                 .leave
                 .as_ref()
                 .map(|leave| leave.as_deref().map(leave_text)),
@@ -261,14 +261,12 @@ impl Database {
             if deleted != 1 {
                 return Ok(false);
             }
-            let mut changes = AuditChanges::new();
-            changes.created("removido_em", consultores_domain::AuditValue::time(now));
-            conn.insert_audit(&NewAuditRow::new(
+            conn.insert_audit(&NewAuditRow::stamped(
                 actor,
                 AuditAction::ConsultantRemoved,
                 id.0,
+                "removido_em",
                 now,
-                &changes,
             )?)?;
             self.faults().check(FaultPoint::BeforeCommit, conn)?;
             Ok(true)
@@ -283,7 +281,7 @@ fn rule_int(value: i64) -> i32 {
 
 /// The language codes of language rows, in order.
 fn codes(rows: &[LanguageRow]) -> Vec<String> {
-    rows.iter().map(|row| row.idioma.clone()).collect()
+    rows.iter().map(|row| row.language.clone()).collect()
 }
 
 /// A change of `status_online` is a connection switch, whatever else changes with it (so the

@@ -127,6 +127,17 @@ impl ClaimEvents for SqliteConnection {
     }
 }
 
+/// The event `$claim` names, while still pending under that claim's lease: a later claim of it
+/// (after the lease ran out) changes the lease and leaves this one nothing to update.
+macro_rules! still_leased_by {
+    ($claim:expr) => {
+        eventos::table
+            .filter(eventos::id.eq($claim.id.0))
+            .filter(eventos::estado.eq(CrmEventState::Pending.as_str()))
+            .filter(eventos::bloqueado_ate.eq(Timestamp($claim.lease_until)))
+    };
+}
+
 impl Database {
     fn record_event(&self, event: &NewCrmEvent, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let row = NewEventRow {
@@ -199,20 +210,15 @@ impl Database {
     ) -> Result<(), StoreError> {
         let reason = outcome.reason().map(|text| prefix(text, MAX_REASON_CHARS));
         write_transaction!(self, |conn| {
-            diesel::update(
-                eventos::table
-                    .filter(eventos::id.eq(claim.id.0))
-                    .filter(eventos::estado.eq(CrmEventState::Pending.as_str()))
-                    .filter(eventos::bloqueado_ate.eq(Timestamp(claim.lease_until))),
-            )
-            .set((
-                eventos::estado.eq(outcome.state()),
-                eventos::motivo.eq(reason),
-                eventos::protocolo_id.eq(outcome.protocol().map(|protocol| protocol.0)),
-                eventos::processado_em.eq(Some(Timestamp(now))),
-                eventos::bloqueado_ate.eq(None::<Timestamp>),
-            ))
-            .execute(conn)?;
+            diesel::update(still_leased_by!(claim))
+                .set((
+                    eventos::estado.eq(outcome.state()),
+                    eventos::motivo.eq(reason),
+                    eventos::protocolo_id.eq(outcome.protocol().map(|protocol| protocol.0)),
+                    eventos::processado_em.eq(Some(Timestamp(now))),
+                    eventos::bloqueado_ate.eq(None::<Timestamp>),
+                ))
+                .execute(conn)?;
             Ok(())
         })
     }
@@ -225,17 +231,12 @@ impl Database {
     ) -> Result<(), StoreError> {
         let reason = prefix(reason, MAX_REASON_CHARS);
         write_transaction!(self, |conn| {
-            diesel::update(
-                eventos::table
-                    .filter(eventos::id.eq(claim.id.0))
-                    .filter(eventos::estado.eq(CrmEventState::Pending.as_str()))
-                    .filter(eventos::bloqueado_ate.eq(Timestamp(claim.lease_until))),
-            )
-            .set((
-                eventos::motivo.eq(Some(reason)),
-                eventos::bloqueado_ate.eq(Some(Timestamp(retry_at))),
-            ))
-            .execute(conn)?;
+            diesel::update(still_leased_by!(claim))
+                .set((
+                    eventos::motivo.eq(Some(reason)),
+                    eventos::bloqueado_ate.eq(Some(Timestamp(retry_at))),
+                ))
+                .execute(conn)?;
             Ok(())
         })
     }

@@ -143,6 +143,15 @@ fn attempts_column(attempts: u32) -> i32 {
     i32::try_from(attempts).unwrap_or(i32::MAX)
 }
 
+/// The outbox items on `$target` (whose id as stored is `$target_id`).
+macro_rules! actions_on {
+    ($target:expr, $target_id:expr) => {
+        crm_outbox::table
+            .filter(crm_outbox::alvo_tipo.eq($target.kind().as_str()))
+            .filter(crm_outbox::alvo_id.eq(&$target_id))
+    };
+}
+
 impl Database {
     fn claim_outbox(
         &self,
@@ -274,9 +283,7 @@ impl Database {
     fn outbox_last_owner(&self, target: &CrmTarget) -> Result<Option<i64>, StoreError> {
         let target_id = target.id_text();
         let owner: Option<Option<i64>> = with_connection!(self, |conn| {
-            crm_outbox::table
-                .filter(crm_outbox::alvo_tipo.eq(target.kind().as_str()))
-                .filter(crm_outbox::alvo_id.eq(&target_id))
+            actions_on!(target, target_id)
                 .filter(crm_outbox::acao.eq(CrmActionKind::SetOwner.as_str()))
                 .order(crm_outbox::id.desc())
                 .select(crm_outbox::owner_id)
@@ -291,9 +298,7 @@ impl Database {
     fn outbox_latest_protocol(&self, target: &CrmTarget) -> Result<Option<i64>, StoreError> {
         let target_id = target.id_text();
         let protocol: Option<Option<i64>> = with_connection!(self, |conn| {
-            crm_outbox::table
-                .filter(crm_outbox::alvo_tipo.eq(target.kind().as_str()))
-                .filter(crm_outbox::alvo_id.eq(&target_id))
+            actions_on!(target, target_id)
                 .filter(crm_outbox::protocolo_id.is_not_null())
                 .order(crm_outbox::id.desc())
                 .select(crm_outbox::protocolo_id)
@@ -312,9 +317,7 @@ impl Database {
         let target_id = target.id_text();
         let cancelled = write_transaction!(self, |conn| {
             Ok(diesel::update(
-                crm_outbox::table
-                    .filter(crm_outbox::alvo_tipo.eq(target.kind().as_str()))
-                    .filter(crm_outbox::alvo_id.eq(&target_id))
+                actions_on!(target, target_id)
                     .filter(crm_outbox::estado.eq(DeliveryStateName::Pending.as_str())),
             )
             .set((

@@ -33,12 +33,12 @@ use crate::idempotency::{record, replay};
 use crate::schema::fila;
 use crate::sql_types::Timestamp;
 use crate::waiting::{
-    count_accepting, page, stored_alternatives, NewWaitingRow, WaitingRow, WaitingStatements,
+    count_accepting, page, stored_alternatives, WaitingColumns, WaitingRow, WaitingStatements,
 };
 use crate::webhooks::WebhookOutbox;
 
 mod backends;
-use backends::{QueueAssignment, QueueLocks};
+use backends::{QueueAssignment, QueueLocks, QueueTurn};
 
 /// The rotation's atomic step, as the queue calls it on one backend.
 type Assign<'a, C> =
@@ -83,7 +83,7 @@ fn record_served<C: WaitingStatements>(
     let protocol = &assignment.protocol;
     let at = protocol.created_at;
     conn.mark_assigned(row.id, protocol.id.0, at)?;
-    conn.describe_protocol(protocol.id.0, row.descricao.as_deref(), &row.prioridade)?;
+    conn.describe_protocol(protocol.id.0, row.description.as_deref(), &row.priority)?;
     let mut changes = AuditChanges::new();
     changes
         .record(
@@ -130,23 +130,26 @@ where
     } else {
         serve(conn, &new.languages, crm, &mut HashSet::new(), assign)?
     };
-    let row = conn.insert_waiting(&NewWaitingRow {
-        idioma: new.languages.primary().as_str(),
-        alternativas: stored_alternatives(&new.languages),
-        referencia: new.reference.as_deref(),
-        descricao: new.description.as_ref().map(|d| d.as_str()),
-        prioridade: new.priority.as_str(),
-        crm_tipo: new.crm.as_ref().map(|target| target.kind().as_str()),
-        crm_alvo: new.crm.as_ref().map(CrmTarget::id_text),
-        estado: WaitingState::Waiting.as_str(),
-        criado_em: Timestamp(now),
-        expira_em: Timestamp(now + new.max_wait.as_duration()),
-        atribuido_em: None,
-        protocolo_id: None,
+    let row = conn.insert_waiting(&WaitingColumns {
+        language: new.languages.primary().as_str().to_owned(),
+        alternatives: stored_alternatives(&new.languages),
+        reference: new.reference.clone(),
+        description: new.description.as_ref().map(|d| d.as_str().to_owned()),
+        priority: new.priority.as_str().to_owned(),
+        crm_kind: new
+            .crm
+            .as_ref()
+            .map(|target| target.kind().as_str().to_owned()),
+        crm_target: new.crm.as_ref().map(CrmTarget::id_text),
+        state: WaitingState::Waiting.as_str().to_owned(),
+        created_at: Timestamp(now),
+        expires_at: Timestamp(now + new.max_wait.as_duration()),
+        assigned_at: None,
+        protocol_id: None,
     })?;
     let mut changes = AuditChanges::new();
     changes
-        .created("idioma", row.idioma.as_str())
+        .created("idioma", row.language.as_str())
         .created(
             "alternativas",
             AuditValue::List(
@@ -157,9 +160,9 @@ where
                     .collect(),
             ),
         )
-        .created("referencia", AuditValue::optional(row.referencia.clone()))
-        .created("prioridade", row.prioridade.as_str())
-        .created("expira_em", AuditValue::time(row.expira_em.0));
+        .created("referencia", AuditValue::optional(row.reference.clone()))
+        .created("prioridade", row.priority.as_str())
+        .created("expira_em", AuditValue::time(row.expires_at.0));
     if let Some(target) = &new.crm {
         changes.created(&format!("{}_id", target.kind().as_str()), target.id_text());
     }
@@ -206,11 +209,11 @@ where
         )?)?;
         let data = serde_json::json!({"fila": {
             "id": row.id,
-            "idioma": row.idioma,
+            "idioma": row.language,
             "alternativas": row.languages()?.alternatives().iter().map(Language::as_str).collect::<Vec<_>>(),
-            "referencia": row.referencia,
-            "criado_em": audit_timestamp(&row.criado_em.0),
-            "expira_em": audit_timestamp(&row.expira_em.0),
+            "referencia": row.reference,
+            "criado_em": audit_timestamp(&row.created_at.0),
+            "expira_em": audit_timestamp(&row.expires_at.0),
         }});
         conn.queue_event(WebhookEvent::QueueExpired, now, data)?;
         round.expired.push(row.languages()?.primary().clone());
@@ -230,7 +233,7 @@ where
         // Cancelled since it was read: skip it.
         let Some(row) = conn
             .lock_entry(id.0)?
-            .filter(|row| row.estado == WaitingState::Waiting.as_str())
+            .filter(|row| row.state == WaitingState::Waiting.as_str())
         else {
             continue;
         };
@@ -242,7 +245,7 @@ where
             round.served.push(ServedEntry {
                 id,
                 language,
-                waited: assignment.protocol.created_at - row.criado_em.0,
+                waited: assignment.protocol.created_at - row.created_at.0,
             });
         }
     }
@@ -261,10 +264,10 @@ where
     let row = conn
         .lock_entry(id.0)?
         .ok_or(DomainError::WaitingEntryNotFound)?;
-    if row.estado == WaitingState::Assigned.as_str() {
+    if row.state == WaitingState::Assigned.as_str() {
         return Err(DomainError::AlreadyAssigned.into());
     }
-    if row.estado != WaitingState::Waiting.as_str() {
+    if row.state != WaitingState::Waiting.as_str() {
         return Ok(());
     }
     conn.close_waiting(row.id, WaitingState::Cancelled.as_str(), now)?;
@@ -299,6 +302,24 @@ impl Database {
         })
     }
 
+    /// The rotation's atomic step for queue entries, at `now` by `actor`.
+    fn queue_assigner<'a, C: QueueAssignment>(
+        &'a self,
+        now: DateTime<Utc>,
+        actor: &'a Actor,
+    ) -> impl FnMut(&mut C, &Language, Option<&CrmTarget>) -> Result<Assignment, StoreError> + 'a
+    {
+        move |conn, language, crm| {
+            let turn = QueueTurn {
+                language,
+                now,
+                actor,
+                crm,
+            };
+            conn.assign_queued(self, turn)
+        }
+    }
+
     fn existing_entry(&self, id: i64, now: DateTime<Utc>) -> Result<WaitingEntry, StoreError> {
         self.read_entry(WaitingEntryId(id), now)?
             .ok_or_else(|| StoreError::internal(format!("queue entry {id} vanished")))
@@ -324,9 +345,7 @@ impl WaitingQueue for Database {
                     claim,
                     actor,
                     crm_enabled,
-                    &mut |conn, language, crm| {
-                        conn.assign_for_queue(self, language, now, actor, crm)
-                    },
+                    &mut self.queue_assigner(now, actor),
                 )
             })
         };
@@ -399,9 +418,7 @@ impl WaitingQueue for Database {
                     actor,
                     crm_enabled,
                     batch,
-                    &mut |conn, language, crm| {
-                        conn.assign_for_queue(self, language, now, actor, crm)
-                    },
+                    &mut self.queue_assigner(now, actor),
                 )
             })
         };

@@ -111,54 +111,51 @@ impl StoreError {
 /// The unique index on `lower(email)` (same name on both backends).
 const EMAIL_INDEX: &str = "consultores_email_unique";
 
-/// Whether a Diesel error means "the database cannot be reached right now" (retrying later may
-/// work) rather than a bug: a lost connection, a server shutting down, SQLite busy beyond its
-/// timeout.
-/// The connection itself is gone (the server closed or terminated it): nothing sent on it
-/// reached the database, and another connection may work.
-pub(crate) fn is_connection_lost(error: &DieselError) -> bool {
+/// What the server says when it closed or terminated the connection.
+const CONNECTION_LOST: &[&str] = &[
+    "server closed the connection",
+    "terminating connection",
+    "no connection to the server",
+    "could not receive data from server",
+    "could not send data to server",
+];
+
+/// What a database says when it cannot be reached right now, besides [`CONNECTION_LOST`].
+const UNREACHABLE_NOW: &[&str] = &[
+    "connection to server",
+    "the database system is shutting down",
+    "the database system is starting up",
+    "database is locked",
+    "database is busy",
+    // `statement_timeout` and `lock_timeout`: a stuck session or a slow server.
+    "canceling statement due to statement timeout",
+    "canceling statement due to lock timeout",
+];
+
+fn database_message_contains_any(error: &DieselError, needles: &[&str]) -> bool {
     match error {
-        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
         DieselError::DatabaseError(_, info) => {
             let message = info.message();
-            [
-                "server closed the connection",
-                "terminating connection",
-                "no connection to the server",
-                "could not receive data from server",
-                "could not send data to server",
-            ]
-            .iter()
-            .any(|needle| message.contains(needle))
+            needles.iter().any(|needle| message.contains(needle))
         }
         _ => false,
     }
 }
 
+/// The connection itself is gone (the server closed or terminated it): nothing sent on it
+/// reached the database, and another connection may work.
+pub(crate) fn is_connection_lost(error: &DieselError) -> bool {
+    matches!(
+        error,
+        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+    ) || database_message_contains_any(error, CONNECTION_LOST)
+}
+
+/// Whether a Diesel error means "the database cannot be reached right now" (retrying later may
+/// work) rather than a bug: a lost connection, a server shutting down, SQLite busy beyond its
+/// timeout.
 pub(crate) fn is_unavailable(error: &DieselError) -> bool {
-    match error {
-        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
-        DieselError::DatabaseError(_, info) => {
-            let message = info.message();
-            [
-                "server closed the connection",
-                "terminating connection",
-                "no connection to the server",
-                "could not receive data from server",
-                "could not send data to server",
-                "connection to server",
-                "the database system is shutting down",
-                "the database system is starting up",
-                "database is locked",
-                "database is busy",
-                // `statement_timeout` and `lock_timeout`: a stuck session or a slow server.
-                "canceling statement due to statement timeout",
-                "canceling statement due to lock timeout",
-            ]
-            .iter()
-            .any(|needle| message.contains(needle))
-        }
-        DieselError::BrokenTransactionManager => true,
-        _ => false,
-    }
+    is_connection_lost(error)
+        || matches!(error, DieselError::BrokenTransactionManager)
+        || database_message_contains_any(error, UNREACHABLE_NOW)
 }

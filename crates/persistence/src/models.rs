@@ -48,21 +48,35 @@ pub(crate) struct ConsultantRow {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = consultores)]
 pub(crate) struct NewConsultantRow<'a> {
-    pub nome: &'a str,
+    #[diesel(column_name = nome)]
+    pub name: &'a str,
     pub email: Option<&'a str>,
-    pub telefone: Option<&'a str>,
-    pub status_ativo: bool,
-    pub status_ativo_sequencial: bool,
-    pub status_online: bool,
-    pub ultimo_atendimento: Option<Timestamp>,
-    pub id_pipedrive: Option<i64>,
-    pub peso: i32,
-    pub limite_diario: Option<i32>,
-    pub limite_abertos: Option<i32>,
-    pub fuso_horario: Option<&'a str>,
-    pub horarios: Option<String>,
-    pub ausencias: Option<String>,
-    pub chave_fila: Option<i64>,
+    #[diesel(column_name = telefone)]
+    pub phone: Option<&'a str>,
+    #[diesel(column_name = status_ativo)]
+    pub active: bool,
+    #[diesel(column_name = status_ativo_sequencial)]
+    pub in_rotation: bool,
+    #[diesel(column_name = status_online)]
+    pub online: bool,
+    #[diesel(column_name = ultimo_atendimento)]
+    pub last_served_at: Option<Timestamp>,
+    #[diesel(column_name = id_pipedrive)]
+    pub pipedrive_user_id: Option<i64>,
+    #[diesel(column_name = peso)]
+    pub weight: i32,
+    #[diesel(column_name = limite_diario)]
+    pub daily_limit: Option<i32>,
+    #[diesel(column_name = limite_abertos)]
+    pub open_limit: Option<i32>,
+    #[diesel(column_name = fuso_horario)]
+    pub time_zone: Option<&'a str>,
+    #[diesel(column_name = horarios)]
+    pub schedule: Option<String>,
+    #[diesel(column_name = ausencias)]
+    pub leave: Option<String>,
+    #[diesel(column_name = chave_fila)]
+    pub queue_key: Option<i64>,
 }
 
 /// The columns a consultant patch may change: `None` leaves a column alone, `Some(None)` sets
@@ -70,81 +84,93 @@ pub(crate) struct NewConsultantRow<'a> {
 #[derive(Debug, Default, AsChangeset)]
 #[diesel(table_name = consultores)]
 pub(crate) struct ConsultantChanges<'a> {
-    pub nome: Option<&'a str>,
+    #[diesel(column_name = nome)]
+    pub name: Option<&'a str>,
     pub email: Option<Option<&'a str>>,
-    pub telefone: Option<Option<&'a str>>,
-    pub status_ativo: Option<bool>,
-    pub status_ativo_sequencial: Option<bool>,
-    pub status_online: Option<bool>,
-    pub id_pipedrive: Option<Option<i64>>,
-    pub peso: Option<i32>,
-    pub limite_diario: Option<Option<i32>>,
-    pub limite_abertos: Option<Option<i32>>,
-    pub fuso_horario: Option<Option<&'a str>>,
-    pub horarios: Option<Option<String>>,
-    pub ausencias: Option<Option<String>>,
+    #[diesel(column_name = telefone)]
+    pub phone: Option<Option<&'a str>>,
+    #[diesel(column_name = status_ativo)]
+    pub active: Option<bool>,
+    #[diesel(column_name = status_ativo_sequencial)]
+    pub in_rotation: Option<bool>,
+    #[diesel(column_name = status_online)]
+    pub online: Option<bool>,
+    #[diesel(column_name = id_pipedrive)]
+    pub pipedrive_user_id: Option<Option<i64>>,
+    #[diesel(column_name = peso)]
+    pub weight: Option<i32>,
+    #[diesel(column_name = limite_diario)]
+    pub daily_limit: Option<Option<i32>>,
+    #[diesel(column_name = limite_abertos)]
+    pub open_limit: Option<Option<i32>>,
+    #[diesel(column_name = fuso_horario)]
+    pub time_zone: Option<Option<&'a str>>,
+    #[diesel(column_name = horarios)]
+    pub schedule: Option<Option<String>>,
+    #[diesel(column_name = ausencias)]
+    pub leave: Option<Option<String>>,
 }
 
 impl ConsultantChanges<'_> {
     /// The row as this change would leave it (what the UPDATE will store).
     pub fn applied_to(&self, row: &ConsultantRow) -> ConsultantRow {
         let mut row = row.clone();
-        if let Some(nome) = self.nome {
-            row.nome = nome.to_owned();
+        if let Some(name) = self.name {
+            row.nome = name.to_owned();
         }
         if let Some(email) = self.email {
             row.email = email.map(str::to_owned);
         }
-        if let Some(telefone) = self.telefone {
-            row.telefone = telefone.map(str::to_owned);
+        if let Some(phone) = self.phone {
+            row.telefone = phone.map(str::to_owned);
         }
-        if let Some(active) = self.status_ativo {
+        if let Some(active) = self.active {
             row.status_ativo = active;
         }
-        if let Some(in_rotation) = self.status_ativo_sequencial {
+        if let Some(in_rotation) = self.in_rotation {
             row.status_ativo_sequencial = in_rotation;
         }
-        if let Some(online) = self.status_online {
+        if let Some(online) = self.online {
             row.status_online = online;
         }
-        if let Some(id_pipedrive) = self.id_pipedrive {
-            row.id_pipedrive = id_pipedrive;
+        if let Some(user) = self.pipedrive_user_id {
+            row.id_pipedrive = user;
         }
-        if let Some(peso) = self.peso {
-            row.peso = peso;
+        if let Some(weight) = self.weight {
+            row.peso = weight;
         }
-        if let Some(limit) = self.limite_diario {
+        if let Some(limit) = self.daily_limit {
             row.limite_diario = limit;
         }
-        if let Some(limit) = self.limite_abertos {
+        if let Some(limit) = self.open_limit {
             row.limite_abertos = limit;
         }
-        if let Some(zone) = self.fuso_horario {
+        if let Some(zone) = self.time_zone {
             row.fuso_horario = zone.map(str::to_owned);
         }
-        if let Some(horarios) = &self.horarios {
-            row.horarios = horarios.clone();
+        if let Some(schedule) = &self.schedule {
+            row.horarios = schedule.clone();
         }
-        if let Some(ausencias) = &self.ausencias {
-            row.ausencias = ausencias.clone();
+        if let Some(leave) = &self.leave {
+            row.ausencias = leave.clone();
         }
         row
     }
 
     pub fn is_empty(&self) -> bool {
-        self.nome.is_none()
+        self.name.is_none()
             && self.email.is_none()
-            && self.telefone.is_none()
-            && self.status_ativo.is_none()
-            && self.status_ativo_sequencial.is_none()
-            && self.status_online.is_none()
-            && self.id_pipedrive.is_none()
-            && self.peso.is_none()
-            && self.limite_diario.is_none()
-            && self.limite_abertos.is_none()
-            && self.fuso_horario.is_none()
-            && self.horarios.is_none()
-            && self.ausencias.is_none()
+            && self.phone.is_none()
+            && self.active.is_none()
+            && self.in_rotation.is_none()
+            && self.online.is_none()
+            && self.pipedrive_user_id.is_none()
+            && self.weight.is_none()
+            && self.daily_limit.is_none()
+            && self.open_limit.is_none()
+            && self.time_zone.is_none()
+            && self.schedule.is_none()
+            && self.leave.is_none()
     }
 }
 
@@ -152,9 +178,12 @@ impl ConsultantChanges<'_> {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = consultor_idiomas)]
 pub(crate) struct LanguageRow {
-    pub consultor_id: i64,
-    pub idioma: String,
-    pub posicao: i32,
+    #[diesel(column_name = consultor_id)]
+    pub consultant_id: i64,
+    #[diesel(column_name = idioma)]
+    pub language: String,
+    #[diesel(column_name = posicao)]
+    pub position: i32,
 }
 
 /// The language rows of one consultant, in the order given.
@@ -163,9 +192,9 @@ pub(crate) fn language_rows(consultant_id: i64, languages: &LanguageList) -> Vec
         .iter()
         .zip(0..)
         .map(|(language, position)| LanguageRow {
-            consultor_id: consultant_id,
-            idioma: language.as_str().to_owned(),
-            posicao: position,
+            consultant_id,
+            language: language.as_str().to_owned(),
+            position,
         })
         .collect()
 }
@@ -203,10 +232,13 @@ pub(crate) struct NewProtocolRow<'a> {
 #[derive(Debug, AsChangeset)]
 #[diesel(table_name = protocolos)]
 pub(crate) struct ProtocolChanges<'a> {
-    pub descricao: Option<Option<&'a str>>,
-    pub prioridade: Option<&'a str>,
+    #[diesel(column_name = descricao)]
+    pub description: Option<Option<&'a str>>,
+    #[diesel(column_name = prioridade)]
+    pub priority: Option<&'a str>,
     pub status: Option<&'a str>,
-    pub consultor_id: Option<Option<i64>>,
+    #[diesel(column_name = consultor_id)]
+    pub consultant_id: Option<Option<i64>>,
     pub updated_at: Timestamp,
 }
 
@@ -214,17 +246,17 @@ impl ProtocolChanges<'_> {
     /// The row as this change would leave it (what the UPDATE will store).
     pub fn applied_to(&self, row: &ProtocolRow) -> ProtocolRow {
         let mut row = row.clone();
-        if let Some(descricao) = self.descricao {
-            row.descricao = descricao.map(str::to_owned);
+        if let Some(description) = self.description {
+            row.descricao = description.map(str::to_owned);
         }
-        if let Some(prioridade) = self.prioridade {
-            row.prioridade = prioridade.to_owned();
+        if let Some(priority) = self.priority {
+            row.prioridade = priority.to_owned();
         }
         if let Some(status) = self.status {
             row.status = status.to_owned();
         }
-        if let Some(consultor_id) = self.consultor_id {
-            row.consultor_id = consultor_id;
+        if let Some(consultant) = self.consultant_id {
+            row.consultor_id = consultant;
         }
         row.updated_at = self.updated_at;
         row
@@ -294,12 +326,12 @@ impl ConsultantRow {
     pub fn stored_rules(&self) -> StoredRules<'_> {
         StoredRules {
             id: self.id,
-            peso: self.peso,
-            limite_diario: self.limite_diario,
-            limite_abertos: self.limite_abertos,
-            fuso_horario: self.fuso_horario.as_deref(),
-            horarios: self.horarios.as_deref(),
-            ausencias: self.ausencias.as_deref(),
+            weight: self.peso,
+            daily_limit: self.limite_diario,
+            open_limit: self.limite_abertos,
+            time_zone: self.fuso_horario.as_deref(),
+            schedule: self.horarios.as_deref(),
+            leave: self.ausencias.as_deref(),
         }
     }
 
@@ -377,9 +409,9 @@ pub(crate) fn each_consultant_with_languages(
     let mut by_consultant: HashMap<i64, Vec<String>> = HashMap::with_capacity(rows.len());
     for row in languages {
         by_consultant
-            .entry(row.consultor_id)
+            .entry(row.consultant_id)
             .or_default()
-            .push(row.idioma);
+            .push(row.language);
     }
     rows.into_iter().map(move |row| {
         let languages = by_consultant.remove(&row.id).unwrap_or_default();

@@ -144,13 +144,13 @@ impl Database {
         actor: &Actor,
     ) -> Result<Option<Protocol>, StoreError> {
         let changes = ProtocolChanges {
-            descricao: patch
+            description: patch
                 .description
                 .as_ref()
                 .map(|description| description.as_ref().map(|d| d.as_str())),
-            prioridade: patch.priority.map(|priority| priority.as_str()),
+            priority: patch.priority.map(|priority| priority.as_str()),
             status: patch.status.map(|status| status.as_str()),
-            consultor_id: patch.consultant_id.map(|consultant| Some(consultant.0)),
+            consultant_id: patch.consultant_id.map(|consultant| Some(consultant.0)),
             updated_at: Timestamp(now),
         };
         write_transaction!(self, |conn| {

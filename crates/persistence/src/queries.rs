@@ -36,8 +36,8 @@ pub(crate) struct TakenNumber {
 
 #[derive(Debug, QueryableByName)]
 struct CounterRow {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    ultimo_numero: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt, column_name = ultimo_numero)]
+    last_number: i64,
     #[diesel(sql_type = crate::sql_types::UtcTimestamp)]
     updated_at: Timestamp,
 }
@@ -99,7 +99,7 @@ macro_rules! impl_queries {
                 rows: &[LanguageRow],
             ) -> Result<(), StoreError> {
                 use consultor_idiomas::dsl as l;
-                let kept: Vec<&str> = rows.iter().map(|row| row.idioma.as_str()).collect();
+                let kept: Vec<&str> = rows.iter().map(|row| row.language.as_str()).collect();
                 diesel::delete(
                     l::consultor_idiomas
                         .filter(l::consultor_id.eq(consultant))
@@ -110,9 +110,9 @@ macro_rules! impl_queries {
                     let moved = diesel::update(
                         l::consultor_idiomas
                             .filter(l::consultor_id.eq(consultant))
-                            .filter(l::idioma.eq(&row.idioma)),
+                            .filter(l::idioma.eq(&row.language)),
                     )
-                    .set(l::posicao.eq(row.posicao))
+                    .set(l::posicao.eq(row.position))
                     .execute(self)?;
                     if moved == 0 {
                         diesel::insert_into(l::consultor_idiomas)
@@ -223,7 +223,7 @@ impl CounterQuery for PgConnection {
         .get_result::<CounterRow>(self)
         .optional()?
         .ok_or_else(missing_counter)?;
-        taken(row.ultimo_numero, row.updated_at.0)
+        taken(row.last_number, row.updated_at.0)
     }
 }
 
@@ -281,42 +281,53 @@ pub(crate) trait RowLocks {
     fn lock_protocol(&mut self, id: i64) -> Result<Option<ProtocolRow>, StoreError>;
 }
 
-impl RowLocks for PgConnection {
-    fn lock_live_consultant(&mut self, id: i64) -> Result<Option<ConsultantRow>, StoreError> {
-        Ok(consultores::table
-            .filter(consultores::id.eq(id))
+/// The rows of an outbox table (`estado`, `proxima_tentativa`, `bloqueado_ate`, `id`) in state
+/// `$pending`, due at `$now` and not leased: the first `$limit` in due order. Both outboxes (CRM
+/// actions, webhook deliveries) claim from it.
+macro_rules! due_and_unleased {
+    ($table:ident, $pending:expr, $now:expr, $limit:expr) => {
+        $table::table
+            .filter($table::estado.eq($pending))
+            .filter($table::proxima_tentativa.le($crate::sql_types::Timestamp($now)))
+            .filter(
+                $table::bloqueado_ate
+                    .is_null()
+                    .or($table::bloqueado_ate.le($crate::sql_types::Timestamp($now))),
+            )
+            .order(($table::proxima_tentativa.asc(), $table::id.asc()))
+            .limit(i64::from($limit))
+    };
+}
+pub(crate) use due_and_unleased;
+
+/// The consultant `$id` unless removed.
+macro_rules! live_consultant {
+    ($id:expr) => {
+        consultores::table
+            .filter(consultores::id.eq($id))
             .filter(consultores::removido_em.is_null())
             .select(ConsultantRow::as_select())
-            .for_update()
-            .first(self)
-            .optional()?)
+    };
+}
+
+impl RowLocks for PgConnection {
+    fn lock_live_consultant(&mut self, id: i64) -> Result<Option<ConsultantRow>, StoreError> {
+        Ok(live_consultant!(id).for_update().first(self).optional()?)
     }
 
     fn lock_protocol(&mut self, id: i64) -> Result<Option<ProtocolRow>, StoreError> {
-        Ok(protocolos::table
-            .find(id)
-            .select(ProtocolRow::as_select())
-            .for_update()
-            .first(self)
-            .optional()?)
+        let protocol = protocolos::table.find(id).select(ProtocolRow::as_select());
+        Ok(protocol.for_update().first(self).optional()?)
     }
 }
 
 impl RowLocks for SqliteConnection {
     fn lock_live_consultant(&mut self, id: i64) -> Result<Option<ConsultantRow>, StoreError> {
-        Ok(consultores::table
-            .filter(consultores::id.eq(id))
-            .filter(consultores::removido_em.is_null())
-            .select(ConsultantRow::as_select())
-            .first(self)
-            .optional()?)
+        Ok(live_consultant!(id).first(self).optional()?)
     }
 
     fn lock_protocol(&mut self, id: i64) -> Result<Option<ProtocolRow>, StoreError> {
-        Ok(protocolos::table
-            .find(id)
-            .select(ProtocolRow::as_select())
-            .first(self)
-            .optional()?)
+        let protocol = protocolos::table.find(id).select(ProtocolRow::as_select());
+        Ok(protocol.first(self).optional()?)
     }
 }

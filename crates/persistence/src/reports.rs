@@ -17,12 +17,12 @@ use crate::sql_types::Timestamp;
 
 #[derive(Debug, QueryableByName)]
 struct CountRow {
-    #[diesel(sql_type = BigInt)]
-    consultor_id: i64,
-    #[diesel(sql_type = Text)]
-    nome: String,
-    #[diesel(sql_type = BigInt)]
-    dia: i64,
+    #[diesel(sql_type = BigInt, column_name = consultor_id)]
+    consultant_id: i64,
+    #[diesel(sql_type = Text, column_name = nome)]
+    name: String,
+    #[diesel(sql_type = BigInt, column_name = dia)]
+    day: i64,
     #[diesel(sql_type = BigInt)]
     n: i64,
 }
@@ -135,9 +135,9 @@ impl Database {
         Ok(rows
             .into_iter()
             .map(|row| DailyCount {
-                consultant_id: ConsultantId(row.consultor_id),
-                name: row.nome,
-                day: usize::try_from(row.dia).unwrap_or(usize::MAX),
+                consultant_id: ConsultantId(row.consultant_id),
+                name: row.name,
+                day: usize::try_from(row.day).unwrap_or(usize::MAX),
                 count: u64::try_from(row.n).unwrap_or(0),
             })
             .collect())

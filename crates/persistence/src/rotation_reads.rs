@@ -14,6 +14,23 @@ use crate::models::{consultants_with_languages, ConsultantRow};
 use crate::queries::Queries;
 use crate::schema::{consultor_idiomas, consultores};
 
+/// The consultants every switch lets in (not removed, active, in the rotation, online) with a
+/// language row matching `$language`: a macro, as the query's type differs by predicate.
+macro_rules! switched_on_speaking {
+    ($language:expr) => {
+        consultores::table
+            .filter(consultores::removido_em.is_null())
+            .filter(consultores::status_ativo)
+            .filter(consultores::status_ativo_sequencial)
+            .filter(consultores::status_online)
+            .filter(exists(
+                consultor_idiomas::table
+                    .filter(consultor_idiomas::consultor_id.eq(consultores::id))
+                    .filter($language),
+            ))
+    };
+}
+
 impl Database {
     /// The head of the queue for `language` at `now` on SQLite: walks the eligible switches in
     /// queue order (the partial index `consultores_fila_idx`; SQLite sorts NULLs first, the
@@ -28,21 +45,13 @@ impl Database {
         const PAGE: i64 = 256;
         let mut offset = 0;
         loop {
-            let page: Vec<ConsultantRow> = consultores::table
-                .filter(consultores::removido_em.is_null())
-                .filter(consultores::status_ativo)
-                .filter(consultores::status_ativo_sequencial)
-                .filter(consultores::status_online)
-                .filter(exists(
-                    consultor_idiomas::table
-                        .filter(consultor_idiomas::consultor_id.eq(consultores::id))
-                        .filter(consultor_idiomas::idioma.eq(language.as_str())),
-                ))
-                .order((consultores::chave_fila.asc(), consultores::id.asc()))
-                .select(ConsultantRow::as_select())
-                .limit(PAGE)
-                .offset(offset)
-                .load(conn)?;
+            let page: Vec<ConsultantRow> =
+                switched_on_speaking!(consultor_idiomas::idioma.eq(language.as_str()))
+                    .order((consultores::chave_fila.asc(), consultores::id.asc()))
+                    .select(ConsultantRow::as_select())
+                    .limit(PAGE)
+                    .offset(offset)
+                    .load(conn)?;
             let last_page = i64::try_from(page.len()).unwrap_or(PAGE) < PAGE;
             for row in page {
                 let rules = row.stored_rules().into_domain(self.default_time_zone())?;
@@ -63,18 +72,10 @@ impl Database {
     ) -> Result<Vec<Consultant>, StoreError> {
         let codes: Vec<String> = languages.iter().map(|l| l.as_str().to_owned()).collect();
         with_connection!(self, |conn| {
-            let rows: Vec<ConsultantRow> = consultores::table
-                .filter(consultores::removido_em.is_null())
-                .filter(consultores::status_ativo)
-                .filter(consultores::status_ativo_sequencial)
-                .filter(consultores::status_online)
-                .filter(exists(
-                    consultor_idiomas::table
-                        .filter(consultor_idiomas::consultor_id.eq(consultores::id))
-                        .filter(consultor_idiomas::idioma.eq_any(codes.clone())),
-                ))
-                .select(ConsultantRow::as_select())
-                .load(conn)?;
+            let rows: Vec<ConsultantRow> =
+                switched_on_speaking!(consultor_idiomas::idioma.eq_any(codes.clone()))
+                    .select(ConsultantRow::as_select())
+                    .load(conn)?;
             let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
             let languages = conn.languages_of(&ids)?;
             consultants_with_languages(rows, languages, self.default_time_zone())

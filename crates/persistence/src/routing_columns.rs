@@ -10,15 +10,20 @@ use crate::error::StoreError;
 
 #[derive(Serialize, Deserialize)]
 struct StoredHours {
-    dia: u8,
-    inicio: String,
-    fim: String,
+    #[serde(rename = "dia")]
+    day: u8,
+    #[serde(rename = "inicio")]
+    start: String,
+    #[serde(rename = "fim")]
+    end: String,
 }
 
 #[derive(Serialize, Deserialize)]
 struct StoredLeave {
-    de: String,
-    ate: String,
+    #[serde(rename = "de")]
+    from: String,
+    #[serde(rename = "ate")]
+    until: String,
 }
 
 /// The stored text of a schedule.
@@ -27,9 +32,9 @@ pub(crate) fn schedule_text(schedule: &WeeklySchedule) -> String {
         .periods()
         .iter()
         .map(|p| StoredHours {
-            dia: p.day,
-            inicio: format_time_of_day(p.start),
-            fim: format_time_of_day(p.end),
+            day: p.day,
+            start: format_time_of_day(p.start),
+            end: format_time_of_day(p.end),
         })
         .collect();
     serde_json::to_string(&rows).unwrap_or_else(|_| "[]".to_owned())
@@ -40,8 +45,8 @@ pub(crate) fn leave_text(leave: &[Leave]) -> String {
     let rows: Vec<StoredLeave> = leave
         .iter()
         .map(|l| StoredLeave {
-            de: l.from.format("%Y-%m-%d").to_string(),
-            ate: l.to.format("%Y-%m-%d").to_string(),
+            from: l.from.format("%Y-%m-%d").to_string(),
+            until: l.to.format("%Y-%m-%d").to_string(),
         })
         .collect();
     serde_json::to_string(&rows).unwrap_or_else(|_| "[]".to_owned())
@@ -56,9 +61,9 @@ fn parse_schedule(id: i64, text: &str) -> Result<WeeklySchedule, StoreError> {
         serde_json::from_str(text).map_err(|e| broken(id, "horarios", e))?;
     rows.into_iter()
         .map(|row| {
-            let start = parse_time_of_day(&row.inicio)?;
-            let end = parse_time_of_day(&row.fim)?;
-            WorkingHours::new(row.dia, start, end)
+            let start = parse_time_of_day(&row.start)?;
+            let end = parse_time_of_day(&row.end)?;
+            WorkingHours::new(row.day, start, end)
         })
         .collect::<Result<Vec<_>, _>>()
         .map(WeeklySchedule::new)
@@ -69,7 +74,7 @@ fn parse_leave(id: i64, text: &str) -> Result<Vec<Leave>, StoreError> {
     let rows: Vec<StoredLeave> =
         serde_json::from_str(text).map_err(|e| broken(id, "ausencias", e))?;
     rows.into_iter()
-        .map(|row| Leave::new(parse_date(&row.de)?, parse_date(&row.ate)?))
+        .map(|row| Leave::new(parse_date(&row.from)?, parse_date(&row.until)?))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| broken(id, "ausencias", e))
 }
@@ -78,12 +83,12 @@ fn parse_leave(id: i64, text: &str) -> Result<Vec<Leave>, StoreError> {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct StoredRules<'a> {
     pub id: i64,
-    pub peso: i32,
-    pub limite_diario: Option<i32>,
-    pub limite_abertos: Option<i32>,
-    pub fuso_horario: Option<&'a str>,
-    pub horarios: Option<&'a str>,
-    pub ausencias: Option<&'a str>,
+    pub weight: i32,
+    pub daily_limit: Option<i32>,
+    pub open_limit: Option<i32>,
+    pub time_zone: Option<&'a str>,
+    pub schedule: Option<&'a str>,
+    pub leave: Option<&'a str>,
 }
 
 impl StoredRules<'_> {
@@ -97,15 +102,15 @@ impl StoredRules<'_> {
                 .map_err(|e| broken(id, what, e))
         };
         Ok(RoutingRules {
-            weight: Weight::new(i64::from(self.peso)).map_err(|e| broken(id, "peso", e))?,
-            daily_limit: limit(self.limite_diario, "limite_diario")?,
-            open_limit: limit(self.limite_abertos, "limite_abertos")?,
-            time_zone: match self.fuso_horario {
+            weight: Weight::new(i64::from(self.weight)).map_err(|e| broken(id, "peso", e))?,
+            daily_limit: limit(self.daily_limit, "limite_diario")?,
+            open_limit: limit(self.open_limit, "limite_abertos")?,
+            time_zone: match self.time_zone {
                 None => default_zone,
                 Some(name) => Zone::parse(name).map_err(|e| broken(id, "fuso_horario", e))?,
             },
-            schedule: self.horarios.map(|t| parse_schedule(id, t)).transpose()?,
-            leave: self.ausencias.map(|t| parse_leave(id, t)).transpose()?,
+            schedule: self.schedule.map(|t| parse_schedule(id, t)).transpose()?,
+            leave: self.leave.map(|t| parse_leave(id, t)).transpose()?,
         })
     }
 }
@@ -134,12 +139,12 @@ mod tests {
         assert_eq!(ausencias, r#"[{"de":"2026-12-24","ate":"2026-12-26"}]"#);
         let rules = StoredRules {
             id: 1,
-            peso: 3,
-            limite_diario: Some(5),
-            limite_abertos: None,
-            fuso_horario: None,
-            horarios: Some(&horarios),
-            ausencias: Some(&ausencias),
+            weight: 3,
+            daily_limit: Some(5),
+            open_limit: None,
+            time_zone: None,
+            schedule: Some(&horarios),
+            leave: Some(&ausencias),
         }
         .into_domain(Zone::SAO_PAULO)
         .unwrap();

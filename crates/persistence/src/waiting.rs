@@ -26,41 +26,51 @@ use crate::queries::Queries;
 use crate::schema::{consultores, fila, protocolos};
 use crate::sql_types::Timestamp;
 
-/// A `fila` row.
+/// The columns of a `fila` row besides its id: what queuing a contact writes.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = fila)]
+pub(crate) struct WaitingColumns {
+    #[diesel(column_name = idioma)]
+    pub language: String,
+    #[diesel(column_name = alternativas)]
+    pub alternatives: String,
+    #[diesel(column_name = referencia)]
+    pub reference: Option<String>,
+    #[diesel(column_name = descricao)]
+    pub description: Option<String>,
+    #[diesel(column_name = prioridade)]
+    pub priority: String,
+    #[diesel(column_name = crm_tipo)]
+    pub crm_kind: Option<String>,
+    #[diesel(column_name = crm_alvo)]
+    pub crm_target: Option<String>,
+    #[diesel(column_name = estado)]
+    pub state: String,
+    #[diesel(column_name = criado_em)]
+    pub created_at: Timestamp,
+    #[diesel(column_name = expira_em)]
+    pub expires_at: Timestamp,
+    #[diesel(column_name = atribuido_em)]
+    pub assigned_at: Option<Timestamp>,
+    #[diesel(column_name = protocolo_id)]
+    pub protocol_id: Option<i64>,
+}
+
+/// A `fila` row: its id and [`WaitingColumns`], whose fields it lends.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = fila)]
 pub(crate) struct WaitingRow {
     pub id: i64,
-    pub idioma: String,
-    pub alternativas: String,
-    pub referencia: Option<String>,
-    pub descricao: Option<String>,
-    pub prioridade: String,
-    pub crm_tipo: Option<String>,
-    pub crm_alvo: Option<String>,
-    pub estado: String,
-    pub criado_em: Timestamp,
-    pub expira_em: Timestamp,
-    pub atribuido_em: Option<Timestamp>,
-    pub protocolo_id: Option<i64>,
+    #[diesel(embed)]
+    pub columns: WaitingColumns,
 }
 
-/// A new `fila` row.
-#[derive(Debug, Insertable)]
-#[diesel(table_name = fila)]
-pub(crate) struct NewWaitingRow<'a> {
-    pub idioma: &'a str,
-    pub alternativas: String,
-    pub referencia: Option<&'a str>,
-    pub descricao: Option<&'a str>,
-    pub prioridade: &'static str,
-    pub crm_tipo: Option<&'static str>,
-    pub crm_alvo: Option<String>,
-    pub estado: &'static str,
-    pub criado_em: Timestamp,
-    pub expira_em: Timestamp,
-    pub atribuido_em: Option<Timestamp>,
-    pub protocolo_id: Option<i64>,
+impl std::ops::Deref for WaitingRow {
+    type Target = WaitingColumns;
+
+    fn deref(&self) -> &WaitingColumns {
+        &self.columns
+    }
 }
 
 /// The stored form of the alternatives: comma-separated, in order (`''` for none).
@@ -81,9 +91,9 @@ impl WaitingRow {
                 self.id
             ))
         };
-        let primary = Language::parse(&self.idioma).map_err(|error| broken(&error))?;
+        let primary = Language::parse(&self.language).map_err(|error| broken(&error))?;
         let alternatives = self
-            .alternativas
+            .alternatives
             .split(',')
             .filter(|code| !code.is_empty())
             .map(Language::parse)
@@ -93,7 +103,7 @@ impl WaitingRow {
     }
 
     pub fn crm(&self) -> Result<Option<CrmTarget>, StoreError> {
-        let (Some(kind), Some(id)) = (&self.crm_tipo, &self.crm_alvo) else {
+        let (Some(kind), Some(id)) = (&self.crm_kind, &self.crm_target) else {
             return Ok(None);
         };
         let broken = |error: &dyn std::fmt::Display| {
@@ -123,19 +133,19 @@ impl WaitingRow {
             languages: self.languages()?,
             crm: self.crm()?,
             priority: self
-                .prioridade
+                .priority
                 .parse()
                 .map_err(|error| broken("prioridade", &error))?,
             state: self
-                .estado
+                .state
                 .parse()
                 .map_err(|error| broken("estado", &error))?,
-            reference: self.referencia,
-            description: self.descricao,
+            reference: self.columns.reference,
+            description: self.columns.description,
             position,
-            created_at: self.criado_em.0,
-            expires_at: self.expira_em.0,
-            assigned_at: self.atribuido_em.map(|t| t.0),
+            created_at: self.columns.created_at.0,
+            expires_at: self.columns.expires_at.0,
+            assigned_at: self.columns.assigned_at.map(|t| t.0),
             protocol,
             consultant,
         })
@@ -157,7 +167,7 @@ pub(crate) trait WaitingStatements: Queries {
     fn waiting_rows(&mut self, filter: &WaitingFilter) -> Result<Vec<WaitingRow>, StoreError>;
 
     /// Inserts a row and returns it.
-    fn insert_waiting(&mut self, row: &NewWaitingRow<'_>) -> Result<WaitingRow, StoreError>;
+    fn insert_waiting(&mut self, row: &WaitingColumns) -> Result<WaitingRow, StoreError>;
 
     /// Marks a waiting entry assigned to `protocol` (opened at `at`).
     fn mark_assigned(
@@ -215,11 +225,8 @@ macro_rules! impl_waiting_statements {
             }
 
             fn waiting_row(&mut self, id: i64) -> Result<Option<WaitingRow>, StoreError> {
-                Ok(fila::table
-                    .find(id)
-                    .select(WaitingRow::as_select())
-                    .first(self)
-                    .optional()?)
+                let entry = fila::table.find(id).select(WaitingRow::as_select());
+                Ok(entry.first(self).optional()?)
             }
 
             fn waiting_rows(
@@ -245,7 +252,7 @@ macro_rules! impl_waiting_statements {
 
             fn insert_waiting(
                 &mut self,
-                row: &NewWaitingRow<'_>,
+                row: &WaitingColumns,
             ) -> Result<WaitingRow, StoreError> {
                 Ok(diesel::insert_into(fila::table)
                     .values(row)
@@ -316,13 +323,13 @@ macro_rules! impl_waiting_statements {
             ) -> Result<Vec<WaitingEntry>, StoreError> {
                 let positions: HashMap<WaitingEntryId, u64> = if rows
                     .iter()
-                    .any(|row| row.estado == WaitingState::Waiting.as_str())
+                    .any(|row| row.state == WaitingState::Waiting.as_str())
                 {
                     positions(&self.waiting(now)?).into_iter().collect()
                 } else {
                     HashMap::new()
                 };
-                let protocol_ids: Vec<i64> = rows.iter().filter_map(|row| row.protocolo_id).collect();
+                let protocol_ids: Vec<i64> = rows.iter().filter_map(|row| row.protocol_id).collect();
                 let protocols: Vec<Protocol> = if protocol_ids.is_empty() {
                     Vec::new()
                 } else {
@@ -350,7 +357,7 @@ macro_rules! impl_waiting_statements {
                     .map(|row| {
                         let position = positions.get(&WaitingEntryId(row.id)).copied();
                         let protocol = row
-                            .protocolo_id
+                            .protocol_id
                             .and_then(|id| protocols.iter().find(|p| p.id.0 == id).cloned());
                         let consultant = protocol
                             .as_ref()

@@ -13,21 +13,21 @@ use crate::sql_types::Timestamp;
 
 #[derive(Debug, Queryable)]
 struct SessionRow {
-    chave_id: Option<i64>,
-    chave_descricao: Option<String>,
-    escopo: String,
+    key_id: Option<i64>,
+    key_description: Option<String>,
+    scope: String,
     csrf: String,
 }
 
 impl SessionRow {
     fn into_domain(self) -> Result<WebSession, StoreError> {
         let scope: ApiKeyScope = self
-            .escopo
+            .scope
             .parse()
-            .map_err(|_| DomainError::internal(format!("unknown scope {:?}", self.escopo)))?;
+            .map_err(|_| DomainError::internal(format!("unknown scope {:?}", self.scope)))?;
         Ok(WebSession {
-            api_key_id: self.chave_id.map(ApiKeyId),
-            key_description: self.chave_descricao,
+            api_key_id: self.key_id.map(ApiKeyId),
+            key_description: self.key_description,
             scope,
             csrf_token: self.csrf,
         })

@@ -20,7 +20,7 @@ use crate::audit::NewAuditRow;
 use crate::database::{with_connection, write_transaction, Database};
 use crate::error::StoreError;
 use crate::models::{ConsultantRow, ProtocolRow};
-use crate::queries::Queries;
+use crate::queries::{due_and_unleased, Queries};
 use crate::schema::{webhook_entregas as entregas, webhooks};
 use crate::sql_types::Timestamp;
 
@@ -32,9 +32,12 @@ const MAX_ERROR_CHARS: usize = 1_000;
 struct WebhookRow {
     id: i64,
     url: String,
-    eventos: String,
-    descricao: Option<String>,
-    ativo: bool,
+    #[diesel(column_name = eventos)]
+    events: String,
+    #[diesel(column_name = descricao)]
+    description: Option<String>,
+    #[diesel(column_name = ativo)]
+    active: bool,
     created_at: Timestamp,
 }
 
@@ -54,9 +57,9 @@ impl WebhookRow {
         Ok(Webhook {
             id: WebhookId(self.id),
             url: self.url,
-            events: events_of(&self.eventos)?,
-            description: self.descricao,
-            active: self.ativo,
+            events: events_of(&self.events)?,
+            description: self.description,
+            active: self.active,
             created_at: self.created_at.0,
         })
     }
@@ -66,27 +69,33 @@ impl WebhookRow {
 #[diesel(table_name = entregas)]
 struct RecordRow {
     id: i64,
-    evento: String,
-    estado: String,
-    tentativas: i32,
-    ultimo_status: Option<i32>,
-    ultimo_erro: Option<String>,
-    proxima_tentativa: Timestamp,
+    #[diesel(column_name = evento)]
+    event: String,
+    #[diesel(column_name = estado)]
+    state: String,
+    #[diesel(column_name = tentativas)]
+    attempts: i32,
+    #[diesel(column_name = ultimo_status)]
+    last_status: Option<i32>,
+    #[diesel(column_name = ultimo_erro)]
+    last_error: Option<String>,
+    #[diesel(column_name = proxima_tentativa)]
+    next_attempt: Timestamp,
     created_at: Timestamp,
 }
 
 impl RecordRow {
     fn into_domain(self) -> Result<DeliveryRecord, StoreError> {
         let broken = |what: &str| StoreError::internal(format!("delivery {}: {what}", self.id));
-        let status: DeliveryStatus = self.estado.parse().map_err(|_| broken("estado"))?;
+        let status: DeliveryStatus = self.state.parse().map_err(|_| broken("estado"))?;
         Ok(DeliveryRecord {
             id: DeliveryId(self.id),
-            event: self.evento.parse().map_err(|_| broken("evento"))?,
+            event: self.event.parse().map_err(|_| broken("evento"))?,
             status,
-            attempts: u32::try_from(self.tentativas).unwrap_or_default(),
-            last_status: self.ultimo_status.and_then(|s| u16::try_from(s).ok()),
-            last_error: self.ultimo_erro,
-            next_attempt: (status == DeliveryStatus::Pending).then_some(self.proxima_tentativa.0),
+            attempts: u32::try_from(self.attempts).unwrap_or_default(),
+            last_status: self.last_status.and_then(|s| u16::try_from(s).ok()),
+            last_error: self.last_error,
+            next_attempt: (status == DeliveryStatus::Pending).then_some(self.next_attempt.0),
             created_at: self.created_at.0,
         })
     }
@@ -154,16 +163,7 @@ trait ClaimDeliveries {
 
 macro_rules! claimable_deliveries {
     ($now:expr, $limit:expr) => {
-        entregas::table
-            .filter(entregas::estado.eq(DeliveryStatus::Pending.as_str()))
-            .filter(entregas::proxima_tentativa.le(Timestamp($now)))
-            .filter(
-                entregas::bloqueado_ate
-                    .is_null()
-                    .or(entregas::bloqueado_ate.le(Timestamp($now))),
-            )
-            .order((entregas::proxima_tentativa.asc(), entregas::id.asc()))
-            .limit(i64::from($limit))
+        due_and_unleased!(entregas, DeliveryStatus::Pending.as_str(), $now, $limit)
             .select(entregas::id)
     };
 }
@@ -416,14 +416,12 @@ impl WebhookStore for Database {
                 ))
                 .execute(conn)?;
                 if removed == 1 {
-                    let mut changes = AuditChanges::new();
-                    changes.created("removido_em", AuditValue::time(now));
-                    conn.insert_audit(&NewAuditRow::new(
+                    conn.insert_audit(&NewAuditRow::stamped(
                         actor,
                         AuditAction::WebhookRemoved,
                         id.0,
+                        "removido_em",
                         now,
-                        &changes,
                     )?)?;
                 }
                 Ok(removed == 1)

@@ -21,6 +21,35 @@ use std::fmt;
 use consultores_domain::{CrmTarget, PipedriveUserId};
 use serde_json::{Map, Number, Value};
 
+/// For an enum of known wire names plus `Other(String)` for any name this service does not know:
+/// reading a wire name, writing it back (`Other` as received) and displaying it.
+macro_rules! open_wire_names {
+    ($name:ident { $($variant:ident => $wire:literal),+ $(,)? }) => {
+        impl $name {
+            fn parse(text: &str) -> Self {
+                match text {
+                    $($wire => Self::$variant,)+
+                    other => Self::Other(other.to_owned()),
+                }
+            }
+
+            /// The wire name, as Pipedrive sends it.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(Self::$variant => $wire,)+
+                    Self::Other(other) => other,
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
 /// What happened to the record (`meta.action`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WebhookAction {
@@ -34,32 +63,11 @@ pub enum WebhookAction {
     Other(String),
 }
 
-impl WebhookAction {
-    fn parse(text: &str) -> Self {
-        match text {
-            "create" => Self::Create,
-            "change" => Self::Change,
-            "delete" => Self::Delete,
-            other => Self::Other(other.to_owned()),
-        }
-    }
-
-    /// The wire name (`create`, `change`, `delete`, …).
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Create => "create",
-            Self::Change => "change",
-            Self::Delete => "delete",
-            Self::Other(other) => other,
-        }
-    }
-}
-
-impl fmt::Display for WebhookAction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+open_wire_names!(WebhookAction {
+    Create => "create",
+    Change => "change",
+    Delete => "delete",
+});
 
 /// The kind of record (`meta.entity`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,32 +82,11 @@ pub enum WebhookEntity {
     Other(String),
 }
 
-impl WebhookEntity {
-    fn parse(text: &str) -> Self {
-        match text {
-            "deal" => Self::Deal,
-            "lead" => Self::Lead,
-            "person" => Self::Person,
-            other => Self::Other(other.to_owned()),
-        }
-    }
-
-    /// The wire name (`deal`, `lead`, `person`, …).
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Deal => "deal",
-            Self::Lead => "lead",
-            Self::Person => "person",
-            Self::Other(other) => other,
-        }
-    }
-}
-
-impl fmt::Display for WebhookEntity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+open_wire_names!(WebhookEntity {
+    Deal => "deal",
+    Lead => "lead",
+    Person => "person",
+});
 
 /// The value of one custom field in a webhook v2 payload.
 ///

@@ -73,6 +73,37 @@ impl FakePipedrive {
             assert!(request.url.query_pairs().all(|(key, _)| key != "api_token"));
         }
     }
+
+    /// A fake answering every request `mock` matches with `response`.
+    async fn answering(mock: MockBuilder, response: ResponseTemplate) -> Self {
+        let pipedrive = Self::start().await;
+        pipedrive.answer(mock, response).await;
+        pipedrive
+    }
+
+    /// A fake answering `verb` requests to `path_text` with Pipedrive's error `status`.
+    async fn failing(verb: &str, path_text: &str, status: u16, error: &str) -> Self {
+        let mock = Mock::given(method(verb)).and(path(path_text));
+        Self::answering(mock, pipedrive_error(status, error)).await
+    }
+
+    async fn answer(&self, mock: MockBuilder, response: ResponseTemplate) {
+        mock.respond_with(response).mount(&self.server).await;
+    }
+
+    /// Like `answer`, and the fake fails the test unless exactly one request matched.
+    async fn answer_once(&self, mock: MockBuilder, response: ResponseTemplate) {
+        mock.respond_with(response)
+            .expect(1)
+            .mount(&self.server)
+            .await;
+    }
+
+    /// The call most tests make: deal 42 to user 7.
+    async fn set_deal_owner(&self) -> Result<(), CrmError> {
+        self.call(|client| client.set_owner(&CrmTarget::Deal(42), user(7)))
+            .await
+    }
 }
 
 fn ok(data: Value) -> ResponseTemplate {
@@ -87,6 +118,31 @@ fn pipedrive_error(status: u16, error: &str) -> ResponseTemplate {
         "data": null,
         "additional_data": null
     }))
+}
+
+/// `response` with the headers of Pipedrive's burst window: 40 calls per 2 seconds, `remaining`
+/// of them left.
+fn with_burst_window(response: ResponseTemplate, remaining: &str) -> ResponseTemplate {
+    response
+        .insert_header("x-ratelimit-limit", "40")
+        .insert_header("x-ratelimit-remaining", remaining)
+        .insert_header("x-ratelimit-reset", "2")
+}
+
+fn field_options(options: &[(i64, &str)]) -> Vec<FieldOption> {
+    options
+        .iter()
+        .map(|(id, label)| FieldOption {
+            id: *id,
+            label: (*label).into(),
+        })
+        .collect()
+}
+
+fn permanent(reason: &str) -> CrmError {
+    CrmError::Permanent {
+        reason: reason.into(),
+    }
 }
 
 fn user(id: i64) -> PipedriveUserId {
@@ -108,64 +164,44 @@ fn note(body: Value) -> MockBuilder {
         .and(body_json(body))
 }
 
-#[tokio::test]
-async fn sets_the_owner_of_a_deal_through_the_v2_endpoint() {
+/// Sets the owner of `target` (whose id is `id`) to user 7 where Pipedrive expects it at
+/// `path_text`: it succeeds, with the token only in the header.
+async fn assert_sets_owner(target: CrmTarget, path_text: &str, id: Value) {
     let pipedrive = FakePipedrive::start().await;
-    owner_update("/api/v2/deals/42", 7)
-        .respond_with(ok(json!({"id": 42, "owner_id": 7})))
-        .expect(1)
-        .mount(&pipedrive.server)
+    pipedrive
+        .answer_once(
+            owner_update(path_text, 7),
+            ok(json!({"id": id, "owner_id": 7})),
+        )
         .await;
 
     let result = pipedrive
-        .call(|client| client.set_owner(&CrmTarget::Deal(42), user(7)))
+        .call(move |client| client.set_owner(&target, user(7)))
         .await;
 
     assert_eq!(result, Ok(()));
     pipedrive.assert_token_only_in_header().await;
+}
+
+#[tokio::test]
+async fn sets_the_owner_of_a_deal_through_the_v2_endpoint() {
+    assert_sets_owner(CrmTarget::Deal(42), "/api/v2/deals/42", json!(42)).await;
 }
 
 #[tokio::test]
 async fn sets_the_owner_of_a_person_through_the_v2_endpoint() {
-    let pipedrive = FakePipedrive::start().await;
-    owner_update("/api/v2/persons/17", 7)
-        .respond_with(ok(json!({"id": 17, "owner_id": 7})))
-        .expect(1)
-        .mount(&pipedrive.server)
-        .await;
-
-    let result = pipedrive
-        .call(|client| client.set_owner(&CrmTarget::Person(17), user(7)))
-        .await;
-
-    assert_eq!(result, Ok(()));
-    pipedrive.assert_token_only_in_header().await;
+    assert_sets_owner(CrmTarget::Person(17), "/api/v2/persons/17", json!(17)).await;
 }
 
 #[tokio::test]
 async fn sets_the_owner_of_a_lead_through_the_v1_endpoint() {
-    let pipedrive = FakePipedrive::start().await;
-    owner_update(&format!("/api/v1/leads/{LEAD}"), 7)
-        .respond_with(ok(json!({"id": LEAD, "owner_id": 7})))
-        .expect(1)
-        .mount(&pipedrive.server)
-        .await;
-
-    let result = pipedrive
-        .call(|client| client.set_owner(&CrmTarget::Lead(LEAD.into()), user(7)))
-        .await;
-
-    assert_eq!(result, Ok(()));
-    pipedrive.assert_token_only_in_header().await;
+    let lead_path = format!("/api/v1/leads/{LEAD}");
+    assert_sets_owner(CrmTarget::Lead(LEAD.into()), &lead_path, json!(LEAD)).await;
 }
 
 #[tokio::test]
 async fn a_lead_id_cannot_escape_its_path_segment() {
-    let pipedrive = FakePipedrive::start().await;
-    Mock::given(method("PATCH"))
-        .respond_with(ok(json!({})))
-        .mount(&pipedrive.server)
-        .await;
+    let pipedrive = FakePipedrive::answering(Mock::given(method("PATCH")), ok(json!({}))).await;
 
     pipedrive
         .call(|client| client.set_owner(&CrmTarget::Lead("../deals/1".into()), user(7)))
@@ -176,24 +212,16 @@ async fn a_lead_id_cannot_escape_its_path_segment() {
     assert_eq!(requests[0].url.path(), "/api/v1/leads/..%2Fdeals%2F1");
 }
 
-#[tokio::test]
-async fn adds_a_note_to_a_deal() {
+/// Adds `text` as a note on `target` where Pipedrive expects `content` on the record named by
+/// `record`: it succeeds, with the token only in the header.
+async fn assert_adds_note(target: CrmTarget, text: &'static str, content: &str, record: Value) {
+    let mut sent = record.clone();
+    sent["content"] = json!(content);
     let pipedrive = FakePipedrive::start().await;
-    note(
-        json!({"content": "Protocolo #00042 — atendimento atribuído a João Silva", "deal_id": 42}),
-    )
-    .respond_with(ok(json!({"id": 1, "deal_id": 42})))
-    .expect(1)
-    .mount(&pipedrive.server)
-    .await;
+    pipedrive.answer_once(note(sent), ok(record)).await;
 
     let result = pipedrive
-        .call(|client| {
-            client.add_note(
-                &CrmTarget::Deal(42),
-                "Protocolo #00042 — atendimento atribuído a João Silva",
-            )
-        })
+        .call(move |client| client.add_note(&target, text))
         .await;
 
     assert_eq!(result, Ok(()));
@@ -201,58 +229,43 @@ async fn adds_a_note_to_a_deal() {
 }
 
 #[tokio::test]
+async fn adds_a_note_to_a_deal() {
+    let text = "Protocolo #00042 — atendimento atribuído a João Silva";
+    assert_adds_note(CrmTarget::Deal(42), text, text, json!({"deal_id": 42})).await;
+}
+
+#[tokio::test]
 async fn adds_a_note_to_a_lead() {
-    let pipedrive = FakePipedrive::start().await;
-    note(json!({"content": "Protocolo #00043 — atendimento atribuído a Ana", "lead_id": LEAD}))
-        .respond_with(ok(json!({"id": 2, "lead_id": LEAD})))
-        .expect(1)
-        .mount(&pipedrive.server)
-        .await;
-
-    let result = pipedrive
-        .call(|client| {
-            client.add_note(
-                &CrmTarget::Lead(LEAD.into()),
-                "Protocolo #00043 — atendimento atribuído a Ana",
-            )
-        })
-        .await;
-
-    assert_eq!(result, Ok(()));
+    let text = "Protocolo #00043 — atendimento atribuído a Ana";
+    assert_adds_note(
+        CrmTarget::Lead(LEAD.into()),
+        text,
+        text,
+        json!({"lead_id": LEAD}),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn adds_a_note_to_a_person_with_html_escaped() {
-    let pipedrive = FakePipedrive::start().await;
-    note(json!({"content": "Protocolo #00044 — atendimento atribuído a Ana &amp; Bia", "person_id": 17}))
-        .respond_with(ok(json!({"id": 3, "person_id": 17})))
-        .expect(1)
-        .mount(&pipedrive.server)
-        .await;
-
-    let result = pipedrive
-        .call(|client| {
-            client.add_note(
-                &CrmTarget::Person(17),
-                "Protocolo #00044 — atendimento atribuído a Ana & Bia",
-            )
-        })
-        .await;
-
-    assert_eq!(result, Ok(()));
+    assert_adds_note(
+        CrmTarget::Person(17),
+        "Protocolo #00044 — atendimento atribuído a Ana & Bia",
+        "Protocolo #00044 — atendimento atribuído a Ana &amp; Bia",
+        json!({"person_id": 17}),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_bad_token_is_a_permanent_error_that_never_shows_the_token() {
-    let pipedrive = FakePipedrive::start().await;
-    Mock::given(method("PATCH"))
-        .respond_with(pipedrive_error(401, "unauthorized access"))
-        .mount(&pipedrive.server)
-        .await;
+    let pipedrive = FakePipedrive::answering(
+        Mock::given(method("PATCH")),
+        pipedrive_error(401, "unauthorized access"),
+    )
+    .await;
 
-    let result = pipedrive
-        .call(|client| client.set_owner(&CrmTarget::Deal(42), user(7)))
-        .await;
+    let result = pipedrive.set_deal_owner().await;
 
     let Err(CrmError::Permanent { reason }) = result else {
         panic!("expected a permanent error, got {result:?}");
@@ -264,12 +277,8 @@ async fn a_bad_token_is_a_permanent_error_that_never_shows_the_token() {
 
 #[tokio::test]
 async fn an_unknown_deal_is_a_permanent_error() {
-    let pipedrive = FakePipedrive::start().await;
-    Mock::given(method("PATCH"))
-        .and(path("/api/v2/deals/999"))
-        .respond_with(pipedrive_error(404, "Deal not found"))
-        .mount(&pipedrive.server)
-        .await;
+    let pipedrive =
+        FakePipedrive::failing("PATCH", "/api/v2/deals/999", 404, "Deal not found").await;
 
     let result = pipedrive
         .call(|client| client.set_owner(&CrmTarget::Deal(999), user(7)))
@@ -277,24 +286,22 @@ async fn an_unknown_deal_is_a_permanent_error() {
 
     assert_eq!(
         result,
-        Err(CrmError::Permanent {
-            reason: "Pipedrive respondeu 404 Not Found: Deal not found".into()
-        })
+        Err(permanent(
+            "Pipedrive respondeu 404 Not Found: Deal not found"
+        ))
     );
 }
 
 #[tokio::test]
 async fn too_many_requests_waits_as_long_as_retry_after_says() {
-    let pipedrive = FakePipedrive::start().await;
-    Mock::given(method("POST"))
-        .respond_with(
-            pipedrive_error(429, "Request over limit")
-                .insert_header("retry-after", "7")
-                .insert_header("x-ratelimit-remaining", "0")
-                .insert_header("x-ratelimit-reset", "2"),
-        )
-        .mount(&pipedrive.server)
-        .await;
+    let pipedrive = FakePipedrive::answering(
+        Mock::given(method("POST")),
+        pipedrive_error(429, "Request over limit")
+            .insert_header("retry-after", "7")
+            .insert_header("x-ratelimit-remaining", "0")
+            .insert_header("x-ratelimit-reset", "2"),
+    )
+    .await;
 
     let result = pipedrive
         .call(|client| client.add_note(&CrmTarget::Deal(42), "nota"))
@@ -311,16 +318,11 @@ async fn too_many_requests_waits_as_long_as_retry_after_says() {
 
 #[tokio::test]
 async fn too_many_requests_without_retry_after_waits_for_the_burst_window() {
-    let pipedrive = FakePipedrive::start().await;
-    Mock::given(method("PATCH"))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("x-ratelimit-limit", "40")
-                .insert_header("x-ratelimit-remaining", "0")
-                .insert_header("x-ratelimit-reset", "2"),
-        )
-        .mount(&pipedrive.server)
-        .await;
+    let pipedrive = FakePipedrive::answering(
+        Mock::given(method("PATCH")),
+        with_burst_window(ResponseTemplate::new(429), "0"),
+    )
+    .await;
 
     let (result, state) = pipedrive
         .call(|client| {
@@ -351,19 +353,15 @@ async fn too_many_requests_without_retry_after_waits_for_the_burst_window() {
 
 #[tokio::test]
 async fn a_spent_daily_budget_waits_until_it_resets() {
-    let pipedrive = FakePipedrive::start().await;
-    Mock::given(method("PATCH"))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("x-ratelimit-remaining", "30")
-                .insert_header("x-daily-requests-left", "0"),
-        )
-        .mount(&pipedrive.server)
-        .await;
+    let pipedrive = FakePipedrive::answering(
+        Mock::given(method("PATCH")),
+        ResponseTemplate::new(429)
+            .insert_header("x-ratelimit-remaining", "30")
+            .insert_header("x-daily-requests-left", "0"),
+    )
+    .await;
 
-    let result = pipedrive
-        .call(|client| client.set_owner(&CrmTarget::Deal(42), user(7)))
-        .await;
+    let result = pipedrive.set_deal_owner().await;
 
     let Err(CrmError::Transient {
         retry_after_secs: Some(wait),
@@ -386,9 +384,11 @@ async fn every_429_asks_for_a_pause_that_grows_while_they_repeat() {
         .with_priority(1)
         .mount(&pipedrive.server)
         .await;
-    Mock::given(method("PATCH"))
-        .respond_with(ok(json!({"id": 42})).insert_header("x-ratelimit-remaining", "39"))
-        .mount(&pipedrive.server)
+    pipedrive
+        .answer(
+            Mock::given(method("PATCH")),
+            ok(json!({"id": 42})).insert_header("x-ratelimit-remaining", "39"),
+        )
         .await;
 
     let (before, first, second, after) = pipedrive
@@ -422,15 +422,13 @@ async fn every_429_asks_for_a_pause_that_grows_while_they_repeat() {
 
 #[tokio::test]
 async fn a_server_error_is_transient() {
-    let pipedrive = FakePipedrive::start().await;
-    Mock::given(method("PATCH"))
-        .respond_with(ResponseTemplate::new(500).set_body_string("upstream exploded"))
-        .mount(&pipedrive.server)
-        .await;
+    let pipedrive = FakePipedrive::answering(
+        Mock::given(method("PATCH")),
+        ResponseTemplate::new(500).set_body_string("upstream exploded"),
+    )
+    .await;
 
-    let result = pipedrive
-        .call(|client| client.set_owner(&CrmTarget::Deal(42), user(7)))
-        .await;
+    let result = pipedrive.set_deal_owner().await;
 
     assert_eq!(
         result,
@@ -449,9 +447,11 @@ async fn a_server_error_then_success_succeeds_on_the_retry() {
         .up_to_n_times(1)
         .mount(&pipedrive.server)
         .await;
-    owner_update("/api/v2/deals/42", 7)
-        .respond_with(ok(json!({"id": 42, "owner_id": 7})))
-        .mount(&pipedrive.server)
+    pipedrive
+        .answer(
+            owner_update("/api/v2/deals/42", 7),
+            ok(json!({"id": 42, "owner_id": 7})),
+        )
         .await;
 
     let (first, second) = pipedrive
@@ -473,11 +473,11 @@ async fn a_server_error_then_success_succeeds_on_the_retry() {
 
 #[tokio::test]
 async fn a_slow_server_beyond_the_timeout_is_transient() {
-    let pipedrive = FakePipedrive::start().await;
-    Mock::given(method("PATCH"))
-        .respond_with(ok(json!({})).set_delay(Duration::from_secs(3)))
-        .mount(&pipedrive.server)
-        .await;
+    let pipedrive = FakePipedrive::answering(
+        Mock::given(method("PATCH")),
+        ok(json!({})).set_delay(Duration::from_secs(3)),
+    )
+    .await;
 
     let result = pipedrive
         .call_with_timeout(Duration::from_millis(200), |client| {
@@ -520,17 +520,13 @@ async fn an_unreachable_server_is_transient() {
 
 #[tokio::test]
 async fn a_redirect_is_not_followed() {
-    let pipedrive = FakePipedrive::start().await;
-    Mock::given(method("PATCH"))
-        .respond_with(
-            ResponseTemplate::new(301).insert_header("location", "https://elsewhere.example/"),
-        )
-        .mount(&pipedrive.server)
-        .await;
+    let pipedrive = FakePipedrive::answering(
+        Mock::given(method("PATCH")),
+        ResponseTemplate::new(301).insert_header("location", "https://elsewhere.example/"),
+    )
+    .await;
 
-    let result = pipedrive
-        .call(|client| client.set_owner(&CrmTarget::Deal(42), user(7)))
-        .await;
+    let result = pipedrive.set_deal_owner().await;
 
     assert!(
         matches!(result, Err(CrmError::Permanent { .. })),
@@ -541,17 +537,12 @@ async fn a_redirect_is_not_followed() {
 
 #[tokio::test]
 async fn remembers_the_rate_limit_of_every_answer() {
-    let pipedrive = FakePipedrive::start().await;
-    Mock::given(method("PATCH"))
-        .respond_with(
-            ok(json!({"id": 42}))
-                .insert_header("x-ratelimit-limit", "40")
-                .insert_header("x-ratelimit-remaining", "39")
-                .insert_header("x-ratelimit-reset", "2")
-                .insert_header("x-daily-requests-left", "9999"),
-        )
-        .mount(&pipedrive.server)
-        .await;
+    let pipedrive = FakePipedrive::answering(
+        Mock::given(method("PATCH")),
+        with_burst_window(ok(json!({"id": 42})), "39")
+            .insert_header("x-daily-requests-left", "9999"),
+    )
+    .await;
 
     let (before, after) = pipedrive
         .call(|client| {
@@ -577,16 +568,12 @@ async fn remembers_the_rate_limit_of_every_answer() {
 #[tokio::test]
 async fn lists_users_with_their_active_flag() {
     let pipedrive = FakePipedrive::start().await;
-    Mock::given(method("GET"))
+    pipedrive.answer_once(Mock::given(method("GET"))
         .and(path("/api/v1/users"))
-        .and(header("x-api-token", TOKEN))
-        .respond_with(ok(json!([
+        .and(header("x-api-token", TOKEN)), ok(json!([
             {"id": 7, "name": "João Silva", "email": "joao@acme.com", "active_flag": true, "is_admin": 1},
             {"id": 8, "name": "Ana Souza", "email": "ana@acme.com", "active_flag": false, "is_admin": 0}
-        ])))
-        .expect(1)
-        .mount(&pipedrive.server)
-        .await;
+        ]))).await;
 
     let users = pipedrive.call(|client| client.list_users()).await.unwrap();
 
@@ -612,13 +599,13 @@ async fn lists_users_with_their_active_flag() {
 
 #[tokio::test]
 async fn lists_users_across_pages_when_pipedrive_paginates() {
-    let pipedrive = FakePipedrive::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/users"))
-        .and(query_param("start", "1"))
-        .respond_with(ok(json!([{"id": 8, "name": "Ana", "active_flag": true}])))
-        .mount(&pipedrive.server)
-        .await;
+    let pipedrive = FakePipedrive::answering(
+        Mock::given(method("GET"))
+            .and(path("/api/v1/users"))
+            .and(query_param("start", "1")),
+        ok(json!([{"id": 8, "name": "Ana", "active_flag": true}])),
+    )
+    .await;
     Mock::given(method("GET"))
         .and(path("/api/v1/users"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -711,10 +698,9 @@ const HOOK_URL: &str = "https://consultores.acme.com/webhooks/pipedrive";
 /// The webhook setup against a Pipedrive listing a v1 webhook, an inactive one, a good one and
 /// another service's: the steps it took, and the requests Pipedrive received.
 async fn setup_over_listed_webhooks() -> (Vec<SetupStep>, Vec<Request>) {
-    let pipedrive = FakePipedrive::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/webhooks"))
-        .respond_with(ok(json!([
+    let pipedrive = FakePipedrive::answering(
+        Mock::given(method("GET")).and(path("/api/v1/webhooks")),
+        ok(json!([
             listed_webhook(1, HOOK_URL, "create.deal", "1.0", 1),
             listed_webhook(2, HOOK_URL, "create.lead", "2.0", 0),
             listed_webhook(3, HOOK_URL, "change.deal", "2.0", 1),
@@ -725,12 +711,11 @@ async fn setup_over_listed_webhooks() -> (Vec<SetupStep>, Vec<Request>) {
                 "1.0",
                 1
             ),
-        ])))
-        .mount(&pipedrive.server)
-        .await;
-    Mock::given(method("DELETE"))
-        .respond_with(ok(json!({"id": 0})))
-        .mount(&pipedrive.server)
+        ])),
+    )
+    .await;
+    pipedrive
+        .answer(Mock::given(method("DELETE")), ok(json!({"id": 0})))
         .await;
     Mock::given(method("POST"))
         .and(path("/api/v1/webhooks"))
@@ -841,36 +826,24 @@ fn event_index(event: &str) -> i64 {
 
 #[tokio::test]
 async fn a_webhook_limit_is_a_permanent_error() {
-    let pipedrive = FakePipedrive::start().await;
-    Mock::given(method("POST"))
-        .and(path("/api/v1/webhooks"))
-        .respond_with(pipedrive_error(422, "Webhooks limit reached"))
-        .mount(&pipedrive.server)
-        .await;
+    let pipedrive =
+        FakePipedrive::failing("POST", "/api/v1/webhooks", 422, "Webhooks limit reached").await;
 
     let result = pipedrive
         .call(|client| client.register_webhook("https://x.example/h", "u", "p", "create", "lead"))
         .await;
 
-    assert_eq!(
-        result,
-        Err(CrmError::Permanent {
-            reason: "Pipedrive respondeu 422 Unprocessable Entity: Webhooks limit reached".into()
-        })
-    );
+    let limit_reached = "Pipedrive respondeu 422 Unprocessable Entity: Webhooks limit reached";
+    assert_eq!(result, Err(permanent(limit_reached)));
 }
 
 #[tokio::test]
 async fn lists_existing_webhooks() {
-    let pipedrive = FakePipedrive::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/webhooks"))
-        .respond_with(ok(json!([
+    let pipedrive = FakePipedrive::answering(Mock::given(method("GET"))
+        .and(path("/api/v1/webhooks")), ok(json!([
             {"id": 1, "event_action": "create", "event_object": "deal", "subscription_url": "https://x.example/h", "version": "2.0"},
             {"id": 2, "event_action": "create", "event_object": "lead", "subscription_url": "https://x.example/h", "version": "2.0"}
-        ])))
-        .mount(&pipedrive.server)
-        .await;
+        ]))).await;
 
     let webhooks = pipedrive
         .call(|client| client.list_webhooks())
@@ -886,17 +859,13 @@ async fn lists_existing_webhooks() {
 
 #[tokio::test]
 async fn reads_the_options_of_a_deal_field() {
-    let pipedrive = FakePipedrive::start().await;
-    Mock::given(method("GET"))
+    let pipedrive = FakePipedrive::answering(Mock::given(method("GET"))
         .and(path("/api/v1/dealFields"))
-        .and(query_param("start", "0"))
-        .respond_with(ok(json!([
+        .and(query_param("start", "0")), ok(json!([
             {"id": 12, "key": "title", "name": "Title", "field_type": "varchar"},
             {"id": 13, "key": "f0e1d2c3b4a5968778695a4b3c2d1e0f98765432", "name": "Idioma", "field_type": "enum",
              "options": [{"id": 31, "label": "Espanhol"}, {"id": 32, "label": "Inglês"}]}
-        ])))
-        .mount(&pipedrive.server)
-        .await;
+        ]))).await;
 
     let (options, missing) = pipedrive
         .call(|client| {
@@ -909,16 +878,7 @@ async fn reads_the_options_of_a_deal_field() {
 
     assert_eq!(
         options,
-        Ok(vec![
-            FieldOption {
-                id: 31,
-                label: "Espanhol".into()
-            },
-            FieldOption {
-                id: 32,
-                label: "Inglês".into()
-            },
-        ])
+        Ok(field_options(&[(31, "Espanhol"), (32, "Inglês")]))
     );
     assert!(
         matches!(missing, Err(CrmError::Permanent { .. })),
@@ -931,10 +891,8 @@ async fn reads_the_options_of_a_deal_field() {
 /// options of other shapes. Only the configured field's options matter.
 #[tokio::test]
 async fn options_of_the_language_field_are_read_past_built_in_fields_with_string_ids() {
-    let pipedrive = FakePipedrive::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/dealFields"))
-        .respond_with(ok(json!([
+    let pipedrive = FakePipedrive::answering(Mock::given(method("GET"))
+        .and(path("/api/v1/dealFields")), ok(json!([
             {"id": 12, "key": "title", "name": "Title", "field_type": "varchar", "options": null},
             {"id": 21, "key": "status", "name": "Status", "field_type": "status", "edit_flag": false,
              "options": [{"id": "open", "label": "Open"}, {"id": "lost", "label": "Lost"},
@@ -944,27 +902,13 @@ async fn options_of_the_language_field_are_read_past_built_in_fields_with_string
             {"id": 23, "key": "odd", "name": "Odd", "field_type": "enum", "options": {"unexpected": true}},
             {"id": 13, "key": "f0e1d2c3b4a5968778695a4b3c2d1e0f98765432", "name": "Idioma", "field_type": "enum",
              "options": [{"id": 31, "label": "es", "color": "green"}, {"id": "32", "label": "en"}]}
-        ])))
-        .mount(&pipedrive.server)
-        .await;
+        ]))).await;
 
     let options = pipedrive
         .call(|client| client.field_options("f0e1d2c3b4a5968778695a4b3c2d1e0f98765432"))
         .await;
 
-    assert_eq!(
-        options,
-        Ok(vec![
-            FieldOption {
-                id: 31,
-                label: "es".into()
-            },
-            FieldOption {
-                id: 32,
-                label: "en".into()
-            },
-        ])
-    );
+    assert_eq!(options, Ok(field_options(&[(31, "es"), (32, "en")])));
 }
 
 #[tokio::test]
@@ -979,12 +923,13 @@ async fn the_client_debug_output_hides_the_token() {
 #[tokio::test]
 async fn every_request_asks_for_json() {
     let pipedrive = FakePipedrive::start().await;
-    Mock::given(method("GET"))
-        .and(header_exists("user-agent"))
-        .and(header("accept", "application/json"))
-        .respond_with(ok(json!([])))
-        .expect(1)
-        .mount(&pipedrive.server)
+    pipedrive
+        .answer_once(
+            Mock::given(method("GET"))
+                .and(header_exists("user-agent"))
+                .and(header("accept", "application/json")),
+            ok(json!([])),
+        )
         .await;
 
     let users = pipedrive.call(|client| client.list_users()).await.unwrap();

@@ -70,17 +70,13 @@ impl Setup {
         Arc::new(PipedriveClient::new(config).unwrap())
     }
 
-    /// The delivery service over this database, with a fast backoff (tests do not wait for the
-    /// production schedule).
+    /// The delivery service over this database, with a fast backoff.
     fn delivery(&self, client: Arc<PipedriveClient>) -> CrmDeliveryService {
         CrmDeliveryService::new(
             Arc::new(self.db()),
             client.clone(),
             client,
-            Arc::new(Backoff::new(
-                Duration::from_millis(20),
-                Duration::from_millis(100),
-            )),
+            fast_backoff(),
             Arc::new(SystemClock),
             DeliverySettings::DEFAULT,
         )
@@ -99,10 +95,7 @@ impl Setup {
             Arc::new(self.db()),
             client,
             pause,
-            Arc::new(Backoff::new(
-                Duration::from_millis(20),
-                Duration::from_millis(100),
-            )),
+            fast_backoff(),
             Arc::new(SystemClock),
             DeliverySettings::DEFAULT,
         )
@@ -156,13 +149,76 @@ impl Setup {
 
     /// An online consultant "João Silva" speaking pt, Pipedrive user [`OWNER`].
     fn consultant(&self) {
-        let mut new = NewConsultant::new(
-            ConsultantName::parse("João Silva").unwrap(),
-            LanguageList::new(vec![Language::parse("pt").unwrap()]).unwrap(),
+        self.hire("João Silva", OWNER, true);
+    }
+
+    /// [`Self::consultant`], and `target` assigned to him: the protocol and its number.
+    fn consultant_assigned(&self, target: CrmTarget) -> (ProtocolId, String) {
+        self.consultant();
+        self.assign(target)
+    }
+
+    /// [`Self::consultant`], and deal 42 assigned to him: its protocol.
+    fn deal_42_assigned(&self) -> ProtocolId {
+        self.consultant_assigned(CrmTarget::Deal(42)).0
+    }
+
+    /// The delivery service with a client of the usual timeout.
+    fn usual_delivery(&self) -> CrmDeliveryService {
+        self.delivery(self.client(Duration::from_secs(5)))
+    }
+
+    /// Pipedrive accepts every owner update, answering `owner_echo`, and every note, answering
+    /// `note_echo`.
+    fn accept_owners_and_notes(&self, owner_echo: Value, note_echo: Value) {
+        self.mount(Mock::given(method("PATCH")).respond_with(ok(owner_echo)));
+        self.mount(Mock::given(method("POST")).respond_with(ok(note_echo)));
+    }
+
+    /// Pipedrive answers the first owner update with `response`, before whatever else is
+    /// mounted for owner updates.
+    fn answer_first_owner_update(&self, response: ResponseTemplate) {
+        self.mount(
+            Mock::given(method("PATCH"))
+                .respond_with(response)
+                .up_to_n_times(1)
+                .with_priority(1),
         );
-        new.online = true;
-        new.pipedrive_user_id = Some(PipedriveUserId::new(OWNER).unwrap());
-        ConsultantRepository::create(&self.db(), &new, Utc::now(), &actor()).unwrap();
+    }
+
+    /// [`Self::consultant`] assigned deals 1 to `deals`; Pipedrive accepts everything, each
+    /// answer taking `slow`.
+    fn deals_assigned_to_a_slow_pipedrive(&self, deals: i64, slow: Duration) {
+        self.consultant();
+        for deal in 1..=deals {
+            self.assign(CrmTarget::Deal(deal));
+        }
+        self.mount(Mock::given(method("PATCH")).respond_with(ok(json!({})).set_delay(slow)));
+        self.mount(Mock::given(method("POST")).respond_with(ok(json!({})).set_delay(slow)));
+    }
+
+    fn all_done(&self, protocol: ProtocolId) -> bool {
+        self.states(protocol)
+            .iter()
+            .all(|(_, state, _)| *state == DeliveryState::Done)
+    }
+
+    /// The owner update delivered on its second try, the note on its first.
+    fn assert_owner_retried_once_then_all_done(&self, protocol: ProtocolId) {
+        assert_eq!(
+            self.states(protocol),
+            vec![
+                (CrmActionKind::SetOwner, DeliveryState::Done, 2),
+                (CrmActionKind::AddNote, DeliveryState::Done, 1),
+            ]
+        );
+    }
+
+    fn request_paths(&self) -> Vec<String> {
+        self.requests()
+            .iter()
+            .map(|request| request.url.path().to_owned())
+            .collect()
     }
 
     /// A `pt` assignment for `target`, returning the protocol and its number.
@@ -212,6 +268,14 @@ impl Setup {
     }
 }
 
+/// Tests do not wait for the production schedule.
+fn fast_backoff() -> Arc<Backoff> {
+    Arc::new(Backoff::new(
+        Duration::from_millis(20),
+        Duration::from_millis(100),
+    ))
+}
+
 fn actor() -> Actor {
     Actor::stored_key(ApiKeyId(1), Some("testes"), "req-teste")
 }
@@ -245,6 +309,17 @@ fn by_route(requests: &[Request]) -> HashMap<String, Vec<Value>> {
             .push(body(request));
     }
     routes
+}
+
+/// Deals 1 to `deals` each got exactly one owner update.
+fn assert_each_owner_sent_once(routes: &HashMap<String, Vec<Value>>, deals: i64) {
+    for deal in 1..=deals {
+        assert_eq!(
+            routes[&format!("PATCH /api/v2/deals/{deal}")].len(),
+            1,
+            "deal {deal}"
+        );
+    }
 }
 
 macro_rules! on_both_backends {
@@ -294,8 +369,7 @@ on_both_backends!(
 );
 
 fn a_deal_gets_its_owner_and_note_with_the_exact_requests(setup: Setup) {
-    setup.consultant();
-    let (protocol, number) = setup.assign(CrmTarget::Deal(42));
+    let (protocol, number) = setup.consultant_assigned(CrmTarget::Deal(42));
     setup.mount(
         Mock::given(method("PATCH"))
             .and(path("/api/v2/deals/42"))
@@ -315,7 +389,7 @@ fn a_deal_gets_its_owner_and_note_with_the_exact_requests(setup: Setup) {
             .respond_with(ok(json!({"id": 1, "deal_id": 42})))
             .expect(1),
     );
-    let delivery = setup.delivery(setup.client(Duration::from_secs(5)));
+    let delivery = setup.usual_delivery();
     let round = delivery.deliver_due(&|| false).unwrap();
     assert_eq!((round.claimed, round.delivered), (2, 2));
     assert_eq!(
@@ -338,11 +412,9 @@ fn a_deal_gets_its_owner_and_note_with_the_exact_requests(setup: Setup) {
 }
 
 fn a_lead_gets_its_owner_through_v1_and_its_note(setup: Setup) {
-    setup.consultant();
-    let (protocol, number) = setup.assign(CrmTarget::Lead(LEAD.into()));
-    setup.mount(Mock::given(method("PATCH")).respond_with(ok(json!({"id": LEAD}))));
-    setup.mount(Mock::given(method("POST")).respond_with(ok(json!({"id": 2}))));
-    setup.deliver_all(&setup.delivery(setup.client(Duration::from_secs(5))));
+    let (protocol, number) = setup.consultant_assigned(CrmTarget::Lead(LEAD.into()));
+    setup.accept_owners_and_notes(json!({"id": LEAD}), json!({"id": 2}));
+    setup.deliver_all(&setup.usual_delivery());
     let routes = by_route(&setup.requests());
     assert_eq!(
         routes[&format!("PATCH /api/v1/leads/{LEAD}")],
@@ -352,18 +424,13 @@ fn a_lead_gets_its_owner_through_v1_and_its_note(setup: Setup) {
         routes["POST /api/v1/notes"],
         vec![json!({"content": note_text(&number), "lead_id": LEAD})]
     );
-    assert!(setup
-        .states(protocol)
-        .iter()
-        .all(|(_, state, _)| *state == DeliveryState::Done));
+    assert!(setup.all_done(protocol));
 }
 
 fn a_person_gets_its_owner_through_v2_and_its_note(setup: Setup) {
-    setup.consultant();
-    let (_, number) = setup.assign(CrmTarget::Person(17));
-    setup.mount(Mock::given(method("PATCH")).respond_with(ok(json!({"id": 17}))));
-    setup.mount(Mock::given(method("POST")).respond_with(ok(json!({"id": 3}))));
-    setup.deliver_all(&setup.delivery(setup.client(Duration::from_secs(5))));
+    let (_, number) = setup.consultant_assigned(CrmTarget::Person(17));
+    setup.accept_owners_and_notes(json!({"id": 17}), json!({"id": 3}));
+    setup.deliver_all(&setup.usual_delivery());
     let routes = by_route(&setup.requests());
     assert_eq!(
         routes["PATCH /api/v2/persons/17"],
@@ -376,8 +443,7 @@ fn a_person_gets_its_owner_through_v2_and_its_note(setup: Setup) {
 }
 
 fn a_bad_token_fails_both_actions_with_the_reason(setup: Setup) {
-    setup.consultant();
-    let (protocol, _) = setup.assign(CrmTarget::Deal(42));
+    let protocol = setup.deal_42_assigned();
     setup.mount(
         Mock::given(wiremock::matchers::any())
             .respond_with(pipedrive_error(401, "unauthorized access")),
@@ -405,15 +471,14 @@ fn a_bad_token_fails_both_actions_with_the_reason(setup: Setup) {
 }
 
 fn an_unknown_deal_fails_with_the_reason(setup: Setup) {
-    setup.consultant();
-    let (protocol, _) = setup.assign(CrmTarget::Deal(999));
+    let (protocol, _) = setup.consultant_assigned(CrmTarget::Deal(999));
     setup.mount(
         Mock::given(method("PATCH"))
             .and(path("/api/v2/deals/999"))
             .respond_with(pipedrive_error(404, "Deal not found")),
     );
     setup.mount(Mock::given(method("POST")).respond_with(pipedrive_error(404, "Deal not found")));
-    setup.deliver_all(&setup.delivery(setup.client(Duration::from_secs(5))));
+    setup.deliver_all(&setup.usual_delivery());
     let states = setup.states(protocol);
     assert_eq!(
         states[0],
@@ -442,22 +507,15 @@ fn next_attempt(setup: &Setup, protocol: ProtocolId) -> DateTime<Utc> {
 }
 
 fn a_spent_rate_budget_is_honoured_before_any_retry(setup: Setup) {
-    setup.consultant();
-    let (protocol, _) = setup.assign(CrmTarget::Deal(42));
-    setup.mount(
-        Mock::given(method("PATCH"))
-            .respond_with(
-                pipedrive_error(429, "Request over limit")
-                    .insert_header("x-ratelimit-limit", "40")
-                    .insert_header("x-ratelimit-remaining", "0")
-                    .insert_header("x-ratelimit-reset", "2"),
-            )
-            .up_to_n_times(1)
-            .with_priority(1),
+    let protocol = setup.deal_42_assigned();
+    setup.answer_first_owner_update(
+        pipedrive_error(429, "Request over limit")
+            .insert_header("x-ratelimit-limit", "40")
+            .insert_header("x-ratelimit-remaining", "0")
+            .insert_header("x-ratelimit-reset", "2"),
     );
-    setup.mount(Mock::given(method("PATCH")).respond_with(ok(json!({"id": 42}))));
-    setup.mount(Mock::given(method("POST")).respond_with(ok(json!({"id": 1}))));
-    let delivery = setup.delivery(setup.client(Duration::from_secs(5)));
+    setup.accept_owners_and_notes(json!({"id": 42}), json!({"id": 1}));
+    let delivery = setup.usual_delivery();
 
     let before = Utc::now();
     let round = delivery.deliver_due(&|| false).unwrap();
@@ -497,27 +555,14 @@ fn a_spent_rate_budget_is_honoured_before_any_retry(setup: Setup) {
         3,
         "one retry of the owner, then the note"
     );
-    assert_eq!(
-        setup.states(protocol),
-        vec![
-            (CrmActionKind::SetOwner, DeliveryState::Done, 2),
-            (CrmActionKind::AddNote, DeliveryState::Done, 1),
-        ]
-    );
+    setup.assert_owner_retried_once_then_all_done(protocol);
 }
 
 fn a_server_error_is_retried_until_it_succeeds(setup: Setup) {
-    setup.consultant();
-    let (protocol, _) = setup.assign(CrmTarget::Deal(42));
-    setup.mount(
-        Mock::given(method("PATCH"))
-            .respond_with(ResponseTemplate::new(500).set_body_string("oops"))
-            .up_to_n_times(1)
-            .with_priority(1),
-    );
-    setup.mount(Mock::given(method("PATCH")).respond_with(ok(json!({"id": 42}))));
-    setup.mount(Mock::given(method("POST")).respond_with(ok(json!({"id": 1}))));
-    let delivery = setup.delivery(setup.client(Duration::from_secs(5)));
+    let protocol = setup.deal_42_assigned();
+    setup.answer_first_owner_update(ResponseTemplate::new(500).set_body_string("oops"));
+    setup.accept_owners_and_notes(json!({"id": 42}), json!({"id": 1}));
+    let delivery = setup.usual_delivery();
     let round = delivery.deliver_due(&|| false).unwrap();
     assert_eq!((round.rescheduled, round.delivered), (1, 1));
     assert_eq!(
@@ -527,13 +572,7 @@ fn a_server_error_is_retried_until_it_succeeds(setup: Setup) {
         }
     );
     setup.deliver_all(&delivery);
-    assert_eq!(
-        setup.states(protocol),
-        vec![
-            (CrmActionKind::SetOwner, DeliveryState::Done, 2),
-            (CrmActionKind::AddNote, DeliveryState::Done, 1),
-        ]
-    );
+    setup.assert_owner_retried_once_then_all_done(protocol);
     assert_eq!(
         by_route(&setup.requests())["PATCH /api/v2/deals/42"].len(),
         2
@@ -541,16 +580,9 @@ fn a_server_error_is_retried_until_it_succeeds(setup: Setup) {
 }
 
 fn a_slow_server_times_out_and_is_retried(setup: Setup) {
-    setup.consultant();
-    let (protocol, _) = setup.assign(CrmTarget::Deal(42));
-    setup.mount(
-        Mock::given(method("PATCH"))
-            .respond_with(ok(json!({"id": 42})).set_delay(Duration::from_secs(3)))
-            .up_to_n_times(1)
-            .with_priority(1),
-    );
-    setup.mount(Mock::given(method("PATCH")).respond_with(ok(json!({"id": 42}))));
-    setup.mount(Mock::given(method("POST")).respond_with(ok(json!({"id": 1}))));
+    let protocol = setup.deal_42_assigned();
+    setup.answer_first_owner_update(ok(json!({"id": 42})).set_delay(Duration::from_secs(3)));
+    setup.accept_owners_and_notes(json!({"id": 42}), json!({"id": 1}));
     let delivery = setup.delivery(setup.client(Duration::from_millis(300)));
     delivery.deliver_due(&|| false).unwrap();
     match &setup.states(protocol)[0].1 {
@@ -568,25 +600,13 @@ fn a_slow_server_times_out_and_is_retried(setup: Setup) {
 
 fn a_stopped_worker_leaves_the_rest_for_the_next_one_and_nothing_is_sent_twice(setup: Setup) {
     const DEALS: i64 = 6;
-    setup.consultant();
-    for deal in 1..=DEALS {
-        setup.assign(CrmTarget::Deal(deal));
-    }
-    let slow = Duration::from_millis(150);
-    setup.mount(Mock::given(method("PATCH")).respond_with(ok(json!({})).set_delay(slow)));
-    setup.mount(Mock::given(method("POST")).respond_with(ok(json!({})).set_delay(slow)));
+    setup.deals_assigned_to_a_slow_pipedrive(DEALS, Duration::from_millis(150));
     let settings = WorkerSettings {
         idle_wait: Duration::from_millis(20),
         ..WorkerSettings::DEFAULT
     };
 
-    let first = Worker::spawn(
-        setup.delivery(setup.client(Duration::from_secs(5))),
-        None,
-        settings,
-        |_| {},
-    )
-    .unwrap();
+    let first = Worker::spawn(setup.usual_delivery(), None, settings, |_| {}).unwrap();
     setup.wait_until("the first deliveries", || setup.requests().len() >= 3);
     first.stop();
     let pending = setup.db().pending_count().unwrap();
@@ -605,26 +625,14 @@ fn a_stopped_worker_leaves_the_rest_for_the_next_one_and_nothing_is_sent_twice(s
         "every call made was recorded as done"
     );
 
-    let second = Worker::spawn(
-        setup.delivery(setup.client(Duration::from_secs(5))),
-        None,
-        settings,
-        |_| {},
-    )
-    .unwrap();
+    let second = Worker::spawn(setup.usual_delivery(), None, settings, |_| {}).unwrap();
     setup.wait_until("every delivery", || {
         setup.db().pending_count().unwrap() == 0
     });
     second.stop();
 
     let routes = by_route(&setup.requests());
-    for deal in 1..=DEALS {
-        assert_eq!(
-            routes[&format!("PATCH /api/v2/deals/{deal}")].len(),
-            1,
-            "deal {deal}"
-        );
-    }
+    assert_each_owner_sent_once(&routes, DEALS);
     let mut noted: Vec<i64> = routes["POST /api/v1/notes"]
         .iter()
         .map(|body| body["deal_id"].as_i64().unwrap())
@@ -637,13 +645,7 @@ fn a_stopped_worker_leaves_the_rest_for_the_next_one_and_nothing_is_sent_twice(s
 fn two_workers_on_one_postgresql_database_never_send_an_item_twice() {
     const DEALS: i64 = 15;
     let setup = Setup::new(TestDatabase::postgres());
-    setup.consultant();
-    for deal in 1..=DEALS {
-        setup.assign(CrmTarget::Deal(deal));
-    }
-    let slow = Duration::from_millis(20);
-    setup.mount(Mock::given(method("PATCH")).respond_with(ok(json!({})).set_delay(slow)));
-    setup.mount(Mock::given(method("POST")).respond_with(ok(json!({})).set_delay(slow)));
+    setup.deals_assigned_to_a_slow_pipedrive(DEALS, Duration::from_millis(20));
     let settings = WorkerSettings {
         idle_wait: Duration::from_millis(10),
         ..WorkerSettings::DEFAULT
@@ -660,10 +662,7 @@ fn two_workers_on_one_postgresql_database_never_send_an_item_twice() {
             Arc::new(database),
             client.clone(),
             client,
-            Arc::new(Backoff::new(
-                Duration::from_millis(20),
-                Duration::from_millis(100),
-            )),
+            fast_backoff(),
             Arc::new(SystemClock),
             DeliverySettings {
                 batch: 3,
@@ -695,13 +694,7 @@ fn two_workers_on_one_postgresql_database_never_send_an_item_twice() {
         "each item sent exactly once"
     );
     let routes = by_route(&requests);
-    for deal in 1..=DEALS {
-        assert_eq!(
-            routes[&format!("PATCH /api/v2/deals/{deal}")].len(),
-            1,
-            "deal {deal}"
-        );
-    }
+    assert_each_owner_sent_once(&routes, DEALS);
     let one = one_delivered.load(std::sync::atomic::Ordering::SeqCst);
     let two = two_delivered.load(std::sync::atomic::Ordering::SeqCst);
     assert_eq!(one + two, 2 * DEALS as usize, "one: {one}, two: {two}");
@@ -716,61 +709,41 @@ fn an_unusable_adopted_row_fails_alone_and_the_others_are_delivered(setup: Setup
          0, 'pendente', 0, '2026-01-01T00:00:00.000000+00:00', \
          '2026-01-01T00:00:00.000000+00:00', '2026-01-01T00:00:00.000000+00:00')",
     );
-    setup.consultant();
-    let (protocol, _) = setup.assign(CrmTarget::Deal(42));
-    setup.mount(Mock::given(method("PATCH")).respond_with(ok(json!({"id": 42}))));
-    setup.mount(Mock::given(method("POST")).respond_with(ok(json!({"id": 1}))));
-    let delivery = setup.delivery(setup.client(Duration::from_secs(5)));
+    let protocol = setup.deal_42_assigned();
+    setup.accept_owners_and_notes(json!({"id": 42}), json!({"id": 1}));
+    let delivery = setup.usual_delivery();
 
     let round = delivery.deliver_due(&|| false).unwrap();
     assert_eq!((round.claimed, round.delivered), (2, 2));
-    assert!(setup
-        .states(protocol)
-        .iter()
-        .all(|(_, state, _)| *state == DeliveryState::Done));
+    assert!(setup.all_done(protocol));
     assert_eq!(
         setup.test.query_strings(
             "SELECT estado || '|' || ultimo_erro AS value FROM crm_outbox WHERE alvo_id = '7'"
         ),
         vec!["falhou|ação inválida no banco: owner_id 0 não é um id de usuário do Pipedrive"]
     );
-    let paths: Vec<String> = setup
-        .requests()
-        .iter()
-        .map(|request| request.url.path().to_owned())
-        .collect();
+    let paths = setup.request_paths();
     assert!(!paths.iter().any(|path| path.ends_with("/7")), "{paths:?}");
     assert_eq!(setup.db().pending_count().unwrap(), 0);
 }
 
 fn any_429_pauses_every_delivery_on_every_replica(setup: Setup) {
-    setup.consultant();
-    let (first, _) = setup.assign(CrmTarget::Deal(42));
+    let (first, _) = setup.consultant_assigned(CrmTarget::Deal(42));
     let (second, _) = setup.assign(CrmTarget::Deal(43));
     // A 429 whose headers still show burst room: the daily token budget, which has no header.
-    setup.mount(
-        Mock::given(method("PATCH"))
-            .respond_with(
-                pipedrive_error(429, "Request over limit")
-                    .insert_header("retry-after", "2")
-                    .insert_header("x-ratelimit-limit", "40")
-                    .insert_header("x-ratelimit-remaining", "35")
-                    .insert_header("x-ratelimit-reset", "1"),
-            )
-            .up_to_n_times(1)
-            .with_priority(1),
+    setup.answer_first_owner_update(
+        pipedrive_error(429, "Request over limit")
+            .insert_header("retry-after", "2")
+            .insert_header("x-ratelimit-limit", "40")
+            .insert_header("x-ratelimit-remaining", "35")
+            .insert_header("x-ratelimit-reset", "1"),
     );
-    setup.mount(Mock::given(method("PATCH")).respond_with(ok(json!({"id": 42}))));
-    setup.mount(Mock::given(method("POST")).respond_with(ok(json!({"id": 1}))));
-    let replica_a = setup.replica();
-    let replica_b = setup.replica();
+    setup.accept_owners_and_notes(json!({"id": 42}), json!({"id": 1}));
+    let [replica_a, replica_b] = [setup.replica(), setup.replica()];
 
     let round = replica_a.deliver_due(&|| false).unwrap();
-    assert_eq!(
-        (round.claimed, round.rescheduled, round.released),
-        (4, 1, 3),
-        "the batch stops at the 429: {round:?}"
-    );
+    let outcome = (round.claimed, round.rescheduled, round.released);
+    assert_eq!(outcome, (4, 1, 3), "the batch stops at the 429: {round:?}");
     let pause = round.pause.expect("any 429 pauses");
     assert!(pause > Duration::ZERO && pause <= Duration::from_secs(2));
     assert_eq!(setup.requests().len(), 1);
@@ -791,16 +764,12 @@ fn any_429_pauses_every_delivery_on_every_replica(setup: Setup) {
 
     setup.deliver_all(&replica_b);
     for protocol in [first, second] {
-        assert!(setup
-            .states(protocol)
-            .iter()
-            .all(|(_, state, _)| *state == DeliveryState::Done));
+        assert!(setup.all_done(protocol));
     }
 }
 
 fn a_block_page_pauses_every_delivery_for_long_and_fails_nothing(setup: Setup) {
-    setup.consultant();
-    let (protocol, _) = setup.assign(CrmTarget::Deal(42));
+    let protocol = setup.deal_42_assigned();
     // The block Pipedrive applies to a token whose traffic went on after 429s: an HTML page.
     setup.mount(
         Mock::given(method("PATCH")).respond_with(
@@ -813,16 +782,12 @@ fn a_block_page_pauses_every_delivery_for_long_and_fails_nothing(setup: Setup) {
                 ),
         ),
     );
-    let replica_a = setup.replica();
-    let replica_b = setup.replica();
+    let [replica_a, replica_b] = [setup.replica(), setup.replica()];
 
     let before = Utc::now();
     let round = replica_a.deliver_due(&|| false).unwrap();
-    assert_eq!(
-        (round.failed, round.rescheduled, round.released),
-        (0, 1, 1),
-        "{round:?}"
-    );
+    let outcome = (round.failed, round.rescheduled, round.released);
+    assert_eq!(outcome, (0, 1, 1), "{round:?}");
     let pause = round.pause.expect("a block pauses everything");
     assert!(
         pause > Duration::from_secs(BLOCK_PAUSE_SECS - 60),
@@ -875,10 +840,9 @@ fn protocol_count(setup: &Setup) -> i64 {
 
 fn a_lead_converted_to_a_deal_keeps_its_consultant_and_protocol(setup: Setup) {
     setup.consultant();
-    setup.mount(Mock::given(method("PATCH")).respond_with(ok(json!({"id": 1}))));
-    setup.mount(Mock::given(method("POST")).respond_with(ok(json!({"id": 1}))));
+    setup.accept_owners_and_notes(json!({"id": 1}), json!({"id": 1}));
     let processor = setup.processor();
-    let delivery = setup.delivery(setup.client(Duration::from_secs(5)));
+    let delivery = setup.usual_delivery();
 
     let created = setup.webhook(
         &processor,
@@ -948,8 +912,7 @@ fn a_lead_converted_to_a_deal_keeps_its_consultant_and_protocol(setup: Setup) {
 }
 
 fn deletes_and_merges_cancel_the_pending_actions_of_the_record(setup: Setup) {
-    setup.consultant();
-    let (merged, _) = setup.assign(CrmTarget::Deal(42));
+    let (merged, _) = setup.consultant_assigned(CrmTarget::Deal(42));
     let (deleted, _) = setup.assign(CrmTarget::Deal(43));
     let (kept, _) = setup.assign(CrmTarget::Deal(44));
     let processor = setup.processor();
@@ -1010,14 +973,9 @@ fn deletes_and_merges_cancel_the_pending_actions_of_the_record(setup: Setup) {
         .iter()
         .all(|state| *state == DeliveryState::Pending { last_error: None }));
 
-    setup.mount(Mock::given(method("PATCH")).respond_with(ok(json!({"id": 44}))));
-    setup.mount(Mock::given(method("POST")).respond_with(ok(json!({"id": 1}))));
-    setup.deliver_all(&setup.delivery(setup.client(Duration::from_secs(5))));
-    let paths: Vec<String> = setup
-        .requests()
-        .iter()
-        .map(|request| request.url.path().to_owned())
-        .collect();
+    setup.accept_owners_and_notes(json!({"id": 44}), json!({"id": 1}));
+    setup.deliver_all(&setup.usual_delivery());
+    let paths = setup.request_paths();
     assert_eq!(paths, vec!["/api/v2/deals/44", "/api/v1/notes"]);
 }
 
@@ -1315,11 +1273,9 @@ fn recovered_records_are_handed_out_like_webhook_events_and_only_once(setup: Set
 }
 
 fn notes_are_written_as_the_consultant_when_configured(setup: Setup) {
-    setup.consultant();
-    let (deal, number) = setup.assign(CrmTarget::Deal(42));
+    let (deal, number) = setup.consultant_assigned(CrmTarget::Deal(42));
     let (lead, _) = setup.assign(CrmTarget::Lead(LEAD.into()));
-    setup.mount(Mock::given(method("PATCH")).respond_with(ok(json!({"id": 42}))));
-    setup.mount(Mock::given(method("POST")).respond_with(ok(json!({"id": 1}))));
+    setup.accept_owners_and_notes(json!({"id": 42}), json!({"id": 1}));
     let config = PipedriveConfig::new(TOKEN, Url::parse(&setup.server.uri()).unwrap())
         .with_note_as_consultant(true);
     setup.deliver_all(&setup.delivery(Arc::new(PipedriveClient::new(config).unwrap())));
@@ -1333,9 +1289,6 @@ fn notes_are_written_as_the_consultant_when_configured(setup: Setup) {
         ]
     );
     for protocol in [deal, lead] {
-        assert!(setup
-            .states(protocol)
-            .iter()
-            .all(|(_, state, _)| *state == DeliveryState::Done));
+        assert!(setup.all_done(protocol));
     }
 }

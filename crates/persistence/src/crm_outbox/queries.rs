@@ -10,8 +10,8 @@ use diesel::{PgConnection, SqliteConnection};
 
 use super::OutboxRow;
 use crate::error::StoreError;
+use crate::queries::due_and_unleased;
 use crate::schema::crm_outbox;
-use crate::sql_types::Timestamp;
 
 /// Selecting claimable items differs per backend (row locks on PostgreSQL only).
 pub(super) trait ClaimQuery {
@@ -21,17 +21,13 @@ pub(super) trait ClaimQuery {
 /// Pending, due, not leased; in due order.
 macro_rules! claimable_items {
     ($now:expr, $limit:expr) => {
-        crm_outbox::table
-            .filter(crm_outbox::estado.eq(DeliveryStateName::Pending.as_str()))
-            .filter(crm_outbox::proxima_tentativa.le(Timestamp($now)))
-            .filter(
-                crm_outbox::bloqueado_ate
-                    .is_null()
-                    .or(crm_outbox::bloqueado_ate.le(Timestamp($now))),
-            )
-            .order((crm_outbox::proxima_tentativa.asc(), crm_outbox::id.asc()))
-            .limit(i64::from($limit))
-            .select(OutboxRow::as_select())
+        due_and_unleased!(
+            crm_outbox,
+            DeliveryStateName::Pending.as_str(),
+            $now,
+            $limit
+        )
+        .select(OutboxRow::as_select())
     };
 }
 

@@ -12,51 +12,34 @@ use crate::error::StoreError;
 use crate::schema::fila;
 use crate::waiting::{WaitingRow, WaitingStatements};
 
+/// What the rotation's atomic step needs of a queue entry besides the database.
+pub(super) struct QueueTurn<'a> {
+    pub language: &'a Language,
+    pub now: DateTime<Utc>,
+    pub actor: &'a Actor,
+    pub crm: Option<&'a CrmTarget>,
+}
+
 /// The rotation's atomic step for a queue entry (origin `fila`, one language), on either
 /// backend's connection.
 pub(super) trait QueueAssignment {
-    fn assign_for_queue(
-        &mut self,
-        db: &Database,
-        language: &Language,
-        now: DateTime<Utc>,
-        actor: &Actor,
-        crm: Option<&CrmTarget>,
-    ) -> Result<Assignment, StoreError>;
+    fn assign_queued(&mut self, db: &Database, turn: QueueTurn) -> Result<Assignment, StoreError>;
 }
 
 impl QueueAssignment for PgConnection {
-    fn assign_for_queue(
-        &mut self,
-        db: &Database,
-        language: &Language,
-        now: DateTime<Utc>,
-        actor: &Actor,
-        crm: Option<&CrmTarget>,
-    ) -> Result<Assignment, StoreError> {
-        let languages = std::slice::from_ref(language);
+    fn assign_queued(&mut self, db: &Database, turn: QueueTurn) -> Result<Assignment, StoreError> {
+        let languages = std::slice::from_ref(turn.language);
         let zone = db.default_time_zone();
+        let (now, actor, crm) = (turn.now, turn.actor, turn.crm);
         assign_in_postgres(self, languages, now, actor, crm, Origin::Queue, zone)
     }
 }
 
 impl QueueAssignment for SqliteConnection {
-    fn assign_for_queue(
-        &mut self,
-        db: &Database,
-        language: &Language,
-        now: DateTime<Utc>,
-        actor: &Actor,
-        crm: Option<&CrmTarget>,
-    ) -> Result<Assignment, StoreError> {
-        db.assign_in_sqlite(
-            self,
-            std::slice::from_ref(language),
-            now,
-            actor,
-            crm,
-            Origin::Queue,
-        )
+    fn assign_queued(&mut self, db: &Database, turn: QueueTurn) -> Result<Assignment, StoreError> {
+        let languages = std::slice::from_ref(turn.language);
+        let (now, actor, crm) = (turn.now, turn.actor, turn.crm);
+        db.assign_in_sqlite(self, languages, now, actor, crm, Origin::Queue)
     }
 }
 
@@ -78,12 +61,8 @@ impl QueueLocks for PgConnection {
     }
 
     fn lock_entry(&mut self, id: i64) -> Result<Option<WaitingRow>, StoreError> {
-        Ok(fila::table
-            .find(id)
-            .select(WaitingRow::as_select())
-            .for_update()
-            .first(self)
-            .optional()?)
+        let entry = fila::table.find(id).select(WaitingRow::as_select());
+        Ok(entry.for_update().first(self).optional()?)
     }
 }
 

@@ -3,12 +3,12 @@
 use std::time::Instant;
 
 use consultores_domain::{
-    queue_head, ApiKeyScope, ApiKeyStore, AssignmentPort, Consultant, ConsultantFilter,
-    ConsultantId, ConsultantRepository, ProtocolFilter, ProtocolRepository,
+    queue_head, ApiKeyScope, ApiKeyStore, Consultant, ConsultantFilter, ConsultantId,
+    ConsultantRepository, ProtocolFilter, ProtocolRepository,
 };
 use consultores_persistence::testing::{now_micros, TestDatabase};
 
-use crate::common::{actor, count, counter, language};
+use crate::common::{actor, assign_next, count, counter, language};
 
 const V6_SCHEMA: &str = include_str!("../fixtures/v6_schema.sql");
 
@@ -146,10 +146,7 @@ fn numbering_continues_and_deletes_keep_protocols(
     // the queue order of the adopted pool is the policy's.
     let now = now_micros();
     let expected_head = queue_head(listed, &language("pt"), now).map(|c| c.id);
-    let assigned = db
-        .assign_next(&language("pt"), now, None, &actor(), None)
-        .unwrap()
-        .value;
+    let assigned = assign_next(&db, "pt", now).unwrap().value;
     assert_eq!(Some(assigned.consultant.id), expected_head);
     assert_eq!(assigned.protocol.number.to_string(), next_number);
     assert_eq!(count(test, "protocolos"), 10_001);

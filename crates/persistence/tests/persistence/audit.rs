@@ -17,7 +17,10 @@ use consultores_persistence::testing::{now_micros, FaultAction, FaultPoint, Test
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::common::{actor, claim, consultant, count, language, languages, on_both_backends};
+use crate::common::{
+    actor, assign_next, claim, consultant, count, create_key, create_protocol, hire, language,
+    languages, on_both_backends, switch_online,
+};
 
 on_both_backends!(
     a_created_consultant_records_every_stored_field,
@@ -31,7 +34,8 @@ on_both_backends!(
     writes_of_what_is_already_stored_record_nothing,
     refused_writes_record_nothing,
     idempotent_replays_record_nothing_more,
-    a_failure_inside_the_transaction_records_nothing,
+    a_failure_inside_a_consultant_write_records_nothing,
+    a_failure_inside_a_protocol_or_key_write_records_nothing,
     no_entry_holds_key_material,
     the_connection_history_says_who_switched_a_consultant_and_when,
     the_connection_history_pages_newest_first_each_entry_once,
@@ -72,6 +76,41 @@ fn change(before: impl Into<AuditValue>, after: impl Into<AuditValue>) -> FieldC
         before: before.into(),
         after: after.into(),
     }
+}
+
+/// `entry` changed `field` from `before` to `after`.
+#[track_caller]
+fn assert_change(
+    entry: &AuditEntry,
+    field: &str,
+    before: impl Into<AuditValue>,
+    after: impl Into<AuditValue>,
+) {
+    assert_eq!(
+        entry.changes.get(field),
+        Some(&change(before, after)),
+        "{field}"
+    );
+}
+
+/// `entry` set `field`, null before, to `after`.
+#[track_caller]
+fn assert_set(entry: &AuditEntry, field: &str, after: impl Into<AuditValue>) {
+    assert_change(entry, field, AuditValue::Null, after);
+}
+
+/// `entry` records `action` on entity `id`, stamping `field` with `at`: a removal or a
+/// revocation.
+#[track_caller]
+fn assert_stamped(
+    entry: &AuditEntry,
+    action: AuditAction,
+    id: i64,
+    field: &str,
+    at: DateTime<Utc>,
+) {
+    assert_eq!((entry.action, entry.entity_id), (action, id));
+    assert_set(entry, field, AuditValue::time(at));
 }
 
 fn fields(entry: &AuditEntry) -> Vec<&str> {
@@ -117,25 +156,10 @@ fn a_created_consultant_records_every_stored_field(test: &TestDatabase) {
             "ultimo_atendimento"
         ]
     );
-    assert_eq!(
-        entry.changes.get("nome"),
-        Some(&change(AuditValue::Null, "Ana Souza"))
-    );
-    assert_eq!(
-        entry.changes.get("idiomas"),
-        Some(&change(
-            AuditValue::Null,
-            vec!["pt".to_owned(), "en".to_owned()]
-        ))
-    );
-    assert_eq!(
-        entry.changes.get("status_online"),
-        Some(&change(AuditValue::Null, false))
-    );
-    assert_eq!(
-        entry.changes.get("ultimo_atendimento"),
-        Some(&change(AuditValue::Null, AuditValue::time(now)))
-    );
+    assert_set(&entry, "nome", "Ana Souza");
+    assert_set(&entry, "idiomas", vec!["pt".to_owned(), "en".to_owned()]);
+    assert_set(&entry, "status_online", false);
+    assert_set(&entry, "ultimo_atendimento", AuditValue::time(now));
 }
 
 fn consultant_updates_record_only_the_changed_fields_and_a_removal(test: &TestDatabase) {
@@ -156,19 +180,17 @@ fn consultant_updates_record_only_the_changed_fields_and_a_removal(test: &TestDa
     assert_eq!(entry.actor, painel());
     assert_eq!(entry.at, later);
     assert_eq!(fields(&entry), ["nome"]);
-    assert_eq!(
-        entry.changes.get("nome"),
-        Some(&change("Ana Souza", "Ana Paula"))
-    );
+    assert_change(&entry, "nome", "Ana Souza", "Ana Paula");
 
     // consultor.removido.
     ConsultantRepository::soft_delete(&db, ana.id, later, &painel()).unwrap();
     let entry = one_new_entry(test, 2);
-    assert_eq!(entry.action, AuditAction::ConsultantRemoved);
-    assert_eq!(entry.entity_id, ana.id.0);
-    assert_eq!(
-        entry.changes.get("removido_em"),
-        Some(&change(AuditValue::Null, AuditValue::time(later)))
+    assert_stamped(
+        &entry,
+        AuditAction::ConsultantRemoved,
+        ana.id.0,
+        "removido_em",
+        later,
     );
 }
 
@@ -179,8 +201,7 @@ fn a_status_online_switch_records_a_connection_alone_or_with_other_fields(test: 
     let ana = register_ana(test, now);
 
     // consultor.conexao: a switch of status_online, alone or with other fields.
-    ConsultantRepository::update(&db, ana.id, &ConsultantPatch::online(true), later, &bot())
-        .unwrap();
+    switch_online(&db, ana.id, true, later, &bot());
     let entry = one_new_entry(test, 1);
     assert_eq!(entry.action, AuditAction::ConsultantConnection);
     assert_eq!(fields(&entry), ["status_online"]);
@@ -194,17 +215,13 @@ fn a_status_online_switch_records_a_connection_alone_or_with_other_fields(test: 
     let entry = one_new_entry(test, 2);
     assert_eq!(entry.action, AuditAction::ConsultantConnection);
     assert_eq!(fields(&entry), ["idiomas", "status_online"]);
-    assert_eq!(
-        entry.changes.get("idiomas"),
-        Some(&change(
-            vec!["pt".to_owned(), "en".to_owned()],
-            vec!["es".to_owned()]
-        ))
+    assert_change(
+        &entry,
+        "idiomas",
+        vec!["pt".to_owned(), "en".to_owned()],
+        vec!["es".to_owned()],
     );
-    assert_eq!(
-        entry.changes.get("status_online"),
-        Some(&change(true, false))
-    );
+    assert_change(&entry, "status_online", true, false);
 }
 
 fn protocol_writes_record_their_creation_and_the_changed_fields(test: &TestDatabase) {
@@ -244,14 +261,8 @@ fn protocol_writes_record_their_creation_and_the_changed_fields(test: &TestDatab
             "status"
         ]
     );
-    assert_eq!(
-        entry.changes.get("numero"),
-        Some(&change(AuditValue::Null, "#00001"))
-    );
-    assert_eq!(
-        entry.changes.get("consultor_id"),
-        Some(&change(AuditValue::Null, ana.id.0))
-    );
+    assert_set(&entry, "numero", "#00001");
+    assert_set(&entry, "consultor_id", ana.id.0);
     let generated = ProtocolRepository::create(&db, &NewProtocol::default(), now, None, &bot())
         .unwrap()
         .value;
@@ -271,14 +282,8 @@ fn protocol_writes_record_their_creation_and_the_changed_fields(test: &TestDatab
     assert_eq!(entry.action, AuditAction::ProtocolUpdated);
     assert_eq!(entry.entity_id, by_hand.id.0);
     assert_eq!(fields(&entry), ["descricao", "status"]);
-    assert_eq!(
-        entry.changes.get("descricao"),
-        Some(&change("retornar ligação", AuditValue::Null))
-    );
-    assert_eq!(
-        entry.changes.get("status"),
-        Some(&change("aberto", "fechado"))
-    );
+    assert_change(&entry, "descricao", "retornar ligação", AuditValue::Null);
+    assert_change(&entry, "status", "aberto", "fechado");
 }
 
 fn an_assignment_records_the_stamp_and_the_protocol_on_the_consultant(test: &TestDatabase) {
@@ -312,25 +317,15 @@ fn an_assignment_records_the_stamp_and_the_protocol_on_the_consultant(test: &Tes
             "ultimo_atendimento"
         ]
     );
-    assert_eq!(
-        entry.changes.get("ultimo_atendimento"),
-        Some(&change(
-            AuditValue::time(now),
-            AuditValue::time(assigned.consultant.last_served_at.unwrap())
-        ))
+    assert_change(
+        &entry,
+        "ultimo_atendimento",
+        AuditValue::time(now),
+        AuditValue::time(assigned.consultant.last_served_at.unwrap()),
     );
-    assert_eq!(
-        entry.changes.get("protocolo_id"),
-        Some(&change(AuditValue::Null, assigned.protocol.id.0))
-    );
-    assert_eq!(
-        entry.changes.get("numero_protocolo"),
-        Some(&change(AuditValue::Null, "#00001"))
-    );
-    assert_eq!(
-        entry.changes.get("idioma"),
-        Some(&change(AuditValue::Null, "pt"))
-    );
+    assert_set(&entry, "protocolo_id", assigned.protocol.id.0);
+    assert_set(&entry, "numero_protocolo", "#00001");
+    assert_set(&entry, "idioma", "pt");
 }
 
 fn api_keys_record_their_creation_and_revocation_by_their_caller(test: &TestDatabase) {
@@ -340,16 +335,7 @@ fn api_keys_record_their_creation_and_revocation_by_their_caller(test: &TestData
 
     // api_key.criada and api_key.revogada, from the command line.
     let cli = Actor::cli("cli-run-1");
-    let (key, _) = ApiKeyStore::create(
-        &db,
-        &NewApiKey {
-            description: Some("n8n".to_owned()),
-            scope: ApiKeyScope::Distribution,
-        },
-        now,
-        &cli,
-    )
-    .unwrap();
+    let (key, _) = create_key(&db, Some("n8n"), ApiKeyScope::Distribution, now, &cli);
     let entry = one_new_entry(test, 0);
     assert_eq!(entry.action, AuditAction::ApiKeyCreated);
     assert_eq!(
@@ -358,18 +344,16 @@ fn api_keys_record_their_creation_and_revocation_by_their_caller(test: &TestData
     );
     assert_eq!(entry.actor, cli);
     assert_eq!(fields(&entry), ["description", "scope"]);
-    assert_eq!(
-        entry.changes.get("scope"),
-        Some(&change(AuditValue::Null, "distribuicao"))
-    );
+    assert_set(&entry, "scope", "distribuicao");
     db.revoke(key.id, later, &Actor::configured_key("req-admin"))
         .unwrap();
     let entry = one_new_entry(test, 1);
-    assert_eq!(entry.action, AuditAction::ApiKeyRevoked);
-    assert_eq!(entry.entity_id, key.id.0);
-    assert_eq!(
-        entry.changes.get("revoked_at"),
-        Some(&change(AuditValue::Null, AuditValue::time(later)))
+    assert_stamped(
+        &entry,
+        AuditAction::ApiKeyRevoked,
+        key.id.0,
+        "revoked_at",
+        later,
     );
 }
 
@@ -377,7 +361,7 @@ fn every_entry_names_its_caller_and_ids_grow_with_time(test: &TestDatabase) {
     let db = test.database();
     let now = now_micros();
     let ana = register_ana(test, now);
-    ConsultantRepository::update(&db, ana.id, &ConsultantPatch::online(true), now, &bot()).unwrap();
+    switch_online(&db, ana.id, true, now, &bot());
     ProtocolRepository::create(&db, &NewProtocol::default(), now, None, &painel()).unwrap();
     db.assign_next(&language("pt"), now, None, &bot(), None)
         .unwrap();
@@ -399,15 +383,8 @@ fn the_assignment_entry_has_the_same_json_on_both_backends(test: &TestDatabase) 
     let t0 = DateTime::parse_from_rfc3339("2001-11-29T14:30:00.123456+00:00")
         .unwrap()
         .with_timezone(&Utc);
-    ConsultantRepository::create(&db, &consultant("Carla Dias", &["pt"]), t0, &actor()).unwrap();
-    let assigned = db
-        .assign_next(
-            &language("pt"),
-            t0 + Duration::minutes(1),
-            None,
-            &actor(),
-            None,
-        )
+    hire(&db, "Carla Dias", &["pt"], t0);
+    let assigned = assign_next(&db, "pt", t0 + Duration::minutes(1))
         .unwrap()
         .value;
     let stored =
@@ -455,21 +432,9 @@ fn five_recorded_writes(test: &TestDatabase, now: DateTime<Utc>) -> Recorded {
     let mut dora_registration = consultant("Dora Lima", &["pt"]);
     dora_registration.email = Some(Email::parse("dora@exemplo.com").unwrap());
     let dora = ConsultantRepository::create(&db, &dora_registration, now, &actor()).unwrap();
-    let other =
-        ConsultantRepository::create(&db, &consultant("Eva Rios", &["en"]), now, &actor()).unwrap();
-    let protocol = ProtocolRepository::create(&db, &NewProtocol::default(), now, None, &actor())
-        .unwrap()
-        .value;
-    let (key, _) = ApiKeyStore::create(
-        &db,
-        &NewApiKey {
-            description: None,
-            scope: ApiKeyScope::Read,
-        },
-        now,
-        &actor(),
-    )
-    .unwrap();
+    let other = hire(&db, "Eva Rios", &["en"], now);
+    let protocol = create_protocol(&db, &NewProtocol::default(), now);
+    let (key, _) = create_key(&db, None, ApiKeyScope::Read, now, &actor());
     db.revoke(key.id, now, &actor()).unwrap();
     assert_eq!(count(test, "auditoria"), 5);
     Recorded {
@@ -546,14 +511,7 @@ fn refused_writes_record_nothing(test: &TestDatabase) {
         Err(DomainError::EmailTaken)
     ));
     assert_eq!(
-        ConsultantRepository::update(
-            &db,
-            ConsultantId(999),
-            &ConsultantPatch::online(false),
-            now,
-            &actor()
-        )
-        .unwrap(),
+        switch_online(&db, ConsultantId(999), false, now, &actor()),
         None
     );
     assert!(!ConsultantRepository::soft_delete(&db, ConsultantId(999), now, &actor()).unwrap());
@@ -582,7 +540,7 @@ fn refused_writes_record_nothing(test: &TestDatabase) {
         None
     );
     assert!(matches!(
-        db.assign_next(&language("fr"), now, None, &actor(), None),
+        assign_next(&db, "fr", now),
         Err(DomainError::NoneAvailable(_))
     ));
     assert!(!db.revoke(ApiKeyId(999), now, &actor()).unwrap());
@@ -626,153 +584,133 @@ fn idempotent_replays_record_nothing_more(test: &TestDatabase) {
     assert_eq!(count(test, "auditoria"), 7);
 }
 
-/// A write that fails inside its transaction (an error, a panic, a connection dropped by the
-/// server) after writing its change and its entry: nothing of either stays.
-fn a_failure_inside_the_transaction_records_nothing(test: &TestDatabase) {
+/// What any of the writes below could leave behind.
+type StoredState = (
+    i64,
+    i64,
+    i64,
+    Vec<String>,
+    Vec<String>,
+    Vec<String>,
+    Vec<String>,
+);
+
+fn stored_state(test: &TestDatabase) -> StoredState {
+    (
+        count(test, "auditoria"),
+        count(test, "consultores"),
+        count(test, "api_keys"),
+        test.query_strings(
+            "SELECT nome || '|' || CAST(status_online AS TEXT) || '|' \
+             || coalesce(CAST(removido_em AS TEXT), '-') AS value FROM consultores ORDER BY id",
+        ),
+        test.query_strings(
+            "SELECT status || '|' || CAST(updated_at AS TEXT) AS value FROM protocolos",
+        ),
+        test.query_strings("SELECT coalesce(CAST(revoked_at AS TEXT), '-') AS value FROM api_keys"),
+        test.query_strings("SELECT ultimo_numero || '' AS value FROM controle_protocolo"),
+    )
+}
+
+/// `write` (audited as `action`) failing inside its transaction (an error, a panic, a connection
+/// dropped by the server) after writing its change and its entry leaves nothing of either;
+/// without a fault it goes through and records its entry. Protocol creation and assignment are
+/// interrupted at every step by the fault tests (`faults.rs`), whose snapshot includes the audit
+/// table.
+fn assert_a_failure_records_nothing(
+    test: &TestDatabase,
+    action: &str,
+    write: &dyn Fn() -> Result<(), DomainError>,
+) {
+    for fault in [
+        FaultAction::Fail,
+        FaultAction::Panic,
+        FaultAction::DropConnection,
+    ] {
+        let before = stored_state(test);
+        test.inject_fault(FaultPoint::BeforeCommit, fault);
+        let outcome = catch_unwind(AssertUnwindSafe(write));
+        assert!(
+            !matches!(outcome, Ok(Ok(()))),
+            "{action}/{fault:?} must fail"
+        );
+        assert_eq!(
+            stored_state(test),
+            before,
+            "{action}/{fault:?} left a trace"
+        );
+    }
+    let before = count(test, "auditoria");
+    write().unwrap();
+    let entry = one_new_entry(test, before);
+    assert_eq!(entry.action.as_str(), action);
+}
+
+fn a_failure_inside_a_consultant_write_records_nothing(test: &TestDatabase) {
     let db = test.database();
     let now = now_micros();
-    let fio =
-        ConsultantRepository::create(&db, &consultant("Fio Maia", &["pt"]), now, &actor()).unwrap();
-    let protocol = ProtocolRepository::create(&db, &NewProtocol::default(), now, None, &actor())
-        .unwrap()
-        .value;
-    let (key, _) = ApiKeyStore::create(
-        &db,
-        &NewApiKey {
-            description: Some("alvo".to_owned()),
-            scope: ApiKeyScope::Read,
-        },
-        now,
-        &actor(),
-    )
-    .unwrap();
-    let state = |test: &TestDatabase| {
-        (
-            count(test, "auditoria"),
-            count(test, "consultores"),
-            count(test, "api_keys"),
-            test.query_strings(
-                "SELECT nome || '|' || CAST(status_online AS TEXT) || '|' \
-                 || coalesce(CAST(removido_em AS TEXT), '-') AS value FROM consultores ORDER BY id",
-            ),
-            test.query_strings(
-                "SELECT status || '|' || CAST(updated_at AS TEXT) AS value FROM protocolos",
-            ),
-            test.query_strings(
-                "SELECT coalesce(CAST(revoked_at AS TEXT), '-') AS value FROM api_keys",
-            ),
-            test.query_strings("SELECT ultimo_numero || '' AS value FROM controle_protocolo"),
-        )
-    };
-    type Write<'a> = Box<dyn Fn() -> Result<(), DomainError> + 'a>;
-    let writes: Vec<(&str, Write<'_>)> = vec![
-        (
-            "consultor.criado",
-            Box::new(|| {
-                ConsultantRepository::create(&db, &consultant("Gil Mota", &["pt"]), now, &actor())
-                    .map(drop)
-            }),
-        ),
-        (
-            "consultor.atualizado",
-            Box::new(|| {
-                let patch = ConsultantPatch {
-                    name: Some(ConsultantName::parse("Fio Maia Neto").unwrap()),
-                    ..ConsultantPatch::default()
-                };
-                ConsultantRepository::update(&db, fio.id, &patch, now, &actor()).map(drop)
-            }),
-        ),
-        (
-            "consultor.conexao",
-            Box::new(|| {
-                ConsultantRepository::update(
-                    &db,
-                    fio.id,
-                    &ConsultantPatch::online(false),
-                    now,
-                    &actor(),
-                )
-                .map(drop)
-            }),
-        ),
-        (
-            "consultor.removido",
-            Box::new(|| ConsultantRepository::soft_delete(&db, fio.id, now, &actor()).map(drop)),
-        ),
-        (
-            "protocolo.atualizado",
-            Box::new(|| {
-                let patch = ProtocolPatch {
-                    status: Some(ProtocolStatus::Closed),
-                    ..ProtocolPatch::default()
-                };
-                ProtocolRepository::update(&db, protocol.id, &patch, now, &actor()).map(drop)
-            }),
-        ),
-        (
-            "api_key.criada",
-            Box::new(|| {
-                let new = NewApiKey {
-                    description: None,
-                    scope: ApiKeyScope::Admin,
-                };
-                ApiKeyStore::create(&db, &new, now, &actor()).map(drop)
-            }),
-        ),
-        (
-            "api_key.revogada",
-            Box::new(|| db.revoke(key.id, now, &actor()).map(drop)),
-        ),
-    ];
-    // Protocol creation and assignment are interrupted at every step by the fault tests
-    // (`faults.rs`), whose snapshot includes the audit table.
-    for (action, write) in &writes {
-        for fault in [
-            FaultAction::Fail,
-            FaultAction::Panic,
-            FaultAction::DropConnection,
-        ] {
-            let before = state(test);
-            test.inject_fault(FaultPoint::BeforeCommit, fault);
-            let outcome = catch_unwind(AssertUnwindSafe(write));
-            assert!(
-                !matches!(outcome, Ok(Ok(()))),
-                "{action}/{fault:?} must fail"
-            );
-            assert_eq!(state(test), before, "{action}/{fault:?} left a trace");
-        }
-        // Without a fault the same write goes through and records its entry.
-        let before = count(test, "auditoria");
-        write().unwrap();
-        let entry = one_new_entry(test, before);
-        assert_eq!(entry.action.as_str(), *action);
-    }
+    let fio = hire(&db, "Fio Maia", &["pt"], now);
+    assert_a_failure_records_nothing(test, "consultor.criado", &|| {
+        ConsultantRepository::create(&db, &consultant("Gil Mota", &["pt"]), now, &actor()).map(drop)
+    });
+    assert_a_failure_records_nothing(test, "consultor.atualizado", &|| {
+        let patch = ConsultantPatch {
+            name: Some(ConsultantName::parse("Fio Maia Neto").unwrap()),
+            ..ConsultantPatch::default()
+        };
+        ConsultantRepository::update(&db, fio.id, &patch, now, &actor()).map(drop)
+    });
+    assert_a_failure_records_nothing(test, "consultor.conexao", &|| {
+        let patch = ConsultantPatch::online(false);
+        ConsultantRepository::update(&db, fio.id, &patch, now, &actor()).map(drop)
+    });
+    assert_a_failure_records_nothing(test, "consultor.removido", &|| {
+        ConsultantRepository::soft_delete(&db, fio.id, now, &actor()).map(drop)
+    });
+}
+
+fn a_failure_inside_a_protocol_or_key_write_records_nothing(test: &TestDatabase) {
+    let db = test.database();
+    let now = now_micros();
+    let protocol = create_protocol(&db, &NewProtocol::default(), now);
+    let (key, _) = create_key(&db, Some("alvo"), ApiKeyScope::Read, now, &actor());
+    assert_a_failure_records_nothing(test, "protocolo.atualizado", &|| {
+        let patch = ProtocolPatch {
+            status: Some(ProtocolStatus::Closed),
+            ..ProtocolPatch::default()
+        };
+        ProtocolRepository::update(&db, protocol.id, &patch, now, &actor()).map(drop)
+    });
+    assert_a_failure_records_nothing(test, "api_key.criada", &|| {
+        let new = NewApiKey {
+            description: None,
+            scope: ApiKeyScope::Admin,
+        };
+        ApiKeyStore::create(&db, &new, now, &actor()).map(drop)
+    });
+    assert_a_failure_records_nothing(test, "api_key.revogada", &|| {
+        db.revoke(key.id, now, &actor()).map(drop)
+    });
 }
 
 fn no_entry_holds_key_material(test: &TestDatabase) {
     let db = test.database();
     let now = now_micros();
-    let (key, secret) = ApiKeyStore::create(
+    let (key, secret) = create_key(
         &db,
-        &NewApiKey {
-            description: Some("integração".to_owned()),
-            scope: ApiKeyScope::Admin,
-        },
+        Some("integração"),
+        ApiKeyScope::Admin,
         now,
         &Actor::configured_key("req-1"),
-    )
-    .unwrap();
+    );
     let hash = hex_sha256(&secret);
     // The new key at work: every kind of write, then its revocation.
     let caller = Actor::stored_key(key.id, key.description.as_deref(), "req-2");
     let hana =
         ConsultantRepository::create(&db, &consultant("Hana Sato", &["pt"]), now, &caller).unwrap();
-    ConsultantRepository::update(&db, hana.id, &ConsultantPatch::online(false), now, &caller)
-        .unwrap();
+    switch_online(&db, hana.id, false, now, &caller);
     ProtocolRepository::create(&db, &NewProtocol::default(), now, None, &caller).unwrap();
-    ConsultantRepository::update(&db, hana.id, &ConsultantPatch::online(true), now, &caller)
-        .unwrap();
+    switch_online(&db, hana.id, true, now, &caller);
     db.assign_next(&language("pt"), now, None, &caller, None)
         .unwrap();
     db.revoke(key.id, now, &caller).unwrap();
@@ -810,13 +748,11 @@ fn joaos_morning(test: &TestDatabase) -> (ConsultantId, DateTime<Utc>) {
     let mut new = consultant("João Silva", &["pt"]);
     new.online = false;
     let joao = ConsultantRepository::create(&db, &new, t0, &Actor::configured_key("r0")).unwrap();
-    let other =
-        ConsultantRepository::create(&db, &consultant("Outro", &["pt"]), t0, &actor()).unwrap();
+    let other = hire(&db, "Outro", &["pt"], t0);
     let at = |minutes: i64| t0 + Duration::minutes(minutes);
     // Morning: the chatbot puts João online; he gets contacts; the manager renames him (not a
     // connection change); the other consultant goes offline (not João's history).
-    ConsultantRepository::update(&db, joao.id, &ConsultantPatch::online(true), at(1), &bot())
-        .unwrap();
+    switch_online(&db, joao.id, true, at(1), &bot());
     for minute in 2..6 {
         db.assign_next(&language("pt"), at(minute), None, &bot(), None)
             .unwrap();
@@ -826,14 +762,7 @@ fn joaos_morning(test: &TestDatabase) -> (ConsultantId, DateTime<Utc>) {
         ..ConsultantPatch::default()
     };
     ConsultantRepository::update(&db, joao.id, &rename, at(6), &painel()).unwrap();
-    ConsultantRepository::update(
-        &db,
-        other.id,
-        &ConsultantPatch::online(false),
-        at(7),
-        &bot(),
-    )
-    .unwrap();
+    switch_online(&db, other.id, false, at(7), &bot());
     // Who took João out of the rotation? The manager, with a PUT that also changed his
     // languages; switching him off again changes nothing and records nothing.
     let off = ConsultantPatch {
@@ -842,8 +771,7 @@ fn joaos_morning(test: &TestDatabase) -> (ConsultantId, DateTime<Utc>) {
         ..ConsultantPatch::default()
     };
     ConsultantRepository::update(&db, joao.id, &off, at(8), &painel()).unwrap();
-    ConsultantRepository::update(&db, joao.id, &ConsultantPatch::online(false), at(9), &bot())
-        .unwrap();
+    switch_online(&db, joao.id, false, at(9), &bot());
 
     (joao.id, t0)
 }
@@ -953,26 +881,10 @@ fn seven_changes(
     at: &dyn Fn(i64) -> DateTime<Utc>,
 ) -> Vec<ConsultantId> {
     let ids: Vec<ConsultantId> = (0..3)
-        .map(|i| {
-            ConsultantRepository::create(
-                db,
-                &consultant(&format!("Pessoa {i}"), &["pt"]),
-                at(i),
-                &actor(),
-            )
-            .unwrap()
-            .id
-        })
+        .map(|i| hire(db, &format!("Pessoa {i}"), &["pt"], at(i)).id)
         .collect();
     for (minute, id, online) in [(10, ids[0], false), (11, ids[1], false), (12, ids[0], true)] {
-        ConsultantRepository::update(
-            db,
-            id,
-            &ConsultantPatch::online(online),
-            at(minute),
-            &actor(),
-        )
-        .unwrap();
+        switch_online(db, id, online, at(minute), &actor());
     }
     ProtocolRepository::create(db, &NewProtocol::default(), at(20), None, &actor()).unwrap();
     ids
@@ -999,50 +911,37 @@ fn listings_filter_by_entity_action_and_time_newest_first(test: &TestDatabase) {
     assert_eq!(everything[0].0, AuditAction::ProtocolCreated);
     assert_eq!(everything[6], (AuditAction::ConsultantCreated, ids[0].0));
 
+    let connection = |i: usize| (AuditAction::ConsultantConnection, ids[i].0);
+    let created = |i: usize| (AuditAction::ConsultantCreated, ids[i].0);
+    let of_consultant_0 = AuditFilter {
+        entity: Some(AuditEntity::Consultant),
+        entity_id: Some(ids[0].0),
+        ..AuditFilter::default()
+    };
     assert_eq!(
-        list(AuditFilter {
-            entity: Some(AuditEntity::Consultant),
-            entity_id: Some(ids[0].0),
-            ..AuditFilter::default()
-        }),
-        vec![
-            (AuditAction::ConsultantConnection, ids[0].0),
-            (AuditAction::ConsultantConnection, ids[0].0),
-            (AuditAction::ConsultantCreated, ids[0].0),
-        ]
+        list(of_consultant_0),
+        [connection(0), connection(0), created(0)]
     );
+    let connections = AuditFilter {
+        action: Some(AuditAction::ConsultantConnection),
+        ..AuditFilter::default()
+    };
     assert_eq!(
-        list(AuditFilter {
-            action: Some(AuditAction::ConsultantConnection),
-            ..AuditFilter::default()
-        }),
-        vec![
-            (AuditAction::ConsultantConnection, ids[0].0),
-            (AuditAction::ConsultantConnection, ids[1].0),
-            (AuditAction::ConsultantConnection, ids[0].0),
-        ]
+        list(connections),
+        [connection(0), connection(1), connection(0)]
     );
-    assert_eq!(
-        list(AuditFilter {
-            entity: Some(AuditEntity::Protocol),
-            ..AuditFilter::default()
-        })
-        .len(),
-        1
-    );
+    let protocols = AuditFilter {
+        entity: Some(AuditEntity::Protocol),
+        ..AuditFilter::default()
+    };
+    assert_eq!(list(protocols).len(), 1);
     // `since` inclusive, `until` exclusive.
-    assert_eq!(
-        list(AuditFilter {
-            since: Some(at(2)),
-            until: Some(at(12)),
-            ..AuditFilter::default()
-        }),
-        vec![
-            (AuditAction::ConsultantConnection, ids[1].0),
-            (AuditAction::ConsultantConnection, ids[0].0),
-            (AuditAction::ConsultantCreated, ids[2].0),
-        ]
-    );
+    let between = AuditFilter {
+        since: Some(at(2)),
+        until: Some(at(12)),
+        ..AuditFilter::default()
+    };
+    assert_eq!(list(between), [connection(1), connection(0), created(2)]);
     assert!(list(AuditFilter {
         entity: Some(AuditEntity::ApiKey),
         ..AuditFilter::default()
@@ -1132,13 +1031,7 @@ fn pruning_deletes_only_entries_older_than_the_cutoff_in_batches(test: &TestData
     times.push(cutoff);
     times.extend((1..5).map(|i| cutoff + Duration::days(i)));
     for (i, at) in times.iter().enumerate() {
-        ConsultantRepository::create(
-            &db,
-            &consultant(&format!("Pessoa {i}"), &["pt"]),
-            *at,
-            &actor(),
-        )
-        .unwrap();
+        hire(&db, &format!("Pessoa {i}"), &["pt"], *at);
     }
     assert_eq!(db.prune(cutoff, 10).unwrap(), 10);
     assert_eq!(db.prune(cutoff, 10).unwrap(), 10);

@@ -3,27 +3,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use consultores_domain::{
-    Assignment, AssignmentPort, AssignmentRequest, AuditAction, AuditFilter, AuditLog,
-    AuditPageRequest, ConsultantRepository, DomainError, Recorded,
-};
+use consultores_domain::{Assignment, AssignmentPort, AssignmentRequest, DomainError, Recorded};
 use consultores_persistence::testing::{now_micros, TestDatabase};
 
-use crate::common::{actor, claim, consultant, count, counter, language};
-use crate::concurrency::{burst, settings};
-
-macro_rules! on_both_backends_with_big_pools {
-    ($($name:ident),+ $(,)?) => {
-        mod postgres {
-            $(#[test] fn $name() { super::$name(&TestDatabase::postgres_with(super::settings())); })+
-            use consultores_persistence::testing::TestDatabase;
-        }
-        mod sqlite {
-            $(#[test] fn $name() { super::$name(&TestDatabase::sqlite_with(super::settings())); })+
-            use consultores_persistence::testing::TestDatabase;
-        }
-    };
-}
+use crate::common::{
+    actor, assignment_entries, big_pool, claim, count, counter, hire, language,
+    on_both_backends_with_big_pools,
+};
+use crate::concurrency::burst;
 
 on_both_backends_with_big_pools!(
     a_batch_gives_what_the_same_calls_one_after_another_give,
@@ -40,8 +27,7 @@ fn staff(test: &TestDatabase) {
         ("Davi", &["pt"]),
         ("Edu", &["en"]),
     ] {
-        ConsultantRepository::create(&db, &consultant(name, codes), now_micros(), &actor())
-            .unwrap();
+        hire(&db, name, codes, now_micros());
     }
 }
 
@@ -91,8 +77,8 @@ fn written(test: &TestDatabase) -> (i64, i64, i64, Vec<String>) {
 
 fn a_batch_gives_what_the_same_calls_one_after_another_give(test: &TestDatabase) {
     let sequential = match test.backend() {
-        consultores_persistence::Backend::Postgres => TestDatabase::postgres_with(settings()),
-        consultores_persistence::Backend::Sqlite => TestDatabase::sqlite_with(settings()),
+        consultores_persistence::Backend::Postgres => TestDatabase::postgres_with(big_pool()),
+        consultores_persistence::Backend::Sqlite => TestDatabase::sqlite_with(big_pool()),
     };
     staff(test);
     staff(&sequential);
@@ -158,20 +144,17 @@ fn a_batch_gives_what_the_same_calls_one_after_another_give(test: &TestDatabase)
     );
 }
 
-fn many_threads_mixing_languages_nobody_and_keys_keep_every_guarantee(test: &TestDatabase) {
-    staff(test);
-    let db = test.database();
-    // 96 calls: a quarter in a language nobody speaks, a quarter under 6 shared keys (twins
-    // across batches and inside them), the rest plain `pt`; released together.
-    let (results, elapsed) = burst(96, |i| {
-        let r = match i % 4 {
-            0 => request(&["de"], None),
-            1 => request(&["pt"], Some((&format!("gemeo-{}", i % 6), "GET pt"))),
-            _ => request(&["pt"], None),
-        };
-        let outcome = db.assign_first(&r.languages, r.now, r.claim.clone(), &r.actor, None);
-        (i, outcome)
-    });
+/// What the mixed calls below did: the numbers of fresh assignments, fresh assignments per
+/// consultant's name, and the answers per shared key.
+struct Tally {
+    numbers: Vec<u64>,
+    per_consultant: BTreeMap<String, usize>,
+    per_key: HashMap<String, Vec<Recorded<Assignment>>>,
+}
+
+/// Sorts the outcomes of call `i` (`i % 4`: 0 in `de`, 1 under a shared key, else plain `pt`),
+/// failing on any outcome such a call must not have.
+fn tally(results: Vec<(usize, Result<Recorded<Assignment>, DomainError>)>) -> Tally {
     let mut numbers = Vec::new();
     let mut per_consultant: BTreeMap<String, usize> = BTreeMap::new();
     let mut per_key: HashMap<String, Vec<Recorded<Assignment>>> = HashMap::new();
@@ -196,6 +179,32 @@ fn many_threads_mixing_languages_nobody_and_keys_keep_every_guarantee(test: &Tes
             (_, Err(error)) => panic!("{error}"),
         }
     }
+    Tally {
+        numbers,
+        per_consultant,
+        per_key,
+    }
+}
+
+fn many_threads_mixing_languages_nobody_and_keys_keep_every_guarantee(test: &TestDatabase) {
+    staff(test);
+    let db = test.database();
+    // 96 calls: a quarter in a language nobody speaks, a quarter under 6 shared keys (twins
+    // across batches and inside them), the rest plain `pt`; released together.
+    let (results, elapsed) = burst(96, |i| {
+        let r = match i % 4 {
+            0 => request(&["de"], None),
+            1 => request(&["pt"], Some((&format!("gemeo-{}", i % 6), "GET pt"))),
+            _ => request(&["pt"], None),
+        };
+        let outcome = db.assign_first(&r.languages, r.now, r.claim.clone(), &r.actor, None);
+        (i, outcome)
+    });
+    let Tally {
+        mut numbers,
+        per_consultant,
+        per_key,
+    } = tally(results);
     numbers.sort_unstable();
     let fresh = numbers.len() as u64;
     assert_eq!(
@@ -221,17 +230,8 @@ fn many_threads_mixing_languages_nobody_and_keys_keep_every_guarantee(test: &Tes
     }
     assert_eq!(counter(test), fresh as i64);
     assert_eq!(count(test, "protocolos"), fresh as i64);
-    let audited = AuditLog::list(
-        &db,
-        &AuditFilter {
-            action: Some(AuditAction::Assignment),
-            page: AuditPageRequest::new(None, 1000).unwrap(),
-            ..AuditFilter::default()
-        },
-    )
-    .unwrap();
     assert_eq!(
-        audited.entries.len() as u64,
+        assignment_entries(&db).len() as u64,
         fresh,
         "one audit entry per assignment"
     );

@@ -6,34 +6,15 @@ use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use consultores_domain::{
-    Assignment, AssignmentPort, AuditAction, AuditFilter, AuditLog, AuditPageRequest, AuditValue,
-    ConsultantId, ConsultantRepository, DomainError, NewProtocol, ProtocolRepository, Recorded,
+    Assignment, AssignmentPort, AuditValue, ConsultantId, DomainError, NewProtocol,
+    ProtocolRepository, Recorded,
 };
 use consultores_persistence::testing::{now_micros, TestDatabase};
-use consultores_persistence::PoolSettings;
 
-use crate::common::{actor, claim, consultant, count, counter, language};
-
-pub(crate) fn settings() -> PoolSettings {
-    PoolSettings {
-        max_size: 16,
-        connect_timeout: Duration::from_secs(60),
-        ..PoolSettings::default()
-    }
-}
-
-macro_rules! on_both_backends_with_big_pools {
-    ($($name:ident),+ $(,)?) => {
-        mod postgres {
-            $(#[test] fn $name() { super::$name(&TestDatabase::postgres_with(super::settings())); })+
-            use consultores_persistence::testing::TestDatabase;
-        }
-        mod sqlite {
-            $(#[test] fn $name() { super::$name(&TestDatabase::sqlite_with(super::settings())); })+
-            use consultores_persistence::testing::TestDatabase;
-        }
-    };
-}
+use crate::common::{
+    actor, assign_next, assignment_entries, claim, count, counter, hire, language,
+    on_both_backends_with_big_pools,
+};
 
 on_both_backends_with_big_pools!(
     sixty_four_assignments_share_eight_consultants_fairly_with_contiguous_numbers,
@@ -75,16 +56,7 @@ fn add_consultants(
 ) -> Vec<ConsultantId> {
     let db = test.database();
     (0..how_many)
-        .map(|i| {
-            ConsultantRepository::create(
-                &db,
-                &consultant(&format!("{prefix} {i}"), codes),
-                now_micros(),
-                &actor(),
-            )
-            .unwrap()
-            .id
-        })
+        .map(|i| hire(&db, &format!("{prefix} {i}"), codes, now_micros()).id)
         .collect()
 }
 
@@ -92,6 +64,24 @@ fn assert_contiguous(mut numbers: Vec<u64>, first: u64) {
     numbers.sort_unstable();
     let expected: Vec<u64> = (first..first + numbers.len() as u64).collect();
     assert_eq!(numbers, expected, "numbers are unique and gapless");
+}
+
+/// [`burst`] of assignments, every one of which succeeded.
+fn assigned_in_burst(
+    threads: usize,
+    task: impl Fn(usize) -> Result<Recorded<Assignment>, DomainError> + Sync,
+) -> (Vec<Recorded<Assignment>>, Duration) {
+    let (results, elapsed) = burst(threads, task);
+    (results.into_iter().map(|r| r.unwrap()).collect(), elapsed)
+}
+
+/// The assignments' protocol numbers are 1 to their count.
+fn assert_numbers_contiguous(assignments: &[Recorded<Assignment>]) {
+    let numbers = assignments
+        .iter()
+        .map(|a| a.value.protocol.number.counter())
+        .collect();
+    assert_contiguous(numbers, 1);
 }
 
 fn tally(assignments: &[Recorded<Assignment>]) -> BTreeMap<ConsultantId, usize> {
@@ -109,17 +99,8 @@ fn sixty_four_assignments_share_eight_consultants_fairly_with_contiguous_numbers
 ) {
     let ids = add_consultants(test, "Consultor pt", &["pt"], 8);
     let db = test.database();
-    let (results, elapsed) = burst(64, |_| {
-        db.assign_next(&language("pt"), now_micros(), None, &actor(), None)
-    });
-    let assignments: Vec<_> = results.into_iter().map(|r| r.unwrap()).collect();
-    assert_contiguous(
-        assignments
-            .iter()
-            .map(|a| a.value.protocol.number.counter())
-            .collect(),
-        1,
-    );
+    let (assignments, elapsed) = assigned_in_burst(64, |_| assign_next(&db, "pt", now_micros()));
+    assert_numbers_contiguous(&assignments);
     let per_consultant = tally(&assignments);
     assert_eq!(per_consultant.keys().copied().collect::<Vec<_>>(), ids);
     assert!(
@@ -146,17 +127,9 @@ fn four_languages_interleaved_stay_fair_and_contiguous(test: &TestDatabase) {
         ));
     }
     let db = test.database();
-    let (results, elapsed) = burst(64, |i| {
-        db.assign_next(&language(codes[i % 4]), now_micros(), None, &actor(), None)
-    });
-    let assignments: Vec<_> = results.into_iter().map(|r| r.unwrap()).collect();
-    assert_contiguous(
-        assignments
-            .iter()
-            .map(|a| a.value.protocol.number.counter())
-            .collect(),
-        1,
-    );
+    let (assignments, elapsed) =
+        assigned_in_burst(64, |i| assign_next(&db, codes[i % 4], now_micros()));
+    assert_numbers_contiguous(&assignments);
     let per_consultant = tally(&assignments);
     assert_eq!(per_consultant.len(), 16);
     assert!(
@@ -194,22 +167,14 @@ fn thirty_two_unassigned_protocols_get_contiguous_numbers(test: &TestDatabase) {
 fn a_burst_larger_than_the_pool_of_consultants_never_finds_nobody(test: &TestDatabase) {
     add_consultants(test, "Poucos", &["pt"], 3);
     let db = test.database();
-    let (results, elapsed) = burst(64, |_| {
-        db.assign_next(&language("pt"), now_micros(), None, &actor(), None)
-    });
+    let (results, elapsed) = burst(64, |_| assign_next(&db, "pt", now_micros()));
     let none_available = results
         .iter()
         .filter(|r| matches!(r, Err(DomainError::NoneAvailable(_))))
         .count();
     assert_eq!(none_available, 0);
     let assignments: Vec<_> = results.into_iter().map(|r| r.unwrap()).collect();
-    assert_contiguous(
-        assignments
-            .iter()
-            .map(|a| a.value.protocol.number.counter())
-            .collect(),
-        1,
-    );
+    assert_numbers_contiguous(&assignments);
     let per_consultant = tally(&assignments);
     let (min, max) = (
         per_consultant.values().min().unwrap(),
@@ -258,24 +223,11 @@ fn sixteen_idempotent_twins_open_exactly_one_protocol(test: &TestDatabase) {
 fn sixty_four_parallel_assignments_write_exactly_sixty_four_audit_entries(test: &TestDatabase) {
     add_consultants(test, "Consultor auditado", &["pt"], 8);
     let db = test.database();
-    let (results, _) = burst(64, |_| {
-        db.assign_next(&language("pt"), now_micros(), None, &actor(), None)
-    });
-    let assignments: Vec<_> = results.into_iter().map(|r| r.unwrap()).collect();
-    let page = AuditLog::list(
-        &db,
-        &AuditFilter {
-            action: Some(AuditAction::Assignment),
-            page: AuditPageRequest::new(None, 1000).unwrap(),
-            ..AuditFilter::default()
-        },
-    )
-    .unwrap();
-    assert_eq!(page.entries.len(), 64);
-    assert_eq!(page.next, None);
+    let (assignments, _) = assigned_in_burst(64, |_| assign_next(&db, "pt", now_micros()));
+    let entries = assignment_entries(&db);
+    assert_eq!(entries.len(), 64);
     // One entry per assignment: each protocol and each stamp exactly once, on its consultant.
-    let recorded: HashSet<(i64, i64)> = page
-        .entries
+    let recorded: HashSet<(i64, i64)> = entries
         .iter()
         .map(|entry| {
             let Some(AuditValue::Int(protocol)) =
@@ -291,8 +243,7 @@ fn sixty_four_parallel_assignments_write_exactly_sixty_four_audit_entries(test: 
         .map(|a| (a.value.consultant.id.0, a.value.protocol.id.0))
         .collect();
     assert_eq!(recorded, expected);
-    let stamps: HashSet<_> = page
-        .entries
+    let stamps: HashSet<_> = entries
         .iter()
         .map(|entry| {
             entry

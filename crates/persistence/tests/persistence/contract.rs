@@ -4,13 +4,14 @@ use chrono::{DateTime, Duration, Utc};
 use consultores_domain::{
     ApiKeyScope, ApiKeyStore, AssignmentPort, Consultant, ConsultantFilter, ConsultantId,
     ConsultantName, ConsultantPatch, ConsultantRepository, Description, DomainError, Email,
-    NewApiKey, NewProtocol, Phone, PipedriveUserId, Priority, Protocol, ProtocolFilter, ProtocolId,
+    NewProtocol, Phone, PipedriveUserId, Priority, Protocol, ProtocolFilter, ProtocolId,
     ProtocolPatch, ProtocolRepository, ProtocolStatus, StoreHealth, Workload,
 };
 use consultores_persistence::testing::{now_micros, TestDatabase};
 
 use crate::common::{
-    actor, claim, consultant, count, counter, language, languages, on_both_backends, with_contacts,
+    actor, assign_next, claim, consultant, count, counter, create_key, create_protocol, hire,
+    language, languages, on_both_backends, switch_online, with_contacts,
 };
 
 on_both_backends!(
@@ -59,8 +60,7 @@ fn creates_and_reads_a_consultant(test: &TestDatabase) {
         ConsultantRepository::get(&db, created.id).unwrap(),
         Some(created.clone())
     );
-    let second =
-        ConsultantRepository::create(&db, &consultant("Maria", &["es"]), now, &actor()).unwrap();
+    let second = hire(&db, "Maria", &["es"], now);
     assert!(second.id > created.id);
     let all = ConsultantRepository::list(&db, &ConsultantFilter::default()).unwrap();
     assert_eq!(all, vec![created, second]);
@@ -74,14 +74,7 @@ fn unknown_consultants_are_none(test: &TestDatabase) {
         None
     );
     assert_eq!(
-        ConsultantRepository::update(
-            &db,
-            ConsultantId(42),
-            &ConsultantPatch::online(true),
-            now_micros(),
-            &actor()
-        )
-        .unwrap(),
+        switch_online(&db, ConsultantId(42), true, now_micros(), &actor()),
         None
     );
     assert!(!ConsultantRepository::soft_delete(&db, ConsultantId(42), now, &actor()).unwrap());
@@ -90,15 +83,9 @@ fn unknown_consultants_are_none(test: &TestDatabase) {
 fn soft_delete_hides_the_consultant_and_keeps_their_protocols(test: &TestDatabase) {
     let db = test.database();
     let now = now_micros();
-    let leaving =
-        ConsultantRepository::create(&db, &consultant("Ana Souza", &["pt"]), now, &actor())
-            .unwrap();
-    let staying =
-        ConsultantRepository::create(&db, &consultant("Bruno", &["en"]), now, &actor()).unwrap();
-    let assigned = db
-        .assign_next(&language("pt"), now, None, &actor(), None)
-        .unwrap()
-        .value;
+    let leaving = hire(&db, "Ana Souza", &["pt"], now);
+    let staying = hire(&db, "Bruno", &["en"], now);
+    let assigned = assign_next(&db, "pt", now).unwrap().value;
     let by_hand = ProtocolRepository::create(
         &db,
         &NewProtocol {
@@ -116,14 +103,7 @@ fn soft_delete_hides_the_consultant_and_keeps_their_protocols(test: &TestDatabas
     assert!(!ConsultantRepository::soft_delete(&db, leaving.id, now, &actor()).unwrap());
     assert_eq!(ConsultantRepository::get(&db, leaving.id).unwrap(), None);
     assert_eq!(
-        ConsultantRepository::update(
-            &db,
-            leaving.id,
-            &ConsultantPatch::online(false),
-            now_micros(),
-            &actor()
-        )
-        .unwrap(),
+        switch_online(&db, leaving.id, false, now_micros(), &actor()),
         None
     );
     let listed = ConsultantRepository::list(&db, &ConsultantFilter::default()).unwrap();
@@ -132,7 +112,7 @@ fn soft_delete_hides_the_consultant_and_keeps_their_protocols(test: &TestDatabas
         vec![staying.id]
     );
     assert!(matches!(
-        db.assign_next(&language("pt"), now, None, &actor(), None),
+        assign_next(&db, "pt", now),
         Err(DomainError::NoneAvailable(_))
     ));
 
@@ -157,8 +137,7 @@ fn emails_are_unique_case_insensitively_among_live_consultants(test: &TestDataba
         Err(DomainError::EmailTaken)
     ));
 
-    let other =
-        ConsultantRepository::create(&db, &consultant("Daniel", &["pt"]), now, &actor()).unwrap();
+    let other = hire(&db, "Daniel", &["pt"], now);
     let steal = ConsultantPatch {
         email: Some(Some(Email::parse("Carla@exemplo.com").unwrap())),
         ..ConsultantPatch::default()
@@ -179,7 +158,7 @@ fn emails_are_unique_case_insensitively_among_live_consultants(test: &TestDataba
     );
 
     // Consultants without email never clash.
-    ConsultantRepository::create(&db, &consultant("Sem Email", &["pt"]), now, &actor()).unwrap();
+    hire(&db, "Sem Email", &["pt"], now);
 
     assert!(ConsultantRepository::soft_delete(&db, first.id, now, &actor()).unwrap());
     let reused = ConsultantRepository::create(&db, &clash, now, &actor()).unwrap();
@@ -189,17 +168,14 @@ fn emails_are_unique_case_insensitively_among_live_consultants(test: &TestDataba
 fn lists_filter_by_language_online_and_active(test: &TestDatabase) {
     let db = test.database();
     let now = now_micros();
-    let pt_online =
-        ConsultantRepository::create(&db, &consultant("Pt Online", &["pt", "en"]), now, &actor())
-            .unwrap();
+    let pt_online = hire(&db, "Pt Online", &["pt", "en"], now);
     let mut offline = consultant("Pt Offline", &["pt"]);
     offline.online = false;
     let pt_offline = ConsultantRepository::create(&db, &offline, now, &actor()).unwrap();
     let mut inactive = consultant("En Inactive", &["en"]);
     inactive.active = false;
     let en_inactive = ConsultantRepository::create(&db, &inactive, now, &actor()).unwrap();
-    let deleted =
-        ConsultantRepository::create(&db, &consultant("Deleted", &["pt"]), now, &actor()).unwrap();
+    let deleted = hire(&db, "Deleted", &["pt"], now);
     ConsultantRepository::soft_delete(&db, deleted.id, now, &actor()).unwrap();
 
     let ids = |filter: ConsultantFilter| {
@@ -340,19 +316,14 @@ fn patches_change_only_the_given_fields(test: &TestDatabase) {
 fn protocols_are_listed_by_ascending_id_in_pages(test: &TestDatabase) {
     let db = test.database();
     let now = now_micros();
-    let ana = ConsultantRepository::create(&db, &consultant("Ana Paula", &["pt"]), now, &actor())
-        .unwrap();
+    let ana = hire(&db, "Ana Paula", &["pt"], now);
     let mut created = Vec::new();
     for i in 0..25 {
         let new = NewProtocol {
             consultant_id: (i % 3 == 0).then_some(ana.id),
             ..NewProtocol::default()
         };
-        created.push(
-            ProtocolRepository::create(&db, &new, now, None, &actor())
-                .unwrap()
-                .value,
-        );
+        created.push(create_protocol(&db, &new, now));
     }
     let page = |consultant, skip, limit| {
         ProtocolRepository::list(&db, &ProtocolFilter::new(consultant, skip, limit).unwrap())
@@ -399,8 +370,7 @@ fn by_hand_protocol(
 fn protocols_are_created_with_the_next_number_and_the_defaults(test: &TestDatabase) {
     let db = test.database();
     let now = now_micros();
-    let ana = ConsultantRepository::create(&db, &consultant("Ana Paula", &["pt"]), now, &actor())
-        .unwrap();
+    let ana = hire(&db, "Ana Paula", &["pt"], now);
 
     let unassigned =
         ProtocolRepository::create(&db, &NewProtocol::default(), now, None, &actor()).unwrap();
@@ -446,8 +416,7 @@ fn protocols_for_unknown_or_deleted_consultants_are_refused_and_consume_no_numbe
         ProtocolRepository::create(&db, &for_unknown, now, None, &actor()),
         Err(DomainError::ConsultantNotFound)
     ));
-    let gone = ConsultantRepository::create(&db, &consultant("Gone Away", &["pt"]), now, &actor())
-        .unwrap();
+    let gone = hire(&db, "Gone Away", &["pt"], now);
     ConsultantRepository::soft_delete(&db, gone.id, now, &actor()).unwrap();
     let for_gone = NewProtocol {
         consultant_id: Some(gone.id),
@@ -459,21 +428,16 @@ fn protocols_for_unknown_or_deleted_consultants_are_refused_and_consume_no_numbe
     ));
     assert_eq!(counter(test), 0);
     assert_eq!(count(test, "protocolos"), 0);
-    let next = ProtocolRepository::create(&db, &NewProtocol::default(), now, None, &actor())
-        .unwrap()
-        .value;
+    let next = create_protocol(&db, &NewProtocol::default(), now);
     assert_eq!(next.number.to_string(), "#00001");
 }
 
 fn protocols_are_updated_cleared_and_reassigned_only_to_live_consultants(test: &TestDatabase) {
     let db = test.database();
     let now = now_micros();
-    let ana = ConsultantRepository::create(&db, &consultant("Ana Paula", &["pt"]), now, &actor())
-        .unwrap();
-    let bia = ConsultantRepository::create(&db, &consultant("Bia Costa", &["pt"]), now, &actor())
-        .unwrap();
-    let gone = ConsultantRepository::create(&db, &consultant("Gone Away", &["pt"]), now, &actor())
-        .unwrap();
+    let ana = hire(&db, "Ana Paula", &["pt"], now);
+    let bia = hire(&db, "Bia Costa", &["pt"], now);
+    let gone = hire(&db, "Gone Away", &["pt"], now);
     ConsultantRepository::soft_delete(&db, gone.id, now, &actor()).unwrap();
     let by_hand = by_hand_protocol(&db, ana.id, now);
 
@@ -536,16 +500,14 @@ fn protocol_numbers_grow_past_five_digits(test: &TestDatabase) {
     test.execute("UPDATE controle_protocolo SET ultimo_numero = 99998 WHERE id = 1");
     let numbers: Vec<String> = (0..3)
         .map(|_| {
-            ProtocolRepository::create(&db, &NewProtocol::default(), now, None, &actor())
-                .unwrap()
-                .value
+            create_protocol(&db, &NewProtocol::default(), now)
                 .number
                 .to_string()
         })
         .collect();
     assert_eq!(numbers, ["#99999", "#100000", "#100001"]);
     // The rotation numbers past five digits the same way (on PostgreSQL it formats in SQL).
-    ConsultantRepository::create(&db, &consultant("Fernanda", &["pt"]), now, &actor()).unwrap();
+    hire(&db, "Fernanda", &["pt"], now);
     let assigned = AssignmentPort::assign_next(&db, &language("pt"), now, None, &actor(), None)
         .unwrap()
         .value;
@@ -572,13 +534,7 @@ fn fernanda_then_gustavo(db: &consultores_persistence::Database) -> (Consultant,
         &actor(),
     )
     .unwrap();
-    let second = ConsultantRepository::create(
-        db,
-        &consultant("Gustavo", &["pt"]),
-        created_at + Duration::seconds(1),
-        &actor(),
-    )
-    .unwrap();
+    let second = hire(db, "Gustavo", &["pt"], created_at + Duration::seconds(1));
     (first, second)
 }
 
@@ -587,9 +543,7 @@ fn assignment_stamps_the_consultant_and_opens_a_numbered_protocol(test: &TestDat
     let (first, second) = fernanda_then_gustavo(&db);
 
     let now = now_micros();
-    let assigned = db
-        .assign_next(&language("PT"), now, None, &actor(), None)
-        .unwrap();
+    let assigned = assign_next(&db, "PT", now).unwrap();
     assert!(!assigned.replayed);
     let assignment = assigned.value;
     let mut expected = first.clone();
@@ -618,33 +572,19 @@ fn assignment_stamps_the_consultant_and_opens_a_numbered_protocol(test: &TestDat
         Some(assignment.protocol)
     );
 
-    let next = db
-        .assign_next(
-            &language("pt"),
-            now + Duration::seconds(1),
-            None,
-            &actor(),
-            None,
-        )
+    let next = assign_next(&db, "pt", now + Duration::seconds(1))
         .unwrap()
         .value;
     assert_eq!(next.consultant.id, second.id);
     assert_eq!(next.protocol.number.to_string(), "#00002");
 
     // English: only the first speaks it.
-    let english = db
-        .assign_next(
-            &language("en"),
-            now + Duration::seconds(2),
-            None,
-            &actor(),
-            None,
-        )
+    let english = assign_next(&db, "en", now + Duration::seconds(2))
         .unwrap()
         .value;
     assert_eq!(english.consultant.id, first.id);
 
-    match db.assign_next(&language("fr"), now, None, &actor(), None) {
+    match assign_next(&db, "fr", now) {
         Err(DomainError::NoneAvailable(missing)) => assert_eq!(missing, language("fr")),
         other => panic!("expected NoneAvailable, got {other:?}"),
     }
@@ -656,13 +596,7 @@ fn idempotent_assignments_replay_the_first_answer(test: &TestDatabase) {
     let db = test.database();
     let now = now_micros();
     for name in ["Helena", "Igor Reis"] {
-        ConsultantRepository::create(
-            &db,
-            &consultant(name, &["pt"]),
-            now - Duration::hours(1),
-            &actor(),
-        )
-        .unwrap();
+        hire(&db, name, &["pt"], now - Duration::hours(1));
     }
     let key = claim("retry-123", "GET /consultor/da-vez?idioma=pt", now);
     let first = db
@@ -729,29 +663,17 @@ fn idempotent_protocol_creation_replays_the_first_answer(test: &TestDatabase) {
     let db = test.database();
     let now = now_micros();
     let key = claim("gerar-1", "GET /gerar-protocolo", now);
-    let first = ProtocolRepository::create(
-        &db,
-        &NewProtocol::default(),
-        now,
-        Some(key.clone()),
-        &actor(),
-    )
-    .unwrap();
-    let retry = ProtocolRepository::create(
-        &db,
-        &NewProtocol::default(),
-        now,
-        Some(key.clone()),
-        &actor(),
-    )
-    .unwrap();
+    let generate =
+        |claim| ProtocolRepository::create(&db, &NewProtocol::default(), now, claim, &actor());
+    let first = generate(Some(key.clone())).unwrap();
+    let retry = generate(Some(key.clone())).unwrap();
     assert!(!first.replayed && retry.replayed);
     assert_eq!(retry.value, first.value);
     assert_eq!(counter(test), 1);
 
     let other = claim("gerar-1", "POST /protocolo {\"prioridade\":\"alta\"}", now);
     assert!(matches!(
-        ProtocolRepository::create(&db, &NewProtocol::default(), now, Some(other), &actor()),
+        generate(Some(other)),
         Err(DomainError::IdempotencyKeyReused)
     ));
     // Unknown consultant: refused, and the key is not burnt.
@@ -786,16 +708,7 @@ fn api_keys_are_stored_hashed_and_authenticate_until_revoked(test: &TestDatabase
     let db = test.database();
     let now = now_micros();
     assert!(!db.any_active().unwrap());
-    let (key, secret) = ApiKeyStore::create(
-        &db,
-        &NewApiKey {
-            description: Some("n8n".to_owned()),
-            scope: ApiKeyScope::Distribution,
-        },
-        now,
-        &actor(),
-    )
-    .unwrap();
+    let (key, secret) = create_key(&db, Some("n8n"), ApiKeyScope::Distribution, now, &actor());
     assert!(secret.starts_with("csk_") && secret.len() >= 40, "{secret}");
     assert_eq!(key.scope, ApiKeyScope::Distribution);
     assert_eq!(
@@ -804,16 +717,7 @@ fn api_keys_are_stored_hashed_and_authenticate_until_revoked(test: &TestDatabase
     );
     assert!(db.any_active().unwrap());
 
-    let (_, other_secret) = ApiKeyStore::create(
-        &db,
-        &NewApiKey {
-            description: None,
-            scope: ApiKeyScope::Read,
-        },
-        now,
-        &actor(),
-    )
-    .unwrap();
+    let (_, other_secret) = create_key(&db, None, ApiKeyScope::Read, now, &actor());
     assert_ne!(secret, other_secret);
 
     let used = db

@@ -5,13 +5,13 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use consultores_domain::{
-    AssignmentPort, ConsultantFilter, ConsultantRepository, DomainError, NewProtocol,
-    ProtocolRepository, StoreHealth,
+    AssignmentPort, ConsultantFilter, ConsultantRepository, DomainError, IdempotencyClaim,
+    NewProtocol, ProtocolRepository, StoreHealth,
 };
 use consultores_persistence::testing::{now_micros, FaultAction, FaultPoint, TestDatabase};
 use consultores_persistence::{Database, PersistenceError, PoolSettings};
 
-use crate::common::{actor, claim, consultant, count, counter, language, on_both_backends};
+use crate::common::{actor, assign_next, claim, count, counter, hire, language, on_both_backends};
 
 on_both_backends!(
     a_failure_after_taking_a_number_consumes_none,
@@ -48,30 +48,22 @@ fn snapshot(test: &TestDatabase) -> (i64, i64, i64, i64, Vec<String>) {
 
 fn a_failure_after_taking_a_number_consumes_none(test: &TestDatabase) {
     let db = test.database();
-    ConsultantRepository::create(&db, &consultant("Joana", &["pt"]), now_micros(), &actor())
-        .unwrap();
+    hire(&db, "Joana", &["pt"], now_micros());
     let before = snapshot(test);
     test.inject_fault(FaultPoint::AfterCounter, FaultAction::Fail);
     assert!(matches!(
-        db.assign_next(&language("pt"), now_micros(), None, &actor(), None),
+        assign_next(&db, "pt", now_micros()),
         Err(DomainError::Internal(_))
     ));
     assert_eq!(snapshot(test), before);
-    let next = db
-        .assign_next(&language("pt"), now_micros(), None, &actor(), None)
-        .unwrap()
-        .value;
+    let next = assign_next(&db, "pt", now_micros()).unwrap().value;
     assert_eq!(next.protocol.number.to_string(), "#00001");
 }
 
 fn a_conflicting_protocol_number_rolls_the_assignment_back(test: &TestDatabase) {
     let db = test.database();
-    ConsultantRepository::create(&db, &consultant("Karina", &["pt"]), now_micros(), &actor())
-        .unwrap();
-    let first = db
-        .assign_next(&language("pt"), now_micros(), None, &actor(), None)
-        .unwrap()
-        .value;
+    hire(&db, "Karina", &["pt"], now_micros());
+    let first = assign_next(&db, "pt", now_micros()).unwrap().value;
     assert_eq!(first.protocol.number.to_string(), "#00001");
     // A row that already holds the next number (as a hand-made import could leave).
     test.execute(
@@ -81,7 +73,7 @@ fn a_conflicting_protocol_number_rolls_the_assignment_back(test: &TestDatabase) 
     );
     let before = snapshot(test);
     assert!(matches!(
-        db.assign_next(&language("pt"), now_micros(), None, &actor(), None),
+        assign_next(&db, "pt", now_micros()),
         Err(DomainError::Internal(_))
     ));
     assert_eq!(
@@ -90,90 +82,66 @@ fn a_conflicting_protocol_number_rolls_the_assignment_back(test: &TestDatabase) 
         "counter, stamp and protocols unchanged"
     );
     test.execute("DELETE FROM protocolos WHERE numero = '#00002'");
-    let next = db
-        .assign_next(&language("pt"), now_micros(), None, &actor(), None)
-        .unwrap()
-        .value;
+    let next = assign_next(&db, "pt", now_micros()).unwrap().value;
     assert_eq!(next.protocol.number.to_string(), "#00002");
+}
+
+/// Interrupts `write` at every point with every action, each time with a fresh claim for
+/// `request`: nothing is left behind, and the pool recovers (broken connections are replaced)
+/// with the key still usable for the next number. `write` answers whether it replayed and the
+/// number it wrote.
+fn assert_every_interruption_leaves_nothing(
+    test: &TestDatabase,
+    request: &str,
+    write: impl Fn(IdempotencyClaim) -> Result<(bool, u64), DomainError>,
+) {
+    let mut expected_number = 1;
+    for point in POINTS {
+        for action in ACTIONS {
+            let before = snapshot(test);
+            test.inject_fault(point, action);
+            let key = claim(
+                &format!("crash-{point:?}-{action:?}"),
+                request,
+                now_micros(),
+            );
+            let outcome = catch_unwind(AssertUnwindSafe(|| write(key.clone())));
+            assert!(
+                !matches!(outcome, Ok(Ok(_))),
+                "{point:?}/{action:?} must interrupt the write"
+            );
+            assert_eq!(snapshot(test), before, "{point:?}/{action:?} left a trace");
+            let (replayed, number) = write(key).unwrap();
+            assert!(!replayed);
+            assert_eq!(number, expected_number);
+            expected_number += 1;
+        }
+    }
 }
 
 fn an_assignment_interrupted_at_any_step_leaves_nothing_half_written(test: &TestDatabase) {
     let db = test.database();
     for name in ["Laura", "Marcos", "Nina"] {
-        ConsultantRepository::create(&db, &consultant(name, &["pt"]), now_micros(), &actor())
-            .unwrap();
+        hire(&db, name, &["pt"], now_micros());
     }
-    let mut expected_number = 1;
-    for point in POINTS {
-        for action in ACTIONS {
-            let before = snapshot(test);
-            test.inject_fault(point, action);
-            let key = claim(
-                &format!("crash-{point:?}-{action:?}"),
-                "GET /consultor/da-vez?idioma=pt",
-                now_micros(),
-            );
-            let outcome = catch_unwind(AssertUnwindSafe(|| {
-                db.assign_next(
-                    &language("pt"),
-                    now_micros(),
-                    Some(key.clone()),
-                    &actor(),
-                    None,
-                )
-            }));
-            assert!(
-                !matches!(outcome, Ok(Ok(_))),
-                "{point:?}/{action:?} must interrupt the assignment"
-            );
-            assert_eq!(snapshot(test), before, "{point:?}/{action:?} left a trace");
-            // The pool recovers (broken connections are replaced) and the key is still usable.
-            let next = db
-                .assign_next(&language("pt"), now_micros(), Some(key), &actor(), None)
-                .unwrap();
-            assert!(!next.replayed);
-            assert_eq!(next.value.protocol.number.counter(), expected_number);
-            expected_number += 1;
-        }
-    }
+    assert_every_interruption_leaves_nothing(test, "GET /consultor/da-vez?idioma=pt", |key| {
+        let assigned = db.assign_next(&language("pt"), now_micros(), Some(key), &actor(), None)?;
+        Ok((assigned.replayed, assigned.value.protocol.number.counter()))
+    });
 }
 
 fn a_protocol_creation_interrupted_at_any_step_leaves_nothing_half_written(test: &TestDatabase) {
     let db = test.database();
-    let mut expected_number = 1;
-    for point in POINTS {
-        for action in ACTIONS {
-            let before = snapshot(test);
-            test.inject_fault(point, action);
-            let key = claim(
-                &format!("crash-{point:?}-{action:?}"),
-                "GET /gerar-protocolo",
-                now_micros(),
-            );
-            let outcome = catch_unwind(AssertUnwindSafe(|| {
-                ProtocolRepository::create(
-                    &db,
-                    &NewProtocol::default(),
-                    now_micros(),
-                    Some(key.clone()),
-                    &actor(),
-                )
-            }));
-            assert!(!matches!(outcome, Ok(Ok(_))), "{point:?}/{action:?}");
-            assert_eq!(snapshot(test), before, "{point:?}/{action:?} left a trace");
-            let next = ProtocolRepository::create(
-                &db,
-                &NewProtocol::default(),
-                now_micros(),
-                Some(key),
-                &actor(),
-            )
-            .unwrap();
-            assert!(!next.replayed);
-            assert_eq!(next.value.number.counter(), expected_number);
-            expected_number += 1;
-        }
-    }
+    assert_every_interruption_leaves_nothing(test, "GET /gerar-protocolo", |key| {
+        let created = ProtocolRepository::create(
+            &db,
+            &NewProtocol::default(),
+            now_micros(),
+            Some(key),
+            &actor(),
+        )?;
+        Ok((created.replayed, created.value.number.counter()))
+    });
 }
 
 #[test]
@@ -192,7 +160,7 @@ fn a_database_that_is_down_answers_unavailable_quickly() {
 
     let started = Instant::now();
     assert!(matches!(
-        db.assign_next(&language("pt"), now_micros(), None, &actor(), None),
+        assign_next(&db, "pt", now_micros()),
         Err(DomainError::Unavailable(_))
     ));
     assert!(matches!(db.ping(), Err(DomainError::Unavailable(_))));
@@ -230,8 +198,7 @@ fn unsupported_urls_are_refused_with_one_clear_line() {
 fn connections_killed_by_the_server_are_replaced_transparently() {
     let test = TestDatabase::postgres();
     let db = test.database();
-    ConsultantRepository::create(&db, &consultant("Otávio", &["pt"]), now_micros(), &actor())
-        .unwrap();
+    hire(&db, "Otávio", &["pt"], now_micros());
     db.ping().unwrap();
     // What a PostgreSQL restart does to every pooled connection.
     let admin = TestDatabase::postgres();
@@ -240,8 +207,7 @@ fn connections_killed_by_the_server_are_replaced_transparently() {
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
     ));
     for _ in 0..3 {
-        db.assign_next(&language("pt"), now_micros(), None, &actor(), None)
-            .unwrap();
+        assign_next(&db, "pt", now_micros()).unwrap();
         ConsultantRepository::list(&db, &ConsultantFilter::default()).unwrap();
     }
 }

@@ -6,14 +6,18 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use consultores_domain::{
-    AssignmentPort, ConsultantId, ConsultantPatch, ConsultantRepository, DomainError, NewProtocol,
-    ProtocolRepository,
+    Assignment, ConsultantId, ConsultantPatch, ConsultantRepository, DomainError, NewProtocol,
+    ProtocolRepository, Recorded,
 };
 use consultores_persistence::testing::{now_micros, TestDatabase};
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 
-use crate::common::{actor, big_pool, consultant, counter, language, languages, on_both_backends};
+use crate::common::{
+    actor, assign_next, consultant, counter, create_protocol, hire, languages, on_both_backends,
+    on_both_backends_with_big_pools,
+};
+use crate::concurrency::burst;
 
 on_both_backends!(
     a_caller_clock_a_year_ahead_never_moves_stamps_into_the_future,
@@ -24,26 +28,12 @@ on_both_backends!(
 
 fn a_caller_clock_a_year_ahead_never_moves_stamps_into_the_future(test: &TestDatabase) {
     let db = test.database();
-    ConsultantRepository::create(
-        &db,
-        &consultant("Ana Souza", &["pt"]),
-        now_micros(),
-        &actor(),
-    )
-    .unwrap();
+    hire(&db, "Ana Souza", &["pt"], now_micros());
     let ahead = now_micros() + chrono::Duration::days(365);
-    let assigned = db
-        .assign_next(&language("pt"), ahead, None, &actor(), None)
-        .unwrap()
-        .value;
-    let generated = ProtocolRepository::create(&db, &NewProtocol::default(), ahead, None, &actor())
-        .unwrap()
-        .value;
+    let assigned = assign_next(&db, "pt", ahead).unwrap().value;
+    let generated = create_protocol(&db, &NewProtocol::default(), ahead);
     // A caller with a right clock afterwards is not pushed into the future either.
-    let next = db
-        .assign_next(&language("pt"), now_micros(), None, &actor(), None)
-        .unwrap()
-        .value;
+    let next = assign_next(&db, "pt", now_micros()).unwrap().value;
     let bound = Utc::now() + chrono::Duration::minutes(1);
     for stamp in [
         assigned.protocol.created_at,
@@ -61,13 +51,7 @@ fn a_caller_clock_a_year_ahead_never_moves_stamps_into_the_future(test: &TestDat
 
 fn reordering_languages_keeps_them_all(test: &TestDatabase) {
     let db = test.database();
-    let ana = ConsultantRepository::create(
-        &db,
-        &consultant("Ana Souza", &["pt", "en", "es"]),
-        now_micros(),
-        &actor(),
-    )
-    .unwrap();
+    let ana = hire(&db, "Ana Souza", &["pt", "en", "es"], now_micros());
     for order in [&["es", "pt", "en"][..], &["en", "pt"], &["fr", "en"]] {
         let patch = ConsultantPatch {
             languages: Some(languages(order)),
@@ -112,13 +96,16 @@ fn wait_for_a_blocked_session(observer: &mut PgConnection) {
     }
 }
 
-/// What `PUT /consultor/{id}` does for a change of languages only: lock the consultant's row,
-/// rewrite its language rows (the row itself is not updated). Kept open until `commit` runs.
-fn languages_changed_in_an_open_transaction(
+/// An assignment in pt that waits on consultant `id`'s row while `sql` changes their languages
+/// as `PUT /consultor/{id}` does for a change of languages only (lock the row, rewrite its
+/// language rows, leave the row itself alone), then sees that transaction commit: its result.
+fn assign_pt_while_languages_change(
     test: &TestDatabase,
     id: ConsultantId,
     sql: &str,
-) -> PgConnection {
+) -> Result<Recorded<Assignment>, DomainError> {
+    let db = test.database();
+    let mut observer = PgConnection::establish(test.url()).unwrap();
     let mut writer = PgConnection::establish(test.url()).unwrap();
     writer
         .batch_execute(&format!(
@@ -126,31 +113,23 @@ fn languages_changed_in_an_open_transaction(
             id.0, sql
         ))
         .unwrap();
-    writer
+    std::thread::scope(|scope| {
+        let waiting = scope.spawn(|| assign_next(&db, "pt", now_micros()));
+        wait_for_a_blocked_session(&mut observer);
+        writer.batch_execute("COMMIT").unwrap();
+        waiting.join().unwrap()
+    })
 }
 
 #[test]
 fn an_assignment_that_waited_on_a_consultant_uses_the_languages_committed_meanwhile() {
     let test = TestDatabase::postgres();
     let db = test.database();
-    let ana = ConsultantRepository::create(
-        &db,
-        &consultant("Ana Souza", &["pt"]),
-        now_micros(),
-        &actor(),
-    )
-    .unwrap();
-    let bia = ConsultantRepository::create(
-        &db,
-        &consultant("Bia Lima", &["pt"]),
-        now_micros(),
-        &actor(),
-    )
-    .unwrap();
-    let mut observer = PgConnection::establish(test.url()).unwrap();
+    let ana = hire(&db, "Ana Souza", &["pt"], now_micros());
+    let bia = hire(&db, "Bia Lima", &["pt"], now_micros());
 
     // Ana, the head of the queue, loses pt while an assignment in pt waits on her row.
-    let mut writer = languages_changed_in_an_open_transaction(
+    let assigned = assign_pt_while_languages_change(
         &test,
         ana.id,
         &format!(
@@ -158,13 +137,6 @@ fn an_assignment_that_waited_on_a_consultant_uses_the_languages_committed_meanwh
             ana.id.0
         ),
     );
-    let assigned = std::thread::scope(|scope| {
-        let waiting =
-            scope.spawn(|| db.assign_next(&language("pt"), now_micros(), None, &actor(), None));
-        wait_for_a_blocked_session(&mut observer);
-        writer.batch_execute("COMMIT").unwrap();
-        waiting.join().unwrap()
-    });
     assert_eq!(
         assigned.unwrap().value.consultant.id,
         bia.id,
@@ -172,7 +144,8 @@ fn an_assignment_that_waited_on_a_consultant_uses_the_languages_committed_meanwh
     );
 
     // Now Bia, the only pt speaker, loses it the same way: nobody is available, no number used.
-    let mut writer = languages_changed_in_an_open_transaction(
+    let before = counter(&test);
+    let assigned = assign_pt_while_languages_change(
         &test,
         bia.id,
         &format!(
@@ -181,14 +154,6 @@ fn an_assignment_that_waited_on_a_consultant_uses_the_languages_committed_meanwh
             bia.id.0
         ),
     );
-    let before = counter(&test);
-    let assigned = std::thread::scope(|scope| {
-        let waiting =
-            scope.spawn(|| db.assign_next(&language("pt"), now_micros(), None, &actor(), None));
-        wait_for_a_blocked_session(&mut observer);
-        writer.batch_execute("COMMIT").unwrap();
-        waiting.join().unwrap()
-    });
     assert!(
         matches!(assigned, Err(DomainError::NoneAvailable(_))),
         "{assigned:?}"
@@ -200,15 +165,8 @@ fn an_assignment_that_waited_on_a_consultant_uses_the_languages_committed_meanwh
 fn a_reorder_committed_while_an_assignment_waits_still_counts_as_speaking() {
     let test = TestDatabase::postgres();
     let db = test.database();
-    let ana = ConsultantRepository::create(
-        &db,
-        &consultant("Ana Souza", &["pt", "en"]),
-        now_micros(),
-        &actor(),
-    )
-    .unwrap();
-    let mut observer = PgConnection::establish(test.url()).unwrap();
-    let mut writer = languages_changed_in_an_open_transaction(
+    let ana = hire(&db, "Ana Souza", &["pt", "en"], now_micros());
+    let assigned = assign_pt_while_languages_change(
         &test,
         ana.id,
         &format!(
@@ -216,13 +174,6 @@ fn a_reorder_committed_while_an_assignment_waits_still_counts_as_speaking() {
             ana.id.0
         ),
     );
-    let assigned = std::thread::scope(|scope| {
-        let waiting =
-            scope.spawn(|| db.assign_next(&language("pt"), now_micros(), None, &actor(), None));
-        wait_for_a_blocked_session(&mut observer);
-        writer.batch_execute("COMMIT").unwrap();
-        waiting.join().unwrap()
-    });
     let assigned = assigned.unwrap().value;
     assert_eq!(assigned.consultant.id, ana.id);
     let codes: Vec<&str> = assigned
@@ -241,24 +192,9 @@ fn listings_leave_out_a_row_the_domain_cannot_read_and_report_it(test: &TestData
     db.report_unreadable_rows(std::sync::Arc::new(move |row: &str| {
         sink.lock().unwrap().push(row.to_owned());
     }));
-    let ana = ConsultantRepository::create(
-        &db,
-        &consultant("Ana Souza", &["pt"]),
-        now_micros(),
-        &actor(),
-    )
-    .unwrap();
-    let bia = ConsultantRepository::create(
-        &db,
-        &consultant("Bia Lima", &["pt"]),
-        now_micros(),
-        &actor(),
-    )
-    .unwrap();
-    let first =
-        ProtocolRepository::create(&db, &NewProtocol::default(), now_micros(), None, &actor())
-            .unwrap()
-            .value;
+    let ana = hire(&db, "Ana Souza", &["pt"], now_micros());
+    let bia = hire(&db, "Bia Lima", &["pt"], now_micros());
+    let first = create_protocol(&db, &NewProtocol::default(), now_micros());
     ProtocolRepository::create(&db, &NewProtocol::default(), now_micros(), None, &actor()).unwrap();
     // Written by hand, breaking the domain's rules.
     test.execute(&format!(
@@ -291,13 +227,7 @@ fn listings_leave_out_a_row_the_domain_cannot_read_and_report_it(test: &TestData
 
 fn an_assignment_whose_row_cannot_be_read_back_is_rolled_back(test: &TestDatabase) {
     let db = test.database();
-    let ana = ConsultantRepository::create(
-        &db,
-        &consultant("Ana Souza", &["pt"]),
-        now_micros(),
-        &actor(),
-    )
-    .unwrap();
+    let ana = hire(&db, "Ana Souza", &["pt"], now_micros());
     test.execute(&format!(
         "UPDATE consultores SET nome = 'Al' WHERE id = {}",
         ana.id.0
@@ -307,7 +237,7 @@ fn an_assignment_whose_row_cannot_be_read_back_is_rolled_back(test: &TestDatabas
         ana.id.0
     ));
     let before = counter(test);
-    let assigned = db.assign_next(&language("pt"), now_micros(), None, &actor(), None);
+    let assigned = assign_next(&db, "pt", now_micros());
     assert!(assigned.is_err(), "{assigned:?}");
     assert_eq!(counter(test), before, "the number was consumed");
     assert_eq!(crate::common::count(test, "protocolos"), 0);
@@ -324,37 +254,21 @@ fn an_assignment_whose_row_cannot_be_read_back_is_rolled_back(test: &TestDatabas
 /// printed), the others find it.
 fn sixteen_first_starts_at_once_create_one_key(test: &TestDatabase) {
     let db = test.database();
-    let barrier = std::sync::Barrier::new(16);
-    let created = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..16)
-            .map(|_| {
-                scope.spawn(|| {
-                    barrier.wait();
-                    let new = consultores_domain::NewApiKey {
-                        description: Some("primeira".to_owned()),
-                        scope: consultores_domain::ApiKeyScope::Admin,
-                    };
-                    db.create_first_key(&new, now_micros(), &actor()).unwrap()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .filter_map(|h| h.join().unwrap())
-            .count()
+    let (created, _) = burst(16, |_| {
+        let new = consultores_domain::NewApiKey {
+            description: Some("primeira".to_owned()),
+            scope: consultores_domain::ApiKeyScope::Admin,
+        };
+        db.create_first_key(&new, now_micros(), &actor()).unwrap()
     });
+    let created = created.into_iter().flatten().count();
     assert_eq!(created, 1);
     assert_eq!(crate::common::count(test, "api_keys"), 1);
 }
 
-#[test]
-fn sixteen_first_starts_at_once_create_one_key_on_postgres() {
-    sixteen_first_starts_at_once_create_one_key(&TestDatabase::postgres_with(big_pool()));
-}
-
-#[test]
-fn sixteen_first_starts_at_once_create_one_key_on_sqlite() {
-    sixteen_first_starts_at_once_create_one_key(&TestDatabase::sqlite_with(big_pool()));
+mod with_big_pools {
+    use super::*;
+    on_both_backends_with_big_pools!(sixteen_first_starts_at_once_create_one_key);
 }
 
 /// A SQLite writer that cannot get its turn within the pool's timeout is told the store is
@@ -377,7 +291,7 @@ fn a_sqlite_writer_waits_for_its_turn_no_longer_than_the_pool_timeout() {
                 now_micros(),
                 &actor(),
             );
-            let assigned = writer.assign_next(&language("pt"), now_micros(), None, &actor(), None);
+            let assigned = assign_next(&writer, "pt", now_micros());
             let _ = sender.send((written.map(|_| ()), assigned.map(|_| ())));
         });
         receiver
@@ -395,11 +309,5 @@ fn a_sqlite_writer_waits_for_its_turn_no_longer_than_the_pool_timeout() {
         answer.1
     );
     // Once the turn is free, writes go through again.
-    ConsultantRepository::create(
-        &db,
-        &consultant("Ana Souza", &["pt"]),
-        now_micros(),
-        &actor(),
-    )
-    .unwrap();
+    hire(&db, "Ana Souza", &["pt"], now_micros());
 }

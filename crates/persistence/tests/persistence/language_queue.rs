@@ -7,38 +7,29 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use consultores_domain::{
-    queue_head, AssignmentPort, ConsultantId, ConsultantPatch, ConsultantRepository, DomainError,
-    RuleSettings, WeeklySchedule, WorkingHours,
+    queue_head, ConsultantId, ConsultantPatch, ConsultantRepository, DomainError, RuleSettings,
+    WeeklySchedule, WorkingHours,
 };
 use consultores_persistence::testing::{TestDatabase, POSTGRES_ASSIGNMENT_STATEMENT};
 
-use crate::common::{actor, consultant, language, on_both_backends};
-use crate::concurrency::{burst, settings};
+use crate::common::{
+    actor, assign_next, big_pool, chosen, consultant, hire, language, on_both_backends,
+    on_both_backends_with_big_pools, switch_online,
+};
+use crate::concurrency::burst;
 
 on_both_backends!(a_shift_that_starts_or_ends_while_queued_moves_the_consultant_in_and_out);
 
 mod concurrent {
-    mod postgres {
-        #[test]
-        fn switches_and_hours_changed_during_assignments_lose_nobody_from_the_queue() {
-            super::super::concurrent_changes_lose_nobody(
-                &super::super::TestDatabase::postgres_with(crate::concurrency::settings()),
-            );
-        }
-    }
-    mod sqlite {
-        #[test]
-        fn switches_and_hours_changed_during_assignments_lose_nobody_from_the_queue() {
-            super::super::concurrent_changes_lose_nobody(&super::super::TestDatabase::sqlite_with(
-                crate::concurrency::settings(),
-            ));
-        }
-    }
+    use super::*;
+    on_both_backends_with_big_pools!(
+        switches_and_hours_changed_during_assignments_lose_nobody_from_the_queue
+    );
 }
 
 #[test]
 fn the_head_of_a_language_reads_one_entry_whatever_the_others_hold() {
-    head_reads_one_entry(&TestDatabase::postgres_with(settings()));
+    head_reads_one_entry(&TestDatabase::postgres_with(big_pool()));
 }
 
 /// Tuesday 2026-11-24, 12:00 in São Paulo (UTC-3): in the past, so the keys consultants get
@@ -48,14 +39,7 @@ fn tuesday_noon() -> DateTime<Utc> {
 }
 
 fn assign(test: &TestDatabase, at: DateTime<Utc>) -> Option<ConsultantId> {
-    match test
-        .database()
-        .assign_next(&language("pt"), at, None, &actor(), None)
-    {
-        Ok(recorded) => Some(recorded.value.consultant.id),
-        Err(DomainError::NoneAvailable(_)) => None,
-        Err(other) => panic!("{other:?}"),
-    }
+    chosen(test, "pt", at)
 }
 
 fn tuesday_hours(start: u16, end: u16) -> RuleSettings {
@@ -73,43 +57,26 @@ fn a_shift_that_starts_or_ends_while_queued_moves_the_consultant_in_and_out(test
     afternoon.rules = tuesday_hours(13 * 60, 14 * 60);
     let afternoon =
         ConsultantRepository::create(&db, &afternoon, tuesday_noon(), &actor()).unwrap();
-    let always = ConsultantRepository::create(
-        &db,
-        &consultant("Sempre", &["pt"]),
-        tuesday_noon(),
-        &actor(),
-    )
-    .unwrap();
+    let always = hire(&db, "Sempre", &["pt"], tuesday_noon());
+    let at_minutes = |minutes| assign(test, tuesday_noon() + Duration::minutes(minutes));
+    let at_hours = |hours| assign(test, tuesday_noon() + Duration::hours(hours));
     // Never served, the afternoon shift would be the head: outside their hours it is skipped.
-    assert_eq!(assign(test, tuesday_noon()), Some(always.id));
-    assert_eq!(
-        assign(test, tuesday_noon() + Duration::minutes(30)),
-        Some(always.id)
-    );
+    assert_eq!(at_minutes(0), Some(always.id));
+    assert_eq!(at_minutes(30), Some(always.id));
     // 13:00 local: their shift starts while they wait out of the queue; they are the head.
-    assert_eq!(
-        assign(test, tuesday_noon() + Duration::hours(1)),
-        Some(afternoon.id)
-    );
-    assert_eq!(
-        assign(test, tuesday_noon() + Duration::minutes(61)),
-        Some(always.id)
-    );
+    assert_eq!(at_hours(1), Some(afternoon.id));
+    assert_eq!(at_minutes(61), Some(always.id));
     // 14:00: their shift ends while they sit at the head of the queue: skipped, not served.
-    assert_eq!(
-        assign(test, tuesday_noon() + Duration::hours(2)),
-        Some(always.id)
-    );
+    assert_eq!(at_hours(2), Some(always.id));
     // Switched offline, the other is nobody; a new shift later today brings the first back.
-    ConsultantRepository::update(
+    switch_online(
         &db,
         always.id,
-        &ConsultantPatch::online(false),
+        false,
         tuesday_noon() + Duration::hours(2),
         &actor(),
-    )
-    .unwrap();
-    assert_eq!(assign(test, tuesday_noon() + Duration::hours(3)), None);
+    );
+    assert_eq!(at_hours(3), None);
     let patch = ConsultantPatch {
         schedule: Some(tuesday_hours(15 * 60, 16 * 60).schedule),
         ..ConsultantPatch::default()
@@ -122,44 +89,33 @@ fn a_shift_that_starts_or_ends_while_queued_moves_the_consultant_in_and_out(test
         &actor(),
     )
     .unwrap();
-    assert_eq!(
-        assign(test, tuesday_noon() + Duration::minutes(3 * 60 + 1)),
-        Some(afternoon.id)
-    );
+    assert_eq!(at_minutes(3 * 60 + 1), Some(afternoon.id));
     // Wednesday: no hours that day; back online, the other is served.
-    ConsultantRepository::update(
+    switch_online(
         &db,
         always.id,
-        &ConsultantPatch::online(true),
+        true,
         tuesday_noon() + Duration::hours(24),
         &actor(),
-    )
-    .unwrap();
-    assert_eq!(
-        assign(test, tuesday_noon() + Duration::hours(24)),
-        Some(always.id)
     );
-    assert_eq!(
-        assign(test, tuesday_noon() + Duration::hours(25)),
-        Some(always.id)
-    );
+    assert_eq!(at_hours(24), Some(always.id));
+    assert_eq!(at_hours(25), Some(always.id));
 }
 
 /// 16 assigning threads and 4 threads switching consultants offline and online and moving their
 /// hours, all at once; afterwards everyone is switched online with hours covering now, and the
 /// next assignments must follow the domain's policy over the stored pool: nobody was lost from
 /// the queue (nor served while switched offline).
-fn concurrent_changes_lose_nobody(test: &TestDatabase) {
+fn switches_and_hours_changed_during_assignments_lose_nobody_from_the_queue(test: &TestDatabase) {
     let db = test.database();
     let ids: Vec<ConsultantId> = (0..12)
         .map(|i| {
-            ConsultantRepository::create(
+            hire(
                 &db,
-                &consultant(&format!("Concorrente {i:02}"), &["pt", "en"]),
+                &format!("Concorrente {i:02}"),
+                &["pt", "en"],
                 tuesday_noon(),
-                &actor(),
             )
-            .unwrap()
             .id
         })
         .collect();
@@ -185,7 +141,7 @@ fn concurrent_changes_lose_nobody(test: &TestDatabase) {
                 ConsultantRepository::update(&db, id, &patch, at, &actor()).unwrap();
             } else {
                 calls.fetch_add(1, Ordering::Relaxed);
-                match db.assign_next(&language("pt"), at, None, &actor(), None) {
+                match assign_next(&db, "pt", at) {
                     Ok(assigned) => served.push(assigned.value.consultant.online),
                     Err(DomainError::NoneAvailable(_)) => {}
                     Err(other) => panic!("{other:?}"),

@@ -6,13 +6,13 @@
 
 use std::time::Duration;
 
-use consultores_domain::{AssignmentPort, ConsultantRepository, DomainError};
+use consultores_domain::{AssignmentPort, DomainError};
 use consultores_persistence::testing::{now_micros, test_pool_settings, TestDatabase};
 use consultores_persistence::PoolSettings;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 
-use crate::common::{actor, claim, consultant, language};
+use crate::common::{actor, assign_next, claim, hire, language};
 
 fn limited(transaction_pooler: bool) -> PoolSettings {
     PoolSettings {
@@ -34,8 +34,7 @@ fn stuck_session(test: &TestDatabase) -> PgConnection {
 fn assignments_give_up_on_a_locked_counter_and_recover(transaction_pooler: bool) {
     let test = TestDatabase::postgres_with(limited(transaction_pooler));
     let db = test.database();
-    ConsultantRepository::create(&db, &consultant("Joana", &["pt"]), now_micros(), &actor())
-        .unwrap();
+    hire(&db, "Joana", &["pt"], now_micros());
     let mut stuck = stuck_session(&test);
 
     for key in [None, Some(claim("chave-travada", "fp", now_micros()))] {
@@ -53,9 +52,7 @@ fn assignments_give_up_on_a_locked_counter_and_recover(transaction_pooler: bool)
     );
 
     stuck.batch_execute("ROLLBACK").unwrap();
-    let assignment = db
-        .assign_next(&language("pt"), now_micros(), None, &actor(), None)
-        .unwrap();
+    let assignment = assign_next(&db, "pt", now_micros()).unwrap();
     assert_eq!(assignment.value.protocol.number.counter(), 1);
 }
 

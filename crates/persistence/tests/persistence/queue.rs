@@ -6,15 +6,16 @@ use std::sync::Barrier;
 
 use chrono::{DateTime, Duration, Utc};
 use consultores_domain::{
-    Actor, AssignmentPort, AuditAction, AuditFilter, AuditLog, ConsultantId, ConsultantPatch,
-    ConsultantRepository, CrmTarget, DomainError, MaxWait, NewWaitingEntry, Priority, WaitingEntry,
-    WaitingEntryId, WaitingFilter, WaitingLanguages, WaitingQueue, WaitingState,
+    Actor, AuditAction, AuditFilter, AuditLog, ConsultantId, ConsultantRepository, CrmTarget,
+    DomainError, MaxWait, NewWaitingEntry, Priority, WaitingEntry, WaitingEntryId, WaitingFilter,
+    WaitingLanguages, WaitingQueue, WaitingState,
 };
 use consultores_persistence::testing::{now_micros, TestDatabase};
 use consultores_persistence::Database;
 
 use crate::common::{
-    actor, big_pool, claim, consultant, count, counter, language, on_both_backends,
+    actor, assign_next, claim, consultant, count, counter, hire, language, on_both_backends,
+    on_both_backends_with_big_pools, switch_online,
 };
 
 on_both_backends!(
@@ -52,7 +53,7 @@ fn dispatch(db: &Database, now: DateTime<Utc>) -> consultores_domain::DispatchRo
 }
 
 fn online(db: &Database, id: ConsultantId, now: DateTime<Utc>, on: bool) {
-    ConsultantRepository::update(db, id, &ConsultantPatch::online(on), now, &actor()).unwrap();
+    switch_online(db, id, on, now, &actor());
 }
 
 fn audit_count(db: &Database, action: AuditAction) -> usize {
@@ -66,8 +67,7 @@ fn audit_count(db: &Database, action: AuditAction) -> usize {
 fn an_entry_is_assigned_at_once_when_someone_is_free(test: &TestDatabase) {
     let db = test.database();
     let now = now_micros();
-    let joao = ConsultantRepository::create(&db, &consultant("João Silva", &["pt"]), now, &actor())
-        .unwrap();
+    let joao = hire(&db, "João Silva", &["pt"], now);
     let entry = enqueue(&db, &new_entry("pt", &[]), now);
     assert_eq!(entry.state, WaitingState::Assigned);
     assert_eq!(entry.position, None);
@@ -84,8 +84,7 @@ fn an_entry_is_assigned_at_once_when_someone_is_free(test: &TestDatabase) {
 fn an_entry_waits_and_da_vez_does_not_jump_it(test: &TestDatabase) {
     let db = test.database();
     let now = now_micros();
-    let joao = ConsultantRepository::create(&db, &consultant("João Silva", &["pt"]), now, &actor())
-        .unwrap();
+    let joao = hire(&db, "João Silva", &["pt"], now);
     online(&db, joao.id, now, false);
     let entry = enqueue(&db, &new_entry("pt", &[]), now);
     assert_eq!(entry.state, WaitingState::Waiting);
@@ -94,7 +93,7 @@ fn an_entry_waits_and_da_vez_does_not_jump_it(test: &TestDatabase) {
     assert_eq!(db.waiting_count(&[language("en")], now).unwrap(), 0);
 
     online(&db, joao.id, now, true);
-    let jumped = db.assign_next(&language("pt"), now, None, &actor(), None);
+    let jumped = assign_next(&db, "pt", now);
     assert!(matches!(jumped, Err(DomainError::NoneAvailable(_))));
     assert_eq!(counter(test), 0, "the refused da-vez consumed no number");
 
@@ -106,18 +105,14 @@ fn an_entry_waits_and_da_vez_does_not_jump_it(test: &TestDatabase) {
     assert_eq!(served.consultant.map(|c| c.id), Some(joao.id));
     assert_eq!(db.waiting_count(&[language("pt")], now).unwrap(), 0);
     // Nobody waits any more: da-vez works again.
-    assert!(db
-        .assign_next(&language("pt"), now, None, &actor(), None)
-        .is_ok());
+    assert!(assign_next(&db, "pt", now).is_ok());
 }
 
 fn entries_are_served_in_arrival_order_across_languages_and_alternatives(test: &TestDatabase) {
     let db = test.database();
     let now = now_micros();
-    let pt = ConsultantRepository::create(&db, &consultant("Ana Souza", &["pt"]), now, &actor())
-        .unwrap();
-    let en = ConsultantRepository::create(&db, &consultant("Bob Smith", &["en"]), now, &actor())
-        .unwrap();
+    let pt = hire(&db, "Ana Souza", &["pt"], now);
+    let en = hire(&db, "Bob Smith", &["en"], now);
     online(&db, pt.id, now, false);
     online(&db, en.id, now, false);
     let first_pt = enqueue(&db, &new_entry("pt", &[]), now);
@@ -189,7 +184,7 @@ fn an_entry_expires_after_its_maximum_wait(test: &TestDatabase) {
     assert_eq!(expired.position, None);
     assert_eq!(audit_count(&db, AuditAction::WaitingEntryExpired), 1);
     // A consultant arriving later does not get it.
-    ConsultantRepository::create(&db, &consultant("João Silva", &["pt"]), now, &actor()).unwrap();
+    hire(&db, "João Silva", &["pt"], now);
     assert!(dispatch(&db, now + Duration::seconds(61)).served.is_empty());
 }
 
@@ -205,7 +200,7 @@ fn a_waiting_entry_can_be_cancelled_but_an_assigned_one_cannot(test: &TestDataba
     );
     assert_eq!(audit_count(&db, AuditAction::WaitingEntryCancelled), 1);
 
-    ConsultantRepository::create(&db, &consultant("João Silva", &["pt"]), now, &actor()).unwrap();
+    hire(&db, "João Silva", &["pt"], now);
     assert!(
         dispatch(&db, now).served.is_empty(),
         "a cancelled entry is not served"
@@ -279,14 +274,9 @@ fn positions_count_competing_entries_and_pages_follow_the_cursor(test: &TestData
     );
 }
 
-#[test]
-fn postgres_many_threads_serve_every_entry_exactly_once_in_order() {
-    many_threads_serve_every_entry_exactly_once_in_order(&TestDatabase::postgres_with(big_pool()));
-}
-
-#[test]
-fn sqlite_many_threads_serve_every_entry_exactly_once_in_order() {
-    many_threads_serve_every_entry_exactly_once_in_order(&TestDatabase::sqlite_with(big_pool()));
+mod with_big_pools {
+    use super::*;
+    on_both_backends_with_big_pools!(many_threads_serve_every_entry_exactly_once_in_order);
 }
 
 /// 8 threads queue 25 contacts each while 4 dispatchers run and 4 consultants toggle online:

@@ -4,12 +4,12 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use consultores_domain::{
-    AssignmentPort, ConsultantId, ConsultantRepository, LocalDay, NewProtocol, ProtocolRepository,
-    ReportRequest, ReportStore,
+    ConsultantId, ConsultantRepository, LocalDay, NewProtocol, ProtocolRepository, ReportRequest,
+    ReportStore,
 };
 use consultores_persistence::testing::TestDatabase;
 
-use crate::common::{actor, consultant, language, on_both_backends};
+use crate::common::{actor, assign_next, consultant, hire, language, on_both_backends};
 
 on_both_backends!(
     counts_rotation_assignments_per_consultant_per_local_day,
@@ -75,14 +75,7 @@ fn assign_around_local_midnights(db: &consultores_persistence::Database) -> (Cou
     let mut all = Counts::new();
     let mut english = Counts::new();
     for (instant, code, day) in calls {
-        let assigned = db
-            .assign_next(
-                &language(code),
-                at(instant.0, instant.1),
-                None,
-                &actor(),
-                None,
-            )
+        let assigned = assign_next(db, code, at(instant.0, instant.1))
             .unwrap()
             .value;
         if let Some(day) = day {
@@ -101,16 +94,8 @@ fn counts_rotation_assignments_per_consultant_per_local_day(test: &TestDatabase)
     // the assignments below are stamped at the past instants they name.
     test.execute("UPDATE controle_protocolo SET updated_at = '2000-01-01T00:00:00.000000+00:00'");
     let created = at(-6, "00:00:00");
-    let ana =
-        ConsultantRepository::create(&db, &consultant("Ana", &["pt", "en"]), created, &actor())
-            .unwrap();
-    let bruno = ConsultantRepository::create(
-        &db,
-        &consultant("Bruno <b>", &["pt"]),
-        created + Duration::seconds(1),
-        &actor(),
-    )
-    .unwrap();
+    let ana = hire(&db, "Ana", &["pt", "en"], created);
+    let bruno = hire(&db, "Bruno <b>", &["pt"], created + Duration::seconds(1));
     let (all, english) = assign_around_local_midnights(&db);
     // Protocols opened by hand have no language: not rotation assignments.
     for _ in 0..2 {
@@ -157,8 +142,7 @@ fn an_empty_period_counts_nothing(test: &TestDatabase) {
         &actor(),
     )
     .unwrap();
-    db.assign_next(&language("pt"), at(-5, "00:00:00"), None, &actor(), None)
-        .unwrap();
+    assign_next(&db, "pt", at(-5, "00:00:00")).unwrap();
     let request = ReportRequest {
         days: days_utc_minus_3(),
         language: None,

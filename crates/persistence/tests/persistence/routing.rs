@@ -14,8 +14,11 @@ use consultores_domain::{
 };
 use consultores_persistence::testing::TestDatabase;
 
-use crate::common::{actor, consultant, language, on_both_backends};
-use crate::concurrency::{burst, settings};
+use crate::common::{
+    actor, assign_next, chosen, consultant, language, on_both_backends,
+    on_both_backends_with_big_pools,
+};
+use crate::concurrency::burst;
 
 on_both_backends!(
     rules_are_stored_read_back_audited_and_cleared_by_null,
@@ -30,23 +33,9 @@ on_both_backends!(
 
 mod concurrent {
     use super::*;
-
-    mod postgres {
-        #[test]
-        fn sixty_four_concurrent_calls_never_exceed_a_daily_limit_of_five() {
-            super::super::daily_limit_holds_under_sixty_four_concurrent_calls(
-                &super::TestDatabase::postgres_with(super::settings()),
-            );
-        }
-    }
-    mod sqlite {
-        #[test]
-        fn sixty_four_concurrent_calls_never_exceed_a_daily_limit_of_five() {
-            super::super::daily_limit_holds_under_sixty_four_concurrent_calls(
-                &super::TestDatabase::sqlite_with(super::settings()),
-            );
-        }
-    }
+    on_both_backends_with_big_pools!(
+        sixty_four_concurrent_calls_never_exceed_a_daily_limit_of_five
+    );
 }
 
 /// Tuesday 2027-03-02, 12:00 in São Paulo (UTC-3): later than any stamp of a fresh database, so
@@ -71,18 +60,6 @@ fn all_day_on(days: &[u8]) -> WeeklySchedule {
             .map(|&day| WorkingHours::new(day, 0, 1440).unwrap())
             .collect(),
     )
-}
-
-/// The consultant chosen for `code` at `at`, or `None` when nobody is available.
-fn assign(test: &TestDatabase, code: &str, at: DateTime<Utc>) -> Option<ConsultantId> {
-    match test
-        .database()
-        .assign_next(&language(code), at, None, &actor(), None)
-    {
-        Ok(recorded) => Some(recorded.value.consultant.id),
-        Err(DomainError::NoneAvailable(_)) => None,
-        Err(other) => panic!("{other:?}"),
-    }
 }
 
 /// Every rule set: weight 3, both limits, a zone, two touching periods, a leave.
@@ -207,15 +184,15 @@ fn a_consultant_outside_their_hours_is_skipped(test: &TestDatabase) {
             },
         ),
     );
-    assert_eq!(assign(test, "pt", tuesday_noon()), Some(present.id));
+    assert_eq!(chosen(test, "pt", tuesday_noon()), Some(present.id));
     // 13:00 local: the period 12:00–13:00 has ended, and nobody else works now.
     assert_eq!(
-        assign(test, "pt", tuesday_noon() + Duration::hours(1)),
+        chosen(test, "pt", tuesday_noon() + Duration::hours(1)),
         None
     );
     // Wednesday 00:00 local: the first one's day starts.
     let wednesday = Utc.with_ymd_and_hms(2027, 3, 3, 3, 0, 0).unwrap();
-    assert_eq!(assign(test, "pt", wednesday), Some(absent.id));
+    assert_eq!(chosen(test, "pt", wednesday), Some(absent.id));
 }
 
 fn a_consultant_on_leave_today_is_skipped(test: &TestDatabase) {
@@ -236,11 +213,11 @@ fn a_consultant_on_leave_today_is_skipped(test: &TestDatabase) {
     );
     test.set_last_served(on_leave.id, None);
     let working = create(test, &consultant("Trabalhando", &["pt"]));
-    assert_eq!(assign(test, "pt", tuesday_noon()), Some(working.id));
-    assert_eq!(assign(test, "pt", tuesday_noon()), Some(working.id));
+    assert_eq!(chosen(test, "pt", tuesday_noon()), Some(working.id));
+    assert_eq!(chosen(test, "pt", tuesday_noon()), Some(working.id));
     // 2027-03-03 00:00 in São Paulo: the leave is over.
     let back = Utc.with_ymd_and_hms(2027, 3, 3, 3, 0, 0).unwrap();
-    assert_eq!(assign(test, "pt", back), Some(on_leave.id));
+    assert_eq!(chosen(test, "pt", back), Some(on_leave.id));
 }
 
 fn the_daily_limit_counts_local_days(test: &TestDatabase) {
@@ -256,9 +233,9 @@ fn the_daily_limit_counts_local_days(test: &TestDatabase) {
         ),
     );
     let at = |minutes| tuesday_noon() + Duration::minutes(minutes);
-    assert_eq!(assign(test, "pt", at(0)), Some(limited.id));
-    assert_eq!(assign(test, "pt", at(1)), Some(limited.id));
-    assert_eq!(assign(test, "pt", at(2)), None);
+    assert_eq!(chosen(test, "pt", at(0)), Some(limited.id));
+    assert_eq!(chosen(test, "pt", at(1)), Some(limited.id));
+    assert_eq!(chosen(test, "pt", at(2)), None);
     let stored = ConsultantRepository::get(&test.database(), limited.id)
         .unwrap()
         .unwrap();
@@ -270,9 +247,9 @@ fn the_daily_limit_counts_local_days(test: &TestDatabase) {
     );
     // 23:59 local is still Tuesday; 00:00 local (03:00 UTC) is a new day.
     let late = Utc.with_ymd_and_hms(2027, 3, 3, 2, 59, 0).unwrap();
-    assert_eq!(assign(test, "pt", late), None);
+    assert_eq!(chosen(test, "pt", late), None);
     let midnight = Utc.with_ymd_and_hms(2027, 3, 3, 3, 0, 0).unwrap();
-    assert_eq!(assign(test, "pt", midnight), Some(limited.id));
+    assert_eq!(chosen(test, "pt", midnight), Some(limited.id));
 }
 
 fn the_open_limit_follows_protocol_status_and_reassignment(test: &TestDatabase) {
@@ -289,8 +266,7 @@ fn the_open_limit_follows_protocol_status_and_reassignment(test: &TestDatabase) 
         ),
     );
     let other = create(test, &consultant("Outro", &["en"]));
-    let first = db
-        .assign_next(&language("pt"), tuesday_noon(), None, &actor(), None)
+    let first = assign_next(&db, "pt", tuesday_noon())
         .unwrap()
         .value
         .protocol;
@@ -302,7 +278,7 @@ fn the_open_limit_follows_protocol_status_and_reassignment(test: &TestDatabase) 
             .open_protocols
     };
     assert_eq!(open(limited.id), 1);
-    assert_eq!(assign(test, "pt", tuesday_noon()), None);
+    assert_eq!(chosen(test, "pt", tuesday_noon()), None);
     let patch = |status: ProtocolStatus, to: Option<ConsultantId>| ProtocolPatch {
         status: Some(status),
         consultant_id: to,
@@ -318,7 +294,7 @@ fn the_open_limit_follows_protocol_status_and_reassignment(test: &TestDatabase) 
     assert_eq!(open(limited.id), 1);
     update(first.id, patch(ProtocolStatus::InProgress, Some(other.id)));
     assert_eq!((open(limited.id), open(other.id)), (0, 1));
-    assert_eq!(assign(test, "pt", tuesday_noon()), Some(limited.id));
+    assert_eq!(chosen(test, "pt", tuesday_noon()), Some(limited.id));
     // Closing a protocol frees its consultant.
     update(first.id, patch(ProtocolStatus::Closed, None));
     assert_eq!(open(other.id), 0);
@@ -353,7 +329,7 @@ fn weights_one_two_three_share_contacts_one_to_two_to_three(test: &TestDatabase)
     let mut counts: BTreeMap<ConsultantId, usize> = BTreeMap::new();
     for turn in 0..60 * 6 {
         let at = start + Duration::seconds(turn);
-        let chosen = assign(test, "pt", at).unwrap();
+        let chosen = chosen(test, "pt", at).unwrap();
         *counts.entry(chosen).or_default() += 1;
     }
     for (id, expected) in ids.iter().zip([60.0, 120.0, 180.0]) {
@@ -411,7 +387,7 @@ fn a_non_positive_stored_pipedrive_id_queues_no_owner_change(test: &TestDatabase
     );
 }
 
-fn daily_limit_holds_under_sixty_four_concurrent_calls(test: &TestDatabase) {
+fn sixty_four_concurrent_calls_never_exceed_a_daily_limit_of_five(test: &TestDatabase) {
     let limited = create(
         test,
         &with_rules(
@@ -425,13 +401,7 @@ fn daily_limit_holds_under_sixty_four_concurrent_calls(test: &TestDatabase) {
     );
     let db = test.database();
     let (results, _) = burst(64, |i| {
-        db.assign_next(
-            &language("pt"),
-            tuesday_noon() + Duration::milliseconds(i as i64),
-            None,
-            &actor(),
-            None,
-        )
+        assign_next(&db, "pt", tuesday_noon() + Duration::milliseconds(i as i64))
     });
     let served = results.iter().filter(|r| r.is_ok()).count();
     let nobody = results

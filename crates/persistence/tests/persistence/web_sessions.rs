@@ -2,13 +2,12 @@
 
 use chrono::Duration;
 use consultores_domain::{
-    ApiKeyScope, ApiKeyStore, ConsultantRepository, NewApiKey, NewProtocol, ProtocolPatch,
-    ProtocolRepository, ProtocolSearch, ProtocolStatus, WebSession, WebSessionStore,
-    WebSessionToken,
+    ApiKeyScope, ApiKeyStore, NewProtocol, ProtocolPatch, ProtocolRepository, ProtocolSearch,
+    ProtocolStatus, WebSession, WebSessionStore, WebSessionToken,
 };
 use consultores_persistence::testing::{now_micros, TestDatabase};
 
-use crate::common::{actor, consultant, count, on_both_backends};
+use crate::common::{actor, count, create_key, hire, on_both_backends};
 
 on_both_backends!(
     sessions_live_while_used_and_die_idle_signed_out_or_revoked,
@@ -23,16 +22,13 @@ fn sessions_live_while_used_and_die_idle_signed_out_or_revoked(test: &TestDataba
     let db = test.database();
     let now = now_micros();
     let idle = Duration::minutes(30);
-    let (key, _) = ApiKeyStore::create(
+    let (key, _) = create_key(
         &db,
-        &NewApiKey {
-            description: Some("coordenação".to_owned()),
-            scope: ApiKeyScope::Distribution,
-        },
+        Some("coordenação"),
+        ApiKeyScope::Distribution,
         now,
         &actor(),
-    )
-    .unwrap();
+    );
     let stored = WebSession {
         api_key_id: Some(key.id),
         key_description: Some("coordenação".to_owned()),
@@ -98,8 +94,7 @@ fn sessions_live_while_used_and_die_idle_signed_out_or_revoked(test: &TestDataba
 fn protocol_search_combines_criteria_newest_first(test: &TestDatabase) {
     let db = test.database();
     let now = now_micros();
-    let ana =
-        ConsultantRepository::create(&db, &consultant("Ana", &["pt"]), now, &actor()).unwrap();
+    let ana = hire(&db, "Ana", &["pt"], now);
     let mut ids = Vec::new();
     for hour in 0..4 {
         let new = NewProtocol {

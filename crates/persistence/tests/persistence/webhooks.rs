@@ -3,14 +3,17 @@
 
 use chrono::Duration;
 use consultores_domain::{
-    AssignmentPort, ConsultantPatch, ConsultantRepository, DeliveryOutcome, DeliveryStatus,
-    NewWebhook, ProtocolPatch, ProtocolRepository, ProtocolStatus, WebhookEvent, WebhookSecret,
-    WebhookStore,
+    DeliveryOutcome, DeliveryStatus, NewWebhook, ProtocolPatch, ProtocolRepository, ProtocolStatus,
+    WebhookEvent, WebhookSecret, WebhookStore,
 };
 use consultores_persistence::testing::{now_micros, TestDatabase};
 use serde_json::Value;
 
-use crate::common::{actor, big_pool, consultant, count, language, on_both_backends};
+use crate::common::{
+    actor, assign_next, count, hire, on_both_backends, on_both_backends_with_big_pools,
+    switch_online,
+};
+use crate::concurrency::burst;
 
 on_both_backends!(
     every_reported_change_queues_one_delivery_per_subscriber_in_its_transaction,
@@ -32,6 +35,21 @@ fn subscribe(
         .unwrap()
 }
 
+/// A subscription to connections, and João switched offline: one delivery for it. The
+/// subscription and João.
+fn one_connection_delivery(
+    db: &consultores_persistence::Database,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (
+    consultores_domain::Webhook,
+    consultores_domain::ConsultantId,
+) {
+    let hook = subscribe(db, &[WebhookEvent::ConsultantConnection]);
+    let joao = hire(db, "João Silva", &["pt"], now);
+    switch_online(db, joao.id, false, now, &actor());
+    (hook, joao.id)
+}
+
 fn every_reported_change_queues_one_delivery_per_subscriber_in_its_transaction(
     test: &TestDatabase,
 ) {
@@ -39,21 +57,16 @@ fn every_reported_change_queues_one_delivery_per_subscriber_in_its_transaction(
     let now = now_micros();
     let all = subscribe(&db, &WebhookEvent::all().collect::<Vec<_>>());
     let only_connections = subscribe(&db, &[WebhookEvent::ConsultantConnection]);
-    let joao = ConsultantRepository::create(&db, &consultant("João Silva", &["pt"]), now, &actor())
-        .unwrap();
-    let assigned = db
-        .assign_next(&language("pt"), now, None, &actor(), None)
-        .unwrap()
-        .value;
-    let refused = db.assign_next(&language("fr"), now, None, &actor(), None);
+    let joao = hire(&db, "João Silva", &["pt"], now);
+    let assigned = assign_next(&db, "pt", now).unwrap().value;
+    let refused = assign_next(&db, "fr", now);
     assert!(refused.is_err(), "nobody speaks fr: nothing queued");
     let patch = ProtocolPatch {
         status: Some(ProtocolStatus::Closed),
         ..ProtocolPatch::default()
     };
     ProtocolRepository::update(&db, assigned.protocol.id, &patch, now, &actor()).unwrap();
-    ConsultantRepository::update(&db, joao.id, &ConsultantPatch::online(false), now, &actor())
-        .unwrap();
+    switch_online(&db, joao.id, false, now, &actor());
 
     let log = db.deliveries(all.id, 10).unwrap().unwrap();
     let events: Vec<WebhookEvent> = log.iter().rev().map(|d| d.event).collect();
@@ -92,11 +105,7 @@ fn every_reported_change_queues_one_delivery_per_subscriber_in_its_transaction(
 fn deliveries_are_leased_to_one_claim_and_settled(test: &TestDatabase) {
     let db = test.database();
     let now = now_micros();
-    let hook = subscribe(&db, &[WebhookEvent::ConsultantConnection]);
-    let joao = ConsultantRepository::create(&db, &consultant("João Silva", &["pt"]), now, &actor())
-        .unwrap();
-    ConsultantRepository::update(&db, joao.id, &ConsultantPatch::online(false), now, &actor())
-        .unwrap();
+    let (hook, _) = one_connection_delivery(&db, now);
     let lease = now + Duration::minutes(1);
     let first = db.claim_deliveries(now, lease, 10).unwrap();
     assert_eq!(first.len(), 1);
@@ -135,11 +144,7 @@ fn deliveries_are_leased_to_one_claim_and_settled(test: &TestDatabase) {
 fn a_removed_subscription_gets_nothing_more(test: &TestDatabase) {
     let db = test.database();
     let now = now_micros();
-    let hook = subscribe(&db, &[WebhookEvent::ConsultantConnection]);
-    let joao = ConsultantRepository::create(&db, &consultant("João Silva", &["pt"]), now, &actor())
-        .unwrap();
-    ConsultantRepository::update(&db, joao.id, &ConsultantPatch::online(false), now, &actor())
-        .unwrap();
+    let (hook, joao) = one_connection_delivery(&db, now);
     assert!(db.remove_webhook(hook.id, now, &actor()).unwrap());
     assert!(!db.remove_webhook(hook.id, now, &actor()).unwrap());
     assert!(db.list_webhooks().unwrap().is_empty());
@@ -148,8 +153,7 @@ fn a_removed_subscription_gets_nothing_more(test: &TestDatabase) {
         .claim_deliveries(now, now + Duration::minutes(1), 10)
         .unwrap()
         .is_empty());
-    ConsultantRepository::update(&db, joao.id, &ConsultantPatch::online(true), now, &actor())
-        .unwrap();
+    switch_online(&db, joao, true, now, &actor());
     assert_eq!(
         count(test, "webhook_entregas"),
         1,
@@ -157,14 +161,9 @@ fn a_removed_subscription_gets_nothing_more(test: &TestDatabase) {
     );
 }
 
-#[test]
-fn postgres_concurrent_claims_never_hand_out_one_delivery_twice() {
-    concurrent_claims_never_hand_out_one_delivery_twice(&TestDatabase::postgres_with(big_pool()));
-}
-
-#[test]
-fn sqlite_concurrent_claims_never_hand_out_one_delivery_twice() {
-    concurrent_claims_never_hand_out_one_delivery_twice(&TestDatabase::sqlite_with(big_pool()));
+mod with_big_pools {
+    use super::*;
+    on_both_backends_with_big_pools!(concurrent_claims_never_hand_out_one_delivery_twice);
 }
 
 /// 200 deliveries, 8 workers claiming 7 at a time at once: each delivery is claimed exactly once.
@@ -172,37 +171,24 @@ fn concurrent_claims_never_hand_out_one_delivery_twice(test: &TestDatabase) {
     let db = test.database();
     let now = now_micros();
     subscribe(&db, &[WebhookEvent::ConsultantConnection]);
-    let joao = ConsultantRepository::create(&db, &consultant("João Silva", &["pt"]), now, &actor())
-        .unwrap();
+    let joao = hire(&db, "João Silva", &["pt"], now);
     for round in 0..200 {
-        let patch = ConsultantPatch::online(round % 2 == 1);
-        ConsultantRepository::update(&db, joao.id, &patch, now, &actor()).unwrap();
+        switch_online(&db, joao.id, round % 2 == 1, now, &actor());
     }
     assert_eq!(count(test, "webhook_entregas"), 200);
-    let barrier = std::sync::Barrier::new(8);
-    let claimed: Vec<i64> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..8)
-            .map(|_| {
-                scope.spawn(|| {
-                    barrier.wait();
-                    let mut mine = Vec::new();
-                    loop {
-                        let batch = db
-                            .claim_deliveries(now, now + Duration::minutes(5), 7)
-                            .unwrap();
-                        if batch.is_empty() {
-                            return mine;
-                        }
-                        mine.extend(batch.iter().map(|d| d.id.0));
-                    }
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
+    let (claims, _) = burst(8, |_| {
+        let mut mine = Vec::new();
+        loop {
+            let batch = db
+                .claim_deliveries(now, now + Duration::minutes(5), 7)
+                .unwrap();
+            if batch.is_empty() {
+                return mine;
+            }
+            mine.extend(batch.iter().map(|d| d.id.0));
+        }
     });
+    let claimed: Vec<i64> = claims.into_iter().flatten().collect();
     let unique: std::collections::HashSet<i64> = claimed.iter().copied().collect();
     assert_eq!(claimed.len(), 200, "every delivery claimed");
     assert_eq!(unique.len(), 200, "none claimed twice");
