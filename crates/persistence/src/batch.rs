@@ -45,9 +45,7 @@ use crate::audit::NewAuditRow;
 use crate::database::{Database, Pools};
 use crate::error::StoreError;
 use crate::faults::{FaultPoint, Faults, Interruptible};
-use crate::idempotency::record;
-use crate::queries::Queries;
-use crate::schema::idempotency_keys;
+use crate::idempotency::{answer_text, BatchKeys};
 
 /// One result per request of a batch.
 type Outcomes = Vec<Result<Recorded<Assignment>, StoreError>>;
@@ -65,49 +63,10 @@ fn key_of(claim: &IdempotencyClaim) -> (String, String) {
     (claim.scope.clone(), claim.key.as_str().to_owned())
 }
 
-/// Changing a fresh key's row when its first request found nobody.
-trait KeyRows {
-    /// The row now belongs to `claim` (a twin with another fingerprint retries the key).
-    fn reclaim_key(&mut self, claim: &IdempotencyClaim) -> Result<(), StoreError>;
-    /// Removes the claim of a key nobody was assigned under (what a rollback would do).
-    fn release_key(&mut self, claim: &IdempotencyClaim) -> Result<(), StoreError>;
-}
-
-macro_rules! impl_key_rows {
-    ($($conn:ty),+) => {$(
-        impl KeyRows for $conn {
-            fn reclaim_key(&mut self, claim: &IdempotencyClaim) -> Result<(), StoreError> {
-                use idempotency_keys::dsl as k;
-                diesel::update(
-                    k::idempotency_keys
-                        .filter(k::scope.eq(&claim.scope))
-                        .filter(k::chave.eq(claim.key.as_str())),
-                )
-                .set(k::fingerprint.eq(&claim.fingerprint))
-                .execute(self)?;
-                Ok(())
-            }
-
-            fn release_key(&mut self, claim: &IdempotencyClaim) -> Result<(), StoreError> {
-                use idempotency_keys::dsl as k;
-                diesel::delete(
-                    k::idempotency_keys
-                        .filter(k::scope.eq(&claim.scope))
-                        .filter(k::chave.eq(claim.key.as_str())),
-                )
-                .execute(self)?;
-                Ok(())
-            }
-        }
-    )+};
-}
-
-impl_key_rows!(PgConnection, SqliteConnection);
-
 /// The steps of a batch that do not depend on the backend, inside the caller's transaction.
 /// `assign` runs one round (request indexes in batch order) and returns one result per index;
 /// its `Err` fails the whole batch. So does this function's.
-fn run_batch<C: Queries + KeyRows + Interruptible>(
+fn run_batch<C: BatchKeys + Interruptible>(
     conn: &mut C,
     requests: &[AssignmentRequest],
     faults: &Faults,
@@ -122,9 +81,11 @@ fn run_batch<C: Queries + KeyRows + Interruptible>(
             by_key.entry(key_of(claim)).or_insert((claim, request.now));
         }
     }
+    let to_claim: Vec<(&IdempotencyClaim, _)> = by_key.values().copied().collect();
+    let stored_answers = conn.claim_keys(&to_claim)?;
     let mut fresh: BTreeMap<(String, String), FreshKey> = BTreeMap::new();
-    for (key, (claim, now)) in by_key {
-        match conn.claim_key(claim, now)? {
+    for ((key, (claim, _)), stored) in by_key.into_iter().zip(stored_answers) {
+        match stored {
             None => {
                 fresh.insert(
                     key,
@@ -156,6 +117,8 @@ fn run_batch<C: Queries + KeyRows + Interruptible>(
     }
     faults.check(FaultPoint::AfterClaim, conn)?;
 
+    // Answers stored under their keys, all at once after the last round.
+    let mut answers: Vec<(&IdempotencyClaim, String)> = Vec::new();
     // Rounds in batch order: a round ends before a request whose key an earlier request of the
     // same round claimed (its outcome decides whether this one replays or tries again).
     let mut next = 0;
@@ -200,7 +163,7 @@ fn run_batch<C: Queries + KeyRows + Interruptible>(
         let outcomes = assign(conn, &round)?;
         for (index, outcome) in round.into_iter().zip(outcomes) {
             if let (Some(claim), Ok(assignment)) = (&requests[index].claim, &outcome) {
-                record(conn, Some(claim), assignment)?;
+                answers.push((claim, answer_text(assignment)?));
                 if let Some(state) = fresh.get_mut(&key_of(claim)) {
                     state.answer = Some((claim.fingerprint.clone(), assignment.clone()));
                 }
@@ -208,10 +171,14 @@ fn run_batch<C: Queries + KeyRows + Interruptible>(
             results[index] = Some(outcome.map(Recorded::fresh));
         }
     }
+    conn.record_answers(&answers)?;
     faults.check(FaultPoint::AfterWrite, conn)?;
-    for state in fresh.values().filter(|state| state.answer.is_none()) {
-        conn.release_key(&state.claim)?;
-    }
+    let unused: Vec<&IdempotencyClaim> = fresh
+        .values()
+        .filter(|state| state.answer.is_none())
+        .map(|state| &state.claim)
+        .collect();
+    conn.release_keys(&unused)?;
     faults.check(FaultPoint::BeforeCommit, conn)?;
     Ok(results
         .into_iter()
