@@ -5,7 +5,7 @@
 //! (arrival order):
 //!
 //! 1. Idempotency keys first, every distinct key of the batch claimed in sorted order before the
-//!    counter is touched. The lock order stays key → counter → consultant for the whole batch,
+//!    counter is touched (PostgreSQL: all in one statement, `BatchKeys` in `idempotency.rs`). The lock order stays key → counter → consultant for the whole batch,
 //!    and two batches (of two replicas) claiming overlapping keys take them in the same order:
 //!    no deadlock. A key answered before (another batch, another replica) is replayed, or
 //!    refused when the request differs; a concurrent twin's uncommitted claim makes this batch
@@ -13,11 +13,12 @@
 //! 2. Rounds of assignments, in batch order: a round ends before a request whose key an earlier
 //!    request of the round holds (usually the whole batch is one round). PostgreSQL runs a
 //!    round in one statement,
-//!    `consultores_atribuir_lote` (migration `2026-10-15-000000_atribuir_lote`), which calls
-//!    the one-assignment function per request in a subtransaction: nobody available undoes that
-//!    request alone (its number is not consumed) and the batch goes on. SQLite runs each request
-//!    in a savepoint. Each answer is stored under its key; the key's later twins in the batch
-//!    replay it (or are refused, for another request). A key whose request found nobody is tried
+//!    `consultores_atribuir_lote` (migration `2026-10-15-000000_atribuir_lote`, redefined by
+//!    `2026-11-01-000000_atribuir_mais_barato`), which locks the counter row and runs the
+//!    one-assignment step per request: a request with nobody available takes no number and
+//!    writes nothing, and the batch goes on. SQLite runs each request in a savepoint. Every
+//!    answer is stored under its key after the last round (PostgreSQL: one statement); the
+//!    key's later twins in the batch replay it (or are refused, for another request). A key whose request found nobody is tried
 //!    again by its next twin; a key nobody was assigned under is released at the end, as the
 //!    rollback of a lone request would have.
 //! 3. COMMIT: every assignment of the batch, its audit entry and outbox items become visible

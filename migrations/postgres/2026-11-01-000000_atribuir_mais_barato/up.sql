@@ -295,6 +295,9 @@ LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     -- The lock the counter's UPDATE takes (it changes no key column).
     PERFORM 1 FROM controle_protocolo WHERE id = 1 FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'the protocol counter row (controle_protocolo id = 1) is missing';
+    END IF;
     RETURN QUERY
     SELECT * FROM consultores_atribuir_passo(p_idiomas, p_agora, p_fuso_padrao, p_chave_id,
                                              p_chave_descricao, p_request_id, p_acao,
@@ -336,6 +339,9 @@ CREATE OR REPLACE FUNCTION consultores_atribuir_lote(
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     PERFORM 1 FROM controle_protocolo WHERE id = 1 FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'the protocol counter row (controle_protocolo id = 1) is missing';
+    END IF;
     FOR i IN 1 .. coalesce(array_length(p_agora, 1), 0) LOOP
         RETURN QUERY
         SELECT i, a.*
