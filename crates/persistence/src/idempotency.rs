@@ -81,7 +81,10 @@ pub(crate) trait BatchKeys: Queries {
     }
 
     /// Stores each answer (serde_json text) under its claimed key.
-    fn record_answers(&mut self, answers: &[(&IdempotencyClaim, String)]) -> Result<(), StoreError> {
+    fn record_answers(
+        &mut self,
+        answers: &[(&IdempotencyClaim, String)],
+    ) -> Result<(), StoreError> {
         answers
             .iter()
             .try_for_each(|(claim, answer)| self.record_answer(claim, answer))
@@ -207,9 +210,15 @@ impl BatchKeys for PgConnection {
         let claimed: HashSet<(String, String)> = diesel::sql_query(CLAIM_KEYS)
             .bind::<Array<Text>, _>(&scopes)
             .bind::<Array<Text>, _>(&chaves)
-            .bind::<Array<Text>, _>(keys.iter().map(|(c, _)| c.fingerprint.as_str()).collect::<Vec<_>>())
+            .bind::<Array<Text>, _>(
+                keys.iter()
+                    .map(|(c, _)| c.fingerprint.as_str())
+                    .collect::<Vec<_>>(),
+            )
             .bind::<Array<Timestamptz>, _>(keys.iter().map(|(_, now)| *now).collect::<Vec<_>>())
-            .bind::<Array<Timestamptz>, _>(keys.iter().map(|(c, _)| c.expires_at).collect::<Vec<_>>())
+            .bind::<Array<Timestamptz>, _>(
+                keys.iter().map(|(c, _)| c.expires_at).collect::<Vec<_>>(),
+            )
             .load::<KeyRow>(self)?
             .into_iter()
             .map(|row| (row.scope, row.chave))
@@ -254,7 +263,10 @@ impl BatchKeys for PgConnection {
             .collect()
     }
 
-    fn record_answers(&mut self, answers: &[(&IdempotencyClaim, String)]) -> Result<(), StoreError> {
+    fn record_answers(
+        &mut self,
+        answers: &[(&IdempotencyClaim, String)],
+    ) -> Result<(), StoreError> {
         if answers.is_empty() {
             return Ok(());
         }
@@ -262,7 +274,12 @@ impl BatchKeys for PgConnection {
         diesel::sql_query(RECORD_ANSWERS)
             .bind::<Array<Text>, _>(scopes)
             .bind::<Array<Text>, _>(chaves)
-            .bind::<Array<Text>, _>(answers.iter().map(|(_, answer)| answer.as_str()).collect::<Vec<_>>())
+            .bind::<Array<Text>, _>(
+                answers
+                    .iter()
+                    .map(|(_, answer)| answer.as_str())
+                    .collect::<Vec<_>>(),
+            )
             .execute(self)?;
         Ok(())
     }

@@ -3,11 +3,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use chrono::{DateTime, Duration, Utc};
 use consultores_domain::{
     Assignment, AssignmentPort, AssignmentRequest, AuditAction, AuditFilter, AuditLog,
     AuditPageRequest, ConsultantRepository, DomainError, Recorded,
 };
-use chrono::{DateTime, Duration, Utc};
 use consultores_persistence::testing::{now_micros, TestDatabase};
 
 use crate::common::{actor, claim, consultant, count, counter, language};
@@ -309,7 +309,10 @@ fn a_batch_of_keys_answered_before_expired_and_twinned_gives_what_one_after_anot
     assert_eq!(written(test), written(&sequential));
     let replayed = |i: usize| batched[i].ends_with("replayed=true");
     let fresh = |i: usize| batched[i].ends_with("replayed=false");
-    assert!(replayed(0) && replayed(4) && replayed(5) && replayed(10), "{batched:?}");
+    assert!(
+        replayed(0) && replayed(4) && replayed(5) && replayed(10),
+        "{batched:?}"
+    );
     assert!(fresh(2) && fresh(3) && fresh(7) && fresh(9), "{batched:?}");
     for refused in [1, 11, 13] {
         assert_eq!(batched[refused], "422 key reused", "{batched:?}");
@@ -373,7 +376,11 @@ fn concurrent_batches_claiming_overlapping_keys_never_deadlock_nor_assign_twice(
     }
     numbers.sort_unstable();
     let fresh = numbers.len() as u64;
-    assert_eq!(numbers, (1..=fresh).collect::<Vec<_>>(), "unique and gapless");
+    assert_eq!(
+        numbers,
+        (1..=fresh).collect::<Vec<_>>(),
+        "unique and gapless"
+    );
     // One assignment per distinct key and per request without one.
     assert_eq!(fresh, per_key.len() as u64 + 16);
     for (key, answers) in &per_key {
