@@ -92,11 +92,46 @@ fn written(test: &TestDatabase) -> (i64, i64, i64, Vec<String>) {
     )
 }
 
-fn a_batch_gives_what_the_same_calls_one_after_another_give(test: &TestDatabase) {
-    let sequential = match test.backend() {
+/// A fresh database on `test`'s backend, to run the same calls one after another.
+fn another_like(test: &TestDatabase) -> TestDatabase {
+    match test.backend() {
         consultores_persistence::Backend::Postgres => TestDatabase::postgres_with(settings()),
         consultores_persistence::Backend::Sqlite => TestDatabase::sqlite_with(settings()),
-    };
+    }
+}
+
+/// Runs `batch` as one batch on `test` and its calls one after another on `sequential`, and
+/// checks that callers see and the databases hold the same; returns what callers saw.
+fn same_as_one_after_another(
+    test: &TestDatabase,
+    sequential: &TestDatabase,
+    batch: Vec<AssignmentRequest>,
+) -> Vec<String> {
+    let one_by_one: Vec<String> = batch
+        .iter()
+        .map(|r| {
+            seen(&sequential.database().assign_first(
+                &r.languages,
+                r.now,
+                r.claim.clone(),
+                &r.actor,
+                None,
+            ))
+        })
+        .collect();
+    let batched: Vec<String> = test
+        .database()
+        .assign_batch(batch)
+        .iter()
+        .map(seen)
+        .collect();
+    assert_eq!(batched, one_by_one);
+    assert_eq!(written(test), written(sequential));
+    batched
+}
+
+fn a_batch_gives_what_the_same_calls_one_after_another_give(test: &TestDatabase) {
+    let sequential = another_like(test);
     staff(test);
     staff(&sequential);
     // A key answered before the batch (replayed inside it), and one refused for another request.
@@ -127,26 +162,7 @@ fn a_batch_gives_what_the_same_calls_one_after_another_give(test: &TestDatabase)
         request(&["de"], Some(("k3", "GET de"))),
         request(&["pt"], None),
     ];
-    let one_by_one: Vec<String> = batch
-        .iter()
-        .map(|r| {
-            seen(&sequential.database().assign_first(
-                &r.languages,
-                r.now,
-                r.claim.clone(),
-                &r.actor,
-                None,
-            ))
-        })
-        .collect();
-    let batched: Vec<String> = test
-        .database()
-        .assign_batch(batch)
-        .iter()
-        .map(seen)
-        .collect();
-    assert_eq!(batched, one_by_one);
-    assert_eq!(written(test), written(&sequential));
+    let batched = same_as_one_after_another(test, &sequential, batch);
     assert!(batched[1].starts_with("404 de"), "{batched:?}");
     assert!(batched[4].ends_with("replayed=true"), "{batched:?}");
     assert_eq!(batched[5], "422 key reused");
@@ -199,13 +215,7 @@ fn many_threads_mixing_languages_nobody_and_keys_keep_every_guarantee(test: &Tes
             (_, Err(error)) => panic!("{error}"),
         }
     }
-    numbers.sort_unstable();
-    let fresh = numbers.len() as u64;
-    assert_eq!(
-        numbers,
-        (1..=fresh).collect::<Vec<_>>(),
-        "unique and gapless"
-    );
+    let fresh = assert_unique_and_gapless(numbers);
     // 48 plain + one fresh per shared key.
     assert_eq!(fresh, 48 + per_key.len() as u64);
     let (least, most) = (
@@ -244,6 +254,18 @@ fn many_threads_mixing_languages_nobody_and_keys_keep_every_guarantee(test: &Tes
     );
 }
 
+/// Checks that the protocol numbers handed out are 1..=n in some order; returns n.
+fn assert_unique_and_gapless(mut numbers: Vec<u64>) -> u64 {
+    numbers.sort_unstable();
+    let fresh = numbers.len() as u64;
+    assert_eq!(
+        numbers,
+        (1..=fresh).collect::<Vec<_>>(),
+        "unique and gapless"
+    );
+    fresh
+}
+
 /// Assigns under `key` on `test` at `now` (answering the key before a batch).
 fn answered_before(test: &TestDatabase, key: &str, fingerprint: &str, now: DateTime<Utc>) {
     test.database()
@@ -260,10 +282,7 @@ fn answered_before(test: &TestDatabase, key: &str, fingerprint: &str, now: DateT
 fn a_batch_of_keys_answered_before_expired_and_twinned_gives_what_one_after_another_gives(
     test: &TestDatabase,
 ) {
-    let sequential = match test.backend() {
-        consultores_persistence::Backend::Postgres => TestDatabase::postgres_with(settings()),
-        consultores_persistence::Backend::Sqlite => TestDatabase::sqlite_with(settings()),
-    };
+    let sequential = another_like(test);
     for db in [test, &sequential] {
         staff(db);
         answered_before(db, "r1", "GET pt", now_micros());
@@ -271,42 +290,27 @@ fn a_batch_of_keys_answered_before_expired_and_twinned_gives_what_one_after_anot
         // Answered long ago: its record's time is up, so the key is claimed afresh.
         answered_before(db, "velha", "GET en", now_micros() - Duration::days(3));
     }
-    let batch = vec![
-        request(&["pt"], Some(("r2", "GET pt"))),
-        request(&["pt"], Some(("r1", "GET en"))),
-        request(&["pt"], Some(("velha", "GET pt"))),
-        request(&["pt"], Some(("n1", "GET pt"))),
-        request(&["pt"], Some(("n1", "GET pt"))),
-        request(&["pt"], Some(("r1", "GET pt"))),
-        request(&["de"], Some(("n2", "GET de"))),
-        request(&["pt"], Some(("n2", "GET pt"))),
-        request(&["pt"], None),
-        request(&["en"], Some(("n3", "GET en"))),
-        request(&["pt"], Some(("r2", "GET pt"))),
-        request(&["pt"], Some(("velha", "GET en"))),
-        request(&["de"], Some(("n4", "GET de"))),
-        request(&["pt"], Some(("n3", "GET pt"))),
-    ];
-    let one_by_one: Vec<String> = batch
-        .iter()
-        .map(|r| {
-            seen(&sequential.database().assign_first(
-                &r.languages,
-                r.now,
-                r.claim.clone(),
-                &r.actor,
-                None,
-            ))
-        })
-        .collect();
-    let batched: Vec<String> = test
-        .database()
-        .assign_batch(batch)
-        .iter()
-        .map(seen)
-        .collect();
-    assert_eq!(batched, one_by_one);
-    assert_eq!(written(test), written(&sequential));
+    // (language, key, fingerprint)
+    let batch: Vec<AssignmentRequest> = [
+        ("pt", Some("r2"), "GET pt"),
+        ("pt", Some("r1"), "GET en"),
+        ("pt", Some("velha"), "GET pt"),
+        ("pt", Some("n1"), "GET pt"),
+        ("pt", Some("n1"), "GET pt"),
+        ("pt", Some("r1"), "GET pt"),
+        ("de", Some("n2"), "GET de"),
+        ("pt", Some("n2"), "GET pt"),
+        ("pt", None, ""),
+        ("en", Some("n3"), "GET en"),
+        ("pt", Some("r2"), "GET pt"),
+        ("pt", Some("velha"), "GET en"),
+        ("de", Some("n4"), "GET de"),
+        ("pt", Some("n3"), "GET pt"),
+    ]
+    .into_iter()
+    .map(|(code, key, fingerprint)| request(&[code], key.map(|key| (key, fingerprint))))
+    .collect();
+    let batched = same_as_one_after_another(test, &sequential, batch);
     let replayed = |i: usize| batched[i].ends_with("replayed=true");
     let fresh = |i: usize| batched[i].ends_with("replayed=false");
     assert!(
@@ -374,13 +378,7 @@ fn concurrent_batches_claiming_overlapping_keys_never_deadlock_nor_assign_twice(
             per_key.entry(key).or_default().push(done.value);
         }
     }
-    numbers.sort_unstable();
-    let fresh = numbers.len() as u64;
-    assert_eq!(
-        numbers,
-        (1..=fresh).collect::<Vec<_>>(),
-        "unique and gapless"
-    );
+    let fresh = assert_unique_and_gapless(numbers);
     // One assignment per distinct key and per request without one.
     assert_eq!(fresh, per_key.len() as u64 + 16);
     for (key, answers) in &per_key {
