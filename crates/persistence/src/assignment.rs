@@ -13,16 +13,20 @@
 //! So the counter row lock IS the global serialisation point, and everything else is built
 //! around it, in one READ COMMITTED transaction:
 //!
-//! 1. (with an `Idempotency-Key`) claim the key: `INSERT … ON CONFLICT DO NOTHING`. A concurrent
-//!    twin waits here, on the key, before it touches the counter.
+//! 1. (with an `Idempotency-Key`) claim the key: `INSERT … ON CONFLICT` (a batch's keys in one
+//!    statement, `idempotency.rs`). A concurrent twin waits here, on the key, before it touches
+//!    the counter.
 //! 2. ONE round trip, the function `consultores_atribuir` ([`ASSIGN`]; migration
 //!    `2026-07-01-000003_atribuir`: the routing rules, alternative languages, the waiting queue
-//!    and outbound webhooks; its head lookup redefined in `2026-10-01-000000_fila_por_idioma`),
-//!    which runs its statements on plans it caches per session:
-//!    - `UPDATE controle_protocolo SET ultimo_numero = ultimo_numero + 1 … RETURNING`: takes
-//!      the counter row lock. Every assignment and every protocol creation takes it, and takes
+//!    and outbound webhooks; its head lookup redefined in `2026-10-01-000000_fila_por_idioma`,
+//!    its step split out in `2026-11-01-000000_atribuir_mais_barato`), which runs its
+//!    statements on plans it caches per session:
+//!    - `SELECT … FROM controle_protocolo … FOR NO KEY UPDATE`: takes the counter row lock
+//!      (once per batch). Every assignment and every protocol creation takes it, and takes
 //!      it before any consultant row lock, so the lock order is always key → counter →
-//!      consultant: no deadlock is possible.
+//!      consultant: no deadlock is possible. The number itself
+//!      (`UPDATE controle_protocolo SET ultimo_numero = ultimo_numero + 1 … RETURNING`) is taken
+//!      once the head is found, so a request with nobody eligible takes none.
 //!    - Availability that changed since the last assignment is applied first (consultants whose
 //!      `proxima_mudanca` is due: a shift start, local midnight, or marked by a write path; two
 //!      probes of partial indexes, usually empty): they enter or leave the per-language queue
@@ -64,8 +68,8 @@
 //! trip): that bounds the throughput of the whole rotation, across all replicas. The
 //! function exists for that bound: as two statements sent from here, the lock was also held for
 //! a round trip and for planning the CTE statement, which took longer than running it
-//! (bench/RESULTS.md). Nobody eligible: the function raises, which undoes its counter update, so
-//! the number taken is not consumed (gapless).
+//! (bench/RESULTS.md). Nobody eligible: no number is taken (gapless) and the function raises
+//! (in a batch, the item has no row).
 //!
 //! # SQLite
 //!
@@ -81,8 +85,8 @@
 //! Recorded on the consultant chosen (`entidade = 'consultor'`, so a consultant's assignments are
 //! one index range), at the stamp, with `ultimo_atendimento` before and after and the protocol
 //! opened (`protocolo_id`, `numero_protocolo`, `idioma`, whose `antes` is null). Both backends
-//! write the same fields; PostgreSQL builds the JSON in SQL (`jsonb`'s text form), SQLite with
-//! serde.
+//! write the same fields; PostgreSQL writes the JSON text in SQL (as `jsonb` prints it), SQLite
+//! with serde.
 
 use chrono::{DateTime, Utc};
 use consultores_domain::routing::next_queue_key;
@@ -114,8 +118,8 @@ pub(crate) use rows::AssignedWithCrmRow;
 const NOBODY_AVAILABLE: &str = "NOBODY_AVAILABLE";
 
 /// The whole assignment on PostgreSQL, one round trip: the function `consultores_atribuir`
-/// (migration `2026-07-01-000003_atribuir`, head lookup `2026-10-01-000000_fila_por_idioma`)
-/// takes the counter row, then picks the head
+/// (migration `2026-07-01-000003_atribuir`, head lookup `2026-10-01-000000_fila_por_idioma`,
+/// step `2026-11-01-000000_atribuir_mais_barato`) locks the counter row, then picks the head
 /// for the first language with anyone eligible under the routing rules, stamps it, moves its
 /// queue key and daily counter, and opens the protocol with its audit entry and, with a CRM
 /// target, the outbox items, on plans it caches per session. `$1` the languages in order, `$2`
@@ -123,7 +127,7 @@ const NOBODY_AVAILABLE: &str = "NOBODY_AVAILABLE";
 /// request id, action, entity), `$9`–`$11` the CRM target kind, its id and the note template
 /// ([`consultores_domain::ASSIGNMENT_NOTE_TEMPLATE`], filled in the order of
 /// [`consultores_domain::assignment_note`]), all NULL without a target, `$12` the origin
-/// ([`Origin`]). Nobody eligible raises [`NOBODY_AVAILABLE`], which undoes the counter update.
+/// ([`Origin`]). Nobody eligible raises [`NOBODY_AVAILABLE`], no number taken.
 pub(crate) const ASSIGN: &str =
     "SELECT * FROM consultores_atribuir($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 

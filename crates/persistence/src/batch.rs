@@ -5,7 +5,7 @@
 //! (arrival order):
 //!
 //! 1. Idempotency keys first, every distinct key of the batch claimed in sorted order before the
-//!    counter is touched. The lock order stays key → counter → consultant for the whole batch,
+//!    counter is touched (PostgreSQL: all in one statement, `BatchKeys` in `idempotency.rs`). The lock order stays key → counter → consultant for the whole batch,
 //!    and two batches (of two replicas) claiming overlapping keys take them in the same order:
 //!    no deadlock. A key answered before (another batch, another replica) is replayed, or
 //!    refused when the request differs; a concurrent twin's uncommitted claim makes this batch
@@ -13,11 +13,12 @@
 //! 2. Rounds of assignments, in batch order: a round ends before a request whose key an earlier
 //!    request of the round holds (usually the whole batch is one round). PostgreSQL runs a
 //!    round in one statement,
-//!    `consultores_atribuir_lote` (migration `2026-10-15-000000_atribuir_lote`), which calls
-//!    the one-assignment function per request in a subtransaction: nobody available undoes that
-//!    request alone (its number is not consumed) and the batch goes on. SQLite runs each request
-//!    in a savepoint. Each answer is stored under its key; the key's later twins in the batch
-//!    replay it (or are refused, for another request). A key whose request found nobody is tried
+//!    `consultores_atribuir_lote` (migration `2026-10-15-000000_atribuir_lote`, redefined by
+//!    `2026-11-01-000000_atribuir_mais_barato`), which locks the counter row and runs the
+//!    one-assignment step per request: a request with nobody available takes no number and
+//!    writes nothing, and the batch goes on. SQLite runs each request in a savepoint. Every
+//!    answer is stored under its key after the last round (PostgreSQL: one statement); the
+//!    key's later twins in the batch replay it (or are refused, for another request). A key whose request found nobody is tried
 //!    again by its next twin; a key nobody was assigned under is released at the end, as the
 //!    rollback of a lone request would have.
 //! 3. COMMIT: every assignment of the batch, its audit entry and outbox items become visible
@@ -45,9 +46,7 @@ use crate::audit::NewAuditRow;
 use crate::database::{Database, Pools};
 use crate::error::StoreError;
 use crate::faults::{FaultPoint, Faults, Interruptible};
-use crate::idempotency::record;
-use crate::queries::Queries;
-use crate::schema::idempotency_keys;
+use crate::idempotency::{answer_text, BatchKeys};
 
 /// One result per request of a batch.
 type Outcomes = Vec<Result<Recorded<Assignment>, StoreError>>;
@@ -65,49 +64,10 @@ fn key_of(claim: &IdempotencyClaim) -> (String, String) {
     (claim.scope.clone(), claim.key.as_str().to_owned())
 }
 
-/// Changing a fresh key's row when its first request found nobody.
-trait KeyRows {
-    /// The row now belongs to `claim` (a twin with another fingerprint retries the key).
-    fn reclaim_key(&mut self, claim: &IdempotencyClaim) -> Result<(), StoreError>;
-    /// Removes the claim of a key nobody was assigned under (what a rollback would do).
-    fn release_key(&mut self, claim: &IdempotencyClaim) -> Result<(), StoreError>;
-}
-
-macro_rules! impl_key_rows {
-    ($($conn:ty),+) => {$(
-        impl KeyRows for $conn {
-            fn reclaim_key(&mut self, claim: &IdempotencyClaim) -> Result<(), StoreError> {
-                use idempotency_keys::dsl as k;
-                diesel::update(
-                    k::idempotency_keys
-                        .filter(k::scope.eq(&claim.scope))
-                        .filter(k::chave.eq(claim.key.as_str())),
-                )
-                .set(k::fingerprint.eq(&claim.fingerprint))
-                .execute(self)?;
-                Ok(())
-            }
-
-            fn release_key(&mut self, claim: &IdempotencyClaim) -> Result<(), StoreError> {
-                use idempotency_keys::dsl as k;
-                diesel::delete(
-                    k::idempotency_keys
-                        .filter(k::scope.eq(&claim.scope))
-                        .filter(k::chave.eq(claim.key.as_str())),
-                )
-                .execute(self)?;
-                Ok(())
-            }
-        }
-    )+};
-}
-
-impl_key_rows!(PgConnection, SqliteConnection);
-
 /// The steps of a batch that do not depend on the backend, inside the caller's transaction.
 /// `assign` runs one round (request indexes in batch order) and returns one result per index;
 /// its `Err` fails the whole batch. So does this function's.
-fn run_batch<C: Queries + KeyRows + Interruptible>(
+fn run_batch<C: BatchKeys + Interruptible>(
     conn: &mut C,
     requests: &[AssignmentRequest],
     faults: &Faults,
@@ -122,9 +82,11 @@ fn run_batch<C: Queries + KeyRows + Interruptible>(
             by_key.entry(key_of(claim)).or_insert((claim, request.now));
         }
     }
+    let to_claim: Vec<(&IdempotencyClaim, _)> = by_key.values().copied().collect();
+    let stored_answers = conn.claim_keys(&to_claim)?;
     let mut fresh: BTreeMap<(String, String), FreshKey> = BTreeMap::new();
-    for (key, (claim, now)) in by_key {
-        match conn.claim_key(claim, now)? {
+    for ((key, (claim, _)), stored) in by_key.into_iter().zip(stored_answers) {
+        match stored {
             None => {
                 fresh.insert(
                     key,
@@ -156,6 +118,8 @@ fn run_batch<C: Queries + KeyRows + Interruptible>(
     }
     faults.check(FaultPoint::AfterClaim, conn)?;
 
+    // Answers stored under their keys, all at once after the last round.
+    let mut answers: Vec<(&IdempotencyClaim, String)> = Vec::new();
     // Rounds in batch order: a round ends before a request whose key an earlier request of the
     // same round claimed (its outcome decides whether this one replays or tries again).
     let mut next = 0;
@@ -200,7 +164,7 @@ fn run_batch<C: Queries + KeyRows + Interruptible>(
         let outcomes = assign(conn, &round)?;
         for (index, outcome) in round.into_iter().zip(outcomes) {
             if let (Some(claim), Ok(assignment)) = (&requests[index].claim, &outcome) {
-                record(conn, Some(claim), assignment)?;
+                answers.push((claim, answer_text(assignment)?));
                 if let Some(state) = fresh.get_mut(&key_of(claim)) {
                     state.answer = Some((claim.fingerprint.clone(), assignment.clone()));
                 }
@@ -208,10 +172,14 @@ fn run_batch<C: Queries + KeyRows + Interruptible>(
             results[index] = Some(outcome.map(Recorded::fresh));
         }
     }
+    conn.record_answers(&answers)?;
     faults.check(FaultPoint::AfterWrite, conn)?;
-    for state in fresh.values().filter(|state| state.answer.is_none()) {
-        conn.release_key(&state.claim)?;
-    }
+    let unused: Vec<&IdempotencyClaim> = fresh
+        .values()
+        .filter(|state| state.answer.is_none())
+        .map(|state| &state.claim)
+        .collect();
+    conn.release_keys(&unused)?;
     faults.check(FaultPoint::BeforeCommit, conn)?;
     Ok(results
         .into_iter()

@@ -6,9 +6,9 @@ use crate::error::DomainError;
 use crate::idempotency::Recorded;
 use crate::ports::{AssignmentPort, AssignmentRequest};
 
-/// Most assignments run together in one batch. PostgreSQL runs each in a subtransaction, and
-/// a transaction with more than 64 of them overflows the snapshot's cache of subtransaction
-/// ids, which slows every other session's snapshots.
+/// Most assignments run together in one batch: a bound on what one caller can wait behind
+/// (a batch holds the counter row until its COMMIT) and on a batch's arrays and answers. SQLite
+/// runs each request of a batch in a savepoint, and 64 keeps that nesting small.
 pub const MAX_ASSIGNMENT_BATCH: usize = 64;
 
 type Outcome = Result<Recorded<Assignment>, DomainError>;

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use chrono::{DateTime, Duration, Utc};
 use consultores_domain::{Assignment, AssignmentPort, AssignmentRequest, DomainError, Recorded};
 use consultores_persistence::testing::{now_micros, TestDatabase};
 
@@ -15,6 +16,8 @@ use crate::concurrency::burst;
 on_both_backends_with_big_pools!(
     a_batch_gives_what_the_same_calls_one_after_another_give,
     many_threads_mixing_languages_nobody_and_keys_keep_every_guarantee,
+    a_batch_of_keys_answered_before_expired_and_twinned_gives_what_one_after_another_gives,
+    concurrent_batches_claiming_overlapping_keys_never_deadlock_nor_assign_twice,
 );
 
 /// Four `pt` speakers and one `en` speaker; nobody speaks `de`.
@@ -75,11 +78,46 @@ fn written(test: &TestDatabase) -> (i64, i64, i64, Vec<String>) {
     )
 }
 
-fn a_batch_gives_what_the_same_calls_one_after_another_give(test: &TestDatabase) {
-    let sequential = match test.backend() {
+/// A fresh database on `test`'s backend, to run the same calls one after another.
+fn another_like(test: &TestDatabase) -> TestDatabase {
+    match test.backend() {
         consultores_persistence::Backend::Postgres => TestDatabase::postgres_with(big_pool()),
         consultores_persistence::Backend::Sqlite => TestDatabase::sqlite_with(big_pool()),
-    };
+    }
+}
+
+/// Runs `batch` as one batch on `test` and its calls one after another on `sequential`, and
+/// checks that callers see and the databases hold the same; returns what callers saw.
+fn same_as_one_after_another(
+    test: &TestDatabase,
+    sequential: &TestDatabase,
+    batch: Vec<AssignmentRequest>,
+) -> Vec<String> {
+    let one_by_one: Vec<String> = batch
+        .iter()
+        .map(|r| {
+            seen(&sequential.database().assign_first(
+                &r.languages,
+                r.now,
+                r.claim.clone(),
+                &r.actor,
+                None,
+            ))
+        })
+        .collect();
+    let batched: Vec<String> = test
+        .database()
+        .assign_batch(batch)
+        .iter()
+        .map(seen)
+        .collect();
+    assert_eq!(batched, one_by_one);
+    assert_eq!(written(test), written(sequential));
+    batched
+}
+
+fn a_batch_gives_what_the_same_calls_one_after_another_give(test: &TestDatabase) {
+    let sequential = another_like(test);
     staff(test);
     staff(&sequential);
     // A key answered before the batch (replayed inside it), and one refused for another request.
@@ -110,26 +148,7 @@ fn a_batch_gives_what_the_same_calls_one_after_another_give(test: &TestDatabase)
         request(&["de"], Some(("k3", "GET de"))),
         request(&["pt"], None),
     ];
-    let one_by_one: Vec<String> = batch
-        .iter()
-        .map(|r| {
-            seen(&sequential.database().assign_first(
-                &r.languages,
-                r.now,
-                r.claim.clone(),
-                &r.actor,
-                None,
-            ))
-        })
-        .collect();
-    let batched: Vec<String> = test
-        .database()
-        .assign_batch(batch)
-        .iter()
-        .map(seen)
-        .collect();
-    assert_eq!(batched, one_by_one);
-    assert_eq!(written(test), written(&sequential));
+    let batched = same_as_one_after_another(test, &sequential, batch);
     assert!(batched[1].starts_with("404 de"), "{batched:?}");
     assert!(batched[4].ends_with("replayed=true"), "{batched:?}");
     assert_eq!(batched[5], "422 key reused");
@@ -201,17 +220,11 @@ fn many_threads_mixing_languages_nobody_and_keys_keep_every_guarantee(test: &Tes
         (i, outcome)
     });
     let Tally {
-        mut numbers,
+        numbers,
         per_consultant,
         per_key,
     } = tally(results);
-    numbers.sort_unstable();
-    let fresh = numbers.len() as u64;
-    assert_eq!(
-        numbers,
-        (1..=fresh).collect::<Vec<_>>(),
-        "unique and gapless"
-    );
+    let fresh = assert_unique_and_gapless(numbers);
     // 48 plain + one fresh per shared key.
     assert_eq!(fresh, 48 + per_key.len() as u64);
     let (least, most) = (
@@ -239,4 +252,138 @@ fn many_threads_mixing_languages_nobody_and_keys_keep_every_guarantee(test: &Tes
         "{:?}: 96 mixed calls in {elapsed:?}, {fresh} assignments",
         test.backend()
     );
+}
+
+/// Checks that the protocol numbers handed out are 1..=n in some order; returns n.
+fn assert_unique_and_gapless(mut numbers: Vec<u64>) -> u64 {
+    numbers.sort_unstable();
+    let fresh = numbers.len() as u64;
+    assert_eq!(
+        numbers,
+        (1..=fresh).collect::<Vec<_>>(),
+        "unique and gapless"
+    );
+    fresh
+}
+
+/// Assigns under `key` on `test` at `now` (answering the key before a batch).
+fn answered_before(test: &TestDatabase, key: &str, fingerprint: &str, now: DateTime<Utc>) {
+    test.database()
+        .assign_next(
+            &language("pt"),
+            now,
+            Some(claim(key, fingerprint, now)),
+            &actor(),
+            None,
+        )
+        .unwrap();
+}
+
+fn a_batch_of_keys_answered_before_expired_and_twinned_gives_what_one_after_another_gives(
+    test: &TestDatabase,
+) {
+    let sequential = another_like(test);
+    for db in [test, &sequential] {
+        staff(db);
+        answered_before(db, "r1", "GET pt", now_micros());
+        answered_before(db, "r2", "GET pt", now_micros());
+        // Answered long ago: its record's time is up, so the key is claimed afresh.
+        answered_before(db, "velha", "GET en", now_micros() - Duration::days(3));
+    }
+    // (language, key, fingerprint)
+    let batch: Vec<AssignmentRequest> = [
+        ("pt", Some("r2"), "GET pt"),
+        ("pt", Some("r1"), "GET en"),
+        ("pt", Some("velha"), "GET pt"),
+        ("pt", Some("n1"), "GET pt"),
+        ("pt", Some("n1"), "GET pt"),
+        ("pt", Some("r1"), "GET pt"),
+        ("de", Some("n2"), "GET de"),
+        ("pt", Some("n2"), "GET pt"),
+        ("pt", None, ""),
+        ("en", Some("n3"), "GET en"),
+        ("pt", Some("r2"), "GET pt"),
+        ("pt", Some("velha"), "GET en"),
+        ("de", Some("n4"), "GET de"),
+        ("pt", Some("n3"), "GET pt"),
+    ]
+    .into_iter()
+    .map(|(code, key, fingerprint)| request(&[code], key.map(|key| (key, fingerprint))))
+    .collect();
+    let batched = same_as_one_after_another(test, &sequential, batch);
+    let replayed = |i: usize| batched[i].ends_with("replayed=true");
+    let fresh = |i: usize| batched[i].ends_with("replayed=false");
+    assert!(
+        replayed(0) && replayed(4) && replayed(5) && replayed(10),
+        "{batched:?}"
+    );
+    assert!(fresh(2) && fresh(3) && fresh(7) && fresh(9), "{batched:?}");
+    for refused in [1, 11, 13] {
+        assert_eq!(batched[refused], "422 key reused", "{batched:?}");
+    }
+    assert!(batched[6].starts_with("404 de") && batched[12].starts_with("404 de"));
+    let stored = |key: &str| {
+        test.query_strings(&format!(
+            "SELECT fingerprint || ' ' || CAST(length(resposta) > 0 AS TEXT) AS value \
+             FROM idempotency_keys WHERE chave = '{key}'"
+        ))
+    };
+    assert_eq!(stored("velha"), [format!("GET pt {}", true_text(test))]);
+    assert_eq!(stored("n2"), [format!("GET pt {}", true_text(test))]);
+    assert!(stored("n4").is_empty(), "released");
+}
+
+/// How `CAST(boolean AS TEXT)` spells true on this backend.
+fn true_text(test: &TestDatabase) -> &'static str {
+    match test.backend() {
+        consultores_persistence::Backend::Postgres => "true",
+        consultores_persistence::Backend::Sqlite => "1",
+    }
+}
+
+fn concurrent_batches_claiming_overlapping_keys_never_deadlock_nor_assign_twice(
+    test: &TestDatabase,
+) {
+    staff(test);
+    let db = test.database();
+    const KEYS: usize = 12;
+    // 8 batches at once, each of 8 requests: 6 keys out of 12, every batch in its own order
+    // (overlapping every other batch's), and 2 without a key.
+    let (results, _) = burst(8, |thread| {
+        let batch: Vec<AssignmentRequest> = (0..8)
+            .map(|j| {
+                if j % 4 == 3 {
+                    return request(&["pt"], None);
+                }
+                let key = format!("chave-{}", (thread * 5 + j * 7) % KEYS);
+                request(&["pt"], Some((&key, "GET pt")))
+            })
+            .collect();
+        let keys: Vec<Option<String>> = batch
+            .iter()
+            .map(|r| r.claim.as_ref().map(|c| c.key.as_str().to_owned()))
+            .collect();
+        keys.into_iter()
+            .zip(db.assign_batch(batch))
+            .collect::<Vec<_>>()
+    });
+    let mut numbers = Vec::new();
+    let mut per_key: HashMap<String, Vec<Assignment>> = HashMap::new();
+    for (key, outcome) in results.into_iter().flatten() {
+        let done = outcome.unwrap_or_else(|error| panic!("{key:?}: {error}"));
+        if !done.replayed {
+            numbers.push(done.value.protocol.number.counter());
+        }
+        if let Some(key) = key {
+            per_key.entry(key).or_default().push(done.value);
+        }
+    }
+    let fresh = assert_unique_and_gapless(numbers);
+    // One assignment per distinct key and per request without one.
+    assert_eq!(fresh, per_key.len() as u64 + 16);
+    for (key, answers) in &per_key {
+        assert!(answers.iter().all(|a| *a == answers[0]), "{key}");
+    }
+    assert_eq!(count(test, "idempotency_keys"), per_key.len() as i64);
+    assert_eq!(counter(test), fresh as i64);
 }
