@@ -8,13 +8,14 @@ use actix_web::{HttpRequest, HttpResponse};
 use consultores_domain::{
     availability, Availability, Consultant, ConsultantId, ConsultantName, ConsultantPatch,
     DomainError, Email, Language, LanguageList, NewConsultant, Phone, PipedriveUserId,
+    RuleSettings,
 };
 use maud::html;
 
 use crate::errors::{blocking, WebError};
 use crate::forms::{FieldErrors, Form};
 use crate::layout::{self, Section};
-use crate::rules::{self, ParsedRules, RuleValues};
+use crate::rules::{self, RuleValues};
 use crate::session::SignedIn;
 use crate::state::WebState;
 
@@ -98,7 +99,7 @@ struct Parsed {
     phone: Option<Phone>,
     languages: LanguageList,
     pipedrive_user_id: Option<PipedriveUserId>,
-    rules: ParsedRules,
+    rules: RuleSettings,
 }
 
 fn parse(values: &Values, errors: &mut FieldErrors) -> Option<Parsed> {
@@ -303,7 +304,7 @@ pub async fn create(
     new.active = values.status_ativo;
     new.in_rotation = values.status_ativo_sequencial;
     new.online = values.status_online;
-    new.rules = parsed.rules.settings();
+    new.rules = parsed.rules;
     let service = state.consultants.clone();
     let actor = who.actor();
     match blocking(move || service.register(&new, &actor)).await {

@@ -47,32 +47,6 @@ impl Default for RuleValues {
     }
 }
 
-/// The rules parsed, ready for a new consultant or a patch.
-pub struct ParsedRules {
-    pub weight: Weight,
-    pub daily_limit: Option<Limit>,
-    pub open_limit: Option<Limit>,
-    /// `None`: the service's default zone.
-    pub time_zone: Option<Zone>,
-    /// `None`: no hours (always within them).
-    pub schedule: Option<WeeklySchedule>,
-    /// `None`: no days off.
-    pub leave: Option<Vec<Leave>>,
-}
-
-impl ParsedRules {
-    pub fn settings(&self) -> RuleSettings {
-        RuleSettings {
-            weight: self.weight,
-            daily_limit: self.daily_limit,
-            open_limit: self.open_limit,
-            time_zone: self.time_zone,
-            schedule: self.schedule.clone(),
-            leave: self.leave.clone(),
-        }
-    }
-}
-
 fn hour_field(day: usize, period: usize, end: &str) -> String {
     format!("horario-{day}-{period}-{end}")
 }
@@ -156,7 +130,7 @@ impl RuleValues {
 
     /// Every rule parsed by the domain; each problem recorded under its field (a row's under
     /// the row).
-    pub fn parse(&self, errors: &mut FieldErrors) -> Option<ParsedRules> {
+    pub fn parse(&self, errors: &mut FieldErrors) -> Option<RuleSettings> {
         let weight = if self.peso.is_empty() {
             Some(Weight::ONE)
         } else {
@@ -209,7 +183,7 @@ impl RuleValues {
             }
         }
         let leave = leave_ok.then(|| (!leave.is_empty()).then_some(leave));
-        Some(ParsedRules {
+        Some(RuleSettings {
             weight: weight?,
             daily_limit: daily_limit?,
             open_limit: open_limit?,
