@@ -1,6 +1,7 @@
 //! `/api-keys`: creating, listing and revoking scoped keys (admin only).
 
 use crate::auth::Require;
+use crate::routes::doc_parts::{BodyTooLarge, InvalidId};
 use actix_web::web::Data;
 use actix_web::{delete, get, post};
 use actix_web::{HttpRequest, HttpResponse};
@@ -25,7 +26,7 @@ pub(crate) const API_KEY_ID: &str = "api_key_id";
     request_body = ApiKeyCreateRequest,
     responses(
         (status = 200, description = "The new key, with its secret.", body = ApiKeyCreatedResponse),
-        (status = 413, description = "Body over the limit.", body = DetailResponse),
+        BodyTooLarge,
         (status = 422, description = "Invalid body.", body = ValidationErrorResponse),
     )
 )]
@@ -70,7 +71,7 @@ pub async fn list(state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
             example = json!({"detail": "Chave de API revogada com sucesso"})),
         (status = 404, description = "No such active key.", body = DetailResponse,
             example = json!({"detail": "Chave de API não encontrada"})),
-        (status = 422, description = "The id is not a 64-bit integer.", body = ValidationErrorResponse),
+        InvalidId,
     )
 )]
 #[delete("/api-keys/{api_key_id}", wrap = "Require::of::<Self>()")]

@@ -2,6 +2,7 @@
 //! operations.
 
 use crate::auth::Require;
+use crate::routes::doc_parts::ConsultantIdParam;
 use actix_web::get;
 use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse};
@@ -50,7 +51,7 @@ pub async fn list(req: HttpRequest, state: Data<ApiState>) -> Result<HttpRespons
     tag = "auditoria",
     security(("api-key" = ["admin", "distribuicao", "leitura"])),
     params(
-        ("consultor_id" = i64, Path, description = "The consultant's id."),
+        ConsultantIdParam,
         ConnectionHistoryQuery,
     ),
     responses(

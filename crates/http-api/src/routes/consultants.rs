@@ -2,6 +2,9 @@
 //! consultants.
 
 use crate::auth::Require;
+use crate::routes::doc_parts::{
+    BodyTooLarge, ConsultantIdParam, ConsultantNotFound, EmailTaken, InvalidId,
+};
 use actix_web::web::Data;
 use actix_web::{delete, get, post, put};
 use actix_web::{HttpRequest, HttpResponse};
@@ -148,9 +151,8 @@ const LISTING_PAGE: usize = 256;
     request_body = ConsultantCreateRequest,
     responses(
         (status = 200, description = "The new consultant (200, as v6).", body = ConsultantResponse),
-        (status = 400, description = "Email already used by another consultant.", body = DetailResponse,
-            example = json!({"detail": "Email já cadastrado"})),
-        (status = 413, description = "Body over the limit.", body = DetailResponse),
+        EmailTaken,
+        BodyTooLarge,
         (status = 422, description = "Invalid body; with the Pipedrive integration on, also an `id_pipedrive` that Pipedrive reports missing or inactive.", body = ValidationErrorResponse),
     )
 )]
@@ -180,12 +182,11 @@ pub async fn create(
     operation_id = "obter_consultor",
     tag = "consultores",
     security(("api-key" = ["admin", "distribuicao", "leitura"])),
-    params(("consultor_id" = i64, Path, description = "The consultant's id.")),
+    params(ConsultantIdParam),
     responses(
         (status = 200, description = "The consultant.", body = ConsultantResponse),
-        (status = 404, description = "No such consultant.", body = DetailResponse,
-            example = json!({"detail": "Consultor não encontrado"})),
-        (status = 422, description = "The id is not a 64-bit integer.", body = ValidationErrorResponse),
+        ConsultantNotFound,
+        InvalidId,
     )
 )]
 #[get("/consultor/{consultor_id}", wrap = "Require::of::<Self>()")]
@@ -205,15 +206,13 @@ pub async fn get(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse
     operation_id = "atualizar_consultor",
     tag = "consultores",
     security(("api-key" = ["admin"])),
-    params(("consultor_id" = i64, Path, description = "The consultant's id.")),
+    params(ConsultantIdParam),
     request_body = ConsultantUpdateRequest,
     responses(
         (status = 200, description = "The updated consultant.", body = ConsultantResponse),
-        (status = 400, description = "Email already used by another consultant.", body = DetailResponse,
-            example = json!({"detail": "Email já cadastrado"})),
-        (status = 404, description = "No such consultant.", body = DetailResponse,
-            example = json!({"detail": "Consultor não encontrado"})),
-        (status = 413, description = "Body over the limit.", body = DetailResponse),
+        EmailTaken,
+        ConsultantNotFound,
+        BodyTooLarge,
         (status = 422, description = "Invalid id or body; with the Pipedrive integration on, also an `id_pipedrive` that Pipedrive reports missing or inactive.", body = ValidationErrorResponse),
     )
 )]
@@ -245,13 +244,12 @@ pub async fn update(
     operation_id = "remover_consultor",
     tag = "consultores",
     security(("api-key" = ["admin"])),
-    params(("consultor_id" = i64, Path, description = "The consultant's id.")),
+    params(ConsultantIdParam),
     responses(
         (status = 200, description = "Removed.", body = DetailResponse,
             example = json!({"detail": "Consultor removido com sucesso"})),
-        (status = 404, description = "No such consultant.", body = DetailResponse,
-            example = json!({"detail": "Consultor não encontrado"})),
-        (status = 422, description = "The id is not a 64-bit integer.", body = ValidationErrorResponse),
+        ConsultantNotFound,
+        InvalidId,
     )
 )]
 #[delete("/consultor/{consultor_id}", wrap = "Require::of::<Self>()")]
@@ -272,13 +270,12 @@ pub async fn delete(
     tag = "consultores",
     security(("api-key" = ["admin"])),
     params(
-        ("consultor_id" = i64, Path, description = "The consultant's id."),
+        ConsultantIdParam,
         ("status" = bool, Query, description = "true: online; false: offline."),
     ),
     responses(
         (status = 200, description = "The consultant with the new `status_online`.", body = ConsultantResponse),
-        (status = 404, description = "No such consultant.", body = DetailResponse,
-            example = json!({"detail": "Consultor não encontrado"})),
+        ConsultantNotFound,
         (status = 422, description = "Invalid id or status.", body = ValidationErrorResponse),
     )
 )]

@@ -11,6 +11,7 @@
 //! later. Pipedrive counts slow or non-2xx answers against the webhook and retries them.
 
 use crate::auth::Require;
+use crate::routes::doc_parts::BodyTooLarge;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::post;
@@ -80,7 +81,7 @@ impl FromRequest for WebhookCaller {
             example = json!({"detail": "Credenciais inválidas"})),
         (status = 404, description = "The webhook is not configured (`PIPEDRIVE_WEBHOOK_USER`/`PIPEDRIVE_WEBHOOK_PASSWORD`).", body = DetailResponse,
             example = json!({"detail": "Not Found"})),
-        (status = 413, description = "Body over the limit.", body = DetailResponse),
+        BodyTooLarge,
         (status = 422, description = "Not a Pipedrive webhook v2 delivery.", body = ValidationErrorResponse),
     )
 )]
