@@ -8,55 +8,38 @@ use utoipa::{IntoParams, IntoResponses};
 
 use crate::errors::{DetailResponse, ValidationErrorResponse};
 
-#[derive(IntoResponses)]
-#[response(status = 422, description = "The id is not a 64-bit integer.")]
-pub struct InvalidId(ValidationErrorResponse);
-
-#[derive(IntoResponses)]
-#[response(status = 413, description = "Body over the limit.")]
-pub struct BodyTooLarge(DetailResponse);
-
-#[derive(IntoResponses)]
-#[response(
-    status = 404,
-    description = "No such consultant.",
-    example = json!({"detail": "Consultor não encontrado"})
-)]
-pub struct ConsultantNotFound(DetailResponse);
-
-#[derive(IntoResponses)]
-#[response(
-    status = 400,
-    description = "Email already used by another consultant.",
-    example = json!({"detail": "Email já cadastrado"})
-)]
-pub struct EmailTaken(DetailResponse);
-
-#[derive(IntoResponses)]
-#[response(
-    status = 404,
-    description = "No such entry.",
-    example = json!({"detail": "Contato não encontrado na fila"})
-)]
-pub struct EntryNotFound(DetailResponse);
-
-#[derive(IntoParams)]
-#[into_params(parameter_in = Path)]
-pub struct ConsultantIdParam {
-    /// The consultant's id.
-    consultor_id: i64,
+/// Response types: `Name = status, description, body schema` and, optionally, the JSON object
+/// of its example.
+macro_rules! responses {
+    ($($name:ident = $status:literal, $description:literal, $body:ty $(, $example:tt)?;)+) => {$(
+        #[derive(IntoResponses)]
+        #[response(status = $status, description = $description $(, example = json!($example))?)]
+        pub struct $name($body);
+    )+};
 }
 
-#[derive(IntoParams)]
-#[into_params(parameter_in = Path)]
-pub struct ProtocolIdParam {
-    /// The protocol's id.
-    protocolo_id: i64,
+/// Path parameter types: `Name = field, description` of an integer id.
+macro_rules! path_ids {
+    ($($name:ident = $field:ident, $description:literal;)+) => {$(
+        #[derive(IntoParams)]
+        #[into_params(parameter_in = Path)]
+        pub struct $name {
+            #[doc = $description]
+            $field: i64,
+        }
+    )+};
 }
 
-#[derive(IntoParams)]
-#[into_params(parameter_in = Path)]
-pub struct EntryIdParam {
-    /// The entry's id.
-    fila_id: i64,
+responses! {
+    InvalidId = 422, "The id is not a 64-bit integer.", ValidationErrorResponse;
+    BodyTooLarge = 413, "Body over the limit.", DetailResponse;
+    ConsultantNotFound = 404, "No such consultant.", DetailResponse, {"detail": "Consultor não encontrado"};
+    EmailTaken = 400, "Email already used by another consultant.", DetailResponse, {"detail": "Email já cadastrado"};
+    EntryNotFound = 404, "No such entry.", DetailResponse, {"detail": "Contato não encontrado na fila"};
+}
+
+path_ids! {
+    ConsultantIdParam = consultor_id, "The consultant's id.";
+    ProtocolIdParam = protocolo_id, "The protocol's id.";
+    EntryIdParam = fila_id, "The entry's id.";
 }
