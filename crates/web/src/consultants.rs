@@ -15,7 +15,7 @@ use crate::errors::{blocking, WebError};
 use crate::forms::{FieldErrors, Form};
 use crate::layout::{self, Section};
 use crate::rules::{self, ParsedRules, RuleValues};
-use crate::session::SignedIn;
+use crate::session::{RecordChange, SignedIn};
 use crate::state::WebState;
 
 /// The form's values as typed (so a form sent back with problems keeps them).
@@ -368,14 +368,8 @@ pub async fn edit_form(
 }
 
 /// `POST /painel/consultores/{id}`: every field of the form, as one `PUT /consultor/{id}`.
-pub async fn update(
-    who: SignedIn,
-    id: Path<String>,
-    body: Bytes,
-    state: Data<WebState>,
-) -> Result<HttpResponse, WebError> {
-    let form = who.change_form(&body, Method::PUT, "/consultor/{consultor_id}")?;
-    let id = consultant_id(&id)?;
+pub async fn update(change: RecordChange, state: Data<WebState>) -> Result<HttpResponse, WebError> {
+    let (who, form, id) = change.accept(Method::PUT, "/consultor/{consultor_id}", consultant_id)?;
     let values = Values::from_form(&form);
     let mut errors = FieldErrors::default();
     let Some(parsed) = parse(&values, &mut errors) else {
@@ -417,13 +411,14 @@ pub async fn update(
 
 /// `POST /painel/consultores/{id}/conexao` (`status=true|false`).
 pub async fn connection(
-    who: SignedIn,
-    id: Path<String>,
-    body: Bytes,
+    change: RecordChange,
     state: Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
-    let form = who.change_form(&body, Method::PUT, "/consultor/{consultor_id}/connection")?;
-    let id = consultant_id(&id)?;
+    let (who, form, id) = change.accept(
+        Method::PUT,
+        "/consultor/{consultor_id}/connection",
+        consultant_id,
+    )?;
     let online = match form.get("status") {
         Some("true") => true,
         Some("false") => false,
@@ -441,14 +436,8 @@ pub async fn connection(
 }
 
 /// `POST /painel/consultores/{id}/remover`.
-pub async fn remove(
-    who: SignedIn,
-    id: Path<String>,
-    body: Bytes,
-    state: Data<WebState>,
-) -> Result<HttpResponse, WebError> {
-    who.change_form(&body, Method::DELETE, "/consultor/{consultor_id}")?;
-    let id = consultant_id(&id)?;
+pub async fn remove(change: RecordChange, state: Data<WebState>) -> Result<HttpResponse, WebError> {
+    let (who, _, id) = change.accept(Method::DELETE, "/consultor/{consultor_id}", consultant_id)?;
     let service = state.consultants.clone();
     let actor = who.actor();
     blocking(move || service.remove(id, &actor)).await?;
