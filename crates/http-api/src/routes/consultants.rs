@@ -11,7 +11,8 @@ use actix_web::{HttpRequest, HttpResponse};
 use std::sync::Arc;
 
 use consultores_domain::{
-    ConsultantFilter, ConsultantId, CrmUserDirectory, DomainError, PipedriveUserId, UserCheck,
+    Consultant, ConsultantFilter, ConsultantId, CrmUserDirectory, DomainError, PipedriveUserId,
+    UserCheck,
 };
 
 use crate::auth::Acting;
@@ -171,10 +172,7 @@ pub async fn create(
     })
     .await?;
     state.queue_may_move();
-    Ok(HttpResponse::Ok().json(ConsultantResponse::new(
-        consultant,
-        state.distribution.now(),
-    )))
+    Ok(answer(&state, consultant))
 }
 
 /// One consultant.
@@ -194,10 +192,7 @@ pub async fn get(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse
     let id = consultant_id(&req)?;
     let service = state.consultants.clone();
     let consultant = blocking::run(move || service.get(id)).await?;
-    Ok(HttpResponse::Ok().json(ConsultantResponse::new(
-        consultant,
-        state.distribution.now(),
-    )))
+    Ok(answer(&state, consultant))
 }
 
 /// Changes only the fields present in the body; `null` clears `email`, `telefone` and
@@ -233,10 +228,7 @@ pub async fn update(
     })
     .await?;
     state.queue_may_move();
-    Ok(HttpResponse::Ok().json(ConsultantResponse::new(
-        consultant,
-        state.distribution.now(),
-    )))
+    Ok(answer(&state, consultant))
 }
 
 /// Removes a consultant from every listing and from the rotation; their protocols stay.
@@ -293,12 +285,17 @@ pub async fn connection(
     let consultant =
         blocking::run(move || service.set_online(ConsultantId(id), online, &actor)).await?;
     state.queue_may_move();
-    Ok(HttpResponse::Ok().json(ConsultantResponse::new(
-        consultant,
-        state.distribution.now(),
-    )))
+    Ok(answer(&state, consultant))
 }
 
 pub(crate) fn consultant_id(req: &HttpRequest) -> Result<ConsultantId, ApiError> {
     path::required_id(req, CONSULTANT_ID).map(ConsultantId)
+}
+
+/// `200` with the consultant as of now.
+fn answer(state: &ApiState, consultant: Consultant) -> HttpResponse {
+    HttpResponse::Ok().json(ConsultantResponse::new(
+        consultant,
+        state.distribution.now(),
+    ))
 }

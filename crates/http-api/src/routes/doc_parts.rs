@@ -33,6 +33,7 @@ macro_rules! path_ids {
 responses! {
     InvalidId = 422, "The id is not a 64-bit integer.", ValidationErrorResponse;
     BodyTooLarge = 413, "Body over the limit.", DetailResponse;
+    InvalidIdempotentBody = 422, "Invalid body or `Idempotency-Key`, or a key reused with another body.", ValidationErrorResponse;
     ConsultantNotFound = 404, "No such consultant.", DetailResponse, {"detail": "Consultor não encontrado"};
     EmailTaken = 400, "Email already used by another consultant.", DetailResponse, {"detail": "Email já cadastrado"};
     EntryNotFound = 404, "No such entry.", DetailResponse, {"detail": "Contato não encontrado na fila"};

@@ -1,7 +1,7 @@
 //! `/protocolos`, `/protocolo/...` and `/gerar-protocolo`: protocols outside the rotation.
 
 use crate::auth::Require;
-use crate::routes::doc_parts::{BodyTooLarge, InvalidId, ProtocolIdParam};
+use crate::routes::doc_parts::{BodyTooLarge, InvalidId, InvalidIdempotentBody, ProtocolIdParam};
 use actix_web::middleware::from_fn;
 use actix_web::web::Data;
 use actix_web::{get, post, put};
@@ -162,7 +162,7 @@ pub async fn generate(
         (status = 404, description = "`consultor_id` names no consultant.", body = DetailResponse,
             example = json!({"detail": "Consultor não encontrado"})),
         BodyTooLarge,
-        (status = 422, description = "Invalid body or `Idempotency-Key`, or a key reused with another body.", body = ValidationErrorResponse),
+        InvalidIdempotentBody,
     )
 )]
 #[post("/protocolo", wrap = "Require::of::<Self>()")]

@@ -1,7 +1,9 @@
 //! `/fila`: the waiting queue.
 
 use crate::auth::Require;
-use crate::routes::doc_parts::{BodyTooLarge, EntryIdParam, EntryNotFound, InvalidId};
+use crate::routes::doc_parts::{
+    BodyTooLarge, EntryIdParam, EntryNotFound, InvalidId, InvalidIdempotentBody,
+};
 use actix_web::web::Data;
 use actix_web::{delete, get, post};
 use actix_web::{HttpRequest, HttpResponse};
@@ -34,7 +36,7 @@ const ENTRY_ID: &str = "fila_id";
         (status = 200, description = "The entry: `atribuido` (with `protocolo` and `consultor`) or `aguardando` (with `posicao`).", body = WaitingEntryResponse,
             headers(("Idempotency-Replayed" = String, description = "`true` when this is the entry of an earlier request."))),
         BodyTooLarge,
-        (status = 422, description = "Invalid body or `Idempotency-Key`, or a key reused with another body.", body = ValidationErrorResponse),
+        InvalidIdempotentBody,
     )
 )]
 #[post("/fila", wrap = "Require::of::<Self>()")]
