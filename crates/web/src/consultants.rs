@@ -284,17 +284,9 @@ pub async fn create(
     state: Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
     let form = who.change_form(&body, Method::POST, "/consultor")?;
-    let values = Values::from_form(&form);
-    let mut errors = FieldErrors::default();
-    let Some(parsed) = parse(&values, &mut errors) else {
-        return Ok(form_page(
-            &who,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            None,
-            &values,
-            &errors,
-            None,
-        ));
+    let (values, parsed) = match read_form(&who, None, &form) {
+        Ok(read) => read,
+        Err(page) => return Ok(page),
     };
     let mut new = NewConsultant::new(parsed.name, parsed.languages);
     new.email = parsed.email;
@@ -309,6 +301,27 @@ pub async fn create(
     match blocking(move || service.register(&new, &actor)).await {
         Ok(_) => Ok(layout::see_other("/painel/consultores?ok=criado")),
         Err(error) => refused(&who, None, &values, error),
+    }
+}
+
+/// The form's values and what they parse to, or the form again with its problems (422).
+fn read_form(
+    who: &SignedIn,
+    id: Option<ConsultantId>,
+    form: &Form,
+) -> Result<(Values, Parsed), HttpResponse> {
+    let values = Values::from_form(form);
+    let mut errors = FieldErrors::default();
+    match parse(&values, &mut errors) {
+        Some(parsed) => Ok((values, parsed)),
+        None => Err(form_page(
+            who,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            id,
+            &values,
+            &errors,
+            None,
+        )),
     }
 }
 
@@ -370,17 +383,9 @@ pub async fn edit_form(
 /// `POST /painel/consultores/{id}`: every field of the form, as one `PUT /consultor/{id}`.
 pub async fn update(change: RecordChange, state: Data<WebState>) -> Result<HttpResponse, WebError> {
     let (who, form, id) = change.accept(Method::PUT, "/consultor/{consultor_id}", consultant_id)?;
-    let values = Values::from_form(&form);
-    let mut errors = FieldErrors::default();
-    let Some(parsed) = parse(&values, &mut errors) else {
-        return Ok(form_page(
-            &who,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some(id),
-            &values,
-            &errors,
-            None,
-        ));
+    let (values, parsed) = match read_form(&who, Some(id), &form) {
+        Ok(read) => read,
+        Err(page) => return Ok(page),
     };
     let patch = ConsultantPatch {
         name: Some(parsed.name),
