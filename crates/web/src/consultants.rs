@@ -286,7 +286,7 @@ pub async fn create(
     let form = who.change_form(&body, Method::POST, "/consultor")?;
     let (values, parsed) = match read_form(&who, None, &form) {
         Ok(read) => read,
-        Err(page) => return Ok(page),
+        Err(page) => return Ok(*page),
     };
     let mut new = NewConsultant::new(parsed.name, parsed.languages);
     new.email = parsed.email;
@@ -309,19 +309,19 @@ fn read_form(
     who: &SignedIn,
     id: Option<ConsultantId>,
     form: &Form,
-) -> Result<(Values, Parsed), HttpResponse> {
+) -> Result<(Values, Parsed), Box<HttpResponse>> {
     let values = Values::from_form(form);
     let mut errors = FieldErrors::default();
     match parse(&values, &mut errors) {
         Some(parsed) => Ok((values, parsed)),
-        None => Err(form_page(
+        None => Err(Box::new(form_page(
             who,
             StatusCode::UNPROCESSABLE_ENTITY,
             id,
             &values,
             &errors,
             None,
-        )),
+        ))),
     }
 }
 
@@ -385,7 +385,7 @@ pub async fn update(change: RecordChange, state: Data<WebState>) -> Result<HttpR
     let (who, form, id) = change.accept(Method::PUT, "/consultor/{consultor_id}", consultant_id)?;
     let (values, parsed) = match read_form(&who, Some(id), &form) {
         Ok(read) => read,
-        Err(page) => return Ok(page),
+        Err(page) => return Ok(*page),
     };
     let patch = ConsultantPatch {
         name: Some(parsed.name),

@@ -1,7 +1,6 @@
 //! `/api-keys`: creating, listing and revoking scoped keys (admin only).
 
 use crate::auth::Require;
-use crate::routes::doc_parts::{BodyTooLarge, InvalidId};
 use actix_web::web::Data;
 use actix_web::{delete, get, post};
 use actix_web::{HttpRequest, HttpResponse};
@@ -12,6 +11,7 @@ use crate::blocking;
 use crate::dto::api_key::{ApiKeyCreateRequest, ApiKeyCreatedResponse, ApiKeyResponse};
 use crate::errors::{ApiError, DetailResponse, ValidationErrorResponse};
 use crate::input::{path, JsonBody};
+use crate::routes::doc_parts::{BodyTooLarge, InvalidId};
 use crate::state::ApiState;
 use crate::validation::Problems;
 

@@ -2,7 +2,6 @@
 //! operations.
 
 use crate::auth::Require;
-use crate::routes::doc_parts::ConsultantIdParam;
 use actix_web::get;
 use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse};
@@ -15,6 +14,7 @@ use crate::dto::audit::{
 use crate::errors::{ApiError, DetailResponse, ValidationErrorResponse};
 use crate::input::{path, QueryParams};
 use crate::routes::consultants::CONSULTANT_ID;
+use crate::routes::doc_parts::ConsultantIdParam;
 use crate::state::ApiState;
 
 /// The record of operations, newest first, in keyset pages.

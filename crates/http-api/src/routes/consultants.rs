@@ -2,9 +2,6 @@
 //! consultants.
 
 use crate::auth::Require;
-use crate::routes::doc_parts::{
-    BodyTooLarge, ConsultantIdParam, ConsultantNotFound, EmailTaken, InvalidId,
-};
 use actix_web::web::Data;
 use actix_web::{delete, get, post, put};
 use actix_web::{HttpRequest, HttpResponse};
@@ -23,6 +20,9 @@ use crate::dto::consultant::{
 use crate::errors::{ApiError, DetailResponse, ValidationErrorResponse};
 use crate::input::query::{language, require};
 use crate::input::{path, JsonBody, QueryParams};
+use crate::routes::doc_parts::{
+    BodyTooLarge, ConsultantIdParam, ConsultantNotFound, EmailTaken, InvalidId,
+};
 use crate::state::ApiState;
 use crate::validation::Problems;
 

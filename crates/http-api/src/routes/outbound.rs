@@ -1,7 +1,6 @@
 //! `/webhooks`: outbound webhooks' subscriptions and their delivery logs (`admin`).
 
 use crate::auth::Require;
-use crate::routes::doc_parts::{BodyTooLarge, InvalidId};
 use actix_web::web::Data;
 use actix_web::{delete, get, post};
 use actix_web::{HttpRequest, HttpResponse};
@@ -12,6 +11,7 @@ use crate::blocking;
 use crate::dto::outbound::{DeliveryResponse, WebhookCreateRequest, WebhookResponse};
 use crate::errors::{ApiError, DetailResponse, ValidationErrorResponse};
 use crate::input::{path, JsonBody, QueryParams};
+use crate::routes::doc_parts::{BodyTooLarge, InvalidId};
 use crate::state::{ApiState, WebhookApi};
 use crate::validation::{FieldError, Loc, Place, Problems};
 

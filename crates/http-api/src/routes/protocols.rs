@@ -1,7 +1,6 @@
 //! `/protocolos`, `/protocolo/...` and `/gerar-protocolo`: protocols outside the rotation.
 
 use crate::auth::Require;
-use crate::routes::doc_parts::{BodyTooLarge, InvalidId, InvalidIdempotentBody, ProtocolIdParam};
 use actix_web::middleware::from_fn;
 use actix_web::web::Data;
 use actix_web::{get, post, put};
@@ -19,6 +18,7 @@ use crate::dto::protocol::{
 use crate::errors::{ApiError, DetailResponse, ValidationErrorResponse};
 use crate::idempotency;
 use crate::input::{path, JsonBody, QueryParams};
+use crate::routes::doc_parts::{BodyTooLarge, InvalidId, InvalidIdempotentBody, ProtocolIdParam};
 use crate::state::ApiState;
 
 /// The path parameter of a protocol's id.

@@ -1,9 +1,6 @@
 //! `/fila`: the waiting queue.
 
 use crate::auth::Require;
-use crate::routes::doc_parts::{
-    BodyTooLarge, EntryIdParam, EntryNotFound, InvalidId, InvalidIdempotentBody,
-};
 use actix_web::web::Data;
 use actix_web::{delete, get, post};
 use actix_web::{HttpRequest, HttpResponse};
@@ -17,6 +14,9 @@ use crate::dto::queue::{
 use crate::errors::{ApiError, DetailResponse, ValidationErrorResponse};
 use crate::idempotency;
 use crate::input::{path, JsonBody, QueryParams};
+use crate::routes::doc_parts::{
+    BodyTooLarge, EntryIdParam, EntryNotFound, InvalidId, InvalidIdempotentBody,
+};
 use crate::state::ApiState;
 
 /// The path parameter of a queue entry's id.

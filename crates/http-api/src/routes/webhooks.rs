@@ -11,7 +11,6 @@
 //! later. Pipedrive counts slow or non-2xx answers against the webhook and retries them.
 
 use crate::auth::Require;
-use crate::routes::doc_parts::BodyTooLarge;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::post;
@@ -24,6 +23,7 @@ use crate::blocking;
 use crate::errors::{ApiError, DetailResponse, ValidationErrorResponse};
 use crate::input::JsonBody;
 use crate::pipedrive::WebhookIntake;
+use crate::routes::doc_parts::BodyTooLarge;
 use crate::state::ApiState;
 use crate::validation::{FieldError, Loc, Place, WireRule};
 
