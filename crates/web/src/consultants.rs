@@ -16,7 +16,7 @@ use crate::errors::{blocking, WebError};
 use crate::forms::{FieldErrors, Form};
 use crate::layout::{self, Section};
 use crate::rules::{self, RuleValues};
-use crate::session::SignedIn;
+use crate::session::{RecordChange, SignedIn};
 use crate::state::WebState;
 
 /// The form's values as typed (so a form sent back with problems keeps them).
@@ -285,17 +285,9 @@ pub async fn create(
     state: Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
     let form = who.change_form(&body, Method::POST, "/consultor")?;
-    let values = Values::from_form(&form);
-    let mut errors = FieldErrors::default();
-    let Some(parsed) = parse(&values, &mut errors) else {
-        return Ok(form_page(
-            &who,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            None,
-            &values,
-            &errors,
-            None,
-        ));
+    let (values, parsed) = match read_form(&who, None, &form) {
+        Ok(read) => read,
+        Err(page) => return Ok(*page),
     };
     let mut new = NewConsultant::new(parsed.name, parsed.languages);
     new.email = parsed.email;
@@ -310,6 +302,27 @@ pub async fn create(
     match blocking(move || service.register(&new, &actor)).await {
         Ok(_) => Ok(layout::see_other("/painel/consultores?ok=criado")),
         Err(error) => refused(&who, None, &values, error),
+    }
+}
+
+/// The form's values and what they parse to, or the form again with its problems (422).
+fn read_form(
+    who: &SignedIn,
+    id: Option<ConsultantId>,
+    form: &Form,
+) -> Result<(Values, Parsed), Box<HttpResponse>> {
+    let values = Values::from_form(form);
+    let mut errors = FieldErrors::default();
+    match parse(&values, &mut errors) {
+        Some(parsed) => Ok((values, parsed)),
+        None => Err(Box::new(form_page(
+            who,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            id,
+            &values,
+            &errors,
+            None,
+        ))),
     }
 }
 
@@ -369,25 +382,11 @@ pub async fn edit_form(
 }
 
 /// `POST /painel/consultores/{id}`: every field of the form, as one `PUT /consultor/{id}`.
-pub async fn update(
-    who: SignedIn,
-    id: Path<String>,
-    body: Bytes,
-    state: Data<WebState>,
-) -> Result<HttpResponse, WebError> {
-    let form = who.change_form(&body, Method::PUT, "/consultor/{consultor_id}")?;
-    let id = consultant_id(&id)?;
-    let values = Values::from_form(&form);
-    let mut errors = FieldErrors::default();
-    let Some(parsed) = parse(&values, &mut errors) else {
-        return Ok(form_page(
-            &who,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some(id),
-            &values,
-            &errors,
-            None,
-        ));
+pub async fn update(change: RecordChange, state: Data<WebState>) -> Result<HttpResponse, WebError> {
+    let (who, form, id) = change.accept(Method::PUT, "/consultor/{consultor_id}", consultant_id)?;
+    let (values, parsed) = match read_form(&who, Some(id), &form) {
+        Ok(read) => read,
+        Err(page) => return Ok(*page),
     };
     let patch = ConsultantPatch {
         name: Some(parsed.name),
@@ -418,13 +417,14 @@ pub async fn update(
 
 /// `POST /painel/consultores/{id}/conexao` (`status=true|false`).
 pub async fn connection(
-    who: SignedIn,
-    id: Path<String>,
-    body: Bytes,
+    change: RecordChange,
     state: Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
-    let form = who.change_form(&body, Method::PUT, "/consultor/{consultor_id}/connection")?;
-    let id = consultant_id(&id)?;
+    let (who, form, id) = change.accept(
+        Method::PUT,
+        "/consultor/{consultor_id}/connection",
+        consultant_id,
+    )?;
     let online = match form.get("status") {
         Some("true") => true,
         Some("false") => false,
@@ -442,14 +442,8 @@ pub async fn connection(
 }
 
 /// `POST /painel/consultores/{id}/remover`.
-pub async fn remove(
-    who: SignedIn,
-    id: Path<String>,
-    body: Bytes,
-    state: Data<WebState>,
-) -> Result<HttpResponse, WebError> {
-    who.change_form(&body, Method::DELETE, "/consultor/{consultor_id}")?;
-    let id = consultant_id(&id)?;
+pub async fn remove(change: RecordChange, state: Data<WebState>) -> Result<HttpResponse, WebError> {
+    let (who, _, id) = change.accept(Method::DELETE, "/consultor/{consultor_id}", consultant_id)?;
     let service = state.consultants.clone();
     let actor = who.actor();
     blocking(move || service.remove(id, &actor)).await?;

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use actix_web::http::{Method, StatusCode};
-use actix_web::web::{Bytes, Data, Path};
+use actix_web::web::{Data, Path};
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use consultores_domain::{
@@ -17,7 +17,7 @@ use maud::html;
 use crate::errors::{blocking, WebError};
 use crate::forms::{FieldErrors, Form};
 use crate::layout::{self, Section};
-use crate::session::SignedIn;
+use crate::session::{RecordChange, SignedIn};
 use crate::state::WebState;
 
 fn status_label(status: ProtocolStatus) -> &'static str {
@@ -294,14 +294,8 @@ pub async fn edit_form(
 }
 
 /// `POST /painel/protocolos/{id}`: status, priority and description, as one `PUT /protocolo/{id}`.
-pub async fn update(
-    who: SignedIn,
-    id: Path<String>,
-    body: Bytes,
-    state: Data<WebState>,
-) -> Result<HttpResponse, WebError> {
-    let form = who.change_form(&body, Method::PUT, "/protocolo/{protocolo_id}")?;
-    let id = protocol_id(&id)?;
+pub async fn update(change: RecordChange, state: Data<WebState>) -> Result<HttpResponse, WebError> {
+    let (who, form, id) = change.accept(Method::PUT, "/protocolo/{protocolo_id}", protocol_id)?;
     let mut errors = FieldErrors::default();
     let status = errors.take(
         "status",

@@ -3,7 +3,7 @@
 
 use actix_web::dev::Payload;
 use actix_web::http::{header, Method};
-use actix_web::web::{Bytes, Data};
+use actix_web::web::{Bytes, Data, Path};
 use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use consultores_domain::{ApiKeyScope, WebSession, WebSessionToken};
 use consultores_http::auth::{same_secret, MAX_API_KEY_BYTES};
@@ -119,6 +119,42 @@ impl FromRequest for SignedIn {
                 }),
                 None => Err(WebError::SignIn { next }),
             }
+        })
+    }
+}
+
+/// A change of one record from a signed-in form: the session, the record's `{id}` as the path
+/// gives it and the form's body.
+pub struct RecordChange {
+    who: SignedIn,
+    raw_id: Path<String>,
+    body: Bytes,
+}
+
+impl RecordChange {
+    /// The session, the form ([`SignedIn::change_form`] of the API route `method path`) and the
+    /// record's id, read by `parse_id` only once the change is allowed.
+    pub fn accept<Id>(
+        self,
+        method: Method,
+        path: &str,
+        parse_id: impl FnOnce(&str) -> Result<Id, WebError>,
+    ) -> Result<(SignedIn, Form, Id), WebError> {
+        let form = self.who.change_form(&self.body, method, path)?;
+        let id = parse_id(&self.raw_id)?;
+        Ok((self.who, form, id))
+    }
+}
+
+impl FromRequest for RecordChange {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let parts = <(SignedIn, Path<String>, Bytes)>::from_request(req, payload);
+        Box::pin(async move {
+            let (who, raw_id, body) = parts.await?;
+            Ok(RecordChange { who, raw_id, body })
         })
     }
 }

@@ -23,10 +23,7 @@ use crate::validation::{FieldError, Loc, Place, Problems};
 
 super::wire_enum_schema! {
     /// `acao` values.
-    ActionWire as "AcaoAuditoria" = consultores_domain::AuditAction
-}
-
-super::wire_enum_schema! {
+    ActionWire as "AcaoAuditoria" = consultores_domain::AuditAction;
     /// `entidade` values.
     EntityWire as "EntidadeAuditoria" = consultores_domain::AuditEntity
 }

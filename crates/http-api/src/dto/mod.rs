@@ -21,8 +21,12 @@ use validator::Validate;
 /// Declares the OpenAPI schema of a domain enum's wire names: a `$wire` type whose schema (named
 /// `$name`, described by its doc comment) is a string `enum` of `$domain::names()`, the names the
 /// domain itself parses and prints, so the document cannot list other values than the code.
+/// Several declarations in one invocation are separated by `;`.
 macro_rules! wire_enum_schema {
-    ($(#[doc = $doc:literal])+ $wire:ident as $name:literal = $domain:ty) => {
+    ($($(#[doc = $doc:literal])+ $wire:ident as $name:literal = $domain:ty);+ $(;)?) => {
+        $($crate::dto::wire_enum_schema!(@one $(#[doc = $doc])+ $wire as $name = $domain);)+
+    };
+    (@one $(#[doc = $doc:literal])+ $wire:ident as $name:literal = $domain:ty) => {
         $(#[doc = $doc])+
         #[derive(Debug, Clone, Copy)]
         pub struct $wire;

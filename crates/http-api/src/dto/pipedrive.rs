@@ -49,15 +49,9 @@ pub struct CrmActionResponse {
 
 super::wire_enum_schema! {
     /// `acao` values.
-    CrmActionWire as "AcaoCrm" = consultores_domain::CrmActionKind
-}
-
-super::wire_enum_schema! {
+    CrmActionWire as "AcaoCrm" = consultores_domain::CrmActionKind;
     /// `alvo` values.
-    CrmTargetWire as "AlvoCrm" = consultores_domain::CrmTargetKind
-}
-
-super::wire_enum_schema! {
+    CrmTargetWire as "AlvoCrm" = consultores_domain::CrmTargetKind;
     /// `estado` values.
     DeliveryStateWire as "EstadoAcaoCrm" = consultores_domain::DeliveryStateName
 }

@@ -57,10 +57,7 @@ pub struct ProtocolResponse {
 
 super::wire_enum_schema! {
     /// `prioridade` values.
-    PriorityWire as "Prioridade" = consultores_domain::Priority
-}
-
-super::wire_enum_schema! {
+    PriorityWire as "Prioridade" = consultores_domain::Priority;
     /// `status` values of a protocol.
     StatusWire as "StatusProtocolo" = consultores_domain::ProtocolStatus
 }

@@ -11,6 +11,7 @@ use crate::blocking;
 use crate::dto::api_key::{ApiKeyCreateRequest, ApiKeyCreatedResponse, ApiKeyResponse};
 use crate::errors::{ApiError, DetailResponse, ValidationErrorResponse};
 use crate::input::{path, JsonBody};
+use crate::routes::doc_parts::{BodyTooLarge, InvalidId};
 use crate::state::ApiState;
 use crate::validation::Problems;
 
@@ -25,7 +26,7 @@ pub(crate) const API_KEY_ID: &str = "api_key_id";
     request_body = ApiKeyCreateRequest,
     responses(
         (status = 200, description = "The new key, with its secret.", body = ApiKeyCreatedResponse),
-        (status = 413, description = "Body over the limit.", body = DetailResponse),
+        BodyTooLarge,
         (status = 422, description = "Invalid body.", body = ValidationErrorResponse),
     )
 )]
@@ -70,7 +71,7 @@ pub async fn list(state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
             example = json!({"detail": "Chave de API revogada com sucesso"})),
         (status = 404, description = "No such active key.", body = DetailResponse,
             example = json!({"detail": "Chave de API não encontrada"})),
-        (status = 422, description = "The id is not a 64-bit integer.", body = ValidationErrorResponse),
+        InvalidId,
     )
 )]
 #[delete("/api-keys/{api_key_id}", wrap = "Require::of::<Self>()")]

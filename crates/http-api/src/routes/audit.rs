@@ -14,6 +14,7 @@ use crate::dto::audit::{
 use crate::errors::{ApiError, DetailResponse, ValidationErrorResponse};
 use crate::input::{path, QueryParams};
 use crate::routes::consultants::CONSULTANT_ID;
+use crate::routes::doc_parts::ConsultantIdParam;
 use crate::state::ApiState;
 
 /// The record of operations, newest first, in keyset pages.
@@ -50,7 +51,7 @@ pub async fn list(req: HttpRequest, state: Data<ApiState>) -> Result<HttpRespons
     tag = "auditoria",
     security(("api-key" = ["admin", "distribuicao", "leitura"])),
     params(
-        ("consultor_id" = i64, Path, description = "The consultant's id."),
+        ConsultantIdParam,
         ConnectionHistoryQuery,
     ),
     responses(

@@ -8,7 +8,8 @@ use actix_web::{HttpRequest, HttpResponse};
 use std::sync::Arc;
 
 use consultores_domain::{
-    ConsultantFilter, ConsultantId, CrmUserDirectory, DomainError, PipedriveUserId, UserCheck,
+    Consultant, ConsultantFilter, ConsultantId, CrmUserDirectory, DomainError, PipedriveUserId,
+    UserCheck,
 };
 
 use crate::auth::Acting;
@@ -19,6 +20,9 @@ use crate::dto::consultant::{
 use crate::errors::{ApiError, DetailResponse, ValidationErrorResponse};
 use crate::input::query::{language, require};
 use crate::input::{path, JsonBody, QueryParams};
+use crate::routes::doc_parts::{
+    BodyTooLarge, ConsultantIdParam, ConsultantNotFound, EmailTaken, InvalidId,
+};
 use crate::state::ApiState;
 use crate::validation::Problems;
 
@@ -148,9 +152,8 @@ const LISTING_PAGE: usize = 256;
     request_body = ConsultantCreateRequest,
     responses(
         (status = 200, description = "The new consultant (200, as v6).", body = ConsultantResponse),
-        (status = 400, description = "Email already used by another consultant.", body = DetailResponse,
-            example = json!({"detail": "Email já cadastrado"})),
-        (status = 413, description = "Body over the limit.", body = DetailResponse),
+        EmailTaken,
+        BodyTooLarge,
         (status = 422, description = "Invalid body; with the Pipedrive integration on, also an `id_pipedrive` that Pipedrive reports missing or inactive.", body = ValidationErrorResponse),
     )
 )]
@@ -169,10 +172,7 @@ pub async fn create(
     })
     .await?;
     state.queue_may_move();
-    Ok(HttpResponse::Ok().json(ConsultantResponse::new(
-        consultant,
-        state.distribution.now(),
-    )))
+    Ok(answer(&state, consultant))
 }
 
 /// One consultant.
@@ -180,12 +180,11 @@ pub async fn create(
     operation_id = "obter_consultor",
     tag = "consultores",
     security(("api-key" = ["admin", "distribuicao", "leitura"])),
-    params(("consultor_id" = i64, Path, description = "The consultant's id.")),
+    params(ConsultantIdParam),
     responses(
         (status = 200, description = "The consultant.", body = ConsultantResponse),
-        (status = 404, description = "No such consultant.", body = DetailResponse,
-            example = json!({"detail": "Consultor não encontrado"})),
-        (status = 422, description = "The id is not a 64-bit integer.", body = ValidationErrorResponse),
+        ConsultantNotFound,
+        InvalidId,
     )
 )]
 #[get("/consultor/{consultor_id}", wrap = "Require::of::<Self>()")]
@@ -193,10 +192,7 @@ pub async fn get(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse
     let id = consultant_id(&req)?;
     let service = state.consultants.clone();
     let consultant = blocking::run(move || service.get(id)).await?;
-    Ok(HttpResponse::Ok().json(ConsultantResponse::new(
-        consultant,
-        state.distribution.now(),
-    )))
+    Ok(answer(&state, consultant))
 }
 
 /// Changes only the fields present in the body; `null` clears `email`, `telefone` and
@@ -205,15 +201,13 @@ pub async fn get(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse
     operation_id = "atualizar_consultor",
     tag = "consultores",
     security(("api-key" = ["admin"])),
-    params(("consultor_id" = i64, Path, description = "The consultant's id.")),
+    params(ConsultantIdParam),
     request_body = ConsultantUpdateRequest,
     responses(
         (status = 200, description = "The updated consultant.", body = ConsultantResponse),
-        (status = 400, description = "Email already used by another consultant.", body = DetailResponse,
-            example = json!({"detail": "Email já cadastrado"})),
-        (status = 404, description = "No such consultant.", body = DetailResponse,
-            example = json!({"detail": "Consultor não encontrado"})),
-        (status = 413, description = "Body over the limit.", body = DetailResponse),
+        EmailTaken,
+        ConsultantNotFound,
+        BodyTooLarge,
         (status = 422, description = "Invalid id or body; with the Pipedrive integration on, also an `id_pipedrive` that Pipedrive reports missing or inactive.", body = ValidationErrorResponse),
     )
 )]
@@ -234,10 +228,7 @@ pub async fn update(
     })
     .await?;
     state.queue_may_move();
-    Ok(HttpResponse::Ok().json(ConsultantResponse::new(
-        consultant,
-        state.distribution.now(),
-    )))
+    Ok(answer(&state, consultant))
 }
 
 /// Removes a consultant from every listing and from the rotation; their protocols stay.
@@ -245,13 +236,12 @@ pub async fn update(
     operation_id = "remover_consultor",
     tag = "consultores",
     security(("api-key" = ["admin"])),
-    params(("consultor_id" = i64, Path, description = "The consultant's id.")),
+    params(ConsultantIdParam),
     responses(
         (status = 200, description = "Removed.", body = DetailResponse,
             example = json!({"detail": "Consultor removido com sucesso"})),
-        (status = 404, description = "No such consultant.", body = DetailResponse,
-            example = json!({"detail": "Consultor não encontrado"})),
-        (status = 422, description = "The id is not a 64-bit integer.", body = ValidationErrorResponse),
+        ConsultantNotFound,
+        InvalidId,
     )
 )]
 #[delete("/consultor/{consultor_id}", wrap = "Require::of::<Self>()")]
@@ -272,13 +262,12 @@ pub async fn delete(
     tag = "consultores",
     security(("api-key" = ["admin"])),
     params(
-        ("consultor_id" = i64, Path, description = "The consultant's id."),
+        ConsultantIdParam,
         ("status" = bool, Query, description = "true: online; false: offline."),
     ),
     responses(
         (status = 200, description = "The consultant with the new `status_online`.", body = ConsultantResponse),
-        (status = 404, description = "No such consultant.", body = DetailResponse,
-            example = json!({"detail": "Consultor não encontrado"})),
+        ConsultantNotFound,
         (status = 422, description = "Invalid id or status.", body = ValidationErrorResponse),
     )
 )]
@@ -296,12 +285,17 @@ pub async fn connection(
     let consultant =
         blocking::run(move || service.set_online(ConsultantId(id), online, &actor)).await?;
     state.queue_may_move();
-    Ok(HttpResponse::Ok().json(ConsultantResponse::new(
-        consultant,
-        state.distribution.now(),
-    )))
+    Ok(answer(&state, consultant))
 }
 
 pub(crate) fn consultant_id(req: &HttpRequest) -> Result<ConsultantId, ApiError> {
     path::required_id(req, CONSULTANT_ID).map(ConsultantId)
+}
+
+/// `200` with the consultant as of now.
+fn answer(state: &ApiState, consultant: Consultant) -> HttpResponse {
+    HttpResponse::Ok().json(ConsultantResponse::new(
+        consultant,
+        state.distribution.now(),
+    ))
 }

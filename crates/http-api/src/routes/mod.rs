@@ -10,6 +10,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod consultants;
+mod doc_parts;
 pub mod docs;
 pub mod fallback;
 pub mod health;

@@ -11,6 +11,7 @@ use crate::blocking;
 use crate::dto::outbound::{DeliveryResponse, WebhookCreateRequest, WebhookResponse};
 use crate::errors::{ApiError, DetailResponse, ValidationErrorResponse};
 use crate::input::{path, JsonBody, QueryParams};
+use crate::routes::doc_parts::{BodyTooLarge, InvalidId};
 use crate::state::{ApiState, WebhookApi};
 use crate::validation::{FieldError, Loc, Place, Problems};
 
@@ -35,7 +36,7 @@ fn not_found() -> ApiError {
     request_body = WebhookCreateRequest,
     responses(
         (status = 200, description = "The subscription, with its `segredo` (shown only now).", body = WebhookResponse),
-        (status = 413, description = "Body over the limit.", body = DetailResponse),
+        BodyTooLarge,
         (status = 422, description = "Invalid `url`, `eventos` or `descricao`.", body = ValidationErrorResponse),
     )
 )]
@@ -86,7 +87,7 @@ pub async fn list(state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
             example = json!({"detail": "Webhook removido com sucesso"})),
         (status = 404, description = "No such subscription.", body = DetailResponse,
             example = json!({"detail": "Webhook não encontrado"})),
-        (status = 422, description = "The id is not a 64-bit integer.", body = ValidationErrorResponse),
+        InvalidId,
     )
 )]
 #[delete("/webhooks/{webhook_id}", wrap = "Require::of::<Self>()")]

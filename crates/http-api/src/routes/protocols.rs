@@ -18,6 +18,7 @@ use crate::dto::protocol::{
 use crate::errors::{ApiError, DetailResponse, ValidationErrorResponse};
 use crate::idempotency;
 use crate::input::{path, JsonBody, QueryParams};
+use crate::routes::doc_parts::{BodyTooLarge, InvalidId, InvalidIdempotentBody, ProtocolIdParam};
 use crate::state::ApiState;
 
 /// The path parameter of a protocol's id.
@@ -48,12 +49,12 @@ pub async fn list(req: HttpRequest, state: Data<ApiState>) -> Result<HttpRespons
     operation_id = "obter_protocolo",
     tag = "protocolos",
     security(("api-key" = ["admin", "distribuicao", "leitura"])),
-    params(("protocolo_id" = i64, Path, description = "The protocol's id.")),
+    params(ProtocolIdParam),
     responses(
         (status = 200, description = "The protocol.", body = ProtocolResponse),
         (status = 404, description = "No such protocol.", body = DetailResponse,
             example = json!({"detail": "Protocolo não encontrado"})),
-        (status = 422, description = "The id is not a 64-bit integer.", body = ValidationErrorResponse),
+        InvalidId,
     )
 )]
 #[get("/protocolo/{protocolo_id}", wrap = "Require::of::<Self>()")]
@@ -85,13 +86,13 @@ pub async fn get(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse
     operation_id = "atualizar_protocolo",
     tag = "protocolos",
     security(("api-key" = ["admin", "distribuicao"])),
-    params(("protocolo_id" = i64, Path, description = "The protocol's id.")),
+    params(ProtocolIdParam),
     request_body = ProtocolUpdateRequest,
     responses(
         (status = 200, description = "The updated protocol.", body = ProtocolResponse),
         (status = 404, description = "No such protocol, or `consultor_id` names no consultant.", body = DetailResponse,
             example = json!({"detail": "Protocolo não encontrado"})),
-        (status = 413, description = "Body over the limit.", body = DetailResponse),
+        BodyTooLarge,
         (status = 422, description = "Invalid id or body.", body = ValidationErrorResponse),
     )
 )]
@@ -160,8 +161,8 @@ pub async fn generate(
             headers(("Idempotency-Replayed" = String, description = "`true` when this is the stored answer of an earlier request."))),
         (status = 404, description = "`consultor_id` names no consultant.", body = DetailResponse,
             example = json!({"detail": "Consultor não encontrado"})),
-        (status = 413, description = "Body over the limit.", body = DetailResponse),
-        (status = 422, description = "Invalid body or `Idempotency-Key`, or a key reused with another body.", body = ValidationErrorResponse),
+        BodyTooLarge,
+        InvalidIdempotentBody,
     )
 )]
 #[post("/protocolo", wrap = "Require::of::<Self>()")]

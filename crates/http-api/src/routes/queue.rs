@@ -14,6 +14,9 @@ use crate::dto::queue::{
 use crate::errors::{ApiError, DetailResponse, ValidationErrorResponse};
 use crate::idempotency;
 use crate::input::{path, JsonBody, QueryParams};
+use crate::routes::doc_parts::{
+    BodyTooLarge, EntryIdParam, EntryNotFound, InvalidId, InvalidIdempotentBody,
+};
 use crate::state::ApiState;
 
 /// The path parameter of a queue entry's id.
@@ -32,8 +35,8 @@ const ENTRY_ID: &str = "fila_id";
     responses(
         (status = 200, description = "The entry: `atribuido` (with `protocolo` and `consultor`) or `aguardando` (with `posicao`).", body = WaitingEntryResponse,
             headers(("Idempotency-Replayed" = String, description = "`true` when this is the entry of an earlier request."))),
-        (status = 413, description = "Body over the limit.", body = DetailResponse),
-        (status = 422, description = "Invalid body or `Idempotency-Key`, or a key reused with another body.", body = ValidationErrorResponse),
+        BodyTooLarge,
+        InvalidIdempotentBody,
     )
 )]
 #[post("/fila", wrap = "Require::of::<Self>()")]
@@ -88,12 +91,11 @@ pub async fn list(req: HttpRequest, state: Data<ApiState>) -> Result<HttpRespons
     operation_id = "obter_entrada_fila",
     tag = "fila",
     security(("api-key" = ["admin", "distribuicao", "leitura"])),
-    params(("fila_id" = i64, Path, description = "The entry's id.")),
+    params(EntryIdParam),
     responses(
         (status = 200, description = "The entry.", body = WaitingEntryResponse),
-        (status = 404, description = "No such entry.", body = DetailResponse,
-            example = json!({"detail": "Contato não encontrado na fila"})),
-        (status = 422, description = "The id is not a 64-bit integer.", body = ValidationErrorResponse),
+        EntryNotFound,
+        InvalidId,
     )
 )]
 #[get("/fila/{fila_id}", wrap = "Require::of::<Self>()")]
@@ -109,14 +111,13 @@ pub async fn get(req: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse
     operation_id = "cancelar_entrada_fila",
     tag = "fila",
     security(("api-key" = ["admin", "distribuicao"])),
-    params(("fila_id" = i64, Path, description = "The entry's id.")),
+    params(EntryIdParam),
     responses(
         (status = 200, description = "The entry, `cancelado`.", body = WaitingEntryResponse),
-        (status = 404, description = "No such entry.", body = DetailResponse,
-            example = json!({"detail": "Contato não encontrado na fila"})),
+        EntryNotFound,
         (status = 409, description = "A consultant already took it.", body = DetailResponse,
             example = json!({"detail": "Contato já atribuído"})),
-        (status = 422, description = "The id is not a 64-bit integer.", body = ValidationErrorResponse),
+        InvalidId,
     )
 )]
 #[delete("/fila/{fila_id}", wrap = "Require::of::<Self>()")]

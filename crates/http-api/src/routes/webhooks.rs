@@ -23,6 +23,7 @@ use crate::blocking;
 use crate::errors::{ApiError, DetailResponse, ValidationErrorResponse};
 use crate::input::JsonBody;
 use crate::pipedrive::WebhookIntake;
+use crate::routes::doc_parts::BodyTooLarge;
 use crate::state::ApiState;
 use crate::validation::{FieldError, Loc, Place, WireRule};
 
@@ -80,7 +81,7 @@ impl FromRequest for WebhookCaller {
             example = json!({"detail": "Credenciais inválidas"})),
         (status = 404, description = "The webhook is not configured (`PIPEDRIVE_WEBHOOK_USER`/`PIPEDRIVE_WEBHOOK_PASSWORD`).", body = DetailResponse,
             example = json!({"detail": "Not Found"})),
-        (status = 413, description = "Body over the limit.", body = DetailResponse),
+        BodyTooLarge,
         (status = 422, description = "Not a Pipedrive webhook v2 delivery.", body = ValidationErrorResponse),
     )
 )]
