@@ -22,14 +22,14 @@ use crate::state::WebState;
 /// The form's values as typed (so a form sent back with problems keeps them).
 #[derive(Debug, Clone, Default)]
 struct Values {
-    nome: String,
+    name: String,
     email: String,
-    telefone: String,
-    idiomas: String,
-    id_pipedrive: String,
-    status_ativo: bool,
-    status_ativo_sequencial: bool,
-    status_online: bool,
+    phone: String,
+    languages: String,
+    pipedrive_user_id: String,
+    active: bool,
+    in_rotation: bool,
+    online: bool,
     rules: RuleValues,
     /// The status at the time the page was drawn (stored consultants only).
     availability: Option<Availability>,
@@ -38,8 +38,8 @@ struct Values {
 impl Values {
     fn blank() -> Self {
         Self {
-            status_ativo: true,
-            status_ativo_sequencial: true,
+            active: true,
+            in_rotation: true,
             rules: RuleValues::default(),
             ..Self::default()
         }
@@ -51,25 +51,25 @@ impl Values {
         default_zone: chrono_tz::Tz,
     ) -> Self {
         Self {
-            nome: consultant.name.as_str().to_owned(),
+            name: consultant.name.as_str().to_owned(),
             email: consultant
                 .email
                 .as_ref()
                 .map(|e| e.as_str().to_owned())
                 .unwrap_or_default(),
-            telefone: consultant
+            phone: consultant
                 .phone
                 .as_ref()
                 .map(|p| p.as_str().to_owned())
                 .unwrap_or_default(),
-            idiomas: languages_text(consultant),
-            id_pipedrive: consultant
+            languages: languages_text(consultant),
+            pipedrive_user_id: consultant
                 .pipedrive_user_id
                 .map(|id| id.get().to_string())
                 .unwrap_or_default(),
-            status_ativo: consultant.active,
-            status_ativo_sequencial: consultant.in_rotation,
-            status_online: consultant.online,
+            active: consultant.active,
+            in_rotation: consultant.in_rotation,
+            online: consultant.online,
             rules: RuleValues::of(consultant, default_zone),
             availability: Some(availability(consultant, now)),
         }
@@ -78,14 +78,14 @@ impl Values {
     fn from_form(form: &Form) -> Self {
         let text = |name: &str| form.get(name).unwrap_or_default().to_owned();
         Self {
-            nome: text("nome"),
+            name: text("nome"),
             email: text("email"),
-            telefone: text("telefone"),
-            idiomas: text("idiomas"),
-            id_pipedrive: text("id_pipedrive"),
-            status_ativo: form.checked("status_ativo"),
-            status_ativo_sequencial: form.checked("status_ativo_sequencial"),
-            status_online: form.checked("status_online"),
+            phone: text("telefone"),
+            languages: text("idiomas"),
+            pipedrive_user_id: text("id_pipedrive"),
+            active: form.checked("status_ativo"),
+            in_rotation: form.checked("status_ativo_sequencial"),
+            online: form.checked("status_online"),
             rules: RuleValues::from_form(form),
             availability: None,
         }
@@ -108,17 +108,17 @@ fn parse(values: &Values, errors: &mut FieldErrors) -> Option<Parsed> {
             .filter(|text| !text.is_empty())
             .map(str::to_owned)
     };
-    let name = errors.take("nome", ConsultantName::parse(&values.nome));
+    let name = errors.take("nome", ConsultantName::parse(&values.name));
     let email = match optional(&values.email) {
         None => Some(None),
         Some(text) => errors.take("email", Email::parse(&text)).map(Some),
     };
-    let phone = match optional(&values.telefone) {
+    let phone = match optional(&values.phone) {
         None => Some(None),
         Some(text) => errors.take("telefone", Phone::parse(&text)).map(Some),
     };
     let codes: Vec<&str> = values
-        .idiomas
+        .languages
         .split([',', ' ', ';'])
         .map(str::trim)
         .filter(|code| !code.is_empty())
@@ -134,7 +134,7 @@ fn parse(values: &Values, errors: &mut FieldErrors) -> Option<Parsed> {
     } else {
         errors.take("idiomas", LanguageList::new(languages))
     };
-    let pipedrive = match optional(&values.id_pipedrive) {
+    let pipedrive = match optional(&values.pipedrive_user_id) {
         None => Some(None),
         Some(text) => match text.parse::<i64>() {
             Ok(number) => errors
@@ -234,16 +234,16 @@ fn form_page(
             }
             form.cartao method="post" action=(action) novalidate {
                 (layout::csrf(who))
-                (text_field("nome", "Nome", &values.nome, "text", None))
+                (text_field("nome", "Nome", &values.name, "text", None))
                 (text_field("email", "Email", &values.email, "email", Some("Opcional.")))
-                (text_field("telefone", "Telefone", &values.telefone, "tel", Some("Opcional: + e de 10 a 15 dígitos, ex. +5511999999999.")))
-                (text_field("idiomas", "Idiomas", &values.idiomas, "text", Some("Códigos separados por vírgula, ex. pt, en, es.")))
-                (text_field("id_pipedrive", "Usuário no Pipedrive (id)", &values.id_pipedrive, "text", Some("Opcional.")))
+                (text_field("telefone", "Telefone", &values.phone, "tel", Some("Opcional: + e de 10 a 15 dígitos, ex. +5511999999999.")))
+                (text_field("idiomas", "Idiomas", &values.languages, "text", Some("Códigos separados por vírgula, ex. pt, en, es.")))
+                (text_field("id_pipedrive", "Usuário no Pipedrive (id)", &values.pipedrive_user_id, "text", Some("Opcional.")))
                 fieldset {
                     legend { "Situação" }
-                    (check("status_ativo", "Ativo", values.status_ativo))
-                    (check("status_ativo_sequencial", "Na rotação automática", values.status_ativo_sequencial))
-                    (check("status_online", "Online", values.status_online))
+                    (check("status_ativo", "Ativo", values.active))
+                    (check("status_ativo_sequencial", "Na rotação automática", values.in_rotation))
+                    (check("status_online", "Online", values.online))
                 }
                 (rules::fields(&values.rules, errors, editable))
                 @if editable {
@@ -255,7 +255,7 @@ fn form_page(
             }
             @if let (Some(id), true) = (id, editable) {
                 form.cartao method="post" action=(format!("/painel/consultores/{}/remover", id.0))
-                    data-confirmar=(format!("Remover {}? Os protocolos continuam no histórico.", values.nome)) {
+                    data-confirmar=(format!("Remover {}? Os protocolos continuam no histórico.", values.name)) {
                     (layout::csrf(who))
                     p { "Remover tira o consultor da rotação e das listas; os protocolos dele continuam no histórico." }
                     button.perigo type="submit" { "Remover consultor" }
@@ -293,9 +293,9 @@ pub async fn create(
     new.email = parsed.email;
     new.phone = parsed.phone;
     new.pipedrive_user_id = parsed.pipedrive_user_id;
-    new.active = values.status_ativo;
-    new.in_rotation = values.status_ativo_sequencial;
-    new.online = values.status_online;
+    new.active = values.active;
+    new.in_rotation = values.in_rotation;
+    new.online = values.online;
     new.rules = parsed.rules;
     let service = state.consultants.clone();
     let actor = who.actor();
@@ -393,9 +393,9 @@ pub async fn update(change: RecordChange, state: Data<WebState>) -> Result<HttpR
         email: Some(parsed.email),
         phone: Some(parsed.phone),
         languages: Some(parsed.languages),
-        active: Some(values.status_ativo),
-        in_rotation: Some(values.status_ativo_sequencial),
-        online: Some(values.status_online),
+        active: Some(values.active),
+        in_rotation: Some(values.in_rotation),
+        online: Some(values.online),
         pipedrive_user_id: Some(parsed.pipedrive_user_id),
         weight: Some(parsed.rules.weight),
         daily_limit: Some(parsed.rules.daily_limit),

@@ -24,25 +24,25 @@ const LEAVE_ROWS: usize = 3;
 /// The rules as typed. Blank means "no rule" (for the zone: the service's default).
 #[derive(Debug, Clone)]
 pub struct RuleValues {
-    pub peso: String,
-    pub limite_diario: String,
-    pub limite_abertos: String,
-    pub fuso_horario: String,
+    pub weight: String,
+    pub daily_limit: String,
+    pub open_limit: String,
+    pub time_zone: String,
     /// Per weekday (index 0 = Monday), the `(inicio, fim)` rows.
-    pub horarios: Vec<Vec<(String, String)>>,
+    pub schedule: Vec<Vec<(String, String)>>,
     /// The `(de, ate)` rows.
-    pub ausencias: Vec<(String, String)>,
+    pub leave: Vec<(String, String)>,
 }
 
 impl Default for RuleValues {
     fn default() -> Self {
         Self {
-            peso: "1".to_owned(),
-            limite_diario: String::new(),
-            limite_abertos: String::new(),
-            fuso_horario: String::new(),
-            horarios: vec![Vec::new(); 7],
-            ausencias: Vec::new(),
+            weight: "1".to_owned(),
+            daily_limit: String::new(),
+            open_limit: String::new(),
+            time_zone: String::new(),
+            schedule: vec![Vec::new(); 7],
+            leave: Vec::new(),
         }
     }
 }
@@ -60,9 +60,9 @@ impl RuleValues {
     /// keeps following the default rather than pinning it.
     pub fn of(consultant: &Consultant, default_zone: chrono_tz::Tz) -> Self {
         let rules = &consultant.routing;
-        let mut horarios = vec![Vec::new(); 7];
+        let mut schedule = vec![Vec::new(); 7];
         for period in rules.schedule.iter().flat_map(WeeklySchedule::periods) {
-            if let Some(day) = horarios.get_mut(usize::from(period.day).saturating_sub(1)) {
+            if let Some(day) = schedule.get_mut(usize::from(period.day).saturating_sub(1)) {
                 day.push((
                     format_time_of_day(period.start),
                     format_time_of_day(period.end),
@@ -70,22 +70,22 @@ impl RuleValues {
             }
         }
         Self {
-            peso: rules.weight.get().to_string(),
-            limite_diario: rules
+            weight: rules.weight.get().to_string(),
+            daily_limit: rules
                 .daily_limit
                 .map(|l| l.get().to_string())
                 .unwrap_or_default(),
-            limite_abertos: rules
+            open_limit: rules
                 .open_limit
                 .map(|l| l.get().to_string())
                 .unwrap_or_default(),
-            fuso_horario: if rules.time_zone.tz() == default_zone {
+            time_zone: if rules.time_zone.tz() == default_zone {
                 String::new()
             } else {
                 rules.time_zone.name().to_owned()
             },
-            horarios,
-            ausencias: rules
+            schedule,
+            leave: rules
                 .leave
                 .iter()
                 .flatten()
@@ -96,7 +96,7 @@ impl RuleValues {
 
     pub fn from_form(form: &Form) -> Self {
         let text = |name: &str| form.get(name).unwrap_or_default().trim().to_owned();
-        let horarios = (1..=7)
+        let schedule = (1..=7)
             .map(|day| {
                 (1..)
                     .take_while(|period| form.get(&hour_field(day, *period, "inicio")).is_some())
@@ -109,7 +109,7 @@ impl RuleValues {
                     .collect()
             })
             .collect();
-        let ausencias = (1..)
+        let leave = (1..)
             .take_while(|row| form.get(&leave_field(*row, "de")).is_some())
             .map(|row| {
                 (
@@ -119,22 +119,22 @@ impl RuleValues {
             })
             .collect();
         Self {
-            peso: text("peso"),
-            limite_diario: text("limite_diario"),
-            limite_abertos: text("limite_abertos"),
-            fuso_horario: text("fuso_horario"),
-            horarios,
-            ausencias,
+            weight: text("peso"),
+            daily_limit: text("limite_diario"),
+            open_limit: text("limite_abertos"),
+            time_zone: text("fuso_horario"),
+            schedule,
+            leave,
         }
     }
 
     /// Every rule parsed by the domain; each problem recorded under its field (a row's under
     /// the row).
     pub fn parse(&self, errors: &mut FieldErrors) -> Option<RuleSettings> {
-        let weight = if self.peso.is_empty() {
+        let weight = if self.weight.is_empty() {
             Some(Weight::ONE)
         } else {
-            integer(&self.peso, "peso", errors).and_then(|n| errors.take("peso", Weight::new(n)))
+            integer(&self.weight, "peso", errors).and_then(|n| errors.take("peso", Weight::new(n)))
         };
         let limit = |name: &'static str, text: &str, errors: &mut FieldErrors| {
             if text.is_empty() {
@@ -144,18 +144,18 @@ impl RuleValues {
                 .and_then(|n| errors.take(name, Limit::new(n)))
                 .map(Some)
         };
-        let daily_limit = limit("limite_diario", &self.limite_diario, errors);
-        let open_limit = limit("limite_abertos", &self.limite_abertos, errors);
-        let time_zone = if self.fuso_horario.is_empty() {
+        let daily_limit = limit("limite_diario", &self.daily_limit, errors);
+        let open_limit = limit("limite_abertos", &self.open_limit, errors);
+        let time_zone = if self.time_zone.is_empty() {
             Some(None)
         } else {
             errors
-                .take("fuso_horario", Zone::parse(&self.fuso_horario))
+                .take("fuso_horario", Zone::parse(&self.time_zone))
                 .map(Some)
         };
         let mut periods = Vec::new();
         let mut hours_ok = true;
-        for (index, rows) in self.horarios.iter().enumerate() {
+        for (index, rows) in self.schedule.iter().enumerate() {
             for (row, (start, end)) in rows.iter().enumerate() {
                 let key = format!("horario-{}-{}", index + 1, row + 1);
                 match hours(index as u8 + 1, start, end) {
@@ -172,7 +172,7 @@ impl RuleValues {
             hours_ok.then(|| (!periods.is_empty()).then(|| WeeklySchedule::new(periods)));
         let mut leave = Vec::new();
         let mut leave_ok = true;
-        for (row, (from, to)) in self.ausencias.iter().enumerate() {
+        for (row, (from, to)) in self.leave.iter().enumerate() {
             match days_off(from, to) {
                 Ok(None) => {}
                 Ok(Some(days)) => leave.push(days),
@@ -246,20 +246,20 @@ pub fn fields(values: &RuleValues, errors: &FieldErrors, editable: bool) -> Mark
             (layout::field_error(name, error))
         }
     };
-    let leave_rows = (values.ausencias.len() + 1).max(LEAVE_ROWS);
+    let leave_rows = (values.leave.len() + 1).max(LEAVE_ROWS);
     html! {
         fieldset {
             legend { "Regras de distribuição" }
-            (text_field("peso", "Peso", &values.peso, "De 1 a 100: com peso 2 recebe o dobro de contatos de quem tem peso 1."))
-            (text_field("limite_diario", "Limite diário", &values.limite_diario, "Opcional: no máximo tantos atendimentos da rotação por dia (de 1 a 10000)."))
-            (text_field("limite_abertos", "Limite de protocolos abertos", &values.limite_abertos, "Opcional: fica fora da rotação com tantos protocolos abertos ou em andamento."))
-            (text_field("fuso_horario", "Fuso horário", &values.fuso_horario, "Nome IANA, ex. America/Sao_Paulo. Em branco: o fuso padrão do serviço."))
+            (text_field("peso", "Peso", &values.weight, "De 1 a 100: com peso 2 recebe o dobro de contatos de quem tem peso 1."))
+            (text_field("limite_diario", "Limite diário", &values.daily_limit, "Opcional: no máximo tantos atendimentos da rotação por dia (de 1 a 10000)."))
+            (text_field("limite_abertos", "Limite de protocolos abertos", &values.open_limit, "Opcional: fica fora da rotação com tantos protocolos abertos ou em andamento."))
+            (text_field("fuso_horario", "Fuso horário", &values.time_zone, "Nome IANA, ex. America/Sao_Paulo. Em branco: o fuso padrão do serviço."))
         }
         fieldset {
             legend { "Horários de atendimento" }
             p.vazio { "Horário local HH:MM (fim até 24:00), até dois períodos por dia. Tudo em branco: sem restrição de horário." }
             @for (index, day) in WEEKDAYS.iter().enumerate() {
-                @let rows = values.horarios.get(index).map(Vec::as_slice).unwrap_or_default();
+                @let rows = values.schedule.get(index).map(Vec::as_slice).unwrap_or_default();
                 @for period in 1..=rows.len().max(PERIODS_PER_DAY) {
                     @let (start, end) = rows.get(period - 1).cloned().unwrap_or_default();
                     @let key = format!("horario-{}-{period}", index + 1);
@@ -271,7 +271,7 @@ pub fn fields(values: &RuleValues, errors: &FieldErrors, editable: bool) -> Mark
             legend { "Ausências" }
             p.vazio { "Folgas e férias: datas locais, inclusive. Linhas em branco são ignoradas." }
             @for row in 1..=leave_rows {
-                @let (from, to) = values.ausencias.get(row - 1).cloned().unwrap_or_default();
+                @let (from, to) = values.leave.get(row - 1).cloned().unwrap_or_default();
                 @let key = format!("ausencia-{row}");
                 (pair(&key, &format!("Ausência {row}"), ("de", "De", &from), ("ate", "Até", &to), "date", errors.get(&key), editable))
             }

@@ -66,27 +66,37 @@ pub struct ConsultantResponse {
     #[serde(rename = "id_pipedrive")]
     pub pipedrive_user_id: Option<i64>,
     /// Extension: share of contacts, 1 to 100.
-    pub peso: i64,
+    #[serde(rename = "peso")]
+    pub weight: i64,
     /// Extension: at most this many rotation assignments per local day, or null (no limit).
-    pub limite_diario: Option<i64>,
+    #[serde(rename = "limite_diario")]
+    pub daily_limit: Option<i64>,
     /// Extension: skipped while this many protocols are `aberto` or `em_andamento`, or null.
-    pub limite_abertos: Option<i64>,
+    #[serde(rename = "limite_abertos")]
+    pub open_limit: Option<i64>,
     /// Extension: IANA zone of the hours, leave and daily count (the service's
     /// `DEFAULT_TIME_ZONE` when the consultant has none).
-    pub fuso_horario: String,
+    #[serde(rename = "fuso_horario")]
+    pub time_zone: String,
     /// Extension: working hours, or null (always).
-    pub horarios: Option<Vec<WorkingHoursWire>>,
+    #[serde(rename = "horarios")]
+    pub schedule: Option<Vec<WorkingHoursWire>>,
     /// Extension: days off, or null.
-    pub ausencias: Option<Vec<LeaveWire>>,
+    #[serde(rename = "ausencias")]
+    pub leave: Option<Vec<LeaveWire>>,
     /// Extension, read-only: the rotation would consider them right now for some language.
-    pub disponivel: bool,
+    #[serde(rename = "disponivel")]
+    pub available: bool,
     /// Extension, read-only: the first of `inativo`, `fora_da_rotacao`, `offline`,
     /// `fora_do_horario`, `ausente`, `limite_diario`, `limite_abertos` that applies, or null.
-    pub motivo_indisponivel: Option<&'static str>,
+    #[serde(rename = "motivo_indisponivel")]
+    pub unavailable_reason: Option<&'static str>,
     /// Extension, read-only: rotation assignments in their local today.
-    pub atendimentos_hoje: i64,
+    #[serde(rename = "atendimentos_hoje")]
+    pub assignments_today: i64,
     /// Extension, read-only: their protocols that are `aberto` or `em_andamento`.
-    pub protocolos_abertos: i64,
+    #[serde(rename = "protocolos_abertos")]
+    pub open_protocols: i64,
 }
 
 impl ConsultantResponse {
@@ -95,16 +105,16 @@ impl ConsultantResponse {
         let rules = &consultant.routing;
         let status = availability(&consultant, now);
         Self {
-            peso: rules.weight.get(),
-            limite_diario: rules.daily_limit.map(Limit::get),
-            limite_abertos: rules.open_limit.map(Limit::get),
-            fuso_horario: rules.time_zone.name().to_owned(),
-            horarios: rules.schedule.as_ref().map(WorkingHoursWire::list),
-            ausencias: rules.leave.as_deref().map(LeaveWire::list),
-            disponivel: status.available(),
-            motivo_indisponivel: status.reason.map(|reason| reason.as_str()),
-            atendimentos_hoje: status.assignments_today,
-            protocolos_abertos: status.open_protocols,
+            weight: rules.weight.get(),
+            daily_limit: rules.daily_limit.map(Limit::get),
+            open_limit: rules.open_limit.map(Limit::get),
+            time_zone: rules.time_zone.name().to_owned(),
+            schedule: rules.schedule.as_ref().map(WorkingHoursWire::list),
+            leave: rules.leave.as_deref().map(LeaveWire::list),
+            available: status.available(),
+            unavailable_reason: status.reason.map(|reason| reason.as_str()),
+            assignments_today: status.assignments_today,
+            open_protocols: status.open_protocols,
             id: consultant.id.0,
             name: consultant.name.into(),
             email: consultant.email.map(String::from),
@@ -160,23 +170,23 @@ pub struct ConsultantCreateRequest {
     #[validate(range(min = 1))]
     pub pipedrive_user_id: Option<i64>,
     /// Extension: share of contacts, 1 to 100 (default 1).
-    #[schema(value_type = Option<i64>, minimum = 1, maximum = 100)]
-    pub peso: Option<i64>,
+    #[schema(rename = "peso", value_type = Option<i64>, minimum = 1, maximum = 100)]
+    pub weight: Option<i64>,
     /// Extension: at most this many rotation assignments per local day (1 to 10000).
-    #[schema(value_type = Option<i64>, minimum = 1, maximum = 10000)]
-    pub limite_diario: Option<i64>,
+    #[schema(rename = "limite_diario", value_type = Option<i64>, minimum = 1, maximum = 10000)]
+    pub daily_limit: Option<i64>,
     /// Extension: skipped while this many protocols are open (1 to 10000).
-    #[schema(value_type = Option<i64>, minimum = 1, maximum = 10000)]
-    pub limite_abertos: Option<i64>,
+    #[schema(rename = "limite_abertos", value_type = Option<i64>, minimum = 1, maximum = 10000)]
+    pub open_limit: Option<i64>,
     /// Extension: IANA time zone (default: the service's `DEFAULT_TIME_ZONE`).
-    #[schema(value_type = Option<String>, example = "America/Sao_Paulo")]
-    pub fuso_horario: Option<String>,
+    #[schema(rename = "fuso_horario", value_type = Option<String>, example = "America/Sao_Paulo")]
+    pub time_zone: Option<String>,
     /// Extension: working hours; `null` is always.
-    #[schema(value_type = Option<Vec<WorkingHoursWire>>)]
-    pub horarios: Option<Vec<()>>,
+    #[schema(rename = "horarios", value_type = Option<Vec<WorkingHoursWire>>)]
+    pub schedule: Option<Vec<()>>,
     /// Extension: days off.
-    #[schema(value_type = Option<Vec<LeaveWire>>)]
-    pub ausencias: Option<Vec<()>>,
+    #[schema(rename = "ausencias", value_type = Option<Vec<LeaveWire>>)]
+    pub leave: Option<Vec<()>>,
 }
 
 const CONSULTANT_FIELDS: &[(&str, &str)] = &[
@@ -275,23 +285,23 @@ pub struct ConsultantUpdateRequest {
     #[validate(range(min = 1))]
     pub pipedrive_user_id: Option<Option<i64>>,
     /// Extension: share of contacts, 1 to 100 (default 1).
-    #[schema(value_type = Option<i64>, minimum = 1, maximum = 100)]
-    pub peso: Option<i64>,
+    #[schema(rename = "peso", value_type = Option<i64>, minimum = 1, maximum = 100)]
+    pub weight: Option<i64>,
     /// Extension: at most this many rotation assignments per local day (1 to 10000).
-    #[schema(value_type = Option<i64>, minimum = 1, maximum = 10000)]
-    pub limite_diario: Option<i64>,
+    #[schema(rename = "limite_diario", value_type = Option<i64>, minimum = 1, maximum = 10000)]
+    pub daily_limit: Option<i64>,
     /// Extension: skipped while this many protocols are open (1 to 10000).
-    #[schema(value_type = Option<i64>, minimum = 1, maximum = 10000)]
-    pub limite_abertos: Option<i64>,
+    #[schema(rename = "limite_abertos", value_type = Option<i64>, minimum = 1, maximum = 10000)]
+    pub open_limit: Option<i64>,
     /// Extension: IANA time zone (default: the service's `DEFAULT_TIME_ZONE`).
-    #[schema(value_type = Option<String>, example = "America/Sao_Paulo")]
-    pub fuso_horario: Option<String>,
+    #[schema(rename = "fuso_horario", value_type = Option<String>, example = "America/Sao_Paulo")]
+    pub time_zone: Option<String>,
     /// Extension: working hours; `null` is always.
-    #[schema(value_type = Option<Vec<WorkingHoursWire>>)]
-    pub horarios: Option<Vec<()>>,
+    #[schema(rename = "horarios", value_type = Option<Vec<WorkingHoursWire>>)]
+    pub schedule: Option<Vec<()>>,
     /// Extension: days off.
-    #[schema(value_type = Option<Vec<LeaveWire>>)]
-    pub ausencias: Option<Vec<()>>,
+    #[schema(rename = "ausencias", value_type = Option<Vec<LeaveWire>>)]
+    pub leave: Option<Vec<()>>,
 }
 
 impl WireFields for ConsultantUpdateRequest {

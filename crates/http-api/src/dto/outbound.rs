@@ -28,13 +28,17 @@ pub struct WebhookResponse {
     pub id: i64,
     pub url: String,
     #[schema(value_type = Vec<WebhookEventWire>)]
-    pub eventos: Vec<&'static str>,
-    pub descricao: Option<String>,
-    pub ativo: bool,
+    #[serde(rename = "eventos")]
+    pub events: Vec<&'static str>,
+    #[serde(rename = "descricao")]
+    pub description: Option<String>,
+    #[serde(rename = "ativo")]
+    pub active: bool,
     pub created_at: String,
     /// `whsec_` + base64 of 32 random bytes: shown once, in the answer of `POST /webhooks`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub segredo: Option<String>,
+    #[serde(rename = "segredo")]
+    pub secret: Option<String>,
 }
 
 impl WebhookResponse {
@@ -42,11 +46,11 @@ impl WebhookResponse {
         Self {
             id: webhook.id.0,
             url: webhook.url,
-            eventos: webhook.events.iter().map(|event| event.as_str()).collect(),
-            descricao: webhook.description,
-            ativo: webhook.active,
+            events: webhook.events.iter().map(|event| event.as_str()).collect(),
+            description: webhook.description,
+            active: webhook.active,
             created_at: timestamp(&webhook.created_at),
-            segredo: secret.map(|secret| secret.expose().to_owned()),
+            secret: secret.map(|secret| secret.expose().to_owned()),
         }
     }
 }
@@ -57,15 +61,21 @@ impl WebhookResponse {
 pub struct DeliveryResponse {
     pub id: i64,
     #[schema(value_type = WebhookEventWire)]
-    pub evento: &'static str,
+    #[serde(rename = "evento")]
+    pub event: &'static str,
     /// `pendente`, `entregue` or `falhou`.
-    pub estado: &'static str,
-    pub tentativas: u32,
+    #[serde(rename = "estado")]
+    pub state: &'static str,
+    #[serde(rename = "tentativas")]
+    pub attempts: u32,
     /// The receiver's last HTTP status, if it answered.
-    pub ultimo_status: Option<u16>,
-    pub ultimo_erro: Option<String>,
+    #[serde(rename = "ultimo_status")]
+    pub last_status: Option<u16>,
+    #[serde(rename = "ultimo_erro")]
+    pub last_error: Option<String>,
     /// When the next try is due (`null` once delivered or failed).
-    pub proxima_tentativa: Option<String>,
+    #[serde(rename = "proxima_tentativa")]
+    pub next_attempt_at: Option<String>,
     pub created_at: String,
 }
 
@@ -73,12 +83,12 @@ impl From<DeliveryRecord> for DeliveryResponse {
     fn from(record: DeliveryRecord) -> Self {
         Self {
             id: record.id.0,
-            evento: record.event.as_str(),
-            estado: record.status.as_str(),
-            tentativas: record.attempts,
-            ultimo_status: record.last_status,
-            ultimo_erro: record.last_error,
-            proxima_tentativa: record.next_attempt.as_ref().map(timestamp),
+            event: record.event.as_str(),
+            state: record.status.as_str(),
+            attempts: record.attempts,
+            last_status: record.last_status,
+            last_error: record.last_error,
+            next_attempt_at: record.next_attempt.as_ref().map(timestamp),
             created_at: timestamp(&record.created_at),
         }
     }
@@ -96,11 +106,11 @@ pub struct WebhookCreateRequest {
     #[schema(value_type = String)]
     pub url: Option<String>,
     /// At least one of `atribuicao`, `fila.expirada`, `protocolo.atualizado`, `consultor.conexao`.
-    #[schema(value_type = Vec<WebhookEventWire>)]
-    pub eventos: Option<Vec<String>>,
+    #[schema(rename = "eventos", value_type = Vec<WebhookEventWire>)]
+    pub events: Option<Vec<String>>,
     /// At most 255 characters.
-    #[schema(value_type = Option<String>)]
-    pub descricao: Option<String>,
+    #[schema(rename = "descricao", value_type = Option<String>)]
+    pub description: Option<String>,
 }
 
 impl WebhookCreateRequest {

@@ -27,9 +27,11 @@ super::wire_enum_schema! {
 #[schema(as = ConsultorDaFila)]
 pub struct QueueConsultantResponse {
     pub id: i64,
-    pub nome: String,
+    #[serde(rename = "nome")]
+    pub name: String,
     pub email: Option<String>,
-    pub telefone: Option<String>,
+    #[serde(rename = "telefone")]
+    pub phone: Option<String>,
 }
 
 /// A queue entry.
@@ -51,51 +53,63 @@ pub struct QueueConsultantResponse {
 }))]
 pub struct WaitingEntryResponse {
     pub id: i64,
-    pub idioma: String,
+    #[serde(rename = "idioma")]
+    pub language: String,
     /// Other languages the contact accepts, tried in order after `idioma`.
-    pub alternativas: Vec<String>,
+    #[serde(rename = "alternativas")]
+    pub alternatives: Vec<String>,
     /// The caller's id for the contact.
-    pub referencia: Option<String>,
-    pub descricao: Option<String>,
+    #[serde(rename = "referencia")]
+    pub reference: Option<String>,
+    #[serde(rename = "descricao")]
+    pub description: Option<String>,
     #[schema(value_type = PriorityWire)]
-    pub prioridade: &'static str,
+    #[serde(rename = "prioridade")]
+    pub priority: &'static str,
     #[schema(value_type = WaitingStateWire)]
-    pub estado: &'static str,
+    #[serde(rename = "estado")]
+    pub state: &'static str,
     /// 1-based among the waiting entries it competes with (sharing a language); null unless
     /// `aguardando`.
-    pub posicao: Option<u64>,
-    pub criado_em: String,
-    pub expira_em: String,
-    pub atribuido_em: Option<String>,
-    pub protocolo: Option<ProtocolResponse>,
-    pub consultor: Option<QueueConsultantResponse>,
+    #[serde(rename = "posicao")]
+    pub position: Option<u64>,
+    #[serde(rename = "criado_em")]
+    pub created_at: String,
+    #[serde(rename = "expira_em")]
+    pub expires_at: String,
+    #[serde(rename = "atribuido_em")]
+    pub assigned_at: Option<String>,
+    #[serde(rename = "protocolo")]
+    pub protocol: Option<ProtocolResponse>,
+    #[serde(rename = "consultor")]
+    pub consultant: Option<QueueConsultantResponse>,
 }
 
 impl From<WaitingEntry> for WaitingEntryResponse {
     fn from(entry: WaitingEntry) -> Self {
         Self {
             id: entry.id.0,
-            idioma: entry.languages.primary().as_str().to_owned(),
-            alternativas: entry
+            language: entry.languages.primary().as_str().to_owned(),
+            alternatives: entry
                 .languages
                 .alternatives()
                 .iter()
                 .map(|language| language.as_str().to_owned())
                 .collect(),
-            referencia: entry.reference,
-            descricao: entry.description,
-            prioridade: entry.priority.as_str(),
-            estado: entry.state.as_str(),
-            posicao: entry.position,
-            criado_em: timestamp(&entry.created_at),
-            expira_em: timestamp(&entry.expires_at),
-            atribuido_em: entry.assigned_at.as_ref().map(timestamp),
-            protocolo: entry.protocol.map(Into::into),
-            consultor: entry.consultant.map(|consultant| QueueConsultantResponse {
+            reference: entry.reference,
+            description: entry.description,
+            priority: entry.priority.as_str(),
+            state: entry.state.as_str(),
+            position: entry.position,
+            created_at: timestamp(&entry.created_at),
+            expires_at: timestamp(&entry.expires_at),
+            assigned_at: entry.assigned_at.as_ref().map(timestamp),
+            protocol: entry.protocol.map(Into::into),
+            consultant: entry.consultant.map(|consultant| QueueConsultantResponse {
                 id: consultant.id.0,
-                nome: consultant.name.as_str().to_owned(),
+                name: consultant.name.as_str().to_owned(),
                 email: consultant.email.map(|email| email.as_str().to_owned()),
-                telefone: consultant.phone.map(|phone| phone.as_str().to_owned()),
+                phone: consultant.phone.map(|phone| phone.as_str().to_owned()),
             }),
         }
     }
@@ -106,17 +120,19 @@ impl From<WaitingEntry> for WaitingEntryResponse {
 #[schema(as = PaginaFila)]
 pub struct WaitingPageResponse {
     /// By arrival (ascending id).
-    pub itens: Vec<WaitingEntryResponse>,
+    #[serde(rename = "itens")]
+    pub items: Vec<WaitingEntryResponse>,
     /// The `cursor` of the next page; `null` on the last page.
     #[schema(example = "112")]
-    pub proximo_cursor: Option<String>,
+    #[serde(rename = "proximo_cursor")]
+    pub next_cursor: Option<String>,
 }
 
 impl From<WaitingPage> for WaitingPageResponse {
     fn from(page: WaitingPage) -> Self {
         Self {
-            itens: page.entries.into_iter().map(Into::into).collect(),
-            proximo_cursor: page.next_cursor.map(|id| id.0.to_string()),
+            items: page.entries.into_iter().map(Into::into).collect(),
+            next_cursor: page.next_cursor.map(|id| id.0.to_string()),
         }
     }
 }
@@ -157,8 +173,8 @@ pub struct WaitingEntryCreateRequest {
     #[schema(value_type = Option<i64>, minimum = 1)]
     pub person_id: Option<i64>,
     /// How long the contact may wait: 1 to 604800 seconds, default 86400.
-    #[schema(value_type = Option<i64>, minimum = 1, maximum = 604800, default = 86400)]
-    pub espera_maxima_segundos: Option<i64>,
+    #[schema(rename = "espera_maxima_segundos", value_type = Option<i64>, minimum = 1, maximum = 604800, default = 86400)]
+    pub max_wait_seconds: Option<i64>,
 }
 
 const CREATE_ORDER: [&str; 9] = [
@@ -344,11 +360,11 @@ fn crm_target(reader: &mut ObjectReader<'_>) -> Option<Option<CrmTarget>> {
 #[into_params(parameter_in = Query)]
 pub struct WaitingListQuery {
     /// Only entries whose `idioma` is this language.
-    #[param(value_type = Option<String>, example = "pt")]
-    pub idioma: Option<String>,
+    #[param(rename = "idioma", value_type = Option<String>, example = "pt")]
+    pub language: Option<String>,
     /// Only entries in this state.
-    #[param(value_type = Option<WaitingStateWire>)]
-    pub estado: Option<String>,
+    #[param(rename = "estado", value_type = Option<WaitingStateWire>)]
+    pub state: Option<String>,
     /// Page size, 1 to 1000.
     #[param(value_type = Option<i64>, minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<i64>,

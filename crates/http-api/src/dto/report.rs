@@ -25,15 +25,15 @@ pub struct ReportQuery {
     #[param(rename = "ate", value_type = String, format = Date, example = "2026-11-30")]
     pub to: String,
     /// Only assignments in this language.
-    #[param(value_type = Option<String>, example = "pt")]
-    pub idioma: Option<String>,
+    #[param(rename = "idioma", value_type = Option<String>, example = "pt")]
+    pub language: Option<String>,
     /// IANA time zone whose local days are counted (default: the service's
     /// `DEFAULT_TIME_ZONE`, itself `America/Sao_Paulo`).
-    #[param(value_type = Option<String>, example = "America/Sao_Paulo")]
-    pub fuso_horario: Option<String>,
+    #[param(rename = "fuso_horario", value_type = Option<String>, example = "America/Sao_Paulo")]
+    pub time_zone: Option<String>,
     /// `csv` for the CSV form (as `Accept: text/csv`), `json` for JSON whatever `Accept` says.
-    #[param(value_type = Option<String>, example = "csv")]
-    pub formato: Option<String>,
+    #[param(rename = "formato", value_type = Option<String>, example = "csv")]
+    pub format: Option<String>,
 }
 
 /// The output format of the report.
@@ -155,49 +155,57 @@ fn date(query: &QueryParams, name: &'static str, problems: &mut Problems) -> Opt
 /// One consultant's line of the answer.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ReportLine {
-    pub consultor_id: i64,
-    pub nome: String,
+    #[serde(rename = "consultor_id")]
+    pub consultant_id: i64,
+    #[serde(rename = "nome")]
+    pub name: String,
     pub total: u64,
     /// Assignments per local day, every day of the period (zeros included).
     #[schema(value_type = Object, example = json!({"2026-11-01": 3, "2026-11-02": 0}))]
-    pub por_dia: BTreeMap<String, u64>,
+    #[serde(rename = "por_dia")]
+    pub per_day: BTreeMap<String, u64>,
 }
 
 /// The answer of `GET /relatorios/atribuicoes`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ReportResponse {
     #[schema(example = "2026-11-01")]
-    pub de: String,
+    #[serde(rename = "de")]
+    pub from: String,
     #[schema(example = "2026-11-30")]
-    pub ate: String,
+    #[serde(rename = "ate")]
+    pub to: String,
     #[schema(example = "America/Sao_Paulo")]
-    pub fuso_horario: String,
+    #[serde(rename = "fuso_horario")]
+    pub time_zone: String,
     /// The language counted, or null for every language.
-    pub idioma: Option<String>,
+    #[serde(rename = "idioma")]
+    pub language: Option<String>,
     pub total: u64,
-    pub consultores: Vec<ReportLine>,
+    #[serde(rename = "consultores")]
+    pub consultants: Vec<ReportLine>,
 }
 
 impl ReportResponse {
     pub fn new(parsed: &ParsedReport, report: &AssignmentReport) -> Self {
         Self {
-            de: parsed.from.to_string(),
-            ate: parsed.to.to_string(),
-            fuso_horario: parsed.zone.name().to_owned(),
-            idioma: parsed
+            from: parsed.from.to_string(),
+            to: parsed.to.to_string(),
+            time_zone: parsed.zone.name().to_owned(),
+            language: parsed
                 .request
                 .language
                 .as_ref()
                 .map(|language| language.as_str().to_owned()),
             total: report.total,
-            consultores: report
+            consultants: report
                 .consultants
                 .iter()
                 .map(|line| ReportLine {
-                    consultor_id: line.consultant_id.0,
-                    nome: line.name.clone(),
+                    consultant_id: line.consultant_id.0,
+                    name: line.name.clone(),
                     total: line.total,
-                    por_dia: report
+                    per_day: report
                         .days
                         .iter()
                         .zip(&line.per_day)

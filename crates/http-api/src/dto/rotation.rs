@@ -96,17 +96,19 @@ pub struct NobodyFreeResponse {
     /// Extension: the earliest time at which a consultant who is active, in the rotation,
     /// online and speaks a requested language will be inside their hours, off leave and under
     /// their daily limit; null if unknown.
-    pub proximo_disponivel: Option<String>,
+    #[serde(rename = "proximo_disponivel")]
+    pub next_available_at: Option<String>,
     /// Extension: contacts waiting in the queue for these languages.
-    pub aguardando: u64,
+    #[serde(rename = "aguardando")]
+    pub waiting: u64,
 }
 
 impl NobodyFreeResponse {
     pub fn new(detail: String, nobody: &NobodyFree) -> Self {
         Self {
             detail,
-            proximo_disponivel: nobody.next_available.as_ref().map(timestamp),
-            aguardando: nobody.waiting,
+            next_available_at: nobody.next_available.as_ref().map(timestamp),
+            waiting: nobody.waiting,
         }
     }
 }

@@ -33,13 +33,16 @@ pub(crate) const RULE_FIELDS: &[(&str, &str)] = &[
 pub struct WorkingHoursWire {
     /// ISO weekday: 1 = segunda … 7 = domingo.
     #[schema(minimum = 1, maximum = 7)]
-    pub dia: u8,
+    #[serde(rename = "dia")]
+    pub day: u8,
     /// `HH:MM`, local time.
     #[schema(pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
-    pub inicio: String,
+    #[serde(rename = "inicio")]
+    pub start: String,
     /// `HH:MM` after `inicio`; `24:00` is the end of the day.
     #[schema(pattern = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
-    pub fim: String,
+    #[serde(rename = "fim")]
+    pub end: String,
 }
 
 /// Days off on the wire: inclusive local dates.
@@ -47,9 +50,11 @@ pub struct WorkingHoursWire {
 #[schema(example = json!({"de": "2026-12-24", "ate": "2026-12-26"}))]
 pub struct LeaveWire {
     #[schema(format = Date)]
-    pub de: String,
+    #[serde(rename = "de")]
+    pub from: String,
     #[schema(format = Date)]
-    pub ate: String,
+    #[serde(rename = "ate")]
+    pub to: String,
 }
 
 impl WorkingHoursWire {
@@ -59,9 +64,9 @@ impl WorkingHoursWire {
             .periods()
             .iter()
             .map(|p| Self {
-                dia: p.day,
-                inicio: format_time_of_day(p.start),
-                fim: format_time_of_day(p.end),
+                day: p.day,
+                start: format_time_of_day(p.start),
+                end: format_time_of_day(p.end),
             })
             .collect()
     }
@@ -73,8 +78,8 @@ impl LeaveWire {
         leave
             .iter()
             .map(|l| Self {
-                de: l.from.format("%Y-%m-%d").to_string(),
-                ate: l.to.format("%Y-%m-%d").to_string(),
+                from: l.from.format("%Y-%m-%d").to_string(),
+                to: l.to.format("%Y-%m-%d").to_string(),
             })
             .collect()
     }
