@@ -45,11 +45,11 @@ impl Database {
             self.faults().check(FaultPoint::AfterCounter, conn)?;
             let row = diesel::insert_into(protocolos::table)
                 .values(NewProtocolRow {
-                    numero: &number,
-                    consultor_id: new.consultant_id.map(|id| id.0),
-                    idioma: None,
-                    descricao: new.description.as_ref().map(|d| d.as_str()),
-                    prioridade: new.priority.as_str(),
+                    number: &number,
+                    consultant_id: new.consultant_id.map(|id| id.0),
+                    language: None,
+                    description: new.description.as_ref().map(|d| d.as_str()),
+                    priority: new.priority.as_str(),
                     status: ProtocolStatus::default().as_str(),
                     created_at: Timestamp(taken.stamp),
                     updated_at: Timestamp(taken.stamp),
