@@ -105,7 +105,7 @@ use crate::crm_outbox::insert_assignment_actions;
 use crate::database::Database;
 use crate::error::StoreError;
 use crate::faults::FaultPoint;
-use crate::models::{consultants_with_languages, ConsultantRow, NewProtocolRow, ProtocolRow};
+use crate::models::{consultants_with_languages, ConsultantRow, ProtocolRow};
 use crate::queries::{CounterQuery, Queries, RowLocks};
 use crate::schema::{consultores, protocolos};
 use crate::sql_types::{Timestamp, UtcTimestamp};
@@ -257,13 +257,14 @@ impl Database {
         self.faults().check(FaultPoint::AfterWrite, conn)?;
         let number = taken.number.to_string();
         let opened = diesel::insert_into(protocolos::table)
-            .values(NewProtocolRow {
-                number: &number,
+            .values(ProtocolRow {
+                id: 0,
+                number,
                 consultant_id: Some(head.id),
-                language: Some(language.as_str()),
+                language: Some(language.as_str().to_owned()),
                 description: None,
-                priority: Priority::Normal.as_str(),
-                status: ProtocolStatus::Open.as_str(),
+                priority: Priority::Normal.as_str().to_owned(),
+                status: ProtocolStatus::Open.as_str().to_owned(),
                 created_at: Timestamp(taken.stamp),
                 updated_at: Timestamp(taken.stamp),
             })

@@ -18,10 +18,11 @@ use crate::routing_columns::StoredRules;
 use crate::schema::{consultor_idiomas, consultores, protocolos};
 use crate::sql_types::Timestamp;
 
-/// A `consultores` row.
-#[derive(Debug, Clone, Queryable, Selectable)]
+/// A `consultores` row; inserted without the columns the database fills in.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = consultores)]
 pub(crate) struct ConsultantRow {
+    #[diesel(skip_insertion)]
     pub id: i64,
     #[diesel(column_name = nome)]
     pub name: String,
@@ -38,7 +39,7 @@ pub(crate) struct ConsultantRow {
     pub last_served_at: Option<Timestamp>,
     #[diesel(column_name = id_pipedrive)]
     pub pipedrive_user_id: Option<i64>,
-    #[diesel(column_name = removido_em)]
+    #[diesel(column_name = removido_em, skip_insertion)]
     pub deleted_at: Option<Timestamp>,
     #[diesel(column_name = peso)]
     pub weight: i32,
@@ -54,47 +55,12 @@ pub(crate) struct ConsultantRow {
     pub leave: Option<String>,
     #[diesel(column_name = chave_fila)]
     pub queue_key: Option<i64>,
-    #[diesel(column_name = atendimentos_dia)]
+    #[diesel(column_name = atendimentos_dia, skip_insertion)]
     pub assignments_day: Option<NaiveDate>,
-    #[diesel(column_name = atendimentos_no_dia)]
+    #[diesel(column_name = atendimentos_no_dia, skip_insertion)]
     pub assignments_on_day: i32,
-    #[diesel(column_name = protocolos_abertos)]
+    #[diesel(column_name = protocolos_abertos, skip_insertion)]
     pub open_protocols: i32,
-}
-
-/// A new `consultores` row.
-#[derive(Debug, Insertable)]
-#[diesel(table_name = consultores)]
-pub(crate) struct NewConsultantRow<'a> {
-    #[diesel(column_name = nome)]
-    pub name: &'a str,
-    pub email: Option<&'a str>,
-    #[diesel(column_name = telefone)]
-    pub phone: Option<&'a str>,
-    #[diesel(column_name = status_ativo)]
-    pub active: bool,
-    #[diesel(column_name = status_ativo_sequencial)]
-    pub in_rotation: bool,
-    #[diesel(column_name = status_online)]
-    pub online: bool,
-    #[diesel(column_name = ultimo_atendimento)]
-    pub last_served_at: Option<Timestamp>,
-    #[diesel(column_name = id_pipedrive)]
-    pub pipedrive_user_id: Option<i64>,
-    #[diesel(column_name = peso)]
-    pub weight: i32,
-    #[diesel(column_name = limite_diario)]
-    pub daily_limit: Option<i32>,
-    #[diesel(column_name = limite_abertos)]
-    pub open_limit: Option<i32>,
-    #[diesel(column_name = fuso_horario)]
-    pub time_zone: Option<&'a str>,
-    #[diesel(column_name = horarios)]
-    pub schedule: Option<String>,
-    #[diesel(column_name = ausencias)]
-    pub leave: Option<String>,
-    #[diesel(column_name = chave_fila)]
-    pub queue_key: Option<i64>,
 }
 
 /// The columns a consultant patch may change: `None` leaves a column alone, `Some(None)` sets
@@ -217,10 +183,11 @@ pub(crate) fn language_rows(consultant_id: i64, languages: &LanguageList) -> Vec
         .collect()
 }
 
-/// A `protocolos` row.
-#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+/// A `protocolos` row; inserted without the id the database assigns.
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName, Insertable)]
 #[diesel(table_name = protocolos)]
 pub(crate) struct ProtocolRow {
+    #[diesel(skip_insertion)]
     pub id: i64,
     #[diesel(column_name = numero)]
     pub number: String,
@@ -233,25 +200,6 @@ pub(crate) struct ProtocolRow {
     #[diesel(column_name = prioridade)]
     pub priority: String,
     pub status: String,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-}
-
-/// A new `protocolos` row.
-#[derive(Debug, Insertable)]
-#[diesel(table_name = protocolos)]
-pub(crate) struct NewProtocolRow<'a> {
-    #[diesel(column_name = numero)]
-    pub number: &'a str,
-    #[diesel(column_name = consultor_id)]
-    pub consultant_id: Option<i64>,
-    #[diesel(column_name = idioma)]
-    pub language: Option<&'a str>,
-    #[diesel(column_name = descricao)]
-    pub description: Option<&'a str>,
-    #[diesel(column_name = prioridade)]
-    pub priority: &'a str,
-    pub status: &'a str,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
