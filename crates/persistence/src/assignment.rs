@@ -105,7 +105,7 @@ use crate::crm_outbox::insert_assignment_actions;
 use crate::database::Database;
 use crate::error::StoreError;
 use crate::faults::FaultPoint;
-use crate::models::{consultants_with_languages, ConsultantRow, NewProtocolRow, ProtocolRow};
+use crate::models::{consultants_with_languages, ConsultantRow, ProtocolRow};
 use crate::queries::{CounterQuery, Queries, RowLocks};
 use crate::schema::{consultores, protocolos};
 use crate::sql_types::{Timestamp, UtcTimestamp};
@@ -244,7 +244,7 @@ impl Database {
             .set((
                 consultores::ultimo_atendimento.eq(Some(Timestamp(taken.stamp))),
                 consultores::chave_fila.eq(Some(next_queue_key(
-                    head.chave_fila,
+                    head.queue_key,
                     taken.stamp.timestamp_micros(),
                     rules.weight,
                 ))),
@@ -257,13 +257,14 @@ impl Database {
         self.faults().check(FaultPoint::AfterWrite, conn)?;
         let number = taken.number.to_string();
         let opened = diesel::insert_into(protocolos::table)
-            .values(NewProtocolRow {
-                numero: &number,
-                consultor_id: Some(head.id),
-                idioma: Some(language.as_str()),
-                descricao: None,
-                prioridade: Priority::Normal.as_str(),
-                status: ProtocolStatus::Open.as_str(),
+            .values(ProtocolRow {
+                id: 0,
+                number,
+                consultant_id: Some(head.id),
+                language: Some(language.as_str().to_owned()),
+                description: None,
+                priority: Priority::Normal.as_str().to_owned(),
+                status: ProtocolStatus::Open.as_str().to_owned(),
                 created_at: Timestamp(taken.stamp),
                 updated_at: Timestamp(taken.stamp),
             })
@@ -278,12 +279,12 @@ impl Database {
         changes
             .record(
                 "ultimo_atendimento",
-                AuditValue::optional(head.ultimo_atendimento.map(|t| AuditValue::time(t.0))),
+                AuditValue::optional(head.last_served_at.map(|t| AuditValue::time(t.0))),
                 AuditValue::time(taken.stamp),
             )
             .created("protocolo_id", opened.id)
-            .created("numero_protocolo", opened.numero.as_str())
-            .created("idioma", AuditValue::optional(opened.idioma.clone()));
+            .created("numero_protocolo", opened.number.as_str())
+            .created("idioma", AuditValue::optional(opened.language.clone()));
         conn.insert_audit(&NewAuditRow::new(
             actor,
             AuditAction::Assignment,
@@ -293,13 +294,13 @@ impl Database {
         )?)?;
         // An adopted id_pipedrive of 0 or less names nobody: no owner change is queued.
         let owner = stamped
-            .id_pipedrive
+            .pipedrive_user_id
             .and_then(|id| PipedriveUserId::new(id).ok());
         let crm_actions = match (crm, owner) {
             (None, _) => None,
             (Some(_), None) => Some(Vec::new()),
             (Some(target), Some(owner)) => {
-                let note = assignment_note(&taken.number, &stamped.nome);
+                let note = assignment_note(&taken.number, &stamped.name);
                 Some(insert_assignment_actions(
                     conn,
                     opened.id,

@@ -14,7 +14,7 @@ use crate::error::StoreError;
 use crate::faults::FaultPoint;
 use crate::models::{
     audit_created, audit_diff, consultants_with_languages, each_consultant_with_languages,
-    language_rows, ConsultantChanges, ConsultantRow, LanguageRow, NewConsultantRow,
+    language_rows, ConsultantChanges, ConsultantRow, LanguageRow,
 };
 use crate::queries::{Queries, RowLocks};
 use crate::routing_columns::{leave_text, schedule_text};
@@ -29,10 +29,11 @@ impl Database {
         now: DateTime<Utc>,
         actor: &Actor,
     ) -> Result<Consultant, StoreError> {
-        let row = NewConsultantRow {
-            name: new.name.as_str(),
-            email: new.email.as_ref().map(|email| email.as_str()),
-            phone: new.phone.as_ref().map(|phone| phone.as_str()),
+        let row = ConsultantRow {
+            id: 0,
+            name: new.name.as_str().to_owned(),
+            email: new.email.as_ref().map(|email| email.as_str().to_owned()),
+            phone: new.phone.as_ref().map(|phone| phone.as_str().to_owned()),
             active: new.active,
             in_rotation: new.in_rotation,
             online: new.online,
@@ -42,11 +43,15 @@ impl Database {
             weight: rule_int(new.rules.weight.get()),
             daily_limit: new.rules.daily_limit.map(|l| rule_int(l.get())),
             open_limit: new.rules.open_limit.map(|l| rule_int(l.get())),
-            time_zone: new.rules.time_zone.map(Zone::name),
+            time_zone: new.rules.time_zone.map(|zone| zone.name().to_owned()),
             schedule: new.rules.schedule.as_ref().map(schedule_text),
             leave: new.rules.leave.as_deref().map(leave_text),
             // The queue key of a newcomer is the stamp too (the back of the queue).
             queue_key: Some(now.timestamp_micros()),
+            deleted_at: None,
+            assignments_day: None,
+            assignments_on_day: 0,
+            open_protocols: 0,
         };
         write_transaction!(self, |conn| {
             let stored = diesel::insert_into(consultores::table)

@@ -171,8 +171,8 @@ const RELEASE_KEYS: &str = "\
 struct KeyRow {
     #[diesel(sql_type = Text)]
     scope: String,
-    #[diesel(sql_type = Text)]
-    chave: String,
+    #[diesel(sql_type = Text, column_name = chave)]
+    key: String,
 }
 
 #[derive(QueryableByName)]
@@ -181,8 +181,8 @@ struct KeyRecordRow {
     key: KeyRow,
     #[diesel(sql_type = Text)]
     fingerprint: String,
-    #[diesel(sql_type = Text)]
-    resposta: String,
+    #[diesel(sql_type = Text, column_name = resposta)]
+    answer: String,
 }
 
 fn identity(claim: &IdempotencyClaim) -> (&str, &str) {
@@ -206,10 +206,10 @@ impl BatchKeys for PgConnection {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let (scopes, chaves) = scopes_and_keys(keys.iter().map(|(claim, _)| *claim));
+        let (scopes, key_texts) = scopes_and_keys(keys.iter().map(|(claim, _)| *claim));
         let claimed: HashSet<(String, String)> = diesel::sql_query(CLAIM_KEYS)
             .bind::<Array<Text>, _>(&scopes)
-            .bind::<Array<Text>, _>(&chaves)
+            .bind::<Array<Text>, _>(&key_texts)
             .bind::<Array<Text>, _>(
                 keys.iter()
                     .map(|(c, _)| c.fingerprint.as_str())
@@ -221,7 +221,7 @@ impl BatchKeys for PgConnection {
             )
             .load::<KeyRow>(self)?
             .into_iter()
-            .map(|row| (row.scope, row.chave))
+            .map(|row| (row.scope, row.key))
             .collect();
         let taken: Vec<&IdempotencyClaim> = keys
             .iter()
@@ -232,17 +232,17 @@ impl BatchKeys for PgConnection {
             .collect();
         let mut records: HashMap<(String, String), StoredAnswer> = HashMap::new();
         if !taken.is_empty() {
-            let (scopes, chaves) = scopes_and_keys(taken.into_iter());
+            let (scopes, key_texts) = scopes_and_keys(taken.into_iter());
             for row in diesel::sql_query(READ_KEYS)
                 .bind::<Array<Text>, _>(scopes)
-                .bind::<Array<Text>, _>(chaves)
+                .bind::<Array<Text>, _>(key_texts)
                 .load::<KeyRecordRow>(self)?
             {
                 records.insert(
-                    (row.key.scope, row.key.chave),
+                    (row.key.scope, row.key.key),
                     StoredAnswer {
                         fingerprint: row.fingerprint,
-                        answer: row.resposta,
+                        answer: row.answer,
                     },
                 );
             }
@@ -270,10 +270,10 @@ impl BatchKeys for PgConnection {
         if answers.is_empty() {
             return Ok(());
         }
-        let (scopes, chaves) = scopes_and_keys(answers.iter().map(|(claim, _)| *claim));
+        let (scopes, key_texts) = scopes_and_keys(answers.iter().map(|(claim, _)| *claim));
         diesel::sql_query(RECORD_ANSWERS)
             .bind::<Array<Text>, _>(scopes)
-            .bind::<Array<Text>, _>(chaves)
+            .bind::<Array<Text>, _>(key_texts)
             .bind::<Array<Text>, _>(
                 answers
                     .iter()
@@ -288,10 +288,10 @@ impl BatchKeys for PgConnection {
         if claims.is_empty() {
             return Ok(());
         }
-        let (scopes, chaves) = scopes_and_keys(claims.iter().copied());
+        let (scopes, key_texts) = scopes_and_keys(claims.iter().copied());
         diesel::sql_query(RELEASE_KEYS)
             .bind::<Array<Text>, _>(scopes)
-            .bind::<Array<Text>, _>(chaves)
+            .bind::<Array<Text>, _>(key_texts)
             .execute(self)?;
         Ok(())
     }

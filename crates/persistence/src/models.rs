@@ -18,41 +18,17 @@ use crate::routing_columns::StoredRules;
 use crate::schema::{consultor_idiomas, consultores, protocolos};
 use crate::sql_types::Timestamp;
 
-/// A `consultores` row.
-#[derive(Debug, Clone, Queryable, Selectable)]
+/// A `consultores` row; inserted without the columns the database fills in.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = consultores)]
 pub(crate) struct ConsultantRow {
+    #[diesel(skip_insertion)]
     pub id: i64,
-    pub nome: String,
-    pub email: Option<String>,
-    pub telefone: Option<String>,
-    pub status_ativo: bool,
-    pub status_ativo_sequencial: bool,
-    pub status_online: bool,
-    pub ultimo_atendimento: Option<Timestamp>,
-    pub id_pipedrive: Option<i64>,
-    pub removido_em: Option<Timestamp>,
-    pub peso: i32,
-    pub limite_diario: Option<i32>,
-    pub limite_abertos: Option<i32>,
-    pub fuso_horario: Option<String>,
-    pub horarios: Option<String>,
-    pub ausencias: Option<String>,
-    pub chave_fila: Option<i64>,
-    pub atendimentos_dia: Option<NaiveDate>,
-    pub atendimentos_no_dia: i32,
-    pub protocolos_abertos: i32,
-}
-
-/// A new `consultores` row.
-#[derive(Debug, Insertable)]
-#[diesel(table_name = consultores)]
-pub(crate) struct NewConsultantRow<'a> {
     #[diesel(column_name = nome)]
-    pub name: &'a str,
-    pub email: Option<&'a str>,
+    pub name: String,
+    pub email: Option<String>,
     #[diesel(column_name = telefone)]
-    pub phone: Option<&'a str>,
+    pub phone: Option<String>,
     #[diesel(column_name = status_ativo)]
     pub active: bool,
     #[diesel(column_name = status_ativo_sequencial)]
@@ -63,6 +39,8 @@ pub(crate) struct NewConsultantRow<'a> {
     pub last_served_at: Option<Timestamp>,
     #[diesel(column_name = id_pipedrive)]
     pub pipedrive_user_id: Option<i64>,
+    #[diesel(column_name = removido_em, skip_insertion)]
+    pub deleted_at: Option<Timestamp>,
     #[diesel(column_name = peso)]
     pub weight: i32,
     #[diesel(column_name = limite_diario)]
@@ -70,13 +48,19 @@ pub(crate) struct NewConsultantRow<'a> {
     #[diesel(column_name = limite_abertos)]
     pub open_limit: Option<i32>,
     #[diesel(column_name = fuso_horario)]
-    pub time_zone: Option<&'a str>,
+    pub time_zone: Option<String>,
     #[diesel(column_name = horarios)]
     pub schedule: Option<String>,
     #[diesel(column_name = ausencias)]
     pub leave: Option<String>,
     #[diesel(column_name = chave_fila)]
     pub queue_key: Option<i64>,
+    #[diesel(column_name = atendimentos_dia, skip_insertion)]
+    pub assignments_day: Option<NaiveDate>,
+    #[diesel(column_name = atendimentos_no_dia, skip_insertion)]
+    pub assignments_on_day: i32,
+    #[diesel(column_name = protocolos_abertos, skip_insertion)]
+    pub open_protocols: i32,
 }
 
 /// The columns a consultant patch may change: `None` leaves a column alone, `Some(None)` sets
@@ -116,43 +100,43 @@ impl ConsultantChanges<'_> {
     pub fn applied_to(&self, row: &ConsultantRow) -> ConsultantRow {
         let mut row = row.clone();
         if let Some(name) = self.name {
-            row.nome = name.to_owned();
+            row.name = name.to_owned();
         }
         if let Some(email) = self.email {
             row.email = email.map(str::to_owned);
         }
         if let Some(phone) = self.phone {
-            row.telefone = phone.map(str::to_owned);
+            row.phone = phone.map(str::to_owned);
         }
         if let Some(active) = self.active {
-            row.status_ativo = active;
+            row.active = active;
         }
         if let Some(in_rotation) = self.in_rotation {
-            row.status_ativo_sequencial = in_rotation;
+            row.in_rotation = in_rotation;
         }
         if let Some(online) = self.online {
-            row.status_online = online;
+            row.online = online;
         }
         if let Some(user) = self.pipedrive_user_id {
-            row.id_pipedrive = user;
+            row.pipedrive_user_id = user;
         }
         if let Some(weight) = self.weight {
-            row.peso = weight;
+            row.weight = weight;
         }
         if let Some(limit) = self.daily_limit {
-            row.limite_diario = limit;
+            row.daily_limit = limit;
         }
         if let Some(limit) = self.open_limit {
-            row.limite_abertos = limit;
+            row.open_limit = limit;
         }
         if let Some(zone) = self.time_zone {
-            row.fuso_horario = zone.map(str::to_owned);
+            row.time_zone = zone.map(str::to_owned);
         }
         if let Some(schedule) = &self.schedule {
-            row.horarios = schedule.clone();
+            row.schedule = schedule.clone();
         }
         if let Some(leave) = &self.leave {
-            row.ausencias = leave.clone();
+            row.leave = leave.clone();
         }
         row
     }
@@ -199,31 +183,23 @@ pub(crate) fn language_rows(consultant_id: i64, languages: &LanguageList) -> Vec
         .collect()
 }
 
-/// A `protocolos` row.
-#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+/// A `protocolos` row; inserted without the id the database assigns.
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName, Insertable)]
 #[diesel(table_name = protocolos)]
 pub(crate) struct ProtocolRow {
+    #[diesel(skip_insertion)]
     pub id: i64,
-    pub numero: String,
-    pub consultor_id: Option<i64>,
-    pub idioma: Option<String>,
-    pub descricao: Option<String>,
-    pub prioridade: String,
+    #[diesel(column_name = numero)]
+    pub number: String,
+    #[diesel(column_name = consultor_id)]
+    pub consultant_id: Option<i64>,
+    #[diesel(column_name = idioma)]
+    pub language: Option<String>,
+    #[diesel(column_name = descricao)]
+    pub description: Option<String>,
+    #[diesel(column_name = prioridade)]
+    pub priority: String,
     pub status: String,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-}
-
-/// A new `protocolos` row.
-#[derive(Debug, Insertable)]
-#[diesel(table_name = protocolos)]
-pub(crate) struct NewProtocolRow<'a> {
-    pub numero: &'a str,
-    pub consultor_id: Option<i64>,
-    pub idioma: Option<&'a str>,
-    pub descricao: Option<&'a str>,
-    pub prioridade: &'a str,
-    pub status: &'a str,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -247,16 +223,16 @@ impl ProtocolChanges<'_> {
     pub fn applied_to(&self, row: &ProtocolRow) -> ProtocolRow {
         let mut row = row.clone();
         if let Some(description) = self.description {
-            row.descricao = description.map(str::to_owned);
+            row.description = description.map(str::to_owned);
         }
         if let Some(priority) = self.priority {
-            row.prioridade = priority.to_owned();
+            row.priority = priority.to_owned();
         }
         if let Some(status) = self.status {
             row.status = status.to_owned();
         }
         if let Some(consultant) = self.consultant_id {
-            row.consultor_id = consultant;
+            row.consultant_id = consultant;
         }
         row.updated_at = self.updated_at;
         row
@@ -289,36 +265,30 @@ impl ConsultantRow {
     /// shows exactly what the database changed).
     pub fn audit_values(&self, languages: &[String]) -> Vec<(&'static str, AuditValue)> {
         vec![
-            ("nome", self.nome.as_str().into()),
+            ("nome", self.name.as_str().into()),
             ("email", AuditValue::optional(self.email.clone())),
-            ("telefone", AuditValue::optional(self.telefone.clone())),
+            ("telefone", AuditValue::optional(self.phone.clone())),
             ("idiomas", AuditValue::List(languages.to_vec())),
-            ("status_ativo", self.status_ativo.into()),
-            (
-                "status_ativo_sequencial",
-                self.status_ativo_sequencial.into(),
-            ),
-            ("status_online", self.status_online.into()),
+            ("status_ativo", self.active.into()),
+            ("status_ativo_sequencial", self.in_rotation.into()),
+            ("status_online", self.online.into()),
             (
                 "ultimo_atendimento",
-                AuditValue::optional(self.ultimo_atendimento.map(|t| AuditValue::time(t.0))),
+                AuditValue::optional(self.last_served_at.map(|t| AuditValue::time(t.0))),
             ),
-            ("id_pipedrive", AuditValue::optional(self.id_pipedrive)),
-            ("peso", i64::from(self.peso).into()),
+            ("id_pipedrive", AuditValue::optional(self.pipedrive_user_id)),
+            ("peso", i64::from(self.weight).into()),
             (
                 "limite_diario",
-                AuditValue::optional(self.limite_diario.map(i64::from)),
+                AuditValue::optional(self.daily_limit.map(i64::from)),
             ),
             (
                 "limite_abertos",
-                AuditValue::optional(self.limite_abertos.map(i64::from)),
+                AuditValue::optional(self.open_limit.map(i64::from)),
             ),
-            (
-                "fuso_horario",
-                AuditValue::optional(self.fuso_horario.clone()),
-            ),
-            ("horarios", AuditValue::optional(self.horarios.clone())),
-            ("ausencias", AuditValue::optional(self.ausencias.clone())),
+            ("fuso_horario", AuditValue::optional(self.time_zone.clone())),
+            ("horarios", AuditValue::optional(self.schedule.clone())),
+            ("ausencias", AuditValue::optional(self.leave.clone())),
         ]
     }
 
@@ -326,21 +296,21 @@ impl ConsultantRow {
     pub fn stored_rules(&self) -> StoredRules<'_> {
         StoredRules {
             id: self.id,
-            weight: self.peso,
-            daily_limit: self.limite_diario,
-            open_limit: self.limite_abertos,
-            time_zone: self.fuso_horario.as_deref(),
-            schedule: self.horarios.as_deref(),
-            leave: self.ausencias.as_deref(),
+            weight: self.weight,
+            daily_limit: self.daily_limit,
+            open_limit: self.open_limit,
+            time_zone: self.time_zone.as_deref(),
+            schedule: self.schedule.as_deref(),
+            leave: self.leave.as_deref(),
         }
     }
 
     /// The counters of this row.
     pub fn workload(&self) -> Workload {
         Workload {
-            assignments_day: self.atendimentos_dia,
-            assignments_on_day: i64::from(self.atendimentos_no_dia),
-            open_protocols: i64::from(self.protocolos_abertos),
+            assignments_day: self.assignments_day,
+            assignments_on_day: i64::from(self.assignments_on_day),
+            open_protocols: i64::from(self.open_protocols),
         }
     }
 
@@ -364,29 +334,26 @@ impl ConsultantRow {
                     self.id
                 ))
             })?;
-        let name = ConsultantName::parse(&self.nome).map_err(|error| {
+        let name = ConsultantName::parse(&self.name).map_err(|error| {
             StoreError::internal(format!("consultant {}: stored name: {error}", self.id))
         })?;
         Ok(Consultant {
             id: ConsultantId(self.id),
             name,
             email: self.email.as_deref().and_then(|raw| Email::parse(raw).ok()),
-            phone: self
-                .telefone
-                .as_deref()
-                .and_then(|raw| Phone::parse(raw).ok()),
+            phone: self.phone.as_deref().and_then(|raw| Phone::parse(raw).ok()),
             languages,
-            active: self.status_ativo,
-            in_rotation: self.status_ativo_sequencial,
-            online: self.status_online,
-            last_served_at: self.ultimo_atendimento.map(|t| t.0),
+            active: self.active,
+            in_rotation: self.in_rotation,
+            online: self.online,
+            last_served_at: self.last_served_at.map(|t| t.0),
             pipedrive_user_id: self
-                .id_pipedrive
+                .pipedrive_user_id
                 .and_then(|id| PipedriveUserId::new(id).ok()),
-            deleted: self.removido_em.is_some(),
+            deleted: self.deleted_at.is_some(),
             routing,
             workload,
-            queue_key: self.chave_fila,
+            queue_key: self.queue_key,
         })
     }
 }
@@ -424,11 +391,11 @@ impl ProtocolRow {
     /// bookkeeping, not changes).
     pub fn audit_values(&self) -> Vec<(&'static str, AuditValue)> {
         vec![
-            ("numero", self.numero.as_str().into()),
-            ("consultor_id", AuditValue::optional(self.consultor_id)),
-            ("idioma", AuditValue::optional(self.idioma.clone())),
-            ("descricao", AuditValue::optional(self.descricao.clone())),
-            ("prioridade", self.prioridade.as_str().into()),
+            ("numero", self.number.as_str().into()),
+            ("consultor_id", AuditValue::optional(self.consultant_id)),
+            ("idioma", AuditValue::optional(self.language.clone())),
+            ("descricao", AuditValue::optional(self.description.clone())),
+            ("prioridade", self.priority.as_str().into()),
             ("status", self.status.as_str().into()),
         ]
     }
@@ -441,24 +408,24 @@ impl ProtocolRow {
         Ok(Protocol {
             id: ProtocolId(self.id),
             number: self
-                .numero
+                .number
                 .parse::<ProtocolNumber>()
                 .map_err(|error| broken("numero", &error))?,
-            consultant_id: self.consultor_id.map(ConsultantId),
+            consultant_id: self.consultant_id.map(ConsultantId),
             language: self
-                .idioma
+                .language
                 .as_deref()
                 .map(Language::parse)
                 .transpose()
                 .map_err(|error| broken("idioma", &error))?,
             description: self
-                .descricao
+                .description
                 .as_deref()
                 .map(Description::parse)
                 .transpose()
                 .map_err(|error| broken("descricao", &error))?,
             priority: self
-                .prioridade
+                .priority
                 .parse()
                 .map_err(|error| broken("prioridade", &error))?,
             status: self

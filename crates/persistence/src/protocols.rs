@@ -13,7 +13,7 @@ use crate::database::{with_connection, write_transaction, Database};
 use crate::error::StoreError;
 use crate::faults::FaultPoint;
 use crate::idempotency::{record, replay};
-use crate::models::{audit_created, audit_diff, NewProtocolRow, ProtocolChanges, ProtocolRow};
+use crate::models::{audit_created, audit_diff, ProtocolChanges, ProtocolRow};
 use crate::queries::{CounterQuery, Queries, RowLocks};
 use crate::schema::protocolos;
 use crate::sql_types::Timestamp;
@@ -44,13 +44,14 @@ impl Database {
             let number = taken.number.to_string();
             self.faults().check(FaultPoint::AfterCounter, conn)?;
             let row = diesel::insert_into(protocolos::table)
-                .values(NewProtocolRow {
-                    numero: &number,
-                    consultor_id: new.consultant_id.map(|id| id.0),
-                    idioma: None,
-                    descricao: new.description.as_ref().map(|d| d.as_str()),
-                    prioridade: new.priority.as_str(),
-                    status: ProtocolStatus::default().as_str(),
+                .values(ProtocolRow {
+                    id: 0,
+                    number,
+                    consultant_id: new.consultant_id.map(|id| id.0),
+                    language: None,
+                    description: new.description.as_ref().map(|d| d.as_str().to_owned()),
+                    priority: new.priority.as_str().to_owned(),
+                    status: ProtocolStatus::default().as_str().to_owned(),
                     created_at: Timestamp(taken.stamp),
                     updated_at: Timestamp(taken.stamp),
                 })

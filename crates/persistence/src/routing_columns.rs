@@ -130,21 +130,21 @@ mod tests {
             parse_date("2026-12-26").unwrap(),
         )
         .unwrap()];
-        let horarios = schedule_text(&schedule);
-        let ausencias = leave_text(&leave);
+        let stored_schedule = schedule_text(&schedule);
+        let stored_leave = leave_text(&leave);
         assert_eq!(
-            horarios,
+            stored_schedule,
             r#"[{"dia":1,"inicio":"08:00","fim":"24:00"},{"dia":7,"inicio":"00:00","fim":"01:30"}]"#
         );
-        assert_eq!(ausencias, r#"[{"de":"2026-12-24","ate":"2026-12-26"}]"#);
+        assert_eq!(stored_leave, r#"[{"de":"2026-12-24","ate":"2026-12-26"}]"#);
         let rules = StoredRules {
             id: 1,
             weight: 3,
             daily_limit: Some(5),
             open_limit: None,
             time_zone: None,
-            schedule: Some(&horarios),
-            leave: Some(&ausencias),
+            schedule: Some(&stored_schedule),
+            leave: Some(&stored_leave),
         }
         .into_domain(Zone::SAO_PAULO)
         .unwrap();

@@ -110,11 +110,11 @@ pub(crate) fn message(event: WebhookEvent, at: DateTime<Utc>, data: Value) -> St
 pub(crate) fn protocol_data(row: &ProtocolRow) -> Value {
     json!({
         "id": row.id,
-        "numero": row.numero,
-        "consultor_id": row.consultor_id,
-        "idioma": row.idioma,
-        "descricao": row.descricao,
-        "prioridade": row.prioridade,
+        "numero": row.number,
+        "consultor_id": row.consultant_id,
+        "idioma": row.language,
+        "descricao": row.description,
+        "prioridade": row.priority,
         "status": row.status,
         "created_at": audit_timestamp(&row.created_at.0),
         "updated_at": audit_timestamp(&row.updated_at.0),
@@ -125,10 +125,10 @@ pub(crate) fn protocol_data(row: &ProtocolRow) -> Value {
 pub(crate) fn consultant_data(row: &ConsultantRow) -> Value {
     json!({
         "id": row.id,
-        "nome": row.nome,
+        "nome": row.name,
         "email": row.email,
-        "telefone": row.telefone,
-        "status_online": row.status_online,
+        "telefone": row.phone,
+        "status_online": row.online,
     })
 }
 

@@ -14,56 +14,56 @@ use crate::sql_types::{Timestamp, UtcTimestamp};
 /// The consultant and protocol columns of a row of [`ASSIGN`].
 #[derive(Debug, QueryableByName)]
 pub(super) struct AssignedRow {
-    #[diesel(sql_type = BigInt)]
-    consultor_id: i64,
-    #[diesel(sql_type = Text)]
-    nome: String,
+    #[diesel(sql_type = BigInt, column_name = consultor_id)]
+    consultant_id: i64,
+    #[diesel(sql_type = Text, column_name = nome)]
+    name: String,
     #[diesel(sql_type = Nullable<Text>)]
     email: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    telefone: Option<String>,
-    #[diesel(sql_type = Bool)]
-    status_ativo: bool,
-    #[diesel(sql_type = Bool)]
-    status_ativo_sequencial: bool,
-    #[diesel(sql_type = Bool)]
-    status_online: bool,
-    #[diesel(sql_type = Nullable<UtcTimestamp>)]
-    ultimo_atendimento: Option<Timestamp>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    id_pipedrive: Option<i64>,
-    #[diesel(sql_type = Integer)]
-    peso: i32,
-    #[diesel(sql_type = Nullable<Integer>)]
-    limite_diario: Option<i32>,
-    #[diesel(sql_type = Nullable<Integer>)]
-    limite_abertos: Option<i32>,
-    #[diesel(sql_type = Nullable<Text>)]
-    fuso_horario: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    horarios: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    ausencias: Option<String>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    chave_fila: Option<i64>,
-    #[diesel(sql_type = Nullable<Date>)]
-    atendimentos_dia: Option<NaiveDate>,
-    #[diesel(sql_type = Integer)]
-    atendimentos_no_dia: i32,
-    #[diesel(sql_type = Integer)]
-    protocolos_abertos: i32,
-    #[diesel(sql_type = Nullable<Text>)]
-    idiomas: Option<String>,
-    #[diesel(sql_type = BigInt)]
-    protocolo_id: i64,
-    #[diesel(sql_type = Text)]
-    numero: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    idioma: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    descricao: Option<String>,
-    #[diesel(sql_type = Text)]
-    prioridade: String,
+    #[diesel(sql_type = Nullable<Text>, column_name = telefone)]
+    phone: Option<String>,
+    #[diesel(sql_type = Bool, column_name = status_ativo)]
+    active: bool,
+    #[diesel(sql_type = Bool, column_name = status_ativo_sequencial)]
+    in_rotation: bool,
+    #[diesel(sql_type = Bool, column_name = status_online)]
+    online: bool,
+    #[diesel(sql_type = Nullable<UtcTimestamp>, column_name = ultimo_atendimento)]
+    last_served_at: Option<Timestamp>,
+    #[diesel(sql_type = Nullable<BigInt>, column_name = id_pipedrive)]
+    pipedrive_user_id: Option<i64>,
+    #[diesel(sql_type = Integer, column_name = peso)]
+    weight: i32,
+    #[diesel(sql_type = Nullable<Integer>, column_name = limite_diario)]
+    daily_limit: Option<i32>,
+    #[diesel(sql_type = Nullable<Integer>, column_name = limite_abertos)]
+    open_limit: Option<i32>,
+    #[diesel(sql_type = Nullable<Text>, column_name = fuso_horario)]
+    time_zone: Option<String>,
+    #[diesel(sql_type = Nullable<Text>, column_name = horarios)]
+    schedule: Option<String>,
+    #[diesel(sql_type = Nullable<Text>, column_name = ausencias)]
+    leave: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>, column_name = chave_fila)]
+    queue_key: Option<i64>,
+    #[diesel(sql_type = Nullable<Date>, column_name = atendimentos_dia)]
+    assignments_day: Option<NaiveDate>,
+    #[diesel(sql_type = Integer, column_name = atendimentos_no_dia)]
+    assignments_on_day: i32,
+    #[diesel(sql_type = Integer, column_name = protocolos_abertos)]
+    open_protocols: i32,
+    #[diesel(sql_type = Nullable<Text>, column_name = idiomas)]
+    languages: Option<String>,
+    #[diesel(sql_type = BigInt, column_name = protocolo_id)]
+    protocol_id: i64,
+    #[diesel(sql_type = Text, column_name = numero)]
+    number: String,
+    #[diesel(sql_type = Nullable<Text>, column_name = idioma)]
+    language: Option<String>,
+    #[diesel(sql_type = Nullable<Text>, column_name = descricao)]
+    description: Option<String>,
+    #[diesel(sql_type = Text, column_name = prioridade)]
+    priority: String,
     #[diesel(sql_type = Text)]
     status: String,
     #[diesel(sql_type = UtcTimestamp)]
@@ -75,7 +75,7 @@ pub(super) struct AssignedRow {
 impl AssignedRow {
     fn into_domain(self, default_zone: Zone) -> Result<Assignment, StoreError> {
         let languages = self
-            .idiomas
+            .languages
             .as_deref()
             .unwrap_or_default()
             .split(',')
@@ -83,35 +83,35 @@ impl AssignedRow {
             .map(str::to_owned)
             .collect();
         let consultant = ConsultantRow {
-            id: self.consultor_id,
-            nome: self.nome,
+            id: self.consultant_id,
+            name: self.name,
             email: self.email,
-            telefone: self.telefone,
-            status_ativo: self.status_ativo,
-            status_ativo_sequencial: self.status_ativo_sequencial,
-            status_online: self.status_online,
-            ultimo_atendimento: self.ultimo_atendimento,
-            id_pipedrive: self.id_pipedrive,
-            removido_em: None,
-            peso: self.peso,
-            limite_diario: self.limite_diario,
-            limite_abertos: self.limite_abertos,
-            fuso_horario: self.fuso_horario,
-            horarios: self.horarios,
-            ausencias: self.ausencias,
-            chave_fila: self.chave_fila,
-            atendimentos_dia: self.atendimentos_dia,
-            atendimentos_no_dia: self.atendimentos_no_dia,
-            protocolos_abertos: self.protocolos_abertos,
+            phone: self.phone,
+            active: self.active,
+            in_rotation: self.in_rotation,
+            online: self.online,
+            last_served_at: self.last_served_at,
+            pipedrive_user_id: self.pipedrive_user_id,
+            deleted_at: None,
+            weight: self.weight,
+            daily_limit: self.daily_limit,
+            open_limit: self.open_limit,
+            time_zone: self.time_zone,
+            schedule: self.schedule,
+            leave: self.leave,
+            queue_key: self.queue_key,
+            assignments_day: self.assignments_day,
+            assignments_on_day: self.assignments_on_day,
+            open_protocols: self.open_protocols,
         }
         .into_domain(languages, default_zone)?;
         let protocol = ProtocolRow {
-            id: self.protocolo_id,
-            numero: self.numero,
-            consultor_id: Some(self.consultor_id),
-            idioma: self.idioma,
-            descricao: self.descricao,
-            prioridade: self.prioridade,
+            id: self.protocol_id,
+            number: self.number,
+            consultant_id: Some(self.consultant_id),
+            language: self.language,
+            description: self.description,
+            priority: self.priority,
             status: self.status,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -131,8 +131,8 @@ impl AssignedRow {
 pub(crate) struct AssignedWithCrmRow {
     #[diesel(embed)]
     assigned: AssignedRow,
-    #[diesel(sql_type = BigInt)]
-    crm_itens: i64,
+    #[diesel(sql_type = BigInt, column_name = crm_itens)]
+    crm_items: i64,
 }
 
 impl AssignedWithCrmRow {
@@ -143,7 +143,7 @@ impl AssignedWithCrmRow {
     ) -> Result<Assignment, StoreError> {
         let mut assignment = self.assigned.into_domain(default_zone)?;
         assignment.crm_actions = target.map(|target| {
-            if self.crm_itens > 0 {
+            if self.crm_items > 0 {
                 fresh_statuses(target)
             } else {
                 Vec::new()

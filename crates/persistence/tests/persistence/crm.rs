@@ -40,9 +40,9 @@ on_both_backends!(
     concurrent_pauses_keep_the_longest,
 );
 
-fn joao(id_pipedrive: Option<i64>) -> consultores_domain::NewConsultant {
+fn joao(pipedrive_user_id: Option<i64>) -> consultores_domain::NewConsultant {
     let mut new = consultant("João Silva", &["pt"]);
-    new.pipedrive_user_id = id_pipedrive.map(|id| PipedriveUserId::new(id).unwrap());
+    new.pipedrive_user_id = pipedrive_user_id.map(|id| PipedriveUserId::new(id).unwrap());
     new
 }
 

@@ -148,9 +148,9 @@ fn the_clearing_is_audited_field_by_field(db: &consultores_persistence::Database
             "peso"
         ]
     );
-    let peso = entry.changes.get("peso").unwrap();
+    let weight = entry.changes.get("peso").unwrap();
     assert_eq!(
-        (&peso.before, &peso.after),
+        (&weight.before, &weight.after),
         (&AuditValue::Int(3), &AuditValue::Int(1))
     );
     let zone = entry.changes.get("fuso_horario").unwrap();
