@@ -83,16 +83,21 @@ def warm_up(svc, paths):
             pass
 
 
-def measure(name, body_of, count, d, paths):
-    svc = run.Service(run.fresh_pg_database(name))
+def measured(svc, name, seed_all, d, paths):
+    """Seeds through `seed_all`, then measures `paths` on `svc`; stops it and drops its database."""
     try:
-        seed(svc, count, body_of)
+        seed_all()
         analyze(name)
         warm_up(svc, paths)
         return {label: run.wrk(svc, path, 16, d) for label, path in paths}
     finally:
         svc.stop()
         run.psql("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def measure(name, body_of, count, d, paths):
+    svc = run.Service(run.fresh_pg_database(name))
+    return measured(svc, name, lambda: seed(svc, count, body_of), d, paths)
 
 
 def measure_old(old_bin, name, count, d, paths):
@@ -103,19 +108,16 @@ def measure_old(old_bin, name, count, d, paths):
         svc = run.Service(run.fresh_pg_database(name))
     finally:
         run.BIN = current
-    try:
-        def one(i):
-            c = svc.call("POST", "/consultor", {"nome": f"Consultor {i:05d}",
-                                                "idiomas": ten_thousand(i, False)["idiomas"]})
-            svc.call("PUT", f"/consultor/{c['id']}/connection?status=true", {})
+
+    def one(i):
+        c = svc.call("POST", "/consultor", {"nome": f"Consultor {i:05d}",
+                                            "idiomas": ten_thousand(i, False)["idiomas"]})
+        svc.call("PUT", f"/consultor/{c['id']}/connection?status=true", {})
+
+    def seed_all():
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             list(pool.map(one, range(count)))
-        analyze(name)
-        warm_up(svc, paths)
-        return {label: run.wrk(svc, path, 16, d) for label, path in paths}
-    finally:
-        svc.stop()
-        run.psql("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    return measured(svc, name, seed_all, d, paths)
 
 
 def main():
