@@ -10,7 +10,7 @@
 //!
 //! | twin | where | how it follows |
 //! |---|---|---|
-//! | PL/pgSQL | function `consultores_atribuir`, latest in migration `2026-07-01-000003_atribuir` (a change is a new migration) | the rules as `WHERE` terms, `ORDER BY chave_fila ASC NULLS FIRST, id ASC` |
+//! | PL/pgSQL | function `consultores_atribuir_passo` (called by `consultores_atribuir` and `consultores_atribuir_lote`), latest in migration `2026-11-01-000000_atribuir_mais_barato` (a change is a new migration) | the language's queue `consultor_fila` read `ORDER BY chave_fila ASC NULLS FIRST, consultor_id ASC`, the rules re-checked as `WHERE` terms on the head's own row |
 //! | SQLite | `sqlite_head` in `crates/persistence/src/rotation_reads.rs` | switches and language in SQL, `ORDER BY chave_fila, id` (SQLite sorts NULLs first), the time rules through `blocking_rule` in Rust |
 //! | test copy | `POSTGRES_ASSIGNMENT_STATEMENT` in `crates/persistence/src/testing.rs` | the function's queue-head statement, for `EXPLAIN` (`examples/explain_plans.rs`); kept in step by hand |
 //! | benchmarks | `crates/domain/benches/policy.rs` (this module itself); `bench/assign_function.sql` | the SQL benchmark is a deliberately reduced twin (switches, language, `ultimo_atendimento` order; no rules, no weights): the physical limit, not the rule |
