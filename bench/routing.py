@@ -9,10 +9,13 @@
   listing served by the binary from before the routing rules (the first-parent parent of the
   merge "Merge issue 12 (routing rules)", built in its own worktree with `cargo build --release`).
 
-Each measurement first answers one request of each path (a warm-up: the first assignment after
-seeding applies every consultant's pending availability evaluation at once).
+Each measurement first analyses the seeded tables, takes a checkpoint and answers one request of
+each path (a warm-up: the first assignment after seeding applies every consultant's pending
+availability evaluation at once). `--repeat N` runs every scenario N times and reports each run's
+ratios and their medians.
 
-Usage: python3 bench/routing.py [--duration SECONDS] [--skip-build] [--old-bin PATH] [--out NAME]
+Usage: python3 bench/routing.py [--duration SECONDS] [--repeat N] [--skip-build] [--old-bin PATH]
+       [--out NAME]
 Reuses bench/run.py's service, seeding and wrk helpers; writes bench/results/<NAME>.json
 (default routing.json).
 """
@@ -23,6 +26,7 @@ import datetime
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import urllib.error
@@ -75,6 +79,14 @@ def analyze(name):
     run.psql(name, "ANALYZE")
 
 
+def settle(name):
+    """A checkpoint before each measurement: right after one, every first write of a page logs the
+    whole page (full-page writes), so a measurement that a checkpoint happens to precede pays
+    several times the WAL of one that it does not. Seeding 10,000 consultants triggers one; without
+    this, which scenario paid for it was chance (seen: the same binary's da-vez 30 % apart)."""
+    run.psql(name, "CHECKPOINT")
+
+
 def warm_up(svc, paths):
     for _, path in paths:
         try:
@@ -88,6 +100,7 @@ def measured(svc, name, seed_all, d, paths):
     try:
         seed_all()
         analyze(name)
+        settle(name)
         warm_up(svc, paths)
         return {label: run.wrk(svc, path, 16, d) for label, path in paths}
     finally:
@@ -120,9 +133,38 @@ def measure_old(old_bin, name, count, d, paths):
     return measured(svc, name, seed_all, d, paths)
 
 
+def one_run(d, old_bin, only_50):
+    """Every scenario once, in a fixed order, with the ratios of this run."""
+    da_vez = [("da_vez", "/consultor/da-vez?idioma=pt")]
+    listing = [("consultores", "/consultores")]
+    r = {}
+    r["50_without_rules"] = measure("consultores_bench_r1", fifty, 50, d, da_vez)
+    r["50_with_rules"] = measure("consultores_bench_r2", lambda i: {**fifty(i), **rules(i)}, 50, d, da_vez)
+    rps = lambda key, label: r[key][label]["rps"]
+    ratios = {"da_vez_rules_over_no_rules_50": rps("50_with_rules", "da_vez") / rps("50_without_rules", "da_vez")}
+    if not only_50:
+        r["10000_mixed_with_rules"] = measure("consultores_bench_r3", lambda i: ten_thousand(i, True), 10000, d,
+                                              listing + da_vez)
+        r["10000_without_rules"] = measure("consultores_bench_r4", lambda i: ten_thousand(i, False), 10000, d,
+                                           listing + da_vez)
+        ratios["da_vez_10000_mixed_over_50"] = \
+            rps("10000_mixed_with_rules", "da_vez") / rps("50_without_rules", "da_vez")
+        ratios["consultores_10000_rules_over_no_rules"] = \
+            rps("10000_mixed_with_rules", "consultores") / rps("10000_without_rules", "consultores")
+        if old_bin:
+            r["10000_old_binary"] = measure_old(old_bin, "consultores_bench_r5", 10000, d, listing)
+            ratios["consultores_10000_old_over_no_rules"] = \
+                rps("10000_old_binary", "consultores") / rps("10000_without_rules", "consultores")
+            ratios["consultores_10000_old_over_rules"] = \
+                rps("10000_old_binary", "consultores") / rps("10000_mixed_with_rules", "consultores")
+    r["ratios"] = ratios
+    return r
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=1, help="runs of every scenario, one after another")
     parser.add_argument("--skip-build", action="store_true")
     parser.add_argument("--only-50", action="store_true", help="only the two 50-consultant runs")
     parser.add_argument("--old-bin", help="the release binary from before the routing rules")
@@ -133,37 +175,12 @@ def main():
                        cwd=run.ROOT, check=True)
     if not shutil.which("wrk"):
         subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True)
-    d = args.duration
-    da_vez = [("da_vez", "/consultor/da-vez?idioma=pt")]
-    listing = [("consultores", "/consultores")]
-    r = {"duration_s": d, "cpus": os.cpu_count()}
-    r["50_without_rules"] = measure("consultores_bench_r1", fifty, 50, d, da_vez)
-    r["50_with_rules"] = measure("consultores_bench_r2", lambda i: {**fifty(i), **rules(i)}, 50, d, da_vez)
-    if args.only_50:
-        print(json.dumps(r, indent=2))
-        return 0
-    r["10000_mixed_with_rules"] = measure("consultores_bench_r3", lambda i: ten_thousand(i, True), 10000, d,
-                                          listing + da_vez)
-    r["10000_without_rules"] = measure("consultores_bench_r4", lambda i: ten_thousand(i, False), 10000, d,
-                                       listing + da_vez)
-    if args.old_bin:
-        r["10000_old_binary"] = measure_old(args.old_bin, "consultores_bench_r5", 10000, d, listing)
-    rps = lambda key, label: r[key][label]["rps"]
-    r["ratios"] = {
-        "da_vez_rules_over_no_rules_50": rps("50_with_rules", "da_vez") / rps("50_without_rules", "da_vez"),
-        "da_vez_10000_mixed_over_50": rps("10000_mixed_with_rules", "da_vez") / rps("50_without_rules", "da_vez"),
-        "consultores_10000_rules_over_no_rules":
-            rps("10000_mixed_with_rules", "consultores") / rps("10000_without_rules", "consultores"),
-    }
-    if args.old_bin:
-        r["ratios"]["consultores_10000_old_over_no_rules"] = \
-            rps("10000_old_binary", "consultores") / rps("10000_without_rules", "consultores")
-        r["ratios"]["consultores_10000_old_over_rules"] = \
-            rps("10000_old_binary", "consultores") / rps("10000_mixed_with_rules", "consultores")
+    runs = [one_run(args.duration, args.old_bin, args.only_50) for _ in range(args.repeat)]
+    medians = {name: statistics.median(run_["ratios"][name] for run_ in runs) for name in runs[0]["ratios"]}
+    r = {"duration_s": args.duration, "cpus": os.cpu_count(), "runs": runs, "median_ratios": medians}
     (run.BENCH / "results").mkdir(exist_ok=True)
     (run.BENCH / "results" / f"{args.out}.json").write_text(json.dumps({"results": r, "commands": run.LOG}, indent=2))
     print(json.dumps(r, indent=2))
-
 
 if __name__ == "__main__":
     sys.exit(main())
