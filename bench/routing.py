@@ -79,14 +79,6 @@ def analyze(name):
     run.psql(name, "ANALYZE")
 
 
-def settle(name):
-    """A checkpoint before each measurement: right after one, every first write of a page logs the
-    whole page (full-page writes), so a measurement that a checkpoint happens to precede pays
-    several times the WAL of one that it does not. Seeding 10,000 consultants triggers one; without
-    this, which scenario paid for it was chance (seen: the same binary's da-vez 30 % apart)."""
-    run.psql(name, "CHECKPOINT")
-
-
 def warm_up(svc, paths):
     for _, path in paths:
         try:
@@ -100,7 +92,7 @@ def measured(svc, name, seed_all, d, paths):
     try:
         seed_all()
         analyze(name)
-        settle(name)
+        run.checkpoint(name)
         warm_up(svc, paths)
         return {label: run.wrk(svc, path, 16, d) for label, path in paths}
     finally:

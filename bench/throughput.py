@@ -5,8 +5,9 @@ the branch), pgbench's one-assignment-per-transaction function, and the listing'
 Usage: python3 bench/throughput.py --before PATH --after PATH [--duration S] [--repeat N]
 
 Both binaries must be release builds. For each repetition, in this order: for each binary, on
-PostgreSQL (fresh database, 50 consultants, 30 speak pt) da-vez at 16 and 64 connections,
-da-vez with a fresh Idempotency-Key per call at 16, GET /consultores at 64; on SQLite (fresh
+PostgreSQL (fresh database, 50 consultants, 30 speak pt; a checkpoint before each assignment
+measurement) da-vez at 16 and 64 connections, da-vez with a fresh Idempotency-Key per call at
+16, GET /consultores at 64; on SQLite (fresh
 file, same consultants) da-vez at 16 and GET /consultores at 64; on PostgreSQL with 10,000
 consultants GET /consultores at 16 connections and the process's peak RSS. Then pgbench on
 bench/assign_function.sql at 16 and 64 clients. Raw figures and commands go to
@@ -53,8 +54,11 @@ def one_binary(label, binary, d, out, port):
     db = f"consultores_tp_{label}"
     svc = run.Service(run.fresh_pg_database(db), port=port)
     run.seed(svc, 50, pt_share=0.6)
+    run.checkpoint(db)
     r["pg_da_vez_16"] = run.wrk(svc, "/consultor/da-vez?idioma=pt", 16, d)
+    run.checkpoint(db)
     r["pg_da_vez_64"] = run.wrk(svc, "/consultor/da-vez?idioma=pt", 64, d)
+    run.checkpoint(db)
     r["pg_da_vez_key_16"] = wrk_script(svc, "/consultor/da-vez?idioma=pt", 16, d, "fresh_key.lua")
     r["pg_consultores_50_64"] = run.wrk(svc, "/consultores", 64, d)
     r["pg_peak_rss_mb"] = svc.peak_rss_mb()
@@ -95,7 +99,9 @@ def main():
         # pgbench on the after database's schema, the same 50 consultants.
         run.psql(db, "DELETE FROM protocolos; UPDATE controle_protocolo SET ultimo_numero = 0 WHERE id = 1;")
         run.psql(db, (BENCH / "assign_function.sql").read_text())
+        run.checkpoint(db)
         out["pgbench_16"] = run.pgbench(db, 16, d)
+        run.checkpoint(db)
         out["pgbench_64"] = run.pgbench(db, 64, d)
         for c in (16, 64):
             out[f"ratio_after_pgbench_{c}"] = out["after"][f"pg_da_vez_{c}"]["rps"] / out[f"pgbench_{c}"]["tps"]
