@@ -33,14 +33,14 @@ WHERE idioma = ?
 ORDER BY chave_fila ASC, consultor_id ASC
 LIMIT 1";
 
-/// Consultants whose evaluation is due at `?1`: marked, or past their next clock change, or
-/// evaluated at an instant later than `?1` (a caller whose clock is behind). Two range probes of
-/// partial indexes, usually empty.
-const DUE: &str = "\
-SELECT id AS value FROM consultores WHERE proxima_mudanca <= ?1
-UNION
-SELECT id AS value FROM consultores WHERE disponibilidade_avaliada_em > ?1
-ORDER BY 1";
+/// Consultants whose evaluation is due at `?`: marked or past their next clock change, and
+/// evaluated at an instant later than `?` (a caller whose clock is behind). Each a range probe
+/// of a partial index, usually empty; two statements, as SQLite plans their `UNION … ORDER BY`
+/// as two scans of the table.
+pub const SQLITE_DUE: [&str; 2] = [
+    "SELECT id AS value FROM consultores WHERE proxima_mudanca <= ?",
+    "SELECT id AS value FROM consultores WHERE disponibilidade_avaliada_em > ?",
+];
 
 /// Rows evaluated per statement when many are due (e.g. after the migration marks everyone).
 const IDS_PER_QUERY: usize = 1_000;
@@ -116,19 +116,26 @@ fn evaluate(
     Ok(verdict == Verdict::Available)
 }
 
-/// Evaluates every consultant whose evaluation is due at `now` (see [`DUE`]).
+/// Evaluates every consultant whose evaluation is due at `now` (see [`SQLITE_DUE`]), in id order.
 pub(crate) fn apply_due(
     conn: &mut SqliteConnection,
     default_zone: Zone,
     now: DateTime<Utc>,
     faults: &Faults,
 ) -> Result<(), StoreError> {
-    let ids: Vec<i64> = diesel::sql_query(DUE)
-        .bind::<Text, _>(Timestamp(now).sqlite_text())
-        .load::<Id>(conn)?
-        .into_iter()
-        .map(|id| id.value)
-        .collect();
+    let now_text = Timestamp(now).sqlite_text();
+    let mut ids = Vec::new();
+    for due in SQLITE_DUE {
+        ids.extend(
+            diesel::sql_query(due)
+                .bind::<Text, _>(&now_text)
+                .load::<Id>(conn)?
+                .into_iter()
+                .map(|id| id.value),
+        );
+    }
+    ids.sort_unstable();
+    ids.dedup();
     for chunk in ids.chunks(IDS_PER_QUERY) {
         let rows: Vec<ConsultantRow> = consultores::table
             .filter(consultores::id.eq_any(chunk))

@@ -50,6 +50,9 @@ WHERE c.id = $1 AND consultores_elegivel(c, $2, $3)
 /// `2026-11-15-000000_fila_por_idioma`), for looking at its query plan.
 pub use crate::sqlite_queue::SQLITE_HEAD as SQLITE_HEAD_STATEMENT;
 
+/// The probes of the evaluations due on SQLite (`?` now), for looking at their query plans.
+pub use crate::sqlite_queue::SQLITE_DUE as SQLITE_DUE_STATEMENTS;
+
 /// The server used when `TEST_DATABASE_URL` is not set.
 pub const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 

@@ -12,7 +12,7 @@ use consultores_domain::{
     WeeklySchedule, WorkingHours,
 };
 use consultores_persistence::testing::{
-    TestDatabase, POSTGRES_ASSIGNMENT_STATEMENT, SQLITE_HEAD_STATEMENT,
+    TestDatabase, POSTGRES_ASSIGNMENT_STATEMENT, SQLITE_DUE_STATEMENTS, SQLITE_HEAD_STATEMENT,
 };
 
 use crate::common::{
@@ -268,8 +268,9 @@ fn a_caller_whose_clock_is_behind_sees_availability_at_its_own_instant(test: &Te
 /// 3,000 online consultants who speak only `en` and 3,000 `pt` speakers outside their hours,
 /// all never served (so ahead of everyone in a single global queue), and 5 `pt` speakers
 /// available: after one assignment (which applies the due evaluations) the `pt` queue holds only
-/// the available ones, its head read is one probe of the per-language index (no sort), and the
-/// next assignment reads one consultant row (the walk of the global queue read 3,000).
+/// the available ones, its head read is one probe of the per-language index (no sort), the due
+/// evaluations are probes of their indexes, and the next assignment reads one consultant row
+/// (the walk of the global queue read 3,000).
 fn head_reads_one_entry_on_sqlite(test: &TestDatabase) {
     test.execute(
         "INSERT INTO consultores (nome, status_ativo, status_ativo_sequencial, status_online, \
@@ -294,6 +295,13 @@ fn head_reads_one_entry_on_sqlite(test: &TestDatabase) {
         .join("\n");
     assert!(plan.contains("consultor_fila_cabeca_idx"), "{plan}");
     assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    for due in SQLITE_DUE_STATEMENTS {
+        let plan = test
+            .sqlite_query_plan(due, "2026-11-24T15:00:00.000000+00:00")
+            .join("\n");
+        assert!(plan.contains("USING COVERING INDEX"), "{plan}");
+        assert!(!plan.contains("SCAN"), "{plan}");
+    }
     let before = test.sqlite_queue_rows_read();
     assert_eq!(assign(test, tuesday_noon()).unwrap().0, 6002);
     let read = test.sqlite_queue_rows_read() - before;
