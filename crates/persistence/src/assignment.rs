@@ -324,7 +324,7 @@ impl Database {
             .ok_or_else(|| StoreError::internal("the stamped consultant vanished"))?;
         // The key and the counters moved (and the trigger marked the consultant for that):
         // evaluated now, so their entries carry the new key, or leave at a limit reached.
-        crate::sqlite_queue::reevaluate(conn, &stamped, self.default_time_zone(), now)?;
+        crate::sqlite_queue::reevaluate_served(conn, &stamped, self.default_time_zone(), now)?;
         let languages = conn.languages_of(&[head.id])?;
         let consultant =
             consultants_with_languages(vec![stamped], languages, self.default_time_zone())?

@@ -149,14 +149,30 @@ pub(crate) fn apply_due(
     Ok(())
 }
 
-/// Re-evaluates one consultant at `now` (after the assignment moved their key and counters).
-pub(crate) fn reevaluate(
+/// Re-evaluates the consultant just served at `now` (`row` read after their key and counters
+/// moved): still available, their entries take the new key (the head's re-check saw the
+/// language, and nothing else in this transaction changed them); otherwise (a limit reached)
+/// they leave the queue. Either way the mark the stamp's trigger set is replaced.
+pub(crate) fn reevaluate_served(
     conn: &mut SqliteConnection,
     row: &ConsultantRow,
     default_zone: Zone,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    evaluate(conn, row, default_zone, now).map(|_| ())
+    if verdict(row, default_zone, now)? != Verdict::Available {
+        return evaluate(conn, row, default_zone, now).map(|_| ());
+    }
+    diesel::sql_query("UPDATE consultor_fila SET chave_fila = ? WHERE consultor_id = ?")
+        .bind::<Nullable<BigInt>, _>(row.queue_key)
+        .bind::<BigInt, _>(row.id)
+        .execute(conn)?;
+    diesel::sql_query(
+        "UPDATE consultores SET proxima_mudanca = NULL, disponibilidade_avaliada_em = NULL \
+         WHERE id = ?",
+    )
+    .bind::<BigInt, _>(row.id)
+    .execute(conn)?;
+    Ok(())
 }
 
 /// The head of `language`'s queue at `now`, due evaluations already applied: the first entry,
