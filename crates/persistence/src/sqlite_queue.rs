@@ -11,7 +11,7 @@
 //! stale by the clock (a shift ended) is removed, never served.
 
 use chrono::{DateTime, Utc};
-use consultores_domain::{Language, RoutingRules, Zone};
+use consultores_domain::{Language, Zone};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel::SqliteConnection;
@@ -68,7 +68,7 @@ fn verdict(
     if row.deleted_at.is_some() || !row.active || !row.in_rotation || !row.online {
         return Ok(Verdict::Out(None));
     }
-    let rules: RoutingRules = row.stored_rules().into_domain(default_zone)?;
+    let rules = row.stored_rules().into_domain(default_zone)?;
     let workload = row.workload();
     Ok(match rules.blocking_rule(&workload, now) {
         None => Verdict::Available,
@@ -78,13 +78,13 @@ fn verdict(
 
 /// Stores `row`'s evaluation at `now`: their entries (deleted, then one per language with their
 /// key when available, so an entry of a language they no longer speak cannot survive) and when
-/// to evaluate them next. Returns whether they are available.
+/// to evaluate them next.
 fn evaluate(
     conn: &mut SqliteConnection,
     row: &ConsultantRow,
     default_zone: Zone,
     now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
+) -> Result<(), StoreError> {
     let verdict = verdict(row, default_zone, now)?;
     diesel::sql_query("DELETE FROM consultor_fila WHERE consultor_id = ?")
         .bind::<BigInt, _>(row.id)
@@ -113,7 +113,7 @@ fn evaluate(
     .bind::<Nullable<Text>, _>(evaluated_at)
     .bind::<BigInt, _>(row.id)
     .execute(conn)?;
-    Ok(verdict == Verdict::Available)
+    Ok(())
 }
 
 /// Evaluates every consultant whose evaluation is due at `now` (see [`SQLITE_DUE`]), in id order.
@@ -160,7 +160,7 @@ pub(crate) fn reevaluate_served(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     if verdict(row, default_zone, now)? != Verdict::Available {
-        return evaluate(conn, row, default_zone, now).map(|_| ());
+        return evaluate(conn, row, default_zone, now);
     }
     diesel::sql_query("UPDATE consultor_fila SET chave_fila = ? WHERE consultor_id = ?")
         .bind::<Nullable<BigInt>, _>(row.queue_key)
