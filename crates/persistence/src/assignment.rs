@@ -81,8 +81,8 @@
 //! migration `2026-11-15-000000_fila_por_idioma`): the due evaluations applied, then the first
 //! entry of the language's queue `consultor_fila`, re-checked, a stale entry removed. The number
 //! is taken once someone is found; after the stamp the consultant is evaluated again, which
-//! moves the key of their entries (or removes them at a limit reached). The audit entry is one more INSERT in
-//! that transaction, and so are the outbox items when there is a CRM target.
+//! moves the key of their entries (or removes them at a limit reached). The audit entry is one
+//! more INSERT in that transaction, and so are the outbox items when there is a CRM target.
 //!
 //! # The audit entry
 //!
