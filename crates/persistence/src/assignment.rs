@@ -74,11 +74,15 @@
 //! # SQLite
 //!
 //! SQLite has no DML in CTEs and no time zones, and only one writer at a time anyway: the same
-//! steps run as separate statements inside `BEGIN IMMEDIATE` (the head is found by walking the
-//! queue in order and applying the rules with the domain's own functions), which takes the database's write lock up front
-//! (serialising assignments, as the counter row lock does on PostgreSQL), while the process-wide
-//! writer mutex queues this process's writers in order. The audit entry is one more INSERT in
-//! that transaction, and so are the outbox items when there is a CRM target.
+//! steps run as separate statements inside `BEGIN IMMEDIATE`, which takes the database's write
+//! lock up front (serialising assignments, as the counter row lock does on PostgreSQL), while
+//! the process-wide writer mutex queues this process's writers in order. The head is found as on
+//! PostgreSQL, with the rules evaluated by the domain's own functions (`sqlite_queue.rs`,
+//! migration `2026-11-15-000000_fila_por_idioma`): the due evaluations applied, then the first
+//! entry of the language's queue `consultor_fila`, re-checked, a stale entry removed. The number
+//! is taken once someone is found; after the stamp the consultant is evaluated again, which
+//! moves the key of their entries (or removes them at a limit reached). The audit entry is one
+//! more INSERT in that transaction, and so are the outbox items when there is a CRM target.
 //!
 //! # The audit entry
 //!
@@ -221,8 +225,8 @@ impl Database {
         crm: Option<&CrmTarget>,
         origin: Origin,
     ) -> Result<Assignment, StoreError> {
-        let taken = conn.take_protocol_number(now)?;
-        self.faults().check(FaultPoint::AfterCounter, conn)?;
+        // Availability changed by the clock or by a write since the last assignment first.
+        crate::sqlite_queue::apply_due(conn, self.default_time_zone(), now, self.faults())?;
         let mut found = None;
         for language in languages {
             // Contacts waiting in this language go first: only the dispatcher serves them.
@@ -237,6 +241,9 @@ impl Database {
         let Some((head, language)) = found else {
             return Err(nobody_available(languages));
         };
+        // The number once someone is found: nobody available takes none.
+        let taken = conn.take_protocol_number(now)?;
+        self.faults().check(FaultPoint::AfterCounter, conn)?;
         let rules = head.stored_rules().into_domain(self.default_time_zone())?;
         let today = rules.local_date(now);
         let served_today = head.workload().assignments_on(today);
@@ -315,6 +322,9 @@ impl Database {
         let stamped = conn
             .lock_live_consultant(head.id)?
             .ok_or_else(|| StoreError::internal("the stamped consultant vanished"))?;
+        // The key and the counters moved (and the trigger marked the consultant for that):
+        // evaluated now, so their entries carry the new key, or leave at a limit reached.
+        crate::sqlite_queue::reevaluate_served(conn, &stamped, self.default_time_zone(), now)?;
         let languages = conn.languages_of(&[head.id])?;
         let consultant =
             consultants_with_languages(vec![stamped], languages, self.default_time_zone())?

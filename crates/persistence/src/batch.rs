@@ -294,15 +294,23 @@ fn round_on_sqlite(
         .map(|index| {
             let request = &requests[*index];
             conn.transaction(|conn| {
-                db.assign_in_sqlite(
+                match db.assign_in_sqlite(
                     conn,
                     &request.languages,
                     request.now,
                     &request.actor,
                     request.crm.as_ref(),
                     Origin::of_rotation(&request.actor),
-                )
+                ) {
+                    // Nobody available wrote only the queue's upkeep: kept, as on PostgreSQL,
+                    // so the next request does not redo it.
+                    Err(StoreError::Domain(nobody @ DomainError::NoneAvailable(_))) => {
+                        Ok(Err(StoreError::Domain(nobody)))
+                    }
+                    outcome => outcome.map(Ok),
+                }
             })
+            .and_then(|outcome| outcome)
         })
         .collect())
 }

@@ -1,6 +1,8 @@
 //! Fault injection for crash-safety tests: with the `testing` feature, a test can arm one fault
 //! that fires at a named step inside the next write transaction that reaches it. Without the
-//! feature every check is an inlined no-op.
+//! feature every check is an inlined no-op. Also, with the feature, a count of the consultant
+//! rows the SQLite queue upkeep reads (`sqlite_queue.rs`), so a test can show what an assignment
+//! reads.
 
 use diesel::{PgConnection, SqliteConnection};
 
@@ -37,6 +39,8 @@ pub enum FaultAction {
 pub(crate) struct Faults {
     #[cfg(feature = "testing")]
     armed: std::sync::Mutex<Option<(FaultPoint, FaultAction)>>,
+    #[cfg(feature = "testing")]
+    queue_rows: std::sync::atomic::AtomicUsize,
 }
 
 /// A connection a fault can kill.
@@ -109,5 +113,22 @@ impl Faults {
             .armed
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((point, action));
+    }
+
+    /// Counts `rows` consultant rows read by the SQLite queue upkeep.
+    #[cfg(feature = "testing")]
+    pub(crate) fn count_queue_rows(&self, rows: usize) {
+        self.queue_rows
+            .fetch_add(rows, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    #[cfg(not(feature = "testing"))]
+    #[inline(always)]
+    pub(crate) fn count_queue_rows(&self, _rows: usize) {}
+
+    /// The consultant rows the SQLite queue upkeep has read so far.
+    #[cfg(feature = "testing")]
+    pub(crate) fn queue_rows_read(&self) -> usize {
+        self.queue_rows.load(std::sync::atomic::Ordering::Relaxed)
     }
 }

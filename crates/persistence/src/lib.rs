@@ -51,6 +51,7 @@ mod routing_columns;
 mod schema;
 mod session;
 mod sql_types;
+mod sqlite_queue;
 mod unreadable;
 mod url;
 mod waiting;

@@ -1,6 +1,5 @@
 //! Reads of the rotation outside PostgreSQL's assignment function: the queue head on SQLite
-//! (walked in order, the rules applied with the domain's functions) and the candidates of the
-//! "nobody free" answer.
+//! (the language's queue, `sqlite_queue.rs`) and the candidates of the "nobody free" answer.
 
 use chrono::{DateTime, Utc};
 use consultores_domain::{Consultant, Language};
@@ -32,38 +31,18 @@ macro_rules! switched_on_speaking {
 }
 
 impl Database {
-    /// The head of the queue for `language` at `now` on SQLite: walks the eligible switches in
-    /// queue order (the partial index `consultores_fila_idx`; SQLite sorts NULLs first, the
-    /// policy's "never served goes first") and applies the time rules in the service, since
-    /// SQLite knows no time zones. Runs inside the assignment's immediate transaction.
+    /// The head of the queue for `language` at `now` on SQLite, inside the assignment's
+    /// immediate transaction, once [`crate::sqlite_queue::apply_due`] has run: the first entry of
+    /// the language's queue `consultor_fila` (one index probe), its rules re-checked with the
+    /// domain's functions (SQLite knows no time zones); a stale entry is removed and the next
+    /// one tried.
     pub(crate) fn sqlite_head(
         &self,
         conn: &mut SqliteConnection,
         language: &Language,
         now: DateTime<Utc>,
     ) -> Result<Option<ConsultantRow>, StoreError> {
-        const PAGE: i64 = 256;
-        let mut offset = 0;
-        loop {
-            let page: Vec<ConsultantRow> =
-                switched_on_speaking!(consultor_idiomas::idioma.eq(language.as_str()))
-                    .order((consultores::chave_fila.asc(), consultores::id.asc()))
-                    .select(ConsultantRow::as_select())
-                    .limit(PAGE)
-                    .offset(offset)
-                    .load(conn)?;
-            let last_page = i64::try_from(page.len()).unwrap_or(PAGE) < PAGE;
-            for row in page {
-                let rules = row.stored_rules().into_domain(self.default_time_zone())?;
-                if rules.blocking_rule(&row.workload(), now).is_none() {
-                    return Ok(Some(row));
-                }
-            }
-            if last_page {
-                return Ok(None);
-            }
-            offset += PAGE;
-        }
+        crate::sqlite_queue::head(conn, language, self.default_time_zone(), now, self.faults())
     }
 
     pub(crate) fn rotation_candidates_of(

@@ -46,6 +46,13 @@ SELECT 1 FROM consultores c
 WHERE c.id = $1 AND consultores_elegivel(c, $2, $3)
   AND EXISTS (SELECT 1 FROM consultor_idiomas ci WHERE ci.consultor_id = c.id AND ci.idioma = $4)";
 
+/// The head read of a language's queue on SQLite (`?` the language; migration
+/// `2026-11-15-000000_fila_por_idioma`), for looking at its query plan.
+pub use crate::sqlite_queue::SQLITE_HEAD as SQLITE_HEAD_STATEMENT;
+
+/// The probes of the evaluations due on SQLite (`?` now), for looking at their query plans.
+pub use crate::sqlite_queue::SQLITE_DUE as SQLITE_DUE_STATEMENTS;
+
 /// The server used when `TEST_DATABASE_URL` is not set.
 pub const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -310,6 +317,31 @@ impl TestDatabase {
         run().unwrap_or_else(|error| panic!("query failed: {error:?}\n{sql}"))
     }
 
+    /// The `detail` lines of SQLite's `EXPLAIN QUERY PLAN` for `sql` with its `?` parameters
+    /// bound to `text`. Panics on PostgreSQL.
+    pub fn sqlite_query_plan(&self, sql: &str, text: &str) -> Vec<String> {
+        #[derive(QueryableByName)]
+        struct PlanLine {
+            #[diesel(sql_type = Text)]
+            detail: String,
+        }
+        assert_eq!(self.backend(), Backend::Sqlite, "SQLite only");
+        let run = || -> Result<Vec<String>, StoreError> {
+            let database = self.database();
+            let crate::database::Pools::Sqlite(pool) = database.pools() else {
+                return Err(StoreError::internal("SQLite only"));
+            };
+            let mut conn = pool.get()?;
+            Ok(diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+                .bind::<Text, _>(text)
+                .load::<PlanLine>(&mut conn)?
+                .into_iter()
+                .map(|line| line.detail)
+                .collect())
+        };
+        run().unwrap_or_else(|error| panic!("query failed: {error:?}\n{sql}"))
+    }
+
     /// Sets a consultant's `ultimo_atendimento` and, as peso 1 would, their queue key.
     pub fn set_last_served(&self, id: ConsultantId, at: Option<DateTime<Utc>>) {
         self.update_consultant_column(id, at.map(Timestamp), true);
@@ -358,6 +390,28 @@ impl TestDatabase {
             .sqlite_writer()
             .unwrap_or_else(|error| panic!("no writer turn: {error:?}"));
         during()
+    }
+
+    /// The consultant rows the SQLite queue upkeep (due evaluations, head re-checks) has read
+    /// on this database so far.
+    pub fn sqlite_queue_rows_read(&self) -> usize {
+        self.database().faults().queue_rows_read()
+    }
+
+    /// Marks every SQLite consultant without a zone of their own to be evaluated (as when
+    /// `DEFAULT_TIME_ZONE` changed). Panics on PostgreSQL.
+    pub fn mark_all_without_own_zone(&self) {
+        assert_eq!(self.backend(), Backend::Sqlite, "SQLite only");
+        let run = || -> Result<(), StoreError> {
+            let database = self.database();
+            let crate::database::Pools::Sqlite(pool) = database.pools() else {
+                return Err(StoreError::internal("SQLite only"));
+            };
+            let _writer = database.sqlite_writer()?;
+            let mut conn = pool.get()?;
+            conn.immediate_transaction(crate::sqlite_queue::mark_all_without_own_zone)
+        };
+        run().unwrap_or_else(|error| panic!("cannot mark: {error:?}"));
     }
 
     /// Makes the next write transaction that reaches `point` do `action` (once).

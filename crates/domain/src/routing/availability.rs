@@ -168,6 +168,41 @@ impl RoutingRules {
     }
 }
 
+impl RoutingRules {
+    /// For a consultant NOT available at `now` (and switched on): the next instant their
+    /// availability may change by the clock alone, or `None` when only a write can change it
+    /// (at their open limit). The clock changes it only at local midnight (leave is by local
+    /// date, the daily count restarts) and at the start of a working period, so the earlier of
+    /// the next local midnight and the next start today is early enough (waking early costs one
+    /// more evaluation; waking late would be the bug). A wall-clock time repeated by a clock
+    /// change is taken at its earlier instant, one skipped at the end of the gap. The twin of
+    /// PostgreSQL's `consultores_proxima_mudanca` (migration `2026-10-01-000000_fila_por_idioma`).
+    pub fn next_clock_change(
+        &self,
+        workload: &Workload,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        if self
+            .open_limit
+            .is_some_and(|limit| limit.reached_by(workload.open_protocols))
+        {
+            return None;
+        }
+        let local_now = now.with_timezone(&self.time_zone.tz()).naive_local();
+        let today = local_now.date();
+        let weekday = today.weekday().number_from_monday() as u8;
+        let midnight = local_minute(today, 1440);
+        let next = self
+            .schedule
+            .iter()
+            .flat_map(|schedule| schedule.on(weekday))
+            .map(|period| local_minute(today, period.start))
+            .filter(|start| *start > local_now)
+            .fold(midnight, NaiveDateTime::min);
+        first_instant_at_or_after(&self.time_zone, next, next + Duration::days(1))
+    }
+}
+
 /// The wall-clock time `minute` minutes after the start of local `date` (1440 is the next
 /// day's midnight).
 fn local_minute(date: NaiveDate, minute: u16) -> NaiveDateTime {

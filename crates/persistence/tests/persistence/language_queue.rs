@@ -1,7 +1,8 @@
 //! The queue per language and availability as data (migration
-//! `2026-10-01-000000_fila_por_idioma` on PostgreSQL): consultants enter and leave the queue when
-//! their shift starts or ends, the head of a language is one index entry whatever the others
-//! hold, and concurrent switches and rule changes never lose anyone from the queue.
+//! `2026-10-01-000000_fila_por_idioma` on PostgreSQL, `2026-11-15-000000_fila_por_idioma` on
+//! SQLite): consultants enter and leave the queue when their shift starts or ends, the head of a
+//! language is one index entry whatever the others hold, and concurrent switches and rule changes
+//! never lose anyone from the queue.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -10,7 +11,9 @@ use consultores_domain::{
     queue_head, ConsultantId, ConsultantPatch, ConsultantRepository, DomainError, RuleSettings,
     WeeklySchedule, WorkingHours,
 };
-use consultores_persistence::testing::{TestDatabase, POSTGRES_ASSIGNMENT_STATEMENT};
+use consultores_persistence::testing::{
+    TestDatabase, POSTGRES_ASSIGNMENT_STATEMENT, SQLITE_DUE_STATEMENTS, SQLITE_HEAD_STATEMENT,
+};
 
 use crate::common::{
     actor, assign_next, big_pool, chosen, consultant, hire, language, on_both_backends,
@@ -18,7 +21,10 @@ use crate::common::{
 };
 use crate::concurrency::burst;
 
-on_both_backends!(a_shift_that_starts_or_ends_while_queued_moves_the_consultant_in_and_out);
+on_both_backends!(
+    a_shift_that_starts_or_ends_while_queued_moves_the_consultant_in_and_out,
+    a_caller_whose_clock_is_behind_sees_availability_at_its_own_instant,
+);
 
 mod concurrent {
     use super::*;
@@ -27,9 +33,32 @@ mod concurrent {
     );
 }
 
-#[test]
-fn the_head_of_a_language_reads_one_entry_whatever_the_others_hold() {
-    head_reads_one_entry(&TestDatabase::postgres_with(big_pool()));
+mod the_head_of_a_language_reads_one_entry_whatever_the_others_hold {
+    use super::*;
+
+    #[test]
+    fn postgres() {
+        head_reads_one_entry(&TestDatabase::postgres_with(big_pool()));
+    }
+
+    #[test]
+    fn sqlite() {
+        head_reads_one_entry_on_sqlite(&TestDatabase::sqlite());
+    }
+}
+
+mod sqlite_upkeep {
+    use super::*;
+
+    #[test]
+    fn the_triggers_mark_the_changes_that_may_make_someone_available() {
+        marks_on_sqlite(&TestDatabase::sqlite());
+    }
+
+    #[test]
+    fn a_changed_default_zone_marks_everyone_without_a_zone_of_their_own() {
+        default_zone_marks_on_sqlite(&TestDatabase::sqlite());
+    }
 }
 
 /// Tuesday 2026-11-24, 12:00 in São Paulo (UTC-3): in the past, so the keys consultants get
@@ -215,4 +244,160 @@ fn head_reads_one_entry(test: &TestDatabase) {
         "{plan}"
     );
     assert_eq!(assign(test, tuesday_noon()).unwrap().0, 4002);
+}
+
+/// At 15:00 a caller evaluates the afternoon shift (13:00–14:00) out until midnight; a caller
+/// whose clock reads 13:30 (behind, as another replica's may) must still find them available.
+fn a_caller_whose_clock_is_behind_sees_availability_at_its_own_instant(test: &TestDatabase) {
+    let db = test.database();
+    let mut afternoon = consultant("Turno Tarde", &["pt"]);
+    afternoon.rules = tuesday_hours(13 * 60, 14 * 60);
+    let afternoon =
+        ConsultantRepository::create(&db, &afternoon, tuesday_noon(), &actor()).unwrap();
+    let always = hire(&db, "Sempre", &["pt"], tuesday_noon());
+    assert_eq!(
+        assign(test, tuesday_noon() + Duration::hours(3)),
+        Some(always.id)
+    );
+    assert_eq!(
+        assign(test, tuesday_noon() + Duration::minutes(90)),
+        Some(afternoon.id)
+    );
+}
+
+/// 3,000 online consultants who speak only `en` and 3,000 `pt` speakers outside their hours,
+/// all never served (so ahead of everyone in a single global queue), and 5 `pt` speakers
+/// available: after one assignment (which applies the due evaluations) the `pt` queue holds only
+/// the available ones, its head read is one probe of the per-language index (no sort), the due
+/// evaluations are probes of their indexes, and the next assignment reads one consultant row
+/// (the walk of the global queue read 3,000).
+fn head_reads_one_entry_on_sqlite(test: &TestDatabase) {
+    test.execute(
+        "INSERT INTO consultores (nome, status_ativo, status_ativo_sequencial, status_online, \
+         horarios) \
+         WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 6005) \
+         SELECT 'Fila ' || i, 1, 1, 1, \
+                CASE WHEN i BETWEEN 3001 AND 6000 \
+                     THEN '[{\"dia\":2,\"inicio\":\"20:00\",\"fim\":\"21:00\"}]' END \
+         FROM n;
+         INSERT INTO consultor_idiomas (consultor_id, idioma, posicao) \
+         SELECT id, CASE WHEN id <= 3000 THEN 'en' ELSE 'pt' END, 0 FROM consultores;
+         ANALYZE;",
+    );
+    let first = assign(test, tuesday_noon()).unwrap();
+    assert_eq!(first.0, 6001);
+    assert_eq!(
+        test.query_i64("SELECT count(*) AS value FROM consultor_fila WHERE idioma = 'pt'"),
+        5
+    );
+    let plan = test
+        .sqlite_query_plan(SQLITE_HEAD_STATEMENT, "pt")
+        .join("\n");
+    assert!(plan.contains("consultor_fila_cabeca_idx"), "{plan}");
+    assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    for due in SQLITE_DUE_STATEMENTS {
+        let plan = test
+            .sqlite_query_plan(due, "2026-11-24T15:00:00.000000+00:00")
+            .join("\n");
+        assert!(plan.contains("USING COVERING INDEX"), "{plan}");
+        assert!(!plan.contains("SCAN"), "{plan}");
+    }
+    let before = test.sqlite_queue_rows_read();
+    assert_eq!(assign(test, tuesday_noon()).unwrap().0, 6002);
+    let read = test.sqlite_queue_rows_read() - before;
+    assert_eq!(read, 1, "consultant rows read by the second assignment");
+}
+
+/// The ids of the consultants marked to be evaluated.
+fn marked(test: &TestDatabase) -> Vec<String> {
+    test.query_strings(
+        "SELECT CAST(id AS TEXT) AS value FROM consultores \
+         WHERE proxima_mudanca = '-infinity' ORDER BY id",
+    )
+}
+
+/// Every change PostgreSQL's trigger lists marks the consultant; others (the name, a protocol
+/// opened) do not; a language removed takes its entry with it.
+fn marks_on_sqlite(test: &TestDatabase) {
+    let db = test.database();
+    let one = hire(&db, "Unico", &["pt"], tuesday_noon());
+    assert_eq!(marked(test), vec![one.id.0.to_string()]);
+    assert_eq!(assign(test, tuesday_noon()), Some(one.id));
+    assert!(marked(test).is_empty());
+    let id = one.id.0;
+    let marking = [
+        format!("UPDATE consultores SET status_online = 0 WHERE id = {id}"),
+        format!("UPDATE consultores SET status_online = 1 WHERE id = {id}"),
+        format!("UPDATE consultores SET status_ativo_sequencial = 0 WHERE id = {id}"),
+        format!("UPDATE consultores SET limite_diario = 3 WHERE id = {id}"),
+        format!("UPDATE consultores SET limite_abertos = 3 WHERE id = {id}"),
+        format!("UPDATE consultores SET fuso_horario = 'Europe/Lisbon' WHERE id = {id}"),
+        format!("UPDATE consultores SET horarios = '[]' WHERE id = {id}"),
+        format!("UPDATE consultores SET ausencias = '[]' WHERE id = {id}"),
+        format!("UPDATE consultores SET removido_em = '2026-11-24T15:00:00.000000+00:00' WHERE id = {id}"),
+        format!("UPDATE consultores SET chave_fila = 7 WHERE id = {id}"),
+        format!("UPDATE consultores SET atendimentos_no_dia = 9 WHERE id = {id}"),
+        format!("UPDATE protocolos SET status = 'fechado' WHERE consultor_id = {id}"),
+        format!("INSERT INTO consultor_idiomas (consultor_id, idioma, posicao) VALUES ({id}, 'en', 1)"),
+    ];
+    for change in &marking {
+        test.execute("UPDATE consultores SET proxima_mudanca = NULL");
+        test.execute(change);
+        assert_eq!(marked(test), vec![id.to_string()], "{change}");
+    }
+    let not_marking = [
+        format!("UPDATE consultores SET nome = 'Outro' WHERE id = {id}"),
+        format!("UPDATE consultores SET peso = 2 WHERE id = {id}"),
+        format!(
+            "UPDATE consultores SET protocolos_abertos = protocolos_abertos + 1 WHERE id = {id}"
+        ),
+    ];
+    for change in &not_marking {
+        test.execute("UPDATE consultores SET proxima_mudanca = NULL");
+        test.execute(change);
+        assert!(marked(test).is_empty(), "{change}");
+    }
+    // Back to available in both languages, then `en` removed: its entry goes with it.
+    test.execute(&format!(
+        "UPDATE consultores SET removido_em = NULL, status_ativo_sequencial = 1, \
+         limite_abertos = NULL, horarios = NULL, ausencias = NULL, protocolos_abertos = 0, \
+         atendimentos_no_dia = 0 \
+         WHERE id = {id}"
+    ));
+    assert_eq!(chosen(test, "en", tuesday_noon()), Some(one.id));
+    assert_eq!(
+        test.query_i64(&format!(
+            "SELECT count(*) AS value FROM consultor_fila WHERE consultor_id = {id}"
+        )),
+        2
+    );
+    test.execute(&format!(
+        "DELETE FROM consultor_idiomas WHERE consultor_id = {id} AND idioma = 'en'"
+    ));
+    assert_eq!(
+        test.query_strings(&format!(
+            "SELECT idioma AS value FROM consultor_fila WHERE consultor_id = {id}"
+        )),
+        vec!["pt".to_owned()]
+    );
+    assert_eq!(chosen(test, "en", tuesday_noon()), None);
+}
+
+/// Marks only who has no zone of their own: their hours are read in the default zone.
+fn default_zone_marks_on_sqlite(test: &TestDatabase) {
+    let db = test.database();
+    let mut own = consultant("Lisboa", &["pt"]);
+    own.rules = tuesday_hours(13 * 60, 14 * 60);
+    let own = ConsultantRepository::create(&db, &own, tuesday_noon(), &actor()).unwrap();
+    let mut default = consultant("Padrao", &["pt"]);
+    default.rules = tuesday_hours(13 * 60, 14 * 60);
+    let default = ConsultantRepository::create(&db, &default, tuesday_noon(), &actor()).unwrap();
+    test.execute(&format!(
+        "UPDATE consultores SET fuso_horario = 'Europe/Lisbon' WHERE id = {}",
+        own.id.0
+    ));
+    assert_eq!(assign(test, tuesday_noon()), None);
+    assert!(marked(test).is_empty());
+    test.mark_all_without_own_zone();
+    assert_eq!(marked(test), vec![default.id.0.to_string()]);
 }

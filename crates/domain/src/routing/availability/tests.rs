@@ -246,3 +246,85 @@ fn queue_key_moves_by_the_wait_divided_by_the_weight() {
     assert_eq!(next_queue_key(Some(100), 1_000, three), 400);
     assert_eq!(next_queue_key(Some(100), 1_001, three), 400);
 }
+
+#[test]
+fn the_clock_changes_availability_at_the_next_start_today_or_local_midnight() {
+    let rules = working(vec![
+        WorkingHours::new(2, 9 * 60, 12 * 60).unwrap(),
+        WorkingHours::new(2, 14 * 60, 18 * 60).unwrap(),
+    ]);
+    let idle = Workload::default();
+    // Tuesday 2026-12-01 in São Paulo (UTC-3): 08:00 local waits for 09:00, 12:30 for 14:00.
+    assert_eq!(
+        rules.next_clock_change(&idle, utc(2026, 12, 1, 11, 0)),
+        Some(utc(2026, 12, 1, 12, 0))
+    );
+    assert_eq!(
+        rules.next_clock_change(&idle, utc(2026, 12, 1, 15, 30)),
+        Some(utc(2026, 12, 1, 17, 0))
+    );
+    // After the last period: local midnight (03:00 UTC), even with no hours the next day.
+    assert_eq!(
+        rules.next_clock_change(&idle, utc(2026, 12, 1, 22, 0)),
+        Some(utc(2026, 12, 2, 3, 0))
+    );
+    // Without hours (leave, a daily limit): local midnight.
+    assert_eq!(
+        sao_paulo().next_clock_change(&idle, utc(2026, 12, 1, 15, 30)),
+        Some(utc(2026, 12, 2, 3, 0))
+    );
+}
+
+#[test]
+fn at_the_open_limit_only_a_write_changes_availability() {
+    let rules = RoutingRules {
+        open_limit: Some(Limit::new(2).unwrap()),
+        ..sao_paulo()
+    };
+    let busy = Workload {
+        open_protocols: 2,
+        ..Workload::default()
+    };
+    assert_eq!(
+        rules.next_clock_change(&busy, utc(2026, 12, 1, 15, 0)),
+        None
+    );
+    let free = Workload {
+        open_protocols: 1,
+        ..Workload::default()
+    };
+    assert_eq!(
+        rules.next_clock_change(&free, utc(2026, 12, 1, 15, 0)),
+        Some(utc(2026, 12, 2, 3, 0))
+    );
+}
+
+#[test]
+fn a_clock_change_wakes_at_the_earlier_reading_or_the_end_of_the_gap() {
+    let lisbon = Zone::parse("Europe/Lisbon").unwrap();
+    // Sunday 2026-10-25, 01:00 local happens twice (02:00 WEST -> 01:00 WET): a period starting
+    // then wakes at its first reading, 00:00 UTC.
+    let repeated = RoutingRules {
+        time_zone: lisbon,
+        schedule: Some(WeeklySchedule::new(vec![
+            WorkingHours::new(7, 60, 120).unwrap()
+        ])),
+        ..RoutingRules::default()
+    };
+    assert_eq!(
+        repeated.next_clock_change(&Workload::default(), utc(2026, 10, 24, 23, 30)),
+        Some(utc(2026, 10, 25, 0, 0))
+    );
+    // Sunday 2026-03-29, 01:00 local is skipped (01:00 WET -> 02:00 WEST): the end of the gap.
+    let skipped = RoutingRules {
+        time_zone: lisbon,
+        schedule: Some(WeeklySchedule::new(vec![
+            WorkingHours::new(7, 90, 180).unwrap()
+        ])),
+        ..RoutingRules::default()
+    };
+    assert_eq!(
+        skipped.next_clock_change(&Workload::default(), utc(2026, 3, 29, 0, 30)),
+        Some(utc(2026, 3, 29, 1, 0))
+    );
+}
