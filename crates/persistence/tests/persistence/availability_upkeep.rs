@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use consultores_domain::{
-    ConsultantId, ConsultantPatch, ConsultantRepository, DomainError, Limit, RuleSettings, WeeklySchedule,
-    WorkingHours, Zone,
+    ConsultantId, ConsultantPatch, ConsultantRepository, DomainError, Limit, RuleSettings,
+    WeeklySchedule, WorkingHours, Zone,
 };
 use consultores_persistence::testing::{test_pool_settings, TestDatabase};
 use consultores_persistence::{Backend, Database, DefaultZoneRecord};
@@ -227,16 +227,17 @@ fn due_changes_in_chunks(test: &TestDatabase) {
 /// Writes that mark consultants to be evaluated without changing who may be served: one outside
 /// their hours switched off and on line, one available given another open limit (their entry
 /// is re-evaluated with the same key).
-fn remark(
-    db: &Database,
-    outside: &[i64],
-    available: &[i64],
-    round: usize,
-) -> Result<(), String> {
+fn remark(db: &Database, outside: &[i64], available: &[i64], round: usize) -> Result<(), String> {
     let limit = Limit::new(9_000 + (round % 2) as i64).unwrap();
     let patches = [
-        (outside[round % outside.len()], ConsultantPatch::online(false)),
-        (outside[round % outside.len()], ConsultantPatch::online(true)),
+        (
+            outside[round % outside.len()],
+            ConsultantPatch::online(false),
+        ),
+        (
+            outside[round % outside.len()],
+            ConsultantPatch::online(true),
+        ),
         (
             available[round % available.len()],
             ConsultantPatch {
