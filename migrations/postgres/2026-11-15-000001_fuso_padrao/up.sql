@@ -96,6 +96,11 @@ RETURNS INTEGER LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     v_ids BIGINT[];
 BEGIN
+    -- Nothing due (the usual case): no lock taken. The assignment's probe: one index entry each.
+    IF NOT ((SELECT min(c.proxima_mudanca) FROM consultores c) <= p_agora
+            OR (SELECT max(c.disponibilidade_avaliada_em) FROM consultores c) > p_agora) THEN
+        RETURN 0;
+    END IF;
     PERFORM 1 FROM controle_protocolo WHERE id = 1 FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'the protocol counter row (controle_protocolo id = 1) is missing';
