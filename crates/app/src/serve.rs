@@ -36,6 +36,7 @@ pub fn run(config: &Config) -> Result<(), StartupError> {
         "database" => config.redacted_database_url(),
         "backend" => ?database.backend(),
         "migrations_applied" => applied.len());
+    startup::prepare_availability(&database, &logger)?;
     let unreadable = logger.clone();
     database.report_unreadable_rows(Arc::new(move |row: &str| {
         warn!(unreadable, "unreadable row left out of a listing"; "row" => row);
@@ -75,6 +76,12 @@ pub fn run(config: &Config) -> Result<(), StartupError> {
     let _dispatcher = dispatcher::spawn(state.clone(), logger.clone())?;
     // Stops when `run` returns.
     let _housekeeper = housekeeping::spawn(
+        Arc::new(database.clone()),
+        Arc::new(SystemClock),
+        logger.clone(),
+    )?;
+    // Stops (after its chunk in flight) when `run` returns.
+    let _availability = housekeeping::spawn_availability(
         Arc::new(database.clone()),
         Arc::new(SystemClock),
         logger.clone(),

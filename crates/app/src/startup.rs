@@ -1,12 +1,15 @@
-//! Opening the database: connect, wait for it (with backoff) and apply migrations.
+//! Opening the database: connect, wait for it (with backoff), apply migrations, and bring
+//! the availability of consultants up to date before the service says it is ready.
 
 use std::time::{Duration, Instant};
 
-use consultores_domain::Backoff;
-use consultores_persistence::{Database, PersistenceError, PoolSettings};
+use consultores_domain::{Backoff, SystemClock};
+use consultores_persistence::{Database, DefaultZoneRecord, PersistenceError, PoolSettings};
 use secrecy::ExposeSecret;
+use slog::{info, warn};
 
 use crate::config::Config;
+use crate::housekeeping;
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +77,32 @@ pub fn migrate_when_ready(
             Err(error) => return Err(error.into()),
         }
     }
+}
+
+/// After the migrations, before `/ready`: records the configured `DEFAULT_TIME_ZONE` (when it
+/// changed, consultants without a zone of their own are marked to be evaluated again, and one
+/// line says so), then applies every availability change that is due, in chunks, so the first
+/// assignments do not evaluate thousands of consultants under the counter lock. A failure of
+/// the latter is only logged: the assignments apply whatever is still due.
+pub fn prepare_availability(
+    database: &Database,
+    logger: &slog::Logger,
+) -> Result<(), StartupError> {
+    if let DefaultZoneRecord::Changed { previous, marked } = database.record_default_time_zone()? {
+        info!(logger, "default time zone changed: consultants without a zone of their own are evaluated again";
+            "previous" => previous.as_deref().unwrap_or("none"),
+            "default_time_zone" => database.default_time_zone().name(),
+            "consultants_marked" => marked);
+    }
+    let started = Instant::now();
+    match housekeeping::apply_due_availability(database, &SystemClock, || false) {
+        Ok(0) => {}
+        Ok(evaluated) => info!(logger, "availability evaluated";
+            "consultants" => evaluated, "elapsed_ms" => started.elapsed().as_millis() as u64),
+        Err(error) => warn!(logger, "availability not evaluated ahead; the assignments will";
+            "error" => %error),
+    }
+    Ok(())
 }
 
 /// `consultores migrate`.

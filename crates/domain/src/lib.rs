@@ -45,8 +45,9 @@ pub mod mocks {
     pub use crate::crm_inbound::{MockCrmCatchUp, MockCrmEventReader, MockCrmFieldOptions};
     pub use crate::crm_outbox::{MockCrmOutbox, MockCrmThrottle, MockRetryPolicy};
     pub use crate::ports::{
-        MockApiKeyStore, MockAssignmentPort, MockAuditLog, MockConsultantRepository,
-        MockProtocolRepository, MockReportStore, MockStoreHealth, MockWebSessionStore,
+        MockApiKeyStore, MockAssignmentPort, MockAuditLog, MockAvailabilityUpkeep,
+        MockConsultantRepository, MockProtocolRepository, MockReportStore, MockStoreHealth,
+        MockWebSessionStore,
     };
     pub use crate::waiting::MockWaitingQueue;
     pub use crate::webhooks::MockWebhookStore;
@@ -83,9 +84,9 @@ pub use error::{error_chain, DomainError};
 pub use idempotency::{IdempotencyClaim, IdempotencyKey, Recorded, IDEMPOTENCY_WINDOW_HOURS};
 pub use periodic::{Job, Periodic, StopHandle, StopSignal};
 pub use ports::{
-    ApiKeyStore, AssignmentPort, AssignmentRequest, AuditLog, ConsultantRepository,
-    IdempotencyHousekeeping, PoolState, ProtocolRepository, ReportStore, StoreHealth,
-    WebSessionStore,
+    ApiKeyStore, AssignmentPort, AssignmentRequest, AuditLog, AvailabilityUpkeep,
+    ConsultantRepository, IdempotencyHousekeeping, PoolState, ProtocolRepository, ReportStore,
+    StoreHealth, WebSessionStore,
 };
 pub use protocol::{
     NewProtocol, Priority, Protocol, ProtocolFilter, ProtocolId, ProtocolPatch, ProtocolSearch,

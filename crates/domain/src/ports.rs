@@ -318,3 +318,14 @@ pub trait IdempotencyHousekeeping: Send + Sync {
     /// Deletes the records whose window ended at or before `now`; returns how many.
     fn purge_expired_idempotency_keys(&self, now: DateTime<Utc>) -> Result<usize, DomainError>;
 }
+
+/// Availability evaluated ahead of the assignments: a background job applies the availability
+/// changes that are due (a shift that started, a consultant marked to be evaluated by a write)
+/// in small steps, so an assignment rarely finds any left to apply. Correctness never depends
+/// on it: the assignment applies whatever is still due.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait AvailabilityUpkeep: Send + Sync {
+    /// Applies at most `limit` of the availability changes due at `now`, in one transaction;
+    /// returns how many consultants it evaluated (fewer than `limit`: nothing else was due).
+    fn apply_due_availability(&self, now: DateTime<Utc>, limit: u32) -> Result<usize, DomainError>;
+}

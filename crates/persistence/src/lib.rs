@@ -31,6 +31,7 @@ mod adopted_keys;
 mod api_keys;
 mod assignment;
 mod audit;
+mod availability_upkeep;
 mod batch;
 mod consultants;
 mod crm_events;
@@ -62,6 +63,7 @@ mod writer_lock;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use availability_upkeep::DefaultZoneRecord;
 pub use database::{Backend, Database, PoolSettings};
 pub use error::{PersistenceError, DATABASE_URL_FORMS};
 pub use queries::CLOCK_ALLOWANCE;

@@ -123,6 +123,18 @@ pub(crate) fn apply_due(
     now: DateTime<Utc>,
     faults: &Faults,
 ) -> Result<(), StoreError> {
+    apply_due_at_most(conn, default_zone, now, faults, usize::MAX).map(drop)
+}
+
+/// Evaluates at most `limit` of the consultants whose evaluation is due at `now`, lowest ids
+/// first; returns how many it evaluated (fewer than `limit`: nothing else was due).
+pub(crate) fn apply_due_at_most(
+    conn: &mut SqliteConnection,
+    default_zone: Zone,
+    now: DateTime<Utc>,
+    faults: &Faults,
+    limit: usize,
+) -> Result<usize, StoreError> {
     let now_text = Timestamp(now).sqlite_text();
     let mut ids = Vec::new();
     for due in SQLITE_DUE {
@@ -136,6 +148,7 @@ pub(crate) fn apply_due(
     }
     ids.sort_unstable();
     ids.dedup();
+    ids.truncate(limit);
     for chunk in ids.chunks(IDS_PER_QUERY) {
         let rows: Vec<ConsultantRow> = consultores::table
             .filter(consultores::id.eq_any(chunk))
@@ -146,7 +159,7 @@ pub(crate) fn apply_due(
             evaluate(conn, row, default_zone, now)?;
         }
     }
-    Ok(())
+    Ok(ids.len())
 }
 
 /// Re-evaluates the consultant just served at `now` (`row` read after their key and counters
@@ -212,16 +225,14 @@ pub(crate) fn head(
     }
 }
 
-/// Marks every consultant without a zone of their own to be evaluated by the next assignment:
-/// their availability follows the service's default zone, which changed. Called at start-up
-/// when `DEFAULT_TIME_ZONE` changed.
-#[cfg_attr(not(feature = "testing"), allow(dead_code))]
-pub(crate) fn mark_all_without_own_zone(conn: &mut SqliteConnection) -> Result<(), StoreError> {
-    diesel::sql_query(
+/// Marks every consultant without a zone of their own (and not removed) to be evaluated by the
+/// next assignment: their availability follows the service's default zone, which changed.
+/// Called at start-up when `DEFAULT_TIME_ZONE` changed; returns how many were marked.
+pub(crate) fn mark_all_without_own_zone(conn: &mut SqliteConnection) -> Result<usize, StoreError> {
+    Ok(diesel::sql_query(
         "UPDATE consultores SET proxima_mudanca = ?, disponibilidade_avaliada_em = NULL \
-         WHERE fuso_horario IS NULL",
+         WHERE fuso_horario IS NULL AND removido_em IS NULL",
     )
     .bind::<Text, _>(TO_EVALUATE)
-    .execute(conn)?;
-    Ok(())
+    .execute(conn)?)
 }

@@ -410,6 +410,7 @@ impl TestDatabase {
             let _writer = database.sqlite_writer()?;
             let mut conn = pool.get()?;
             conn.immediate_transaction(crate::sqlite_queue::mark_all_without_own_zone)
+                .map(drop)
         };
         run().unwrap_or_else(|error| panic!("cannot mark: {error:?}"));
     }

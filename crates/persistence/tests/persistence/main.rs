@@ -3,6 +3,7 @@
 
 mod adoption;
 mod audit;
+mod availability_upkeep;
 mod batching;
 mod check_constraints;
 mod common;
