@@ -62,6 +62,15 @@ DATA_SETS = {
 }
 
 
+def get(svc, path):
+    """The body of `GET path`; a listing under callgrind on a loaded machine may take minutes."""
+    request = urllib.request.Request(svc.base + path, headers={"api-key": run.KEY})
+    with urllib.request.urlopen(request, timeout=900) as answer:
+        if answer.status != 200:
+            raise RuntimeError(f"GET {path}: {answer.status}")
+        return answer.read()
+
+
 class Callgrind:
     """The service under callgrind, with dumps on demand."""
 
@@ -69,7 +78,9 @@ class Callgrind:
         self.dir = tempfile.mkdtemp(prefix="consultores-callgrind-")
         prefix = ["valgrind", "--tool=callgrind", "--quiet",
                   f"--callgrind-out-file={self.dir}/cg.%p"]
-        self.svc = run.Service(url, port=PORT, prefix=prefix, ready_within_s=600)
+        # Everything runs ~50× slower: no database deadline may cut a request short.
+        slow = {"DB_POOL_TIMEOUT_MS": "600000", "DB_STATEMENT_TIMEOUT_MS": "3600000"}
+        self.svc = run.Service(url, port=PORT, extra_env=slow, prefix=prefix, ready_within_s=600)
 
     def dump(self):
         """Dumps (and zeroes) the counters; the instructions since the last dump."""
@@ -92,7 +103,7 @@ class Callgrind:
     def calls(self, path, n):
         # Several clients at once, so the window (and the idle cost subtracted) stays short.
         with concurrent.futures.ThreadPoolExecutor(CLIENTS) as pool:
-            list(pool.map(lambda _: self.svc.call("GET", path), range(n)))
+            list(pool.map(lambda _: get(self.svc, path), range(n)))
 
     def per_request(self, path, n):
         """The raw count of `n` requests after a warm-up (threads and connections started)."""
@@ -119,7 +130,13 @@ class Callgrind:
         return rate
 
     def stop(self):
-        self.svc.stop()
+        self.svc.proc.terminate()
+        try:
+            self.svc.proc.wait(timeout=300)
+        except subprocess.TimeoutExpired:
+            self.svc.proc.kill()
+            self.svc.proc.wait()
+        self.svc.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -174,11 +191,8 @@ def same_bodies(binaries, data_set):
                 if index == 0:
                     ids = routing.seed(svc, count, body_of)
                 for path in paths:
-                    request = urllib.request.Request(
-                        svc.base + path.replace("{id}", str(ids[len(ids) // 2])),
-                        headers={"api-key": run.KEY})
-                    with urllib.request.urlopen(request, timeout=60) as answer:
-                        bodies.setdefault(path, set()).add(answer.read())
+                    body = get(svc, path.replace("{id}", str(ids[len(ids) // 2])))
+                    bodies.setdefault(path, set()).add(body)
             finally:
                 svc.stop()
     finally:
@@ -188,6 +202,7 @@ def same_bodies(binaries, data_set):
 
 
 def main():
+    global PORT, DATABASE
     parser = argparse.ArgumentParser()
     parser.add_argument("binaries", nargs="*", metavar="LABEL=PATH")
     parser.add_argument("--pre-rules", action="append", default=[], metavar="LABEL=PATH")
@@ -197,7 +212,10 @@ def main():
     parser.add_argument("--out", default="instructions", help="bench/results/<OUT>.json")
     parser.add_argument("--same-bodies", action="store_true",
                         help="only check that the binaries (not --pre-rules) answer the same bytes")
+    parser.add_argument("--port", type=int, default=PORT,
+                        help="of the service (and the next one); names the scratch database too")
     args = parser.parse_args()
+    PORT, DATABASE = args.port, f"{DATABASE}_{args.port}"
     if args.same_bodies:
         paths = [spec.split("=", 1)[1] for spec in args.binaries]
         for data_set in args.only.split(","):

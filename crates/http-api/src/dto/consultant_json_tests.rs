@@ -90,8 +90,9 @@ fn writes_the_same_bytes_as_the_owned_response() {
         let (borrowed, owned) = bytes_of_both(c, now);
         assert_eq!(borrowed, owned);
     }
-    // Rules that block: the reason and counters come from the same availability.
-    let (borrowed, owned) = bytes_of_both(&cases[1], now + Duration::days(30));
+    // Rules that block (a Monday inside the leave): the reason comes from the same availability.
+    let monday_on_leave = Utc.with_ymd_and_hms(2026, 12, 28, 10, 0, 0).unwrap();
+    let (borrowed, owned) = bytes_of_both(&cases[1], monday_on_leave);
     assert_eq!(borrowed, owned);
     assert!(borrowed.contains(r#""motivo_indisponivel":"ausente""#), "{borrowed}");
 }
