@@ -42,7 +42,10 @@ impl Serialize for ConsultantJson<'_> {
         out.serialize_field("status_ativo", &c.active)?;
         out.serialize_field("status_ativo_sequencial", &c.in_rotation)?;
         out.serialize_field("status_online", &c.online)?;
-        out.serialize_field("ultimo_atendimento", &c.last_served_at.as_ref().map(Timestamp))?;
+        out.serialize_field(
+            "ultimo_atendimento",
+            &c.last_served_at.as_ref().map(Timestamp),
+        )?;
         out.serialize_field(
             "id_pipedrive",
             &c.pipedrive_user_id.map(PipedriveUserId::get),

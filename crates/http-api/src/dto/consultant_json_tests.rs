@@ -94,7 +94,10 @@ fn writes_the_same_bytes_as_the_owned_response() {
     let monday_on_leave = Utc.with_ymd_and_hms(2026, 12, 28, 10, 0, 0).unwrap();
     let (borrowed, owned) = bytes_of_both(&cases[1], monday_on_leave);
     assert_eq!(borrowed, owned);
-    assert!(borrowed.contains(r#""motivo_indisponivel":"ausente""#), "{borrowed}");
+    assert!(
+        borrowed.contains(r#""motivo_indisponivel":"ausente""#),
+        "{borrowed}"
+    );
 }
 
 #[test]
@@ -102,7 +105,8 @@ fn timestamps_match_the_wire_format_at_the_edges() {
     let instants = [
         Utc.with_ymd_and_hms(2026, 11, 29, 14, 30, 0).unwrap() + Duration::microseconds(123_456),
         Utc.with_ymd_and_hms(1970, 1, 1, 0, 0, 0).unwrap(),
-        Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap() + Duration::nanoseconds(999_999_999),
+        Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap()
+            + Duration::nanoseconds(999_999_999),
         Utc.with_ymd_and_hms(2000, 2, 29, 9, 5, 7).unwrap() + Duration::nanoseconds(1_500),
         Utc.with_ymd_and_hms(10_000, 1, 1, 0, 0, 0).unwrap(),
         Utc.with_ymd_and_hms(-1, 6, 1, 0, 0, 0).unwrap(),
@@ -119,8 +123,12 @@ fn times_of_day_and_dates_match_the_domain_formatting() {
         assert_eq!(ascii(&time_of_day(minutes)), format_time_of_day(minutes));
     }
     for text in ["0000-01-01", "0999-10-31", "2026-02-28", "9999-12-31"] {
-        let date = parse_date(text).unwrap_or_else(|_| NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap());
-        assert_eq!(serde_json::to_string(&Date(date)).unwrap(), format!("\"{text}\""));
+        let date = parse_date(text)
+            .unwrap_or_else(|_| NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap());
+        assert_eq!(
+            serde_json::to_string(&Date(date)).unwrap(),
+            format!("\"{text}\"")
+        );
     }
     let far = NaiveDate::from_ymd_opt(12_345, 1, 2).unwrap();
     assert_eq!(

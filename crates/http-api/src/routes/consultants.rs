@@ -140,7 +140,10 @@ pub async fn list(req: HttpRequest, state: Data<ApiState>) -> Result<HttpRespons
                 chunk.push(b']');
             }
             let per_consultant = chunk.len() / page_len.max(1);
-            Ok(Some((actix_web::web::Bytes::from(chunk), (next, false, per_consultant))))
+            Ok(Some((
+                actix_web::web::Bytes::from(chunk),
+                (next, false, per_consultant),
+            )))
         }
     });
     Ok(HttpResponse::Ok()
