@@ -63,7 +63,7 @@ def fresh_pg_database(name):
 
 
 class Service:
-    def __init__(self, database_url, port=18080, extra_env=None):
+    def __init__(self, database_url, port=18080, extra_env=None, prefix=(), ready_within_s=60):
         self.port = port
         self.base = f"http://127.0.0.1:{port}"
         env = {"PATH": os.environ["PATH"], "DATABASE_URL": database_url, "AUTHENTICATION_API_KEY": KEY,
@@ -71,11 +71,12 @@ class Service:
         env.update(extra_env or {})
         self.log = open(tempfile.mktemp(prefix="consultores-bench-", suffix=".log"), "w")
         self.started = time.perf_counter()
-        self.proc = subprocess.Popen([str(BIN), "serve"], env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        self.ready_after_ms = self.wait_ready()
+        self.proc = subprocess.Popen([*prefix, str(BIN), "serve"], env=env, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        self.ready_after_ms = self.wait_ready(ready_within_s)
 
-    def wait_ready(self):
-        deadline = time.perf_counter() + 60
+    def wait_ready(self, within_s=60):
+        deadline = time.perf_counter() + within_s
         while time.perf_counter() < deadline:
             try:
                 with urllib.request.urlopen(self.base + "/ready", timeout=1) as r:
@@ -84,7 +85,7 @@ class Service:
             except (urllib.error.URLError, ConnectionError, OSError):
                 pass
             time.sleep(0.002)
-        raise RuntimeError("service not ready after 60 s")
+        raise RuntimeError(f"service not ready after {within_s} s")
 
     def call(self, method, path, body=None):
         data = json.dumps(body).encode() if body is not None else None

@@ -22,8 +22,12 @@ const QUEUE_CAPACITY: usize = 16_384;
 /// only formats and enqueues. When the queue is full the worker waits rather than dropping lines
 /// (`OverflowStrategy::Block`): a lost log line of an assignment is worse than a short stall.
 pub fn init(level: LogLevel) -> (slog::Logger, LogGuard) {
-    let json = slog_json::Json::new(std::io::stdout())
+    // Buffered and flushed once per record: slog-json writes a record in many small pieces,
+    // and straight to stdout each piece took its lock and a newline scan.
+    let stdout = std::io::BufWriter::with_capacity(8192, std::io::stdout());
+    let json = slog_json::Json::new(stdout)
         .add_default_keys()
+        .set_flush(true)
         .build()
         .fuse();
     let (drain, guard) = slog_async::Async::new(json)

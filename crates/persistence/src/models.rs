@@ -3,8 +3,6 @@
 //! optional contact details written by v6 in a form the service no longer accepts, which read as
 //! absent (the stored text stays untouched until someone edits it).
 
-use std::collections::HashMap;
-
 use chrono::NaiveDate;
 use consultores_domain::{
     AuditChanges, AuditValue, Consultant, ConsultantId, ConsultantName, Description, Email,
@@ -170,6 +168,12 @@ pub(crate) struct LanguageRow {
     pub position: i32,
 }
 
+impl LanguageRow {
+    fn code(&self) -> &str {
+        &self.language
+    }
+}
+
 /// The language rows of one consultant, in the order given.
 pub(crate) fn language_rows(consultant_id: i64, languages: &LanguageList) -> Vec<LanguageRow> {
     languages
@@ -321,16 +325,27 @@ impl ConsultantRow {
         languages: Vec<String>,
         default_zone: Zone,
     ) -> Result<Consultant, StoreError> {
+        self.into_domain_with(&languages, String::as_str, default_zone)
+    }
+
+    /// [`Self::into_domain`] with the languages borrowed, `code` reading each one's code.
+    fn into_domain_with<T>(
+        self,
+        languages: &[T],
+        code: impl Fn(&T) -> &str,
+        default_zone: Zone,
+    ) -> Result<Consultant, StoreError> {
         let routing = self.stored_rules().into_domain(default_zone)?;
         let workload = self.workload();
         let languages = languages
             .iter()
-            .map(|code| Language::parse(code))
+            .map(|language| Language::parse(code(language)))
             .collect::<Result<Vec<_>, _>>()
             .and_then(LanguageList::new)
             .map_err(|error| {
+                let codes: Vec<&str> = languages.iter().map(&code).collect();
                 StoreError::internal(format!(
-                    "consultant {}: stored languages {languages:?}: {error}",
+                    "consultant {}: stored languages {codes:?}: {error}",
                     self.id
                 ))
             })?;
@@ -370,19 +385,16 @@ pub(crate) fn consultants_with_languages(
 /// Joins consultant rows with their language rows, each consultant read on its own.
 pub(crate) fn each_consultant_with_languages(
     rows: Vec<ConsultantRow>,
-    languages: Vec<LanguageRow>,
+    mut languages: Vec<LanguageRow>,
     default_zone: Zone,
 ) -> impl Iterator<Item = Result<Consultant, StoreError>> {
-    let mut by_consultant: HashMap<i64, Vec<String>> = HashMap::with_capacity(rows.len());
-    for row in languages {
-        by_consultant
-            .entry(row.consultant_id)
-            .or_default()
-            .push(row.language);
-    }
+    // Stable, so each consultant's rows keep their position order; already sorted (one run)
+    // when the ids were asked in ascending order, as a listing does.
+    languages.sort_by_key(|row| row.consultant_id);
     rows.into_iter().map(move |row| {
-        let languages = by_consultant.remove(&row.id).unwrap_or_default();
-        row.into_domain(languages, default_zone)
+        let start = languages.partition_point(|l| l.consultant_id < row.id);
+        let end = start + languages[start..].partition_point(|l| l.consultant_id == row.id);
+        row.into_domain_with(&languages[start..end], LanguageRow::code, default_zone)
     })
 }
 

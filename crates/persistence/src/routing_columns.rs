@@ -5,25 +5,28 @@
 use consultores_domain::routing::{format_time_of_day, parse_date, parse_time_of_day};
 use consultores_domain::{Leave, Limit, RoutingRules, WeeklySchedule, Weight, WorkingHours, Zone};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 use crate::error::StoreError;
 
+// Borrowed from the stored text when it has no escapes (it never has: the service writes it),
+// so reading a schedule allocates only its list.
 #[derive(Serialize, Deserialize)]
-struct StoredHours {
+struct StoredHours<'a> {
     #[serde(rename = "dia")]
     day: u8,
-    #[serde(rename = "inicio")]
-    start: String,
-    #[serde(rename = "fim")]
-    end: String,
+    #[serde(rename = "inicio", borrow)]
+    start: Cow<'a, str>,
+    #[serde(rename = "fim", borrow)]
+    end: Cow<'a, str>,
 }
 
 #[derive(Serialize, Deserialize)]
-struct StoredLeave {
-    #[serde(rename = "de")]
-    from: String,
-    #[serde(rename = "ate")]
-    until: String,
+struct StoredLeave<'a> {
+    #[serde(rename = "de", borrow)]
+    from: Cow<'a, str>,
+    #[serde(rename = "ate", borrow)]
+    until: Cow<'a, str>,
 }
 
 /// The stored text of a schedule.
@@ -33,8 +36,8 @@ pub(crate) fn schedule_text(schedule: &WeeklySchedule) -> String {
         .iter()
         .map(|p| StoredHours {
             day: p.day,
-            start: format_time_of_day(p.start),
-            end: format_time_of_day(p.end),
+            start: format_time_of_day(p.start).into(),
+            end: format_time_of_day(p.end).into(),
         })
         .collect();
     serde_json::to_string(&rows).unwrap_or_else(|_| "[]".to_owned())
@@ -45,8 +48,8 @@ pub(crate) fn leave_text(leave: &[Leave]) -> String {
     let rows: Vec<StoredLeave> = leave
         .iter()
         .map(|l| StoredLeave {
-            from: l.from.format("%Y-%m-%d").to_string(),
-            until: l.to.format("%Y-%m-%d").to_string(),
+            from: l.from.format("%Y-%m-%d").to_string().into(),
+            until: l.to.format("%Y-%m-%d").to_string().into(),
         })
         .collect();
     serde_json::to_string(&rows).unwrap_or_else(|_| "[]".to_owned())
@@ -152,5 +155,32 @@ mod tests {
         assert_eq!(rules.leave, Some(leave));
         assert_eq!(rules.weight.get(), 3);
         assert_eq!(rules.time_zone, Zone::SAO_PAULO);
+    }
+
+    #[test]
+    fn escaped_stored_text_still_reads() {
+        let rules = StoredRules {
+            id: 1,
+            weight: 1,
+            daily_limit: None,
+            open_limit: None,
+            time_zone: None,
+            schedule: Some(r#"[{"dia":2,"inicio":"08\u003a00","fim":"18:00"}]"#),
+            leave: Some(r#"[{"de":"2026\u002d12-24","ate":"2026-12-26"}]"#),
+        }
+        .into_domain(Zone::SAO_PAULO)
+        .unwrap();
+        assert_eq!(
+            rules.schedule.unwrap().periods(),
+            [WorkingHours::new(2, 480, 1080).unwrap()]
+        );
+        assert_eq!(
+            rules.leave.unwrap(),
+            [Leave::new(
+                parse_date("2026-12-24").unwrap(),
+                parse_date("2026-12-26").unwrap()
+            )
+            .unwrap()]
+        );
     }
 }

@@ -5,6 +5,7 @@
 pub mod api_key;
 pub mod audit;
 pub mod consultant;
+pub mod consultant_json;
 pub mod health;
 pub mod outbound;
 pub mod pipedrive;

@@ -17,6 +17,7 @@ use crate::blocking;
 use crate::dto::consultant::{
     ConsultantCreateRequest, ConsultantResponse, ConsultantUpdateRequest,
 };
+use crate::dto::consultant_json::ConsultantJson;
 use crate::errors::{ApiError, DetailResponse, ValidationErrorResponse};
 use crate::input::query::{language, require};
 use crate::input::{path, JsonBody, QueryParams};
@@ -99,9 +100,9 @@ pub async fn list(req: HttpRequest, state: Data<ApiState>) -> Result<HttpRespons
         blocking::run(move || service.list_after(&filter, None, LISTING_PAGE)).await?
     };
     if first.len() < LISTING_PAGE {
-        let body: Vec<ConsultantResponse> = first
-            .into_iter()
-            .map(|consultant| ConsultantResponse::new(consultant, now))
+        let body: Vec<ConsultantJson<'_>> = first
+            .iter()
+            .map(|consultant| ConsultantJson::new(consultant, now))
             .collect();
         return Ok(HttpResponse::Ok().json(body));
     }
@@ -109,20 +110,25 @@ pub async fn list(req: HttpRequest, state: Data<ApiState>) -> Result<HttpRespons
     // serialised at once, with memory bounded by a page whatever the size of the table. Each
     // page is read on its own (not one snapshot): a consultant changed meanwhile shows as read
     // by its page, and appears once.
-    let pages = futures_util::stream::try_unfold((Some(first), true), move |(page, opening)| {
+    // The state carries the previous page's bytes per consultant: pages are alike, and a buffer
+    // sized from it is not grown (copied) several times per page.
+    let start = (Some(first), true, 512);
+    let pages = futures_util::stream::try_unfold(start, move |(page, opening, per_consultant)| {
         let (service, filter) = (service.clone(), filter.clone());
         async move {
             let Some(page) = page else {
                 return Ok::<_, ApiError>(None);
             };
             let last = page.last().map(|consultant| consultant.id);
-            let full = page.len() == LISTING_PAGE;
-            let mut chunk = Vec::with_capacity(page.len() * 512);
-            for (index, consultant) in page.into_iter().enumerate() {
+            let page_len = page.len();
+            let full = page_len == LISTING_PAGE;
+            let mut chunk = Vec::with_capacity(page.len() * (per_consultant + per_consultant / 8));
+            for (index, consultant) in page.iter().enumerate() {
                 chunk.push(if opening && index == 0 { b'[' } else { b',' });
-                serde_json::to_writer(&mut chunk, &ConsultantResponse::new(consultant, now))
+                serde_json::to_writer(&mut chunk, &ConsultantJson::new(consultant, now))
                     .map_err(|error| ApiError::from(DomainError::internal(error)))?;
             }
+            drop(page);
             let next = if full {
                 let next =
                     blocking::run(move || service.list_after(&filter, last, LISTING_PAGE)).await?;
@@ -133,7 +139,11 @@ pub async fn list(req: HttpRequest, state: Data<ApiState>) -> Result<HttpRespons
             if next.is_none() {
                 chunk.push(b']');
             }
-            Ok(Some((actix_web::web::Bytes::from(chunk), (next, false))))
+            let per_consultant = chunk.len() / page_len.max(1);
+            Ok(Some((
+                actix_web::web::Bytes::from(chunk),
+                (next, false, per_consultant),
+            )))
         }
     });
     Ok(HttpResponse::Ok()
@@ -294,8 +304,5 @@ pub(crate) fn consultant_id(req: &HttpRequest) -> Result<ConsultantId, ApiError>
 
 /// `200` with the consultant as of now.
 fn answer(state: &ApiState, consultant: Consultant) -> HttpResponse {
-    HttpResponse::Ok().json(ConsultantResponse::new(
-        consultant,
-        state.distribution.now(),
-    ))
+    HttpResponse::Ok().json(ConsultantJson::new(&consultant, state.distribution.now()))
 }
