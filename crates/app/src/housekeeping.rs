@@ -8,7 +8,8 @@
 //!   seconds (and at start-up, before `/ready`) the availability changes that are due (a shift
 //!   that started, consultants marked by a write or a change of `DEFAULT_TIME_ZONE`) are applied
 //!   in chunks, one transaction each, so an assignment rarely finds any left to apply under the
-//!   counter lock. A pass that finds nothing due costs one statement and takes no lock.
+//!   counter lock. A pass that finds nothing due costs one statement and, on PostgreSQL, takes
+//!   no lock (on SQLite, one short write transaction: the single writer's lock).
 
 use std::sync::Arc;
 use std::time::Duration;

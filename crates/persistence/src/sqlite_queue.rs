@@ -1,7 +1,8 @@
 //! The per-language queue on SQLite (migration `2026-11-15-000000_fila_por_idioma`): the twin of
 //! PostgreSQL's `consultores_fila_sincronizar` and of the head lookup in
 //! `consultores_atribuir_passo`, with the rules evaluated by the domain's functions (SQLite knows
-//! no time zones). Everything here runs inside the assignment's immediate transaction.
+//! no time zones). Everything here runs inside an immediate transaction: the assignment's, or a
+//! chunk of the upkeep applied ahead (`availability_upkeep.rs`).
 //!
 //! `consultor_fila` holds one entry per language of each consultant believed available now, with
 //! their queue key; `consultores.proxima_mudanca` says when a consultant out of the queue must be
