@@ -16,7 +16,7 @@
 use chrono::{DateTime, Utc};
 use consultores_domain::{AvailabilityUpkeep, DomainError, Zone};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Nullable, Text};
+use diesel::sql_types::{Integer, Nullable, Text};
 use diesel::{PgConnection, SqliteConnection};
 
 use crate::database::{write_transaction, Database};
@@ -89,10 +89,10 @@ impl ZoneRecordQueries for PgConnection {
         // Rows locked in id order first, the order of every other multi-row lock on
         // consultores. A removed consultant is never available, whatever the zone.
         diesel::sql_query(
-            "SELECT id AS value FROM consultores \
+            "SELECT id FROM consultores \
              WHERE fuso_horario IS NULL AND removido_em IS NULL ORDER BY id FOR UPDATE",
         )
-        .load::<ConsultantIdRow>(self)?;
+        .execute(self)?;
         Ok(diesel::sql_query(
             "UPDATE consultores \
              SET proxima_mudanca = '-infinity', disponibilidade_avaliada_em = NULL \
@@ -100,13 +100,6 @@ impl ZoneRecordQueries for PgConnection {
         )
         .execute(self)?)
     }
-}
-
-#[derive(QueryableByName)]
-struct ConsultantIdRow {
-    #[diesel(sql_type = BigInt)]
-    #[allow(dead_code)]
-    value: i64,
 }
 
 impl ZoneRecordQueries for SqliteConnection {
