@@ -11,6 +11,7 @@ use diesel::{PgConnection, SqliteConnection};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::cached_sql::cached_sql;
 use crate::database::Database;
 use crate::error::StoreError;
 use crate::queries::{Queries, StoredAnswer};
@@ -207,7 +208,7 @@ impl BatchKeys for PgConnection {
             return Ok(Vec::new());
         }
         let (scopes, key_texts) = scopes_and_keys(keys.iter().map(|(claim, _)| *claim));
-        let claimed: HashSet<(String, String)> = diesel::sql_query(CLAIM_KEYS)
+        let claimed: HashSet<(String, String)> = cached_sql(CLAIM_KEYS)
             .bind::<Array<Text>, _>(&scopes)
             .bind::<Array<Text>, _>(&key_texts)
             .bind::<Array<Text>, _>(
@@ -233,7 +234,7 @@ impl BatchKeys for PgConnection {
         let mut records: HashMap<(String, String), StoredAnswer> = HashMap::new();
         if !taken.is_empty() {
             let (scopes, key_texts) = scopes_and_keys(taken.into_iter());
-            for row in diesel::sql_query(READ_KEYS)
+            for row in cached_sql(READ_KEYS)
                 .bind::<Array<Text>, _>(scopes)
                 .bind::<Array<Text>, _>(key_texts)
                 .load::<KeyRecordRow>(self)?
@@ -271,7 +272,7 @@ impl BatchKeys for PgConnection {
             return Ok(());
         }
         let (scopes, key_texts) = scopes_and_keys(answers.iter().map(|(claim, _)| *claim));
-        diesel::sql_query(RECORD_ANSWERS)
+        cached_sql(RECORD_ANSWERS)
             .bind::<Array<Text>, _>(scopes)
             .bind::<Array<Text>, _>(key_texts)
             .bind::<Array<Text>, _>(
@@ -289,7 +290,7 @@ impl BatchKeys for PgConnection {
             return Ok(());
         }
         let (scopes, key_texts) = scopes_and_keys(claims.iter().copied());
-        diesel::sql_query(RELEASE_KEYS)
+        cached_sql(RELEASE_KEYS)
             .bind::<Array<Text>, _>(scopes)
             .bind::<Array<Text>, _>(key_texts)
             .execute(self)?;

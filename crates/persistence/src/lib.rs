@@ -33,6 +33,7 @@ mod assignment;
 mod audit;
 mod availability_upkeep;
 mod batch;
+mod cached_sql;
 mod consultants;
 mod crm_events;
 mod crm_outbox;
