@@ -105,6 +105,7 @@ use diesel::sql_types::{Array, BigInt, Nullable, Text};
 use diesel::{PgConnection, SqliteConnection};
 
 use crate::audit::NewAuditRow;
+use crate::cached_sql::cached_sql;
 use crate::crm_outbox::insert_assignment_actions;
 use crate::database::Database;
 use crate::error::StoreError;
@@ -188,7 +189,7 @@ pub(crate) fn assign_in_postgres(
 ) -> Result<Assignment, StoreError> {
     let audited = NewAuditRow::new(actor, AuditAction::Assignment, 0, now, &AuditChanges::new())?;
     let codes: Vec<&str> = languages.iter().map(Language::as_str).collect();
-    let row = diesel::sql_query(ASSIGN)
+    let row = cached_sql(ASSIGN)
         .bind::<Array<Text>, _>(codes)
         .bind::<UtcTimestamp, _>(Timestamp(now))
         .bind::<Text, _>(default_zone.name())

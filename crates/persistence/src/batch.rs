@@ -43,6 +43,7 @@ use diesel::{Connection, PgConnection, SqliteConnection};
 
 use crate::assignment::{nobody_available, AssignedWithCrmRow, Origin, ASSIGN_BATCH};
 use crate::audit::NewAuditRow;
+use crate::cached_sql::cached_sql;
 use crate::database::{Database, Pools};
 use crate::error::StoreError;
 use crate::faults::{FaultPoint, Faults, Interruptible};
@@ -245,7 +246,7 @@ fn round_on_postgres(
         .iter()
         .any(|index| requests[*index].crm.is_some())
         .then_some(consultores_domain::ASSIGNMENT_NOTE_TEMPLATE);
-    let rows = diesel::sql_query(ASSIGN_BATCH)
+    let rows = cached_sql(ASSIGN_BATCH)
         .bind::<Array<Text>, _>(languages)
         .bind::<Array<Timestamptz>, _>(stamps)
         .bind::<Text, _>(zone.name())
