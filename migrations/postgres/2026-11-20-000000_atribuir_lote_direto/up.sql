@@ -1,4 +1,32 @@
--- HEADER
+-- A cheaper batch of assignments (issue 15): PostgreSQL spent about 520 µs of CPU per
+-- assignment, and the batch holds the counter row for all of it. Same signatures, same rows
+-- returned, same rows written, same lock order (counter row, then consultant rows) as
+-- 2026-11-01-000000_atribuir_mais_barato; what each item paid for and no longer does:
+--
+-- * The step as a function of its own (consultores_atribuir_passo, called once per item): a
+--   function scan, its SET clause, a tuplestore of its row copied into the batch's. The batch
+--   now runs the step's statements itself, and consultores_atribuir is a batch of one plus the
+--   raise. consultores_atribuir_passo is left in place, unused (a later contracting release may
+--   drop it).
+-- * The counter row updated once per item (a row version and its WAL each): it is read once,
+--   with the lock the batch takes anyway; each item found computes its number and stamp from
+--   the previous ones with the same rule, and the last ones are written once at the end. Nothing
+--   else reads the counter while the function runs (the availability functions it calls do not
+--   touch it), and the row the transaction sees afterwards is the one the per-item updates left.
+-- * `consultores.atribuindo` set and cleared around every stamp: set once for the batch.
+-- * The CRM outbox and webhook inserts as CTEs of the stamp statement: initialised (their
+--   tables and indexes opened) for every item, with or without a target or a subscriber. They
+--   are statements of their own now, run only for an item with a CRM target and a consultant
+--   with a Pipedrive user, and when an active webhook subscribes to assignments (asked in the
+--   statement of the availability probes, so at the start of the item instead of at its stamp).
+-- * The head's re-check: its working-hours and leave scans only for a consultant who has them.
+-- * The WHEN of consultores_fila_reavaliar (2026-10-01-000000_fila_por_idioma): a trigger's WHEN
+--   is read from its stored text and compiled once per statement, so every stamp paid for all
+--   thirteen terms. It is split by the columns an UPDATE sets (a column-specific trigger is
+--   skipped, WHEN unread, when the statement sets none of its columns): the switches and rules,
+--   which the stamp never sets, with their terms as before; the counters and key, which the
+--   stamp sets, with a short WHEN (not assigning, or a decrease) and the other terms in its
+--   function. An UPDATE marks the consultant exactly when it did.
 
 -- The marks of 2026-10-01-000000_fila_por_idioma's consultores_fila_reavaliar, in two triggers
 -- by the columns an UPDATE sets (a column-specific trigger whose columns the statement does not
@@ -85,6 +113,10 @@ DECLARE
     v_id BIGINT;
     v_antes TIMESTAMPTZ;
     v_devido BOOLEAN;
+    v_elegivel BOOLEAN;
+    v_horarios TEXT;
+    v_ausencias TEXT;
+    v_hora TIMESTAMP;
     v_ganchos BOOLEAN;
 BEGIN
     -- The counter row: locked (the lock its UPDATE takes: it changes no key column) and read
@@ -143,27 +175,38 @@ BEGIN
                 -- at v_agora and the language.
                 -- The terms of consultores_elegivel written out: PostgreSQL does not inline that
                 -- function, and planning it on every call cost more than the rest of the step.
-                PERFORM 1 FROM consultores c
-                CROSS JOIN LATERAL (
-                    SELECT v_agora AT TIME ZONE coalesce(c.fuso_horario, p_fuso_padrao) AS hora
-                ) l
-                WHERE c.id = v_id
-                  AND c.removido_em IS NULL AND c.status_ativo AND c.status_ativo_sequencial
-                  AND c.status_online
-                  AND EXISTS (SELECT 1 FROM consultor_idiomas ci
-                              WHERE ci.consultor_id = c.id AND ci.idioma = v_idioma)
-                  AND (c.horarios IS NULL OR EXISTS (
-                        SELECT 1 FROM jsonb_array_elements(c.horarios::jsonb) h
-                        WHERE (h->>'dia')::INTEGER = extract(isodow FROM l.hora)
-                          AND l.hora::TIME >= (h->>'inicio')::TIME
-                          AND l.hora::TIME < (h->>'fim')::TIME))
-                  AND (c.ausencias IS NULL OR NOT EXISTS (
-                        SELECT 1 FROM jsonb_array_elements(c.ausencias::jsonb) a
-                        WHERE l.hora::DATE BETWEEN (a->>'de')::DATE AND (a->>'ate')::DATE))
-                  AND (c.limite_diario IS NULL OR c.atendimentos_dia IS DISTINCT FROM l.hora::DATE
-                       OR c.atendimentos_no_dia < c.limite_diario)
-                  AND (c.limite_abertos IS NULL OR c.protocolos_abertos < c.limite_abertos);
-                EXIT WHEN FOUND;
+                -- The working hours and the leave in statements of their own, run only for a
+                -- consultant who has them: their set-returning scans cost more to start than
+                -- the rest of the re-check, with or without rules to read.
+                SELECT c.removido_em IS NULL AND c.status_ativo AND c.status_ativo_sequencial
+                       AND c.status_online
+                       AND (c.limite_diario IS NULL
+                            OR c.atendimentos_dia IS DISTINCT FROM
+                               (v_agora AT TIME ZONE coalesce(c.fuso_horario, p_fuso_padrao))::DATE
+                            OR c.atendimentos_no_dia < c.limite_diario)
+                       AND (c.limite_abertos IS NULL OR c.protocolos_abertos < c.limite_abertos)
+                       AND EXISTS (SELECT 1 FROM consultor_idiomas ci
+                                   WHERE ci.consultor_id = c.id AND ci.idioma = v_idioma),
+                       c.horarios, c.ausencias,
+                       CASE WHEN c.horarios IS NOT NULL OR c.ausencias IS NOT NULL
+                            THEN v_agora AT TIME ZONE coalesce(c.fuso_horario, p_fuso_padrao)
+                       END
+                INTO v_elegivel, v_horarios, v_ausencias, v_hora
+                FROM consultores c
+                WHERE c.id = v_id;
+                IF v_elegivel AND v_horarios IS NOT NULL THEN
+                    v_elegivel := EXISTS (
+                        SELECT 1 FROM jsonb_array_elements(v_horarios::jsonb) h
+                        WHERE (h->>'dia')::INTEGER = extract(isodow FROM v_hora)
+                          AND v_hora::TIME >= (h->>'inicio')::TIME
+                          AND v_hora::TIME < (h->>'fim')::TIME);
+                END IF;
+                IF v_elegivel AND v_ausencias IS NOT NULL THEN
+                    v_elegivel := NOT EXISTS (
+                        SELECT 1 FROM jsonb_array_elements(v_ausencias::jsonb) a
+                        WHERE v_hora::DATE BETWEEN (a->>'de')::DATE AND (a->>'ate')::DATE);
+                END IF;
+                EXIT WHEN v_elegivel;
                 -- A stale entry: fixed, never served.
                 PERFORM consultores_fila_sincronizar(v_agora, p_fuso_padrao, v_id);
                 v_id := NULL;
