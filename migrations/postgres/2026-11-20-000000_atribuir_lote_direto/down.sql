@@ -1,9 +1,47 @@
 -- Back to 2026-11-01-000000_atribuir_mais_barato's assignment and batch (the step
--- consultores_atribuir_passo per item, the counter updated per item) and to the one trigger
--- consultores_fila_reavaliar of 2026-10-01-000000_fila_por_idioma.
+-- consultores_atribuir_passo per item, the counter updated per item) and its trigger
+-- protocolos_abertos_contagem, to 2026-06-01-000000_regras_de_rodizio's
+-- consultores_contar_abertos, and to the one trigger consultores_fila_reavaliar of
+-- 2026-10-01-000000_fila_por_idioma.
 
 DROP TRIGGER IF EXISTS consultores_fila_reavaliar_contagem ON consultores;
 DROP FUNCTION IF EXISTS consultores_fila_marcar_contagem();
+
+CREATE OR REPLACE FUNCTION consultores_contar_abertos() RETURNS TRIGGER
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_saiu BIGINT;
+    v_entrou BIGINT;
+BEGIN
+    IF TG_OP = 'UPDATE' AND OLD.consultor_id IS NOT NULL
+       AND OLD.status IN ('aberto', 'em_andamento') THEN
+        v_saiu := OLD.consultor_id;
+    END IF;
+    IF NEW.consultor_id IS NOT NULL AND NEW.status IN ('aberto', 'em_andamento') THEN
+        v_entrou := NEW.consultor_id;
+    END IF;
+    IF v_saiu IS NOT DISTINCT FROM v_entrou THEN
+        RETURN NULL;
+    END IF;
+    -- One statement over both rows, in id order: two reassignments in opposite directions lock
+    -- the two consultants in the same order, so they cannot deadlock.
+    UPDATE consultores c
+    SET protocolos_abertos = c.protocolos_abertos
+        + CASE WHEN c.id = v_entrou THEN 1 ELSE 0 END
+        - CASE WHEN c.id = v_saiu THEN 1 ELSE 0 END
+    FROM (SELECT id FROM consultores WHERE id IN (v_saiu, v_entrou) ORDER BY id FOR UPDATE) alvo
+    WHERE c.id = alvo.id;
+    RETURN NULL;
+END
+$$;
+
+DROP TRIGGER IF EXISTS protocolos_abertos_contagem ON protocolos;
+CREATE TRIGGER protocolos_abertos_contagem
+    AFTER INSERT OR UPDATE OF status, consultor_id ON protocolos
+    FOR EACH ROW
+    WHEN (current_setting('consultores.atribuindo', TRUE) IS DISTINCT FROM 'sim')
+    EXECUTE FUNCTION consultores_contar_abertos();
+
 DROP TRIGGER IF EXISTS consultores_fila_reavaliar ON consultores;
 CREATE TRIGGER consultores_fila_reavaliar
     BEFORE UPDATE ON consultores

@@ -1,37 +1,41 @@
 -- A cheaper batch of assignments (issue 15): PostgreSQL spent about 520 µs of CPU per
--- assignment, and the batch holds the counter row for all of it. Same signatures, same rows
--- returned, same rows written, same lock order (counter row, then consultant rows) as
+-- assignment, under the counter row's lock. Same signatures, same rows returned, same rows
+-- written, same lock order (counter row, then consultant rows) as
 -- 2026-11-01-000000_atribuir_mais_barato; what each item paid for and no longer does:
 --
--- * The step as a function of its own (consultores_atribuir_passo, called once per item): a
---   function scan, its SET clause, a tuplestore of its row copied into the batch's. The batch
---   now runs the step's statements itself, and consultores_atribuir is a batch of one plus the
---   raise. consultores_atribuir_passo is left in place, unused (a later contracting release may
---   drop it).
+-- * The step as a function of its own (consultores_atribuir_passo, once per item): a function
+--   scan, its SET clause, a tuplestore of its row copied into the batch's. The batch runs the
+--   step's statements itself, and consultores_atribuir is a batch of one plus the raise.
+--   consultores_atribuir_passo is left in place, unused (a later contracting release may drop
+--   it).
 -- * The counter row updated once per item (a row version and its WAL each): it is read once,
---   with the lock the batch takes anyway; each item found computes its number and stamp from
---   the previous ones with the same rule, and the last ones are written once at the end. Nothing
---   else reads the counter while the function runs (the availability functions it calls do not
---   touch it), and the row the transaction sees afterwards is the one the per-item updates left.
+--   with the lock the batch took anyway; each item found computes its number and stamp from the
+--   previous ones by the same rule, and the last ones are written once at the end. Nothing reads
+--   the counter while the function runs (the availability functions it calls do not touch it);
+--   afterwards the transaction sees the row the per-item updates left.
 -- * `consultores.atribuindo` set and cleared around every stamp: set once for the batch.
--- * The CRM outbox and webhook inserts as CTEs of the stamp statement: initialised (their
---   tables and indexes opened) for every item, with or without a target or a subscriber. They
---   are statements of their own now, run only for an item with a CRM target and a consultant
---   with a Pipedrive user, and when an active webhook subscribes to assignments (asked in the
---   statement of the availability probes, so at the start of the item instead of at its stamp).
--- * The head's re-check: its working-hours and leave scans only for a consultant who has them.
--- * The WHEN of consultores_fila_reavaliar (2026-10-01-000000_fila_por_idioma): a trigger's WHEN
---   is read from its stored text and compiled once per statement, so every stamp paid for all
---   thirteen terms. It is split by the columns an UPDATE sets (a column-specific trigger is
---   skipped, WHEN unread, when the statement sets none of its columns): the switches and rules,
---   which the stamp never sets, with their terms as before; the counters and key, which the
---   stamp sets, with a short WHEN (not assigning, or a decrease) and the other terms in its
---   function. An UPDATE marks the consultant exactly when it did.
+-- * One statement of six CTEs: the stamp is a statement of its own (returning the consultant
+--   and their languages), then one for the queue key, the protocol and the audit entry. The CRM
+--   outbox and webhook inserts, CTEs initialised (tables and indexes opened) on every item, are
+--   statements run only for an item with a CRM target and a consultant with a Pipedrive user,
+--   and when an active webhook subscribes to assignments (asked in the probes' statement, at
+--   the start of the item instead of at its stamp).
+-- * The head's re-check: its working-hours and leave scans run only for a consultant who has
+--   them.
+-- * Trigger WHEN clauses: PostgreSQL compiles a trigger's WHEN from its stored text once per
+--   statement, so every stamp compiled consultores_fila_reavaliar's thirteen terms
+--   (2026-10-01-000000_fila_por_idioma) and every protocol opened protocolos_abertos_contagem's
+--   (2026-11-01-000000_atribuir_mais_barato). consultores_fila_reavaliar is split by the columns
+--   an UPDATE sets (a column-specific trigger is skipped, WHEN unread, when the statement sets
+--   none of its columns): the switches and rules, which the stamp never sets, keep their WHEN;
+--   the counters and key, which it sets, are checked in their function. The open-protocol count
+--   skips the assignment's own inserts in its function. Every write marks and counts exactly as
+--   before.
 
 -- The marks of 2026-10-01-000000_fila_por_idioma's consultores_fila_reavaliar, in two triggers
 -- by the columns an UPDATE sets (a column-specific trigger whose columns the statement does not
 -- set is skipped before its WHEN is even read): the switches and rules, which the stamp never
--- sets, and the counters and key, which it does.
+-- sets, with their terms as before; the counters and key, which it does, with the other terms.
 DROP TRIGGER IF EXISTS consultores_fila_reavaliar ON consultores;
 CREATE TRIGGER consultores_fila_reavaliar
     BEFORE UPDATE OF removido_em, status_ativo, status_ativo_sequencial, status_online,
@@ -49,9 +53,8 @@ CREATE TRIGGER consultores_fila_reavaliar
           OR OLD.ausencias IS DISTINCT FROM NEW.ausencias)
     EXECUTE FUNCTION consultores_fila_marcar();
 
--- The counters and key: the stamp sets them while it holds `consultores.atribuindo`, so its WHEN
--- is the setting (and a decrease, which the stamp never makes), the rest of the old terms being
--- checked by the function, which the stamp does not call.
+-- The counters and key: the terms checked by the function rather than a WHEN (a WHEN is
+-- compiled from its stored text once per statement, which cost the stamp more than the call).
 CREATE OR REPLACE FUNCTION consultores_fila_marcar_contagem() RETURNS TRIGGER
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -72,9 +75,45 @@ CREATE TRIGGER consultores_fila_reavaliar_contagem
     BEFORE UPDATE OF protocolos_abertos, chave_fila, atendimentos_dia, atendimentos_no_dia
     ON consultores
     FOR EACH ROW
-    WHEN (current_setting('consultores.atribuindo', TRUE) IS DISTINCT FROM 'sim'
-          OR NEW.protocolos_abertos < OLD.protocolos_abertos)
     EXECUTE FUNCTION consultores_fila_marcar_contagem();
+
+-- The open-protocol count of 2026-06-01-000000_regras_de_rodizio, with the skip of
+-- 2026-11-01-000000_atribuir_mais_barato's WHEN (the assignment's own inserts, counted by the
+-- stamp) made by the function instead.
+CREATE OR REPLACE FUNCTION consultores_contar_abertos() RETURNS TRIGGER
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_saiu BIGINT;
+    v_entrou BIGINT;
+BEGIN
+    IF current_setting('consultores.atribuindo', TRUE) IS NOT DISTINCT FROM 'sim' THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'UPDATE' AND OLD.consultor_id IS NOT NULL
+       AND OLD.status IN ('aberto', 'em_andamento') THEN
+        v_saiu := OLD.consultor_id;
+    END IF;
+    IF NEW.consultor_id IS NOT NULL AND NEW.status IN ('aberto', 'em_andamento') THEN
+        v_entrou := NEW.consultor_id;
+    END IF;
+    IF v_saiu IS NOT DISTINCT FROM v_entrou THEN
+        RETURN NULL;
+    END IF;
+    -- One statement over both rows, in id order: two reassignments in opposite directions lock
+    -- the two consultants in the same order, so they cannot deadlock.
+    UPDATE consultores c
+    SET protocolos_abertos = c.protocolos_abertos
+        + CASE WHEN c.id = v_entrou THEN 1 ELSE 0 END
+        - CASE WHEN c.id = v_saiu THEN 1 ELSE 0 END
+    FROM (SELECT id FROM consultores WHERE id IN (v_saiu, v_entrou) ORDER BY id FOR UPDATE) alvo
+    WHERE c.id = alvo.id;
+    RETURN NULL;
+END
+$$;
+DROP TRIGGER IF EXISTS protocolos_abertos_contagem ON protocolos;
+CREATE TRIGGER protocolos_abertos_contagem
+    AFTER INSERT OR UPDATE OF status, consultor_id ON protocolos
+    FOR EACH ROW EXECUTE FUNCTION consultores_contar_abertos();
 
 CREATE OR REPLACE FUNCTION consultores_atribuir_lote(
     p_idiomas TEXT[],
@@ -227,53 +266,59 @@ BEGIN
         v_numero := '#' || CASE WHEN v_contador < 100000 THEN lpad(v_contador::TEXT, 5, '0')
                                 ELSE v_contador::TEXT END;
 
-        WITH stamped AS (
-            UPDATE consultores c
-            SET ultimo_atendimento = v_stamp,
-                chave_fila = CASE
-                    WHEN c.chave_fila IS NULL THEN (extract(epoch FROM v_stamp) * 1000000)::BIGINT
-                    ELSE c.chave_fila
-                         + ((extract(epoch FROM v_stamp) * 1000000)::BIGINT - c.chave_fila)
-                           / c.peso
-                END,
-                atendimentos_no_dia = CASE
-                    WHEN c.atendimentos_dia
-                         = (v_agora AT TIME ZONE coalesce(c.fuso_horario, p_fuso_padrao))::DATE
-                    THEN c.atendimentos_no_dia + 1 ELSE 1 END,
-                atendimentos_dia
-                    = (v_agora AT TIME ZONE coalesce(c.fuso_horario, p_fuso_padrao))::DATE,
-                -- The protocol opened below (the trigger protocolos_abertos_contagem leaves the
-                -- assignment's own insert to this).
-                protocolos_abertos = c.protocolos_abertos + 1,
-                -- A limit reached now takes them out at the next assignment (until then the
-                -- head's re-check skips them).
-                proxima_mudanca = CASE
-                    WHEN (c.limite_abertos IS NOT NULL
-                          AND c.protocolos_abertos + 1 >= c.limite_abertos)
-                      OR (c.limite_diario IS NOT NULL
-                          AND (CASE WHEN c.atendimentos_dia
-                                         = (v_agora AT TIME ZONE
-                                            coalesce(c.fuso_horario, p_fuso_padrao))::DATE
-                                    THEN c.atendimentos_no_dia + 1 ELSE 1 END)
-                              >= c.limite_diario)
-                    THEN '-infinity'::TIMESTAMPTZ
-                    ELSE c.proxima_mudanca END
-            WHERE c.id = v_id
-            RETURNING c.id, c.nome, c.email, c.telefone, c.status_ativo,
-                      c.status_ativo_sequencial, c.status_online, c.ultimo_atendimento,
-                      c.id_pipedrive, c.peso, c.limite_diario, c.limite_abertos, c.fuso_horario,
-                      c.horarios, c.ausencias, c.chave_fila, c.atendimentos_dia,
-                      c.atendimentos_no_dia, c.protocolos_abertos
-        ), moved AS (
-            UPDATE consultor_fila q SET chave_fila = s.chave_fila
-            FROM stamped s
-            WHERE q.consultor_id = s.id
+        UPDATE consultores c
+        SET ultimo_atendimento = v_stamp,
+            chave_fila = CASE
+                WHEN c.chave_fila IS NULL THEN (extract(epoch FROM v_stamp) * 1000000)::BIGINT
+                ELSE c.chave_fila
+                     + ((extract(epoch FROM v_stamp) * 1000000)::BIGINT - c.chave_fila)
+                       / c.peso
+            END,
+            atendimentos_no_dia = CASE
+                WHEN c.atendimentos_dia
+                     = (v_agora AT TIME ZONE coalesce(c.fuso_horario, p_fuso_padrao))::DATE
+                THEN c.atendimentos_no_dia + 1 ELSE 1 END,
+            atendimentos_dia
+                = (v_agora AT TIME ZONE coalesce(c.fuso_horario, p_fuso_padrao))::DATE,
+            -- The protocol opened below (the trigger protocolos_abertos_contagem leaves the
+            -- assignment's own insert to this).
+            protocolos_abertos = c.protocolos_abertos + 1,
+            -- A limit reached now takes them out at the next assignment (until then the
+            -- head's re-check skips them).
+            proxima_mudanca = CASE
+                WHEN (c.limite_abertos IS NOT NULL
+                      AND c.protocolos_abertos + 1 >= c.limite_abertos)
+                  OR (c.limite_diario IS NOT NULL
+                      AND (CASE WHEN c.atendimentos_dia
+                                     = (v_agora AT TIME ZONE
+                                        coalesce(c.fuso_horario, p_fuso_padrao))::DATE
+                                THEN c.atendimentos_no_dia + 1 ELSE 1 END)
+                          >= c.limite_diario)
+                THEN '-infinity'::TIMESTAMPTZ
+                ELSE c.proxima_mudanca END
+        WHERE c.id = v_id
+        RETURNING c.id, c.nome::TEXT, c.email::TEXT, c.telefone::TEXT, c.status_ativo,
+                  c.status_ativo_sequencial, c.status_online, c.ultimo_atendimento,
+                  c.id_pipedrive, c.peso, c.limite_diario, c.limite_abertos, c.fuso_horario,
+                  c.horarios, c.ausencias, c.chave_fila, c.atendimentos_dia,
+                  c.atendimentos_no_dia, c.protocolos_abertos,
+                  (SELECT string_agg(ci.idioma, ',' ORDER BY ci.posicao)
+                     FROM consultor_idiomas ci WHERE ci.consultor_id = c.id)::TEXT
+        INTO consultor_id, nome, email, telefone, status_ativo, status_ativo_sequencial,
+             status_online, ultimo_atendimento, id_pipedrive, peso, limite_diario,
+             limite_abertos, fuso_horario, horarios, ausencias, chave_fila, atendimentos_dia,
+             atendimentos_no_dia, protocolos_abertos, idiomas;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'NOBODY_AVAILABLE' USING ERRCODE = 'P0002';
+        END IF;
+        WITH moved AS (
+            UPDATE consultor_fila q SET chave_fila = consultores_atribuir_lote.chave_fila
+            WHERE q.consultor_id = v_id
             RETURNING q.consultor_id
         ), opened AS (
             INSERT INTO protocolos (numero, consultor_id, idioma, prioridade, status, created_at,
                                     updated_at)
-            SELECT v_numero, stamped.id, v_idioma, 'normal', 'aberto', v_stamp, v_stamp
-            FROM stamped
+            VALUES (v_numero, v_id, v_idioma, 'normal', 'aberto', v_stamp, v_stamp)
             RETURNING id, numero, consultor_id, idioma, descricao, prioridade, status,
                       created_at, updated_at
         ), audited AS (
@@ -297,21 +342,10 @@ BEGIN
                    || '"}}'
             FROM opened o
         )
-        SELECT s.id, s.nome::TEXT, s.email::TEXT, s.telefone::TEXT, s.status_ativo,
-               s.status_ativo_sequencial, s.status_online, s.ultimo_atendimento, s.id_pipedrive,
-               s.peso, s.limite_diario, s.limite_abertos, s.fuso_horario, s.horarios,
-               s.ausencias, s.chave_fila, s.atendimentos_dia, s.atendimentos_no_dia,
-               s.protocolos_abertos,
-               (SELECT string_agg(ci.idioma, ',' ORDER BY ci.posicao)
-                  FROM consultor_idiomas ci WHERE ci.consultor_id = s.id)::TEXT,
-               o.id, o.numero::TEXT, o.idioma::TEXT, o.descricao, o.prioridade::TEXT,
+        SELECT o.id, o.numero::TEXT, o.idioma::TEXT, o.descricao, o.prioridade::TEXT,
                o.status::TEXT, o.created_at, o.updated_at
-        INTO consultor_id, nome, email, telefone, status_ativo, status_ativo_sequencial,
-             status_online, ultimo_atendimento, id_pipedrive, peso, limite_diario,
-             limite_abertos, fuso_horario, horarios, ausencias, chave_fila, atendimentos_dia,
-             atendimentos_no_dia, protocolos_abertos, idiomas, protocolo_id, numero, idioma,
-             descricao, prioridade, status, created_at, updated_at
-        FROM stamped s CROSS JOIN opened o;
+        INTO protocolo_id, numero, idioma, descricao, prioridade, status, created_at, updated_at
+        FROM opened o;
         IF NOT FOUND THEN
             RAISE EXCEPTION 'NOBODY_AVAILABLE' USING ERRCODE = 'P0002';
         END IF;
@@ -431,4 +465,5 @@ BEGIN
     END IF;
 END
 $$;
+
 
