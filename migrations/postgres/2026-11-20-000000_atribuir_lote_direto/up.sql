@@ -14,12 +14,13 @@
 --   the counter while the function runs (the availability functions it calls do not touch it);
 --   afterwards the transaction sees the row the per-item updates left.
 -- * `consultores.atribuindo` set and cleared around every stamp: set once for the batch.
--- * One statement of six CTEs: the stamp is a statement of its own (returning the consultant
---   and their languages), then one for the queue key, the protocol and the audit entry. The CRM
---   outbox and webhook inserts, CTEs initialised (tables and indexes opened) on every item, are
---   statements run only for an item with a CRM target and a consultant with a Pipedrive user,
---   and when an active webhook subscribes to assignments (asked in the probes' statement, at
---   the start of the item instead of at its stamp).
+-- * One statement of six CTEs, whose scans of each other's rows cost more to start than the
+--   statements they replace: the stamp (returning the consultant and their languages), the
+--   protocol (returning it), then the queue key and the audit entry, as statements. The CRM
+--   outbox and webhook inserts, initialised (tables and indexes opened) on every item, run only
+--   for an item with a CRM target and a consultant with a Pipedrive user, and when an active
+--   webhook subscribes to assignments (asked in the probes' statement, at the start of the item
+--   instead of at its stamp).
 -- * The head's re-check: its working-hours and leave scans run only for a consultant who has
 --   them.
 -- * Trigger WHEN clauses: PostgreSQL compiles a trigger's WHEN from its stored text once per
@@ -311,41 +312,37 @@ BEGIN
         IF NOT FOUND THEN
             RAISE EXCEPTION 'NOBODY_AVAILABLE' USING ERRCODE = 'P0002';
         END IF;
+        INSERT INTO protocolos (numero, consultor_id, idioma, prioridade, status, created_at,
+                                updated_at)
+        VALUES (v_numero, v_id, v_idioma, 'normal', 'aberto', v_stamp, v_stamp)
+        RETURNING protocolos.id, protocolos.numero::TEXT, protocolos.idioma::TEXT,
+                  protocolos.descricao, protocolos.prioridade::TEXT, protocolos.status::TEXT,
+                  protocolos.created_at, protocolos.updated_at
+        INTO protocolo_id, numero, idioma, descricao, prioridade, status, created_at, updated_at;
         WITH moved AS (
             UPDATE consultor_fila q SET chave_fila = consultores_atribuir_lote.chave_fila
             WHERE q.consultor_id = v_id
             RETURNING q.consultor_id
-        ), opened AS (
-            INSERT INTO protocolos (numero, consultor_id, idioma, prioridade, status, created_at,
-                                    updated_at)
-            VALUES (v_numero, v_id, v_idioma, 'normal', 'aberto', v_stamp, v_stamp)
-            RETURNING id, numero, consultor_id, idioma, descricao, prioridade, status,
-                      created_at, updated_at
-        ), audited AS (
-            INSERT INTO auditoria (em, chave_id, chave_descricao, request_id, acao, entidade,
-                                   entidade_id, alteracoes)
-            SELECT v_stamp, p_chave_id[i], p_chave_descricao[i], p_request_id[i], p_acao,
-                   p_entidade, v_id,
-                   -- Byte for byte the text of the jsonb object built before (keys in jsonb's
-                   -- order: shorter first), without building it.
-                   '{"idioma": {"antes": null, "depois": '
-                   || coalesce(to_json(o.idioma)::TEXT, 'null')
-                   || '}, "protocolo_id": {"antes": null, "depois": ' || o.id
-                   || '}, "numero_protocolo": {"antes": null, "depois": '
-                   || coalesce(to_json(o.numero)::TEXT, 'null')
-                   || '}, "ultimo_atendimento": {"antes": '
-                   || coalesce('"' || to_char(v_antes AT TIME ZONE 'UTC',
-                                              'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"') || '"',
-                               'null')
-                   || ', "depois": "'
-                   || to_char(v_stamp AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')
-                   || '"}}'
-            FROM opened o
         )
-        SELECT o.id, o.numero::TEXT, o.idioma::TEXT, o.descricao, o.prioridade::TEXT,
-               o.status::TEXT, o.created_at, o.updated_at
-        INTO protocolo_id, numero, idioma, descricao, prioridade, status, created_at, updated_at
-        FROM opened o;
+        INSERT INTO auditoria (em, chave_id, chave_descricao, request_id, acao, entidade,
+                               entidade_id, alteracoes)
+        SELECT v_stamp, p_chave_id[i], p_chave_descricao[i], p_request_id[i], p_acao,
+               p_entidade, v_id,
+               -- Byte for byte the text of the jsonb object built before (keys in jsonb's
+               -- order: shorter first), without building it.
+               '{"idioma": {"antes": null, "depois": '
+               || coalesce(to_json(consultores_atribuir_lote.idioma)::TEXT, 'null')
+               || '}, "protocolo_id": {"antes": null, "depois": '
+               || consultores_atribuir_lote.protocolo_id
+               || '}, "numero_protocolo": {"antes": null, "depois": '
+               || coalesce(to_json(consultores_atribuir_lote.numero)::TEXT, 'null')
+               || '}, "ultimo_atendimento": {"antes": '
+               || coalesce('"' || to_char(v_antes AT TIME ZONE 'UTC',
+                                          'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"') || '"',
+                           'null')
+               || ', "depois": "'
+               || to_char(v_stamp AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')
+               || '"}}';
         IF NOT FOUND THEN
             RAISE EXCEPTION 'NOBODY_AVAILABLE' USING ERRCODE = 'P0002';
         END IF;
