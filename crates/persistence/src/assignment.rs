@@ -3,7 +3,7 @@
 //!
 //! Every `assign_first` call goes through this process's batcher and runs inside a batch
 //! transaction (`batch.rs`): the calls gathered while the previous batch was in flight share
-//! one transaction, one round trip (`consultores_atribuir_lote`, which calls the function below
+//! one transaction, one round trip (`consultores_atribuir_lote`, which runs the step below
 //! once per request, in order) and one COMMIT. What follows describes one request's step.
 //!
 //! # Locking design (PostgreSQL)
@@ -19,14 +19,16 @@
 //! 2. ONE round trip, the function `consultores_atribuir` ([`ASSIGN`]; migration
 //!    `2026-07-01-000003_atribuir`: the routing rules, alternative languages, the waiting queue
 //!    and outbound webhooks; its head lookup redefined in `2026-10-01-000000_fila_por_idioma`,
-//!    its step split out in `2026-11-01-000000_atribuir_mais_barato`), which runs its
+//!    its step split out in `2026-11-01-000000_atribuir_mais_barato` and run by the batch
+//!    itself since `2026-11-20-000000_atribuir_lote_direto`), which runs its
 //!    statements on plans it caches per session:
 //!    - `SELECT … FROM controle_protocolo … FOR NO KEY UPDATE`: takes the counter row lock
-//!      (once per batch). Every assignment and every protocol creation takes it, and takes
-//!      it before any consultant row lock, so the lock order is always key → counter →
-//!      consultant: no deadlock is possible. The number itself
-//!      (`UPDATE controle_protocolo SET ultimo_numero = ultimo_numero + 1 … RETURNING`) is taken
-//!      once the head is found, so a request with nobody eligible takes none.
+//!      and reads the last number and stamp (once per batch). Every assignment and every
+//!      protocol creation takes it, and takes it before any consultant row lock, so the lock
+//!      order is always key → counter → consultant: no deadlock is possible. The number itself
+//!      (the next one, with the stamp rule below) is taken once the head is found, so a request
+//!      with nobody eligible takes none; the batch writes the last number and stamp back once,
+//!      after its last request.
 //!    - Availability that changed since the last assignment is applied first (consultants whose
 //!      `proxima_mudanca` is due: a shift start, local midnight, or marked by a write path; two
 //!      probes of partial indexes, usually empty): they enter or leave the per-language queue

@@ -14,7 +14,8 @@
 //!    request of the round holds (usually the whole batch is one round). PostgreSQL runs a
 //!    round in one statement,
 //!    `consultores_atribuir_lote` (migration `2026-10-15-000000_atribuir_lote`, redefined by
-//!    `2026-11-01-000000_atribuir_mais_barato`), which locks the counter row and runs the
+//!    `2026-11-01-000000_atribuir_mais_barato` and `2026-11-20-000000_atribuir_lote_direto`),
+//!    which locks the counter row and runs the
 //!    one-assignment step per request: a request with nobody available takes no number and
 //!    writes nothing, and the batch goes on. SQLite runs each request in a savepoint. Every
 //!    answer is stored under its key after the last round (PostgreSQL: one statement); the

@@ -124,7 +124,7 @@ fn v6_leftovers_are_gone(test: &TestDatabase) {
         test.query_i64(
             "SELECT count(*) AS value FROM pg_trigger WHERE NOT tgisinternal \
              AND tgname NOT IN ('protocolos_abertos_contagem', 'consultores_fila_reavaliar', \
-             'consultor_idiomas_fila')"
+             'consultores_fila_reavaliar_contagem', 'consultor_idiomas_fila')"
         ),
         0
     );

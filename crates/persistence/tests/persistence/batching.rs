@@ -18,6 +18,7 @@ on_both_backends_with_big_pools!(
     many_threads_mixing_languages_nobody_and_keys_keep_every_guarantee,
     a_batch_of_keys_answered_before_expired_and_twinned_gives_what_one_after_another_gives,
     concurrent_batches_claiming_overlapping_keys_never_deadlock_nor_assign_twice,
+    a_batch_moves_the_counter_once_per_number_taken_and_leaves_its_last_stamp,
 );
 
 /// Four `pt` speakers and one `en` speaker; nobody speaks `de`.
@@ -386,4 +387,63 @@ fn concurrent_batches_claiming_overlapping_keys_never_deadlock_nor_assign_twice(
     }
     assert_eq!(count(test, "idempotency_keys"), per_key.len() as i64);
     assert_eq!(counter(test), fresh as i64);
+}
+
+/// The counter after a batch: moved by the numbers taken (nobody available takes none), its
+/// stamp the last one given, so the next assignment's stamp follows it. Callers' clocks run
+/// backwards here, so every stamp after the first is the previous one plus 1 µs.
+fn a_batch_moves_the_counter_once_per_number_taken_and_leaves_its_last_stamp(test: &TestDatabase) {
+    staff(test);
+    let before = counter(test);
+    let start = now_micros();
+    let at = |seconds_before: i64, codes: &[&str]| AssignmentRequest {
+        now: start - Duration::seconds(seconds_before),
+        ..request(codes, None)
+    };
+    let batch = vec![
+        at(0, &["pt"]),
+        at(1, &["de"]),
+        at(2, &["pt"]),
+        at(3, &["de"]),
+        at(4, &["en"]),
+        at(5, &["de"]),
+    ];
+    let stamps: Vec<Option<DateTime<Utc>>> = test
+        .database()
+        .assign_batch(batch)
+        .into_iter()
+        .map(|outcome| match outcome {
+            Ok(done) => Some(done.value.protocol.created_at),
+            Err(DomainError::NoneAvailable(_)) => None,
+            Err(other) => panic!("{other}"),
+        })
+        .collect();
+    let micros = Duration::microseconds;
+    assert_eq!(
+        stamps,
+        vec![
+            Some(start),
+            None,
+            Some(start + micros(1)),
+            None,
+            Some(start + micros(2)),
+            None
+        ]
+    );
+    assert_eq!(counter(test), before + 3);
+    let next = test
+        .database()
+        .assign_first(
+            &[language("pt")],
+            start - Duration::seconds(6),
+            None,
+            &actor(),
+            None,
+        )
+        .unwrap();
+    assert_eq!(next.value.protocol.created_at, start + micros(3));
+    assert_eq!(
+        next.value.protocol.number.to_string(),
+        format!("#{:05}", before + 4)
+    );
 }
