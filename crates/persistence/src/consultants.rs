@@ -178,7 +178,11 @@ impl Database {
                 }
                 _ => Vec::new(),
             };
-            languages.sort_unstable_by_key(|row| (row.consultant_id, row.position));
+            // Rows come back in storage order, which is already this order when each
+            // consultant's languages were written together.
+            if !languages.is_sorted_by_key(|row| (row.consultant_id, row.position)) {
+                languages.sort_unstable_by_key(|row| (row.consultant_id, row.position));
+            }
             Ok(self
                 .unreadable()
                 .keep_readable(each_consultant_with_languages(
