@@ -182,7 +182,7 @@ fn integers_are_written_as_serde_json_writes_them() {
 #[test]
 fn arrays_are_the_bytes_of_the_owned_responses() {
     let now = Utc.with_ymd_and_hms(2026, 12, 2, 10, 0, 0).unwrap();
-    let mut all = vec![with_rules(consultant(1)), consultant(2), consultant(3)];
+    let mut all = [with_rules(consultant(1)), consultant(2), consultant(3)];
     all[2].email = None;
     for count in 0..=all.len() {
         let owned: Vec<ConsultantResponse> = all[..count]
