@@ -90,7 +90,13 @@ impl Database {
             match row {
                 None => Ok(None),
                 Some(row) => {
-                    let languages = conn.languages_of(&[row.id])?;
+                    // By `=`, not `languages_of`: an `IN` list is prepared on every call on
+                    // SQLite.
+                    let languages: Vec<LanguageRow> = consultor_idiomas::table
+                        .filter(consultor_idiomas::consultor_id.eq(row.id))
+                        .order(consultor_idiomas::posicao)
+                        .select(LanguageRow::as_select())
+                        .load(conn)?;
                     single(consultants_with_languages(
                         vec![row],
                         languages,
@@ -109,35 +115,74 @@ impl Database {
         after: Option<ConsultantId>,
         limit: Option<usize>,
     ) -> Result<Vec<Consultant>, StoreError> {
+        let ConsultantFilter {
+            language,
+            online,
+            active,
+        } = filter;
+        let unfiltered = language.is_none() && online.is_none() && active.is_none();
+        let limit = limit.map_or(i64::MAX, |limit| i64::try_from(limit).unwrap_or(i64::MAX));
         with_connection!(self, |conn| {
-            let mut query = consultores::table
-                .filter(consultores::removido_em.is_null())
-                .select(ConsultantRow::as_select())
-                .order(consultores::id.asc())
-                .into_boxed();
-            if let Some(after) = after {
-                query = query.filter(consultores::id.gt(after.0));
-            }
-            if let Some(limit) = limit {
-                query = query.limit(i64::try_from(limit).unwrap_or(i64::MAX));
-            }
-            if let Some(language) = &filter.language {
-                query = query.filter(exists(
-                    consultor_idiomas::table
-                        .filter(consultor_idiomas::consultor_id.eq(consultores::id))
-                        .filter(consultor_idiomas::idioma.eq(language.as_str().to_owned())),
-                ));
-            }
-            if let Some(online) = filter.online {
-                query = query.filter(consultores::status_online.eq(online));
-            }
-            if let Some(active) = filter.active {
-                query = query.filter(consultores::status_ativo.eq(active));
-            }
-            let rows: Vec<ConsultantRow> = query.load(conn)?;
+            let rows: Vec<ConsultantRow> = if unfiltered {
+                // The common listing in statements of fixed types, which Diesel keeps prepared
+                // by type (a boxed query is looked up by its SQL text, built on every call).
+                let all = consultores::table
+                    .filter(consultores::removido_em.is_null())
+                    .select(ConsultantRow::as_select())
+                    .order(consultores::id.asc())
+                    .limit(limit);
+                match after {
+                    None => all.load(conn)?,
+                    Some(after) => all.filter(consultores::id.gt(after.0)).load(conn)?,
+                }
+            } else {
+                let mut query = consultores::table
+                    .filter(consultores::removido_em.is_null())
+                    .select(ConsultantRow::as_select())
+                    .order(consultores::id.asc())
+                    .limit(limit)
+                    .into_boxed();
+                if let Some(after) = after {
+                    query = query.filter(consultores::id.gt(after.0));
+                }
+                if let Some(language) = language {
+                    query = query.filter(exists(
+                        consultor_idiomas::table
+                            .filter(consultor_idiomas::consultor_id.eq(consultores::id))
+                            .filter(consultor_idiomas::idioma.eq(language.as_str().to_owned())),
+                    ));
+                }
+                if let Some(online) = *online {
+                    query = query.filter(consultores::status_online.eq(online));
+                }
+                if let Some(active) = *active {
+                    query = query.filter(consultores::status_ativo.eq(active));
+                }
+                query.load(conn)?
+            };
             // One more query for every list's languages (no query per consultant).
-            let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
-            let languages = conn.languages_of(&ids)?;
+            let mut languages: Vec<LanguageRow> = match (rows.first(), rows.last()) {
+                (Some(first), Some(last)) if unfiltered => {
+                    // Every live consultant from the first id to the last is in the list: the
+                    // rows of that range of ids are theirs, and those of deleted ones, which
+                    // the join leaves out. Two bound values (an `IN` list of one per id is
+                    // prepared again on every call on SQLite) and no sort by the database.
+                    consultor_idiomas::table
+                        .filter(consultor_idiomas::consultor_id.between(first.id, last.id))
+                        .select(LanguageRow::as_select())
+                        .load(conn)?
+                }
+                (Some(_), Some(_)) => {
+                    let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+                    conn.languages_of(&ids)?
+                }
+                _ => Vec::new(),
+            };
+            // Rows come back in storage order, which is already this order when each
+            // consultant's languages were written together.
+            if !languages.is_sorted_by_key(|row| (row.consultant_id, row.position)) {
+                languages.sort_unstable_by_key(|row| (row.consultant_id, row.position));
+            }
             Ok(self
                 .unreadable()
                 .keep_readable(each_consultant_with_languages(

@@ -65,9 +65,16 @@ fn with_rules(mut c: Consultant) -> Consultant {
 }
 
 fn bytes_of_both(c: &Consultant, now: DateTime<Utc>) -> (String, String) {
-    let borrowed = serde_json::to_string(&ConsultantJson::new(c, now)).unwrap();
+    let borrowed = String::from_utf8(ConsultantJson::new(c, now).to_vec()).unwrap();
     let owned = serde_json::to_string(&ConsultantResponse::new(c.clone(), now)).unwrap();
     (borrowed, owned)
+}
+
+/// What one of the writers above appends to an empty buffer.
+fn written(write: impl FnOnce(&mut Vec<u8>)) -> String {
+    let mut out = Vec::new();
+    write(&mut out);
+    String::from_utf8(out).unwrap()
 }
 
 #[test]
@@ -112,27 +119,91 @@ fn timestamps_match_the_wire_format_at_the_edges() {
         Utc.with_ymd_and_hms(-1, 6, 1, 0, 0, 0).unwrap(),
     ];
     for at in instants {
-        let written = serde_json::to_string(&Timestamp(&at)).unwrap();
-        assert_eq!(written, format!("\"{}\"", timestamp(&at)));
+        let text = written(|out| super::timestamp(out, &at));
+        assert_eq!(text, format!("\"{}\"", timestamp(&at)));
     }
 }
 
 #[test]
 fn times_of_day_and_dates_match_the_domain_formatting() {
     for minutes in 0..=1440 {
-        assert_eq!(ascii(&time_of_day(minutes)), format_time_of_day(minutes));
+        let text = time_of_day(minutes);
+        assert_eq!(
+            std::str::from_utf8(&text).unwrap(),
+            format_time_of_day(minutes)
+        );
     }
     for text in ["0000-01-01", "0999-10-31", "2026-02-28", "9999-12-31"] {
         let date = parse_date(text)
             .unwrap_or_else(|_| NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap());
-        assert_eq!(
-            serde_json::to_string(&Date(date)).unwrap(),
-            format!("\"{text}\"")
-        );
+        assert_eq!(written(|out| super::date(out, date)), format!("\"{text}\""));
     }
     let far = NaiveDate::from_ymd_opt(12_345, 1, 2).unwrap();
     assert_eq!(
-        serde_json::to_string(&Date(far)).unwrap(),
+        written(|out| super::date(out, far)),
         format!("\"{}\"", far.format("%Y-%m-%d"))
     );
+}
+
+#[test]
+fn strings_are_escaped_as_serde_json_escapes_them() {
+    let mut texts: Vec<String> = (0u8..0x80)
+        .map(|byte| char::from(byte).to_string())
+        .collect();
+    texts.extend(
+        [
+            "",
+            "plain",
+            "a\"b\\c\u{7f}d/e",
+            "\u{1f}\u{0}x\u{8}\u{c}\r\n\t",
+            "José Ñandú 🚀 \u{2028}\u{2029}",
+        ]
+        .map(String::from),
+    );
+    for text in texts {
+        assert_eq!(
+            written(|out| string(out, &text)),
+            serde_json::to_string(&text).unwrap(),
+            "{text:?}"
+        );
+    }
+}
+
+#[test]
+fn integers_are_written_as_serde_json_writes_them() {
+    for value in [0, 1, 9, 10, 99, 100, -1, -10, 1_234_567, i64::MAX, i64::MIN] {
+        assert_eq!(
+            written(|out| integer(out, value)),
+            serde_json::to_string(&value).unwrap()
+        );
+    }
+}
+
+#[test]
+fn arrays_are_the_bytes_of_the_owned_responses() {
+    let now = Utc.with_ymd_and_hms(2026, 12, 2, 10, 0, 0).unwrap();
+    let mut all = [with_rules(consultant(1)), consultant(2), consultant(3)];
+    all[2].email = None;
+    for count in 0..=all.len() {
+        let owned: Vec<ConsultantResponse> = all[..count]
+            .iter()
+            .map(|c| ConsultantResponse::new(c.clone(), now))
+            .collect();
+        let expected = serde_json::to_string(&owned).unwrap();
+        assert_eq!(
+            String::from_utf8(array(&all[..count], now)).unwrap(),
+            expected
+        );
+        // The same array written as pages (the streamed listing).
+        let mut pages = Vec::new();
+        if count == 0 {
+            pages.extend_from_slice(b"[]");
+        } else {
+            for (index, page) in all[..count].chunks(2).enumerate() {
+                write_elements(&mut pages, page, now, index == 0);
+            }
+            pages.push(b']');
+        }
+        assert_eq!(String::from_utf8(pages).unwrap(), expected);
+    }
 }

@@ -17,7 +17,7 @@ use crate::blocking;
 use crate::dto::consultant::{
     ConsultantCreateRequest, ConsultantResponse, ConsultantUpdateRequest,
 };
-use crate::dto::consultant_json::ConsultantJson;
+use crate::dto::consultant_json::{self, ConsultantJson};
 use crate::errors::{ApiError, DetailResponse, ValidationErrorResponse};
 use crate::input::query::{language, require};
 use crate::input::{path, JsonBody, QueryParams};
@@ -100,34 +100,23 @@ pub async fn list(req: HttpRequest, state: Data<ApiState>) -> Result<HttpRespons
         blocking::run(move || service.list_after(&filter, None, LISTING_PAGE)).await?
     };
     if first.len() < LISTING_PAGE {
-        let body: Vec<ConsultantJson<'_>> = first
-            .iter()
-            .map(|consultant| ConsultantJson::new(consultant, now))
-            .collect();
-        return Ok(HttpResponse::Ok().json(body));
+        return Ok(json(consultant_json::array(&first, now)));
     }
     // A long list is streamed, one keyset page at a time: the same bytes as the whole array
     // serialised at once, with memory bounded by a page whatever the size of the table. Each
     // page is read on its own (not one snapshot): a consultant changed meanwhile shows as read
     // by its page, and appears once.
-    // The state carries the previous page's bytes per consultant: pages are alike, and a buffer
-    // sized from it is not grown (copied) several times per page.
-    let start = (Some(first), true, 512);
-    let pages = futures_util::stream::try_unfold(start, move |(page, opening, per_consultant)| {
+    let start = (Some(first), true);
+    let pages = futures_util::stream::try_unfold(start, move |(page, opening)| {
         let (service, filter) = (service.clone(), filter.clone());
         async move {
             let Some(page) = page else {
                 return Ok::<_, ApiError>(None);
             };
             let last = page.last().map(|consultant| consultant.id);
-            let page_len = page.len();
-            let full = page_len == LISTING_PAGE;
-            let mut chunk = Vec::with_capacity(page.len() * (per_consultant + per_consultant / 8));
-            for (index, consultant) in page.iter().enumerate() {
-                chunk.push(if opening && index == 0 { b'[' } else { b',' });
-                serde_json::to_writer(&mut chunk, &ConsultantJson::new(consultant, now))
-                    .map_err(|error| ApiError::from(DomainError::internal(error)))?;
-            }
+            let full = page.len() == LISTING_PAGE;
+            let mut chunk = Vec::new();
+            consultant_json::write_elements(&mut chunk, &page, now, opening);
             drop(page);
             let next = if full {
                 let next =
@@ -139,11 +128,7 @@ pub async fn list(req: HttpRequest, state: Data<ApiState>) -> Result<HttpRespons
             if next.is_none() {
                 chunk.push(b']');
             }
-            let per_consultant = chunk.len() / page_len.max(1);
-            Ok(Some((
-                actix_web::web::Bytes::from(chunk),
-                (next, false, per_consultant),
-            )))
+            Ok(Some((actix_web::web::Bytes::from(chunk), (next, false))))
         }
     });
     Ok(HttpResponse::Ok()
@@ -304,5 +289,12 @@ pub(crate) fn consultant_id(req: &HttpRequest) -> Result<ConsultantId, ApiError>
 
 /// `200` with the consultant as of now.
 fn answer(state: &ApiState, consultant: Consultant) -> HttpResponse {
-    HttpResponse::Ok().json(ConsultantJson::new(&consultant, state.distribution.now()))
+    json(ConsultantJson::new(&consultant, state.distribution.now()).to_vec())
+}
+
+/// `200` with a JSON body already written.
+fn json(body: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(actix_web::http::header::ContentType::json())
+        .body(body)
 }

@@ -20,6 +20,7 @@ on_both_backends!(
     soft_delete_hides_the_consultant_and_keeps_their_protocols,
     emails_are_unique_case_insensitively_among_live_consultants,
     lists_filter_by_language_online_and_active,
+    unfiltered_pages_carry_each_consultants_languages_in_order,
     patches_change_only_the_given_fields,
     protocols_are_listed_by_ascending_id_in_pages,
     protocols_are_created_with_the_next_number_and_the_defaults,
@@ -226,6 +227,52 @@ fn lists_filter_by_language_online_and_active(test: &TestDatabase) {
         ..ConsultantFilter::default()
     })
     .is_empty());
+}
+
+/// The unfiltered listing reads the languages of its page by the range of its ids: a deleted
+/// consultant inside the range, and languages reordered after they were stored, must not show.
+fn unfiltered_pages_carry_each_consultants_languages_in_order(test: &TestDatabase) {
+    let db = test.database();
+    let now = now_micros();
+    let ana = hire(&db, "Ana", &["pt", "en"], now);
+    let gone = hire(&db, "Bia", &["es", "fr"], now);
+    let caio = hire(&db, "Caio", &["de"], now);
+    let duda = hire(&db, "Duda", &["it", "ja", "ko"], now);
+    ConsultantRepository::soft_delete(&db, gone.id, now, &actor()).unwrap();
+    // The stored rows keep their place; only their positions change.
+    let reorder = ConsultantPatch {
+        languages: Some(languages(&["ko", "it", "ja"])),
+        ..ConsultantPatch::default()
+    };
+    ConsultantRepository::update(&db, duda.id, &reorder, now, &actor()).unwrap();
+
+    let codes = |listed: &[Consultant]| {
+        listed
+            .iter()
+            .map(|c| {
+                let codes: Vec<&str> = c.languages.iter().map(|l| l.as_str()).collect();
+                (c.id, codes.join(","))
+            })
+            .collect::<Vec<_>>()
+    };
+    let expected = vec![
+        (ana.id, "pt,en".to_owned()),
+        (caio.id, "de".to_owned()),
+        (duda.id, "ko,it,ja".to_owned()),
+    ];
+    let all = ConsultantRepository::list(&db, &ConsultantFilter::default()).unwrap();
+    assert_eq!(codes(&all), expected);
+    let filter = ConsultantFilter::default();
+    let first = ConsultantRepository::list_after(&db, &filter, None, 2).unwrap();
+    let second = ConsultantRepository::list_after(&db, &filter, Some(caio.id), 2).unwrap();
+    assert_eq!(codes(&first), expected[..2]);
+    assert_eq!(codes(&second), expected[2..]);
+    for listed in all {
+        assert_eq!(
+            ConsultantRepository::get(&db, listed.id).unwrap(),
+            Some(listed)
+        );
+    }
 }
 
 /// Applies `patch` to the stored consultant `id` and to `expected`, and checks they agree.
