@@ -286,11 +286,9 @@ impl Database {
             })
             .returning(ProtocolRow::as_returning())
             .get_result(conn)?;
-        conn.queue_event(
-            WebhookEvent::Assignment,
-            taken.stamp,
-            assignment_data(origin.as_str(), &opened, &head),
-        )?;
+        conn.queue_event_with(WebhookEvent::Assignment, taken.stamp, || {
+            assignment_data(origin.as_str(), &opened, &head)
+        })?;
         let mut changes = AuditChanges::new();
         changes
             .record(
