@@ -112,14 +112,20 @@ use crate::crm_outbox::insert_assignment_actions;
 use crate::database::Database;
 use crate::error::StoreError;
 use crate::faults::FaultPoint;
-use crate::models::{consultants_with_languages, ConsultantRow, ProtocolRow};
+use crate::models::{consultants_with_languages, LanguageRow, ProtocolRow};
 use crate::queries::{CounterQuery, Queries, RowLocks};
-use crate::schema::{consultores, protocolos};
+use crate::schema::{consultor_idiomas, protocolos};
 use crate::sql_types::{Timestamp, UtcTimestamp};
 use crate::webhooks::{assignment_data, WebhookOutbox};
 
 mod rows;
 pub(crate) use rows::AssignedWithCrmRow;
+
+/// The stamp of the consultant served on SQLite: time, queue key and daily counter. The
+/// columns the rest of the step reads from the row (name, contacts, CRM id) are the ones it read
+/// as the head, which this statement leaves alone.
+const SQLITE_STAMP: &str = "UPDATE consultores SET ultimo_atendimento = ?, chave_fila = ?, \
+     atendimentos_dia = ?, atendimentos_no_dia = ? WHERE id = ?";
 
 /// The message `consultores_atribuir` raises (SQLSTATE P0002) when nobody is eligible.
 const NOBODY_AVAILABLE: &str = "NOBODY_AVAILABLE";
@@ -250,20 +256,22 @@ impl Database {
         let rules = head.stored_rules().into_domain(self.default_time_zone())?;
         let today = rules.local_date(now);
         let served_today = head.workload().assignments_on(today);
-        let stamped = diesel::update(consultores::table.find(head.id))
-            .set((
-                consultores::ultimo_atendimento.eq(Some(Timestamp(taken.stamp))),
-                consultores::chave_fila.eq(Some(next_queue_key(
-                    head.queue_key,
-                    taken.stamp.timestamp_micros(),
-                    rules.weight,
-                ))),
-                consultores::atendimentos_dia.eq(Some(today)),
-                consultores::atendimentos_no_dia
-                    .eq(i32::try_from(served_today + 1).unwrap_or(i32::MAX)),
+        let stamped = cached_sql(SQLITE_STAMP)
+            .bind::<UtcTimestamp, _>(Timestamp(taken.stamp))
+            .bind::<BigInt, _>(next_queue_key(
+                head.queue_key,
+                taken.stamp.timestamp_micros(),
+                rules.weight,
             ))
-            .returning(ConsultantRow::as_returning())
-            .get_result(conn)?;
+            .bind::<diesel::sql_types::Date, _>(today)
+            .bind::<diesel::sql_types::Integer, _>(
+                i32::try_from(served_today + 1).unwrap_or(i32::MAX),
+            )
+            .bind::<BigInt, _>(head.id)
+            .execute(conn)?;
+        if stamped != 1 {
+            return Err(StoreError::internal("the consultant to stamp vanished"));
+        }
         self.faults().check(FaultPoint::AfterWrite, conn)?;
         let number = taken.number.to_string();
         let opened = diesel::insert_into(protocolos::table)
@@ -280,11 +288,9 @@ impl Database {
             })
             .returning(ProtocolRow::as_returning())
             .get_result(conn)?;
-        conn.queue_event(
-            WebhookEvent::Assignment,
-            taken.stamp,
-            assignment_data(origin.as_str(), &opened, &stamped),
-        )?;
+        conn.queue_event_with(WebhookEvent::Assignment, taken.stamp, || {
+            assignment_data(origin.as_str(), &opened, &head)
+        })?;
         let mut changes = AuditChanges::new();
         changes
             .record(
@@ -303,14 +309,14 @@ impl Database {
             &changes,
         )?)?;
         // An adopted id_pipedrive of 0 or less names nobody: no owner change is queued.
-        let owner = stamped
+        let owner = head
             .pipedrive_user_id
             .and_then(|id| PipedriveUserId::new(id).ok());
         let crm_actions = match (crm, owner) {
             (None, _) => None,
             (Some(_), None) => Some(Vec::new()),
             (Some(target), Some(owner)) => {
-                let note = assignment_note(&taken.number, &stamped.name);
+                let note = assignment_note(&taken.number, &head.name);
                 Some(insert_assignment_actions(
                     conn,
                     opened.id,
@@ -328,7 +334,11 @@ impl Database {
         // The key and the counters moved (and the trigger marked the consultant for that):
         // evaluated now, so their entries carry the new key, or leave at a limit reached.
         crate::sqlite_queue::reevaluate_served(conn, &stamped, self.default_time_zone(), now)?;
-        let languages = conn.languages_of(&[head.id])?;
+        let languages = consultor_idiomas::table
+            .filter(consultor_idiomas::consultor_id.eq(head.id))
+            .order(consultor_idiomas::posicao)
+            .select(LanguageRow::as_select())
+            .load(conn)?;
         let consultant =
             consultants_with_languages(vec![stamped], languages, self.default_time_zone())?
                 .pop()

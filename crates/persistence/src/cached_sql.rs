@@ -6,6 +6,11 @@
 //! Diesel's statement cache then keys it by its text and bind types, and each pooled connection
 //! prepares it once. Behind a pooler in transaction mode the cache is disabled (`session.rs`), and
 //! the statement is sent unnamed as before.
+//!
+//! On SQLite a cached statement is compiled again anyway (`sqlite3Reprepare`) at every new
+//! binding of a parameter its plan may depend on: a `LIMIT ?` (Diesel's `first`, so unique reads
+//! on hot paths use `get_result`), or a value compared with a partial index's constant (write
+//! the constant in the text, as the waiting check of the SQLite assignment does).
 
 use std::marker::PhantomData;
 

@@ -6,16 +6,12 @@ use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};
 
 use crate::audit::NewAuditRow;
+use crate::cached_sql::cached_sql;
 use crate::error::StoreError;
 use crate::faults::Interruptible;
 use crate::models::{ConsultantRow, LanguageRow, ProtocolRow};
-use crate::schema::{
-    auditoria, consultor_idiomas, consultores, controle_protocolo, idempotency_keys, protocolos,
-};
+use crate::schema::{auditoria, consultor_idiomas, consultores, idempotency_keys, protocolos};
 use crate::sql_types::Timestamp;
-
-/// The live row of `controle_protocolo` (created by the migrations, never at request time).
-const COUNTER_ROW: i32 = 1;
 
 /// Ids per `IN (…)` list: far below SQLite's and PostgreSQL's limits on bound parameters.
 const IDS_PER_QUERY: usize = 5_000;
@@ -227,23 +223,28 @@ impl CounterQuery for PgConnection {
     }
 }
 
+/// The counter's next number, and the stamp of the previous holder (the live row, id 1, is
+/// created by the migrations, never at request time).
+const TAKE_NUMBER: &str = "UPDATE controle_protocolo SET ultimo_numero = ultimo_numero + 1 \
+     WHERE id = 1 RETURNING ultimo_numero, updated_at";
+
+/// The stamp of the number just taken.
+const STAMP_COUNTER: &str = "UPDATE controle_protocolo SET updated_at = ? WHERE id = 1";
+
 impl CounterQuery for SqliteConnection {
     fn take_protocol_number(&mut self, now: DateTime<Utc>) -> Result<TakenNumber, StoreError> {
-        use controle_protocolo::dsl as c;
         // Inside BEGIN IMMEDIATE nobody else writes, so two statements are as good as one.
-        let (counter, previous) = diesel::update(c::controle_protocolo.find(COUNTER_ROW))
-            .set(c::ultimo_numero.eq(c::ultimo_numero + 1))
-            .returning((c::ultimo_numero, c::updated_at))
-            .get_result::<(i64, Timestamp)>(self)
+        let row = cached_sql(TAKE_NUMBER)
+            .get_result::<CounterRow>(self)
             .optional()?
             .ok_or_else(missing_counter)?;
         // SQLite runs in this process: its clock is this host's.
         let now = now.min(Utc::now() + CLOCK_ALLOWANCE);
-        let stamp = now.max(previous.0 + chrono::Duration::microseconds(1));
-        diesel::update(c::controle_protocolo.find(COUNTER_ROW))
-            .set(c::updated_at.eq(Timestamp(stamp)))
+        let stamp = now.max(row.updated_at.0 + chrono::Duration::microseconds(1));
+        cached_sql(STAMP_COUNTER)
+            .bind::<crate::sql_types::UtcTimestamp, _>(Timestamp(stamp))
             .execute(self)?;
-        taken(counter, stamp)
+        taken(row.last_number, stamp)
     }
 }
 
@@ -321,13 +322,15 @@ impl RowLocks for PgConnection {
     }
 }
 
+// `get_result`, not `first`: at most one row matches anyway, and SQLite re-prepares a statement
+// with a bound `LIMIT` on every call (the plan may depend on its value).
 impl RowLocks for SqliteConnection {
     fn lock_live_consultant(&mut self, id: i64) -> Result<Option<ConsultantRow>, StoreError> {
-        Ok(live_consultant!(id).first(self).optional()?)
+        Ok(live_consultant!(id).get_result(self).optional()?)
     }
 
     fn lock_protocol(&mut self, id: i64) -> Result<Option<ProtocolRow>, StoreError> {
         let protocol = protocolos::table.find(id).select(ProtocolRow::as_select());
-        Ok(protocol.first(self).optional()?)
+        Ok(protocol.get_result(self).optional()?)
     }
 }

@@ -17,11 +17,12 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel::SqliteConnection;
 
+use crate::cached_sql::cached_sql;
 use crate::error::StoreError;
 use crate::faults::Faults;
 use crate::models::ConsultantRow;
 use crate::schema::{consultor_idiomas, consultores};
-use crate::sql_types::Timestamp;
+use crate::sql_types::{Timestamp, UtcTimestamp};
 
 /// `proxima_mudanca` of a consultant to be evaluated by the next assignment.
 const TO_EVALUATE: &str = "-infinity";
@@ -42,6 +43,34 @@ pub const SQLITE_DUE: [&str; 2] = [
     "SELECT id AS value FROM consultores WHERE proxima_mudanca <= ?",
     "SELECT id AS value FROM consultores WHERE disponibilidade_avaliada_em > ?",
 ];
+
+/// Deletes a consultant's entries.
+const DELETE_ENTRIES: &str = "DELETE FROM consultor_fila WHERE consultor_id = ?";
+
+/// One entry per language of a consultant (the second placeholder), with their key (the first).
+const INSERT_ENTRIES: &str = "INSERT INTO consultor_fila (consultor_id, idioma, chave_fila) \
+     SELECT consultor_id, idioma, ? FROM consultor_idiomas WHERE consultor_id = ?";
+
+/// Moves the key of a consultant's entries.
+const MOVE_ENTRIES: &str = "UPDATE consultor_fila SET chave_fila = ? WHERE consultor_id = ?";
+
+/// Stores when to evaluate a consultant next, and when this evaluation was made.
+const STORE_EVALUATION: &str =
+    "UPDATE consultores SET proxima_mudanca = ?, disponibilidade_avaliada_em = ? WHERE id = ?";
+
+fn store_evaluation(
+    conn: &mut SqliteConnection,
+    id: i64,
+    next: Option<String>,
+    evaluated_at: Option<String>,
+) -> Result<(), StoreError> {
+    cached_sql(STORE_EVALUATION)
+        .bind::<Nullable<Text>, _>(next)
+        .bind::<Nullable<Text>, _>(evaluated_at)
+        .bind::<BigInt, _>(id)
+        .execute(conn)?;
+    Ok(())
+}
 
 /// Rows evaluated per statement when many are due (e.g. after the migration marks everyone).
 const IDS_PER_QUERY: usize = 1_000;
@@ -87,18 +116,15 @@ fn evaluate(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let verdict = verdict(row, default_zone, now)?;
-    diesel::sql_query("DELETE FROM consultor_fila WHERE consultor_id = ?")
+    cached_sql(DELETE_ENTRIES)
         .bind::<BigInt, _>(row.id)
         .execute(conn)?;
     let (next, evaluated_at) = match verdict {
         Verdict::Available => {
-            diesel::sql_query(
-                "INSERT INTO consultor_fila (consultor_id, idioma, chave_fila) \
-                 SELECT consultor_id, idioma, ? FROM consultor_idiomas WHERE consultor_id = ?",
-            )
-            .bind::<Nullable<BigInt>, _>(row.queue_key)
-            .bind::<BigInt, _>(row.id)
-            .execute(conn)?;
+            cached_sql(INSERT_ENTRIES)
+                .bind::<Nullable<BigInt>, _>(row.queue_key)
+                .bind::<BigInt, _>(row.id)
+                .execute(conn)?;
             (None, None)
         }
         Verdict::Out(None) => (None, None),
@@ -107,14 +133,7 @@ fn evaluate(
             Some(Timestamp(now).sqlite_text()),
         ),
     };
-    diesel::sql_query(
-        "UPDATE consultores SET proxima_mudanca = ?, disponibilidade_avaliada_em = ? WHERE id = ?",
-    )
-    .bind::<Nullable<Text>, _>(next)
-    .bind::<Nullable<Text>, _>(evaluated_at)
-    .bind::<BigInt, _>(row.id)
-    .execute(conn)?;
-    Ok(())
+    store_evaluation(conn, row.id, next, evaluated_at)
 }
 
 /// Evaluates every consultant whose evaluation is due at `now` (see [`SQLITE_DUE`]), in id order.
@@ -136,12 +155,11 @@ pub(crate) fn apply_due_at_most(
     faults: &Faults,
     limit: usize,
 ) -> Result<usize, StoreError> {
-    let now_text = Timestamp(now).sqlite_text();
     let mut ids = Vec::new();
     for due in SQLITE_DUE {
         ids.extend(
-            diesel::sql_query(due)
-                .bind::<Text, _>(&now_text)
+            cached_sql(due)
+                .bind::<UtcTimestamp, _>(Timestamp(now))
                 .load::<Id>(conn)?
                 .into_iter()
                 .map(|id| id.value),
@@ -176,17 +194,11 @@ pub(crate) fn reevaluate_served(
     if verdict(row, default_zone, now)? != Verdict::Available {
         return evaluate(conn, row, default_zone, now);
     }
-    diesel::sql_query("UPDATE consultor_fila SET chave_fila = ? WHERE consultor_id = ?")
+    cached_sql(MOVE_ENTRIES)
         .bind::<Nullable<BigInt>, _>(row.queue_key)
         .bind::<BigInt, _>(row.id)
         .execute(conn)?;
-    diesel::sql_query(
-        "UPDATE consultores SET proxima_mudanca = NULL, disponibilidade_avaliada_em = NULL \
-         WHERE id = ?",
-    )
-    .bind::<BigInt, _>(row.id)
-    .execute(conn)?;
-    Ok(())
+    store_evaluation(conn, row.id, None, None)
 }
 
 /// The head of `language`'s queue at `now`, due evaluations already applied: the first entry,
@@ -200,17 +212,18 @@ pub(crate) fn head(
     faults: &Faults,
 ) -> Result<Option<ConsultantRow>, StoreError> {
     loop {
-        let Some(Id { value: id }) = diesel::sql_query(SQLITE_HEAD)
+        let Some(Id { value: id }) = cached_sql(SQLITE_HEAD)
             .bind::<Text, _>(language.as_str())
             .get_result::<Id>(conn)
             .optional()?
         else {
             return Ok(None);
         };
+        // `get_result`, not `first`: a bound `LIMIT` would re-prepare the statement every time.
         let row: ConsultantRow = consultores::table
             .find(id)
             .select(ConsultantRow::as_select())
-            .first(conn)?;
+            .get_result(conn)?;
         faults.count_queue_rows(1);
         let speaks = diesel::select(diesel::dsl::exists(
             consultor_idiomas::table

@@ -20,6 +20,7 @@ use consultores_domain::{
 use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};
 
+use crate::cached_sql::cached_sql;
 use crate::error::StoreError;
 use crate::models::{consultants_with_languages, ConsultantRow, ProtocolRow};
 use crate::queries::Queries;
@@ -380,10 +381,29 @@ pub(crate) fn blocks(
     language: &Language,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
+    // Usually nobody waits: one probe of the partial index, on a statement prepared once.
+    let anyone = cached_sql(ANYONE_WAITING)
+        .bind::<crate::sql_types::UtcTimestamp, _>(Timestamp(now))
+        .get_result::<Waits>(conn)?;
+    if !anyone.value {
+        return Ok(false);
+    }
     Ok(conn
         .waiting(now)?
         .iter()
         .any(|(_, languages)| languages.accepts(language)))
+}
+
+/// Whether any entry waits, not expired at `?`. The state is written in the text: a bound value
+/// compared with the partial index's constant would make SQLite re-prepare the statement at
+/// every call.
+const ANYONE_WAITING: &str =
+    "SELECT EXISTS (SELECT 1 FROM fila WHERE estado = 'aguardando' AND expira_em > ?) AS value";
+
+#[derive(QueryableByName)]
+struct Waits {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    value: bool,
 }
 
 /// How many of `waiting` accept any of `languages`.
@@ -409,5 +429,16 @@ pub(crate) fn page(mut entries: Vec<WaitingEntry>, limit: u32) -> WaitingPage {
     WaitingPage {
         entries,
         next_cursor,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_waiting_probe_names_the_waiting_state() {
+        let state = format!("estado = '{}'", WaitingState::Waiting.as_str());
+        assert!(ANYONE_WAITING.contains(&state));
     }
 }

@@ -153,6 +153,16 @@ pub(crate) trait WebhookOutbox {
         event: WebhookEvent,
         at: DateTime<Utc>,
         data: Value,
+    ) -> Result<(), StoreError> {
+        self.queue_event_with(event, at, || data)
+    }
+
+    /// [`WebhookOutbox::queue_event`], with the data built only when someone subscribes.
+    fn queue_event_with(
+        &mut self,
+        event: WebhookEvent,
+        at: DateTime<Utc>,
+        data: impl FnOnce() -> Value,
     ) -> Result<(), StoreError>;
 }
 
@@ -186,21 +196,25 @@ impl ClaimDeliveries for SqliteConnection {
 macro_rules! impl_webhook_outbox {
     ($($conn:ty),+) => {$(
         impl WebhookOutbox for $conn {
-            fn queue_event(
+            fn queue_event_with(
                 &mut self,
                 event: WebhookEvent,
                 at: DateTime<Utc>,
-                data: Value,
+                data: impl FnOnce() -> Value,
             ) -> Result<(), StoreError> {
-                let subscribed: Vec<(i64, String)> = webhooks::table
+                let subscribed: Vec<i64> = webhooks::table
                     .filter(webhooks::ativo)
                     .select((webhooks::id, webhooks::eventos))
-                    .load(self)?;
-                let body = message(event, at, data);
-                for (id, events) in subscribed {
-                    if !events.split(',').any(|name| name == event.as_str()) {
-                        continue;
-                    }
+                    .load::<(i64, String)>(self)?
+                    .into_iter()
+                    .filter(|(_, events)| events.split(',').any(|name| name == event.as_str()))
+                    .map(|(id, _)| id)
+                    .collect();
+                if subscribed.is_empty() {
+                    return Ok(());
+                }
+                let body = message(event, at, data());
+                for id in subscribed {
                     diesel::insert_into(entregas::table)
                         .values((
                             entregas::webhook_id.eq(id),
