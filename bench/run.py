@@ -49,10 +49,20 @@ def psql(db, sql):
 
 
 def checkpoint(db):
-    """A checkpoint before each measurement: right after one, every first write of a page logs the
-    whole page (full-page writes), so a measurement that a checkpoint happens to precede pays
-    several times the WAL of one that it does not. Seeding 10,000 consultants triggers one; without
-    this, which scenario paid for it was chance (seen: the same binary's da-vez 30 % apart)."""
+    """A vacuum and a checkpoint before each measurement.
+
+    The checkpoint: right after one, every first write of a page logs the whole page (full-page
+    writes), so a measurement that a checkpoint happens to precede pays several times the WAL of
+    one that it does not. Seeding 10,000 consultants triggers one; without this, which scenario
+    paid for it was chance (seen: the same binary's da-vez 30 % apart).
+
+    The vacuum: the project's machine runs PostgreSQL with `autovacuum = off`, so the dead row
+    versions and index entries every assignment leaves (the consultant's row, its queue entries)
+    pile up from one measurement to the next, and each measurement would pay for all the ones
+    before it (seen: the 50-consultant listing after three assignment runs at about half its speed
+    on a fresh database). A server with autovacuum on (PostgreSQL's default) cleans a table that
+    small within a minute; each measurement starts from that state."""
+    psql(db, "VACUUM ANALYZE")
     psql(db, "CHECKPOINT")
 
 

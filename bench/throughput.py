@@ -5,7 +5,7 @@ the branch), pgbench's one-assignment-per-transaction function, and the listing'
 Usage: python3 bench/throughput.py --before PATH --after PATH [--duration S] [--repeat N]
 
 Both binaries must be release builds. For each repetition, in this order: for each binary, on
-PostgreSQL (fresh database, 50 consultants, 30 speak pt; a checkpoint before each assignment
+PostgreSQL (fresh database, 50 consultants, 30 speak pt; a vacuum and a checkpoint before each
 measurement) da-vez at 16 and 64 connections, da-vez with a fresh Idempotency-Key per call at
 16, GET /consultores at 64; on SQLite (fresh
 file, same consultants) da-vez at 16 and GET /consultores at 64; on PostgreSQL with 10,000
@@ -60,6 +60,7 @@ def one_binary(label, binary, d, out, port):
     r["pg_da_vez_64"] = run.wrk(svc, "/consultor/da-vez?idioma=pt", 64, d)
     run.checkpoint(db)
     r["pg_da_vez_key_16"] = wrk_script(svc, "/consultor/da-vez?idioma=pt", 16, d, "fresh_key.lua")
+    run.checkpoint(db)
     r["pg_consultores_50_64"] = run.wrk(svc, "/consultores", 64, d)
     r["pg_peak_rss_mb"] = svc.peak_rss_mb()
     svc.stop()
