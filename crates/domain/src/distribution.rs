@@ -10,7 +10,7 @@
 //!
 //! | twin | where | how it follows |
 //! |---|---|---|
-//! | PL/pgSQL | function `consultores_atribuir_passo` (called by `consultores_atribuir` and `consultores_atribuir_lote`), latest in migration `2026-11-01-000000_atribuir_mais_barato` (a change is a new migration) | the language's queue `consultor_fila` read `ORDER BY chave_fila ASC NULLS FIRST, consultor_id ASC`, the rules re-checked as `WHERE` terms on the head's own row |
+//! | PL/pgSQL | the step inside function `consultores_atribuir_lote` (`consultores_atribuir` is a batch of one), latest in migration `2026-11-20-000000_atribuir_lote_direto` (a change is a new migration) | the language's queue `consultor_fila` read `ORDER BY chave_fila ASC NULLS FIRST, consultor_id ASC`, the rules re-checked as `WHERE` terms on the head's own row |
 //! | SQLite | `head` in `crates/persistence/src/sqlite_queue.rs` (migration `2026-11-15-000000_fila_por_idioma`) | the language's queue `consultor_fila` read `ORDER BY chave_fila, consultor_id` (SQLite sorts NULLs first), the switches, the language and `blocking_rule` re-checked in Rust on the head's row; who enters the queue decided by the same functions (and `RoutingRules::next_clock_change` for when to look again) |
 //! | test copy | `POSTGRES_ASSIGNMENT_STATEMENT` in `crates/persistence/src/testing.rs` | the function's queue-head statement, for `EXPLAIN` (`examples/explain_plans.rs`); kept in step by hand (SQLite's head statement is re-exported as is) |
 //! | benchmarks | `crates/domain/benches/policy.rs` (this module itself); `bench/assign_function.sql` | the SQL benchmark is a deliberately reduced twin (switches, language, `ultimo_atendimento` order; no rules, no weights): the physical limit, not the rule |

@@ -1,6 +1,6 @@
 //! The per-language queue on SQLite (migration `2026-11-15-000000_fila_por_idioma`): the twin of
 //! PostgreSQL's `consultores_fila_sincronizar` and of the head lookup in
-//! `consultores_atribuir_passo`, with the rules evaluated by the domain's functions (SQLite knows
+//! `consultores_atribuir_lote`, with the rules evaluated by the domain's functions (SQLite knows
 //! no time zones). Everything here runs inside an immediate transaction: the assignment's, or a
 //! chunk of the upkeep applied ahead (`availability_upkeep.rs`).
 //!
