@@ -112,9 +112,9 @@ use crate::crm_outbox::insert_assignment_actions;
 use crate::database::Database;
 use crate::error::StoreError;
 use crate::faults::FaultPoint;
-use crate::models::{consultants_with_languages, LanguageRow, ProtocolRow};
+use crate::models::{consultants_with_languages, ProtocolRow};
 use crate::queries::{CounterQuery, Queries, RowLocks};
-use crate::schema::{consultor_idiomas, protocolos};
+use crate::schema::protocolos;
 use crate::sql_types::{Timestamp, UtcTimestamp};
 use crate::webhooks::{assignment_data, WebhookOutbox};
 
@@ -334,11 +334,7 @@ impl Database {
         // The key and the counters moved (and the trigger marked the consultant for that):
         // evaluated now, so their entries carry the new key, or leave at a limit reached.
         crate::sqlite_queue::reevaluate_served(conn, &stamped, self.default_time_zone(), now)?;
-        let languages = consultor_idiomas::table
-            .filter(consultor_idiomas::consultor_id.eq(head.id))
-            .order(consultor_idiomas::posicao)
-            .select(LanguageRow::as_select())
-            .load(conn)?;
+        let languages = conn.languages_of(&[head.id])?;
         let consultant =
             consultants_with_languages(vec![stamped], languages, self.default_time_zone())?
                 .pop()

@@ -90,13 +90,7 @@ impl Database {
             match row {
                 None => Ok(None),
                 Some(row) => {
-                    // By `=`, not `languages_of`: an `IN` list is prepared on every call on
-                    // SQLite.
-                    let languages: Vec<LanguageRow> = consultor_idiomas::table
-                        .filter(consultor_idiomas::consultor_id.eq(row.id))
-                        .order(consultor_idiomas::posicao)
-                        .select(LanguageRow::as_select())
-                        .load(conn)?;
+                    let languages = conn.languages_of(&[row.id])?;
                     single(consultants_with_languages(
                         vec![row],
                         languages,

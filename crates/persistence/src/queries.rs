@@ -182,6 +182,15 @@ macro_rules! impl_queries {
             }
 
             fn languages_of(&mut self, ids: &[i64]) -> Result<Vec<LanguageRow>, StoreError> {
+                // One consultant by `=`: SQLite prepares an `IN` list again on every call, and
+                // single reads (a consultant, the one an assignment served) are hot paths.
+                if let [id] = ids {
+                    return Ok(consultor_idiomas::table
+                        .filter(consultor_idiomas::consultor_id.eq(*id))
+                        .order(consultor_idiomas::posicao)
+                        .select(LanguageRow::as_select())
+                        .load(self)?);
+                }
                 let mut rows = Vec::with_capacity(ids.len() * 2);
                 for chunk in ids.chunks(IDS_PER_QUERY) {
                     rows.extend(
