@@ -1,10 +1,12 @@
 //! [`cached_sql`]: a hand-written statement that Diesel keeps prepared on the connection.
 //!
 //! `diesel::sql_query` marks every statement as unsafe to cache, so PostgreSQL parses and plans
-//! it on every call (for the batch's key statements that was more than executing them) and
-//! SQLite compiles it again each time. A statement whose text is fixed can be cached safely:
+//! it on every call (for the batch's key claim that was more than executing it) and SQLite
+//! compiles it again each time. A statement whose text is fixed can be cached safely:
 //! Diesel's statement cache then keys it by its text and bind types, and each pooled connection
-//! prepares it once. Behind a pooler in transaction mode the cache is disabled (`session.rs`), and
+//! prepares it once. Not for a statement whose best plan depends on the size of a table that
+//! grows under it (a join to the idempotency keys: `idempotency.rs`): PostgreSQL plans a
+//! prepared statement once, generically, from the size the table had then. Behind a pooler in transaction mode the cache is disabled (`session.rs`), and
 //! the statement is sent unnamed as before.
 //!
 //! On SQLite a cached statement is compiled again anyway (`sqlite3Reprepare`) at every new

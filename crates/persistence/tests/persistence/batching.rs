@@ -447,3 +447,63 @@ fn a_batch_moves_the_counter_once_per_number_taken_and_leaves_its_last_stamp(tes
         format!("#{:05}", before + 4)
     );
 }
+
+/// The statements that look a batch's keys up in `idempotency_keys` use its primary key however
+/// small the table was when the connection first ran them. Planned once, on a new or emptied
+/// table, PostgreSQL's generic plan is a sequential scan, and a long-lived connection kept it
+/// while every keyed request grew the table (autovacuum, which would re-plan after an ANALYZE,
+/// is off for the table here, as it may be late or off on a server).
+#[test]
+fn key_lookups_keep_using_the_index_as_the_keys_table_grows() {
+    let test = TestDatabase::postgres();
+    staff(&test);
+    test.execute(
+        "ALTER TABLE idempotency_keys SET (autovacuum_enabled = false); \
+         ANALYZE idempotency_keys;",
+    );
+    // One connection of its own, told apart by its name: its statistics reach the server when
+    // it closes.
+    let mut url = url::Url::parse(test.url()).unwrap();
+    url.query_pairs_mut()
+        .append_pair("application_name", "lote-de-chaves");
+    let settings = consultores_persistence::PoolSettings {
+        max_size: 1,
+        ..consultores_persistence::testing::test_pool_settings()
+    };
+    let db = consultores_persistence::Database::connect(url.as_str(), &settings).unwrap();
+    let keyed = |n: usize| vec![request(&["pt"], Some((&format!("chave-{n}"), "GET pt")))];
+    // More than five runs: PostgreSQL settles on a generic plan for a prepared statement at its
+    // sixth execution.
+    for n in 0..8 {
+        assert!(db.assign_batch(keyed(n))[0].is_ok());
+    }
+    test.execute(
+        "INSERT INTO idempotency_keys (scope, chave, fingerprint, resposta, created_at, expires_at) \
+         SELECT 'outro', 'chave-' || g, 'f', '', now(), now() + INTERVAL '1 day' \
+         FROM generate_series(1, 20000) AS g",
+    );
+    let grown: usize = 30;
+    for n in 8..8 + grown {
+        assert!(db.assign_batch(keyed(n))[0].is_ok());
+    }
+    drop(db);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while test.query_i64(
+        "SELECT count(*) AS value FROM pg_stat_activity WHERE application_name = 'lote-de-chaves'",
+    ) > 0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the batch's connection did not close"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let scans = test.query_i64(
+        "SELECT seq_scan AS value FROM pg_stat_user_tables WHERE relname = 'idempotency_keys'",
+    );
+    assert!(
+        scans < i64::try_from(grown).unwrap(),
+        "{scans} sequential scans of idempotency_keys: the key lookups kept a plan made for the \
+         empty table"
+    );
+}
