@@ -49,8 +49,10 @@ impl Drop for LogGuard {
     }
 }
 
-/// Builds the root logger and starts the writer thread.
-pub fn init(level: LogLevel) -> (slog::Logger, LogGuard) {
+/// Builds the root logger and starts the writer thread. Without that thread no line would
+/// ever be written, and every thread that logs would stop once [`MAX_PENDING`] bytes wait: the
+/// service does not start.
+pub fn init(level: LogLevel) -> std::io::Result<(slog::Logger, LogGuard)> {
     let shared = Arc::new(Shared {
         state: Mutex::new(State::default()),
         wake_writer: Condvar::new(),
@@ -61,14 +63,25 @@ pub fn init(level: LogLevel) -> (slog::Logger, LogGuard) {
         std::thread::Builder::new()
             .name("log-writer".to_owned())
             .spawn(move || shared.write_out(&mut std::io::stdout()))
-            .ok()
+            .map_err(|error| {
+                std::io::Error::new(
+                    error.kind(),
+                    format!("cannot start the log writer thread: {error}"),
+                )
+            })?
     };
     let drain = Gathered {
         shared: shared.clone(),
     };
     let drain = slog::LevelFilter::new(drain, level.to_slog()).fuse();
     let logger = slog::Logger::root(drain, slog::o!("service" => "consultores"));
-    (logger, LogGuard { shared, writer })
+    Ok((
+        logger,
+        LogGuard {
+            shared,
+            writer: Some(writer),
+        },
+    ))
 }
 
 #[derive(Default)]

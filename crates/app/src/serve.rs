@@ -25,7 +25,7 @@ use crate::retention;
 use crate::startup::{self, StartupError};
 
 pub fn run(config: &Config) -> Result<(), StartupError> {
-    let (logger, _log_guard) = logging::init(config.log_level);
+    let (logger, _log_guard) = logging::init(config.log_level)?;
     let database = startup::connect(config)?;
     let applied =
         startup::migrate_when_ready(&database, config.startup_timeout, |error, delay| {
