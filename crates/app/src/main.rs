@@ -1,5 +1,6 @@
 //! The `consultores` binary: configuration, command line, wiring and start-up.
 
+mod allocator;
 mod cli;
 mod config;
 mod dispatcher;
@@ -20,6 +21,7 @@ use crate::cli::Command;
 use crate::config::Rejected;
 
 fn main() -> ExitCode {
+    allocator::limit_arenas();
     let (cli, config) = match config::read(std::env::args_os()) {
         Ok(read) => read,
         Err(Rejected::Usage(error)) => error.exit(),
