@@ -19,9 +19,10 @@
 //! 2. ONE round trip, the function `consultores_atribuir` ([`ASSIGN`]; migration
 //!    `2026-07-01-000003_atribuir`: the routing rules, alternative languages, the waiting queue
 //!    and outbound webhooks; its head lookup redefined in `2026-10-01-000000_fila_por_idioma`,
-//!    its step split out in `2026-11-01-000000_atribuir_mais_barato` and run by the batch
-//!    itself since `2026-11-20-000000_atribuir_lote_direto`), which runs its
-//!    statements on plans it caches per session:
+//!    its step split out in `2026-11-01-000000_atribuir_mais_barato`, run by the batch
+//!    itself since `2026-11-20-000000_atribuir_lote_direto`, with less work per request since
+//!    `2026-11-25-000000_atribuir_lote_por_lote`), which runs its statements on plans it caches
+//!    per session (index scans: the function disables sequential ones):
 //!    - `SELECT … FROM controle_protocolo … FOR NO KEY UPDATE`: takes the counter row lock
 //!      and reads the last number and stamp (once per batch). Every assignment and every
 //!      protocol creation takes it, and takes it before any consultant row lock, so the lock
@@ -31,20 +32,22 @@
 //!      after its last request.
 //!    - Availability that changed since the last assignment is applied first (consultants whose
 //!      `proxima_mudanca` is due: a shift start, local midnight, or marked by a write path; two
-//!      probes of partial indexes, usually empty): they enter or leave the per-language queue
-//!      `consultor_fila`, which holds only who may be available now.
+//!      probes of partial indexes, usually empty, read once per batch and compared with each
+//!      request's `now`, read again after an evaluation): they enter or leave the per-language
+//!      queue `consultor_fila`, which holds only who may be available now.
 //!    - A statement per language tried (the requested one, then the alternatives), which (the
 //!      function being volatile) gets a fresh READ COMMITTED snapshot that sees every
 //!      assignment committed before the lock was granted: the first entry of that language's
 //!      queue (`ORDER BY chave_fila NULLS FIRST, consultor_id LIMIT 1`, one index probe), its
 //!      consultant's row locked (`FOR UPDATE`: the row lock only makes a concurrent
 //!      `PUT /consultor` wait), then the routing rules (hours, leave, daily and open limits)
-//!      and the language re-checked on that row in a new statement; a stale entry is
-//!      re-evaluated (removed) and the next one tried, never served. Then one statement stamps it
-//!      (time, queue key, daily counter; the key of its queue entries too), inserts the
-//!      protocol, write its audit entry (`atribuicao`) and, with a CRM
-//!      target (Pipedrive integration on) and a consultant with an `id_pipedrive`, the outbox
-//!      items (owner, then note) — data-modifying CTEs, so they commit or roll back together.
+//!      re-checked on the row the lock returned (its latest version, which nobody else can
+//!      change until the commit), and the language by the stamp's own statement (a fresh
+//!      snapshot); a stale entry is re-evaluated (removed) and the next one tried, never
+//!      served. Then the stamp (time, queue key, daily counter), the protocol, one statement for
+//!      the key of its queue entries and its audit entry (`atribuicao`) and, with a CRM target
+//!      (Pipedrive integration on) and a consultant with an `id_pipedrive`, the outbox items
+//!      (owner, then note) — in the batch's transaction, so they commit or roll back together.
 //! 3. COMMIT, after the answer has been read back into domain values (and stored under the
 //!    idempotency key, if any). A stored row the domain cannot read thus rolls the assignment
 //!    back rather than committing it and answering 500 (a retry would assign again); the price

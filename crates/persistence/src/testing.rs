@@ -25,22 +25,29 @@ use crate::sql_types::Timestamp;
 
 pub use crate::faults::{FaultAction, FaultPoint};
 
-/// The queue-head query inside the PostgreSQL function `consultores_atribuir` (migration
+/// The queue-head query inside the PostgreSQL function `consultores_atribuir_lote` (migration
 /// `2026-10-01-000000_fila_por_idioma`: one queue per language holding only who may be available
-/// now), for looking at its query plan: EXPLAIN cannot see into a PL/pgSQL function. `$1` is the
-/// language; `$2` now and `$3` the default zone are read by the rules' re-check on the head row
-/// ([`POSTGRES_HEAD_RECHECK`]), not here. Keep it in step with the function.
+/// now; the head's id in a subquery and its row read by it since
+/// `2026-11-25-000000_atribuir_lote_por_lote`), for looking at its query plan: EXPLAIN cannot
+/// see into a PL/pgSQL function. `$1` is the language; the routing rules are checked by the
+/// function on the columns this returns, the language by its stamp. Keep it in step with the
+/// function.
 pub const POSTGRES_ASSIGNMENT_STATEMENT: &str = "\
-SELECT c.id, c.ultimo_atendimento
-FROM consultor_fila f JOIN consultores c ON c.id = f.consultor_id
-WHERE f.idioma = $1
-ORDER BY f.chave_fila ASC NULLS FIRST, f.consultor_id ASC
-LIMIT 1
+SELECT c.id, c.nome::TEXT, c.email::TEXT, c.telefone::TEXT, c.status_ativo,
+       c.status_ativo_sequencial, c.status_online, c.ultimo_atendimento, c.id_pipedrive, c.peso,
+       c.limite_diario, c.limite_abertos, c.fuso_horario, c.horarios, c.ausencias, c.chave_fila,
+       c.atendimentos_dia, c.atendimentos_no_dia, c.protocolos_abertos, c.removido_em,
+       c.proxima_mudanca
+FROM consultores c
+WHERE c.id = (SELECT f.consultor_id FROM consultor_fila f
+              WHERE f.idioma = $1
+              ORDER BY f.chave_fila ASC NULLS FIRST, f.consultor_id ASC
+              LIMIT 1)
 FOR UPDATE OF c";
 
 /// The re-check of the routing rules on the head row picked by [`POSTGRES_ASSIGNMENT_STATEMENT`]
-/// (`$1` the consultant, `$2` now, `$3` the default zone, `$4` the language), as in
-/// `consultores_atribuir`.
+/// (`$1` the consultant, `$2` now, `$3` the default zone, `$4` the language): the terms the
+/// function checks, as one statement.
 pub const POSTGRES_HEAD_RECHECK: &str = "\
 SELECT 1 FROM consultores c
 WHERE c.id = $1 AND consultores_elegivel(c, $2, $3)

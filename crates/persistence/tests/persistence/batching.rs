@@ -4,14 +4,17 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
-use consultores_domain::{Assignment, AssignmentPort, AssignmentRequest, DomainError, Recorded};
+use consultores_domain::{
+    Assignment, AssignmentPort, AssignmentRequest, ConsultantRepository, DomainError, Recorded,
+};
 use consultores_persistence::testing::{now_micros, TestDatabase};
 
 use crate::common::{
-    actor, assignment_entries, big_pool, claim, count, counter, hire, language,
+    actor, assignment_entries, big_pool, claim, consultant, count, counter, hire, language,
     on_both_backends_with_big_pools,
 };
 use crate::concurrency::burst;
+use crate::language_queue::{tuesday_hours, tuesday_noon};
 
 on_both_backends_with_big_pools!(
     a_batch_gives_what_the_same_calls_one_after_another_give,
@@ -19,6 +22,7 @@ on_both_backends_with_big_pools!(
     a_batch_of_keys_answered_before_expired_and_twinned_gives_what_one_after_another_gives,
     concurrent_batches_claiming_overlapping_keys_never_deadlock_nor_assign_twice,
     a_batch_moves_the_counter_once_per_number_taken_and_leaves_its_last_stamp,
+    a_batch_applies_what_falls_due_between_its_requests_at_each_one_s_instant,
 );
 
 /// Four `pt` speakers and one `en` speaker; nobody speaks `de`.
@@ -505,5 +509,46 @@ fn key_lookups_keep_using_the_index_as_the_keys_table_grows() {
         scans < i64::try_from(grown).unwrap(),
         "{scans} sequential scans of idempotency_keys: the key lookups kept a plan made for the \
          empty table"
+    );
+}
+
+/// Availability that falls due inside a batch, as the same calls one after another see it
+/// (PostgreSQL reads the due probes once per batch: each request compares them with its own
+/// `now`, and an evaluation inside the batch makes them be read again). An afternoon shift
+/// (13:00–14:00 local) evaluated out at noon. A first batch: 12:30 finds nothing due; at 13:00
+/// the shift has started (they are never served: the head). A second one, that starts with
+/// nothing due: at 14:30 the other is the head; at 15:00 the afternoon shift, at the head, is
+/// out of hours and evaluated out until midnight; a caller at 13:30 (a clock behind) must see
+/// that evaluation as made after its instant and evaluate again: in hours, served.
+fn a_batch_applies_what_falls_due_between_its_requests_at_each_one_s_instant(test: &TestDatabase) {
+    let sequential = another_like(test);
+    let mut ids = Vec::new();
+    for db in [test.database(), sequential.database()] {
+        let mut afternoon = consultant("Turno Tarde", &["pt"]);
+        afternoon.rules = tuesday_hours(13 * 60, 14 * 60);
+        let afternoon =
+            ConsultantRepository::create(&db, &afternoon, tuesday_noon(), &actor()).unwrap();
+        let always = hire(&db, "Sempre", &["pt"], tuesday_noon());
+        let first = db
+            .assign_first(&[language("pt")], tuesday_noon(), None, &actor(), None)
+            .unwrap();
+        assert_eq!(first.value.consultant.id, always.id);
+        ids.push((afternoon.id, always.id));
+    }
+    assert_eq!(ids[0], ids[1]);
+    let at = |minutes: i64| AssignmentRequest {
+        now: tuesday_noon() + Duration::minutes(minutes),
+        ..request(&["pt"], None)
+    };
+    let names = |batch| -> Vec<String> {
+        same_as_one_after_another(test, &sequential, batch)
+            .iter()
+            .map(|seen| seen.split(' ').next().unwrap_or_default().to_owned())
+            .collect()
+    };
+    assert_eq!(names(vec![at(30), at(60)]), ["Sempre", "Turno"]);
+    assert_eq!(
+        names(vec![at(150), at(180), at(90)]),
+        ["Sempre", "Sempre", "Turno"]
     );
 }

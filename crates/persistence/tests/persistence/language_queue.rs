@@ -63,7 +63,7 @@ mod sqlite_upkeep {
 
 /// Tuesday 2026-11-24, 12:00 in São Paulo (UTC-3): in the past, so the keys consultants get
 /// when created sort before the stamps of the assignments (taken by the database's clock).
-fn tuesday_noon() -> DateTime<Utc> {
+pub(crate) fn tuesday_noon() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap()
 }
 
@@ -71,7 +71,7 @@ fn assign(test: &TestDatabase, at: DateTime<Utc>) -> Option<ConsultantId> {
     chosen(test, "pt", at)
 }
 
-fn tuesday_hours(start: u16, end: u16) -> RuleSettings {
+pub(crate) fn tuesday_hours(start: u16, end: u16) -> RuleSettings {
     RuleSettings {
         schedule: Some(WeeklySchedule::new(vec![
             WorkingHours::new(2, start, end).unwrap()
