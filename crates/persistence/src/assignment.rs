@@ -153,6 +153,12 @@ pub(crate) const ASSIGN: &str =
 pub(crate) const ASSIGN_BATCH: &str =
     "SELECT * FROM consultores_atribuir_lote($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 
+/// [`ASSIGN_BATCH`] claiming the requests' keys first (each request's scope and key, NULL
+/// without one; migration `2026-11-28-000000_chaves_sem_escrita`): a request whose key has a
+/// live record gets no row.
+pub(crate) const ASSIGN_BATCH_WITH_KEYS: &str = "SELECT * FROM \
+    consultores_atribuir_lote_com_chaves($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+
 /// Where an assignment comes from (`p_origem` of `consultores_atribuir`, migration
 /// `2026-07-01-000003_atribuir`). While contacts wait in a language, only the queue's
 /// dispatcher may assign in it: the rotation finds nobody there, so it cannot jump them.

@@ -4,29 +4,34 @@
 //! The batch gives exactly what its requests would give made one after another, in batch order
 //! (arrival order):
 //!
-//! 1. Idempotency keys first, every distinct key of the batch claimed in sorted order before the
-//!    counter is touched (PostgreSQL: all in one statement, `BatchKeys` in `idempotency.rs`). The lock order stays key → counter → consultant for the whole batch,
-//!    and two batches (of two replicas) claiming overlapping keys take them in the same order:
-//!    no deadlock. A key answered before (another batch, another replica) is replayed, or
-//!    refused when the request differs; a concurrent twin's uncommitted claim makes this batch
-//!    wait for it, as before.
+//! 1. Idempotency keys first, every distinct key of the batch claimed before the counter is
+//!    touched, so the lock order stays key → counter → consultant for the whole batch (how a
+//!    claim locks: `idempotency.rs`; two batches claiming overlapping keys take them in the
+//!    same order: no deadlock). On PostgreSQL, when no key repeats in the batch, the batch
+//!    statement claims them itself ([`BatchKeys::claims_in_round`]); otherwise they are claimed
+//!    in one statement here. A key answered before (another batch, another replica) is
+//!    replayed, or refused when the request differs; a concurrent twin's claim makes this batch
+//!    wait for its COMMIT or ROLLBACK.
 //! 2. Rounds of assignments, in batch order: a round ends before a request whose key an earlier
 //!    request of the round holds (usually the whole batch is one round). PostgreSQL runs a
-//!    round in one statement,
-//!    `consultores_atribuir_lote` (migration `2026-10-15-000000_atribuir_lote`, redefined by
-//!    `2026-11-01-000000_atribuir_mais_barato` and `2026-11-20-000000_atribuir_lote_direto`),
-//!    which locks the counter row and runs the
+//!    round in one statement, `consultores_atribuir_lote` (migration
+//!    `2026-10-15-000000_atribuir_lote`, last redefined by
+//!    `2026-11-25-000000_atribuir_lote_por_lote`; through
+//!    `consultores_atribuir_lote_com_chaves` when it claims the keys, migration
+//!    `2026-11-28-000000_chaves_sem_escrita`), which locks the counter row and runs the
 //!    one-assignment step per request: a request with nobody available takes no number and
 //!    writes nothing, and the batch goes on. SQLite runs each request in a savepoint. Every
 //!    answer is stored under its key after the last round (PostgreSQL: one statement); the
-//!    key's later twins in the batch replay it (or are refused, for another request). A key whose request found nobody is tried
-//!    again by its next twin; a key nobody was assigned under is released at the end, as the
-//!    rollback of a lone request would have.
+//!    key's later twins in the batch replay it (or are refused, for another request). A key
+//!    whose request found nobody is tried again by its next twin; a key nobody was assigned
+//!    under is released at the end, as the rollback of a lone request would have (on
+//!    PostgreSQL nothing was written for it: COMMIT releases its lock).
 //! 3. COMMIT: every assignment of the batch, its audit entry and outbox items become visible
 //!    together. A failure of the whole batch (the connection, a row the domain cannot read, an
 //!    injected fault on PostgreSQL) rolls all of it back, and every request gets that failure.
 //!
-//! Fault points, each at its own step: [`FaultPoint::AfterClaim`] once the keys are claimed;
+//! Fault points, each at its own step: [`FaultPoint::AfterClaim`] once the keys are claimed
+//! (before the round, when its statement claims them);
 //! [`FaultPoint::AfterCounter`] once the round's assignment statement returned (PostgreSQL: the
 //! counter row is held; SQLite fires it inside the request's own step); [`FaultPoint::AfterWrite`]
 //! once every answer is stored under its key; [`FaultPoint::BeforeCommit`] last, once the unused
@@ -42,13 +47,15 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamptz};
 use diesel::{Connection, PgConnection, SqliteConnection};
 
-use crate::assignment::{nobody_available, AssignedWithCrmRow, Origin, ASSIGN_BATCH};
+use crate::assignment::{
+    nobody_available, AssignedWithCrmRow, Origin, ASSIGN_BATCH, ASSIGN_BATCH_WITH_KEYS,
+};
 use crate::audit::NewAuditRow;
 use crate::cached_sql::cached_sql;
 use crate::database::{Database, Pools};
 use crate::error::StoreError;
 use crate::faults::{FaultPoint, Faults, Interruptible};
-use crate::idempotency::{answer_text, BatchKeys};
+use crate::idempotency::{answer_text, BatchKeys, StoredAnswer};
 
 /// One result per request of a batch.
 type Outcomes = Vec<Result<Recorded<Assignment>, StoreError>>;
@@ -66,26 +73,56 @@ fn key_of(claim: &IdempotencyClaim) -> (String, String) {
     (claim.scope.clone(), claim.key.as_str().to_owned())
 }
 
+/// What a request whose key has a live record gets: the stored answer, or the refusal of a
+/// request that differs from the one answered.
+fn replay(
+    stored: StoredAnswer,
+    claim: &IdempotencyClaim,
+) -> Result<Recorded<Assignment>, StoreError> {
+    if stored.fingerprint != claim.fingerprint {
+        return Err(DomainError::IdempotencyKeyReused.into());
+    }
+    serde_json::from_str::<Assignment>(&stored.answer)
+        .map(Recorded::replayed)
+        .map_err(|error| {
+            StoreError::internal(format!("stored idempotent answer is unreadable: {error}"))
+        })
+}
+
 /// The steps of a batch that do not depend on the backend, inside the caller's transaction.
 /// `assign` runs one round (request indexes in batch order) and returns one result per index;
-/// its `Err` fails the whole batch. So does this function's.
+/// its `Err` fails the whole batch. So does this function's. Its flag: whether the round's
+/// keys are claimed by its own statement ([`BatchKeys::claims_in_round`], every key of the
+/// batch distinct): a request whose key has a live record then comes back without an
+/// assignment, and its record is read here, under the locks the round took.
 fn run_batch<C: BatchKeys + Interruptible>(
     conn: &mut C,
     requests: &[AssignmentRequest],
     faults: &Faults,
-    mut assign: impl FnMut(&mut C, &[usize]) -> Result<Vec<Result<Assignment, StoreError>>, StoreError>,
+    mut assign: impl FnMut(
+        &mut C,
+        &[usize],
+        bool,
+    ) -> Result<Vec<Result<Assignment, StoreError>>, StoreError>,
 ) -> Result<Outcomes, StoreError> {
     let mut results: Vec<Option<Result<Recorded<Assignment>, StoreError>>> =
         requests.iter().map(|_| None).collect();
     // Every distinct key, in sorted order, with its first request's claim and time.
     let mut by_key: BTreeMap<(String, String), (&IdempotencyClaim, _)> = BTreeMap::new();
+    let mut keyed = 0;
     for request in requests {
         if let Some(claim) = &request.claim {
+            keyed += 1;
             by_key.entry(key_of(claim)).or_insert((claim, request.now));
         }
     }
-    let to_claim: Vec<(&IdempotencyClaim, _)> = by_key.values().copied().collect();
-    let stored_answers = conn.claim_keys(&to_claim)?;
+    let claims_in_round = conn.claims_in_round() && by_key.len() == keyed;
+    let stored_answers = if claims_in_round {
+        by_key.values().map(|_| None).collect()
+    } else {
+        let to_claim: Vec<(&IdempotencyClaim, _)> = by_key.values().copied().collect();
+        conn.claim_keys(&to_claim)?
+    };
     let mut fresh: BTreeMap<(String, String), FreshKey> = BTreeMap::new();
     for ((key, (claim, _)), stored) in by_key.into_iter().zip(stored_answers) {
         match stored {
@@ -103,17 +140,7 @@ fn run_batch<C: BatchKeys + Interruptible>(
                     let Some(claim) = request.claim.as_ref().filter(|c| key_of(c) == key) else {
                         continue;
                     };
-                    results[index] = Some(if stored.fingerprint == claim.fingerprint {
-                        serde_json::from_str::<Assignment>(&stored.answer)
-                            .map(Recorded::replayed)
-                            .map_err(|error| {
-                                StoreError::internal(format!(
-                                    "stored idempotent answer is unreadable: {error}"
-                                ))
-                            })
-                    } else {
-                        Err(DomainError::IdempotencyKeyReused.into())
-                    });
+                    results[index] = Some(replay(stored.clone(), claim));
                 }
             }
         }
@@ -121,7 +148,7 @@ fn run_batch<C: BatchKeys + Interruptible>(
     faults.check(FaultPoint::AfterClaim, conn)?;
 
     // Answers stored under their keys, all at once after the last round.
-    let mut answers: Vec<(&IdempotencyClaim, String)> = Vec::new();
+    let mut answers: Vec<(&IdempotencyClaim, _, String)> = Vec::new();
     // Rounds in batch order: a round ends before a request whose key an earlier request of the
     // same round claimed (its outcome decides whether this one replays or tries again).
     let mut next = 0;
@@ -163,10 +190,16 @@ fn run_batch<C: BatchKeys + Interruptible>(
         if round.is_empty() {
             continue;
         }
-        let outcomes = assign(conn, &round)?;
+        let outcomes = assign(conn, &round, claims_in_round)?;
+        if claims_in_round {
+            replay_answered_keys(conn, requests, &round, &outcomes, &mut fresh, &mut results)?;
+        }
         for (index, outcome) in round.into_iter().zip(outcomes) {
+            if results[index].is_some() {
+                continue;
+            }
             if let (Some(claim), Ok(assignment)) = (&requests[index].claim, &outcome) {
-                answers.push((claim, answer_text(assignment)?));
+                answers.push((claim, requests[index].now, answer_text(assignment)?));
                 if let Some(state) = fresh.get_mut(&key_of(claim)) {
                     state.answer = Some((claim.fingerprint.clone(), assignment.clone()));
                 }
@@ -189,6 +222,40 @@ fn run_batch<C: BatchKeys + Interruptible>(
         .collect())
 }
 
+/// After a round that claimed its own keys: a keyed request that came back without an
+/// assignment either found nobody or was skipped because its key has a live record. The
+/// records are read (the round's locks are held, so they are the ones it saw) and those
+/// requests replay them, or are refused; the others keep their "nobody available".
+fn replay_answered_keys<C: BatchKeys>(
+    conn: &mut C,
+    requests: &[AssignmentRequest],
+    round: &[usize],
+    outcomes: &[Result<Assignment, StoreError>],
+    fresh: &mut BTreeMap<(String, String), FreshKey>,
+    results: &mut [Option<Result<Recorded<Assignment>, StoreError>>],
+) -> Result<(), StoreError> {
+    let unanswered: Vec<(usize, &IdempotencyClaim)> = round
+        .iter()
+        .zip(outcomes.iter())
+        .filter(|(_, outcome)| outcome.is_err())
+        .filter_map(|(index, _)| requests[*index].claim.as_ref().map(|claim| (*index, claim)))
+        .collect();
+    if unanswered.is_empty() {
+        return Ok(());
+    }
+    let to_read: Vec<(&IdempotencyClaim, _)> = unanswered
+        .iter()
+        .map(|(index, claim)| (*claim, requests[*index].now))
+        .collect();
+    for ((index, claim), stored) in unanswered.into_iter().zip(conn.claim_keys(&to_read)?) {
+        if let Some(stored) = stored {
+            fresh.remove(&key_of(claim));
+            results[index] = Some(replay(stored, claim));
+        }
+    }
+    Ok(())
+}
+
 /// A row of [`ASSIGN_BATCH`]: the item (1-based position in the round) and its assignment.
 #[derive(Debug, QueryableByName)]
 struct BatchRow {
@@ -198,12 +265,14 @@ struct BatchRow {
     assigned: AssignedWithCrmRow,
 }
 
-/// One round on PostgreSQL: one statement for all its requests.
+/// One round on PostgreSQL: one statement for all its requests; with `claims`, the statement
+/// also claims their keys ([`ASSIGN_BATCH_WITH_KEYS`]).
 fn round_on_postgres(
     db: &Database,
     conn: &mut PgConnection,
     requests: &[AssignmentRequest],
     round: &[usize],
+    claims: bool,
 ) -> Result<Vec<Result<Assignment, StoreError>>, StoreError> {
     let zone = db.default_time_zone();
     let mut languages = Vec::with_capacity(round.len());
@@ -247,20 +316,42 @@ fn round_on_postgres(
         .iter()
         .any(|index| requests[*index].crm.is_some())
         .then_some(consultores_domain::ASSIGNMENT_NOTE_TEMPLATE);
-    let rows = cached_sql(ASSIGN_BATCH)
-        .bind::<Array<Text>, _>(languages)
-        .bind::<Array<Timestamptz>, _>(stamps)
-        .bind::<Text, _>(zone.name())
-        .bind::<Array<Nullable<BigInt>>, _>(key_ids)
-        .bind::<Array<Text>, _>(descriptions)
-        .bind::<Array<Text>, _>(request_ids)
-        .bind::<Text, _>(action)
-        .bind::<Text, _>(entity)
-        .bind::<Array<Nullable<Text>>, _>(crm_kinds)
-        .bind::<Array<Nullable<Text>>, _>(crm_ids)
-        .bind::<Nullable<Text>, _>(note)
-        .bind::<Array<Text>, _>(origins)
-        .load::<BatchRow>(conn)?;
+    // The batch's parameters, after the keys' when the statement claims them.
+    macro_rules! run_with_batch_binds {
+        ($statement:expr) => {
+            $statement
+                .bind::<Array<Text>, _>(languages)
+                .bind::<Array<Timestamptz>, _>(stamps)
+                .bind::<Text, _>(zone.name())
+                .bind::<Array<Nullable<BigInt>>, _>(key_ids)
+                .bind::<Array<Text>, _>(descriptions)
+                .bind::<Array<Text>, _>(request_ids)
+                .bind::<Text, _>(action)
+                .bind::<Text, _>(entity)
+                .bind::<Array<Nullable<Text>>, _>(crm_kinds)
+                .bind::<Array<Nullable<Text>>, _>(crm_ids)
+                .bind::<Nullable<Text>, _>(note)
+                .bind::<Array<Text>, _>(origins)
+                .load::<BatchRow>(conn)?
+        };
+    }
+    let rows = if claims {
+        let (scopes, keys): (Vec<_>, Vec<_>) = round
+            .iter()
+            .map(|index| {
+                let claim = requests[*index].claim.as_ref();
+                (
+                    claim.map(|claim| claim.scope.as_str()),
+                    claim.map(|claim| claim.key.as_str()),
+                )
+            })
+            .unzip();
+        run_with_batch_binds!(cached_sql(ASSIGN_BATCH_WITH_KEYS)
+            .bind::<Array<Nullable<Text>>, _>(scopes)
+            .bind::<Array<Nullable<Text>>, _>(keys))
+    } else {
+        run_with_batch_binds!(cached_sql(ASSIGN_BATCH))
+    };
     db.faults().check(FaultPoint::AfterCounter, conn)?;
     let mut assigned: Vec<Option<AssignedWithCrmRow>> = round.iter().map(|_| None).collect();
     for row in rows {
@@ -346,8 +437,8 @@ impl Database {
                 let outcome = conn.build_transaction().read_committed().run(|conn| {
                     entered = true;
                     session.begin(conn)?;
-                    run_batch(conn, requests, self.faults(), |conn, round| {
-                        round_on_postgres(self, conn, requests, round)
+                    run_batch(conn, requests, self.faults(), |conn, round, claims| {
+                        round_on_postgres(self, conn, requests, round, claims)
                     })
                 });
                 (outcome, entered)
@@ -356,7 +447,7 @@ impl Database {
                 let _writer = self.sqlite_writer()?;
                 let mut conn = pool.get()?;
                 conn.immediate_transaction(|conn| {
-                    run_batch(conn, requests, self.faults(), |conn, round| {
+                    run_batch(conn, requests, self.faults(), |conn, round, _| {
                         round_on_sqlite(self, conn, requests, round)
                     })
                 })

@@ -5,8 +5,10 @@
 //! compiles it again each time. A statement whose text is fixed can be cached safely:
 //! Diesel's statement cache then keys it by its text and bind types, and each pooled connection
 //! prepares it once. Not for a statement whose best plan depends on the size of a table that
-//! grows under it (a join to the idempotency keys: `idempotency.rs`): PostgreSQL plans a
-//! prepared statement once, generically, from the size the table had then. Behind a pooler in transaction mode the cache is disabled (`session.rs`), and
+//! grows under it: PostgreSQL plans a prepared statement once, generically, from the size the
+//! table had then (a join of a batch's keys to `idempotency_keys` kept a sequential scan; the
+//! key functions now probe the primary key once per key, migration
+//! `2026-11-28-000000_chaves_sem_escrita`). Behind a pooler in transaction mode the cache is disabled (`session.rs`), and
 //! the statement is sent unnamed as before.
 //!
 //! On SQLite a cached statement is compiled again anyway (`sqlite3Reprepare`) at every new

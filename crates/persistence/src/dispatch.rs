@@ -176,7 +176,7 @@ where
     if let Some((language, assignment)) = served {
         record_served(conn, &row, &language, &assignment, actor)?;
     }
-    record(conn, claim, &row.id)?;
+    record(conn, claim, now, &row.id)?;
     Ok(Recorded::fresh(row.id))
 }
 

@@ -1,7 +1,14 @@
-//! Idempotent requests: decoding a claimed key's record into a replay, or a refusal; a batch's
-//! keys claimed and answered together.
+//! Idempotent requests: a key claimed in the caller's transaction, decoded into a replay or a
+//! refusal, and the answer of a fresh request stored under it before COMMIT; a batch's keys
+//! claimed and answered together.
+//!
+//! How a claim makes a concurrent twin wait differs by backend. PostgreSQL takes a
+//! transaction-scoped advisory lock per key (`consultores_reservar_chaves`, migration
+//! `2026-11-28-000000_chaves_sem_escrita`) and writes the key's row once, with its answer; a
+//! request that ends without one writes nothing. SQLite, where one transaction writes at a
+//! time, inserts the row as the claim and fills in the answer.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use consultores_domain::{DomainError, IdempotencyClaim, IdempotencyHousekeeping};
@@ -14,8 +21,37 @@ use serde::Serialize;
 use crate::cached_sql::cached_sql;
 use crate::database::Database;
 use crate::error::StoreError;
-use crate::queries::{Queries, StoredAnswer};
+use crate::queries::Queries;
 use crate::schema::idempotency_keys;
+use crate::sql_types::Timestamp;
+
+/// An idempotency record found under a claimed key.
+#[derive(Debug, Clone, Queryable)]
+pub(crate) struct StoredAnswer {
+    pub fingerprint: String,
+    pub answer: String,
+}
+
+/// Claiming one key and storing its answer, in the caller's transaction.
+pub(crate) trait KeyClaims {
+    /// Claims `claim`'s key at `now`. `None`: no live record, go ahead (and call
+    /// [`KeyClaims::record_answer`] before COMMIT); a record whose time is up counts as none.
+    /// Otherwise the live record. A concurrent twin holding the key makes this wait for its
+    /// COMMIT or ROLLBACK, so a record read here is always complete.
+    fn claim_key(
+        &mut self,
+        claim: &IdempotencyClaim,
+        now: DateTime<Utc>,
+    ) -> Result<Option<StoredAnswer>, StoreError>;
+
+    /// Stores the answer of a key claimed fresh, the request made at `now`.
+    fn record_answer(
+        &mut self,
+        claim: &IdempotencyClaim,
+        now: DateTime<Utc>,
+        answer: &str,
+    ) -> Result<(), StoreError>;
+}
 
 /// Claims the key of `claim` (if any) in the caller's transaction. `Ok(None)`: a fresh request,
 /// go ahead (and call [`record`] before COMMIT). `Ok(Some(value))`: the same request was
@@ -42,16 +78,18 @@ pub(crate) fn replay<T: DeserializeOwned>(
     }
 }
 
-/// Stores the answer of a fresh request under its claimed key (no-op without a claim).
+/// Stores the answer of a fresh request made at `now` under its claimed key (no-op without a
+/// claim).
 pub(crate) fn record<T: Serialize>(
     conn: &mut impl Queries,
     claim: Option<&IdempotencyClaim>,
+    now: DateTime<Utc>,
     value: &T,
 ) -> Result<(), StoreError> {
     let Some(claim) = claim else {
         return Ok(());
     };
-    conn.record_answer(claim, &answer_text(value)?)
+    conn.record_answer(claim, now, &answer_text(value)?)
 }
 
 /// The text stored under a key for `value`.
@@ -70,8 +108,8 @@ impl IdempotencyHousekeeping for Database {
 /// PostgreSQL does each step in one statement (whatever the number of keys, one round trip);
 /// SQLite, which has no round trips to save, goes key by key.
 pub(crate) trait BatchKeys: Queries {
-    /// Claims `keys` (distinct, sorted: the order their rows are locked in), each with the time
-    /// of its first request. One result per key, in order, as [`Queries::claim_key`]'s.
+    /// Claims `keys` (distinct), each at the time of its first request. One result per key, in
+    /// order, as [`KeyClaims::claim_key`]'s.
     fn claim_keys(
         &mut self,
         keys: &[(&IdempotencyClaim, DateTime<Utc>)],
@@ -81,43 +119,100 @@ pub(crate) trait BatchKeys: Queries {
             .collect()
     }
 
-    /// Stores each answer (serde_json text) under its claimed key.
+    /// Stores each answer (serde_json text) under its claimed key, with the time of the
+    /// request it answers.
     fn record_answers(
         &mut self,
-        answers: &[(&IdempotencyClaim, String)],
+        answers: &[(&IdempotencyClaim, DateTime<Utc>, String)],
     ) -> Result<(), StoreError> {
         answers
             .iter()
-            .try_for_each(|(claim, answer)| self.record_answer(claim, answer))
+            .try_for_each(|(claim, now, answer)| self.record_answer(claim, *now, answer))
     }
 
-    /// The row of a fresh key now belongs to `claim` (a twin with another fingerprint retries
-    /// the key after its first request found nobody).
+    /// Whether the assignment statement of a round can claim the round's keys itself (the
+    /// batch then skips [`BatchKeys::claim_keys`] when no key repeats in it).
+    fn claims_in_round(&self) -> bool {
+        false
+    }
+
+    /// A fresh key now belongs to `claim` (a twin with another fingerprint retries the key
+    /// after its first request found nobody).
     fn reclaim_key(&mut self, claim: &IdempotencyClaim) -> Result<(), StoreError>;
 
-    /// Removes the claims of keys nobody was assigned under (what a rollback would do).
+    /// Gives up the keys nobody was assigned under (what a rollback would do).
     fn release_keys(&mut self, claims: &[&IdempotencyClaim]) -> Result<(), StoreError>;
 }
 
-/// [`BatchKeys::reclaim_key`], the same statement on both backends.
-macro_rules! reclaim_key {
-    () => {
-        fn reclaim_key(&mut self, claim: &IdempotencyClaim) -> Result<(), StoreError> {
-            use idempotency_keys::dsl as k;
-            diesel::update(
-                k::idempotency_keys
-                    .filter(k::scope.eq(&claim.scope))
-                    .filter(k::chave.eq(claim.key.as_str())),
-            )
-            .set(k::fingerprint.eq(&claim.fingerprint))
+/// SQLite: the claim is the key's row, inserted with an empty answer; the answer is written
+/// into it.
+impl KeyClaims for SqliteConnection {
+    fn claim_key(
+        &mut self,
+        claim: &IdempotencyClaim,
+        now: DateTime<Utc>,
+    ) -> Result<Option<StoredAnswer>, StoreError> {
+        use idempotency_keys::dsl as k;
+        let key = claim.key.as_str();
+        diesel::delete(
+            k::idempotency_keys
+                .filter(k::scope.eq(&claim.scope))
+                .filter(k::chave.eq(key))
+                .filter(k::expires_at.le(Timestamp(now))),
+        )
+        .execute(self)?;
+        let inserted = diesel::insert_into(k::idempotency_keys)
+            .values((
+                k::scope.eq(&claim.scope),
+                k::chave.eq(key),
+                k::fingerprint.eq(&claim.fingerprint),
+                k::resposta.eq(""),
+                k::created_at.eq(Timestamp(now)),
+                k::expires_at.eq(Timestamp(claim.expires_at)),
+            ))
+            .on_conflict_do_nothing()
             .execute(self)?;
-            Ok(())
+        if inserted == 1 {
+            return Ok(None);
         }
-    };
+        let existing = k::idempotency_keys
+            .filter(k::scope.eq(&claim.scope))
+            .filter(k::chave.eq(key))
+            .select((k::fingerprint, k::resposta))
+            .first::<StoredAnswer>(self)?;
+        Ok(Some(existing))
+    }
+
+    fn record_answer(
+        &mut self,
+        claim: &IdempotencyClaim,
+        _now: DateTime<Utc>,
+        answer: &str,
+    ) -> Result<(), StoreError> {
+        use idempotency_keys::dsl as k;
+        diesel::update(
+            k::idempotency_keys
+                .filter(k::scope.eq(&claim.scope))
+                .filter(k::chave.eq(claim.key.as_str())),
+        )
+        .set(k::resposta.eq(answer))
+        .execute(self)?;
+        Ok(())
+    }
 }
 
 impl BatchKeys for SqliteConnection {
-    reclaim_key!();
+    fn reclaim_key(&mut self, claim: &IdempotencyClaim) -> Result<(), StoreError> {
+        use idempotency_keys::dsl as k;
+        diesel::update(
+            k::idempotency_keys
+                .filter(k::scope.eq(&claim.scope))
+                .filter(k::chave.eq(claim.key.as_str())),
+        )
+        .set(k::fingerprint.eq(&claim.fingerprint))
+        .execute(self)?;
+        Ok(())
+    }
 
     fn release_keys(&mut self, claims: &[&IdempotencyClaim]) -> Result<(), StoreError> {
         use idempotency_keys::dsl as k;
@@ -133,62 +228,27 @@ impl BatchKeys for SqliteConnection {
     }
 }
 
-/// Claims a batch's keys in one statement, in the order given (sorted by the caller). A record
-/// whose time is up is replaced by the new claim, as [`Queries::claim_key`] deletes it first;
-/// the keys returned are the ones claimed fresh. A concurrent twin's uncommitted claim makes
-/// the statement wait for its COMMIT or ROLLBACK. A live record is locked (`DO UPDATE` locks
-/// the row even when its `WHERE` is false) until COMMIT: a concurrent batch replaying the same
-/// key waits, in the same key order, so no deadlock.
-const CLAIM_KEYS: &str = "\
+/// Locks the keys (in the order of their lock ids, whatever the order given), drops the
+/// records whose time is up and returns the live ones (migration
+/// `2026-11-28-000000_chaves_sem_escrita`).
+const RESERVE_KEYS: &str = "\
+    SELECT escopo, chave, fingerprint, resposta \
+    FROM consultores_reservar_chaves($1::TEXT[], $2::TEXT[], $3::TIMESTAMPTZ[])";
+
+/// Writes each key's row once, with its answer. The key was claimed (locked, any expired
+/// record deleted) by this transaction, so a row already there was written by a request that
+/// did not claim it: the unique violation fails the transaction rather than lose the answer.
+const STORE_ANSWERS: &str = "\
     INSERT INTO idempotency_keys (scope, chave, fingerprint, resposta, created_at, expires_at) \
-    SELECT t.scope, t.chave, t.fingerprint, '', t.agora, t.expira \
-    FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TIMESTAMPTZ[], $5::TIMESTAMPTZ[]) \
-        WITH ORDINALITY AS t (scope, chave, fingerprint, agora, expira, ordem) \
-    ORDER BY t.ordem \
-    ON CONFLICT (scope, chave) DO UPDATE \
-    SET fingerprint = EXCLUDED.fingerprint, resposta = '', created_at = EXCLUDED.created_at, \
-        expires_at = EXCLUDED.expires_at \
-    WHERE idempotency_keys.expires_at <= EXCLUDED.created_at \
-    RETURNING scope, chave";
-
-// The three statements below join the keys to `idempotency_keys` and are sent unprepared
-// (`sql_query`), planned on every call: a plan kept on the connection is PostgreSQL's generic
-// plan, made from the table's size when it was prepared. Prepared on a new or emptied table
-// (a fresh install, a database whose statistics say empty, the benchmark's), it is a sequential
-// scan, and it stays one while the table grows by every keyed request until an ANALYZE: 0.6 ms
-// of the batch's ~2 ms under the counter lock at 11,000 keys (bench/RESULTS.md). Planned per
-// call, the lookup uses the primary key as soon as the table has more than a page or two.
-// CLAIM_KEYS has no such choice to make (its conflict check always uses the key's index).
-
-/// The records of the keys [`CLAIM_KEYS`] did not claim.
-const READ_KEYS: &str = "\
-    SELECT k.scope, k.chave, k.fingerprint, k.resposta \
-    FROM idempotency_keys k \
-    JOIN unnest($1::TEXT[], $2::TEXT[]) AS t (scope, chave) \
-        ON k.scope = t.scope AND k.chave = t.chave";
-
-const RECORD_ANSWERS: &str = "\
-    UPDATE idempotency_keys k SET resposta = t.resposta \
-    FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[]) AS t (scope, chave, resposta) \
-    WHERE k.scope = t.scope AND k.chave = t.chave";
-
-const RELEASE_KEYS: &str = "\
-    DELETE FROM idempotency_keys k \
-    USING unnest($1::TEXT[], $2::TEXT[]) AS t (scope, chave) \
-    WHERE k.scope = t.scope AND k.chave = t.chave";
-
-#[derive(QueryableByName)]
-struct KeyRow {
-    #[diesel(sql_type = Text)]
-    scope: String,
-    #[diesel(sql_type = Text, column_name = chave)]
-    key: String,
-}
+    SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TIMESTAMPTZ[], \
+        $6::TIMESTAMPTZ[])";
 
 #[derive(QueryableByName)]
 struct KeyRecordRow {
-    #[diesel(embed)]
-    key: KeyRow,
+    #[diesel(sql_type = Text, column_name = escopo)]
+    scope: String,
+    #[diesel(sql_type = Text, column_name = chave)]
+    key: String,
     #[diesel(sql_type = Text)]
     fingerprint: String,
     #[diesel(sql_type = Text, column_name = resposta)]
@@ -206,8 +266,30 @@ fn scopes_and_keys<'a>(
     claims.map(identity).unzip()
 }
 
+/// PostgreSQL: the claim is an advisory lock; the row is written once, with its answer.
+impl KeyClaims for PgConnection {
+    fn claim_key(
+        &mut self,
+        claim: &IdempotencyClaim,
+        now: DateTime<Utc>,
+    ) -> Result<Option<StoredAnswer>, StoreError> {
+        Ok(self.claim_keys(&[(claim, now)])?.pop().flatten())
+    }
+
+    fn record_answer(
+        &mut self,
+        claim: &IdempotencyClaim,
+        now: DateTime<Utc>,
+        answer: &str,
+    ) -> Result<(), StoreError> {
+        self.record_answers(&[(claim, now, answer.to_owned())])
+    }
+}
+
 impl BatchKeys for PgConnection {
-    reclaim_key!();
+    fn claims_in_round(&self) -> bool {
+        true
+    }
 
     fn claim_keys(
         &mut self,
@@ -217,92 +299,71 @@ impl BatchKeys for PgConnection {
             return Ok(Vec::new());
         }
         let (scopes, key_texts) = scopes_and_keys(keys.iter().map(|(claim, _)| *claim));
-        let claimed: HashSet<(String, String)> = cached_sql(CLAIM_KEYS)
-            .bind::<Array<Text>, _>(&scopes)
-            .bind::<Array<Text>, _>(&key_texts)
-            .bind::<Array<Text>, _>(
-                keys.iter()
-                    .map(|(c, _)| c.fingerprint.as_str())
-                    .collect::<Vec<_>>(),
-            )
+        let mut records: HashMap<(String, String), StoredAnswer> = cached_sql(RESERVE_KEYS)
+            .bind::<Array<Text>, _>(scopes)
+            .bind::<Array<Text>, _>(key_texts)
             .bind::<Array<Timestamptz>, _>(keys.iter().map(|(_, now)| *now).collect::<Vec<_>>())
-            .bind::<Array<Timestamptz>, _>(
-                keys.iter().map(|(c, _)| c.expires_at).collect::<Vec<_>>(),
-            )
-            .load::<KeyRow>(self)?
+            .load::<KeyRecordRow>(self)?
             .into_iter()
-            .map(|row| (row.scope, row.key))
-            .collect();
-        let taken: Vec<&IdempotencyClaim> = keys
-            .iter()
-            .map(|(claim, _)| *claim)
-            .filter(|claim| {
-                !claimed.contains(&(claim.scope.clone(), claim.key.as_str().to_owned()))
-            })
-            .collect();
-        let mut records: HashMap<(String, String), StoredAnswer> = HashMap::new();
-        if !taken.is_empty() {
-            let (scopes, key_texts) = scopes_and_keys(taken.into_iter());
-            for row in diesel::sql_query(READ_KEYS)
-                .bind::<Array<Text>, _>(scopes)
-                .bind::<Array<Text>, _>(key_texts)
-                .load::<KeyRecordRow>(self)?
-            {
-                records.insert(
-                    (row.key.scope, row.key.key),
+            .map(|row| {
+                (
+                    (row.scope, row.key),
                     StoredAnswer {
                         fingerprint: row.fingerprint,
                         answer: row.answer,
                     },
-                );
-            }
-        }
-        keys.iter()
-            .map(|(claim, now)| {
-                let id = (claim.scope.clone(), claim.key.as_str().to_owned());
-                if claimed.contains(&id) {
-                    return Ok(None);
-                }
-                match records.remove(&id) {
-                    Some(stored) => Ok(Some(stored)),
-                    // The record vanished between the two statements (released by the twin
-                    // that held it): claim it again on its own.
-                    None => self.claim_key(claim, *now),
-                }
+                )
             })
-            .collect()
+            .collect();
+        Ok(keys
+            .iter()
+            .map(|(claim, _)| records.remove(&(claim.scope.clone(), claim.key.as_str().to_owned())))
+            .collect())
     }
 
     fn record_answers(
         &mut self,
-        answers: &[(&IdempotencyClaim, String)],
+        answers: &[(&IdempotencyClaim, DateTime<Utc>, String)],
     ) -> Result<(), StoreError> {
         if answers.is_empty() {
             return Ok(());
         }
-        let (scopes, key_texts) = scopes_and_keys(answers.iter().map(|(claim, _)| *claim));
-        diesel::sql_query(RECORD_ANSWERS)
+        let (scopes, key_texts) = scopes_and_keys(answers.iter().map(|(claim, _, _)| *claim));
+        cached_sql(STORE_ANSWERS)
             .bind::<Array<Text>, _>(scopes)
             .bind::<Array<Text>, _>(key_texts)
             .bind::<Array<Text>, _>(
                 answers
                     .iter()
-                    .map(|(_, answer)| answer.as_str())
+                    .map(|(claim, _, _)| claim.fingerprint.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind::<Array<Text>, _>(
+                answers
+                    .iter()
+                    .map(|(_, _, answer)| answer.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind::<Array<Timestamptz>, _>(
+                answers.iter().map(|(_, now, _)| *now).collect::<Vec<_>>(),
+            )
+            .bind::<Array<Timestamptz>, _>(
+                answers
+                    .iter()
+                    .map(|(claim, _, _)| claim.expires_at)
                     .collect::<Vec<_>>(),
             )
             .execute(self)?;
         Ok(())
     }
 
-    fn release_keys(&mut self, claims: &[&IdempotencyClaim]) -> Result<(), StoreError> {
-        if claims.is_empty() {
-            return Ok(());
-        }
-        let (scopes, key_texts) = scopes_and_keys(claims.iter().copied());
-        diesel::sql_query(RELEASE_KEYS)
-            .bind::<Array<Text>, _>(scopes)
-            .bind::<Array<Text>, _>(key_texts)
-            .execute(self)?;
+    /// Nothing is written before the answer: the claim in memory is all there is.
+    fn reclaim_key(&mut self, _claim: &IdempotencyClaim) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Nothing was written; COMMIT releases the locks.
+    fn release_keys(&mut self, _claims: &[&IdempotencyClaim]) -> Result<(), StoreError> {
         Ok(())
     }
 }

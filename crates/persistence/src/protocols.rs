@@ -66,7 +66,7 @@ impl Database {
             )?)?;
             self.faults().check(FaultPoint::AfterWrite, conn)?;
             let protocol = row.into_domain()?;
-            record(conn, claim, &protocol)?;
+            record(conn, claim, now, &protocol)?;
             self.faults().check(FaultPoint::BeforeCommit, conn)?;
             Ok(Recorded::fresh(protocol))
         })

@@ -1,7 +1,7 @@
 //! Statements shared by several ports, written once and compiled for both connection types.
 
 use chrono::{DateTime, Utc};
-use consultores_domain::{IdempotencyClaim, ProtocolNumber};
+use consultores_domain::ProtocolNumber;
 use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};
 
@@ -9,19 +9,13 @@ use crate::audit::NewAuditRow;
 use crate::cached_sql::cached_sql;
 use crate::error::StoreError;
 use crate::faults::Interruptible;
+use crate::idempotency::KeyClaims;
 use crate::models::{ConsultantRow, LanguageRow, ProtocolRow};
-use crate::schema::{auditoria, consultor_idiomas, consultores, idempotency_keys, protocolos};
+use crate::schema::{auditoria, consultor_idiomas, consultores, protocolos};
 use crate::sql_types::Timestamp;
 
 /// Ids per `IN (…)` list: far below SQLite's and PostgreSQL's limits on bound parameters.
 const IDS_PER_QUERY: usize = 5_000;
-
-/// An idempotency record found under a claimed key.
-#[derive(Debug, Queryable)]
-pub(crate) struct StoredAnswer {
-    pub fingerprint: String,
-    pub answer: String,
-}
 
 /// A protocol number taken from the counter, and the instant of the write that took it.
 #[derive(Debug, Clone, Copy)]
@@ -51,21 +45,7 @@ fn taken(counter: i64, stamp: DateTime<Utc>) -> Result<TakenNumber, StoreError> 
 }
 
 /// Shared statements; every method runs on the caller's connection (and transaction).
-pub(crate) trait Queries: Interruptible + CounterQuery + RowLocks {
-    /// Claims `claim`'s key: an expired record is dropped first; then, if no record exists, one
-    /// is inserted (its answer is written by [`Queries::record_answer`] before COMMIT) and the
-    /// result is `None`: go ahead. Otherwise the existing record is returned. On PostgreSQL a
-    /// concurrent twin's uncommitted record makes the insert wait for that twin's COMMIT or
-    /// ROLLBACK, so the record read here is always complete.
-    fn claim_key(
-        &mut self,
-        claim: &IdempotencyClaim,
-        now: DateTime<Utc>,
-    ) -> Result<Option<StoredAnswer>, StoreError>;
-
-    /// Stores the answer of a claimed key.
-    fn record_answer(&mut self, claim: &IdempotencyClaim, answer: &str) -> Result<(), StoreError>;
-
+pub(crate) trait Queries: Interruptible + CounterQuery + RowLocks + KeyClaims {
     /// Whether a consultant exists and is not deleted.
     fn consultant_is_live(&mut self, id: i64) -> Result<bool, StoreError>;
 
@@ -116,58 +96,6 @@ macro_rules! impl_queries {
                             .execute(self)?;
                     }
                 }
-                Ok(())
-            }
-
-            fn claim_key(
-                &mut self,
-                claim: &IdempotencyClaim,
-                now: DateTime<Utc>,
-            ) -> Result<Option<StoredAnswer>, StoreError> {
-                use idempotency_keys::dsl as k;
-                let key = claim.key.as_str();
-                diesel::delete(
-                    k::idempotency_keys
-                        .filter(k::scope.eq(&claim.scope))
-                        .filter(k::chave.eq(key))
-                        .filter(k::expires_at.le(Timestamp(now))),
-                )
-                .execute(self)?;
-                let inserted = diesel::insert_into(k::idempotency_keys)
-                    .values((
-                        k::scope.eq(&claim.scope),
-                        k::chave.eq(key),
-                        k::fingerprint.eq(&claim.fingerprint),
-                        k::resposta.eq(""),
-                        k::created_at.eq(Timestamp(now)),
-                        k::expires_at.eq(Timestamp(claim.expires_at)),
-                    ))
-                    .on_conflict_do_nothing()
-                    .execute(self)?;
-                if inserted == 1 {
-                    return Ok(None);
-                }
-                let existing = k::idempotency_keys
-                    .filter(k::scope.eq(&claim.scope))
-                    .filter(k::chave.eq(key))
-                    .select((k::fingerprint, k::resposta))
-                    .first::<StoredAnswer>(self)?;
-                Ok(Some(existing))
-            }
-
-            fn record_answer(
-                &mut self,
-                claim: &IdempotencyClaim,
-                answer: &str,
-            ) -> Result<(), StoreError> {
-                use idempotency_keys::dsl as k;
-                diesel::update(
-                    k::idempotency_keys
-                        .filter(k::scope.eq(&claim.scope))
-                        .filter(k::chave.eq(claim.key.as_str())),
-                )
-                .set(k::resposta.eq(answer))
-                .execute(self)?;
                 Ok(())
             }
 

@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 use consultores_domain::{
-    Assignment, AssignmentPort, AssignmentRequest, ConsultantRepository, DomainError, Recorded,
+    Assignment, AssignmentPort, AssignmentRequest, ConsultantRepository, DomainError, NewProtocol,
+    ProtocolRepository, Recorded,
 };
 use consultores_persistence::testing::{now_micros, TestDatabase};
 
@@ -20,6 +21,8 @@ on_both_backends_with_big_pools!(
     a_batch_gives_what_the_same_calls_one_after_another_give,
     many_threads_mixing_languages_nobody_and_keys_keep_every_guarantee,
     a_batch_of_keys_answered_before_expired_and_twinned_gives_what_one_after_another_gives,
+    a_batch_of_distinct_keys_answered_before_expired_and_new_gives_what_one_after_another_gives,
+    twins_sent_to_a_batch_and_to_protocol_creation_at_once_are_answered_once,
     concurrent_batches_claiming_overlapping_keys_never_deadlock_nor_assign_twice,
     a_batch_moves_the_counter_once_per_number_taken_and_leaves_its_last_stamp,
     a_batch_applies_what_falls_due_between_its_requests_at_each_one_s_instant,
@@ -338,6 +341,104 @@ fn a_batch_of_keys_answered_before_expired_and_twinned_gives_what_one_after_anot
     assert!(stored("n4").is_empty(), "released");
 }
 
+/// No key twice in the batch: on PostgreSQL the batch statement claims the keys itself, and a
+/// request whose key has a live record comes back without a row (then replays it, or is
+/// refused), among requests without a key and requests nobody is free for, in any position.
+fn a_batch_of_distinct_keys_answered_before_expired_and_new_gives_what_one_after_another_gives(
+    test: &TestDatabase,
+) {
+    let sequential = another_like(test);
+    for db in [test, &sequential] {
+        staff(db);
+        answered_before(db, "r1", "GET pt", now_micros());
+        answered_before(db, "r2", "GET pt", now_micros());
+        answered_before(db, "velha", "GET en", now_micros() - Duration::days(3));
+    }
+    // (language, key, fingerprint)
+    let batch: Vec<AssignmentRequest> = [
+        ("pt", Some("r1"), "GET pt"),
+        ("pt", None, ""),
+        ("de", Some("n1"), "GET de"),
+        ("pt", Some("r2"), "GET en"),
+        ("pt", Some("velha"), "GET pt"),
+        ("de", None, ""),
+        ("pt", Some("n2"), "GET pt"),
+        ("en", Some("n3"), "GET en"),
+    ]
+    .into_iter()
+    .map(|(code, key, fingerprint)| request(&[code], key.map(|key| (key, fingerprint))))
+    .collect();
+    let batched = same_as_one_after_another(test, &sequential, batch);
+    assert!(batched[0].ends_with("replayed=true"), "{batched:?}");
+    assert_eq!(batched[3], "422 key reused", "{batched:?}");
+    for fresh in [1, 4, 6, 7] {
+        assert!(batched[fresh].ends_with("replayed=false"), "{batched:?}");
+    }
+    assert!(batched[2].starts_with("404 de") && batched[5].starts_with("404 de"));
+    let stored = |key: &str| {
+        test.query_strings(&format!(
+            "SELECT fingerprint || ' ' || CAST(length(resposta) > 0 AS TEXT) AS value \
+             FROM idempotency_keys WHERE chave = '{key}'"
+        ))
+    };
+    assert_eq!(stored("velha"), [format!("GET pt {}", true_text(test))]);
+    assert_eq!(stored("r2"), [format!("GET pt {}", true_text(test))]);
+    assert!(stored("n1").is_empty(), "nobody was free: nothing stored");
+}
+
+/// The same keys sent at once to protocol creation (which claims its key on its own) and to
+/// batched assignments (whose statement claims them): each key is answered by exactly one of
+/// its two requests, and the other is refused as a reuse of the key with another request; no
+/// deadlock, no failure, no number taken twice or lost.
+fn twins_sent_to_a_batch_and_to_protocol_creation_at_once_are_answered_once(test: &TestDatabase) {
+    staff(test);
+    let db = test.database();
+    const KEYS: usize = 24;
+    let (results, _) = burst(2 * KEYS, |i| {
+        let key = format!("gemea-{}", i / 2);
+        let now = now_micros();
+        if i % 2 == 0 {
+            ProtocolRepository::create(
+                &db,
+                &NewProtocol::default(),
+                now,
+                Some(claim(&key, "POST /protocolo", now)),
+                &actor(),
+            )
+            .map(|created| (key, created.replayed, created.value.number.counter()))
+        } else {
+            db.assign_first(
+                &[language("pt")],
+                now,
+                Some(claim(&key, "GET pt", now)),
+                &actor(),
+                None,
+            )
+            .map(|done| (key, done.replayed, done.value.protocol.number.counter()))
+        }
+    });
+    let mut numbers = Vec::new();
+    let mut answered: BTreeMap<String, usize> = BTreeMap::new();
+    for outcome in results {
+        match outcome {
+            Ok((key, replayed, number)) => {
+                assert!(
+                    !replayed,
+                    "{key}: the other request differs, nothing to replay"
+                );
+                numbers.push(number);
+                *answered.entry(key).or_default() += 1;
+            }
+            Err(DomainError::IdempotencyKeyReused) => {}
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert_eq!(answered.len(), KEYS, "every key answered: {answered:?}");
+    assert!(answered.values().all(|n| *n == 1), "{answered:?}");
+    assert_eq!(assert_unique_and_gapless(numbers), KEYS as u64);
+    assert_eq!(count(test, "idempotency_keys"), KEYS as i64);
+}
+
 /// How `CAST(boolean AS TEXT)` spells true on this backend.
 fn true_text(test: &TestDatabase) -> &'static str {
     match test.backend() {
@@ -452,11 +553,12 @@ fn a_batch_moves_the_counter_once_per_number_taken_and_leaves_its_last_stamp(tes
     );
 }
 
-/// The statements that look a batch's keys up in `idempotency_keys` use its primary key however
-/// small the table was when the connection first ran them. Planned once, on a new or emptied
-/// table, PostgreSQL's generic plan is a sequential scan, and a long-lived connection kept it
-/// while every keyed request grew the table (autovacuum, which would re-plan after an ANALYZE,
-/// is off for the table here, as it may be late or off on a server).
+/// The statements that look a batch's keys up in `idempotency_keys` probe its primary key, one
+/// key at a time, however small the table was when the connection first ran them. Planned
+/// once, on a new or emptied table, PostgreSQL's generic plan was a sequential scan (or, with
+/// those off, a join reading the whole index), and a long-lived connection kept it while every
+/// keyed request grew the table (autovacuum, which would re-plan after an ANALYZE, is off for
+/// the table here, as it may be late or off on a server).
 #[test]
 fn key_lookups_keep_using_the_index_as_the_keys_table_grows() {
     let test = TestDatabase::postgres();
@@ -509,6 +611,16 @@ fn key_lookups_keep_using_the_index_as_the_keys_table_grows() {
         scans < i64::try_from(grown).unwrap(),
         "{scans} sequential scans of idempotency_keys: the key lookups kept a plan made for the \
          empty table"
+    );
+    // A probe by key reads at most the key's own entry; a join reading the whole index would
+    // read the 20,000 others on every batch.
+    let read = test.query_i64(
+        "SELECT sum(idx_tup_read)::BIGINT AS value FROM pg_stat_user_indexes \
+         WHERE relname = 'idempotency_keys'",
+    );
+    assert!(
+        read < 10 * i64::try_from(grown).unwrap(),
+        "{read} index entries of idempotency_keys read for {grown} batches of one key"
     );
 }
 
