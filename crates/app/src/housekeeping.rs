@@ -10,12 +10,16 @@
 //!   in chunks, one transaction each, so an assignment rarely finds any left to apply under the
 //!   counter lock. A pass that finds nothing due costs one statement and, on PostgreSQL, takes
 //!   no lock (on SQLite, one short write transaction: the single writer's lock).
+//! * The per-language queues' dead entries ([`QueueHousekeeping`]): reclaimed every second, so
+//!   the head lookup of an assignment never steps over more than about a second of earlier
+//!   assignments' leftovers (PostgreSQL: `persistence/src/queue_upkeep.rs`; nothing on SQLite).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use consultores_domain::{
-    AvailabilityUpkeep, Clock, DomainError, IdempotencyHousekeeping, Periodic, StopSignal,
+    AvailabilityUpkeep, Clock, DomainError, IdempotencyHousekeeping, Periodic, QueueHousekeeping,
+    StopSignal,
 };
 use slog::{debug, info, warn};
 
@@ -23,6 +27,9 @@ use slog::{debug, info, warn};
 pub const INTERVAL: Duration = Duration::from_secs(3600);
 /// The time between two passes of the availability upkeep.
 pub const AVAILABILITY_INTERVAL: Duration = Duration::from_secs(5);
+/// The time between two passes of the queues' upkeep: at 4,000 assignments a second about as
+/// many dead entries ahead of the head, a few index pages (bench/RESULTS.md).
+pub const QUEUE_INTERVAL: Duration = Duration::from_secs(1);
 /// Consultants evaluated per transaction of the availability upkeep: assignments wait for one
 /// chunk at most (it holds the counter row's lock; bench/RESULTS.md § Routing rules).
 pub const AVAILABILITY_CHUNK: u32 = 200;
@@ -58,6 +65,19 @@ pub fn spawn_availability(
                 "error" => %error),
         }
         AVAILABILITY_INTERVAL
+    })
+}
+
+/// Starts the queues' upkeep; dropping the handle stops it.
+pub fn spawn_queue_upkeep(
+    store: Arc<dyn QueueHousekeeping>,
+    logger: slog::Logger,
+) -> std::io::Result<Periodic> {
+    Periodic::spawn("queue-upkeep", move |_: &StopSignal| {
+        if let Err(error) = store.tidy_queues() {
+            warn!(logger, "queue upkeep failed; retrying later"; "error" => %error);
+        }
+        QUEUE_INTERVAL
     })
 }
 

@@ -86,6 +86,8 @@ pub fn run(config: &Config) -> Result<(), StartupError> {
         Arc::new(SystemClock),
         logger.clone(),
     )?;
+    // Stops (after its pass in flight) when `run` returns.
+    let _queues = housekeeping::spawn_queue_upkeep(Arc::new(database.clone()), logger.clone())?;
     let settings = HttpSettings {
         configured_api_key: configured_api_key(config),
         log_bodies: config.log_bodies,

@@ -85,8 +85,8 @@ pub use idempotency::{IdempotencyClaim, IdempotencyKey, Recorded, IDEMPOTENCY_WI
 pub use periodic::{Job, Periodic, StopHandle, StopSignal};
 pub use ports::{
     ApiKeyStore, AssignmentPort, AssignmentRequest, AuditLog, AvailabilityUpkeep,
-    ConsultantRepository, IdempotencyHousekeeping, PoolState, ProtocolRepository, ReportStore,
-    StoreHealth, WebSessionStore,
+    ConsultantRepository, IdempotencyHousekeeping, PoolState, ProtocolRepository,
+    QueueHousekeeping, ReportStore, StoreHealth, WebSessionStore,
 };
 pub use protocol::{
     NewProtocol, Priority, Protocol, ProtocolFilter, ProtocolId, ProtocolPatch, ProtocolSearch,

@@ -319,6 +319,17 @@ pub trait IdempotencyHousekeeping: Send + Sync {
     fn purge_expired_idempotency_keys(&self, now: DateTime<Utc>) -> Result<usize, DomainError>;
 }
 
+/// The per-language queues' upkeep: a background job lets the store reclaim the entries that
+/// assignments leave behind. Every assignment moves its consultant to the back of their queues,
+/// and on PostgreSQL the entry it leaves stays in the head index until a VACUUM: the next head
+/// lookups step over all of them, so without this an assignment slows down with every one made
+/// since the last VACUUM (bench/RESULTS.md). Correctness never depends on it.
+#[cfg_attr(test, mockall::automock)]
+pub trait QueueHousekeeping: Send + Sync {
+    /// Reclaims what the queues' entries left behind, if the store needs it.
+    fn tidy_queues(&self) -> Result<(), DomainError>;
+}
+
 /// Availability evaluated ahead of the assignments: a background job applies the availability
 /// changes that are due (a shift that started, a consultant marked to be evaluated by a write)
 /// in small steps, so an assignment rarely finds any left to apply. Correctness never depends

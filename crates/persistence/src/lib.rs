@@ -47,6 +47,7 @@ mod idempotency;
 mod models;
 mod protocols;
 mod queries;
+mod queue_upkeep;
 mod reports;
 mod rotation_reads;
 mod routing_columns;

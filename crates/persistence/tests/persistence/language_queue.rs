@@ -8,8 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use consultores_domain::{
-    queue_head, ConsultantId, ConsultantPatch, ConsultantRepository, DomainError, RuleSettings,
-    WeeklySchedule, WorkingHours,
+    queue_head, AssignmentPort, AssignmentRequest, ConsultantId, ConsultantPatch,
+    ConsultantRepository, DomainError, QueueHousekeeping, RuleSettings, WeeklySchedule,
+    WorkingHours,
 };
 use consultores_persistence::testing::{
     TestDatabase, POSTGRES_ASSIGNMENT_STATEMENT, SQLITE_DUE_STATEMENTS, SQLITE_HEAD_STATEMENT,
@@ -45,6 +46,12 @@ mod the_head_of_a_language_reads_one_entry_whatever_the_others_hold {
     fn sqlite() {
         head_reads_one_entry_on_sqlite(&TestDatabase::sqlite());
     }
+}
+
+/// PostgreSQL only: SQLite removes an index entry when its row changes.
+#[test]
+fn the_queue_upkeep_keeps_the_head_lookup_short_after_many_assignments() {
+    head_walk_after_many_assignments(&TestDatabase::postgres_with(big_pool()));
 }
 
 mod sqlite_upkeep {
@@ -244,6 +251,62 @@ fn head_reads_one_entry(test: &TestDatabase) {
         "{plan}"
     );
     assert_eq!(assign(test, tuesday_noon()).unwrap().0, 4002);
+}
+
+/// The index pages (shared buffers) one head lookup of the `pt` queue reads.
+fn head_lookup_buffers(test: &TestDatabase) -> i64 {
+    let head = POSTGRES_ASSIGNMENT_STATEMENT.replace("$1", "'pt'");
+    test.execute("DROP TABLE IF EXISTS plan_lines; CREATE TABLE plan_lines (n serial, line text)");
+    test.execute(&format!(
+        "DO $$ DECLARE plan_line text; BEGIN
+           FOR plan_line IN EXECUTE $q$EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) {head}$q$ LOOP
+             INSERT INTO plan_lines (line) VALUES (plan_line);
+           END LOOP;
+         END $$"
+    ));
+    // The first "Buffers:" line is the whole statement's.
+    let line = test.query_strings(
+        "SELECT line AS value FROM plan_lines WHERE line LIKE '%Buffers:%' ORDER BY n LIMIT 1",
+    );
+    line[0]
+        .split_whitespace()
+        .find_map(|part| part.strip_prefix("hit="))
+        .map(|hits| hits.trim_end_matches(',').parse().unwrap())
+        .unwrap_or_else(|| panic!("no buffer hits in {line:?}"))
+}
+
+/// 1,000 `pt` speakers served 8 times each: every assignment leaves the entry it moved in the
+/// head index, just before the new head. The head lookup then reads every page of them; after
+/// the queues' upkeep it reads a few pages again.
+fn head_walk_after_many_assignments(test: &TestDatabase) {
+    test.execute(
+        "ALTER TABLE consultor_fila SET (autovacuum_enabled = false);
+         INSERT INTO consultores (nome, status_ativo, status_ativo_sequencial, status_online) \
+         SELECT 'Fila ' || n, TRUE, TRUE, TRUE FROM generate_series(1, 1000) AS n;
+         INSERT INTO consultor_idiomas (consultor_id, idioma, posicao) \
+         SELECT id, 'pt', 0 FROM consultores;
+         ANALYZE consultores; ANALYZE consultor_idiomas;",
+    );
+    let db = test.database();
+    let start = tuesday_noon();
+    for batch in 0..250 {
+        let requests = (0..32)
+            .map(|i| AssignmentRequest {
+                languages: vec![language("pt")],
+                now: start + Duration::milliseconds(batch * 32 + i),
+                claim: None,
+                actor: actor(),
+                crm: None,
+            })
+            .collect();
+        assert!(db.assign_batch(requests).iter().all(Result::is_ok));
+    }
+    let before = head_lookup_buffers(test);
+    db.tidy_queues().unwrap();
+    let after = head_lookup_buffers(test);
+    println!("head lookup: {before} buffers before the upkeep, {after} after");
+    assert!(after <= 10, "{after} buffers after the upkeep");
+    assert!(before > 3 * after, "{before} before, {after} after");
 }
 
 /// At 15:00 a caller evaluates the afternoon shift (13:00–14:00) out until midnight; a caller
