@@ -330,12 +330,7 @@ fn a_batch_of_keys_answered_before_expired_and_twinned_gives_what_one_after_anot
         assert_eq!(batched[refused], "422 key reused", "{batched:?}");
     }
     assert!(batched[6].starts_with("404 de") && batched[12].starts_with("404 de"));
-    let stored = |key: &str| {
-        test.query_strings(&format!(
-            "SELECT fingerprint || ' ' || CAST(length(resposta) > 0 AS TEXT) AS value \
-             FROM idempotency_keys WHERE chave = '{key}'"
-        ))
-    };
+    let stored = |key: &str| stored_key(test, key);
     assert_eq!(stored("velha"), [format!("GET pt {}", true_text(test))]);
     assert_eq!(stored("n2"), [format!("GET pt {}", true_text(test))]);
     assert!(stored("n4").is_empty(), "released");
@@ -375,12 +370,7 @@ fn a_batch_of_distinct_keys_answered_before_expired_and_new_gives_what_one_after
         assert!(batched[fresh].ends_with("replayed=false"), "{batched:?}");
     }
     assert!(batched[2].starts_with("404 de") && batched[5].starts_with("404 de"));
-    let stored = |key: &str| {
-        test.query_strings(&format!(
-            "SELECT fingerprint || ' ' || CAST(length(resposta) > 0 AS TEXT) AS value \
-             FROM idempotency_keys WHERE chave = '{key}'"
-        ))
-    };
+    let stored = |key: &str| stored_key(test, key);
     assert_eq!(stored("velha"), [format!("GET pt {}", true_text(test))]);
     assert_eq!(stored("r2"), [format!("GET pt {}", true_text(test))]);
     assert!(stored("n1").is_empty(), "nobody was free: nothing stored");
@@ -437,6 +427,14 @@ fn twins_sent_to_a_batch_and_to_protocol_creation_at_once_are_answered_once(test
     assert!(answered.values().all(|n| *n == 1), "{answered:?}");
     assert_eq!(assert_unique_and_gapless(numbers), KEYS as u64);
     assert_eq!(count(test, "idempotency_keys"), KEYS as i64);
+}
+
+/// The record under `key`: its fingerprint and whether it holds an answer.
+fn stored_key(test: &TestDatabase, key: &str) -> Vec<String> {
+    test.query_strings(&format!(
+        "SELECT fingerprint || ' ' || CAST(length(resposta) > 0 AS TEXT) AS value \
+         FROM idempotency_keys WHERE chave = '{key}'"
+    ))
 }
 
 /// How `CAST(boolean AS TEXT)` spells true on this backend.

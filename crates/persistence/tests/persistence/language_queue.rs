@@ -232,18 +232,7 @@ fn head_reads_one_entry(test: &TestDatabase) {
         test.query_i64("SELECT count(*) AS value FROM consultor_fila WHERE idioma = 'pt'"),
         5
     );
-    let head = POSTGRES_ASSIGNMENT_STATEMENT.replace("$1", "'pt'");
-    test.execute("CREATE TABLE plan_lines (n serial, line text)");
-    test.execute(&format!(
-        "DO $$ DECLARE plan_line text; BEGIN
-           FOR plan_line IN EXECUTE $q$EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) {head}$q$ LOOP
-             INSERT INTO plan_lines (line) VALUES (plan_line);
-           END LOOP;
-         END $$"
-    ));
-    let plan = test
-        .query_strings("SELECT line AS value FROM plan_lines ORDER BY n")
-        .join("\n");
+    let plan = head_plan(test).join("\n");
     println!("{plan}");
     assert!(plan.contains("consultor_fila_cabeca_idx"), "{plan}");
     assert!(
@@ -253,8 +242,8 @@ fn head_reads_one_entry(test: &TestDatabase) {
     assert_eq!(assign(test, tuesday_noon()).unwrap().0, 4002);
 }
 
-/// The index pages (shared buffers) one head lookup of the `pt` queue reads.
-fn head_lookup_buffers(test: &TestDatabase) -> i64 {
+/// The lines of `EXPLAIN (ANALYZE, BUFFERS)` of one head lookup of the `pt` queue.
+fn head_plan(test: &TestDatabase) -> Vec<String> {
     let head = POSTGRES_ASSIGNMENT_STATEMENT.replace("$1", "'pt'");
     test.execute("DROP TABLE IF EXISTS plan_lines; CREATE TABLE plan_lines (n serial, line text)");
     test.execute(&format!(
@@ -264,12 +253,18 @@ fn head_lookup_buffers(test: &TestDatabase) -> i64 {
            END LOOP;
          END $$"
     ));
+    test.query_strings("SELECT line AS value FROM plan_lines ORDER BY n")
+}
+
+/// The pages (shared buffers) one head lookup of the `pt` queue reads.
+fn head_lookup_buffers(test: &TestDatabase) -> i64 {
+    let plan = head_plan(test);
     // The first "Buffers:" line is the whole statement's.
-    let line = test.query_strings(
-        "SELECT line AS value FROM plan_lines WHERE line LIKE '%Buffers:%' ORDER BY n LIMIT 1",
-    );
-    line[0]
-        .split_whitespace()
+    let line = plan
+        .iter()
+        .find(|line| line.contains("Buffers:"))
+        .unwrap_or_else(|| panic!("no buffers in {plan:?}"));
+    line.split_whitespace()
         .find_map(|part| part.strip_prefix("hit="))
         .map(|hits| hits.trim_end_matches(',').parse().unwrap())
         .unwrap_or_else(|| panic!("no buffer hits in {line:?}"))
