@@ -55,7 +55,7 @@ use crate::cached_sql::cached_sql;
 use crate::database::{Database, Pools};
 use crate::error::StoreError;
 use crate::faults::{FaultPoint, Faults, Interruptible};
-use crate::idempotency::{answer_text, BatchKeys, StoredAnswer};
+use crate::idempotency::{answer_text, stored_answer, BatchKeys, StoredAnswer};
 
 /// One result per request of a batch.
 type Outcomes = Vec<Result<Recorded<Assignment>, StoreError>>;
@@ -73,20 +73,12 @@ fn key_of(claim: &IdempotencyClaim) -> (String, String) {
     (claim.scope.clone(), claim.key.as_str().to_owned())
 }
 
-/// What a request whose key has a live record gets: the stored answer, or the refusal of a
-/// request that differs from the one answered.
+/// A replay of `stored` (or the refusal of another request under its key).
 fn replay(
     stored: StoredAnswer,
     claim: &IdempotencyClaim,
 ) -> Result<Recorded<Assignment>, StoreError> {
-    if stored.fingerprint != claim.fingerprint {
-        return Err(DomainError::IdempotencyKeyReused.into());
-    }
-    serde_json::from_str::<Assignment>(&stored.answer)
-        .map(Recorded::replayed)
-        .map_err(|error| {
-            StoreError::internal(format!("stored idempotent answer is unreadable: {error}"))
-        })
+    stored_answer(stored, claim).map(Recorded::replayed)
 }
 
 /// The steps of a batch that do not depend on the backend, inside the caller's transaction.

@@ -65,17 +65,23 @@ pub(crate) fn replay<T: DeserializeOwned>(
     let Some(claim) = claim else {
         return Ok(None);
     };
-    match conn.claim_key(claim, now)? {
-        None => Ok(None),
-        Some(stored) if stored.fingerprint == claim.fingerprint => {
-            serde_json::from_str(&stored.answer)
-                .map(Some)
-                .map_err(|error| {
-                    StoreError::internal(format!("stored idempotent answer is unreadable: {error}"))
-                })
-        }
-        Some(_) => Err(DomainError::IdempotencyKeyReused.into()),
+    conn.claim_key(claim, now)?
+        .map(|stored| stored_answer(stored, claim))
+        .transpose()
+}
+
+/// What a request whose key has a live record gets: the stored answer, or the refusal of a
+/// request that differs from the one answered.
+pub(crate) fn stored_answer<T: DeserializeOwned>(
+    stored: StoredAnswer,
+    claim: &IdempotencyClaim,
+) -> Result<T, StoreError> {
+    if stored.fingerprint != claim.fingerprint {
+        return Err(DomainError::IdempotencyKeyReused.into());
     }
+    serde_json::from_str(&stored.answer).map_err(|error| {
+        StoreError::internal(format!("stored idempotent answer is unreadable: {error}"))
+    })
 }
 
 /// Stores the answer of a fresh request made at `now` under its claimed key (no-op without a
