@@ -13,9 +13,10 @@
 //! So the counter row lock IS the global serialisation point, and everything else is built
 //! around it, in one READ COMMITTED transaction:
 //!
-//! 1. (with an `Idempotency-Key`) claim the key: `INSERT … ON CONFLICT` (a batch's keys in one
-//!    statement, `idempotency.rs`). A concurrent twin waits here, on the key, before it touches
-//!    the counter.
+//! 1. (with an `Idempotency-Key`) claim the key: a transaction-scoped advisory lock and a read
+//!    of its live record (`idempotency.rs`; a batch's keys together, inside the batch statement
+//!    when none repeats). A concurrent twin waits here, on the key, before it touches the
+//!    counter.
 //! 2. ONE round trip, the function `consultores_atribuir` ([`ASSIGN`]; migration
 //!    `2026-07-01-000003_atribuir`: the routing rules, alternative languages, the waiting queue
 //!    and outbound webhooks; its head lookup redefined in `2026-10-01-000000_fila_por_idioma`,

@@ -274,6 +274,20 @@ fn assert_unique_and_gapless(mut numbers: Vec<u64>) -> u64 {
     fresh
 }
 
+/// The staff on `test` and on a fresh database like it, each with keys `r1` and `r2` answered
+/// for `GET pt` and `velha` for `GET en` long ago (its record's time is up, so the key is
+/// claimed afresh); returns the fresh one, for the same calls one after another.
+fn with_keys_answered_before(test: &TestDatabase) -> TestDatabase {
+    let sequential = another_like(test);
+    for db in [test, &sequential] {
+        staff(db);
+        answered_before(db, "r1", "GET pt", now_micros());
+        answered_before(db, "r2", "GET pt", now_micros());
+        answered_before(db, "velha", "GET en", now_micros() - Duration::days(3));
+    }
+    sequential
+}
+
 /// Assigns under `key` on `test` at `now` (answering the key before a batch).
 fn answered_before(test: &TestDatabase, key: &str, fingerprint: &str, now: DateTime<Utc>) {
     test.database()
@@ -290,14 +304,7 @@ fn answered_before(test: &TestDatabase, key: &str, fingerprint: &str, now: DateT
 fn a_batch_of_keys_answered_before_expired_and_twinned_gives_what_one_after_another_gives(
     test: &TestDatabase,
 ) {
-    let sequential = another_like(test);
-    for db in [test, &sequential] {
-        staff(db);
-        answered_before(db, "r1", "GET pt", now_micros());
-        answered_before(db, "r2", "GET pt", now_micros());
-        // Answered long ago: its record's time is up, so the key is claimed afresh.
-        answered_before(db, "velha", "GET en", now_micros() - Duration::days(3));
-    }
+    let sequential = with_keys_answered_before(test);
     // (language, key, fingerprint)
     let batch: Vec<AssignmentRequest> = [
         ("pt", Some("r2"), "GET pt"),
@@ -342,13 +349,7 @@ fn a_batch_of_keys_answered_before_expired_and_twinned_gives_what_one_after_anot
 fn a_batch_of_distinct_keys_answered_before_expired_and_new_gives_what_one_after_another_gives(
     test: &TestDatabase,
 ) {
-    let sequential = another_like(test);
-    for db in [test, &sequential] {
-        staff(db);
-        answered_before(db, "r1", "GET pt", now_micros());
-        answered_before(db, "r2", "GET pt", now_micros());
-        answered_before(db, "velha", "GET en", now_micros() - Duration::days(3));
-    }
+    let sequential = with_keys_answered_before(test);
     // (language, key, fingerprint)
     let batch: Vec<AssignmentRequest> = [
         ("pt", Some("r1"), "GET pt"),
