@@ -128,7 +128,13 @@ BEGIN
     IF cardinality(v_itens) = 0 THEN
         RETURN;
     END IF;
-    RETURN QUERY SELECT v_itens[r.item], r.consultor_id, r.nome, r.email, r.telefone, r.status_ativo, r.status_ativo_sequencial, r.status_online, r.ultimo_atendimento, r.id_pipedrive, r.peso, r.limite_diario, r.limite_abertos, r.fuso_horario, r.horarios, r.ausencias, r.chave_fila, r.atendimentos_dia, r.atendimentos_no_dia, r.protocolos_abertos, r.idiomas, r.protocolo_id, r.numero, r.idioma, r.descricao, r.prioridade, r.status, r.created_at, r.updated_at, r.crm_itens
+    RETURN QUERY SELECT v_itens[r.item],
+        r.consultor_id, r.nome, r.email, r.telefone, r.status_ativo, r.status_ativo_sequencial,
+        r.status_online, r.ultimo_atendimento, r.id_pipedrive, r.peso, r.limite_diario,
+        r.limite_abertos, r.fuso_horario, r.horarios, r.ausencias, r.chave_fila,
+        r.atendimentos_dia, r.atendimentos_no_dia, r.protocolos_abertos, r.idiomas,
+        r.protocolo_id, r.numero, r.idioma, r.descricao, r.prioridade, r.status, r.created_at,
+        r.updated_at, r.crm_itens
     FROM consultores_atribuir_lote(
         ARRAY(SELECT p_idiomas[n] FROM unnest(v_itens) AS n),
         ARRAY(SELECT p_agora[n] FROM unnest(v_itens) AS n),
